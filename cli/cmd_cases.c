@@ -1,0 +1,12 @@
+/* Placeholder until the subcommand lands; replaced by its real implementation. */
+#include <stdio.h>
+
+#include "cli/commands.h"
+
+int cmd_cases(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "mni cases: not built yet\n");
+    return MNI_EXIT_FAILURE;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mni needs to build, test and run its embedded default,
+# only when one is missing (so a second run costs nothing). Needs root or sudo for apt-get.
+set -euo pipefail
+packages=(gcc make pkg-config librdkafka-dev libavro-dev libpq-dev postgresql postgresql-client
+          libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "mni: installing missing Debian packages: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "mni: packages installed"
