@@ -117,7 +117,8 @@ typedef struct {
     int32_t final_days;
     int32_t appi_final_due;
     int32_t appi_final_days;
-    rules_route route;
+    rules_route route;      /* the My Number Act report's route */
+    rules_route appi_route; /* the same logic over the APPI verdicts */
     bool principal_notice;         /* notice to the persons (本人通知) is owed */
     bool principal_notice_by_self; /* ... and the reporter owes it (not exempted via clients) */
     rules_client_verdict *clients; /* caller's array, n_clients slots */

@@ -1,0 +1,74 @@
+/*
+ * Clocks (RULES.md §2), counted in Japan time with the knowledge day as day 1.
+ *
+ * Current regime: preliminary report (速報, PPC rule Art. 3(1)) "promptly", policy target the
+ * end of day 3 and hard limit day 5, calendar days; final report (確報, Art. 3(2)) within 30
+ * days, 60 when MN-2-2 fired (APPI: when APPI-7-3 fired), moved to the next day the government
+ * is open when it falls on a closed day (民法 Art. 142 read with 行政機関の休日に関する法律
+ * Art. 1). Earlier regime: a first report at once (knowledge day), no fixed final day.
+ * Contractor's notice to each client (Art. 4): promptly, end of day 3 by policy, or the
+ * contract's clock in hours from the knowledge time when that is earlier.
+ */
+#include "rules/rules_internal.h"
+
+#define SECONDS_PER_DAY 86400
+#define SECONDS_PER_HOUR 3600
+#define FINAL_DAYS 30
+#define FINAL_DAYS_IMPROPER 60
+
+/* The last second of day `n` (1-based) of a clock started on `first`, Japan time. */
+static int64_t end_of_day(jpcal_day first, int n)
+{
+    int64_t next_midnight_jst = ((int64_t)first + n) * SECONDS_PER_DAY;
+    return next_midnight_jst - RULES_JST_OFFSET_SECONDS - 1;
+}
+
+static void final_due(jpcal_day known, bool long_clock, int32_t *due, int32_t *days)
+{
+    *days = long_clock ? FINAL_DAYS_IMPROPER : FINAL_DAYS;
+    *due = jpcal_next_open(known + *days - 1);
+}
+
+static void client_notices_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v)
+{
+    /* The contract's notice duty does not wait for the law's: every client whose persons are
+     * touched is owed notice whenever something happened at all. */
+    if (v->my_number.status == RULES_STATUS_NONE && v->appi.status == RULES_STATUS_NONE)
+        return;
+    int64_t by_policy = end_of_day(v->known_day, p->client_notice_day);
+    for (size_t i = 0; i < v->n_clients; i++) {
+        rules_client_verdict *c = &v->clients[i];
+        if (!c->involved)
+            continue;
+        int64_t hours = f->clients[i].contract_notice_hours;
+        int64_t by_contract = hours == RULES_ABSENT ? by_policy : f->known_at + hours * SECONDS_PER_HOUR;
+        c->notice_due = by_contract < by_policy ? by_contract : by_policy;
+    }
+}
+
+void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v)
+{
+    v->preliminary_target = v->preliminary_latest = RULES_ABSENT;
+    v->final_due = v->final_days = RULES_ABSENT;
+    v->appi_final_due = v->appi_final_days = RULES_ABSENT;
+    bool mn = v->my_number.status == RULES_STATUS_MANDATORY;
+    bool appi = v->appi.status == RULES_STATUS_MANDATORY;
+
+    if (v->regime == RULES_REGIME_2015) {
+        /* 第一報 at once; the final report after the investigation has no day count. */
+        if (mn)
+            v->preliminary_target = v->preliminary_latest = v->known_day;
+    } else {
+        if (mn || appi) {
+            v->preliminary_target = v->known_day + p->preliminary_target_day - 1;
+            v->preliminary_latest = v->known_day + p->preliminary_latest_day - 1;
+        }
+        if (mn)
+            final_due(v->known_day, rules_has_fired(&v->my_number, "MN-2-2"), &v->final_due,
+                      &v->final_days);
+        if (appi)
+            final_due(v->known_day, rules_has_fired(&v->appi, "APPI-7-3"), &v->appi_final_due,
+                      &v->appi_final_days);
+    }
+    client_notices_fill(f, p, v);
+}

@@ -1,0 +1,47 @@
+/*
+ * Shared between the rule-core files; not part of the public interface.
+ *
+ * rules.c validates the facts and reduces them to a rules_exposure per entity (the reporter,
+ * then each client); a regime file turns one exposure into the two act verdicts; rules_clocks.c
+ * turns verdicts into dates.
+ */
+#ifndef MNI_RULES_INTERNAL_H
+#define MNI_RULES_INTERNAL_H
+
+#include "rules/rules.h"
+
+/* What happened, after the exclusions that say "this is not a leak / not a loss" (RULES.md §1).
+ * Encryption (高度な暗号化等) is not folded in here: it excludes every item, so the regime
+ * files check it first. */
+typedef struct {
+    bool leak_etc;           /* leak, loss or damage that still counts (漏えい等) */
+    bool unlawful_use;       /* use in breach of Art. 9 */
+    bool unlawful_provision; /* provision in breach of Art. 19 */
+    bool any;                /* any of the above or viewing by unspecified persons */
+} rules_events;
+
+/* One entity's view of the incident: the same facts, its own headcount. */
+typedef struct {
+    const rules_facts *facts;
+    rules_events events;
+    int64_t headcount;    /* persons in the data this entity handles (possible maximum) */
+    int64_t appi_persons; /* persons counted for APPI-7-4 */
+} rules_exposure;
+
+void rules_events_derive(const rules_facts *f, rules_events *out);
+
+void rules_2022_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
+                         rules_act_verdict *appi);
+void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
+                         rules_act_verdict *appi);
+
+/* Records a fired rule id; ids are static strings. */
+void rules_fire(rules_act_verdict *v, const char *id);
+bool rules_has_fired(const rules_act_verdict *v, const char *id);
+/* Sets the status from what fired: MANDATORY when any id fired, else VOLUNTARY when
+ * something happened, else NONE. */
+void rules_settle(rules_act_verdict *v, bool something_happened);
+
+void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v);
+
+#endif

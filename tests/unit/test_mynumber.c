@@ -1,0 +1,162 @@
+/*
+ * Recognising raw My Numbers. Valid numbers are built here at run time from eleven digits and
+ * their computed check digit; no valid number is written in this file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rules/mynumber.h"
+
+/* Writes a valid My Number for the eleven digits of `seed` into out (13 bytes). */
+static void make_valid(const char *seed, char out[13])
+{
+    int d[11];
+    for (int i = 0; i < 11; i++)
+        d[i] = seed[i] - '0';
+    memcpy(out, seed, 11);
+    out[11] = (char)('0' + mynumber_check_digit(d));
+    out[12] = '\0';
+}
+
+/* The same number with a wrong check digit. */
+static void make_invalid(const char *seed, char out[13])
+{
+    make_valid(seed, out);
+    out[11] = (char)('0' + (out[11] - '0' + 1) % 10);
+}
+
+static void test_check_digit_matches_the_ordinance(void **state)
+{
+    (void)state;
+    /* Hand-computed: digits 1..9,0,1 -> from the right P1=1 Q=2, P2=0 Q=3, P3=9 Q=4, P4=8 Q=5,
+     * P5=7 Q=6, P6=6 Q=7, P7=5 Q=2, P8=4 Q=3, P9=3 Q=4, P10=2 Q=5, P11=1 Q=6:
+     * 2+0+36+40+42+42+10+12+12+10+6 = 212; 212 mod 11 = 3; check = 11 - 3 = 8. */
+    int d[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1};
+    assert_int_equal(mynumber_check_digit(d), 8);
+    /* Remainders 0 and 1 give 0: all zeros sum to 0. */
+    int z[11] = {0};
+    assert_int_equal(mynumber_check_digit(z), 0);
+}
+
+static void test_is_valid(void **state)
+{
+    (void)state;
+    char valid[13], invalid[13];
+    make_valid("27182818284", valid);
+    make_invalid("27182818284", invalid);
+    assert_true(mynumber_is_valid(valid));
+    assert_false(mynumber_is_valid(invalid));
+    assert_false(mynumber_is_valid("12345678901"));   /* 11 digits */
+    assert_false(mynumber_is_valid("12345678901a"));  /* not a digit */
+    assert_false(mynumber_is_valid(""));
+}
+
+static void test_every_check_digit_is_the_only_valid_one(void **state)
+{
+    (void)state;
+    char base[13];
+    make_valid("16180339887", base);
+    int valid_count = 0;
+    for (char c = '0'; c <= '9'; c++) {
+        base[11] = c;
+        valid_count += mynumber_is_valid(base);
+    }
+    assert_int_equal(valid_count, 1);
+}
+
+typedef struct {
+    const char *before, *after; /* text around the number */
+    const char *sep;            /* NULL: one run; else the 4-4-4 separator */
+    bool full_width;
+    bool expect;
+} find_case;
+
+static void build(const find_case *c, const char *number, char *out, size_t n, size_t *at)
+{
+    char digits[64] = "";
+    for (int i = 0; i < 12; i++) {
+        if (c->sep && i > 0 && i % 4 == 0)
+            strcat(digits, c->sep);
+        if (c->full_width) {
+            char fw[4] = {(char)0xEF, (char)0xBC, (char)(0x90 + number[i] - '0'), 0};
+            strcat(digits, fw);
+        } else {
+            strncat(digits, &number[i], 1);
+        }
+    }
+    snprintf(out, n, "%s%s%s", c->before, digits, c->after);
+    *at = strlen(c->before);
+}
+
+static void test_find_in_text(void **state)
+{
+    (void)state;
+    static const find_case cases[] = {
+        {"", "", NULL, false, true},
+        {"番号は", "です", NULL, false, true},
+        {"id ", ", next", "-", false, true},
+        {"id ", " end", " ", false, true},
+        {"x", "y", NULL, true, true},          /* full-width digits */
+        {"x", "y", "\xEF\xBC\x8D", true, true}, /* full-width hyphen */
+        {"x", "y", "\xE3\x80\x80", false, true}, /* ideographic space */
+        {"9", "", NULL, false, false},         /* a longer run of digits is not a number */
+        {"", "0", NULL, false, false},
+        {"", "", "--", false, false},          /* two separators */
+        {"", "", "/", false, false},           /* not a separator we read */
+    };
+    char valid[13];
+    make_valid("14142135623", valid);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        size_t want_at, at = 999;
+        build(&cases[i], valid, text, sizeof text, &want_at);
+        bool found = mynumber_find(text, strlen(text), &at);
+        if (found != cases[i].expect)
+            fail_msg("case %zu: found=%d, want %d", i, found, cases[i].expect);
+        if (found)
+            assert_int_equal(at, want_at);
+    }
+}
+
+static void test_find_ignores_wrong_check_digits(void **state)
+{
+    (void)state;
+    char invalid[13], text[128];
+    make_invalid("14142135623", invalid);
+    snprintf(text, sizeof text, "order %s and %.4s-%.4s-%.4s", invalid, invalid, invalid + 4,
+             invalid + 8);
+    assert_false(mynumber_find(text, strlen(text), NULL));
+    assert_false(mynumber_find("", 0, NULL));
+    /* A cut-off full-width digit at the end of the buffer is read safely. */
+    assert_false(mynumber_find("\xEF\xBC", 2, NULL));
+}
+
+static void test_find_after_a_near_miss(void **state)
+{
+    (void)state;
+    char valid[13], invalid[13], text[128];
+    make_valid("30000000001", valid);
+    make_invalid("30000000001", invalid);
+    snprintf(text, sizeof text, "%s %s", invalid, valid);
+    size_t at;
+    assert_true(mynumber_find(text, strlen(text), &at));
+    assert_int_equal(at, 13);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_check_digit_matches_the_ordinance),
+        cmocka_unit_test(test_is_valid),
+        cmocka_unit_test(test_every_check_digit_is_the_only_valid_one),
+        cmocka_unit_test(test_find_in_text),
+        cmocka_unit_test(test_find_ignores_wrong_check_digits),
+        cmocka_unit_test(test_find_after_a_near_miss),
+    };
+    return cmocka_run_group_tests_name("mynumber", tests, NULL, NULL);
+}
