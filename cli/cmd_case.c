@@ -1,12 +1,139 @@
-/* Placeholder until the subcommand lands; replaced by its real implementation. */
+/*
+ * mni case ID: everything PostgreSQL holds about one case: its facts, every version with the
+ * rules that fired, per-client headcounts (counts and distinct tokens), the de-duplicated total,
+ * deadlines and their state, the tasks queued, the documents rendered and the tickets.
+ */
 #include <stdio.h>
+#include <string.h>
 
+#include "cli/cli_pg.h"
+#include "cli/cli_table.h"
 #include "cli/commands.h"
+#include "common/pgx.h"
+
+static void case_usage(FILE *out)
+{
+    fprintf(out, "usage: mni case [--conninfo STR] [--json] INCIDENT_ID\n"
+                 "\n"
+                 "Shows one case: facts, versions, headcounts, deadlines, tasks, documents,\n"
+                 "tickets. --json prints the latest verdict document only.\n"
+                 "  --conninfo STR  PostgreSQL (default: $MNI_PG_CONNINFO, else .mni-env/env)\n");
+}
+
+typedef struct {
+    const char *title;
+    const char *sql;
+} case_section;
+
+static const case_section case_sections[] = {
+    {"Case",
+     "SELECT incident_id AS incident, tenant, status, version, to_char(known_at AT TIME ZONE "
+     "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI') AS known_jst, to_char(mandatory_since AT TIME ZONE "
+     "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI') AS clocks_from_jst, persons_total AS distinct_persons, "
+     "reportable, direct_report FROM cases WHERE incident_id = $1"},
+    {"Facts",
+     "SELECT f.key AS fact, f.value::text AS value FROM cases, jsonb_each(facts) f "
+     "WHERE incident_id = $1 AND f.key NOT IN ('incident_id') ORDER BY f.key"},
+    {"Versions",
+     "SELECT version, to_char(created_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI:SS') AS at, "
+     "verdict->'my_number'->>'status' AS my_number, verdict->'appi'->>'status' AS appi, "
+     "array_to_string(rules, ',') AS rules, verdict->>'route' AS route, "
+     "verdict->'headcount'->>'total' AS total, verdict->'deadlines'->>'final' AS final, "
+     "cause_event_id AS cause FROM case_versions WHERE incident_id = $1 ORDER BY version"},
+    {"Clients",
+     "SELECT e.client_id AS client, e.persons AS counted, e.persons_max AS possible_max, "
+     "e.token_count AS tokens, c->>'status' AS status, c->>'rules' AS rules, c->>'notice_due' AS "
+     "notice_due FROM client_exposure e LEFT JOIN cases k ON k.incident_id = e.incident_id "
+     "LEFT JOIN case_versions v ON v.incident_id = k.incident_id AND v.version = k.version "
+     "LEFT JOIN LATERAL jsonb_array_elements(v.verdict->'clients') c ON c->>'client_id' = "
+     "e.client_id WHERE e.incident_id = $1 ORDER BY e.client_id"},
+    {"Deadlines",
+     "SELECT kind, coalesce(client_id, '-') AS client, coalesce(due_date::text, "
+     "to_char(due_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) AS due_jst, "
+     "coalesce(to_char(met_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI'), '-') AS met, "
+     "coalesce(to_char(reminded_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI'), '-') AS reminded, "
+     "coalesce(to_char(escalated_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI'), '-') AS "
+     "escalated FROM deadlines WHERE incident_id = $1 ORDER BY coalesce(due_date, "
+     "due_at::date), kind, client_id"},
+    {"Tasks (outbox)",
+     "SELECT left(task_id, 12) AS task, topic, kind, coalesce(client_id, '-') AS client, "
+     "CASE WHEN published_at IS NULL THEN 'pending' ELSE 'published' END AS state "
+     "FROM outbox WHERE incident_id = $1 ORDER BY created_at, task_id"},
+    {"Documents",
+     "SELECT left(task_id, 12) AS task, channel, format, length(document) AS bytes, "
+     "left(encode(document_sha256, 'hex'), 16) AS sha256 FROM deliveries WHERE incident_id = $1 "
+     "ORDER BY delivery_id"},
+    {"Tickets",
+     "SELECT ticket_id AS ticket, kind, coalesce(client_id, '-') AS client, title, status "
+     "FROM tickets WHERE incident_id = $1 ORDER BY created_at, ticket_id"},
+};
 
 int cmd_case(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mni case: not built yet\n");
-    return MNI_EXIT_FAILURE;
+    const char *conninfo = NULL, *id = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            case_usage(stdout);
+            return MNI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) {
+            conninfo = argv[++i];
+        } else if (argv[i][0] == '-' || id) {
+            fprintf(stderr, "mni case: unexpected argument '%s' (see mni case --help)\n",
+                    argv[i]);
+            return MNI_EXIT_USAGE;
+        } else {
+            id = argv[i];
+        }
+    }
+    if (!id) {
+        case_usage(stderr);
+        return MNI_EXIT_USAGE;
+    }
+    char err[1024];
+    PGconn *pg = cli_pg_connect(conninfo, err, sizeof err);
+    if (!pg) {
+        fprintf(stderr, "mni case: %s\n", err);
+        return MNI_EXIT_FAILURE;
+    }
+    const char *params[] = {id};
+    PGresult *res = pgx_query(pg, "case.exists", "SELECT version FROM cases WHERE incident_id = $1",
+                              1, params, err, sizeof err);
+    int rc = MNI_EXIT_OK;
+    if (!res) {
+        fprintf(stderr, "mni case: %s\n", err);
+        rc = MNI_EXIT_FAILURE;
+    } else if (PQntuples(res) == 0) {
+        fprintf(stderr, "mni case: %s: no such case\n", id);
+        rc = MNI_EXIT_FAILURE;
+    }
+    PQclear(res);
+    if (rc == MNI_EXIT_OK && json) {
+        res = pgx_query(pg, "case.verdict",
+                        "SELECT coalesce(jsonb_pretty(v.verdict), 'null') FROM cases c LEFT JOIN "
+                        "case_versions v ON v.incident_id = c.incident_id AND v.version = "
+                        "c.version WHERE c.incident_id = $1",
+                        1, params, err, sizeof err);
+        if (res)
+            puts(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        rc = res ? MNI_EXIT_OK : MNI_EXIT_FAILURE;
+    }
+    for (size_t s = 0; rc == MNI_EXIT_OK && !json && s < sizeof case_sections / sizeof *case_sections;
+         s++) {
+        res = pgx_query(pg, case_sections[s].title, case_sections[s].sql, 1, params, err,
+                        sizeof err);
+        if (!res) {
+            fprintf(stderr, "mni case: %s\n", err);
+            rc = MNI_EXIT_FAILURE;
+            break;
+        }
+        printf("%s== %s\n", s ? "\n" : "", case_sections[s].title);
+        cli_print_table(stdout, res, "(none)");
+        PQclear(res);
+    }
+    pgx_close(pg);
+    return rc;
 }

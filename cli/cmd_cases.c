@@ -1,12 +1,79 @@
-/* Placeholder until the subcommand lands; replaced by its real implementation. */
+/*
+ * mni cases: one line per case from PostgreSQL: status, verdicts, route, de-duplicated
+ * headcount, the next open deadline and how many tasks were published.
+ */
 #include <stdio.h>
+#include <string.h>
 
+#include "cli/cli_pg.h"
+#include "cli/cli_table.h"
 #include "cli/commands.h"
+#include "common/pgx.h"
+
+static void cases_usage(FILE *out)
+{
+    fprintf(out, "usage: mni cases [--conninfo STR] [--json]\n"
+                 "\n"
+                 "Lists the cases the assess worker keeps: incident, tenant, status, version,\n"
+                 "My Number and APPI status, route, distinct persons, next open deadline, tasks.\n"
+                 "  --conninfo STR  PostgreSQL (default: $MNI_PG_CONNINFO, else .mni-env/env)\n"
+                 "  --json          one JSON array instead of a table\n");
+}
+
+static const char *const cases_sql =
+    "SELECT c.incident_id AS incident, c.tenant, c.status, c.version AS ver, "
+    "v.verdict->'my_number'->>'status' AS my_number, v.verdict->'appi'->>'status' AS appi, "
+    "v.verdict->>'route' AS route, c.persons_total AS persons, "
+    "coalesce((SELECT d.kind || ' ' || coalesce(d.due_date::text, to_char(d.due_at AT TIME ZONE "
+    "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) FROM deadlines d WHERE d.incident_id = c.incident_id "
+    "AND d.met_at IS NULL ORDER BY coalesce(d.due_at, d.due_date + time '23:59:59' AT TIME ZONE "
+    "'Asia/Tokyo') LIMIT 1), '-') AS next_deadline, "
+    "(SELECT count(*) FILTER (WHERE o.published_at IS NOT NULL) || '/' || count(*) FROM outbox "
+    "o WHERE o.incident_id = c.incident_id AND o.topic = 'tasks') AS tasks_published "
+    "FROM cases c LEFT JOIN case_versions v ON v.incident_id = c.incident_id AND v.version = "
+    "c.version ORDER BY c.opened_at, c.incident_id";
 
 int cmd_cases(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mni cases: not built yet\n");
-    return MNI_EXIT_FAILURE;
+    const char *conninfo = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            cases_usage(stdout);
+            return MNI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) {
+            conninfo = argv[++i];
+        } else {
+            fprintf(stderr, "mni cases: unknown option '%s' (see mni cases --help)\n", argv[i]);
+            return MNI_EXIT_USAGE;
+        }
+    }
+    char err[1024];
+    PGconn *pg = cli_pg_connect(conninfo, err, sizeof err);
+    if (!pg) {
+        fprintf(stderr, "mni cases: %s\n", err);
+        return MNI_EXIT_FAILURE;
+    }
+    PGresult *res = json ? pgx_query(pg, "cases.list_json",
+                                     "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM ("
+                                     "SELECT c.incident_id, c.tenant, c.status, c.version, "
+                                     "c.persons_total, c.mandatory_since, v.verdict FROM cases c "
+                                     "LEFT JOIN case_versions v ON v.incident_id = c.incident_id "
+                                     "AND v.version = c.version ORDER BY c.opened_at) t",
+                                     0, NULL, err, sizeof err)
+                         : pgx_query(pg, "cases.list", cases_sql, 0, NULL, err, sizeof err);
+    if (!res) {
+        fprintf(stderr, "mni cases: %s\n", err);
+        pgx_close(pg);
+        return MNI_EXIT_FAILURE;
+    }
+    if (json)
+        puts(PQgetvalue(res, 0, 0));
+    else
+        cli_print_table(stdout, res, "(no cases)");
+    PQclear(res);
+    pgx_close(pg);
+    return MNI_EXIT_OK;
 }

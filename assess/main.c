@@ -1,0 +1,91 @@
+/*
+ * mni-assess: consumes accepted incident events, folds them into cases, runs the rule core,
+ * keeps versions, headcounts, deadlines and the task outbox in PostgreSQL (one transaction per
+ * batch, with the consumer offsets), and relays the outbox to the tasks topic and the compacted
+ * assessments topic. See assess_event.h for the per-event logic and worker.h for the loop.
+ *
+ * An accepted event that cannot be decoded or applied (it should not happen: ingest validated
+ * it) goes to the dead-letter topic with its reason; the partition goes on.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "assess/assess_event.h"
+#include "assess/case_store.h"
+#include "common/events.h"
+#include "common/events_json.h"
+#include "common/log.h"
+#include "common/outbox.h"
+#include "common/worker.h"
+
+#define ASSESS_RELAY_BATCH 500
+
+typedef struct {
+    events_schema_set *schemas;
+    mni_event event; /* reused for every decode: its arena keeps allocation flat */
+} assess_ctx;
+
+static int assess_start(worker *w, void *arg, char *err, size_t errlen)
+{
+    assess_ctx *ctx = arg;
+    return case_store_prepare(worker_pg(w), err, errlen) != 0 ||
+                   events_schema_load_default(&ctx->schemas, err, errlen) != 0
+               ? -1
+               : 0;
+}
+
+static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_t n, char *err,
+                          size_t errlen)
+{
+    assess_ctx *ctx = arg;
+    for (size_t i = 0; i < n; i++) {
+        char why[512] = "";
+        json_t *event = NULL;
+        if (mni_event_decode(ctx->schemas, msgs[i]->payload, msgs[i]->len, &ctx->event, why,
+                             sizeof why) == 0)
+            event = mni_event_to_json(&ctx->event, why, sizeof why);
+        if (!event) {
+            if (worker_dead_letter(w, msgs[i], "undecodable", why, 0, err, errlen) != 0)
+                return -1;
+            continue;
+        }
+        assess_outcome out = assess_event_apply(worker_pg(w), event, why, sizeof why, err, errlen);
+        json_decref(event);
+        if (out == ASSESS_FAILED)
+            return -1;
+        if (out == ASSESS_REJECTED &&
+            worker_dead_letter(w, msgs[i], "not_applicable", why, 0, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int assess_tick(worker *w, void *arg, char *err, size_t errlen)
+{
+    assess_ctx *ctx = arg;
+    long relayed = 0;
+    int rc = outbox_relay(worker_pg(w), worker_producer(w), worker_config(w), ctx->schemas,
+                          ASSESS_RELAY_BATCH, &relayed, err, errlen);
+    if (relayed > 0)
+        log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const worker_spec spec = {
+        .component = "assess",
+        .summary = "Consumes accepted incident events, assesses each case with the rule core,\n"
+                   "keeps case state in PostgreSQL and emits tasks and assessments.",
+        .input_topic = "topic.accepted",
+        .start = assess_start,
+        .process = assess_process,
+        .tick = assess_tick,
+    };
+    assess_ctx ctx = {0};
+    mni_event_init(&ctx.event);
+    int rc = worker_main(argc, argv, &spec, &ctx);
+    mni_event_free(&ctx.event);
+    events_schema_free(ctx.schemas);
+    return rc;
+}

@@ -1,0 +1,236 @@
+/*
+ * outbox: see outbox.h.
+ */
+#include "common/outbox.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/pgx.h"
+#include "common/records.h"
+#include "common/timefmt.h"
+#include "rules/rules.h"
+
+#define OUTBOX_FLUSH_MS 30000
+
+long long outbox_due_ms(const char *due_date, const char *due_at)
+{
+    int64_t ms;
+    char ignored[64];
+    if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0)
+        return ms;
+    jpcal_day d;
+    if (due_date && jpcal_parse(due_date, &d))
+        return ((long long)d + 1) * 86400000LL - 9 * 3600000LL - 1; /* 23:59:59.999 JST */
+    return RECORDS_NO_TIME;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int encode_task(const events_schema_set *schemas, const char *task_id,
+                       const char *incident_id, long long created_ms, const json_t *payload,
+                       const char *payload_text, wire_buf *out, char *err, size_t errlen)
+{
+    records_notify_task t = {
+        .task_id = task_id,
+        .incident_id = incident_id,
+        .client_id = jstr(payload, "client_id"),
+        .due_at_ms = outbox_due_ms(jstr(payload, "due_date"), jstr(payload, "due_at")),
+        .case_version = json_integer_value(json_object_get(payload, "case_version")),
+        .created_at_ms = created_ms,
+        .payload_json = payload_text,
+    };
+    if (records_task_kind_parse(jstr(payload, "kind"), &t.kind) != 0) {
+        snprintf(err, errlen, "outbox %s: payload.kind: unknown task kind", task_id);
+        return -1;
+    }
+    return records_notify_task_encode(schemas, &t, out, err, errlen);
+}
+
+static int encode_assessment(const events_schema_set *schemas, const char *incident_id,
+                             long long created_ms, const json_t *payload, wire_buf *out,
+                             char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(payload, "verdict");
+    const json_t *clients = json_object_get(v, "clients");
+    size_t n = json_array_size(clients), n_rules = 0;
+    records_client *rc = calloc(n + 1, sizeof *rc);
+    const char **rules = calloc(RULES_MAX_FIRED * 2 + 1, sizeof *rules);
+    const char **client_rules = calloc(n * RULES_MAX_FIRED + 1, sizeof *client_rules);
+    const char *acts[] = {"my_number", "appi"};
+    for (size_t a = 0; a < 2; a++) {
+        size_t i;
+        const json_t *id;
+        json_array_foreach(json_object_get(json_object_get(v, acts[a]), "rules"), i, id)
+            if (n_rules < RULES_MAX_FIRED * 2)
+                rules[n_rules++] = json_string_value(id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *c = json_array_get(clients, i);
+        const json_t *ids = json_object_get(c, "rules");
+        rc[i].client_id = jstr(c, "client_id");
+        rc[i].persons = json_integer_value(json_object_get(c, "headcount"));
+        rc[i].status = jstr(c, "status");
+        rc[i].rules = client_rules + i * RULES_MAX_FIRED;
+        for (size_t k = 0; k < json_array_size(ids) && k < RULES_MAX_FIRED; k++)
+            client_rules[i * RULES_MAX_FIRED + rc[i].n_rules++] =
+                json_string_value(json_array_get(ids, k));
+    }
+    const json_t *d = json_object_get(v, "deadlines");
+    char *verdict_text = json_dumps(v, JSON_COMPACT);
+    records_case_assessment rec = {
+        .incident_id = incident_id,
+        .version = json_integer_value(json_object_get(payload, "version")),
+        .assessed_at_ms = created_ms,
+        .regime = jstr(v, "regime"),
+        .my_number_status = jstr(json_object_get(v, "my_number"), "status"),
+        .appi_status = jstr(json_object_get(v, "appi"), "status"),
+        .rules = rules,
+        .n_rules = n_rules,
+        .headcount_total = json_integer_value(json_object_get(json_object_get(v, "headcount"),
+                                                              "total")),
+        .clients = rc,
+        .n_clients = n,
+        .route = jstr(v, "route"),
+        .deadlines = {jstr(d, "preliminary_target"), jstr(d, "preliminary_latest"),
+                      jstr(d, "final"), jstr(d, "appi_final")},
+        .verdict_json = verdict_text,
+    };
+    int result = records_case_assessment_encode(schemas, &rec, out, err, errlen);
+    free(verdict_text);
+    free(rc);
+    free(rules);
+    free(client_rules);
+    return result;
+}
+
+static int encode_ticket(const events_schema_set *schemas, const char *incident_id,
+                         const json_t *payload, wire_buf *out, char *err, size_t errlen)
+{
+    records_ticket t = {
+        .ticket_id = jstr(payload, "ticket_id"),
+        .task_id = jstr(payload, "task_id"),
+        .incident_id = incident_id,
+        .client_id = jstr(payload, "client_id"),
+        .kind = jstr(payload, "kind"),
+        .title = jstr(payload, "title"),
+        .summary = jstr(payload, "summary"),
+        .due_at_ms = outbox_due_ms(jstr(payload, "due_date"), jstr(payload, "due_at")),
+        .document_ref = jstr(payload, "document_ref"),
+    };
+    return records_ticket_encode(schemas, &t, out, err, errlen);
+}
+
+static int encode_row(const events_schema_set *schemas, PGresult *res, int r, wire_buf *out,
+                      char *err, size_t errlen)
+{
+    const char *task_id = PQgetvalue(res, r, 0), *topic = PQgetvalue(res, r, 1);
+    const char *incident_id = PQgetvalue(res, r, 2), *text = PQgetvalue(res, r, 3);
+    long long created_ms = atoll(PQgetvalue(res, r, 4));
+    json_error_t jerr;
+    json_t *payload = json_loads(text, 0, &jerr);
+    int rc = -1;
+    if (!payload)
+        snprintf(err, errlen, "outbox %s: payload is not JSON", task_id);
+    else if (!strcmp(topic, "tasks"))
+        rc = encode_task(schemas, task_id, incident_id, created_ms, payload, text, out, err,
+                         errlen);
+    else if (!strcmp(topic, "assessments"))
+        rc = encode_assessment(schemas, incident_id, created_ms, payload, out, err, errlen);
+    else if (!strcmp(topic, "tickets"))
+        rc = encode_ticket(schemas, incident_id, payload, out, err, errlen);
+    else
+        snprintf(err, errlen, "outbox %s: unknown topic '%s'", task_id, topic);
+    json_decref(payload);
+    return rc;
+}
+
+/* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed. */
+static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
+                       const events_schema_set *schemas, int batch, int *rows, long *relayed,
+                       char *err, size_t errlen)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", batch);
+    const char *p[] = {limit};
+    if (pgx_begin(pg, err, errlen) != 0)
+        return -1;
+    PGresult *res = pgx_query(
+        pg, "outbox.claim",
+        "SELECT task_id, topic, incident_id, payload::text, "
+        "(extract(epoch FROM created_at) * 1000)::bigint, kind FROM outbox "
+        "WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
+        "FOR UPDATE SKIP LOCKED",
+        1, p, err, errlen);
+    if (!res) {
+        pgx_rollback(pg, NULL, 0);
+        return -1;
+    }
+    *rows = PQntuples(res);
+    json_t *sent = json_array();
+    wire_buf buf;
+    wire_buf_init(&buf);
+    int rc = 0;
+    for (int r = 0; r < *rows && rc == 0; r++) {
+        char why[512], key[64];
+        if (encode_row(schemas, res, r, &buf, why, sizeof why) != 0) {
+            /* A row that cannot be encoded stays unpublished and visible; the rest go on. */
+            log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
+                      LOG_STR("error", why), LOG_END);
+            continue;
+        }
+        snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
+        const char *topic = config_get(cfg, key);
+        const char *task_id = PQgetvalue(res, r, 0), *kind = PQgetvalue(res, r, 5);
+        kq_header headers[] = {{"mni.task_id", task_id, strlen(task_id)},
+                               {"mni.kind", kind, strlen(kind)}};
+        const char *incident_id = PQgetvalue(res, r, 2);
+        rc = kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
+                        strlen(incident_id), buf.data, buf.len, headers, 2, err, errlen);
+        if (rc == 0)
+            json_array_append_new(sent, json_string(task_id));
+    }
+    wire_buf_free(&buf);
+    PQclear(res);
+    if (rc == 0)
+        rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
+    if (rc == 0 && json_array_size(sent) > 0) {
+        char *ids = json_dumps(sent, JSON_COMPACT);
+        const char *pm[] = {ids};
+        rc = pgx_exec_params(pg, "outbox.mark",
+                             "UPDATE outbox SET published_at = now() WHERE task_id IN "
+                             "(SELECT jsonb_array_elements_text($1::jsonb))",
+                             1, pm, NULL, err, errlen);
+        free(ids);
+    }
+    if (rc == 0)
+        rc = pgx_commit(pg, err, errlen);
+    else
+        pgx_rollback(pg, NULL, 0);
+    if (rc == 0)
+        *relayed += (long)json_array_size(sent);
+    /* Rows that could not be encoded would be claimed again at once: stop this round. */
+    if (rc == 0 && (int)json_array_size(sent) < *rows)
+        *rows = 0;
+    json_decref(sent);
+    return rc;
+}
+
+int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
+                 const events_schema_set *schemas, int batch, long *relayed, char *err,
+                 size_t errlen)
+{
+    *relayed = 0;
+    int rows;
+    do {
+        if (relay_batch(pg, producer, cfg, schemas, batch, &rows, relayed, err, errlen) != 0)
+            return -1;
+    } while (rows == batch);
+    return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * pgx: the thin libpq layer every worker and the CLI use: connect, run statements, transactions,
+ * prepared statements, COPY, and the schema migration runner.
+ *
+ * Error idiom: every function returns 0 on success and -1 on failure (pointer-returning ones
+ * NULL), and writes one line into the caller's buffer (err, errlen): the statement's name, the
+ * server's primary message, its detail and hint when present, and the SQLSTATE, e.g.
+ *
+ *   "offsets.advance: duplicate key value violates unique constraint "consumer_offsets_pkey"
+ *    (Key (group_id, topic, partition)=(g, t, 0) already exists.) [SQLSTATE 23505]"
+ *
+ * The SQLSTATE of the last failure on this thread is also kept (pgx_last_sqlstate) so a caller
+ * can tell a retryable conflict (40001 serialization failure, 40P01 deadlock) from a bug
+ * without parsing text. Every libpq result is checked and cleared here; callers only ever own
+ * the PGresult that pgx_query returns (PQclear it).
+ *
+ * Statement names: each call takes a short name ("ingest.insert_events") that appears in
+ * errors and logs; with pgx_prepare it is also the prepared statement's name.
+ *
+ * Transactions: pgx_begin/pgx_commit/pgx_rollback. pgx_commit fails when the server turned the
+ * COMMIT into a ROLLBACK (a statement in the transaction had failed), which plain PQexec would
+ * report as success. pgx_rollback outside a transaction is a no-op.
+ *
+ * Connections are not thread-safe (libpq); one PGconn per thread. Session state a caller may
+ * rely on after pgx_connect: client_encoding UTF8, application_name as given, and notices
+ * (RAISE NOTICE, warnings) routed to the structured log instead of raw stderr lines.
+ *
+ * Migrations (pgx_migrate): db/migrations/NNNN_name.sql files, plain SQL, applied in version
+ * order, each in its own transaction together with its row in schema_migrations (version,
+ * name, sha256 of the file, applied_at). A session advisory lock serializes concurrent
+ * runners (several workers starting at once), so each file is applied exactly once. A file
+ * already applied whose content changed is an error (migrations are immutable once shipped:
+ * write a new one). Files must not contain transaction control (BEGIN/COMMIT) nor statements
+ * that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM).
+ */
+#ifndef MNI_PGX_H
+#define MNI_PGX_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* ---- connections ---- */
+
+/* Connects; NULL on failure with a message that names the target (host, port, dbname, user;
+ * never the password) and libpq's reason. application_name may be NULL ("mni"). */
+PGconn *pgx_connect(const char *conninfo, const char *application_name, char *err, size_t errlen);
+/* PQfinish; NULL is fine. */
+void pgx_close(PGconn *conn);
+/* Writes "host=... port=... dbname=... user=..." of conninfo (password left out) into out;
+ * -1 if conninfo does not parse. For messages. */
+int pgx_conninfo_describe(const char *conninfo, char *out, size_t outlen);
+/* Rewrites conninfo with keyword `key` set to value (e.g. dbname), into out as a keyword=value
+ * string with values quoted as libpq requires; works for both the keyword and the URI form. */
+int pgx_conninfo_set(const char *conninfo, const char *key, const char *value, char *out,
+                     size_t outlen, char *err, size_t errlen);
+/* The SQLSTATE of this thread's last failed pgx call ("" when the failure had none, e.g. a
+ * lost connection). */
+const char *pgx_last_sqlstate(void);
+/* True when the last failure was a serialization failure or deadlock: retry the transaction. */
+int pgx_last_retryable(void);
+
+/* ---- statements ---- */
+
+/* Runs sql (one or more statements, no parameters) and discards the result. */
+int pgx_exec(PGconn *conn, const char *name, const char *sql, char *err, size_t errlen);
+/* Runs one statement with text parameters ($1..$n; NULL is SQL NULL). *rows (may be NULL)
+ * receives the number of rows affected or returned, e.g. 0 for a fenced compare-and-set. */
+int pgx_exec_params(PGconn *conn, const char *name, const char *sql, int nparams,
+                    const char *const *params, long long *rows, char *err, size_t errlen);
+/* Runs one query with text parameters; returns its result (PGRES_TUPLES_OK; the caller
+ * PQclears it) or NULL. */
+PGresult *pgx_query(PGconn *conn, const char *name, const char *sql, int nparams,
+                    const char *const *params, char *err, size_t errlen);
+
+/* Prepares sql as statement `name` on this connection (again after every reconnect). */
+int pgx_prepare(PGconn *conn, const char *name, const char *sql, int nparams, char *err,
+                size_t errlen);
+/* pgx_exec_params / pgx_query for a prepared statement. */
+int pgx_exec_prepared(PGconn *conn, const char *name, int nparams, const char *const *params,
+                      long long *rows, char *err, size_t errlen);
+PGresult *pgx_query_prepared(PGconn *conn, const char *name, int nparams, const char *const *params,
+                             char *err, size_t errlen);
+
+/* ---- transactions ---- */
+
+int pgx_begin(PGconn *conn, char *err, size_t errlen);
+int pgx_commit(PGconn *conn, char *err, size_t errlen);
+int pgx_rollback(PGconn *conn, char *err, size_t errlen);
+
+/* ---- COPY FROM STDIN (text format) ----
+ *
+ *   pgx_copy cp;
+ *   if (pgx_copy_begin(&cp, conn, "ingest.copy_tokens",
+ *                      "COPY stage_tokens (incident_id, token) FROM STDIN", err, len)) fail;
+ *   for each row: pgx_copy_field(&cp, incident); pgx_copy_field(&cp, "\\x0a1b...");
+ *                 pgx_copy_end_row(&cp);
+ *   if (pgx_copy_end(&cp, &rows, err, len)) fail;      (or pgx_copy_abort on the way out)
+ *
+ * Fields are escaped for the text format (backslash, tab, newline, carriage return), so any
+ * UTF-8 string goes through unchanged; NULL is SQL NULL. A bytea value is written as its text
+ * form ("\x" + hex), which the escaping carries through. Data is buffered (64 KiB) between
+ * PQputCopyData calls. The first failure is sticky: later field/row calls do nothing and
+ * return -1, and pgx_copy_end reports it. pgx_copy_end or pgx_copy_abort must be called
+ * exactly once after a successful begin; they free the buffer. */
+typedef struct {
+    PGconn *conn;
+    const char *name;
+    char *buf;
+    size_t len, cap;
+    long long rows;
+    int fields_in_row;
+    int failed;
+    char msg[512];
+} pgx_copy;
+
+int pgx_copy_begin(pgx_copy *cp, PGconn *conn, const char *name, const char *sql, char *err,
+                   size_t errlen);
+int pgx_copy_field(pgx_copy *cp, const char *value);
+int pgx_copy_field_len(pgx_copy *cp, const char *value, size_t len);
+int pgx_copy_field_int(pgx_copy *cp, long long value);
+int pgx_copy_end_row(pgx_copy *cp);
+/* Ends the COPY; *rows (may be NULL) receives the rows the server stored. */
+int pgx_copy_end(pgx_copy *cp, long long *rows, char *err, size_t errlen);
+/* Abandons the COPY (the server discards it and the transaction is left failed). */
+int pgx_copy_abort(pgx_copy *cp, const char *reason, char *err, size_t errlen);
+
+/* ---- migrations ---- */
+
+typedef enum {
+    PGX_MIGRATION_APPLIED,      /* recorded and the file is unchanged */
+    PGX_MIGRATION_PENDING,      /* file present, not applied */
+    PGX_MIGRATION_CHANGED,      /* applied, but the file's sha256 differs from the record */
+    PGX_MIGRATION_MISSING_FILE, /* recorded in the database, no such file (a newer schema) */
+} pgx_migration_state;
+
+/* Called by pgx_migrate for each file it applies (version "0003", file "0003_work.sql",
+ * elapsed milliseconds). */
+typedef void (*pgx_migrate_cb)(void *arg, const char *version, const char *file, double ms);
+/* Called by pgx_migration_status once per migration, in version order; applied_at is the
+ * server's text form, or NULL when not applied. */
+typedef void (*pgx_status_cb)(void *arg, const char *version, const char *file,
+                              pgx_migration_state state, const char *applied_at);
+
+/* Applies the missing migrations of dir; *applied (may be NULL) receives how many. The
+ * connection must not be inside a transaction. */
+int pgx_migrate(PGconn *conn, const char *dir, pgx_migrate_cb cb, void *cb_arg, int *applied,
+                char *err, size_t errlen);
+/* Reports every migration (files and records) without changing anything; *pending (may be
+ * NULL) receives the number not applied or changed. */
+int pgx_migration_status(PGconn *conn, const char *dir, pgx_status_cb cb, void *cb_arg,
+                         int *pending, char *err, size_t errlen);
+/* Finds the migrations directory: $MNI_MIGRATIONS_DIR, else ./db/migrations, else
+ * db/migrations beside the running program: <exe dir>/../db/migrations, then one and two
+ * levels further up (build/san/bin, build/san/tests). */
+int pgx_migrations_dir(char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

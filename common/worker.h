@@ -1,0 +1,69 @@
+/*
+ * worker: the loop the three workers share (DESIGN.md "How it stays correct").
+ *
+ *   consume a batch -> BEGIN -> spec.process (writes results, produces dead letters or
+ *   forwards) -> every produced message flush-checked -> consumer offsets advanced by
+ *   compare-and-set -> COMMIT -> spec.tick (outbox relay, sweeper)
+ *
+ * Effectively once into PostgreSQL: the consumer's offsets live in consumer_offsets and move
+ * in the same transaction as the batch's results. On assignment the loop seeks to the stored
+ * offsets. The update is `... SET next_offset = new WHERE next_offset = expected`, with
+ * `expected` what this member loaded or last committed: a stale member (its partitions moved
+ * on) updates no row and its whole transaction is rolled back. Any failure before COMMIT rolls
+ * back and rewinds the consumer to the batch's first offsets, so the batch is read again.
+ * Messages produced inside a batch (dead letters, forwards) are delivered before COMMIT, so a
+ * crash can repeat them but never lose them; consumers de-duplicate by id.
+ *
+ * Lifecycle: worker_main parses the command line (--config FILE, --print-config, --help,
+ * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL and Kafka,
+ * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
+ * consumer (leaving the group) and flushes the producer.
+ * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
+ * (default 1000), the input topic key, pg.conninfo, kafka.*, log.level, and the crash-test knob
+ * test.pause_before_commit_ms (default 0: never set it in production).
+ * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
+ * usage or configuration.
+ */
+#ifndef MNI_WORKER_H
+#define MNI_WORKER_H
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "common/config.h"
+#include "common/kq.h"
+
+typedef struct worker worker;
+
+typedef struct {
+    const char *component;   /* "ingest": logs, application_name, group id "mni-ingest" */
+    const char *summary;     /* one line for --help */
+    const char *input_topic; /* config key of the topic consumed, e.g. "topic.events" */
+    /* After connecting, before consuming: prepare statements and the like. May be NULL. */
+    int (*start)(worker *w, void *ctx, char *err, size_t errlen);
+    /* Handles one batch inside an open transaction. Return 0 to commit, -1 to roll back and
+     * read the batch again (after a pause). */
+    int (*process)(worker *w, void *ctx, rd_kafka_message_t **msgs, size_t n, char *err,
+                   size_t errlen);
+    /* After each commit and every tick.ms when idle, outside any transaction (the outbox
+     * relay, the sweeper). May be NULL. Return -1 to log the error and try again later. */
+    int (*tick)(worker *w, void *ctx, char *err, size_t errlen);
+} worker_spec;
+
+/* Runs the worker; returns the process exit code. */
+int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx);
+
+PGconn *worker_pg(worker *w);
+kq_producer *worker_producer(worker *w);
+const config *worker_config(worker *w);
+/* The physical topic name of a logical config key ("topic.dlq"). */
+const char *worker_topic(const worker *w, const char *key);
+/* True once SIGTERM or SIGINT arrived. */
+int worker_stopping(const worker *w);
+
+/* Sends m to the dead-letter topic with the reason and its origin (kq_produce_dlq); logs it. */
+int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
+                       const char *detail, unsigned flags, char *err, size_t errlen);
+
+#endif

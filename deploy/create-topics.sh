@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Creates the pipeline's topics on a real Kafka cluster (idempotent: --if-not-exists).
+#
+#   deploy/create-topics.sh BOOTSTRAP [REPLICATION]
+#
+# Uses kafka-topics.sh from $KAFKA_HOME/bin (default /opt/kafka, as in the apache/kafka image).
+# Partition counts match the embedded development cluster (devenv/mockbroker.c); more
+# partitions allow more members per consumer group. The topic names are the defaults of the
+# topic.* configuration keys: if you rename them there, rename them here too.
+# case.assessments is compacted: it holds the latest assessment per incident (keyed by it).
+set -euo pipefail
+bootstrap=${1:?usage: create-topics.sh BOOTSTRAP [REPLICATION]}
+replication=${2:-1}
+topics_bin=${KAFKA_HOME:-/opt/kafka}/bin/kafka-topics.sh
+
+create() {
+  local name=$1 partitions=$2
+  shift 2
+  "$topics_bin" --bootstrap-server "$bootstrap" --create --if-not-exists --topic "$name" \
+    --partitions "$partitions" --replication-factor "$replication" "$@"
+}
+
+create incident.events 6
+create incident.accepted 6
+create incident.dlq 3
+create case.assessments 6 --config cleanup.policy=compact
+create notify.tasks 6
+create tickets 3
+"$topics_bin" --bootstrap-server "$bootstrap" --list

@@ -1,0 +1,274 @@
+/*
+ * The assess worker end to end, against a real PostgreSQL and the mock Kafka cluster, with the
+ * real mni-assess binary: the demo scenario's events (examples/scenario) in; the right case
+ * state, versions, headcounts, deadlines and tasks out; replaying the events changes nothing;
+ * a worker killed with SIGKILL in the middle of a batch and restarted ends in the same
+ * PostgreSQL state and the same tasks as an uninterrupted run.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/pgx.h"
+#include "tests/support/mockkafka.h"
+#include "tests/support/testenv.h"
+#include "tests/support/topicio.h"
+#include "tests/support/workerproc.h"
+
+#define SCENARIO_1 "examples/scenario/01-first-reports.jsonl"
+#define SCENARIO_2 "examples/scenario/02-later-updates.jsonl"
+#define WORKER_TIMEOUT_MS 90000
+
+static mockkafka *kafka;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char err[512];
+    static const mockkafka_topic topics[] = {{"incident.accepted", 3},
+                                             {"incident.dlq", 1},
+                                             {"case.assessments", 3},
+                                             {"notify.tasks", 3}};
+    kafka = mockkafka_start(1, topics, 4, err, sizeof err);
+    if (!kafka) {
+        fprintf(stderr, "mock kafka: %s\n", err);
+        return -1;
+    }
+    const char *b = mockkafka_bootstraps(kafka);
+    return topicio_produce_jsonl(b, "incident.accepted", SCENARIO_1) == 8 &&
+                   topicio_produce_jsonl(b, "incident.accepted", SCENARIO_2) == 3
+               ? 0
+               : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    mockkafka_stop(kafka);
+    return 0;
+}
+
+/* Runs mni-assess on db as consumer group `group` until it has been idle for 2.5 s. */
+static void run_assess(testenv_db *db, const char *group, const char *const *env)
+{
+    workerproc w;
+    const char *argv[] = {"--exit-when-idle", "2500", NULL};
+    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo,
+                                      mockkafka_bootstraps(kafka), group, env, argv),
+                     0);
+    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
+    if (rc != 0) {
+        workerproc_dump_log(&w);
+        fail_msg("mni-assess exited %d", rc);
+    }
+    unlink(w.log_path);
+}
+
+static char *query_text(PGconn *pg, const char *sql, const char *param)
+{
+    char err[512];
+    const char *p[] = {param};
+    PGresult *res = pgx_query(pg, "test", sql, param ? 1 : 0, param ? p : NULL, err, sizeof err);
+    if (!res)
+        fail_msg("%s", err);
+    char *out = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return out;
+}
+
+static void assert_query(PGconn *pg, const char *sql, const char *param, const char *want)
+{
+    char *got = query_text(pg, sql, param);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s [%s]\n  want: %s\n  got:  %s", sql, param ? param : "", want, got);
+    free(got);
+}
+
+/* Everything the pipeline decides, as one canonical text (timestamps of processing left out,
+ * since they differ between any two runs). */
+static char *snapshot(PGconn *pg)
+{
+    return query_text(
+        pg,
+        "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
+        "SELECT 'case|'||incident_id||'|'||status||'|'||version||'|'||persons_total||'|'||"
+        "coalesce(mandatory_since::text,'')||'|'||facts::text FROM cases "
+        "UNION ALL SELECT 'ver|'||incident_id||'|'||version||'|'||verdict::text||'|'||"
+        "array_to_string(rules,',')||'|'||coalesce(cause_event_id,'') FROM case_versions "
+        "UNION ALL SELECT 'exp|'||incident_id||'|'||client_id||'|'||persons||'|'||"
+        "coalesce(persons_max::text,'')||'|'||token_count FROM client_exposure "
+        "UNION ALL SELECT 'tok|'||incident_id||'|'||client_id||'|'||encode(token,'hex') "
+        "FROM exposure_tokens "
+        "UNION ALL SELECT 'per|'||incident_id||'|'||encode(token,'hex') FROM incident_persons "
+        "UNION ALL SELECT 'dl|'||incident_id||'|'||coalesce(client_id,'')||'|'||kind||'|'||"
+        "coalesce(due_date::text,'')||'|'||coalesce(due_at::text,'')||'|'||"
+        "coalesce(met_at::text,'') FROM deadlines "
+        "UNION ALL SELECT 'out|'||task_id||'|'||topic||'|'||kind||'|'||payload::text||'|'||"
+        "(published_at IS NOT NULL) FROM outbox "
+        "UNION ALL SELECT 'ev|'||event_id||'|'||kind FROM case_events "
+        "UNION ALL SELECT 'step|'||incident_id||'|'||step FROM case_steps "
+        "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "
+        "UNION ALL SELECT 'audit|'||action||'|'||incident_id||'|'||payload::text FROM audit_log "
+        ") s(x)",
+        NULL);
+}
+
+static void test_scenario_state_and_replay(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    run_assess(&db, "assess-scenario", NULL);
+    PGconn *pg = db.conn;
+
+    assert_query(pg, "SELECT count(*) FROM cases", NULL, "3");
+    assert_query(pg, "SELECT count(*) FROM case_events", NULL, "11");
+    /* The misdirected mailing: two clients whose persons overlap (60 + 70 tokens, 15 shared),
+     * 95 distinct at first, 115 once the second batch of BETA arrives: MN-2-4 fires for the
+     * contractor only, so it reports directly; clocks start when the count passed 100. */
+    const char *mailing = "INC-2026-0101";
+    assert_query(pg,
+                 "SELECT persons_total||' '||reportable||' '||direct_report||' '||"
+                 "(mandatory_since AT TIME ZONE 'UTC')||' '||version FROM cases "
+                 "WHERE incident_id = $1",
+                 mailing, "115 true true 2026-11-19 06:00:00 3");
+    assert_query(pg,
+                 "SELECT string_agg(client_id||'='||token_count, ',' ORDER BY client_id) FROM "
+                 "client_exposure WHERE incident_id = $1",
+                 mailing, "C-ACME=60,C-BETA=70");
+    assert_query(pg,
+                 "SELECT string_agg(version||':'||(verdict->'my_number'->>'status')||':'||"
+                 "(verdict->'headcount'->>'total'), ' ' ORDER BY version) FROM case_versions "
+                 "WHERE incident_id = $1",
+                 mailing, "1:voluntary:60 2:voluntary:95 3:mandatory:115");
+    assert_query(pg,
+                 "SELECT verdict->>'route'||' '||(verdict->'my_number'->>'rules') FROM "
+                 "case_versions WHERE incident_id = $1 AND version = 3",
+                 mailing, "direct_report [\"MN-2-4\"]");
+    assert_query(pg,
+                 "SELECT string_agg(kind||':'||coalesce(client_id,'-')||':'||coalesce(due_date::"
+                 "text, to_char(due_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD\"T\"HH24:MI:SS')), "
+                 "' ' ORDER BY kind, client_id) FROM deadlines WHERE incident_id = $1",
+                 mailing,
+                 "client_notice:C-ACME:2026-11-19T10:00:00 client_notice:C-BETA:2026-11-20T23:59:59 "
+                 "ppc_final:-:2026-12-18 ppc_preliminary:-:2026-11-21");
+    assert_query(pg,
+                 "SELECT string_agg(kind, ',' ORDER BY kind) FROM outbox WHERE incident_id = $1 "
+                 "AND topic = 'tasks'",
+                 mailing, "client_notice,client_notice,ppc_final,ppc_preliminary,principal_notice");
+    assert_query(pg, "SELECT count(*) FROM case_steps WHERE incident_id = $1", mailing, "1");
+
+    /* The insider case: MN-2-2 at any headcount, so every client reports itself and the
+     * contractor only notifies them (60-day final report); the notice filed to GAMMA meets its
+     * deadline. Mandatory from the start: clocks from the knowledge time. */
+    const char *insider = "INC-2026-0102";
+    assert_query(pg,
+                 "SELECT (verdict->>'route')||' '||(verdict->'deadlines'->>'final_days')||' '||"
+                 "(verdict->'my_number'->>'rules') FROM case_versions v JOIN cases c USING "
+                 "(incident_id) WHERE incident_id = $1 AND v.version = c.version",
+                 insider, "notify_clients 60 [\"MN-2-2\"]");
+    assert_query(pg,
+                 "SELECT mandatory_since AT TIME ZONE 'UTC' FROM cases WHERE incident_id = $1",
+                 insider, "2026-11-19 00:15:00");
+    assert_query(pg,
+                 "SELECT string_agg(kind||':'||client_id, ',' ORDER BY client_id) FROM outbox "
+                 "WHERE incident_id = $1 AND topic = 'tasks'",
+                 insider, "client_notice:C-ACME,client_notice:C-GAMMA");
+    assert_query(pg,
+                 "SELECT string_agg(client_id||':'||(met_at IS NOT NULL), ',' ORDER BY "
+                 "client_id) FROM deadlines WHERE incident_id = $1",
+                 insider, "C-ACME:false,C-GAMMA:true");
+
+    /* The encrypted laptop: nothing to report, nothing owed. */
+    assert_query(pg,
+                 "SELECT (verdict->'my_number'->>'status')||' '||(SELECT count(*) FROM outbox o "
+                 "WHERE o.incident_id = $1 AND o.topic = 'tasks') FROM case_versions WHERE "
+                 "incident_id = $1",
+                 "INC-2026-0103", "none 0");
+
+    /* Every outbox row was relayed, and the tasks are on the topic with their ids. */
+    assert_query(pg, "SELECT count(*) FROM outbox WHERE published_at IS NULL", NULL, "0");
+    topicio_messages tasks;
+    assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), "notify.tasks", 3, 7, 3000,
+                                      &tasks),
+                     0);
+    assert_true(tasks.n >= 7);
+    for (size_t i = 0; i < tasks.n; i++) {
+        char id[64];
+        topicio_header(tasks.msgs[i], "mni.task_id", id, sizeof id);
+        assert_query(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'",
+                     id, "1");
+    }
+    topicio_messages_free(&tasks);
+    assert_query(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
+
+    /* Replay: the same events again on the topic, read by the same group: nothing changes. */
+    char *before = snapshot(pg);
+    assert_int_equal(topicio_produce_jsonl(mockkafka_bootstraps(kafka), "incident.accepted",
+                                           SCENARIO_1),
+                     8);
+    run_assess(&db, "assess-scenario", NULL);
+    char *after = snapshot(pg);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    testenv_db_drop(&db);
+}
+
+static void test_sigkill_mid_batch_converges(void **state)
+{
+    (void)state;
+    testenv_db plain, crashed;
+    testenv_db_create(&plain, 1);
+    testenv_db_create(&crashed, 1);
+    run_assess(&plain, "assess-plain", NULL);
+
+    /* Small batches and a pause before each COMMIT: the kill lands after the second batch's
+     * work was done in PostgreSQL but before it was committed. */
+    const char *env[] = {"MNI_BATCH_SIZE=3", "MNI_TEST_PAUSE_BEFORE_COMMIT_MS=1500", NULL};
+    const char *argv[] = {"--exit-when-idle", "60000", NULL};
+    workerproc w;
+    assert_int_equal(workerproc_start(&w, "mni-assess", crashed.conninfo,
+                                      mockkafka_bootstraps(kafka), "assess-crash", env, argv),
+                     0);
+    int waited = 0;
+    while (workerproc_log_count(&w, "pausing before commit") < 2 && waited < WORKER_TIMEOUT_MS) {
+        usleep(50 * 1000);
+        waited += 50;
+    }
+    if (workerproc_log_count(&w, "pausing before commit") < 2) {
+        workerproc_dump_log(&w);
+        fail_msg("the worker never reached its second commit");
+    }
+    workerproc_signal(&w, SIGKILL);
+    assert_int_equal(workerproc_wait(&w, 10000), 128 + SIGKILL);
+    /* Only the first batch (at most 3 events) committed; the killed one left nothing. */
+    char *partial = query_text(crashed.conn, "SELECT count(*) FROM case_events", NULL);
+    assert_true(atoi(partial) >= 1 && atoi(partial) <= 3);
+    free(partial);
+    unlink(w.log_path);
+
+    run_assess(&crashed, "assess-crash", NULL);
+    char *want = snapshot(plain.conn), *got = snapshot(crashed.conn);
+    assert_string_equal(want, got);
+    free(want);
+    free(got);
+    testenv_db_drop(&plain);
+    testenv_db_drop(&crashed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scenario_state_and_replay),
+        cmocka_unit_test(test_sigkill_mid_batch_converges),
+    };
+    return cmocka_run_group_tests_name("assess worker", tests, group_setup, group_teardown);
+}

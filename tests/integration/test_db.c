@@ -1,0 +1,633 @@
+/*
+ * test_db: the schema (db/migrations) and the libpq layer (common/pgx) against the development
+ * PostgreSQL. Each case gets a fresh database (tests/support/testenv), so cases are independent
+ * and can run in any order.
+ *
+ * What each case establishes:
+ *   migrate_idempotent        every file is applied once, in order, and recorded with its
+ *                             sha256; a second run applies nothing; status says all applied.
+ *   migrate_changed_refused   a file edited after it was applied stops the runner with a
+ *                             message naming it; status reports it as changed.
+ *   migrate_failure_rolls_back  a failing file is rolled back whole, not recorded, and the
+ *                             error names the file and line; earlier files stay applied.
+ *   audit_chain_links         seq runs 1, 2, 3; the first prev_hash is zeros; each prev_hash is
+ *                             the previous hash; each hash is sha256(prev || the documented
+ *                             JSON text), recomputed here independently; audit_log_verify()
+ *                             finds nothing, then finds a row tampered with behind the trigger.
+ *   audit_refuses_changes     UPDATE, DELETE and TRUNCATE on audit_log fail.
+ *   append_only_tables        case_versions and event_log refuse UPDATE and DELETE; cases
+ *                             refuses moving mandatory_since once set or lowering version.
+ *   offsets_compare_and_set   UPDATE ... WHERE next_offset = expected fences a stale writer (0
+ *                             rows), and consumer_offset_advance() does the same, also between
+ *                             two concurrent transactions.
+ *   deadlines_one_clock       one row per (incident, client, kind), NULL client included.
+ *   commit_after_error        pgx_commit reports a transaction the server rolled back.
+ *   copy_roundtrip            pgx_copy carries tabs, newlines, backslashes, "\N" text, NULL,
+ *                             UTF-8 and bytea unchanged; a bad row fails at pgx_copy_end; a
+ *                             NUL byte is refused locally; pgx_exec refuses COPY statements
+ *                             and the connection stays usable.
+ *   conninfo_helpers          pgx_conninfo_set rewrites dbname in keyword and URI forms;
+ *                             pgx_conninfo_describe leaves the password out.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/pgx.h"
+#include "tests/support/testenv.h"
+
+/* ---- helpers ---- */
+
+/* One test runs at a time; static storage so that a setup that fails (and so gets no
+ * teardown) leaks nothing. */
+static testenv_db test_db;
+
+static int setup_db(void **state)
+{
+    testenv_db_setup(state, &test_db, 1);
+    return 0;
+}
+
+static int setup_empty_db(void **state)
+{
+    testenv_db_setup(state, &test_db, 0);
+    return 0;
+}
+
+static int teardown_db(void **state)
+{
+    (void)state;
+    testenv_db_drop(&test_db);
+    return 0;
+}
+
+/* Runs sql and asserts success. */
+static void exec_ok(PGconn *c, const char *sql)
+{
+    char err[1024];
+    if (pgx_exec(c, "test", sql, err, sizeof err) != 0) fail_msg("%s\n  in: %s", err, sql);
+}
+
+/* Runs sql, asserts failure, and returns the message (static buffer). */
+static const char *exec_fails(PGconn *c, const char *sql)
+{
+    static char err[1024];
+    if (pgx_exec(c, "test", sql, err, sizeof err) == 0)
+        fail_msg("succeeded but should have failed: %s", sql);
+    return err;
+}
+
+/* The single value of a one-row, one-column query (static buffer; "(null)" for NULL). */
+static const char *query_value(PGconn *c, const char *sql)
+{
+    static char out[4096];
+    char err[1024];
+    PGresult *r = pgx_query(c, "test", sql, 0, NULL, err, sizeof err);
+    if (!r) fail_msg("%s\n  in: %s", err, sql);
+    if (PQntuples(r) != 1 || PQnfields(r) != 1) {
+        PQclear(r);
+        fail_msg("expected one value from: %s", sql);
+    }
+    snprintf(out, sizeof out, "%s", PQgetisnull(r, 0, 0) ? "(null)" : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
+static long query_long(PGconn *c, const char *sql)
+{
+    return atol(query_value(c, sql));
+}
+
+static void count_applied(void *arg, const char *version, const char *file, double ms)
+{
+    (void)version;
+    (void)file;
+    (void)ms;
+    (*(int *)arg)++;
+}
+
+typedef struct {
+    int n;
+    int states[64];
+    char files[64][64];
+} status_log;
+
+static void record_status(void *arg, const char *version, const char *file,
+                          pgx_migration_state state, const char *applied_at)
+{
+    (void)version;
+    (void)applied_at;
+    status_log *s = arg;
+    if (s->n < 64) {
+        s->states[s->n] = (int)state;
+        snprintf(s->files[s->n], sizeof s->files[0], "%s", file);
+        s->n++;
+    }
+}
+
+/* The .sql files of dir, sorted, as one comma-separated string; returns the count. */
+static int list_sql_files(const char *dir, char *out, size_t outlen)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort), count = 0;
+    assert_true(n >= 0);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len > 4 && !strcmp(names[i]->d_name + len - 4, ".sql")) {
+            size_t used = strlen(out);
+            snprintf(out + used, outlen - used, "%s%s", count ? "," : "", names[i]->d_name);
+            count++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return count;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void remove_dir(const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            unlink(path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    rmdir(dir);
+}
+
+/* ---- migrations ---- */
+
+static void migrate_idempotent(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    const char *dir = testenv_migrations_dir();
+    char err[1024], files[2048];
+    int expected = list_sql_files(dir, files, sizeof files);
+    assert_true(expected >= 5);
+
+    int applied = -1, calls = 0;
+    if (pgx_migrate(db->conn, dir, count_applied, &calls, &applied, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(applied, expected);
+    assert_int_equal(calls, expected);
+
+    if (pgx_migrate(db->conn, dir, count_applied, &calls, &applied, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(applied, 0);
+    assert_int_equal(calls, expected);
+
+    /* One row per file, in file order, each with a sha256. */
+    assert_string_equal(query_value(db->conn, "SELECT string_agg(name, ',' ORDER BY version) "
+                                              "FROM schema_migrations"),
+                        files);
+    assert_int_equal(query_long(db->conn, "SELECT count(*) FROM schema_migrations "
+                                          "WHERE sha256 ~ '^[0-9a-f]{64}$'"),
+                     expected);
+
+    status_log s = {0};
+    int pending = -1;
+    if (pgx_migration_status(db->conn, dir, record_status, &s, &pending, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(pending, 0);
+    assert_int_equal(s.n, expected);
+    for (int i = 0; i < s.n; i++)
+        assert_int_equal(s.states[i], PGX_MIGRATION_APPLIED);
+
+    /* The tables the workers rely on exist. */
+    static const char *const tables[] = {
+        "event_log",        "cases",           "case_versions",
+        "client_exposure",  "exposure_tokens", "incident_persons",
+        "exposure_batches", "deadlines",       "outbox",
+        "deliveries",       "tickets",         "consumer_offsets",
+        "audit_log",
+    };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT to_regclass('%s') IS NOT NULL", tables[i]);
+        if (strcmp(query_value(db->conn, sql), "t") != 0)
+            fail_msg("table %s is missing", tables[i]);
+    }
+}
+
+static void migrate_changed_refused(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char dir[] = "/tmp/mni-test-migrations.XXXXXX", err[1024];
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "0001_first.sql", "CREATE TABLE t1 (x integer);\n");
+    write_file(dir, "README", "not a migration\n");
+    int applied = 0;
+    if (pgx_migrate(db->conn, dir, NULL, NULL, &applied, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(applied, 1);
+
+    write_file(dir, "0001_first.sql", "CREATE TABLE t1 (x bigint);\n");
+    assert_int_equal(pgx_migrate(db->conn, dir, NULL, NULL, &applied, err, sizeof err), -1);
+    assert_int_equal(applied, 0);
+    assert_non_null(strstr(err, "0001_first.sql"));
+    assert_non_null(strstr(err, "immutable"));
+
+    status_log s = {0};
+    int pending = 0;
+    if (pgx_migration_status(db->conn, dir, record_status, &s, &pending, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.states[0], PGX_MIGRATION_CHANGED);
+    assert_int_equal(pending, 1);
+
+    /* A badly named .sql file is refused before anything runs. */
+    write_file(dir, "2_bad-name.sql", "SELECT 1;\n");
+    assert_int_equal(pgx_migrate(db->conn, dir, NULL, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "2_bad-name.sql"));
+    remove_dir(dir);
+}
+
+static void migrate_failure_rolls_back(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char dir[] = "/tmp/mni-test-migrations.XXXXXX", err[1024];
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "0001_ok.sql", "CREATE TABLE t1 (x integer);\n");
+    write_file(dir, "0002_bad.sql",
+               "-- a comment line\nCREATE TABLE t2 (x integer);\nSELECT no_such_column FROM t2;\n");
+    int applied = 0;
+    assert_int_equal(pgx_migrate(db->conn, dir, NULL, NULL, &applied, err, sizeof err), -1);
+    assert_int_equal(applied, 1);
+    if (!strstr(err, "0002_bad.sql line 3") || !strstr(err, "no_such_column") ||
+        !strstr(err, "SQLSTATE 42703"))
+        fail_msg("unexpected message: %s", err);
+    assert_string_equal(query_value(db->conn, "SELECT string_agg(version, ',') "
+                                              "FROM schema_migrations"),
+                        "0001");
+    assert_string_equal(query_value(db->conn, "SELECT to_regclass('t2') IS NULL"), "t");
+    assert_int_equal(PQtransactionStatus(db->conn), PQTRANS_IDLE);
+    /* The advisory lock was released: another session can take it at once. */
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM pg_locks l "
+                                              "JOIN pg_database d ON d.oid = l.database "
+                                              "WHERE l.locktype = 'advisory' "
+                                              "AND d.datname = current_database()"),
+                        "0");
+    remove_dir(dir);
+}
+
+/* ---- audit log ---- */
+
+static void audit_chain_links(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    exec_ok(db->conn, "INSERT INTO audit_log (actor, action, incident_id, payload) "
+                      "VALUES ('assess', 'case.version', 'inc-1', '{\"version\": 1}')");
+    exec_ok(db->conn, "BEGIN");
+    exec_ok(db->conn, "INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
+                      "VALUES ('notify', 'document.rendered', 'inc-1', 'client-7', "
+                      "'{\"sha256\": \"ab\", \"note\": \"日本語 \\\" quote\"}')");
+    exec_ok(db->conn, "INSERT INTO audit_log (actor, action) VALUES ('notify', 'noop')");
+    exec_ok(db->conn, "COMMIT");
+
+    assert_string_equal(query_value(db->conn, "SELECT string_agg(seq::text, ',' ORDER BY seq) "
+                                              "FROM audit_log"),
+                        "1,2,3");
+    assert_string_equal(query_value(db->conn, "SELECT prev_hash = decode(repeat('00', 32), "
+                                              "'hex') FROM audit_log WHERE seq = 1"),
+                        "t");
+    /* Each row links to its predecessor. */
+    assert_int_equal(query_long(db->conn, "SELECT count(*) FROM audit_log a "
+                                          "JOIN audit_log p ON p.seq = a.seq - 1 "
+                                          "WHERE a.prev_hash = p.hash"),
+                     2);
+    /* The hash is the documented formula, written out here rather than calling the
+     * migration's own function. */
+    assert_int_equal(
+        query_long(db->conn,
+                   "SELECT count(*) FROM audit_log WHERE hash = sha256(prev_hash || convert_to("
+                   "jsonb_build_array(seq, to_char(at AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, action, incident_id, "
+                   "client_id, payload)::text, 'UTF8'))"),
+        3);
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
+
+    /* Tampering behind the trigger's back (the owner may disable it) shows in the chain. */
+    exec_ok(db->conn, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only");
+    exec_ok(db->conn, "UPDATE audit_log SET payload = '{\"version\": 2}' WHERE seq = 1");
+    exec_ok(db->conn, "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "1");
+}
+
+static void audit_refuses_changes(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    exec_ok(db->conn, "INSERT INTO audit_log (actor, action) VALUES ('test', 'one')");
+    const char *e = exec_fails(db->conn, "UPDATE audit_log SET actor = 'x'");
+    assert_non_null(strstr(e, "append-only"));
+    assert_string_equal(pgx_last_sqlstate(), "42501");
+    e = exec_fails(db->conn, "DELETE FROM audit_log");
+    assert_non_null(strstr(e, "append-only"));
+    e = exec_fails(db->conn, "TRUNCATE audit_log");
+    assert_non_null(strstr(e, "append-only"));
+    /* Writers cannot choose seq or hash: the trigger assigns them. */
+    exec_ok(db->conn, "INSERT INTO audit_log (seq, actor, action, prev_hash, hash) "
+                      "VALUES (99, 'test', 'two', '\\x00', '\\x00')");
+    assert_string_equal(query_value(db->conn, "SELECT max(seq) FROM audit_log"), "2");
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
+}
+
+/* ---- append-only tables and case invariants ---- */
+
+static void append_only_tables(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    exec_ok(db->conn, "INSERT INTO event_log (event_id, incident_id, tenant, kind, occurred_at, "
+                      "src_topic, src_partition, src_offset, body) VALUES ('ev-1', 'inc-1', "
+                      "'t1', 'incident_opened', now(), 'incident.events', 0, 0, '{}')");
+    exec_ok(db->conn, "INSERT INTO cases (incident_id, tenant, opened_at) "
+                      "VALUES ('inc-1', 't1', now())");
+    exec_ok(db->conn, "INSERT INTO case_versions (incident_id, version, verdict, rules, "
+                      "cause_event_id) VALUES ('inc-1', 1, '{}', '{r1}', 'ev-1')");
+    exec_ok(db->conn, "UPDATE cases SET version = 1 WHERE incident_id = 'inc-1'");
+
+    assert_non_null(strstr(exec_fails(db->conn, "UPDATE case_versions SET verdict = '{}'"),
+                           "case_versions is append-only"));
+    assert_non_null(strstr(exec_fails(db->conn, "DELETE FROM case_versions"), "append-only"));
+    assert_non_null(strstr(exec_fails(db->conn, "UPDATE event_log SET body = '{}'"),
+                           "event_log is append-only"));
+    assert_non_null(strstr(exec_fails(db->conn, "DELETE FROM event_log"), "append-only"));
+
+    /* Clocks start once: mandatory_since can be set, not moved or cleared. */
+    exec_ok(db->conn, "UPDATE cases SET mandatory_since = '2024-04-01T10:00:00+09' "
+                      "WHERE incident_id = 'inc-1'");
+    assert_non_null(strstr(exec_fails(db->conn, "UPDATE cases SET mandatory_since = now() "
+                                                "WHERE incident_id = 'inc-1'"),
+                           "mandatory_since is fixed"));
+    exec_fails(db->conn, "UPDATE cases SET mandatory_since = NULL WHERE incident_id = 'inc-1'");
+    assert_non_null(strstr(exec_fails(db->conn, "UPDATE cases SET version = 0 "
+                                                "WHERE incident_id = 'inc-1'"),
+                           "version cannot decrease"));
+    /* A closed case carries closed_at. */
+    exec_fails(db->conn, "UPDATE cases SET status = 'closed' WHERE incident_id = 'inc-1'");
+    exec_ok(db->conn, "UPDATE cases SET status = 'closed', closed_at = now() "
+                      "WHERE incident_id = 'inc-1'");
+}
+
+/* ---- consumer offsets ---- */
+
+static void offsets_compare_and_set(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char err[1024];
+    long long rows = -1;
+    static const char *const cas =
+        "UPDATE consumer_offsets SET next_offset = $5, updated_at = now() "
+        "WHERE group_id = $1 AND topic = $2 AND partition = $3 AND next_offset = $4";
+
+    exec_ok(db->conn, "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
+                      "VALUES ('g', 'incident.events', 0, 0)");
+    /* Member A read 0..9 and moves 0 -> 10. */
+    const char *a[] = {"g", "incident.events", "0", "0", "10"};
+    if (pgx_exec_params(db->conn, "offsets.cas", cas, 5, a, &rows, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(rows, 1);
+    /* Member B, stale, also read from 0: fenced, nothing changes. */
+    const char *b[] = {"g", "incident.events", "0", "0", "7"};
+    if (pgx_exec_params(db->conn, "offsets.cas", cas, 5, b, &rows, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(rows, 0);
+    assert_string_equal(query_value(db->conn, "SELECT next_offset FROM consumer_offsets"), "10");
+
+    /* The function: the first batch of a partition creates its row. */
+    assert_string_equal(query_value(db->conn, "SELECT consumer_offset_advance('g', "
+                                              "'incident.events', 1, 0, 5)"),
+                        "t");
+    assert_string_equal(query_value(db->conn, "SELECT consumer_offset_advance('g', "
+                                              "'incident.events', 1, 0, 3)"),
+                        "f");
+    assert_string_equal(query_value(db->conn, "SELECT consumer_offset_advance('g', "
+                                              "'incident.events', 1, 5, 9)"),
+                        "t");
+    exec_fails(db->conn, "SELECT consumer_offset_advance('g', 'incident.events', 1, 9, 8)");
+
+    /* Two members at once: A holds its uncommitted move 9 -> 12 while B tries 9 -> 11; B
+     * waits for A, then finds the offset moved and is fenced. */
+    PGconn *other = pgx_connect(db->conninfo, "mni test b", err, sizeof err);
+    if (!other) fail_msg("%s", err);
+    exec_ok(db->conn, "BEGIN");
+    assert_string_equal(query_value(db->conn, "SELECT consumer_offset_advance('g', "
+                                              "'incident.events', 1, 9, 12)"),
+                        "t");
+    assert_int_equal(PQsendQuery(other, "SELECT consumer_offset_advance('g', "
+                                        "'incident.events', 1, 9, 11)"),
+                     1);
+    usleep(200 * 1000); /* let B reach the row lock */
+    exec_ok(db->conn, "COMMIT");
+    PGresult *r = PQgetResult(other);
+    assert_non_null(r);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "f");
+    PQclear(r);
+    while ((r = PQgetResult(other)) != NULL)
+        PQclear(r);
+    pgx_close(other);
+    assert_string_equal(query_value(db->conn, "SELECT next_offset FROM consumer_offsets "
+                                              "WHERE partition = 1"),
+                        "12");
+}
+
+static void deadlines_one_clock(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    exec_ok(db->conn, "INSERT INTO cases (incident_id, tenant, opened_at) "
+                      "VALUES ('inc-1', 't1', now())");
+    exec_ok(db->conn, "INSERT INTO deadlines (incident_id, client_id, kind, due_date) "
+                      "VALUES ('inc-1', NULL, 'ppc_preliminary', '2024-04-05')");
+    exec_fails(db->conn, "INSERT INTO deadlines (incident_id, client_id, kind, due_date) "
+                         "VALUES ('inc-1', NULL, 'ppc_preliminary', '2024-04-06')");
+    assert_string_equal(pgx_last_sqlstate(), "23505");
+    exec_ok(db->conn, "INSERT INTO deadlines (incident_id, client_id, kind, due_at) "
+                      "VALUES ('inc-1', 'c1', 'client_notice', now())");
+    exec_fails(db->conn, "INSERT INTO deadlines (incident_id, client_id, kind) "
+                         "VALUES ('inc-1', 'c2', 'client_notice')");
+}
+
+/* ---- pgx itself ---- */
+
+static void commit_after_error(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char err[1024];
+    assert_int_equal(pgx_begin(db->conn, err, sizeof err), 0);
+    exec_fails(db->conn, "SELECT 1/0");
+    assert_string_equal(pgx_last_sqlstate(), "22012");
+    assert_int_equal(pgx_commit(db->conn, err, sizeof err), -1);
+    assert_non_null(strstr(err, "rolled back"));
+    assert_int_equal(PQtransactionStatus(db->conn), PQTRANS_IDLE);
+    assert_int_equal(pgx_commit(db->conn, err, sizeof err), -1);  /* none in progress */
+    assert_int_equal(pgx_rollback(db->conn, err, sizeof err), 0); /* no-op */
+
+    /* A unique violation names the statement and the key, with its SQLSTATE. */
+    exec_ok(db->conn, "CREATE TABLE u (k text PRIMARY KEY)");
+    const char *p[] = {"key-1"};
+    assert_int_equal(pgx_exec_params(db->conn, "u.insert", "INSERT INTO u VALUES ($1)", 1, p, NULL,
+                                     err, sizeof err),
+                     0);
+    assert_int_equal(pgx_exec_params(db->conn, "u.insert", "INSERT INTO u VALUES ($1)", 1, p, NULL,
+                                     err, sizeof err),
+                     -1);
+    if (strncmp(err, "u.insert: ", 10) != 0 || !strstr(err, "key-1") ||
+        !strstr(err, "[SQLSTATE 23505]"))
+        fail_msg("unexpected message: %s", err);
+    assert_false(pgx_last_retryable());
+
+    /* Prepared statements. */
+    assert_int_equal(
+        pgx_prepare(db->conn, "u.count", "SELECT count(*) FROM u WHERE k = $1", 1, err, sizeof err),
+        0);
+    PGresult *r = pgx_query_prepared(db->conn, "u.count", 1, p, err, sizeof err);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+}
+
+static void copy_roundtrip(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char err[1024];
+    static const char *const values[] = {
+        "plain", "tab\there", "line\nbreak\r\n",  "back\\slash",
+        "\\N",   "\\.",       "日本語のテキスト", "",
+    };
+    const size_t n = sizeof values / sizeof values[0];
+    exec_ok(db->conn, "CREATE TABLE c (i integer, s text, b bytea)");
+    pgx_copy cp;
+    if (pgx_copy_begin(&cp, db->conn, "c.copy", "COPY c (i, s, b) FROM STDIN", err, sizeof err) !=
+        0)
+        fail_msg("%s", err);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(pgx_copy_field_int(&cp, (long long)i), 0);
+        assert_int_equal(pgx_copy_field(&cp, values[i]), 0);
+        assert_int_equal(pgx_copy_field(&cp, "\\x00ff0a09"), 0);
+        assert_int_equal(pgx_copy_end_row(&cp), 0);
+    }
+    assert_int_equal(pgx_copy_field_int(&cp, 99), 0);
+    assert_int_equal(pgx_copy_field(&cp, NULL), 0);
+    assert_int_equal(pgx_copy_field(&cp, NULL), 0);
+    assert_int_equal(pgx_copy_end_row(&cp), 0);
+    long long rows = 0;
+    if (pgx_copy_end(&cp, &rows, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(rows, (long long)n + 1);
+
+    PGresult *r =
+        pgx_query(db->conn, "c.read", "SELECT s, encode(b, 'hex'), s IS NULL FROM c ORDER BY i", 0,
+                  NULL, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), (int)n + 1);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(PQgetvalue(r, (int)i, 0), values[i]);
+        assert_string_equal(PQgetvalue(r, (int)i, 1), "00ff0a09");
+    }
+    assert_string_equal(PQgetvalue(r, (int)n, 2), "t");
+    PQclear(r);
+
+    /* A row the server refuses fails the COPY at its end, naming the statement. */
+    if (pgx_copy_begin(&cp, db->conn, "c.copy_bad", "COPY c (i, s) FROM STDIN", err, sizeof err) !=
+        0)
+        fail_msg("%s", err);
+    pgx_copy_field(&cp, "not a number");
+    pgx_copy_field(&cp, "x");
+    pgx_copy_end_row(&cp);
+    assert_int_equal(pgx_copy_end(&cp, &rows, err, sizeof err), -1);
+    assert_non_null(strstr(err, "c.copy_bad"));
+    assert_string_equal(pgx_last_sqlstate(), "22P02");
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM c"), "9");
+
+    /* A NUL byte cannot travel in text: refused locally, the COPY is abandoned. */
+    assert_int_equal(
+        pgx_copy_begin(&cp, db->conn, "c.copy_nul", "COPY c (s) FROM STDIN", err, sizeof err), 0);
+    assert_int_equal(pgx_copy_field_len(&cp, "a\0b", 3), -1);
+    assert_int_equal(pgx_copy_end_row(&cp), -1);
+    assert_int_equal(pgx_copy_end(&cp, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "NUL"));
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM c"), "9");
+
+    assert_string_equal(pgx_last_sqlstate(), "");
+
+    /* pgx_exec refuses a COPY either way and leaves the connection usable. */
+    exec_fails(db->conn, "COPY c (s) FROM STDIN");
+    assert_string_equal(query_value(db->conn, "SELECT 1"), "1");
+    exec_fails(db->conn, "COPY c TO STDOUT");
+    assert_string_equal(query_value(db->conn, "SELECT 2"), "2");
+}
+
+static void conninfo_helpers(void **state)
+{
+    (void)state;
+    char out[1024], err[512];
+    assert_int_equal(pgx_conninfo_set("host=/tmp/x port=5 dbname=mni user=mni", "dbname", "other",
+                                      out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "dbname='other'"));
+    assert_non_null(strstr(out, "host='/tmp/x'"));
+    assert_null(strstr(out, "dbname='mni'"));
+    assert_int_equal(pgx_conninfo_set("postgresql://u:secret@localhost:5432/mni", "dbname", "it's",
+                                      out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "dbname='it\\'s'"));
+    assert_non_null(strstr(out, "port='5432'"));
+    assert_int_equal(pgx_conninfo_set("host=x", "nonsense", "1", out, sizeof out, err, sizeof err),
+                     -1);
+    assert_int_equal(
+        pgx_conninfo_set("host='unterminated", "dbname", "1", out, sizeof out, err, sizeof err),
+        -1);
+
+    assert_int_equal(
+        pgx_conninfo_describe("host=h port=1 dbname=d user=u password=secret", out, sizeof out), 0);
+    assert_string_equal(out, "host=h port=1 dbname=d user=u");
+    assert_null(strstr(out, "secret"));
+
+    /* A refused connection names the target, not the password. */
+    PGconn *c = pgx_connect("host=/nonexistent port=1 dbname=d user=u password=secret", NULL, err,
+                            sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL (host=/nonexistent"));
+    assert_null(strstr(err, "secret"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(migrate_idempotent, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(migrate_changed_refused, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(migrate_failure_rolls_back, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(audit_chain_links, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(audit_refuses_changes, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(append_only_tables, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(offsets_compare_and_set, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(deadlines_one_clock, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(commit_after_error, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(copy_roundtrip, setup_empty_db, teardown_db),
+        cmocka_unit_test(conninfo_helpers),
+    };
+    return cmocka_run_group_tests_name("db", tests, NULL, NULL);
+}

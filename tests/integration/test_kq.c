@@ -1,0 +1,761 @@
+/*
+ * test_kq: the Kafka layer (common/kq*) against librdkafka's in-process mock cluster, over the
+ * real Kafka protocol on loopback.
+ *
+ * What each case establishes:
+ *   conf_*              kq's defaults and the properties it refuses, with the property named.
+ *   produce_consume     keyed messages with headers come back in batches, complete, in key
+ *                       order, headers intact; nothing is committed to Kafka.
+ *   delivery_failures   a message that cannot be delivered (a broker error injected on
+ *                       Produce; every broker down until message.timeout.ms) makes flush_checked
+ *                       return -1, and the next window starts clean.
+ *   load_offsets_seek   the rebalance callback assigns at the offsets load_offsets supplies (the
+ *                       first message is offset 5); kq_seek_batch re-reads a batch; kq_seek moves.
+ *   load_offsets_refused  a refused assignment makes kq_consume_batch return -1; close is clean.
+ *   revocation_in_batch a second member joins while the first is collecting a batch: the batch
+ *                       comes back holding only the partitions the first member owns afterwards,
+ *                       each offset once, and together with the second member's batches every
+ *                       message is read exactly once through the offset table (PostgreSQL's role).
+ *   dead_letter         a dead letter carries the original key, value, headers and every origin
+ *                       header; a redacted one carries no value and no original headers.
+ *
+ * The mock's first group join takes 3 s, so only four cases join a group (about 23 s in all).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/kq.h"
+#include "tests/support/mockkafka.h"
+
+#define T_DATA "kq.data"     /* 3 partitions */
+#define T_SEEK "kq.seek"     /* 1 partition */
+#define T_REFUSE "kq.refuse" /* 1 partition */
+#define T_REBAL "kq.rebal"   /* 4 partitions */
+#define T_ORIGIN "kq.origin" /* 1 partition */
+#define T_DLQ "kq.dlq"       /* 1 partition */
+#define T_FAIL "kq.fail"     /* 1 partition */
+
+static mockkafka *mk;
+
+/* librdkafka's own log lines, routed through kq_set_log; shown only with KQ_TEST_LOG set. */
+static atomic_int log_lines;
+
+static void test_log(int level, const char *facility, const char *message)
+{
+    atomic_fetch_add(&log_lines, 1);
+    if (getenv("KQ_TEST_LOG")) fprintf(stderr, "rdkafka %d %s: %s\n", level, facility, message);
+}
+
+static int group_setup(void **state)
+{
+    static const mockkafka_topic topics[] = {
+        {T_DATA, 3},   {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},
+        {T_ORIGIN, 1}, {T_DLQ, 1},  {T_FAIL, 1},
+    };
+    char err[512];
+
+    (void)state;
+    kq_set_log(test_log);
+    mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!mk) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    mockkafka_stop(mk);
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static kq_producer *new_producer(const kq_prop *extra, size_t nextra)
+{
+    kq_prop props[8] = {{"bootstrap.servers", mockkafka_bootstraps(mk)}, {"linger.ms", "1"}};
+    size_t n = 2, i;
+    char err[512];
+    kq_producer *p;
+
+    for (i = 0; i < nextra; i++)
+        props[n++] = extra[i];
+    p = kq_producer_new(props, n, err, sizeof err);
+    if (!p) fail_msg("%s", err);
+    return p;
+}
+
+static kq_consumer *new_consumer(const char *group, const kq_consumer_cbs *cbs)
+{
+    const kq_prop props[] = {
+        {"bootstrap.servers", mockkafka_bootstraps(mk)},
+        {"group.id", group},
+        {"session.timeout.ms", "3000"},
+        {"heartbeat.interval.ms", "100"},
+        {"fetch.wait.max.ms", "50"},
+        {"enable.partition.eof", "true"}, /* so that skipping EOF events is exercised */
+    };
+    char err[512];
+    kq_consumer *c = kq_consumer_new(props, sizeof props / sizeof props[0], cbs, err, sizeof err);
+
+    if (!c) fail_msg("%s", err);
+    return c;
+}
+
+static void subscribe1(kq_consumer *c, const char *topic)
+{
+    char err[512];
+    const char *topics[] = {topic};
+
+    if (kq_subscribe(c, topics, 1, err, sizeof err) != 0) fail_msg("%s", err);
+}
+
+static void close_consumer(kq_consumer *c)
+{
+    char err[512];
+
+    if (kq_consumer_close(c, err, sizeof err) != 0) fail_msg("%s", err);
+}
+
+static void close_producer(kq_producer *p)
+{
+    char err[512];
+
+    if (kq_producer_close(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
+}
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+static void expect_conf_error(kq_role role, kq_prop prop, const char *needle)
+{
+    kq_prop props[] = {{"group.id", "g"}, prop};
+    char err[512] = "";
+    rd_kafka_conf_t *conf = kq_conf_new(role, props, 2, err, sizeof err);
+
+    if (conf) {
+        rd_kafka_conf_destroy(conf);
+        fail_msg("%s=%s accepted", prop.key, prop.value);
+    }
+    if (!strstr(err, needle)) fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+}
+
+static void conf_value(rd_kafka_conf_t *conf, const char *key, const char *want)
+{
+    char buf[256];
+    size_t size = sizeof buf;
+
+    assert_int_equal(rd_kafka_conf_get(conf, key, buf, &size), RD_KAFKA_CONF_OK);
+    assert_string_equal(buf, want);
+}
+
+static void test_conf_defaults(void **state)
+{
+    const kq_prop cprops[] = {{"group.id", "g"}, {"isolation.level", "read_uncommitted"}};
+    char err[512];
+    rd_kafka_conf_t *conf;
+
+    (void)state;
+    conf = kq_conf_new(KQ_CONSUMER, cprops, 2, err, sizeof err);
+    assert_non_null(conf);
+    conf_value(conf, "enable.auto.commit", "false");
+    conf_value(conf, "enable.auto.offset.store", "false");
+    conf_value(conf, "partition.assignment.strategy", "range");
+    conf_value(conf, "auto.offset.reset", "smallest");       /* librdkafka's name for earliest */
+    conf_value(conf, "isolation.level", "read_uncommitted"); /* the caller's pair wins */
+    rd_kafka_conf_destroy(conf);
+
+    conf = kq_conf_new(KQ_PRODUCER, NULL, 0, err, sizeof err);
+    assert_non_null(conf);
+    conf_value(conf, "enable.idempotence", "true");
+    conf_value(conf, "partitioner", "murmur2_random");
+    rd_kafka_conf_destroy(conf);
+}
+
+static void test_conf_refused(void **state)
+{
+    char err[512] = "";
+
+    (void)state;
+    expect_conf_error(KQ_CONSUMER, (kq_prop){"no.such.property", "1"}, "no.such.property");
+    expect_conf_error(KQ_CONSUMER, (kq_prop){"enable.auto.commit", "true"}, "enable.auto.commit");
+    expect_conf_error(KQ_CONSUMER, (kq_prop){"enable.auto.offset.store", "true"},
+                      "enable.auto.offset.store");
+    expect_conf_error(KQ_CONSUMER, (kq_prop){"partition.assignment.strategy", "cooperative-sticky"},
+                      "partition.assignment.strategy");
+    expect_conf_error(KQ_CONSUMER, (kq_prop){"group.id", ""}, "group.id");
+    expect_conf_error(KQ_PRODUCER, (kq_prop){"enable.idempotence", "false"}, "enable.idempotence");
+    expect_conf_error(KQ_PRODUCER, (kq_prop){"acks", "1"}, "acks");
+    expect_conf_error(KQ_PRODUCER, (kq_prop){"session.timeout.ms", "not-a-number"},
+                      "session.timeout.ms");
+    /* The constructors report the same way. */
+    assert_null(kq_consumer_new(NULL, 0, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "group.id"));
+}
+
+/* ---- produce and consume ---------------------------------------------------------------- */
+
+#define N_DATA 300
+#define N_KEYS 7
+
+struct assign_log {
+    int assigns, revokes, errors;
+    int64_t set_offset; /* what load_offsets stores for every partition; < 0: leave it */
+    int refuse;
+};
+
+static int log_load_offsets(void *ctx, rd_kafka_topic_partition_list_t *parts)
+{
+    struct assign_log *l = ctx;
+    int i;
+
+    l->assigns++;
+    for (i = 0; i < parts->cnt; i++) {
+        /* kq hands the partitions over at "from the beginning". */
+        if (parts->elems[i].offset != RD_KAFKA_OFFSET_BEGINNING) l->errors++;
+        if (l->set_offset >= 0) parts->elems[i].offset = l->set_offset;
+    }
+    return l->refuse ? -1 : 0;
+}
+
+static void log_on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    struct assign_log *l = ctx;
+
+    (void)parts;
+    (void)lost;
+    l->revokes++;
+}
+
+static void test_produce_consume(void **state)
+{
+    static const unsigned char bin[] = {0x00, 0x01, 0xfe, 0xff, 0x00};
+    struct assign_log log = {.set_offset = -1};
+    kq_consumer_cbs cbs = {&log, log_load_offsets, log_on_revoke, NULL};
+    int seen[N_DATA] = {0}, last_seq[N_KEYS];
+    rd_kafka_message_t *batch[64];
+    rd_kafka_topic_partition_list_t *committed;
+    kq_producer *p;
+    kq_consumer *c;
+    char err[512], key[16], val[32], id[16];
+    int i, total = 0, batches = 0;
+    int64_t deadline;
+
+    (void)state;
+    p = new_producer(NULL, 0);
+    for (i = 0; i < N_DATA; i++) {
+        int seq = i / N_KEYS;
+        kq_header h[3] = {
+            {"mni.task.id", id, 0}, {"mni.bin", bin, sizeof bin}, {"mni.null", NULL, 0}};
+
+        snprintf(key, sizeof key, "inc-%d", i % N_KEYS);
+        snprintf(val, sizeof val, "%d:%d", i, seq);
+        snprintf(id, sizeof id, "%d", i);
+        h[0].len = strlen(id);
+        if (kq_produce(p, T_DATA, key, strlen(key), val, strlen(val), h, 3, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    }
+    if (kq_producer_flush_checked(p, 10000, err, sizeof err) != 0) fail_msg("%s", err);
+    close_producer(p);
+
+    for (i = 0; i < N_KEYS; i++)
+        last_seq[i] = -1;
+    c = new_consumer("g.data", &cbs);
+    subscribe1(c, T_DATA);
+    deadline = now_ms() + 15000;
+    while (total < N_DATA && now_ms() < deadline) {
+        size_t n, j;
+
+        if (kq_consume_batch(c, 64, 500, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+        if (n > 0) batches++;
+        for (j = 0; j < n; j++) {
+            const rd_kafka_message_t *m = batch[j];
+            const void *hv;
+            size_t hl;
+            int idx, seq, k;
+            int64_t task;
+            char s[32];
+
+            assert_int_equal(m->len < sizeof s ? 0 : 1, 0);
+            memcpy(s, m->payload, m->len);
+            s[m->len] = '\0';
+            assert_int_equal(sscanf(s, "%d:%d", &idx, &seq), 2);
+            assert_in_range(idx, 0, N_DATA - 1);
+            assert_int_equal(seen[idx]++, 0);
+            k = idx % N_KEYS;
+            snprintf(key, sizeof key, "inc-%d", k);
+            assert_int_equal(m->key_len, strlen(key));
+            assert_memory_equal(m->key, key, m->key_len);
+            /* One key, one partition, so its events come back in order. */
+            assert_true(seq > last_seq[k]);
+            last_seq[k] = seq;
+            assert_int_equal(kq_header_i64(m, "mni.task.id", &task), 0);
+            assert_int_equal(task, idx);
+            assert_int_equal(kq_header_get(m, "mni.bin", &hv, &hl), 0);
+            assert_int_equal(hl, sizeof bin);
+            assert_memory_equal(hv, bin, sizeof bin);
+            assert_int_equal(kq_header_str(m, "mni.bin", s, sizeof s), -1); /* holds a NUL */
+            assert_int_equal(kq_header_get(m, "mni.null", &hv, &hl), 0);
+            assert_null(hv);
+            assert_int_equal(kq_header_str(m, "mni.null", s, sizeof s), -1);
+            assert_int_equal(kq_header_get(m, "mni.absent", &hv, &hl), -1);
+            total++;
+        }
+        kq_messages_destroy(batch, n);
+    }
+    assert_int_equal(total, N_DATA);
+    assert_true(batches < N_DATA); /* batching happened */
+    assert_int_equal(log.assigns, 1);
+    assert_int_equal(log.errors, 0);
+
+    /* PostgreSQL is the offset store: the group has nothing committed in Kafka. */
+    committed = rd_kafka_topic_partition_list_new(3);
+    for (i = 0; i < 3; i++)
+        rd_kafka_topic_partition_list_add(committed, T_DATA, i);
+    assert_int_equal(rd_kafka_committed(kq_consumer_handle(c), committed, 5000),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(committed->elems[i].offset, RD_KAFKA_OFFSET_INVALID);
+    rd_kafka_topic_partition_list_destroy(committed);
+
+    close_consumer(c);
+    assert_int_equal(log.revokes, 1); /* close revoked the assignment through the callback */
+}
+
+/* ---- delivery failures ------------------------------------------------------------------ */
+
+static void test_delivery_failures(void **state)
+{
+    const kq_prop quick[] = {{"message.timeout.ms", "1000"}};
+    kq_producer *p;
+    char err[512];
+    int i, lines;
+
+    (void)state;
+    p = new_producer(quick, 1);
+    if (kq_produce(p, T_FAIL, "k", 1, "warm", 4, NULL, 0, err, sizeof err) != 0 ||
+        kq_producer_flush_checked(p, 5000, err, sizeof err) != 0)
+        fail_msg("%s", err);
+
+    /* The broker refuses the next Produce request with a permanent error. */
+    rd_kafka_mock_push_request_errors(mockkafka_cluster(mk), 0 /* Produce */, 1,
+                                      RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    if (kq_produce(p, T_FAIL, "k", 1, "refused", 7, NULL, 0, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(kq_producer_flush_checked(p, 5000, err, sizeof err), -1);
+    assert_non_null(strstr(err, "1 of 1 deliveries failed"));
+    assert_non_null(strstr(err, T_FAIL));
+    assert_non_null(strstr(err, "Message size too large"));
+
+    /* The window was reset: good deliveries check clean again. */
+    for (i = 0; i < 3; i++)
+        if (kq_produce(p, T_FAIL, "k", 1, "ok", 2, NULL, 0, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    if (kq_producer_flush_checked(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
+
+    /* No broker answers: the message times out (message.timeout.ms) and the check says so. The
+     * disconnection is logged through kq_set_log's hook. */
+    lines = atomic_load(&log_lines);
+    rd_kafka_mock_broker_set_down(mockkafka_cluster(mk), 1);
+    if (kq_produce(p, T_FAIL, "k", 1, "lost", 4, NULL, 0, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(kq_producer_flush_checked(p, 5000, err, sizeof err), -1);
+    assert_non_null(strstr(err, "timed out"));
+    assert_true(atomic_load(&log_lines) > lines);
+    /* Closing with a message still undeliverable: -1, purged, no hang. */
+    if (kq_produce(p, T_FAIL, "k", 1, "stuck", 5, NULL, 0, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(kq_producer_close(p, 300, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unconfirmed"));
+    rd_kafka_mock_broker_set_up(mockkafka_cluster(mk), 1);
+}
+
+/* ---- load_offsets decides where consumption starts -------------------------------------- */
+
+static void produce_n(const char *topic, int n, int base)
+{
+    kq_producer *p = new_producer(NULL, 0);
+    char err[512], val[16];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(val, sizeof val, "m%d", base + i);
+        if (kq_produce(p, topic, "k", 1, val, strlen(val), NULL, 0, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    }
+    if (kq_producer_flush_checked(p, 10000, err, sizeof err) != 0) fail_msg("%s", err);
+    close_producer(p);
+}
+
+/* Consumes until want messages or timeout_ms; returns how many (at most cap kept). */
+static size_t consume_upto(kq_consumer *c, size_t want, int timeout_ms, rd_kafka_message_t **out,
+                           size_t cap)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    size_t total = 0, n;
+    char err[512];
+
+    while (total < want && now_ms() < deadline) {
+        if (kq_consume_batch(c, cap - total, 200, out + total, &n, err, sizeof err) != 0)
+            fail_msg("%s", err);
+        total += n;
+    }
+    return total;
+}
+
+static void test_load_offsets_seek(void **state)
+{
+    struct assign_log log = {.set_offset = 5};
+    kq_consumer_cbs cbs = {&log, log_load_offsets, log_on_revoke, NULL};
+    rd_kafka_message_t *msgs[16], *again[16];
+    kq_consumer *c;
+    char err[512];
+    size_t n, m, i;
+
+    (void)state;
+    produce_n(T_SEEK, 10, 0);
+    c = new_consumer("g.seek", &cbs);
+    subscribe1(c, T_SEEK);
+    n = consume_upto(c, 5, 10000, msgs, 16);
+    assert_int_equal(log.assigns, 1);
+    assert_int_equal(n, 5);
+    assert_int_equal(msgs[0]->offset, 5); /* where load_offsets said, not the log start */
+    assert_int_equal(msgs[0]->len, 2);
+    assert_memory_equal(msgs[0]->payload, "m5", 2);
+    for (i = 0; i < n; i++)
+        assert_int_equal(msgs[i]->offset, (int64_t)(5 + i));
+
+    /* The batch "failed to commit": rewind it and read the same offsets again. */
+    if (kq_seek_batch(c, msgs, n, err, sizeof err) != 0) fail_msg("%s", err);
+    m = consume_upto(c, n, 5000, again, 16);
+    assert_int_equal(m, n);
+    for (i = 0; i < n; i++)
+        assert_int_equal(again[i]->offset, msgs[i]->offset);
+    kq_messages_destroy(again, m);
+    kq_messages_destroy(msgs, n);
+
+    /* A single partition moves too. */
+    if (kq_seek(c, T_SEEK, 0, 8, err, sizeof err) != 0) fail_msg("%s", err);
+    m = consume_upto(c, 2, 5000, again, 16);
+    assert_int_equal(m, 2);
+    assert_int_equal(again[0]->offset, 8);
+    kq_messages_destroy(again, m);
+    /* A partition that is not assigned cannot be sought. */
+    assert_int_equal(kq_seek(c, T_SEEK, 3, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, T_SEEK));
+
+    close_consumer(c);
+    assert_int_equal(log.errors, 0);
+}
+
+static void test_load_offsets_refused(void **state)
+{
+    struct assign_log log = {.set_offset = -1, .refuse = 1};
+    kq_consumer_cbs cbs = {&log, log_load_offsets, log_on_revoke, NULL};
+    rd_kafka_message_t *msgs[8];
+    kq_consumer *c;
+    char err[512] = "";
+    size_t n = 0;
+    int rc = 0;
+    int64_t deadline;
+
+    (void)state;
+    produce_n(T_REFUSE, 3, 0);
+    c = new_consumer("g.refuse", &cbs);
+    subscribe1(c, T_REFUSE);
+    deadline = now_ms() + 10000;
+    while (rc == 0 && now_ms() < deadline) {
+        rc = kq_consume_batch(c, 8, 200, msgs, &n, err, sizeof err);
+        assert_int_equal(n, 0); /* nothing is consumed from unloaded offsets */
+    }
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "load_offsets"));
+    /* The failure is terminal and says so again. */
+    assert_int_equal(kq_consume_batch(c, 8, 10, msgs, &n, err, sizeof err), -1);
+    close_consumer(c);
+}
+
+/* ---- a revocation while a batch is being collected -------------------------------------- */
+
+#define REBAL_PARTS 4
+#define REBAL_N 40
+
+/* The offset table a worker keeps in PostgreSQL, and a record of every message "committed". */
+struct offset_table {
+    pthread_mutex_t lock;
+    int64_t next[REBAL_PARTS];
+    int committed[REBAL_PARTS][2 * REBAL_N];
+    int duplicate;
+};
+
+static int table_load(void *ctx, rd_kafka_topic_partition_list_t *parts)
+{
+    struct offset_table *t = ctx;
+    int i;
+
+    pthread_mutex_lock(&t->lock);
+    for (i = 0; i < parts->cnt; i++)
+        if (t->next[parts->elems[i].partition] > 0)
+            parts->elems[i].offset = t->next[parts->elems[i].partition];
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+/* The worker's transaction: compare-and-set per partition, then record. Returns -1 when fenced. */
+static int table_commit(struct offset_table *t, rd_kafka_message_t **msgs, size_t n)
+{
+    int64_t first[REBAL_PARTS], last[REBAL_PARTS];
+    size_t i;
+    int p, rc = 0;
+
+    for (p = 0; p < REBAL_PARTS; p++)
+        first[p] = last[p] = -1;
+    for (i = 0; i < n; i++) {
+        p = msgs[i]->partition;
+        if (first[p] < 0) first[p] = msgs[i]->offset;
+        last[p] = msgs[i]->offset;
+    }
+    pthread_mutex_lock(&t->lock);
+    for (p = 0; p < REBAL_PARTS; p++)
+        if (first[p] >= 0 && t->next[p] != first[p]) rc = -1;
+    if (rc == 0) {
+        for (i = 0; i < n; i++) {
+            int64_t off = msgs[i]->offset;
+
+            if (off >= 2 * REBAL_N || t->committed[msgs[i]->partition][off]++ > 0) t->duplicate = 1;
+        }
+        for (p = 0; p < REBAL_PARTS; p++)
+            if (last[p] >= 0) t->next[p] = last[p] + 1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+struct member_b {
+    struct offset_table *table;
+    atomic_int stop;
+    int failed;
+    char err[512];
+    size_t consumed;
+    kq_consumer *c;
+};
+
+static void *member_b_run(void *arg)
+{
+    struct member_b *b = arg;
+    rd_kafka_message_t *msgs[64];
+    size_t n;
+
+    while (!atomic_load(&b->stop)) {
+        if (kq_consume_batch(b->c, 64, 100, msgs, &n, b->err, sizeof b->err) != 0) {
+            b->failed = 1;
+            break;
+        }
+        if (table_commit(b->table, msgs, n) != 0) {
+            snprintf(b->err, sizeof b->err, "member B was fenced");
+            b->failed = 1;
+        }
+        b->consumed += n;
+        kq_messages_destroy(msgs, n);
+    }
+    return NULL;
+}
+
+static void produce_spread(int base)
+{
+    kq_producer *p = new_producer(NULL, 0);
+    char err[512], key[16];
+    int i;
+
+    for (i = 0; i < REBAL_N; i++) {
+        snprintf(key, sizeof key, "inc-%d", base + i);
+        if (kq_produce(p, T_REBAL, key, strlen(key), key, strlen(key), NULL, 0, err, sizeof err) !=
+            0)
+            fail_msg("%s", err);
+    }
+    if (kq_producer_flush_checked(p, 10000, err, sizeof err) != 0) fail_msg("%s", err);
+    close_producer(p);
+}
+
+static void test_revocation_in_batch(void **state)
+{
+    static struct offset_table table = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    kq_consumer_cbs cbs = {&table, table_load, NULL, NULL};
+    struct member_b b = {.table = &table};
+    rd_kafka_message_t *batch[4 * REBAL_N];
+    rd_kafka_topic_partition_list_t *owned;
+    kq_consumer *a;
+    pthread_t tb;
+    char err[512];
+    size_t n, i, total;
+
+    (void)state;
+    /* Phase 1: member A alone reads and commits the first REBAL_N messages. */
+    produce_spread(0);
+    a = new_consumer("g.rebal", &cbs);
+    subscribe1(a, T_REBAL);
+    total = 0;
+    for (int64_t deadline = now_ms() + 10000; total < REBAL_N && now_ms() < deadline;) {
+        if (kq_consume_batch(a, 64, 200, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+        assert_int_equal(table_commit(&table, batch, n), 0);
+        total += n;
+        kq_messages_destroy(batch, n);
+    }
+    assert_int_equal(total, REBAL_N);
+
+    /* Phase 2: new messages, then member B joins while A collects one long batch. */
+    produce_spread(REBAL_N);
+    b.c = new_consumer("g.rebal", &cbs);
+    subscribe1(b.c, T_REBAL);
+    assert_int_equal(pthread_create(&tb, NULL, member_b_run, &b), 0);
+    if (kq_consume_batch(a, 4 * REBAL_N, 5000, batch, &n, err, sizeof err) != 0)
+        fail_msg("%s", err);
+
+    /* The batch holds only partitions A owns now, each offset once. */
+    assert_int_equal(rd_kafka_assignment(kq_consumer_handle(a), &owned),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(owned->cnt, REBAL_PARTS / 2);
+    for (i = 0; i < n; i++)
+        assert_non_null(rd_kafka_topic_partition_list_find(owned, T_REBAL, batch[i]->partition));
+    rd_kafka_topic_partition_list_destroy(owned);
+    assert_int_equal(table_commit(&table, batch, n), 0); /* not fenced: it starts at next */
+    total = n;
+    kq_messages_destroy(batch, n);
+
+    /* Let B finish its share, then stop it. */
+    for (int64_t deadline = now_ms() + 5000; now_ms() < deadline;) {
+        int64_t done = 0;
+
+        pthread_mutex_lock(&table.lock);
+        for (int part = 0; part < REBAL_PARTS; part++)
+            done += table.next[part];
+        pthread_mutex_unlock(&table.lock);
+        if (done >= 2 * REBAL_N) break;
+        /* A keeps serving its heartbeats and any late messages. */
+        if (kq_consume_batch(a, 64, 100, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+        assert_int_equal(table_commit(&table, batch, n), 0);
+        total += n;
+        kq_messages_destroy(batch, n);
+    }
+    atomic_store(&b.stop, 1);
+    assert_int_equal(pthread_join(tb, NULL), 0);
+    if (b.failed) fail_msg("member B: %s", b.err);
+    assert_true(b.consumed > 0);
+    assert_int_equal(total + b.consumed, REBAL_N);
+    assert_int_equal(table.duplicate, 0);
+    close_consumer(b.c);
+    close_consumer(a);
+}
+
+/* ---- dead letters ----------------------------------------------------------------------- */
+
+/* A consumer that reads a single-partition topic from its start, without a group join. */
+static kq_consumer *reader(const char *topic, const char *group)
+{
+    kq_consumer *c = new_consumer(group, NULL);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+
+    rd_kafka_topic_partition_list_add(list, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal(rd_kafka_assign(kq_consumer_handle(c), list), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(list);
+    return c;
+}
+
+static void expect_header(const rd_kafka_message_t *m, const char *name, const char *want)
+{
+    char buf[256];
+
+    if (kq_header_str(m, name, buf, sizeof buf) != 0) fail_msg("header %s missing", name);
+    assert_string_equal(buf, want);
+}
+
+static void test_dead_letter(void **state)
+{
+    const kq_header h[] = {{"mni.event.id", "ev-1", 4}};
+    rd_kafka_message_t *orig[4], *dl[4];
+    kq_producer *p;
+    kq_consumer *c;
+    char err[512], off[24];
+    const void *hv;
+    size_t n, hl;
+
+    (void)state;
+    p = new_producer(NULL, 0);
+    assert_int_equal(kq_produce(p, T_ORIGIN, "inc-9", 5, "bad bytes", 9, h, 1, err, sizeof err), 0);
+    if (kq_producer_flush_checked(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
+
+    c = reader(T_ORIGIN, "g.dlq.origin");
+    n = consume_upto(c, 1, 5000, orig, 4);
+    assert_int_equal(n, 1);
+    if (kq_produce_dlq(p, T_DLQ, orig[0], "schema", "field body: wrong type", 0, err, sizeof err) !=
+            0 ||
+        kq_produce_dlq(p, T_DLQ, orig[0], "raw_my_number", NULL, KQ_DLQ_REDACT, err, sizeof err) !=
+            0)
+        fail_msg("%s", err);
+    if (kq_producer_flush_checked(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
+    snprintf(off, sizeof off, "%" PRId64, orig[0]->offset);
+    /* A consumer's messages must be destroyed before it is closed (they hold references that
+     * rd_kafka_destroy waits for). */
+    kq_messages_destroy(orig, 1);
+    close_consumer(c);
+
+    c = reader(T_DLQ, "g.dlq.read");
+    n = consume_upto(c, 2, 5000, dl, 4);
+    assert_int_equal(n, 2);
+    /* The full dead letter: original key, value and headers, plus the origin. */
+    assert_int_equal(dl[0]->key_len, 5);
+    assert_memory_equal(dl[0]->key, "inc-9", 5);
+    assert_int_equal(dl[0]->len, 9);
+    assert_memory_equal(dl[0]->payload, "bad bytes", 9);
+    expect_header(dl[0], "mni.event.id", "ev-1");
+    expect_header(dl[0], "mni.reason", "schema");
+    expect_header(dl[0], "mni.detail", "field body: wrong type");
+    expect_header(dl[0], "mni.origin.topic", T_ORIGIN);
+    expect_header(dl[0], "mni.origin.partition", "0");
+    expect_header(dl[0], "mni.origin.offset", off);
+    /* The redacted one: the key and the origin, nothing of the original bytes. */
+    assert_int_equal(dl[1]->key_len, 5);
+    assert_int_equal(dl[1]->len, 0);
+    assert_int_equal(kq_header_get(dl[1], "mni.event.id", &hv, &hl), -1);
+    expect_header(dl[1], "mni.reason", "raw_my_number");
+    expect_header(dl[1], "mni.detail", "");
+    expect_header(dl[1], "mni.origin.topic", T_ORIGIN);
+    expect_header(dl[1], "mni.origin.offset", off);
+    /* A dead letter needs a consumed original and a reason. */
+    assert_int_equal(kq_produce_dlq(p, T_DLQ, dl[0], "", NULL, 0, err, sizeof err), -1);
+    assert_int_equal(kq_produce_dlq(p, T_DLQ, NULL, "schema", NULL, 0, err, sizeof err), -1);
+    kq_messages_destroy(dl, n);
+    close_consumer(c);
+    close_producer(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conf_defaults),       cmocka_unit_test(test_conf_refused),
+        cmocka_unit_test(test_produce_consume),     cmocka_unit_test(test_delivery_failures),
+        cmocka_unit_test(test_load_offsets_seek),   cmocka_unit_test(test_load_offsets_refused),
+        cmocka_unit_test(test_revocation_in_batch), cmocka_unit_test(test_dead_letter),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,30 @@
+/*
+ * topicio: test-side Kafka I/O. Producing incident events from their JSON-lines form (encoded
+ * exactly as `mni produce` does: Avro with the shipped schemas, keyed by incident id), and
+ * reading a whole topic back from the beginning of every partition (a plain assigned consumer,
+ * no group, so no 3-second group join).
+ */
+#ifndef MNI_TOPICIO_H
+#define MNI_TOPICIO_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+/* Produces every JSON line of path to topic; returns the count sent, -1 on error (message on
+ * stderr). */
+int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *path);
+
+typedef struct {
+    rd_kafka_message_t **msgs; /* owned */
+    size_t n;
+} topicio_messages;
+
+/* Reads all messages of topic (partitions 0..partitions-1) until `expect` are read or idle_ms
+ * pass without new ones. */
+int topicio_read_all(const char *bootstrap, const char *topic, int partitions, size_t expect,
+                     int idle_ms, topicio_messages *out);
+void topicio_messages_free(topicio_messages *m);
+/* Copies header name of m into buf ("" when absent). */
+void topicio_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t n);
+
+#endif
