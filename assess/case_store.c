@@ -141,6 +141,9 @@ int case_store_manifest(PGconn *pg, const char *incident_id, const char *client_
     if (rows == 0)
         return 0; /* this batch was merged before: a manifest counts once */
 
+    /* Made here, not once at start: a reconnect (PQreset) drops session-local tables. */
+    if (case_store_prepare(pg, err, errlen) != 0)
+        return -1;
     pgx_copy cp;
     if (pgx_copy_begin(&cp, pg, "case.copy_tokens", "COPY stage_tokens (token) FROM STDIN", err,
                        errlen) != 0)

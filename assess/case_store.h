@@ -26,6 +26,7 @@ typedef struct {
 
 void case_row_free(case_row *row);
 
+/* Creates the session's staging table when missing (cheap; safe to call before every use). */
 int case_store_prepare(PGconn *pg, char *err, size_t errlen);
 /* Records the event in the ledger; *fresh = 0 when it had been applied already. */
 int case_store_claim_event(PGconn *pg, const char *event_id, const char *incident_id,

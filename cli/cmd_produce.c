@@ -1,12 +1,358 @@
-/* Placeholder until the subcommand lands; replaced by its real implementation. */
+/*
+ * mni produce: sends incident events, written as JSON lines (common/events_json.h), to Kafka
+ * as Avro in the Confluent framing, the way a producer system would. For the demo, tests and
+ * operators replaying a file.
+ *
+ * All or nothing per input. The whole input is read and every line is parsed and encoded
+ * BEFORE anything is sent: a bad line is reported with its line number and the field
+ * (`events.jsonl line 3: body.persons: missing`), every bad line is reported (up to
+ * PRODUCE_MAX_ERRORS), and then the command exits 2 without sending anything, so a half-sent
+ * file never has to be untangled on the topic. The encoded messages are held in memory until
+ * then (Avro is compact; a message is at most WIRE_MAX_MESSAGE bytes).
+ *
+ * Each message: value = the encoded event (current IncidentEvent schema, schema id of the local
+ * table or registry), key = incident_id (so one incident's events stay in order on one
+ * partition: kq's murmur2_random partitioner is the Java client's), header mni.event_id.
+ * Blank lines are skipped in every mode.
+ *
+ * --raw sends each line's bytes as they are (the line end, LF or CRLF, removed), without
+ * parsing: for tests and demos of the dead-letter path. Raw messages have no key unless --key
+ * gives one, and no mni.event_id header.
+ *
+ * My Numbers. This tool does not refuse events whose text holds a raw My Number: the gate is
+ * the ingest worker (dead letter raw_my_number), and the demo needs to show it. It warns on
+ * stderr, naming the line and the field only. Input text is never echoed: should a parse
+ * error message quote a value that looks like a My Number, the value is withheld.
+ *
+ * Configuration: the workers' module (common/config.h): defaults, then --config FILE or
+ * $MNI_CONFIG, then the environment (MNI_KAFKA_BOOTSTRAP, MNI_TOPIC_EVENTS, MNI_KAFKA_*).
+ * The topic is topic.events unless --topic names one. Delivery is checked: every message must
+ * be acknowledged (kq_producer_flush_checked), else exit 1.
+ *
+ * Exit status: 0 all sent; 1 runtime failure (input unreadable, schemas missing, Kafka
+ * delivery failed); 2 usage, configuration or a bad line (nothing sent).
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
+#include "common/config.h"
+#include "common/events.h"
+#include "common/events_json.h"
+#include "common/kq.h"
+#include "common/wire.h"
+#include "rules/mynumber.h"
+
+#define PRODUCE_MAX_ERRORS 20
+#define PRODUCE_MAX_PROPS 64
+#define PRODUCE_FLUSH_MS 60000
+
+/* One message ready to send; all three strings malloc'd and owned by the batch. */
+typedef struct {
+    void *value;
+    size_t len;
+    char *key;      /* or NULL */
+    char *event_id; /* or NULL (--raw) */
+} produce_msg;
+
+typedef struct {
+    produce_msg *msgs;
+    size_t n, cap;
+} produce_batch;
+
+typedef struct {
+    const char *config_path;
+    const char *topic; /* --topic, or NULL for topic.events */
+    const char *key;   /* --key, or NULL */
+    const char *input; /* file name or "-" */
+    int raw;
+} produce_opts;
+
+static void produce_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mni produce [--topic NAME] [--raw] [--key KEY] [--config FILE] [FILE|-]\n"
+            "\n"
+            "Sends incident events, one JSON object per line of FILE (default: standard input),\n"
+            "to Kafka as Avro (Confluent framing), keyed by incident_id, with header\n"
+            "mni.event_id. The whole input is checked first: if any line does not parse, each\n"
+            "bad line is reported with its number and field and NOTHING is sent.\n"
+            "Blank lines are skipped.\n"
+            "\n"
+            "  --topic NAME   topic to send to (default: the topic.events key, incident.events)\n"
+            "  --raw          send each line's bytes as they are, not parsed nor encoded (to\n"
+            "                 exercise the dead-letter path); no key unless --key\n"
+            "  --key KEY      message key for every line (default: the event's incident_id)\n"
+            "  --config FILE  configuration file (default: $MNI_CONFIG; see deploy/mni.conf)\n"
+            "  -h, --help     this text\n"
+            "\n"
+            "Kafka: kafka.bootstrap.servers (MNI_KAFKA_BOOTSTRAP) and any kafka.* key.\n"
+            "Exit status: 0 all sent; 1 input unreadable or delivery failed; 2 usage,\n"
+            "configuration or a bad line (nothing sent).\n");
+}
+
+static void produce_batch_free(produce_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->msgs[i].value);
+        free(b->msgs[i].key);
+        free(b->msgs[i].event_id);
+    }
+    free(b->msgs);
+    memset(b, 0, sizeof *b);
+}
+
+static char *produce_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Appends a copy of value[0..len) with key and event id (each may be NULL). */
+static int produce_batch_add(produce_batch *b, const void *value, size_t len, const char *key,
+                             const char *event_id)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        produce_msg *msgs = realloc(b->msgs, cap * sizeof *msgs);
+        if (!msgs) return -1;
+        b->msgs = msgs;
+        b->cap = cap;
+    }
+    produce_msg m = {malloc(len ? len : 1), len, produce_strdup(key), produce_strdup(event_id)};
+    if (!m.value || (key && !m.key) || (event_id && !m.event_id)) {
+        free(m.value);
+        free(m.key);
+        free(m.event_id);
+        return -1;
+    }
+    if (len) memcpy(m.value, value, len);
+    b->msgs[b->n++] = m;
+    return 0;
+}
+
+typedef struct {
+    int line;
+    const char *name;
+    int warned;
+} produce_scan;
+
+/* Warns (line and field only) about a text holding what looks like a raw My Number. */
+static int produce_scan_text(const char *field, mni_event_text_kind kind, const char *text,
+                             size_t len, void *arg)
+{
+    produce_scan *scan = arg;
+    if (kind == MNI_TEXT_TOKEN || !mynumber_find(text, len, NULL)) return 0;
+    fprintf(stderr,
+            "mni produce: warning: %s line %d: %s holds what looks like a raw My Number; "
+            "ingest will refuse this event (dead letter raw_my_number)\n",
+            scan->name, scan->line, field);
+    scan->warned = 1;
+    return 0;
+}
+
+/* Prints a parse error without echoing input that may be a My Number. */
+static void produce_line_error(const char *name, int line, const char *msg)
+{
+    if (mynumber_find(msg, strlen(msg), NULL)) {
+        const char *colon = strchr(msg, ':');
+        int field_len = colon ? (int)(colon - msg) : 0;
+        fprintf(stderr,
+                "mni produce: %s line %d: %.*s%sinvalid value (withheld: it holds a "
+                "number that looks like a My Number)\n",
+                name, line, field_len, msg, colon ? ": " : "");
+        return;
+    }
+    fprintf(stderr, "mni produce: %s line %d: %s\n", name, line, msg);
+}
+
+/* Reads, parses and encodes every line of in into b. Returns 0, MNI_EXIT_USAGE when a line is
+ * bad (reported), MNI_EXIT_FAILURE when the input cannot be read or memory runs out. */
+static int produce_read(const produce_opts *o, const events_schema_set *schemas, FILE *in,
+                        const char *name, produce_batch *b)
+{
+    char *line = NULL, err[512];
+    size_t cap = 0;
+    ssize_t got;
+    int lineno = 0, bad = 0, rc = MNI_EXIT_OK;
+    mni_event ev;
+    wire_buf buf;
+
+    mni_event_init(&ev);
+    wire_buf_init(&buf);
+    while ((got = getline(&line, &cap, in)) >= 0) {
+        size_t len = (size_t)got;
+        lineno++;
+        if (len && line[len - 1] == '\n') len--;
+        if (len && line[len - 1] == '\r') len--;
+        size_t blank = strspn(line, " \t\r");
+        if (blank >= len) continue;
+        if (o->raw) {
+            if (produce_batch_add(b, line, len, o->key, NULL) != 0) {
+                rc = MNI_EXIT_FAILURE;
+                break;
+            }
+            continue;
+        }
+        if (mni_event_from_json_text(line, len, &ev, err, sizeof err) != 0 ||
+            mni_event_encode(schemas, &ev, &buf, err, sizeof err) != 0) {
+            produce_line_error(name, lineno, err);
+            if (++bad >= PRODUCE_MAX_ERRORS) {
+                fprintf(stderr, "mni produce: %s: stopping after %d bad lines\n", name, bad);
+                break;
+            }
+            continue;
+        }
+        produce_scan scan = {lineno, name, 0};
+        (void)mni_event_foreach_text(&ev, produce_scan_text, &scan); /* warnings only */
+        if (bad == 0 && produce_batch_add(b, buf.data, buf.len, o->key ? o->key : ev.incident_id,
+                                          ev.event_id) != 0) {
+            rc = MNI_EXIT_FAILURE;
+            break;
+        }
+    }
+    if (rc == MNI_EXIT_FAILURE)
+        fprintf(stderr, "mni produce: %s: out of memory at line %d\n", name, lineno);
+    else if (ferror(in)) {
+        fprintf(stderr, "mni produce: %s: read failed after line %d\n", name, lineno);
+        rc = MNI_EXIT_FAILURE;
+    } else if (bad > 0) {
+        fprintf(stderr, "mni produce: %d bad line%s in %s; nothing sent\n", bad,
+                bad == 1 ? "" : "s", name);
+        rc = MNI_EXIT_USAGE;
+    }
+    if (line) memset(line, 0, cap); /* it may have held a My Number */
+    free(line);
+    mni_event_free(&ev);
+    wire_buf_free(&buf);
+    return rc;
+}
+
+/* Sends every message of b to topic and checks every delivery. */
+static int produce_send(const config *cfg, const char *topic, const produce_batch *b)
+{
+    char err[1024];
+    if (b->n == 0) return MNI_EXIT_OK;
+    /* A CLI should not wait librdkafka's default five minutes for a broker that is down; a
+     * kafka.message.timeout.ms key, which comes after, overrides this. */
+    kq_prop props[PRODUCE_MAX_PROPS + 1] = {{"message.timeout.ms", "30000"}};
+    size_t n = 1;
+    config_iter it = config_iter_prefix(cfg, "kafka.");
+    while (config_iter_next(&it)) {
+        if (n > PRODUCE_MAX_PROPS) {
+            fprintf(stderr, "mni produce: more than %d kafka.* keys\n", PRODUCE_MAX_PROPS);
+            return MNI_EXIT_USAGE;
+        }
+        props[n++] = (kq_prop){it.name, it.value};
+    }
+    kq_producer *p = kq_producer_new(props, n, err, sizeof err);
+    if (!p) {
+        fprintf(stderr, "mni produce: %s\n", err);
+        return MNI_EXIT_USAGE;
+    }
+    int rc = MNI_EXIT_OK;
+    for (size_t i = 0; i < b->n && rc == MNI_EXIT_OK; i++) {
+        const produce_msg *m = &b->msgs[i];
+        kq_header h = {"mni.event_id", m->event_id, m->event_id ? strlen(m->event_id) : 0};
+        if (kq_produce(p, topic, m->key, m->key ? strlen(m->key) : 0, m->value, m->len, &h,
+                       m->event_id ? 1 : 0, err, sizeof err) != 0) {
+            fprintf(stderr, "mni produce: message %zu of %zu: %s\n", i + 1, b->n, err);
+            rc = MNI_EXIT_FAILURE;
+        }
+    }
+    if (rc == MNI_EXIT_OK && kq_producer_flush_checked(p, PRODUCE_FLUSH_MS, err, sizeof err) != 0) {
+        fprintf(stderr, "mni produce: delivery to %s failed: %s\n", topic, err);
+        rc = MNI_EXIT_FAILURE;
+    }
+    if (kq_producer_close(p, rc == MNI_EXIT_OK ? PRODUCE_FLUSH_MS : 0, err, sizeof err) != 0 &&
+        rc == MNI_EXIT_OK) {
+        fprintf(stderr, "mni produce: delivery to %s failed: %s\n", topic, err);
+        rc = MNI_EXIT_FAILURE;
+    }
+    return rc;
+}
+
+/* 0 with o filled, 1 when --help was printed, -1 on a usage error (reported). */
+static int produce_parse_args(int argc, char **argv, produce_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->input = "-";
+    int have_input = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            produce_usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--raw")) {
+            o->raw = 1;
+        } else if (!strcmp(a, "--topic") || !strcmp(a, "--key") || !strcmp(a, "--config")) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "mni produce: %s needs a value\n", a);
+                return -1;
+            }
+            const char **slot = a[2] == 't' ? &o->topic : a[2] == 'k' ? &o->key : &o->config_path;
+            *slot = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "mni produce: unknown option '%s' (see mni produce --help)\n", a);
+            return -1;
+        } else if (have_input++) {
+            fprintf(stderr, "mni produce: one input only ('%s' is extra)\n", a);
+            return -1;
+        } else {
+            o->input = a;
+        }
+    }
+    return 0;
+}
 
 int cmd_produce(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mni produce: not built yet\n");
-    return MNI_EXIT_FAILURE;
+    produce_opts o;
+    int parsed = produce_parse_args(argc, argv, &o);
+    if (parsed != 0) return parsed > 0 ? MNI_EXIT_OK : MNI_EXIT_USAGE;
+
+    char err[1024];
+    const char *topic = o.topic, *bootstrap = NULL;
+    config *cfg = config_new();
+    if (!cfg) {
+        fprintf(stderr, "mni produce: out of memory\n");
+        return MNI_EXIT_FAILURE;
+    }
+    if (config_load(cfg, o.config_path, err, sizeof err) != 0 ||
+        (!topic && config_get_str(cfg, "topic.events", &topic, err, sizeof err) != 0) ||
+        config_get_str(cfg, "kafka.bootstrap.servers", &bootstrap, err, sizeof err) != 0) {
+        fprintf(stderr, "mni produce: %s\n", err);
+        config_free(cfg);
+        return MNI_EXIT_USAGE;
+    }
+
+    events_schema_set *schemas = NULL;
+    if (!o.raw && events_schema_load_default(&schemas, err, sizeof err) != 0) {
+        fprintf(stderr, "mni produce: schemas: %s\n", err);
+        config_free(cfg);
+        return MNI_EXIT_FAILURE;
+    }
+
+    int from_stdin = !strcmp(o.input, "-");
+    const char *name = from_stdin ? "(stdin)" : o.input;
+    FILE *in = from_stdin ? stdin : fopen(o.input, "r");
+    int rc;
+    produce_batch batch = {0};
+    if (!in) {
+        fprintf(stderr, "mni produce: %s: cannot open: %m\n", o.input);
+        rc = MNI_EXIT_FAILURE;
+    } else {
+        rc = produce_read(&o, schemas, in, name, &batch);
+        if (!from_stdin) fclose(in);
+    }
+    if (rc == MNI_EXIT_OK) {
+        rc = produce_send(cfg, topic, &batch);
+        if (rc == MNI_EXIT_OK)
+            fprintf(stderr, "mni produce: %zu %s%s sent to %s\n", batch.n,
+                    o.raw ? "message" : "event", batch.n == 1 ? "" : "s", topic);
+    }
+    produce_batch_free(&batch);
+    events_schema_free(schemas);
+    config_free(cfg);
+    return rc;
 }

@@ -202,7 +202,7 @@ static void test_scenario_state_and_replay(void **state)
     assert_true(tasks.n >= 7);
     for (size_t i = 0; i < tasks.n; i++) {
         char id[64];
-        topicio_header(tasks.msgs[i], "mni.task_id", id, sizeof id);
+        topicio_header(&tasks.msgs[i], "mni.task_id", id, sizeof id);
         assert_query(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'",
                      id, "1");
     }

@@ -84,6 +84,10 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
     rd_kafka_topic_partition_list_destroy(parts);
     size_t cap = 64;
     out->msgs = calloc(cap, sizeof *out->msgs);
+    if (!out->msgs) {
+        rd_kafka_destroy(rk);
+        return -1;
+    }
     int idle = 0;
     while (out->n < expect || expect == 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
@@ -98,9 +102,33 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
             continue;
         }
         idle = 0;
-        if (out->n == cap)
-            out->msgs = realloc(out->msgs, (cap *= 2) * sizeof *out->msgs);
-        out->msgs[out->n++] = m;
+        if (out->n == cap) {
+            topicio_message *grown = realloc(out->msgs, cap * 2 * sizeof *grown);
+            if (!grown) {
+                rd_kafka_message_destroy(m);
+                break;
+            }
+            out->msgs = grown;
+            cap *= 2;
+        }
+        topicio_message *c = &out->msgs[out->n++];
+        memset(c, 0, sizeof *c);
+        c->partition = m->partition;
+        c->offset = m->offset;
+        if (m->key) {
+            c->key = malloc(m->key_len + 1);
+            memcpy(c->key, m->key, m->key_len);
+            c->key_len = m->key_len;
+        }
+        if (m->payload) {
+            c->value = malloc(m->len + 1);
+            memcpy(c->value, m->payload, m->len);
+            c->value_len = m->len;
+        }
+        rd_kafka_headers_t *h = NULL;
+        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h)
+            c->headers = rd_kafka_headers_copy(h);
+        rd_kafka_message_destroy(m);
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
@@ -109,14 +137,26 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
 
 void topicio_messages_free(topicio_messages *m)
 {
-    for (size_t i = 0; i < m->n; i++)
-        rd_kafka_message_destroy(m->msgs[i]);
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->msgs[i].key);
+        free(m->msgs[i].value);
+        if (m->msgs[i].headers)
+            rd_kafka_headers_destroy(m->msgs[i].headers);
+    }
     free(m->msgs);
     memset(m, 0, sizeof *m);
 }
 
-void topicio_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t n)
+void topicio_header(const topicio_message *m, const char *name, char *buf, size_t n)
 {
-    if (kq_header_str(m, name, buf, n) != 0 && n)
-        buf[0] = '\0';
+    const void *v = NULL;
+    size_t len = 0;
+    if (n == 0)
+        return;
+    buf[0] = '\0';
+    if (m->headers && rd_kafka_header_get_last(m->headers, name, &v, &len) == 0 && v &&
+        len < n) {
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+    }
 }

@@ -14,8 +14,18 @@
  * stderr). */
 int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *path);
 
+/* A copy of one message: librdkafka's own messages must all be destroyed before their
+ * consumer is, so the reader keeps copies. */
 typedef struct {
-    rd_kafka_message_t **msgs; /* owned */
+    int32_t partition;
+    int64_t offset;
+    void *key, *value; /* owned; value NULL for a null value */
+    size_t key_len, value_len;
+    rd_kafka_headers_t *headers; /* owned, may be NULL */
+} topicio_message;
+
+typedef struct {
+    topicio_message *msgs; /* owned */
     size_t n;
 } topicio_messages;
 
@@ -25,6 +35,6 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
                      int idle_ms, topicio_messages *out);
 void topicio_messages_free(topicio_messages *m);
 /* Copies header name of m into buf ("" when absent). */
-void topicio_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t n);
+void topicio_header(const topicio_message *m, const char *name, char *buf, size_t n);
 
 #endif

@@ -1,0 +1,161 @@
+/*
+ * event_store: see event_store.h.
+ */
+#include "ingest/event_store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/events_json.h"
+#include "common/pgx.h"
+
+static const char EVENT_STORE_LOAD_OPENED_SQL[] =
+    "SELECT DISTINCT incident_id FROM event_log "
+    "WHERE kind = 'incident_opened' "
+    "AND incident_id IN (SELECT jsonb_array_elements_text($1::jsonb))";
+
+static const char EVENT_STORE_INSERT_SQL[] =
+    "INSERT INTO event_log (event_id, incident_id, tenant, client_id, kind, occurred_at, "
+    "src_topic, src_partition, src_offset, body) "
+    "SELECT r.event_id, r.incident_id, r.tenant, r.client_id, r.kind, r.occurred_at, "
+    "r.src_topic, r.src_partition, r.src_offset, r.body "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, incident_id text, tenant text, "
+    "client_id text, kind text, occurred_at timestamptz, src_topic text, src_partition integer, "
+    "src_offset bigint, body jsonb) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id";
+
+/* Serialises a JSON parameter; NULL with err set when out of memory. */
+static char *event_store_dump(json_t *value, const char *what, char *err, size_t errlen)
+{
+    char *text = json_dumps(value, JSON_COMPACT);
+    if (!text)
+        snprintf(err, errlen, "%s: cannot serialise the JSON parameter (out of memory)", what);
+    return text;
+}
+
+int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, ingest_idset *known,
+                            char *err, size_t errlen)
+{
+    if (n == 0) return 0;
+    json_t *arr = json_array();
+    if (!arr) {
+        snprintf(err, errlen, "ingest.load_opened: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (json_array_append_new(arr, json_string(ids[i])) != 0) {
+            json_decref(arr);
+            snprintf(err, errlen, "ingest.load_opened: incident id %zu: not UTF-8 or out of memory",
+                     i);
+            return -1;
+        }
+    char *param = event_store_dump(arr, "ingest.load_opened", err, errlen);
+    json_decref(arr);
+    if (!param) return -1;
+    const char *params[] = {param};
+    PGresult *res =
+        pgx_query(pg, "ingest.load_opened", EVENT_STORE_LOAD_OPENED_SQL, 1, params, err, errlen);
+    free(param);
+    if (!res) return -1;
+    int rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        if (ingest_idset_add(known, PQgetvalue(res, r, 0)) != 0) {
+            snprintf(err, errlen, "ingest.load_opened: out of memory");
+            rc = -1;
+        }
+    PQclear(res);
+    return rc;
+}
+
+/* The client a row belongs to (event_store.h), or NULL. */
+static const char *event_store_client(const mni_event *ev)
+{
+    switch (ev->type) {
+    case MNI_EVENT_EXPOSURE_MANIFEST:
+        return ev->body.manifest.client_id;
+    case MNI_EVENT_EXPOSURE_COUNT:
+        return ev->body.count.client_id;
+    case MNI_EVENT_REPORT_FILED:
+        return ev->body.report.client_id;
+    default:
+        return NULL;
+    }
+}
+
+/* One row as a JSON object for jsonb_to_recordset; NULL with err set. */
+static json_t *event_store_row_json(const event_store_row *row, char *err, size_t errlen)
+{
+    const mni_event *ev = row->ev;
+    char occurred[MNI_EVENT_TIME_LEN];
+    const char *kind = mni_event_sym_name(MNI_SYM_TYPE, (int)ev->type);
+    const char *client = event_store_client(ev);
+
+    if (!kind || mni_event_time_format(ev->occurred_at_ms, occurred) != 0) {
+        snprintf(err, errlen, "event %s: type or occurred_at out of range", ev->event_id);
+        return NULL;
+    }
+    json_t *body = mni_event_to_json(ev, err, errlen);
+    if (!body) return NULL;
+    json_t *obj =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:I, s:o}", "event_id", ev->event_id,
+                  "incident_id", ev->incident_id, "tenant", ev->tenant, "client_id",
+                  client ? json_string(client) : json_null(), "kind", kind, "occurred_at", occurred,
+                  "src_topic", row->src_topic, "src_partition", (int)row->src_partition,
+                  "src_offset", (json_int_t)row->src_offset, "body", body);
+    if (!obj) snprintf(err, errlen, "event %s: cannot build its row (out of memory)", ev->event_id);
+    return obj;
+}
+
+/* Runs the INSERT for one chunk (a JSON array of rows) and records the new event ids. */
+static int event_store_flush(PGconn *pg, json_t *chunk, ingest_idset *inserted, char *err,
+                             size_t errlen)
+{
+    if (json_array_size(chunk) == 0) return 0;
+    char *param = event_store_dump(chunk, "ingest.insert_events", err, errlen);
+    json_array_clear(chunk);
+    if (!param) return -1;
+    const char *params[] = {param};
+    PGresult *res =
+        pgx_query(pg, "ingest.insert_events", EVENT_STORE_INSERT_SQL, 1, params, err, errlen);
+    free(param);
+    if (!res) return -1;
+    int rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        if (ingest_idset_add(inserted, PQgetvalue(res, r, 0)) != 0) {
+            snprintf(err, errlen, "ingest.insert_events: out of memory");
+            rc = -1;
+        }
+    PQclear(res);
+    return rc;
+}
+
+int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
+                       char *err, size_t errlen)
+{
+    json_t *chunk = json_array();
+    size_t bytes = 0;
+    int rc = 0;
+
+    if (!chunk) {
+        snprintf(err, errlen, "ingest.insert_events: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *row = event_store_row_json(&rows[i], err, errlen);
+        if (!row || json_array_append_new(chunk, row) != 0) {
+            if (row) snprintf(err, errlen, "ingest.insert_events: out of memory");
+            rc = -1;
+            break;
+        }
+        /* JSON is roughly twice the Avro size, plus the envelope and the row's columns. */
+        bytes += 2 * rows[i].wire_len + 256;
+        if (bytes >= EVENT_STORE_CHUNK_BYTES) {
+            rc = event_store_flush(pg, chunk, inserted, err, errlen);
+            bytes = 0;
+        }
+    }
+    if (rc == 0) rc = event_store_flush(pg, chunk, inserted, err, errlen);
+    json_decref(chunk);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/*
+ * event_store: ingest's access to the event_log table (db/migrations/0001_events_cases.sql).
+ *
+ * Two statements, both inside the worker's batch transaction (worker.h), so the rows commit
+ * atomically with the consumer offsets:
+ *
+ *   event_store_load_opened  which of a batch's incident ids already have an incident_opened
+ *                            row (validate.h, test 3). One query per batch.
+ *   event_store_insert       the accepted events, idempotently:
+ *                              INSERT ... SELECT FROM jsonb_to_recordset($1)
+ *                              ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+ *                            The rows travel as one JSON array parameter (jansson escapes every
+ *                            string, no SQL text is built from data), in chunks of about
+ *                            EVENT_STORE_CHUNK_BYTES so that a batch of large manifests does not
+ *                            build one enormous statement. The event ids the server returns are
+ *                            the rows that are new; a replayed event id returns nothing.
+ *
+ * Row contents: event_id, incident_id, tenant, kind (the type symbol, "facts_updated"),
+ * occurred_at (UTC), client_id for the client-scoped kinds (exposure manifest, exposure count,
+ * and report_filed when it names a client), where the event was read (src_topic,
+ * src_partition, src_offset) and body = the whole event as mni_event_to_json writes it
+ * (envelope and body: self-contained evidence, parseable back into the same event with
+ * mni_event_from_json). Only events that passed validate.h reach here, so no raw My Number is
+ * ever written.
+ *
+ * The caller de-duplicates event ids within one call (a producer retry inside a batch): two
+ * rows with one event id in the same INSERT would leave which source position is stored to
+ * the executor.
+ *
+ * Errors: 0 or -1 with pgx's message (statement name, server message, SQLSTATE) in err.
+ */
+#ifndef MNI_INGEST_EVENT_STORE_H
+#define MNI_INGEST_EVENT_STORE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/events.h"
+#include "ingest/idset.h"
+
+#define EVENT_STORE_CHUNK_BYTES (8u * 1024 * 1024)
+
+/* One accepted event and where it was read. */
+typedef struct {
+    const mni_event *ev;
+    const char *src_topic;
+    int32_t src_partition;
+    int64_t src_offset;
+    size_t wire_len; /* size of the original message, to size chunks */
+} event_store_row;
+
+/* Adds to known each of ids[0..n) that has an incident_opened row in event_log. */
+int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, ingest_idset *known,
+                            char *err, size_t errlen);
+
+/* Inserts rows[0..n) (ON CONFLICT (event_id) DO NOTHING) and adds the event id of each row
+ * actually inserted to inserted. */
+int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
+                       char *err, size_t errlen);
+
+#endif

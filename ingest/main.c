@@ -1,0 +1,214 @@
+/*
+ * mni-ingest: the gate of the pipeline. Consumes incident events (topic.events), refuses what
+ * must not enter, stores what may in event_log and forwards it to topic.accepted.
+ *
+ * One batch, inside the worker's transaction (worker.h), in four passes over its messages:
+ *
+ *   1. judge    each message alone (validate.h tests 1-2): decode, raw My Number scan;
+ *   2. context  one query for the incidents the batch's updates name (event_store.h), then,
+ *               in message order, the known-incident test (validate.h test 3);
+ *   3. store    the accepted events, first occurrence of each event id only, with
+ *               INSERT ... ON CONFLICT (event_id) DO NOTHING (event_store.h);
+ *   4. emit     in message order: a refused message goes to topic.dlq with its reason and
+ *               origin (worker_dead_letter; redacted for raw_my_number); an accepted one whose
+ *               row was new is forwarded to topic.accepted.
+ *
+ * Forwarding: the ORIGINAL bytes (the writer's schema id and encoding, untouched), keyed by the
+ * event's incident id so that an incident stays on one partition downstream, with header
+ * mni.event_id (consumers de-duplicate by it). A replayed event (its id already in event_log,
+ * or earlier in the same batch) changes nothing and is not forwarded again: assess saw it the
+ * first time. worker.h delivers every produced message before COMMIT, so a crash between the
+ * two can repeat a forward (the batch is read again and its rows are new again) but never lose
+ * one.
+ *
+ * Effectively once: the rows, the consumer offsets and (through the flush check before COMMIT)
+ * the produced messages belong to one batch; a failure anywhere rolls the batch back and it is
+ * read again. Nothing about a batch survives it in this process: the per-batch sets are
+ * cleared at the start of every batch, so a rolled-back batch leaves no stale knowledge.
+ *
+ * Logs: one line per batch with counts; dead letters are logged by worker_dead_letter with
+ * reason, detail and origin. Ids and counts only, never text of an event.
+ *
+ * Ownership: ingest_ctx owns the schema set, one mni_event per batch slot (their arenas are
+ * reused from batch to batch), and the per-batch sets and arrays.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/events.h"
+#include "common/kq.h"
+#include "common/log.h"
+#include "common/worker.h"
+#include "ingest/event_store.h"
+#include "ingest/idset.h"
+#include "ingest/validate.h"
+
+#define INGEST_DETAIL_MAX 256
+
+/* One message of the batch being processed. */
+typedef struct {
+    mni_event ev;
+    ingest_verdict verdict;
+    char detail[INGEST_DETAIL_MAX];
+} ingest_slot;
+
+typedef struct {
+    events_schema_set *schemas;
+    ingest_slot *slots; /* cap_slots entries, each event initialised */
+    size_t cap_slots;
+    const char **lookup;   /* incident ids to look up (pointers into slots' events) */
+    event_store_row *rows; /* accepted events to insert */
+    ingest_idset known;    /* incidents with an incident_opened (validate.h test 3) */
+    ingest_idset seen;     /* event ids accepted so far in this batch */
+    ingest_idset inserted; /* event ids the INSERT added */
+} ingest_ctx;
+
+static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
+{
+    ingest_ctx *ctx = arg;
+    (void)w;
+    return events_schema_load_default(&ctx->schemas, err, errlen);
+}
+
+/* Makes room for n slots (and the per-batch arrays). The capacity grows only once every
+ * array has, so a failure leaves the context consistent. */
+static int ingest_reserve(ingest_ctx *ctx, size_t n, char *err, size_t errlen)
+{
+    if (n <= ctx->cap_slots) return 0;
+    const char **lookup = realloc(ctx->lookup, n * sizeof *lookup);
+    if (!lookup) goto oom;
+    ctx->lookup = lookup;
+    event_store_row *rows = realloc(ctx->rows, n * sizeof *rows);
+    if (!rows) goto oom;
+    ctx->rows = rows;
+    /* mni_event may move: its strings live in arena chunks, not in the struct. */
+    ingest_slot *slots = realloc(ctx->slots, n * sizeof *slots);
+    if (!slots) goto oom;
+    ctx->slots = slots;
+    for (size_t i = ctx->cap_slots; i < n; i++) {
+        memset(&slots[i], 0, sizeof slots[i]);
+        mni_event_init(&slots[i].ev);
+    }
+    ctx->cap_slots = n;
+    return 0;
+oom:
+    snprintf(err, errlen, "ingest: out of memory for a batch of %zu messages", n);
+    return -1;
+}
+
+/* Forwards an accepted, new event: its original bytes, keyed by incident id. */
+static int ingest_forward(worker *w, const rd_kafka_message_t *m, const mni_event *ev, char *err,
+                          size_t errlen)
+{
+    const kq_header headers[] = {{"mni.event_id", ev->event_id, strlen(ev->event_id)}};
+    return kq_produce(worker_producer(w), worker_topic(w, "topic.accepted"), ev->incident_id,
+                      strlen(ev->incident_id), m->payload, m->len, headers, 1, err, errlen);
+}
+
+static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_t n, char *err,
+                          size_t errlen)
+{
+    ingest_ctx *ctx = arg;
+    size_t n_lookup = 0, n_rows = 0, forwarded = 0, replayed = 0, refused = 0;
+
+    if (ingest_reserve(ctx, n, err, errlen) != 0) return -1;
+    ingest_idset_clear(&ctx->known);
+    ingest_idset_clear(&ctx->seen);
+    ingest_idset_clear(&ctx->inserted);
+
+    /* 1. judge each message alone. */
+    for (size_t i = 0; i < n; i++) {
+        ingest_slot *s = &ctx->slots[i];
+        s->verdict = ingest_validate_message(ctx->schemas, msgs[i]->payload, msgs[i]->len, &s->ev,
+                                             s->detail, sizeof s->detail);
+        if (s->verdict == INGEST_ACCEPT && s->ev.type != MNI_EVENT_INCIDENT_OPENED)
+            ctx->lookup[n_lookup++] = s->ev.incident_id;
+    }
+
+    /* 2. the known-incident test, in message order. */
+    if (event_store_load_opened(worker_pg(w), ctx->lookup, n_lookup, &ctx->known, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        ingest_slot *s = &ctx->slots[i];
+        if (s->verdict == INGEST_ACCEPT &&
+            ingest_validate_incident(&s->ev, &ctx->known, &s->verdict, s->detail, sizeof s->detail,
+                                     err, errlen) != 0)
+            return -1;
+    }
+
+    /* 3. store the first occurrence of each accepted event id. */
+    for (size_t i = 0; i < n; i++) {
+        ingest_slot *s = &ctx->slots[i];
+        if (s->verdict != INGEST_ACCEPT || ingest_idset_contains(&ctx->seen, s->ev.event_id))
+            continue;
+        if (ingest_idset_add(&ctx->seen, s->ev.event_id) != 0) {
+            snprintf(err, errlen, "ingest: out of memory");
+            return -1;
+        }
+        ctx->rows[n_rows++] = (event_store_row){
+            .ev = &s->ev,
+            .src_topic = rd_kafka_topic_name(msgs[i]->rkt),
+            .src_partition = msgs[i]->partition,
+            .src_offset = msgs[i]->offset,
+            .wire_len = msgs[i]->len,
+        };
+    }
+    if (event_store_insert(worker_pg(w), ctx->rows, n_rows, &ctx->inserted, err, errlen) != 0)
+        return -1;
+
+    /* 4. dead letters and forwards, in message order. */
+    for (size_t i = 0; i < n; i++) {
+        ingest_slot *s = &ctx->slots[i];
+        if (s->verdict != INGEST_ACCEPT) {
+            refused++;
+            if (worker_dead_letter(w, msgs[i], ingest_verdict_reason(s->verdict), s->detail,
+                                   ingest_verdict_dlq_flags(s->verdict), err, errlen) != 0)
+                return -1;
+            continue;
+        }
+        /* The first occurrence in the batch takes the id; a later one is a replay. */
+        if (!ingest_idset_take(&ctx->inserted, s->ev.event_id)) {
+            replayed++;
+            log_debug("replayed event not forwarded", LOG_STR("event_id", s->ev.event_id),
+                      LOG_STR("incident_id", s->ev.incident_id),
+                      LOG_INT("partition", msgs[i]->partition), LOG_INT("offset", msgs[i]->offset),
+                      LOG_END);
+            continue;
+        }
+        if (ingest_forward(w, msgs[i], &s->ev, err, errlen) != 0) return -1;
+        forwarded++;
+    }
+    log_info("batch processed", LOG_UINT("messages", n), LOG_UINT("stored", forwarded),
+             LOG_UINT("replayed", replayed), LOG_UINT("dead_letters", refused), LOG_END);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const worker_spec spec = {
+        .component = "ingest",
+        .summary = "Consumes incident events, refuses malformed ones, raw My Numbers and updates\n"
+                   "of unknown incidents (dead-letter topic), stores the rest in event_log and\n"
+                   "forwards them to the accepted topic.",
+        .input_topic = "topic.events",
+        .start = ingest_start,
+        .process = ingest_process,
+        .tick = NULL,
+    };
+    ingest_ctx ctx = {0};
+    ingest_idset_init(&ctx.known);
+    ingest_idset_init(&ctx.seen);
+    ingest_idset_init(&ctx.inserted);
+    int rc = worker_main(argc, argv, &spec, &ctx);
+    for (size_t i = 0; i < ctx.cap_slots; i++)
+        mni_event_free(&ctx.slots[i].ev);
+    free(ctx.slots);
+    free(ctx.lookup);
+    free(ctx.rows);
+    ingest_idset_free(&ctx.known);
+    ingest_idset_free(&ctx.seen);
+    ingest_idset_free(&ctx.inserted);
+    events_schema_free(ctx.schemas);
+    return rc;
+}

@@ -1,0 +1,70 @@
+/*
+ * validate: ingest's decision for one message: accept it, or which dead-letter reason.
+ *
+ * This is the whole admission policy of the pipeline, read in one place. A message is judged
+ * by these tests, in this order; the first that fails decides the reason (DESIGN.md
+ * "Contracts other people rely on"):
+ *
+ *   1. malformed         the bytes are not an IncidentEvent we can read: wrong framing, unknown
+ *                        schema id, bad Avro, or a decoded event that breaks the contract of
+ *                        events.h (ids, tokens, counts, times). Detail: the decoder's message,
+ *                        which names the field and the reason and never quotes text; should it
+ *                        ever contain what looks like a My Number it is withheld.
+ *   2. raw_my_number     a text field holds a 12-digit number with a valid My Number check
+ *                        digit (rules/mynumber.h: one run or 4-4-4 groups, ASCII or full-width).
+ *                        Every text mni_event_foreach_text visits is scanned EXCEPT person tokens
+ *                        (MNI_TEXT_TOKEN): they are 64 lowercase hex digits by contract, and a
+ *                        random HMAC-SHA256 token holds a valid-looking 12-digit run about 0.3%
+ *                        of the time, so scanning them would refuse large manifests for nothing.
+ *                        Detail: the field's path only ("body.description"), never the text. The
+ *                        dead letter is redacted (KQ_DLQ_REDACT: empty value, no original
+ *                        headers), and the decoded event is emptied at once.
+ *   3. unknown_incident  an event other than incident_opened whose incident has no
+ *                        incident_opened, neither stored in event_log nor accepted earlier in the
+ *                        same batch. Every topic is keyed by incident id, so an incident's events
+ *                        arrive in order on one partition and the opening event always comes
+ *                        first; an update without one is a producer error (or a mis-keyed
+ *                        message) that assess could not apply.
+ *
+ * Tests 1 and 2 need only the bytes (ingest_validate_message); test 3 needs what is already
+ * known (ingest_validate_incident), which the caller prepares per batch: the incident ids
+ * that have an incident_opened row in event_log (event_store_load_opened) in a set that
+ * ingest_validate_incident then extends, in message order, with each accepted
+ * incident_opened. A later message can rely on an earlier one of the same batch; never the
+ * other way round.
+ *
+ * Replays are not a validation matter: an event whose id is already stored is valid, and is
+ * simply not stored or forwarded again (see main.c).
+ */
+#ifndef MNI_INGEST_VALIDATE_H
+#define MNI_INGEST_VALIDATE_H
+
+#include <stddef.h>
+
+#include "common/events.h"
+#include "ingest/idset.h"
+
+typedef enum {
+    INGEST_ACCEPT = 0,
+    INGEST_MALFORMED,
+    INGEST_RAW_MY_NUMBER,
+    INGEST_UNKNOWN_INCIDENT
+} ingest_verdict;
+
+/* The dead-letter reason ("malformed", "raw_my_number", "unknown_incident"); NULL for ACCEPT. */
+const char *ingest_verdict_reason(ingest_verdict v);
+/* The kq_produce_dlq flags of a refused message: KQ_DLQ_REDACT for raw_my_number, else 0. */
+unsigned ingest_verdict_dlq_flags(ingest_verdict v);
+
+/* Tests 1 and 2 on msg[0..len) (msg may be NULL when len is 0). On ACCEPT, ev holds the decoded
+ * event; otherwise ev is empty and detail (detaillen bytes) says why. */
+ingest_verdict ingest_validate_message(const events_schema_set *schemas, const void *msg,
+                                       size_t len, mni_event *ev, char *detail, size_t detaillen);
+
+/* Test 3 on an event that passed tests 1 and 2. known holds the incidents known so far; an
+ * accepted incident_opened is added to it. *verdict receives ACCEPT or UNKNOWN_INCIDENT (with
+ * detail). Returns 0, or -1 when out of memory (err). */
+int ingest_validate_incident(const mni_event *ev, ingest_idset *known, ingest_verdict *verdict,
+                             char *detail, size_t detaillen, char *err, size_t errlen);
+
+#endif
