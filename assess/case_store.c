@@ -344,7 +344,9 @@ int case_store_deadline(PGconn *pg, const char *incident_id, const char *client_
         pg, "case.deadline",
         "INSERT INTO deadlines (incident_id, client_id, kind, due_date, due_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incident_id, client_id, kind) DO UPDATE SET "
-        "due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at, updated_at = now() "
+        "due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at, updated_at = now(), "
+        /* a moved deadline is a new one to remind of and to escalate */
+        "reminded_at = NULL, escalated_at = NULL "
         "WHERE deadlines.due_date IS DISTINCT FROM EXCLUDED.due_date "
         "OR deadlines.due_at IS DISTINCT FROM EXCLUDED.due_at",
         5, p, NULL, err, errlen);

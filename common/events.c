@@ -1,5 +1,6 @@
 /* events: mni_event, its contract checks, its Avro mapping and its text walk (see events.h). */
 #include "common/events.h"
+#include "common/errbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,21 +8,6 @@
 
 #include "common/events_avro.h"
 #include "common/events_resolve.h"
-
-static int ev_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ev_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- symbols ---- */
 
@@ -189,15 +175,15 @@ int mni_event_check_id(const char *field, const char *s, char *err, size_t errle
 {
     size_t len;
 
-    if (s == NULL) return ev_fail(err, errlen, "%s: missing", field);
+    if (s == NULL) return errbuf_fail(err, errlen, "%s: missing", field);
     len = strlen(s);
-    if (len == 0) return ev_fail(err, errlen, "%s: empty", field);
+    if (len == 0) return errbuf_fail(err, errlen, "%s: empty", field);
     if (len > MNI_EVENT_ID_MAX)
-        return ev_fail(err, errlen, "%s: %zu bytes, longer than the %d allowed", field, len,
+        return errbuf_fail(err, errlen, "%s: %zu bytes, longer than the %d allowed", field, len,
                        MNI_EVENT_ID_MAX);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7E)
-            return ev_fail(err, errlen,
+            return errbuf_fail(err, errlen,
                            "%s: byte %zu is not printable ASCII (ids have no "
                            "spaces)",
                            field, i);
@@ -206,16 +192,16 @@ int mni_event_check_id(const char *field, const char *s, char *err, size_t errle
 
 static int ck_text(const char *field, const char *s, bool required, char *err, size_t errlen)
 {
-    if (s == NULL) return required ? ev_fail(err, errlen, "%s: missing", field) : 0;
+    if (s == NULL) return required ? errbuf_fail(err, errlen, "%s: missing", field) : 0;
     if (!events_avro_text_ok(s, strlen(s)))
-        return ev_fail(err, errlen, "%s: not valid UTF-8 text", field);
+        return errbuf_fail(err, errlen, "%s: not valid UTF-8 text", field);
     return 0;
 }
 
 static int ck_time(const char *field, int64_t ms, char *err, size_t errlen)
 {
     if (ms < MNI_EVENT_TIME_MIN || ms > MNI_EVENT_TIME_MAX)
-        return ev_fail(err, errlen, "%s: time %lld ms is outside years 0001-9999", field,
+        return errbuf_fail(err, errlen, "%s: time %lld ms is outside years 0001-9999", field,
                        (long long)ms);
     return 0;
 }
@@ -223,21 +209,21 @@ static int ck_time(const char *field, int64_t ms, char *err, size_t errlen)
 static int ck_sym(const char *field, mni_event_sym set, int value, char *err, size_t errlen)
 {
     if (mni_event_sym_name(set, value) == NULL)
-        return ev_fail(err, errlen, "%s: unknown value %d", field, value);
+        return errbuf_fail(err, errlen, "%s: unknown value %d", field, value);
     return 0;
 }
 
 static int ck_bits(const char *field, mni_event_sym set, unsigned bits, char *err, size_t errlen)
 {
     if (bits & ~ev_bits_mask(set))
-        return ev_fail(err, errlen, "%s: unknown bits 0x%x", field, bits & ~ev_bits_mask(set));
+        return errbuf_fail(err, errlen, "%s: unknown bits 0x%x", field, bits & ~ev_bits_mask(set));
     return 0;
 }
 
 static int ck_hours(const char *field, int64_t h, char *err, size_t errlen)
 {
     if (h != MNI_EVENT_ABSENT && (h < 0 || h > INT32_MAX))
-        return ev_fail(err, errlen, "%s: %lld is not a number of hours", field, (long long)h);
+        return errbuf_fail(err, errlen, "%s: %lld is not a number of hours", field, (long long)h);
     return 0;
 }
 
@@ -253,7 +239,7 @@ static bool ck_is_token(const char *s)
 static int ck_facts(const mni_event_facts *f, unsigned present, char *err, size_t errlen)
 {
     if (present & ~(unsigned)MNI_FACT_ALL)
-        return ev_fail(err, errlen, "body: unknown fact bits 0x%x",
+        return errbuf_fail(err, errlen, "body: unknown fact bits 0x%x",
                        present & ~(unsigned)MNI_FACT_ALL);
     if ((present & MNI_FACT_KNOWN_AT) && ck_time("body.known_at", f->known_at_ms, err, errlen))
         return -1;
@@ -304,10 +290,10 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
             ck_hours("body.contract_notice_hours", m->contract_notice_hours, err, errlen))
             return -1;
         if (m->n_tokens > 0 && m->tokens == NULL)
-            return ev_fail(err, errlen, "body.tokens: %zu tokens but no array", m->n_tokens);
+            return errbuf_fail(err, errlen, "body.tokens: %zu tokens but no array", m->n_tokens);
         for (size_t i = 0; i < m->n_tokens; i++)
             if (m->tokens[i] == NULL || !ck_is_token(m->tokens[i]))
-                return ev_fail(err, errlen, "body.tokens[%zu]: not %d lowercase hex digits", i,
+                return errbuf_fail(err, errlen, "body.tokens[%zu]: not %d lowercase hex digits", i,
                                MNI_EVENT_TOKEN_LEN);
         return 0;
     }
@@ -317,9 +303,9 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
             ck_hours("body.contract_notice_hours", c->contract_notice_hours, err, errlen))
             return -1;
         if (c->persons < 0)
-            return ev_fail(err, errlen, "body.persons: %lld is negative", (long long)c->persons);
+            return errbuf_fail(err, errlen, "body.persons: %lld is negative", (long long)c->persons);
         if (c->persons_max != MNI_EVENT_ABSENT && c->persons_max < c->persons)
-            return ev_fail(err, errlen, "body.persons_max: %lld is below persons (%lld)",
+            return errbuf_fail(err, errlen, "body.persons_max: %lld is below persons (%lld)",
                            (long long)c->persons_max, (long long)c->persons);
         return 0;
     }
@@ -340,7 +326,7 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
             return -1;
         return ck_text("body.note", ev->body.closed.note, false, err, errlen);
     default:
-        return ev_fail(err, errlen, "type: no event kind set");
+        return errbuf_fail(err, errlen, "type: no event kind set");
     }
 }
 
@@ -349,7 +335,7 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
 /* Every Avro C call is checked; field names the place, avro_strerror the cause. */
 #define EV_AVRO(call, field)                                                                       \
     do {                                                                                           \
-        if ((call) != 0) return ev_fail(err, errlen, "%s: %s", (field), avro_strerror());          \
+        if ((call) != 0) return errbuf_fail(err, errlen, "%s: %s", (field), avro_strerror());          \
     } while (0)
 
 static int put_field(avro_value_t *rec, const char *name, avro_value_t *out, const char *field,
@@ -373,7 +359,7 @@ static int put_sym(avro_value_t *v, mni_event_sym set, int value, const char *fi
     int idx = sym != NULL && es != NULL ? avro_schema_enum_get_by_name(es, sym) : -1;
 
     if (idx < 0)
-        return ev_fail(err, errlen, "%s: value %d has no symbol in the schema", field, value);
+        return errbuf_fail(err, errlen, "%s: value %d has no symbol in the schema", field, value);
     EV_AVRO(avro_value_set_enum(v, idx), field);
     return 0;
 }
@@ -559,7 +545,7 @@ static int put_body(avro_value_t *b, const mni_event *ev, char *err, size_t errl
             return -1;
         return put_string(&v, ev->body.closed.note, "body.note", err, errlen);
     default:
-        return ev_fail(err, errlen, "type: no event kind set");
+        return errbuf_fail(err, errlen, "type: no event kind set");
     }
 }
 
@@ -585,7 +571,7 @@ static int put_event(avro_value_t *rec, const mni_event *ev, char *err, size_t e
     us = events_resolve_deref(avro_value_get_schema(&v));
     if (mni_event_type_record(ev->type) == NULL || us == NULL ||
         avro_schema_union_branch_by_name(us, &branch, mni_event_type_record(ev->type)) == NULL)
-        return ev_fail(err, errlen, "body: the schema has no branch for event type %d",
+        return errbuf_fail(err, errlen, "body: the schema has no branch for event type %d",
                        (int)ev->type);
     EV_AVRO(avro_value_set_branch(&v, branch, &body), "body");
     return put_body(&body, ev, err, errlen);
@@ -624,7 +610,7 @@ static int get_string(mni_event *ev, avro_value_t *v, const char **out, const ch
 
     EV_AVRO(avro_value_get_string(v, &s, &size), field);
     *out = events_arena_strndup(&ev->arena, s, size > 0 ? size - 1 : 0);
-    if (*out == NULL) return ev_fail(err, errlen, "%s: out of memory", field);
+    if (*out == NULL) return errbuf_fail(err, errlen, "%s: out of memory", field);
     return 0;
 }
 
@@ -646,7 +632,7 @@ static int get_sym(avro_value_t *v, mni_event_sym set, int *out, const char *fie
     EV_AVRO(avro_value_get_enum(v, &idx), field);
     sym = avro_schema_enum_get(events_resolve_deref(avro_value_get_schema(v)), idx);
     if (sym == NULL || mni_event_sym_parse(set, sym, out) != 0)
-        return ev_fail(err, errlen, "%s: unknown symbol %s", field, sym != NULL ? sym : "?");
+        return errbuf_fail(err, errlen, "%s: unknown symbol %s", field, sym != NULL ? sym : "?");
     return 0;
 }
 
@@ -790,7 +776,7 @@ static int get_body(mni_event *ev, avro_value_t *b, char *err, size_t errlen)
             return -1;
         EV_AVRO(avro_value_get_size(&v, &n), "body.tokens");
         tokens = events_arena_array(&ev->arena, n, sizeof(*tokens));
-        if (tokens == NULL && n > 0) return ev_fail(err, errlen, "body.tokens: out of memory");
+        if (tokens == NULL && n > 0) return errbuf_fail(err, errlen, "body.tokens: out of memory");
         for (size_t i = 0; i < n; i++) {
             avro_value_t item;
             EV_AVRO(avro_value_get_by_index(&v, i, &item, NULL), "body.tokens");
@@ -844,7 +830,7 @@ static int get_body(mni_event *ev, avro_value_t *b, char *err, size_t errlen)
         if (get_field(b, "note", &v, "body.note", err, errlen)) return -1;
         return get_string(ev, &v, &ev->body.closed.note, "body.note", err, errlen);
     default:
-        return ev_fail(err, errlen, "body: unknown event kind");
+        return errbuf_fail(err, errlen, "body: unknown event kind");
     }
 }
 
@@ -871,7 +857,7 @@ static int get_event(mni_event *ev, avro_value_t *rec, char *err, size_t errlen)
     for (int t = MNI_EVENT_INCIDENT_OPENED; t <= MNI_EVENT_INCIDENT_CLOSED; t++)
         if (name != NULL && strcmp(name, ev_records[t]) == 0) ev->type = (mni_event_type)t;
     if (ev->type == MNI_EVENT_NONE)
-        return ev_fail(err, errlen, "body: unknown event kind %s", name != NULL ? name : "?");
+        return errbuf_fail(err, errlen, "body: unknown event kind %s", name != NULL ? name : "?");
     return get_body(ev, &body, err, errlen);
 }
 

@@ -1,5 +1,6 @@
 /* events_avro: checked decoding and framed encoding of Avro values (see events_avro.h). */
 #include "common/events_avro.h"
+#include "common/errbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,21 +8,6 @@
 
 #include "common/events_path.h"
 #include "common/events_resolve.h"
-
-static int ea_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ea_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 bool events_avro_text_ok(const char *str, size_t len)
 {
@@ -78,7 +64,7 @@ static int ck_fail(ea_check *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return ea_fail(c->err, c->errlen, "%s: %s", events_path_str(&c->path), msg);
+    return errbuf_fail(c->err, c->errlen, "%s: %s", events_path_str(&c->path), msg);
 }
 
 /* A zig-zag varint of at most maxbytes bytes (10 for long, 5 for int) whose value fits. */
@@ -233,9 +219,9 @@ int events_avro_check(avro_schema_t schema, const uint8_t *data, size_t len, cha
     ea_check c = {.p = data, .left = len, .items_left = len, .err = err, .errlen = errlen};
 
     events_path_init(&c.path);
-    if (data == NULL && len > 0) return ea_fail(err, errlen, "no data");
+    if (data == NULL && len > 0) return errbuf_fail(err, errlen, "no data");
     if (ck_datum(&c, schema, 0) != 0) return -1;
-    if (c.left != 0) return ea_fail(err, errlen, "%zu byte(s) left over after the record", c.left);
+    if (c.left != 0) return errbuf_fail(err, errlen, "%zu byte(s) left over after the record", c.left);
     return 0;
 }
 
@@ -256,23 +242,23 @@ int events_avro_decode(const events_schema_set *set, const uint8_t *msg, size_t 
     if (writer != NULL) *writer = NULL;
     if (wire_decode(msg, len, &id, &payload, &plen, err, errlen) != 0) return -1;
     w = events_schema_by_id(set, id);
-    if (w == NULL) return ea_fail(err, errlen, "unknown schema id %d", (int)id);
+    if (w == NULL) return errbuf_fail(err, errlen, "unknown schema id %d", (int)id);
     if (expect != NULL && strcmp(w->name, expect) != 0)
-        return ea_fail(err, errlen, "schema id %d is %s, not the expected %s", (int)id, w->name,
+        return errbuf_fail(err, errlen, "schema id %d is %s, not the expected %s", (int)id, w->name,
                        expect);
     if (events_avro_check(w->schema, payload, plen, err, errlen) != 0) return -1;
     if (avro_generic_value_new(w->iface, &wv) != 0)
-        return ea_fail(err, errlen, "cannot make a value of schema id %d: %s", (int)id,
+        return errbuf_fail(err, errlen, "cannot make a value of schema id %d: %s", (int)id,
                        avro_strerror());
     reader = avro_reader_memory((const char *)payload, (int64_t)plen);
     if (reader == NULL) {
         avro_value_decref(&wv);
-        return ea_fail(err, errlen, "cannot make a reader: %s", avro_strerror());
+        return errbuf_fail(err, errlen, "cannot make a reader: %s", avro_strerror());
     }
     rc = avro_value_read(reader, &wv);
     avro_reader_free(reader);
     if (rc != 0) {
-        ea_fail(err, errlen, "schema id %d: Avro C cannot read the datum: %s", (int)id,
+        errbuf_fail(err, errlen, "schema id %d: Avro C cannot read the datum: %s", (int)id,
                 avro_strerror());
         avro_value_decref(&wv);
         return -1;
@@ -284,7 +270,7 @@ int events_avro_decode(const events_schema_set *set, const uint8_t *msg, size_t 
     }
     /* An older (or newer) writer: resolve into the current version, defaults filled. */
     if (avro_generic_value_new(w->reader->iface, &rv) != 0) {
-        ea_fail(err, errlen, "cannot make a value of schema id %d: %s", (int)w->reader->id,
+        errbuf_fail(err, errlen, "cannot make a value of schema id %d: %s", (int)w->reader->id,
                 avro_strerror());
         avro_value_decref(&wv);
         return -1;
@@ -304,9 +290,9 @@ int events_avro_new(const events_schema_set *set, const char *name, avro_value_t
 {
     const events_schema *s = events_schema_current(set, name);
 
-    if (s == NULL) return ea_fail(err, errlen, "no schema for %s in the set", name);
+    if (s == NULL) return errbuf_fail(err, errlen, "no schema for %s in the set", name);
     if (avro_generic_value_new(s->iface, out) != 0)
-        return ea_fail(err, errlen, "cannot make a value of %s: %s", name, avro_strerror());
+        return errbuf_fail(err, errlen, "cannot make a value of %s: %s", name, avro_strerror());
     if (schema != NULL) *schema = s;
     return 0;
 }
@@ -320,27 +306,27 @@ int events_avro_encode(const events_schema *s, avro_value_t *v, wire_buf *out, c
     int rc;
 
     if (s->id <= 0)
-        return ea_fail(err, errlen,
+        return errbuf_fail(err, errlen,
                        "no schema id bound for %s: register it with the schema "
                        "registry first",
                        s->name);
     if (avro_value_sizeof(v, &size) != 0)
-        return ea_fail(err, errlen, "cannot size the %s value: %s", s->name, avro_strerror());
+        return errbuf_fail(err, errlen, "cannot size the %s value: %s", s->name, avro_strerror());
     if (size > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE)
-        return ea_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit",
+        return errbuf_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit",
                        size + WIRE_HEADER_SIZE, WIRE_MAX_MESSAGE);
     if (wire_buf_reserve(out, WIRE_HEADER_SIZE + size, err, errlen) != 0 ||
         wire_put_header(out->data, s->id, err, errlen) != 0)
         return -1;
     w = avro_writer_memory((const char *)out->data + WIRE_HEADER_SIZE, (int64_t)size);
-    if (w == NULL) return ea_fail(err, errlen, "cannot make a writer: %s", avro_strerror());
+    if (w == NULL) return errbuf_fail(err, errlen, "cannot make a writer: %s", avro_strerror());
     rc = avro_value_write(w, v);
     wrote = avro_writer_tell(w);
     avro_writer_free(w);
     if (rc != 0)
-        return ea_fail(err, errlen, "cannot write the %s value: %s", s->name, avro_strerror());
+        return errbuf_fail(err, errlen, "cannot write the %s value: %s", s->name, avro_strerror());
     if (wrote != (int64_t)size)
-        return ea_fail(err, errlen, "wrote %lld bytes of the %zu expected", (long long)wrote, size);
+        return errbuf_fail(err, errlen, "wrote %lld bytes of the %zu expected", (long long)wrote, size);
     out->len = WIRE_HEADER_SIZE + size;
     return 0;
 }

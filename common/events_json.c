@@ -1,5 +1,6 @@
 /* events_json: the JSON form of mni_event (see events_json.h). */
 #include "common/events_json.h"
+#include "common/errbuf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,21 +9,6 @@
 #include <string.h>
 
 #include "common/events_path.h"
-
-static int ej_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ej_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- RFC 3339 times ---- */
 
@@ -82,17 +68,17 @@ int mni_event_time_parse(const char *s, int64_t *ms, char *err, size_t errlen)
     int y, mo, d, h, mi, sec, frac = 0, off = 0;
     int64_t t;
 
-    if (s == NULL) return ej_fail(err, errlen, "no time");
+    if (s == NULL) return errbuf_fail(err, errlen, "no time");
     y = ej_digits(&p, 4);
     if (y < 0 || *p++ != '-' || (mo = ej_digits(&p, 2)) < 0 || *p++ != '-' ||
         (d = ej_digits(&p, 2)) < 0)
-        return ej_fail(err, errlen, "\"%s\" does not start with a date YYYY-MM-DD", s);
+        return errbuf_fail(err, errlen, "\"%s\" does not start with a date YYYY-MM-DD", s);
     if (*p != 'T' && *p != 't' && *p != ' ')
-        return ej_fail(err, errlen, "\"%s\" has no time after its date (want THH:MM:SS)", s);
+        return errbuf_fail(err, errlen, "\"%s\" has no time after its date (want THH:MM:SS)", s);
     p++;
     if ((h = ej_digits(&p, 2)) < 0 || *p++ != ':' || (mi = ej_digits(&p, 2)) < 0 || *p++ != ':' ||
         (sec = ej_digits(&p, 2)) < 0)
-        return ej_fail(err, errlen, "\"%s\" has no time HH:MM:SS", s);
+        return errbuf_fail(err, errlen, "\"%s\" has no time HH:MM:SS", s);
     if (*p == '.') {
         int n = 0;
         p++;
@@ -101,7 +87,7 @@ int mni_event_time_parse(const char *s, int64_t *ms, char *err, size_t errlen)
             n++;
             p++;
         }
-        if (n == 0) return ej_fail(err, errlen, "\"%s\": no digits after the decimal point", s);
+        if (n == 0) return errbuf_fail(err, errlen, "\"%s\": no digits after the decimal point", s);
         for (; n < 3; n++)
             frac *= 10;
     }
@@ -111,23 +97,23 @@ int mni_event_time_parse(const char *s, int64_t *ms, char *err, size_t errlen)
         int sign = *p++ == '-' ? -1 : 1, oh, om;
         if ((oh = ej_digits(&p, 2)) < 0 || *p++ != ':' || (om = ej_digits(&p, 2)) < 0 || oh > 23 ||
             om > 59)
-            return ej_fail(err, errlen, "\"%s\": bad offset (want +HH:MM, -HH:MM or Z)", s);
+            return errbuf_fail(err, errlen, "\"%s\": bad offset (want +HH:MM, -HH:MM or Z)", s);
         off = sign * (oh * 3600 + om * 60);
     } else {
-        return ej_fail(err, errlen, "\"%s\" has no offset (add Z or +09:00)", s);
+        return errbuf_fail(err, errlen, "\"%s\" has no offset (add Z or +09:00)", s);
     }
-    if (*p != '\0') return ej_fail(err, errlen, "\"%s\": unexpected text after the offset", s);
+    if (*p != '\0') return errbuf_fail(err, errlen, "\"%s\": unexpected text after the offset", s);
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || (unsigned)d > ej_days_in_month(y, (unsigned)mo))
-        return ej_fail(err, errlen, "\"%s\": no such date", s);
+        return errbuf_fail(err, errlen, "\"%s\": no such date", s);
     if (h > 23 || mi > 59 || sec > 59)
-        return ej_fail(err, errlen,
+        return errbuf_fail(err, errlen,
                        "\"%s\": no such time of day (leap seconds are not "
                        "accepted)",
                        s);
     t = ej_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off;
     t = t * 1000 + frac;
     if (t < MNI_EVENT_TIME_MIN || t > MNI_EVENT_TIME_MAX)
-        return ej_fail(err, errlen, "\"%s\" is outside years 0001-9999 UTC", s);
+        return errbuf_fail(err, errlen, "\"%s\" is outside years 0001-9999 UTC", s);
     *ms = t;
     return 0;
 }
@@ -183,7 +169,7 @@ static int in_fail(ej_in *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return ej_fail(c->err, c->errlen, "%s: %s", events_path_str(&c->path), msg);
+    return errbuf_fail(c->err, c->errlen, "%s: %s", events_path_str(&c->path), msg);
 }
 
 static const char *ej_type_of(const json_t *v)
@@ -571,7 +557,7 @@ int mni_event_from_json(json_t *obj, mni_event *ev, char *err, size_t errlen)
     mni_event_reset(ev);
     events_path_init(&c.path);
     if (!json_is_object(obj)) {
-        ej_fail(err, errlen, "event: expected an object, got %s", ej_type_of(obj));
+        errbuf_fail(err, errlen, "event: expected an object, got %s", ej_type_of(obj));
         goto out;
     }
     if (in_known(&c, obj, keys) || in_string(&c, obj, "event_id", true, &ev->event_id) < 0 ||
@@ -604,7 +590,7 @@ int mni_event_from_json_text(const char *text, size_t len, mni_event *ev, char *
 
     if (obj == NULL) {
         mni_event_reset(ev);
-        return ej_fail(err, errlen, "event: invalid JSON at column %d: %s", jerr.column, jerr.text);
+        return errbuf_fail(err, errlen, "event: invalid JSON at column %d: %s", jerr.column, jerr.text);
     }
     rc = mni_event_from_json(obj, ev, err, errlen);
     json_decref(obj);
@@ -749,7 +735,7 @@ json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
     if (obj == NULL || body == NULL) {
         json_decref(obj);
         json_decref(body);
-        ej_fail(err, errlen, "out of memory");
+        errbuf_fail(err, errlen, "out of memory");
         return NULL;
     }
     out_set(&o, obj, "event_id", json_string(ev->event_id));
@@ -762,7 +748,7 @@ json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
     out_set(&o, obj, "body", body);
     if (!o.ok) {
         json_decref(obj);
-        ej_fail(err, errlen, "event: cannot build its JSON (out of memory)");
+        errbuf_fail(err, errlen, "event: cannot build its JSON (out of memory)");
         return NULL;
     }
     return obj;
@@ -776,6 +762,6 @@ char *mni_event_to_json_text(const mni_event *ev, char *err, size_t errlen)
     if (obj == NULL) return NULL;
     text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (text == NULL) ej_fail(err, errlen, "event: cannot write its JSON (out of memory)");
+    if (text == NULL) errbuf_fail(err, errlen, "event: cannot write its JSON (out of memory)");
     return text;
 }

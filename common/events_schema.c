@@ -1,5 +1,6 @@
 /* events_schema: loading and composing the schema set (see events_schema.h). */
 #include "common/events_schema.h"
+#include "common/errbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,21 +20,6 @@ struct events_schema_set {
     events_schema **v; /* pointers, so that entries never move */
     size_t n, cap;
 };
-
-static int es_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int es_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- names ---- */
 
@@ -86,13 +72,13 @@ static int es_def_fullname(json_t *def, const char *enclosing, char *out, size_t
     json_t *name = json_object_get(def, "name"), *ns = json_object_get(def, "namespace");
 
     if (!json_is_string(name) || json_string_length(name) == 0)
-        return es_fail(err, errlen, "%s: a named type without a \"name\"", where);
+        return errbuf_fail(err, errlen, "%s: a named type without a \"name\"", where);
     if (ns != NULL && !json_is_string(ns))
-        return es_fail(err, errlen, "%s: \"namespace\" of %s is not a string", where,
+        return errbuf_fail(err, errlen, "%s: \"namespace\" of %s is not a string", where,
                        json_string_value(name));
     if (es_fullname(json_string_value(name), ns != NULL ? json_string_value(ns) : NULL, enclosing,
                     out, outlen) != 0)
-        return es_fail(err, errlen, "%s: type name too long", where);
+        return errbuf_fail(err, errlen, "%s: type name too long", where);
     return 0;
 }
 
@@ -105,7 +91,7 @@ static int es_collect(json_t *node, const char *ns, json_t *defs, bool copy, con
     json_t *t, *item;
     size_t i;
 
-    if (depth > ES_MAX_DEPTH) return es_fail(err, errlen, "%s: schema nests too deep", where);
+    if (depth > ES_MAX_DEPTH) return errbuf_fail(err, errlen, "%s: schema nests too deep", where);
     if (json_is_array(node)) {
         json_array_foreach(node, i, item) if (es_collect(item, ns, defs, copy, where, depth + 1,
                                                          err, errlen)) return -1;
@@ -118,20 +104,20 @@ static int es_collect(json_t *node, const char *ns, json_t *defs, bool copy, con
         json_t *stored;
         if (es_def_fullname(node, ns, full, sizeof(full), where, err, errlen)) return -1;
         if (json_object_get(defs, full) != NULL)
-            return es_fail(err, errlen, "%s: type %s is defined twice", where, full);
+            return errbuf_fail(err, errlen, "%s: type %s is defined twice", where, full);
         if (copy) {
             stored = json_deep_copy(node);
             if (stored == NULL || json_object_set_new(stored, "name", json_string(full)) != 0 ||
                 (json_object_get(stored, "namespace") != NULL &&
                  json_object_del(stored, "namespace") != 0)) {
                 json_decref(stored);
-                return es_fail(err, errlen, "out of memory");
+                return errbuf_fail(err, errlen, "out of memory");
             }
         } else {
             stored = json_incref(node);
         }
         if (json_object_set_new(defs, full, stored) != 0)
-            return es_fail(err, errlen, "out of memory");
+            return errbuf_fail(err, errlen, "out of memory");
         es_namespace_of(full, inner, sizeof(inner));
         json_array_foreach(json_object_get(node, "fields"), i, item)
         {
@@ -168,22 +154,22 @@ static int es_compose_slot(es_compose *c, json_t *parent, const char *key, size_
     size_t i;
 
     if (depth > ES_MAX_DEPTH)
-        return es_fail(c->err, c->errlen, "%s: schema nests too deep", c->where);
-    if (node == NULL) return es_fail(c->err, c->errlen, "%s: a type is missing", c->where);
+        return errbuf_fail(c->err, c->errlen, "%s: schema nests too deep", c->where);
+    if (node == NULL) return errbuf_fail(c->err, c->errlen, "%s: a type is missing", c->where);
 
     if (json_is_string(node)) {
         char full[ES_NAME_MAX];
         json_t *def, *copy;
         if (es_is_primitive(json_string_value(node))) return 0;
         if (es_fullname(json_string_value(node), NULL, ns, full, sizeof(full)) != 0)
-            return es_fail(c->err, c->errlen, "%s: type name too long", c->where);
+            return errbuf_fail(c->err, c->errlen, "%s: type name too long", c->where);
         if (json_object_get(c->defined, full) != NULL) return 0;
         def = c->defs != NULL ? json_object_get(c->defs, full) : NULL;
-        if (def == NULL) return es_fail(c->err, c->errlen, "%s: unknown type %s", c->where, full);
+        if (def == NULL) return errbuf_fail(c->err, c->errlen, "%s: unknown type %s", c->where, full);
         copy = json_deep_copy(def);
         if (copy == NULL || (key != NULL ? json_object_set_new(parent, key, copy)
                                          : json_array_set_new(parent, index, copy)) != 0)
-            return es_fail(c->err, c->errlen, "out of memory");
+            return errbuf_fail(c->err, c->errlen, "out of memory");
         return es_compose_slot(c, parent, key, index, ns, depth + 1);
     }
     if (json_is_array(node)) {
@@ -191,7 +177,7 @@ static int es_compose_slot(es_compose *c, json_t *parent, const char *key, size_
             if (es_compose_slot(c, node, NULL, i, ns, depth + 1)) return -1;
         return 0;
     }
-    if (!json_is_object(node)) return es_fail(c->err, c->errlen, "%s: not a schema", c->where);
+    if (!json_is_object(node)) return errbuf_fail(c->err, c->errlen, "%s: not a schema", c->where);
 
     t = json_object_get(node, "type");
     if (json_is_string(t) && es_is_named_kind(json_string_value(t))) {
@@ -199,19 +185,19 @@ static int es_compose_slot(es_compose *c, json_t *parent, const char *key, size_
         json_t *fields = json_object_get(node, "fields");
         if (es_def_fullname(node, ns, full, sizeof(full), c->where, c->err, c->errlen)) return -1;
         if (json_object_get(c->defined, full) != NULL)
-            return es_fail(c->err, c->errlen, "%s: type %s is defined twice", c->where, full);
+            return errbuf_fail(c->err, c->errlen, "%s: type %s is defined twice", c->where, full);
         if (json_object_set_new(c->defined, full, json_true()) != 0)
-            return es_fail(c->err, c->errlen, "out of memory");
+            return errbuf_fail(c->err, c->errlen, "out of memory");
         if (strcmp(json_string_value(t), "enum") == 0 || strcmp(json_string_value(t), "fixed") == 0)
             return 0;
         if (!json_is_array(fields))
-            return es_fail(c->err, c->errlen, "%s: record %s has no \"fields\" array", c->where,
+            return errbuf_fail(c->err, c->errlen, "%s: record %s has no \"fields\" array", c->where,
                            full);
         es_namespace_of(full, inner, sizeof(inner));
         json_array_foreach(fields, i, item)
         {
             if (!json_is_object(item))
-                return es_fail(c->err, c->errlen, "%s: a field of %s is not an object", c->where,
+                return errbuf_fail(c->err, c->errlen, "%s: a field of %s is not an object", c->where,
                                full);
             if (es_compose_slot(c, item, "type", 0, inner, depth + 1)) return -1;
         }
@@ -235,7 +221,7 @@ static json_t *es_compose_root(json_t *root, json_t *defs, const char *where, ch
 
     if (holder == NULL || c.defined == NULL ||
         json_array_append_new(holder, json_deep_copy(root)) != 0) {
-        es_fail(err, errlen, "out of memory");
+        errbuf_fail(err, errlen, "out of memory");
     } else if (es_compose_slot(&c, holder, NULL, 0, "", 0) == 0) {
         out = json_incref(json_array_get(holder, 0));
     }
@@ -308,12 +294,12 @@ static int es_add_entry(events_schema_set *set, int32_t id, const char *file, co
 
     if (events_schema_by_id(set, id) != NULL) {
         json_decref(json);
-        return es_fail(err, errlen, "schema id %d is listed twice", (int)id);
+        return errbuf_fail(err, errlen, "schema id %d is listed twice", (int)id);
     }
     e = calloc(1, sizeof(*e));
     if (e == NULL) {
         json_decref(json);
-        return es_fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, "out of memory");
     }
     e->id = id;
     e->current = current;
@@ -321,20 +307,20 @@ static int es_add_entry(events_schema_set *set, int32_t id, const char *file, co
     text = json_dumps(json, JSON_COMPACT);
     if (text == NULL) {
         es_entry_free(e);
-        return es_fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, "out of memory");
     }
     rc = avro_schema_from_json_length(text, strlen(text), &e->schema);
     free(text);
     if (rc != 0) {
         e->schema = NULL;
-        es_fail(err, errlen, "%s (id %d): not a valid Avro schema: %s", file, (int)id,
+        errbuf_fail(err, errlen, "%s (id %d): not a valid Avro schema: %s", file, (int)id,
                 avro_strerror());
         es_entry_free(e);
         return -1;
     }
     if (!is_avro_record(e->schema) || events_resolve_fullname(e->schema, full, sizeof(full)) != 0) {
         es_entry_free(e);
-        return es_fail(err, errlen, "%s (id %d): the top level is not a named record", file,
+        return errbuf_fail(err, errlen, "%s (id %d): the top level is not a named record", file,
                        (int)id);
     }
     e->iface = avro_generic_class_from_schema(e->schema);
@@ -344,14 +330,14 @@ static int es_add_entry(events_schema_set *set, int32_t id, const char *file, co
     e->name = strdup(full);
     if (e->iface == NULL || e->named == NULL || e->file == NULL || e->subject == NULL ||
         e->name == NULL) {
-        es_fail(err, errlen, "%s (id %d): cannot build the value class: %s", file, (int)id,
+        errbuf_fail(err, errlen, "%s (id %d): cannot build the value class: %s", file, (int)id,
                 avro_strerror());
         es_entry_free(e);
         return -1;
     }
     if (es_collect(e->json, "", e->named, false, file, 0, sub, sizeof(sub)) != 0 ||
         (current && events_resolve_check_defaults(e->iface, e->named, sub, sizeof(sub)) != 0)) {
-        es_fail(err, errlen, "%s (id %d): %s", file, (int)id, sub);
+        errbuf_fail(err, errlen, "%s (id %d): %s", file, (int)id, sub);
         es_entry_free(e);
         return -1;
     }
@@ -360,7 +346,7 @@ static int es_add_entry(events_schema_set *set, int32_t id, const char *file, co
         events_schema **v = realloc(set->v, cap * sizeof(*v));
         if (v == NULL) {
             es_entry_free(e);
-            return es_fail(err, errlen, "out of memory");
+            return errbuf_fail(err, errlen, "out of memory");
         }
         set->v = v;
         set->cap = cap;
@@ -381,21 +367,21 @@ static int es_link(events_schema_set *set, char *err, size_t errlen)
         for (size_t j = 0; j < set->n; j++) {
             if (!set->v[j]->current || strcmp(set->v[j]->name, e->name) != 0) continue;
             if (cur != NULL && cur != set->v[j])
-                return es_fail(err, errlen,
+                return errbuf_fail(err, errlen,
                                "two current versions of %s: ids %d and %d "
                                "(older ones belong under history/)",
                                e->name, (int)cur->id, (int)set->v[j]->id);
             cur = set->v[j];
         }
         if (cur == NULL)
-            return es_fail(err, errlen,
+            return errbuf_fail(err, errlen,
                            "schema id %d (%s): no current version of %s to read it "
                            "with",
                            (int)e->id, e->file, e->name);
         e->reader = cur;
         if (cur != e &&
             events_resolve_compat(e->schema, cur->schema, cur->named, sub, sizeof(sub)) != 0)
-            return es_fail(err, errlen, "schema id %d (%s) cannot be read with id %d (%s): %s",
+            return errbuf_fail(err, errlen, "schema id %d (%s) cannot be read with id %d (%s): %s",
                            (int)e->id, e->file, (int)cur->id, cur->file, sub);
     }
     return 0;
@@ -407,11 +393,11 @@ int events_schema_add(events_schema_set *set, int32_t id, const char *subject,
     json_error_t jerr;
     json_t *json;
 
-    if (set == NULL || json_text == NULL) return es_fail(err, errlen, "no schema set or text");
-    if (id <= 0) return es_fail(err, errlen, "schema id %d is not positive", (int)id);
+    if (set == NULL || json_text == NULL) return errbuf_fail(err, errlen, "no schema set or text");
+    if (id <= 0) return errbuf_fail(err, errlen, "schema id %d is not positive", (int)id);
     json = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
     if (json == NULL)
-        return es_fail(err, errlen, "schema id %d: invalid JSON at line %d: %s", (int)id, jerr.line,
+        return errbuf_fail(err, errlen, "schema id %d: invalid JSON at line %d: %s", (int)id, jerr.line,
                        jerr.text);
     if (es_add_entry(set, id, "(registry)", subject, json, false, err, errlen) != 0) return -1;
     if (es_link(set, err, errlen) != 0) {
@@ -441,14 +427,14 @@ int events_schema_bind(events_schema_set *set, const char *name, int32_t id, cha
 {
     events_schema *cur = NULL;
 
-    if (id <= 0) return es_fail(err, errlen, "schema id %d is not positive", (int)id);
+    if (id <= 0) return errbuf_fail(err, errlen, "schema id %d is not positive", (int)id);
     for (size_t i = 0; i < set->n; i++) {
         if (set->v[i]->id == id && !(set->v[i]->current && strcmp(set->v[i]->name, name) == 0))
-            return es_fail(err, errlen, "schema id %d already names %s (%s)", (int)id,
+            return errbuf_fail(err, errlen, "schema id %d already names %s (%s)", (int)id,
                            set->v[i]->name, set->v[i]->file);
         if (set->v[i]->current && strcmp(set->v[i]->name, name) == 0) cur = set->v[i];
     }
-    if (cur == NULL) return es_fail(err, errlen, "no current version of %s to bind", name);
+    if (cur == NULL) return errbuf_fail(err, errlen, "no current version of %s to bind", name);
     cur->id = id;
     return 0;
 }
@@ -465,7 +451,7 @@ static int es_set_dir(const char *dir, char *out, size_t outlen, char *err, size
     char real[PATH_MAX];
     const char *use = realpath(dir, real) != NULL ? real : dir;
 
-    if (strlen(use) >= outlen) return es_fail(err, errlen, "schemas path too long: %s", use);
+    if (strlen(use) >= outlen) return errbuf_fail(err, errlen, "schemas path too long: %s", use);
     strcpy(out, use);
     return 0;
 }
@@ -480,7 +466,7 @@ int events_schema_find_dir(char *out, size_t outlen, char *err, size_t errlen)
     if (env != NULL && env[0] != '\0') {
         /* An explicit setting that is wrong is an error, not a reason to look elsewhere. */
         if (!es_has_ids(env))
-            return es_fail(err, errlen, "%s=%s: no readable %s there", EVENTS_SCHEMA_ENV, env,
+            return errbuf_fail(err, errlen, "%s=%s: no readable %s there", EVENTS_SCHEMA_ENV, env,
                            EVENTS_SCHEMA_IDS_FILE);
         return es_set_dir(env, out, outlen, err, errlen);
     }
@@ -497,7 +483,7 @@ int events_schema_find_dir(char *out, size_t outlen, char *err, size_t errlen)
                 return es_set_dir(cand, out, outlen, err, errlen);
         }
     }
-    return es_fail(err, errlen,
+    return errbuf_fail(err, errlen,
                    "no schemas directory found: set %s, or run from the repository "
                    "root (tried ./schemas and <dir of the executable>/../schemas)",
                    EVENTS_SCHEMA_ENV);
@@ -511,7 +497,7 @@ static int es_load_files(const char *dir, json_t *files, json_t *defs, char *err
     struct dirent *de;
     int rc = 0;
 
-    if (d == NULL) return es_fail(err, errlen, "%s: %s", dir, strerror(errno));
+    if (d == NULL) return errbuf_fail(err, errlen, "%s: %s", dir, strerror(errno));
     while (rc == 0 && (de = readdir(d)) != NULL) {
         size_t len = strlen(de->d_name);
         char path[PATH_MAX];
@@ -519,16 +505,16 @@ static int es_load_files(const char *dir, json_t *files, json_t *defs, char *err
         json_t *root;
         if (len < 6 || strcmp(de->d_name + len - 5, ".avsc") != 0 || de->d_name[0] == '.') continue;
         if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path)) {
-            rc = es_fail(err, errlen, "%s/%s: path too long", dir, de->d_name);
+            rc = errbuf_fail(err, errlen, "%s/%s: path too long", dir, de->d_name);
             break;
         }
         root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL) {
-            rc = es_fail(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+            rc = errbuf_fail(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
             break;
         }
         if (json_object_set_new(files, de->d_name, root) != 0)
-            rc = es_fail(err, errlen, "out of memory");
+            rc = errbuf_fail(err, errlen, "out of memory");
         else
             rc = es_collect(root, "", defs, true, de->d_name, 0, err, errlen);
     }
@@ -548,7 +534,7 @@ static int es_load_ids(events_schema_set *set, const char *dir, json_t *files, j
 
     snprintf(path, sizeof(path), "%s/%s", dir, EVENTS_SCHEMA_IDS_FILE);
     f = fopen(path, "r");
-    if (f == NULL) return es_fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (f == NULL) return errbuf_fail(err, errlen, "%s: %s", path, strerror(errno));
     while (rc == 0 && getline(&line, &cap, f) > 0) {
         char *fields[4] = {0}, *save = NULL, *tok, *end;
         int nf = 0;
@@ -564,17 +550,17 @@ static int es_load_ids(events_schema_set *set, const char *dir, json_t *files, j
              tok = strtok_r(NULL, "\t", &save))
             fields[nf++] = tok;
         if (nf != 3) {
-            rc = es_fail(err, errlen, "%s:%d: expected id<TAB>file<TAB>subject", path, lineno);
+            rc = errbuf_fail(err, errlen, "%s:%d: expected id<TAB>file<TAB>subject", path, lineno);
             break;
         }
         errno = 0;
         id = strtol(fields[0], &end, 10);
         if (errno != 0 || *end != '\0' || id <= 0 || id > INT32_MAX) {
-            rc = es_fail(err, errlen, "%s:%d: bad schema id \"%s\"", path, lineno, fields[0]);
+            rc = errbuf_fail(err, errlen, "%s:%d: bad schema id \"%s\"", path, lineno, fields[0]);
             break;
         }
         if (fields[1][0] == '/' || strstr(fields[1], "..") != NULL) {
-            rc = es_fail(err, errlen, "%s:%d: file must be relative and inside %s", path, lineno,
+            rc = errbuf_fail(err, errlen, "%s:%d: file must be relative and inside %s", path, lineno,
                          dir);
             break;
         }
@@ -588,7 +574,7 @@ static int es_load_ids(events_schema_set *set, const char *dir, json_t *files, j
             snprintf(hpath, sizeof(hpath), "%s/%s", dir, fields[1]);
             root = json_load_file(hpath, JSON_REJECT_DUPLICATES, &jerr);
             if (root == NULL) {
-                rc = es_fail(err, errlen, "%s:%d: %s", hpath, jerr.line, jerr.text);
+                rc = errbuf_fail(err, errlen, "%s:%d: %s", hpath, jerr.line, jerr.text);
                 break;
             }
             json = es_compose_root(root, NULL, where, err, errlen);
@@ -596,7 +582,7 @@ static int es_load_ids(events_schema_set *set, const char *dir, json_t *files, j
         } else {
             json_t *root = json_object_get(files, fields[1]);
             if (root == NULL) {
-                rc = es_fail(err, errlen, "%s: no such schema file", where);
+                rc = errbuf_fail(err, errlen, "%s: no such schema file", where);
                 break;
             }
             json = es_compose_root(root, defs, where, err, errlen);
@@ -608,9 +594,9 @@ static int es_load_ids(events_schema_set *set, const char *dir, json_t *files, j
         rc = es_add_entry(set, (int32_t)id, fields[1], fields[2], json, !history, err, errlen);
     }
     free(line);
-    if (rc == 0 && ferror(f)) rc = es_fail(err, errlen, "%s: read error", path);
+    if (rc == 0 && ferror(f)) rc = errbuf_fail(err, errlen, "%s: read error", path);
     fclose(f);
-    if (rc == 0 && set->n == 0) rc = es_fail(err, errlen, "%s: no schema listed", path);
+    if (rc == 0 && set->n == 0) rc = errbuf_fail(err, errlen, "%s: no schema listed", path);
     return rc;
 }
 
@@ -622,7 +608,7 @@ int events_schema_load(const char *dir, events_schema_set **out, char *err, size
 
     *out = NULL;
     if (set == NULL || files == NULL || defs == NULL)
-        rc = es_fail(err, errlen, "out of memory");
+        rc = errbuf_fail(err, errlen, "out of memory");
     else
         rc = es_load_files(dir, files, defs, err, errlen);
     if (rc == 0) rc = es_load_ids(set, dir, files, defs, err, errlen);

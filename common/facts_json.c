@@ -3,6 +3,7 @@
  * prefix, and writes an error naming the full path on failure.
  */
 #include "common/facts_json.h"
+#include "common/errbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,16 +22,6 @@ static const char *const viewing_names[] = {"none", "possible", "viewed"};
 static const char *const certainty_names[] = {"confirmed", "possible"};
 static const char *const role_names[] = {"own", "contractor"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static const char *bit_name(const char *const *names, size_t n, unsigned bit)
 {
@@ -78,7 +69,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *al
         for (size_t i = 0; i < n && !known; i++)
             known = !strcmp(key, allowed[i]);
         if (!known)
-            return fail(err, errlen, "%s%s%s: unknown field", path, *path ? "." : "", key);
+            return errbuf_fail(err, errlen, "%s%s%s: unknown field", path, *path ? "." : "", key);
     }
     return 0;
 }
@@ -91,7 +82,7 @@ static const json_t *member(const json_t *obj, const char *path, const char *key
     *rc = 0;
     if (v == NULL || json_is_null(v)) {
         if (required)
-            *rc = fail(err, errlen, "%s%s%s: required field is missing", path, *path ? "." : "",
+            *rc = errbuf_fail(err, errlen, "%s%s%s: required field is missing", path, *path ? "." : "",
                        key);
         return NULL;
     }
@@ -107,14 +98,14 @@ static int get_text(const json_t *obj, const char *path, const char *key, char *
         return rc;
     const char *sep = *path ? "." : "";
     if (!json_is_string(v))
-        return fail(err, errlen, "%s%s%s: must be a string", path, sep, key);
+        return errbuf_fail(err, errlen, "%s%s%s: must be a string", path, sep, key);
     size_t len = json_string_length(v);
     if (len == 0)
-        return fail(err, errlen, "%s%s%s: must not be empty", path, sep, key);
+        return errbuf_fail(err, errlen, "%s%s%s: must not be empty", path, sep, key);
     if (len >= size)
-        return fail(err, errlen, "%s%s%s: longer than %zu bytes", path, sep, key, size - 1);
+        return errbuf_fail(err, errlen, "%s%s%s: longer than %zu bytes", path, sep, key, size - 1);
     if (mynumber_find(json_string_value(v), len, NULL))
-        return fail(err, errlen,
+        return errbuf_fail(err, errlen,
                     "%s%s%s: holds a My Number; refused (send person tokens, never numbers)",
                     path, sep, key);
     memcpy(out, json_string_value(v), len + 1);
@@ -129,7 +120,7 @@ static int get_bool(const json_t *obj, const char *path, const char *key, bool *
     if (!v)
         return rc;
     if (!json_is_boolean(v))
-        return fail(err, errlen, "%s%s%s: must be true or false", path, *path ? "." : "", key);
+        return errbuf_fail(err, errlen, "%s%s%s: must be true or false", path, *path ? "." : "", key);
     *out = json_is_true(v);
     return 0;
 }
@@ -144,7 +135,7 @@ static int get_count(const json_t *obj, const char *path, const char *key, bool 
     if (!v)
         return rc;
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return fail(err, errlen, "%s%s%s: must be an integer >= 0", path, *path ? "." : "", key);
+        return errbuf_fail(err, errlen, "%s%s%s: must be an integer >= 0", path, *path ? "." : "", key);
     *out = json_integer_value(v);
     return 0;
 }
@@ -167,7 +158,7 @@ static int bad_enum(const char *path, const char *key, const char *const *names,
         strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
         strncat(list, names[i], sizeof list - strlen(list) - 1);
     }
-    return fail(err, errlen, "%s%s%s: must be one of %s", path, *path ? "." : "", key, list);
+    return errbuf_fail(err, errlen, "%s%s%s: must be one of %s", path, *path ? "." : "", key, list);
 }
 
 static int get_enum(const json_t *obj, const char *path, const char *key,
@@ -193,9 +184,9 @@ static int get_flags(const json_t *obj, const char *key, const char *const *name
     if (!v)
         return rc;
     if (!json_is_array(v))
-        return fail(err, errlen, "%s: must be an array", key);
+        return errbuf_fail(err, errlen, "%s: must be an array", key);
     if (nonempty && json_array_size(v) == 0)
-        return fail(err, errlen, "%s: at least one is required", key);
+        return errbuf_fail(err, errlen, "%s: at least one is required", key);
     *out = 0;
     size_t i;
     const json_t *item;
@@ -220,7 +211,7 @@ static int parse_reporter(const json_t *root, rules_facts *f, char *err, size_t 
     if (!r)
         return rc;
     if (!json_is_object(r))
-        return fail(err, errlen, "reporter: must be an object");
+        return errbuf_fail(err, errlen, "reporter: must be an object");
     if (check_keys(r, "reporter", keys, COUNT(keys), err, errlen) ||
         get_enum(r, "reporter", "role", role_names, COUNT(role_names), &role, err, errlen) ||
         get_bool(r, "reporter", "number_use_entity", &f->number_use_entity, err, errlen) ||
@@ -239,11 +230,11 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
     if (!arr)
         return rc;
     if (!json_is_array(arr))
-        return fail(err, errlen, "clients: must be an array");
+        return errbuf_fail(err, errlen, "clients: must be an array");
     size_t n = json_array_size(arr);
     doc->clients = n ? calloc(n, sizeof *doc->clients) : NULL;
     if (n && !doc->clients)
-        return fail(err, errlen, "clients: out of memory for %zu clients", n);
+        return errbuf_fail(err, errlen, "clients: out of memory for %zu clients", n);
     size_t i;
     const json_t *c;
     json_array_foreach(arr, i, c)
@@ -251,7 +242,7 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
         char path[48];
         snprintf(path, sizeof path, "clients[%zu]", i);
         if (!json_is_object(c))
-            return fail(err, errlen, "%s: must be an object", path);
+            return errbuf_fail(err, errlen, "%s: must be an object", path);
         rules_client *out = &doc->clients[i];
         if (check_keys(c, path, keys, COUNT(keys), err, errlen) ||
             get_text(c, path, "client_id", out->client_id, sizeof out->client_id, err, errlen) ||
@@ -275,7 +266,7 @@ static int parse_appi(const json_t *root, rules_facts *f, char *err, size_t errl
     if (!a)
         return rc;
     if (!json_is_object(a))
-        return fail(err, errlen, "appi: must be an object");
+        return errbuf_fail(err, errlen, "appi: must be an object");
     return check_keys(a, "appi", keys, COUNT(keys), err, errlen) ||
                    get_bool(a, "appi", "sensitive", &f->appi.sensitive, err, errlen) ||
                    get_bool(a, "appi", "financial_risk", &f->appi.financial_risk, err, errlen) ||
@@ -291,11 +282,11 @@ static int parse_known_at(const json_t *root, rules_facts *f, char *err, size_t 
     if (!v)
         return rc;
     if (!json_is_string(v))
-        return fail(err, errlen, "known_at: must be a string (RFC 3339 time with offset)");
+        return errbuf_fail(err, errlen, "known_at: must be a string (RFC 3339 time with offset)");
     char why[128];
     int64_t ms;
     if (timefmt_parse_rfc3339(json_string_value(v), &ms, why, sizeof why) != 0)
-        return fail(err, errlen, "known_at: %s", why);
+        return errbuf_fail(err, errlen, "known_at: %s", why);
     /* A clock counts whole seconds; floor so that 23:59:59.9 stays on its day. */
     f->known_at = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     return 0;
@@ -312,7 +303,7 @@ int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t
     rules_facts *f = &doc->facts;
     int certainty, improper, viewing;
     if (!json_is_object(root))
-        return fail(err, errlen, "(document): must be a JSON object");
+        return errbuf_fail(err, errlen, "(document): must be a JSON object");
     if (check_keys(root, "", keys, COUNT(keys), err, errlen) ||
         get_text(root, "", "incident_id", f->incident_id, sizeof f->incident_id, err, errlen) ||
         parse_known_at(root, f, err, errlen) || parse_reporter(root, f, err, errlen) ||
@@ -346,7 +337,7 @@ int facts_json_parse(const char *text, size_t len, facts_doc *doc, char *err, si
     memset(doc, 0, sizeof *doc);
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return fail(err, errlen, "(document): not valid JSON at line %d column %d: %s", jerr.line,
+        return errbuf_fail(err, errlen, "(document): not valid JSON at line %d column %d: %s", jerr.line,
                     jerr.column, jerr.text);
     int rc = facts_json_from_object(root, doc, err, errlen);
     json_decref(root);

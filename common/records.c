@@ -1,5 +1,6 @@
 /* records: CaseAssessment, NotifyTask and Ticket codecs (see records.h). */
 #include "common/records.h"
+#include "common/errbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,25 +11,10 @@
 #include "common/events_json.h"
 #include "common/events_resolve.h"
 
-static int rc_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int rc_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* Every Avro C call is checked; "prefix" + "name" is the field in the message. */
 #define RC_AVRO(call)                                                                              \
     do {                                                                                           \
-        if ((call) != 0) return rc_fail(err, errlen, "%s%s: %s", prefix, name, avro_strerror());   \
+        if ((call) != 0) return errbuf_fail(err, errlen, "%s%s: %s", prefix, name, avro_strerror());   \
     } while (0)
 
 static const char *const rc_task_kinds[] = {
@@ -69,9 +55,9 @@ static int ck_id(const char *prefix, const char *name, const char *s, char *err,
 
 static int ck_text(const char *prefix, const char *name, const char *s, char *err, size_t errlen)
 {
-    if (s == NULL) return rc_fail(err, errlen, "%s%s: missing", prefix, name);
+    if (s == NULL) return errbuf_fail(err, errlen, "%s%s: missing", prefix, name);
     if (!events_avro_text_ok(s, strlen(s)))
-        return rc_fail(err, errlen, "%s%s: not valid UTF-8 text", prefix, name);
+        return errbuf_fail(err, errlen, "%s%s: not valid UTF-8 text", prefix, name);
     return 0;
 }
 
@@ -80,7 +66,7 @@ static int ck_time(const char *prefix, const char *name, int64_t ms, bool nullab
 {
     if (nullable && ms == RECORDS_NO_TIME) return 0;
     if (ms < MNI_EVENT_TIME_MIN || ms > MNI_EVENT_TIME_MAX)
-        return rc_fail(err, errlen, "%s%s: time %lld ms is outside years 0001-9999", prefix, name,
+        return errbuf_fail(err, errlen, "%s%s: time %lld ms is outside years 0001-9999", prefix, name,
                        (long long)ms);
     return 0;
 }
@@ -94,7 +80,7 @@ static int ck_date(const char *prefix, const char *name, const char *s, char *er
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
         snprintf(buf, sizeof(buf), "%sT00:00:00Z", s) >= (int)sizeof(buf) ||
         mni_event_time_parse(buf, &ms, NULL, 0) != 0)
-        return rc_fail(err, errlen, "%s%s: \"%s\" is not a date YYYY-MM-DD", prefix, name, s);
+        return errbuf_fail(err, errlen, "%s%s: \"%s\" is not a date YYYY-MM-DD", prefix, name, s);
     return 0;
 }
 
@@ -104,7 +90,7 @@ static int ck_rules(const char *prefix, const char *const *rules, size_t n, char
     char name[48];
 
     if (n > 0 && rules == NULL)
-        return rc_fail(err, errlen, "%srules: %zu rules but no array", prefix, n);
+        return errbuf_fail(err, errlen, "%srules: %zu rules but no array", prefix, n);
     for (size_t i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "rules[%zu]", i);
         if (ck_text(prefix, name, rules[i], err, errlen)) return -1;
@@ -118,7 +104,7 @@ static int ck_assessment(const records_case_assessment *a, char *err, size_t err
 
     if (ck_id(p, "incident_id", a->incident_id, err, errlen)) return -1;
     if (a->version < 1)
-        return rc_fail(err, errlen, "version: %lld is not >= 1", (long long)a->version);
+        return errbuf_fail(err, errlen, "version: %lld is not >= 1", (long long)a->version);
     if (ck_time(p, "assessed_at", a->assessed_at_ms, false, err, errlen) ||
         ck_text(p, "regime", a->regime, err, errlen) ||
         ck_text(p, "my_number_status", a->my_number_status, err, errlen) ||
@@ -126,17 +112,17 @@ static int ck_assessment(const records_case_assessment *a, char *err, size_t err
         ck_rules(p, a->rules, a->n_rules, err, errlen))
         return -1;
     if (a->headcount_total < 0)
-        return rc_fail(err, errlen, "headcount_total: %lld is negative",
+        return errbuf_fail(err, errlen, "headcount_total: %lld is negative",
                        (long long)a->headcount_total);
     if (a->n_clients > 0 && a->clients == NULL)
-        return rc_fail(err, errlen, "clients: %zu clients but no array", a->n_clients);
+        return errbuf_fail(err, errlen, "clients: %zu clients but no array", a->n_clients);
     for (size_t i = 0; i < a->n_clients; i++) {
         const records_client *c = &a->clients[i];
         char cp[48];
         snprintf(cp, sizeof(cp), "clients[%zu].", i);
         if (ck_id(cp, "client_id", c->client_id, err, errlen)) return -1;
         if (c->persons < 0)
-            return rc_fail(err, errlen, "%spersons: %lld is negative", cp, (long long)c->persons);
+            return errbuf_fail(err, errlen, "%spersons: %lld is negative", cp, (long long)c->persons);
         if (ck_text(cp, "status", c->status, err, errlen) ||
             ck_rules(cp, c->rules, c->n_rules, err, errlen))
             return -1;
@@ -162,10 +148,10 @@ static int ck_task(const records_notify_task *t, char *err, size_t errlen)
         (t->client_id != NULL && ck_id(p, "client_id", t->client_id, err, errlen)))
         return -1;
     if (records_task_kind_name(t->kind) == NULL)
-        return rc_fail(err, errlen, "kind: unknown value %d", (int)t->kind);
+        return errbuf_fail(err, errlen, "kind: unknown value %d", (int)t->kind);
     if (ck_time(p, "due_at", t->due_at_ms, true, err, errlen)) return -1;
     if (t->case_version < 1)
-        return rc_fail(err, errlen, "case_version: %lld is not >= 1", (long long)t->case_version);
+        return errbuf_fail(err, errlen, "case_version: %lld is not >= 1", (long long)t->case_version);
     return ck_time(p, "created_at", t->created_at_ms, false, err, errlen) ||
                    ck_text(p, "payload_json", t->payload_json, err, errlen)
                ? -1
@@ -266,7 +252,7 @@ static int w_enum(avro_value_t *rec, const char *prefix, const char *name, const
     if (w_field(rec, prefix, name, &v, err, errlen)) return -1;
     idx = avro_schema_enum_get_by_name(events_resolve_deref(avro_value_get_schema(&v)), sym);
     if (idx < 0)
-        return rc_fail(err, errlen, "%s%s: the schema has no symbol %s", prefix, name, sym);
+        return errbuf_fail(err, errlen, "%s%s: the schema has no symbol %s", prefix, name, sym);
     RC_AVRO(avro_value_set_enum(&v, idx));
     return 0;
 }
@@ -287,7 +273,7 @@ static int r_string_value(avro_value_t *v, events_arena *arena, const char **out
     size_t size;
     RC_AVRO(avro_value_get_string(v, &s, &size));
     *out = events_arena_strndup(arena, s, size > 0 ? size - 1 : 0);
-    if (*out == NULL) return rc_fail(err, errlen, "%s%s: out of memory", prefix, name);
+    if (*out == NULL) return errbuf_fail(err, errlen, "%s%s: out of memory", prefix, name);
     return 0;
 }
 
@@ -348,7 +334,7 @@ static int r_str_array(avro_value_t *rec, const char *prefix, const char *name, 
     if (r_field(rec, prefix, name, &arr, err, errlen)) return -1;
     RC_AVRO(avro_value_get_size(&arr, n));
     items = events_arena_array(arena, *n, sizeof(*items));
-    if (items == NULL && *n > 0) return rc_fail(err, errlen, "%s%s: out of memory", prefix, name);
+    if (items == NULL && *n > 0) return errbuf_fail(err, errlen, "%s%s: out of memory", prefix, name);
     for (size_t i = 0; i < *n; i++) {
         avro_value_t item;
         RC_AVRO(avro_value_get_by_index(&arr, i, &item, NULL));
@@ -422,7 +408,7 @@ static int get_assessment(avro_value_t *rec, events_arena *arena, records_case_a
         return -1;
     RC_AVRO(avro_value_get_size(&clients, &n));
     cs = events_arena_array(arena, n, sizeof(*cs));
-    if (cs == NULL && n > 0) return rc_fail(err, errlen, "clients: out of memory");
+    if (cs == NULL && n > 0) return errbuf_fail(err, errlen, "clients: out of memory");
     for (size_t i = 0; i < n; i++) {
         avro_value_t item;
         char cp[48];
@@ -483,7 +469,7 @@ static int get_task(avro_value_t *rec, events_arena *arena, records_notify_task 
     RC_AVRO(avro_value_get_enum(&v, &idx));
     sym = avro_schema_enum_get(events_resolve_deref(avro_value_get_schema(&v)), idx);
     if (records_task_kind_parse(sym, &t->kind) != 0)
-        return rc_fail(err, errlen, "kind: unknown symbol %s", sym != NULL ? sym : "?");
+        return errbuf_fail(err, errlen, "kind: unknown symbol %s", sym != NULL ? sym : "?");
     return r_opt_time(rec, "", "due_at", &t->due_at_ms, err, errlen) ||
                    r_long(rec, "", "case_version", &t->case_version, err, errlen) ||
                    r_long(rec, "", "created_at", &t->created_at_ms, err, errlen) ||

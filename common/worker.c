@@ -145,6 +145,17 @@ static void on_revoke(void *arg, const rd_kafka_topic_partition_list_t *parts, i
     w->n_offsets = 0;
 }
 
+/* librdkafka's own log lines (syslog levels), as structured log lines. Runs on librdkafka's
+ * threads; log.h writes whole lines under the stream lock. */
+static void on_kafka_log(int level, const char *facility, const char *message)
+{
+    log_level l = level <= 3 ? LOG_LEVEL_ERROR : level <= 4 ? LOG_LEVEL_WARN
+                                               : level <= 6 ? LOG_LEVEL_INFO
+                                                            : LOG_LEVEL_DEBUG;
+    log_write(l, "librdkafka", LOG_STR("facility", facility), LOG_STR("message", message),
+              LOG_END);
+}
+
 static void on_kafka_error(void *arg, rd_kafka_resp_err_t code, const char *topic,
                            int32_t partition, const char *reason)
 {
@@ -301,6 +312,10 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
     }
     char group[128];
     snprintf(group, sizeof group, "mni-%s", w->spec->component);
+    for (size_t i = 0; w->spec->defaults && w->spec->defaults[i][0]; i++)
+        if (config_set_default(w->cfg, w->spec->defaults[i][0], w->spec->defaults[i][1], err,
+                               errlen) != 0)
+            return -1;
     if (config_set_default(w->cfg, "group.id", group, err, errlen) != 0 ||
         config_set_default(w->cfg, "tick.ms", "1000", err, errlen) != 0 ||
         config_set_default(w->cfg, "test.pause_before_commit_ms", "0", err, errlen) != 0 ||
@@ -330,6 +345,7 @@ static int connect_all(worker *w, char *err, size_t errlen)
     w->pg = pgx_connect(conninfo, app, err, errlen);
     if (!w->pg)
         return -1;
+    kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 1];
     size_t n = kafka_props(w->cfg, props, WORKER_MAX_PROPS);
     w->producer = kq_producer_new(props, n, err, errlen);

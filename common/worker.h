@@ -40,6 +40,10 @@ typedef struct {
     const char *component;   /* "ingest": logs, application_name, group id "mni-ingest" */
     const char *summary;     /* one line for --help */
     const char *input_topic; /* config key of the topic consumed, e.g. "topic.events" */
+    /* The worker's own keys with their defaults, {key, value} pairs ending with {NULL}: known
+     * before the file and the environment are read, so MNI_<KEY> overrides them and
+     * --print-config shows them. May be NULL. */
+    const char *const (*defaults)[2];
     /* After connecting, before consuming: prepare statements and the like. May be NULL. */
     int (*start)(worker *w, void *ctx, char *err, size_t errlen);
     /* Handles one batch inside an open transaction. Return 0 to commit, -1 to roll back and

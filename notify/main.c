@@ -1,0 +1,207 @@
+/*
+ * mni-notify: consumes the tasks the assess worker (and this worker's sweeper) queue, renders
+ * the documents each task calls for (common/render.h), stores them as deliveries with their
+ * digests, opens a ticket per task, and keeps deadlines moving with reminders and escalations.
+ * The loop is worker.h's: one transaction per batch with the consumer offsets.
+ *
+ *   process  per message: decode the NotifyTask (undecodable, or a payload that is not a JSON
+ *            object: dead letter `malformed`), then notify_task_handle (notify_task.h):
+ *            handled before -> nothing; no such case -> dead letter `unknown_incident`; a task
+ *            its documents cannot be made from -> dead letter `malformed`; else deliveries,
+ *            ticket + outbox row, audit rows. The batch's audit rows are appended last, in
+ *            one statement.
+ *   tick     the sweeper (sweeper.h) in its own transaction, then the outbox relay for every
+ *            unpublished row (the tickets this worker opened, the reminders and escalations
+ *            it queued, and whatever else waits), then tickets whose outbox row is published
+ *            move from open to published.
+ *
+ * Configuration beyond worker.h's: notify.remind_before_hours (default 24) and notify.clock
+ * (RFC 3339; unset = the PostgreSQL server's now()). worker.h offers no hook to register
+ * defaults before the configuration is loaded, so both are read at start with their fallback
+ * here; as unknown keys they come from the config file only (the MNI_* environment override
+ * applies to known keys).
+ *
+ * Logs: ids, kinds, channels and counts; never a document, a title or a description.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/events_arena.h"
+#include "common/events_schema.h"
+#include "common/log.h"
+#include "common/outbox.h"
+#include "common/pgx.h"
+#include "common/records.h"
+#include "common/timefmt.h"
+#include "common/worker.h"
+#include "notify/notify_store.h"
+#include "notify/notify_task.h"
+#include "notify/sweeper.h"
+
+#define NOTIFY_RELAY_BATCH 500
+#define NOTIFY_SWEEP_BATCH 500
+#define NOTIFY_REMIND_DEFAULT 24
+
+typedef struct {
+    events_schema_set *schemas;
+    events_arena arena; /* the decoded task; reset per message */
+    json_t *audit;      /* the batch's audit rows */
+    sweeper_config sweep;
+    char clock[64];
+} notify_ctx;
+
+/* notify.* keys: the config file's value or the built-in fallback. */
+static int notify_read_config(const config *cfg, notify_ctx *ctx, char *err, size_t errlen)
+{
+    ctx->sweep.remind_before_hours = NOTIFY_REMIND_DEFAULT;
+    ctx->sweep.batch = NOTIFY_SWEEP_BATCH;
+    ctx->sweep.clock = NULL;
+    if (config_get(cfg, "notify.remind_before_hours") &&
+        config_get_int(cfg, "notify.remind_before_hours", 0, 24 * 365,
+                       &ctx->sweep.remind_before_hours, err, errlen) != 0)
+        return -1;
+    const char *clock = config_get(cfg, "notify.clock");
+    if (clock && *clock) {
+        int64_t ms;
+        char why[128];
+        if (timefmt_parse_rfc3339(clock, &ms, why, sizeof why) != 0 ||
+            strlen(clock) >= sizeof ctx->clock) {
+            snprintf(err, errlen, "notify.clock = '%s' (%s): %s", clock,
+                     config_source(cfg, "notify.clock"), why);
+            return -1;
+        }
+        snprintf(ctx->clock, sizeof ctx->clock, "%s", clock);
+        ctx->sweep.clock = ctx->clock;
+        log_warn("notify.clock is set: deadlines are swept as of a fixed time",
+                 LOG_STR("clock", clock), LOG_END);
+    }
+    return 0;
+}
+
+static int notify_start(worker *w, void *arg, char *err, size_t errlen)
+{
+    notify_ctx *ctx = arg;
+    if (notify_read_config(worker_config(w), ctx, err, errlen) != 0 ||
+        events_schema_load_default(&ctx->schemas, err, errlen) != 0)
+        return -1;
+    ctx->audit = json_array();
+    if (!ctx->audit) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    log_info("notify configured", LOG_INT("remind_before_hours", ctx->sweep.remind_before_hours),
+             LOG_BOOL("fixed_clock", ctx->sweep.clock != NULL), LOG_END);
+    return 0;
+}
+
+static int notify_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
+                              const char *why, char *err, size_t errlen)
+{
+    return worker_dead_letter(w, m, reason, why, 0, err, errlen);
+}
+
+static int notify_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_t n, char *err,
+                          size_t errlen)
+{
+    notify_ctx *ctx = arg;
+    PGconn *pg = worker_pg(w);
+    json_array_clear(ctx->audit); /* a rolled-back batch leaves nothing behind */
+    size_t done = 0, duplicates = 0, dead = 0;
+    for (size_t i = 0; i < n; i++) {
+        char why[512] = "";
+        records_notify_task task;
+        events_arena_reset(&ctx->arena);
+        if (records_notify_task_decode(ctx->schemas, msgs[i]->payload, msgs[i]->len, &ctx->arena,
+                                       &task, why, sizeof why) != 0) {
+            if (notify_dead_letter(w, msgs[i], "malformed", why, err, errlen) != 0) return -1;
+            dead++;
+            continue;
+        }
+        json_error_t jerr;
+        json_t *payload = json_loads(task.payload_json, 0, &jerr);
+        if (!json_is_object(payload)) {
+            json_decref(payload);
+            snprintf(why, sizeof why, "payload_json: not a JSON object (task %s)", task.task_id);
+            if (notify_dead_letter(w, msgs[i], "malformed", why, err, errlen) != 0) return -1;
+            dead++;
+            continue;
+        }
+        notify_task_outcome out =
+            notify_task_handle(pg, &task, payload, ctx->audit, why, sizeof why, err, errlen);
+        json_decref(payload);
+        switch (out) {
+        case NOTIFY_TASK_DONE:
+            done++;
+            break;
+        case NOTIFY_TASK_DUPLICATE:
+            duplicates++;
+            break;
+        case NOTIFY_TASK_MALFORMED:
+        case NOTIFY_TASK_UNKNOWN_CASE:
+            if (notify_dead_letter(w, msgs[i],
+                                   out == NOTIFY_TASK_MALFORMED ? "malformed" : "unknown_incident",
+                                   why, err, errlen) != 0)
+                return -1;
+            dead++;
+            break;
+        case NOTIFY_TASK_FAILED:
+            return -1;
+        }
+    }
+    if (notify_audit_flush(pg, ctx->audit, err, errlen) != 0) return -1;
+    log_info("batch handled", LOG_UINT("messages", n), LOG_UINT("rendered", done),
+             LOG_UINT("duplicates", duplicates), LOG_UINT("dead_letters", dead), LOG_END);
+    return 0;
+}
+
+static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
+{
+    notify_ctx *ctx = arg;
+    PGconn *pg = worker_pg(w);
+    long reminders = 0, escalations = 0, relayed = 0;
+    long long published = 0;
+    if (sweeper_run(pg, &ctx->sweep, &reminders, &escalations, err, errlen) != 0) return -1;
+    if (outbox_relay(pg, worker_producer(w), worker_config(w), ctx->schemas, NOTIFY_RELAY_BATCH,
+                     &relayed, err, errlen) != 0)
+        return -1;
+    /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
+     * published once its row is. */
+    if (pgx_exec_params(pg, "notify.tickets_published",
+                        "UPDATE tickets t SET status = 'published', updated_at = now() "
+                        "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
+                        "AND o.published_at IS NOT NULL AND t.status = 'open'",
+                        0, NULL, &published, err, errlen) != 0)
+        return -1;
+    if (relayed > 0 || published > 0)
+        log_info("outbox relayed", LOG_INT("rows", relayed),
+                 LOG_INT("tickets_published", published), LOG_END);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const defaults[][2] = {
+        {"notify.remind_before_hours", "24"},
+        {"notify.clock", ""}, /* empty: PostgreSQL's now() */
+        {NULL, NULL},
+    };
+    static const worker_spec spec = {
+        .component = "notify",
+        .summary = "Consumes notify tasks, renders the PPC report drafts, client notices, notices\n"
+                   "to the persons and publication texts, opens tickets, and sweeps deadlines\n"
+                   "for reminders and escalations.",
+        .input_topic = "topic.tasks",
+        .defaults = defaults,
+        .start = notify_start,
+        .process = notify_process,
+        .tick = notify_tick,
+    };
+    notify_ctx ctx = {0};
+    events_arena_init(&ctx.arena);
+    int rc = worker_main(argc, argv, &spec, &ctx);
+    events_arena_free(&ctx.arena);
+    json_decref(ctx.audit);
+    events_schema_free(ctx.schemas);
+    return rc;
+}

@@ -1,0 +1,141 @@
+/*
+ * notify_store: see notify_store.h.
+ */
+#include "notify/notify_store.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/pgx.h"
+
+void notify_sha256_hex(const char *text, size_t len, char out[65])
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, len, digest);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+int notify_store_task_seen(PGconn *pg, const char *task_id, int *seen, char *err, size_t errlen)
+{
+    const char *p[] = {task_id};
+    PGresult *res =
+        pgx_query(pg, "notify.task_seen", "SELECT 1 FROM deliveries WHERE task_id = $1 LIMIT 1", 1,
+                  p, err, errlen);
+    if (!res) return -1;
+    *seen = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
+int notify_store_delivery(PGconn *pg, const notify_delivery *d, char sha256_hex[65], int *fresh,
+                          char *err, size_t errlen)
+{
+    char digest[2 + 64 + 1] = "\\x";
+    notify_sha256_hex(d->document, strlen(d->document), sha256_hex);
+    memcpy(digest + 2, sha256_hex, 65);
+    const char *p[] = {d->task_id,   d->incident_id, d->client_id, d->channel,
+                       d->recipient, d->format,      d->document,  digest};
+    long long rows = 0;
+    if (pgx_exec_params(pg, "notify.delivery",
+                        "INSERT INTO deliveries (task_id, incident_id, client_id, channel, "
+                        "recipient, format, document, document_sha256) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea) "
+                        "ON CONFLICT (task_id, channel, format) DO NOTHING",
+                        8, p, &rows, err, errlen) != 0)
+        return -1;
+    *fresh = rows == 1;
+    return 0;
+}
+
+void notify_ticket_id(const char *task_id, char out[64])
+{
+    if (strlen(task_id) + 2 <= 63) {
+        snprintf(out, 64, "T-%s", task_id);
+        return;
+    }
+    char hex[65];
+    notify_sha256_hex(task_id, strlen(task_id), hex);
+    snprintf(out, 64, "T-%.32s", hex);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen)
+{
+    char ticket_id[64];
+    notify_ticket_id(t->task_id, ticket_id);
+    json_t *body = json_pack("{s:s, s:o, s:o, s:s, s:O, s:I}", "summary", t->summary, "due_date",
+                             str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
+                             "document_ref", t->document_ref, "channels", t->channels,
+                             "case_version", (json_int_t)t->case_version);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "ticket_id", ticket_id,
+                  "task_id", t->task_id, "kind", t->kind, "title", t->title, "summary", t->summary,
+                  "due_date", str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
+                  "document_ref", t->document_ref, "client_id", str_or_null(t->client_id));
+    char *body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *payload_text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_decref(payload);
+    int rc = -1;
+    if (!body_text || !payload_text) {
+        snprintf(err, errlen,
+                 "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out "
+                 "of memory)",
+                 t->task_id);
+    } else {
+        const char *pt[] = {ticket_id, t->task_id, t->incident_id, t->client_id,
+                            t->kind,   t->title,   body_text};
+        const char *po[] = {ticket_id, t->incident_id, t->client_id, t->kind, payload_text};
+        rc = pgx_exec_params(pg, "notify.ticket",
+                             "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, "
+                             "kind, title, body) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) "
+                             "ON CONFLICT DO NOTHING",
+                             7, pt, NULL, err, errlen);
+        if (rc == 0)
+            rc = pgx_exec_params(pg, "notify.ticket_outbox",
+                                 "INSERT INTO outbox (task_id, topic, incident_id, client_id, "
+                                 "kind, payload) VALUES ($1, 'tickets', $2, $3, $4, $5::jsonb) "
+                                 "ON CONFLICT DO NOTHING",
+                                 5, po, NULL, err, errlen);
+    }
+    free(body_text);
+    free(payload_text);
+    return rc;
+}
+
+void notify_audit_add(json_t *rows, const char *action, const char *incident_id,
+                      const char *client_id, json_t *payload)
+{
+    json_array_append_new(rows, json_pack("{s:s, s:s, s:o, s:o}", "action", action, "incident_id",
+                                          incident_id, "client_id", str_or_null(client_id),
+                                          "payload", payload));
+}
+
+int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
+{
+    if (json_array_size(rows) == 0) return 0;
+    char *text = json_dumps(rows, JSON_COMPACT);
+    if (!text) {
+        snprintf(err, errlen, "notify.audit: cannot serialise %zu rows (out of memory)",
+                 json_array_size(rows));
+        return -1;
+    }
+    const char *p[] = {text};
+    int rc = pgx_exec_params(pg, "notify.audit",
+                             "INSERT INTO audit_log (actor, action, incident_id, client_id, "
+                             "payload) SELECT '" NOTIFY_ACTOR "', r->>'action', "
+                             "r->>'incident_id', r->>'client_id', r->'payload' "
+                             "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(r, n) "
+                             "ORDER BY n",
+                             1, p, NULL, err, errlen);
+    free(text);
+    if (rc == 0) json_array_clear(rows);
+    return rc;
+}

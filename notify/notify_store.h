@@ -1,0 +1,70 @@
+/*
+ * notify_store: notify's writes, all inside the caller's transaction (the batch's, or the
+ * sweeper's own), so a task's documents, its ticket, the ticket's outbox row, the audit rows
+ * and the consumer offsets commit together or not at all.
+ *
+ *   deliveries  one row per (task, channel, format): the document text, its sha256, the
+ *               recipient kind. Inserted with ON CONFLICT DO NOTHING: a replayed task finds
+ *               its rows and adds nothing (*fresh = 0 tells the caller to stop there).
+ *   tickets     one per task, ticket_id deterministic ("T-" + task id), ON CONFLICT DO NOTHING.
+ *   outbox      the ticket as a row on logical topic 'tickets' (payload as outbox.c's
+ *               encode_ticket reads it), so the relay publishes it to the tickets topic.
+ *   audit_log   rows collected per batch (notify_audit_add) and appended in one statement at
+ *               the end (notify_audit_flush), because each append takes the chain's lock
+ *               until COMMIT (0005_audit_log.sql). Payloads hold ids, channels and digests,
+ *               never document text.
+ */
+#ifndef MNI_NOTIFY_STORE_H
+#define MNI_NOTIFY_STORE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define NOTIFY_ACTOR "mni-notify"
+
+typedef struct {
+    const char *task_id;
+    const char *incident_id;
+    const char *client_id; /* or NULL */
+    const char *channel;   /* ppc_draft, client:<id>, persons, publication, reminder, ... */
+    const char *recipient; /* ppc, the client id, persons, public, bpo */
+    const char *format;    /* json or text (Markdown) */
+    const char *document;
+} notify_delivery;
+
+/* True when any delivery of task_id is stored (the task was handled before). */
+int notify_store_task_seen(PGconn *pg, const char *task_id, int *seen, char *err, size_t errlen);
+/* Inserts one delivery; sha256_hex (65 bytes) receives the document's digest; *fresh = 0 when
+ * the row existed. */
+int notify_store_delivery(PGconn *pg, const notify_delivery *d, char sha256_hex[65], int *fresh,
+                          char *err, size_t errlen);
+
+typedef struct {
+    const char *task_id;
+    const char *incident_id;
+    const char *client_id; /* or NULL */
+    const char *kind;      /* the task kind name */
+    const char *title, *summary;
+    const char *due_date, *due_at; /* or NULL */
+    const char *document_ref;
+    json_t *channels; /* array of channel names (borrowed) */
+    long long case_version;
+} notify_ticket;
+
+/* The ticket id of a task: "T-" + task id, or "T-" + 32 hex of its sha256 when that would
+ * exceed the 63 bytes an id may have. out holds 64 bytes. */
+void notify_ticket_id(const char *task_id, char out[64]);
+/* Inserts the ticket and its outbox row (topic 'tickets'). */
+int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen);
+
+/* Queues an audit row (actor mni-notify) in rows, a JSON array the caller owns. */
+void notify_audit_add(json_t *rows, const char *action, const char *incident_id,
+                      const char *client_id, json_t *payload);
+/* Appends the queued rows in their order and empties the array. */
+int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen);
+
+/* The lowercase hex sha256 of text (65 bytes with the NUL). */
+void notify_sha256_hex(const char *text, size_t len, char out[65]);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * sweeper: turns deadlines that are near or past into reminder and escalation tasks
+ * (RULES.md §2 clocks; DESIGN.md "reminders and overdue escalations").
+ *
+ * Runs in the notify worker's tick, in a transaction of its own (not the batch's), then the
+ * relay publishes what it queued. One pass:
+ *
+ *   now      = notify.clock when set (an RFC 3339 time, for tests and demos), else the
+ *              PostgreSQL server's now()
+ *   due      = due_at, or the end of due_date in Japan time (23:59:59+09:00)
+ *   scan     deadlines with met_at NULL of open cases where
+ *              reminded_at IS NULL AND now >= due - notify.remind_before_hours, or
+ *              escalated_at IS NULL AND now > due
+ *            locked FOR UPDATE SKIP LOCKED, so two notify members never queue the same row
+ *            and neither waits for the other
+ *   queue    an outbox row on topic 'tasks' per reminder and escalation:
+ *              {task_id, incident_id, kind, client_id, due_date | due_at, case_version,
+ *               deadline_kind, as_of}
+ *            with task_id = the first 32 hex digits of
+ *              sha256("incident|kind|client|deadline kind|due")
+ *            (ON CONFLICT DO NOTHING: even a lost stamp cannot queue a second task). A deadline
+ *            found already overdue and never reminded gets its reminder first, then its
+ *            escalation (created_at in that order, which the relay follows).
+ *   stamp    reminded_at / escalated_at = now, so the next pass (or a restarted worker)
+ *            passes over it
+ *   audit    'reminder_queued' / 'escalation_queued' (task id, deadline kind, due, as_of)
+ *
+ * The queued tasks come back to notify through the tasks topic and are rendered like any task
+ * (reminder and escalation documents, tickets).
+ */
+#ifndef MNI_NOTIFY_SWEEPER_H
+#define MNI_NOTIFY_SWEEPER_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+typedef struct {
+    long long remind_before_hours; /* notify.remind_before_hours */
+    const char *clock;             /* notify.clock, or NULL for the server's now() */
+    int batch;                     /* deadlines per pass at most */
+} sweeper_config;
+
+/* One pass in its own transaction; *reminders and *escalations count what it queued. */
+int sweeper_run(PGconn *pg, const sweeper_config *cfg, long *reminders, long *escalations,
+                char *err, size_t errlen);
+
+/* The task id of a sweeper task (33 bytes with the NUL). client_id may be NULL. */
+void sweeper_task_id(const char *incident_id, const char *kind, const char *client_id,
+                     const char *deadline_kind, const char *due, char out[33]);
+
+#endif

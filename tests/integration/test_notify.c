@@ -1,0 +1,756 @@
+/*
+ * test_notify: the notify worker end to end, with the real mni-notify binary against a real
+ * PostgreSQL database of its own and the mock Kafka cluster.
+ *
+ * Cases are seeded directly in SQL (cases, case_versions with a verdict from the real rule
+ * core: facts_json_parse + rules_assess + verdict_json_build, client_exposure, event_log's
+ * incident_opened body, deadlines) together with the outbox task rows assess would write;
+ * the worker's own relay publishes them to the tasks topic. Other tasks are produced directly
+ * as NotifyTask records.
+ *
+ * What each case establishes:
+ *   tasks_render_and_ticket  five tasks of a direct-report case (two client notices, the PPC
+ *                    速報 and 確報, the principal notice): deliveries for each task and format
+ *                    (JSON and Markdown; persons' notice and publication for the principal
+ *                    notice), digests that match, one ticket per task on the tickets topic and
+ *                    in PostgreSQL (published), audit rows with ids and digests only, the chain
+ *                    intact. Producing the same five tasks again adds nothing.
+ *   dead_letters     an undecodable message and a task whose payload is not JSON go to the
+ *                    dead-letter topic with reason malformed, a task of an unknown incident
+ *                    with reason unknown_incident, each with its origin; the task after them is
+ *                    still handled.
+ *   sweeper_once     with notify.clock inside the reminder window, one reminder per near
+ *                    deadline; with the clock past every due time, one escalation per deadline
+ *                    (the far deadline's reminder queued before it); a third run queues
+ *                    nothing. Task ids are sha256("incident|kind|client|deadline kind|due");
+ *                    the reminders and escalations come back as documents and tickets; a closed
+ *                    case's deadline is never swept.
+ *
+ * Each case has topics of its own (topic.* through MNI_TOPIC_*), so one case's messages never
+ * reach another's worker. notify.* keys are set through a config file (MNI_CONFIG): worker.h
+ * has no hook to make them known keys, so the environment cannot set them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/events_arena.h"
+#include "common/events_schema.h"
+#include "common/facts_json.h"
+#include "common/kq.h"
+#include "common/outbox.h"
+#include "common/pgx.h"
+#include "common/records.h"
+#include "common/verdict_json.h"
+#include "rules/rules.h"
+#include "tests/support/mockkafka.h"
+#include "tests/support/testenv.h"
+#include "tests/support/topicio.h"
+#include "tests/support/workerproc.h"
+
+#define WORKER_TIMEOUT_MS 90000
+
+static mockkafka *kafka;
+static events_schema_set *schemas;
+
+/* The topics of one case. */
+typedef struct {
+    const char *tasks, *tickets, *dlq;
+} case_topics;
+
+static const case_topics T1 = {"notify.tasks", "tickets", "incident.dlq"};
+static const case_topics T2 = {"t2.notify.tasks", "t2.tickets", "t2.incident.dlq"};
+static const case_topics T3 = {"t3.notify.tasks", "t3.tickets", "t3.incident.dlq"};
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char err[512];
+    static const mockkafka_topic topics[] = {
+        {"notify.tasks", 3},    {"tickets", 3},    {"incident.dlq", 1},
+        {"t2.notify.tasks", 3}, {"t2.tickets", 3}, {"t2.incident.dlq", 1},
+        {"t3.notify.tasks", 3}, {"t3.tickets", 3}, {"t3.incident.dlq", 1},
+    };
+    kafka = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!kafka) {
+        fprintf(stderr, "mock kafka: %s\n", err);
+        return -1;
+    }
+    if (events_schema_load_default(&schemas, err, sizeof err) != 0) {
+        fprintf(stderr, "schemas: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    events_schema_free(schemas);
+    mockkafka_stop(kafka);
+    return 0;
+}
+
+static int db_setup(void **state)
+{
+    testenv_db *db = calloc(1, sizeof *db);
+    testenv_db_create(db, 1);
+    *state = db;
+    return 0;
+}
+
+static int db_teardown(void **state)
+{
+    testenv_db *db = *state;
+    testenv_db_drop(db);
+    free(db);
+    return 0;
+}
+
+/* ---- SQL helpers ---- */
+
+static void exec_ok(PGconn *pg, const char *sql, int n, const char *const *params)
+{
+    char err[1024];
+    if (pgx_exec_params(pg, "test", sql, n, params, NULL, err, sizeof err) != 0)
+        fail_msg("%s", err);
+}
+
+static char *query_text(PGconn *pg, const char *sql, const char *param)
+{
+    char err[1024];
+    const char *p[] = {param};
+    PGresult *res = pgx_query(pg, "test", sql, param ? 1 : 0, param ? p : NULL, err, sizeof err);
+    if (!res) fail_msg("%s", err);
+    char *out = strdup(PQntuples(res) && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return out;
+}
+
+static void assert_query(PGconn *pg, const char *sql, const char *param, const char *want)
+{
+    char *got = query_text(pg, sql, param);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s [%s]\n  want: %s\n  got:  %s", sql, param ? param : "", want, got);
+    free(got);
+}
+
+/* ---- seeding a case ---- */
+
+static json_t *verdict_of(const char *facts_text)
+{
+    char err[512];
+    facts_doc doc;
+    if (facts_json_parse(facts_text, strlen(facts_text), &doc, err, sizeof err) != 0)
+        fail_msg("facts: %s", err);
+    rules_client_verdict *clients = calloc(doc.facts.n_clients + 1, sizeof *clients);
+    rules_verdict v;
+    if (rules_assess(&doc.facts, NULL, &v, clients, err, sizeof err) != 0)
+        fail_msg("rules_assess: %s", err);
+    json_t *out = verdict_json_build(&doc.facts, &v);
+    free(clients);
+    facts_doc_free(&doc);
+    assert_non_null(out);
+    return out;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static void add_deadline(PGconn *pg, const char *incident, const char *client, const char *kind,
+                         const char *due_date, const char *due_at)
+{
+    const char *p[] = {incident, client, kind, due_date, due_at};
+    exec_ok(pg,
+            "INSERT INTO deadlines (incident_id, client_id, kind, due_date, due_at) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            5, p);
+}
+
+static void add_task(PGconn *pg, const char *incident, const char *kind, const char *client,
+                     const char *due_date, const char *due_at, const json_t *verdict)
+{
+    char key[256], task_id[33];
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    int n = snprintf(key, sizeof key, "%s|%s|%s", incident, kind, client ? client : "");
+    SHA256((const unsigned char *)key, (size_t)n, digest);
+    for (int i = 0; i < 16; i++)
+        snprintf(task_id + 2 * i, 3, "%02x", digest[i]);
+    json_t *payload = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:O}", "task_id", task_id, "incident_id", incident,
+        "kind", kind, "client_id", client ? json_string(client) : json_null(), "due_date",
+        due_date ? json_string(due_date) : json_null(), "due_at",
+        due_at ? json_string(due_at) : json_null(), "case_version", 1, "verdict", verdict);
+    char *text = json_dumps(payload, JSON_COMPACT);
+    const char *p[] = {task_id, incident, client, kind, text};
+    exec_ok(pg,
+            "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload) "
+            "VALUES ($1, 'tasks', $2, $3, $4, $5::jsonb)",
+            5, p);
+    free(text);
+    json_decref(payload);
+}
+
+#define TITLE_TEXT "給与明細の誤送信 | 2社"
+#define DESCRIPTION_TEXT "委託元2社分の明細を\n別の宛先に送信した。"
+
+/* A contractor incident with clients A (80) and B (60), 20 persons in both: 120 distinct,
+ * a direct report (RULES.md §3). With tasks, the outbox rows assess would write for it; the
+ * deadlines are always written. */
+static json_t *seed_case(PGconn *pg, const char *incident, int with_tasks)
+{
+    char facts_text[2048];
+    snprintf(facts_text, sizeof facts_text,
+             "{\"incident_id\":\"%s\",\"known_at\":\"2026-06-10T10:00:00+09:00\","
+             "\"reporter\":{\"role\":\"contractor\",\"number_use_entity\":false,"
+             "\"public_body_system\":false},\"kinds\":[\"leak\"],\"certainty\":\"confirmed\","
+             "\"improper_purpose\":\"none\",\"systems\":[],\"unspecified_viewing\":\"none\","
+             "\"encrypted_protected\":false,\"recovered_unviewed\":false,\"intact_copy\":false,"
+             "\"clients\":[{\"client_id\":\"A\",\"persons\":80},{\"client_id\":\"B\","
+             "\"persons\":60}],\"distinct_persons\":120}",
+             incident);
+    json_t *verdict = verdict_of(facts_text);
+    assert_string_equal(jstr(verdict, "route"), "direct_report");
+    json_error_t jerr;
+    json_t *stored = json_loads(facts_text, 0, &jerr);
+    json_object_del(stored, "clients");
+    json_object_del(stored, "distinct_persons");
+    char *stored_text = json_dumps(stored, JSON_COMPACT);
+    char *verdict_text = json_dumps(verdict, JSON_COMPACT);
+    json_t *opened = json_pack("{s:s, s:s, s:s}", "known_at", "2026-06-10T01:00:00Z", "title",
+                               TITLE_TEXT, "description", DESCRIPTION_TEXT);
+    char *body = json_dumps(opened, JSON_COMPACT);
+    json_decref(opened);
+    const char *pc[] = {incident, stored_text};
+    exec_ok(pg,
+            "INSERT INTO cases (incident_id, tenant, opened_at, known_at, facts, version, "
+            "reportable, direct_report, persons_total, mandatory_since) VALUES ($1, 'bpo', "
+            "'2026-06-10T10:00:00+09:00', '2026-06-10T10:00:00+09:00', $2::jsonb, 1, true, "
+            "true, 120, '2026-06-10T10:00:00+09:00')",
+            2, pc);
+    const char *pv[] = {incident, verdict_text};
+    exec_ok(pg,
+            "INSERT INTO case_versions (incident_id, version, verdict, rules) "
+            "VALUES ($1, 1, $2::jsonb, '{MN-2-4}')",
+            2, pv);
+    exec_ok(pg,
+            "INSERT INTO client_exposure (incident_id, client_id, persons) "
+            "VALUES ($1, 'A', 80), ($1, 'B', 60)",
+            1, pc);
+    char event_id[96];
+    snprintf(event_id, sizeof event_id, "ev-open-%s", incident);
+    const char *pe[] = {event_id, incident, body};
+    exec_ok(pg,
+            "INSERT INTO event_log (event_id, incident_id, tenant, kind, occurred_at, src_topic, "
+            "src_partition, src_offset, body) VALUES ($1, $2, 'bpo', 'incident_opened', "
+            "'2026-06-10T10:00:00+09:00', 'incident.events', 0, "
+            "(SELECT count(*) FROM event_log), jsonb_build_object('type', 'incident_opened', "
+            "'body', $3::jsonb))",
+            3, pe);
+
+    /* The obligations of the verdict (assess/obligations.c), deadlines and tasks alike. */
+    const json_t *d = json_object_get(verdict, "deadlines");
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(verdict, "clients"), i, c)
+    {
+        const char *due = jstr(c, "notice_due");
+        assert_non_null(due);
+        add_deadline(pg, incident, jstr(c, "client_id"), "client_notice", NULL, due);
+        if (with_tasks)
+            add_task(pg, incident, "client_notice", jstr(c, "client_id"), NULL, due, verdict);
+    }
+    add_deadline(pg, incident, NULL, "ppc_preliminary", jstr(d, "preliminary_target"), NULL);
+    add_deadline(pg, incident, NULL, "ppc_final", jstr(d, "final"), NULL);
+    if (with_tasks) {
+        add_task(pg, incident, "ppc_preliminary", NULL, jstr(d, "preliminary_target"), NULL,
+                 verdict);
+        add_task(pg, incident, "ppc_final", NULL, jstr(d, "final"), NULL, verdict);
+        assert_true(json_is_true(json_object_get(verdict, "principal_notice")));
+        add_task(pg, incident, "principal_notice", NULL, NULL, NULL, verdict);
+    }
+    free(stored_text);
+    free(verdict_text);
+    free(body);
+    json_decref(stored);
+    return verdict;
+}
+
+/* ---- running the worker ---- */
+
+/* Writes a config file with the notify.* keys; path receives its name. */
+static void write_config(char *path, size_t n, const char *clock)
+{
+    static int seq;
+    snprintf(path, n, "/tmp/mni-test-notify-%d-%d.conf", (int)getpid(), seq++);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# written by test_notify\nnotify.remind_before_hours = 24\nnotify.clock = %s\n",
+            clock);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void run_notify(testenv_db *db, const case_topics *t, const char *group, const char *clock)
+{
+    char conf[256], env_conf[300], env_tasks[128], env_tickets[128], env_dlq[128];
+    write_config(conf, sizeof conf, clock);
+    snprintf(env_conf, sizeof env_conf, "MNI_CONFIG=%s", conf);
+    snprintf(env_tasks, sizeof env_tasks, "MNI_TOPIC_TASKS=%s", t->tasks);
+    snprintf(env_tickets, sizeof env_tickets, "MNI_TOPIC_TICKETS=%s", t->tickets);
+    snprintf(env_dlq, sizeof env_dlq, "MNI_TOPIC_DLQ=%s", t->dlq);
+    const char *env[] = {env_conf, env_tasks, env_tickets, env_dlq, "MNI_TICK_MS=200", NULL};
+    const char *argv[] = {"--exit-when-idle", "3000", NULL};
+    workerproc w;
+    assert_int_equal(workerproc_start(&w, "mni-notify", db->conninfo, mockkafka_bootstraps(kafka),
+                                      group, env, argv),
+                     0);
+    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
+    if (rc != 0) {
+        workerproc_dump_log(&w);
+        fail_msg("mni-notify exited %d", rc);
+    }
+    /* The log carries ids and counts only: never the case's free text. */
+    if (workerproc_log_count(&w, "給与明細") != 0 || workerproc_log_count(&w, "別の宛先") != 0) {
+        workerproc_dump_log(&w);
+        fail_msg("the worker logged free text of the case");
+    }
+    if (getenv("MNI_TEST_KEEP_LOGS")) /* for a look at what the worker says */
+        fprintf(stderr, "mni-notify log: %s\n", w.log_path);
+    else
+        unlink(w.log_path);
+    unlink(conf);
+}
+
+/* Produces raw bytes to topic keyed by key. */
+static void produce_raw(const char *topic, const char *key, const void *value, size_t len)
+{
+    char err[512];
+    kq_prop props[] = {{"bootstrap.servers", mockkafka_bootstraps(kafka)}};
+    kq_producer *p = kq_producer_new(props, 1, err, sizeof err);
+    if (!p) fail_msg("%s", err);
+    if (kq_produce(p, topic, key, strlen(key), value, len, NULL, 0, err, sizeof err) != 0 ||
+        kq_producer_close(p, 10000, err, sizeof err) != 0)
+        fail_msg("produce to %s: %s", topic, err);
+}
+
+/* Produces a NotifyTask record. */
+static void produce_task(const char *topic, const records_notify_task *t)
+{
+    char err[512];
+    wire_buf buf;
+    wire_buf_init(&buf);
+    if (records_notify_task_encode(schemas, t, &buf, err, sizeof err) != 0)
+        fail_msg("encode task %s: %s", t->task_id, err);
+    produce_raw(topic, t->incident_id, buf.data, buf.len);
+    wire_buf_free(&buf);
+}
+
+/* Every outbox task row of the database, produced again as NotifyTask records. */
+static int replay_outbox_tasks(PGconn *pg, const char *topic)
+{
+    char err[512];
+    PGresult *res = pgx_query(pg, "test.replay",
+                              "SELECT task_id, incident_id, client_id, kind, payload::text, "
+                              "payload->>'due_date', payload->>'due_at' FROM outbox "
+                              "WHERE topic = 'tasks' ORDER BY created_at, task_id",
+                              0, NULL, err, sizeof err);
+    if (!res) fail_msg("%s", err);
+    int n = PQntuples(res);
+    for (int r = 0; r < n; r++) {
+        records_notify_task t = {
+            .task_id = PQgetvalue(res, r, 0),
+            .incident_id = PQgetvalue(res, r, 1),
+            .client_id = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2),
+            .due_at_ms = outbox_due_ms(PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5),
+                                       PQgetisnull(res, r, 6) ? NULL : PQgetvalue(res, r, 6)),
+            .case_version = 1,
+            .created_at_ms = 1781053200000LL,
+            .payload_json = PQgetvalue(res, r, 4),
+        };
+        assert_int_equal(records_task_kind_parse(PQgetvalue(res, r, 3), &t.kind), 0);
+        produce_task(topic, &t);
+    }
+    PQclear(res);
+    return n;
+}
+
+/* The tickets on topic: their task ids, sorted, comma-separated (malloc'd). */
+static char *ticket_task_ids(const char *topic, size_t expect)
+{
+    topicio_messages m;
+    assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), topic, 3, expect + 1, 2000, &m),
+                     0);
+    events_arena arena;
+    events_arena_init(&arena);
+    json_t *ids = json_array();
+    for (size_t i = 0; i < m.n; i++) {
+        records_ticket t;
+        char err[512];
+        events_arena_reset(&arena);
+        if (records_ticket_decode(schemas, m.msgs[i].value, m.msgs[i].value_len, &arena, &t, err,
+                                  sizeof err) != 0)
+            fail_msg("ticket %zu: %s", i, err);
+        assert_non_null(strstr(t.title, t.incident_id));
+        assert_null(strstr(t.summary, "給与明細")); /* no free text leaves in a ticket */
+        json_array_append_new(ids, json_string(t.task_id));
+    }
+    topicio_messages_free(&m);
+    events_arena_free(&arena);
+    /* sort */
+    size_t n = json_array_size(ids);
+    const char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_string_value(json_array_get(ids, i));
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+            const char *tmp = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = tmp;
+        }
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    char *out = calloc(len, 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i) strcat(out, ",");
+        strcat(out, v[i]);
+    }
+    free(v);
+    json_decref(ids);
+    return out;
+}
+
+static void assert_audit_intact(PGconn *pg)
+{
+    assert_query(pg, "SELECT (audit_log_verify() IS NULL)::text", NULL, "true");
+    /* Payloads are ids, channels and digests: no document text, no case text. */
+    assert_query(pg,
+                 "SELECT count(*) FROM audit_log WHERE payload::text LIKE '%給与明細%' "
+                 "OR payload::text LIKE '%調査中%' OR payload ? 'document'",
+                 NULL, "0");
+}
+
+/* ---- cases ---- */
+
+static void test_tasks_render_and_ticket(void **state)
+{
+    testenv_db *db = *state;
+    PGconn *pg = db->conn;
+    json_t *verdict = seed_case(pg, "INC-N1", 1);
+    json_decref(verdict);
+    assert_query(pg, "SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL, "5");
+
+    /* Before any reminder window: the sweeper must stay out of this case. */
+    run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
+
+    assert_query(pg,
+                 "SELECT string_agg(kind || ':' || channel || ':' || format, ' ' ORDER BY kind, "
+                 "channel, format) FROM deliveries d JOIN outbox o USING (task_id)",
+                 NULL,
+                 "client_notice:client:A:json client_notice:client:A:text "
+                 "client_notice:client:B:json client_notice:client:B:text "
+                 "ppc_final:ppc_draft:json ppc_final:ppc_draft:text "
+                 "ppc_preliminary:ppc_draft:json ppc_preliminary:ppc_draft:text "
+                 "principal_notice:persons:json principal_notice:persons:text "
+                 "principal_notice:publication:json principal_notice:publication:text");
+    assert_query(pg,
+                 "SELECT count(*) FROM deliveries WHERE document_sha256 <> "
+                 "sha256(convert_to(document, 'UTF8')) OR status <> 'rendered'",
+                 NULL, "0");
+    /* The documents themselves: the case's text, escaped in Markdown; the disclaimer. */
+    assert_query(pg,
+                 "SELECT count(*) FROM deliveries WHERE format = 'text' AND document LIKE "
+                 "'%給与明細の誤送信 \\\\| 2社%' AND document LIKE '%Not legal advice%'",
+                 NULL, "6");
+    assert_query(pg,
+                 "SELECT (document::jsonb -> 'headcount' ->> 'total') || '/' || "
+                 "jsonb_array_length(document::jsonb -> 'headcount' -> 'clients') FROM "
+                 "deliveries d JOIN outbox o USING (task_id) WHERE o.kind = 'ppc_preliminary' "
+                 "AND format = 'json'",
+                 NULL, "120/2");
+    assert_query(pg,
+                 "SELECT count(*) FROM deliveries WHERE channel = 'persons' AND "
+                 "(document LIKE '%120名%' OR document LIKE '%80名%' OR document LIKE "
+                 "'%\"client_id\"%')",
+                 NULL, "0");
+
+    /* One ticket per task, published through the outbox to the tickets topic. */
+    assert_query(pg,
+                 "SELECT count(*) || '/' || count(*) FILTER (WHERE status = 'published') || '/' "
+                 "|| count(DISTINCT task_id) FROM tickets",
+                 NULL, "5/5/5");
+    assert_query(pg, "SELECT count(*) FROM outbox WHERE topic = 'tickets' AND published_at IS NULL",
+                 NULL, "0");
+    char *want = query_text(pg,
+                            "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
+                            "WHERE topic = 'tasks'",
+                            NULL);
+    char *got = ticket_task_ids(T1.tickets, 5);
+    assert_string_equal(got, want);
+    free(got);
+
+    assert_query(pg,
+                 "SELECT count(*) FILTER (WHERE action = 'document_rendered') || '/' || "
+                 "count(*) FILTER (WHERE action = 'ticket_created') || '/' || "
+                 "count(*) FILTER (WHERE actor = 'mni-notify') FROM audit_log",
+                 NULL, "12/5/17");
+    assert_query(pg,
+                 "SELECT count(*) FROM audit_log a JOIN deliveries d ON d.task_id = "
+                 "a.payload->>'task_id' AND d.channel = a.payload->>'channel' AND d.format = "
+                 "a.payload->>'format' WHERE a.action = 'document_rendered' AND "
+                 "a.payload->>'sha256' = encode(d.document_sha256, 'hex')",
+                 NULL, "12");
+    assert_audit_intact(pg);
+
+    /* The same five tasks again: nothing new anywhere. */
+    char *before = query_text(pg,
+                              "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT "
+                              "count(*) FROM tickets) || '/' || (SELECT count(*) FROM outbox) "
+                              "|| '/' || (SELECT count(*) FROM audit_log)",
+                              NULL);
+    assert_string_equal(before, "12/5/10/17");
+    assert_int_equal(replay_outbox_tasks(pg, T1.tasks), 5);
+    run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
+    assert_query(pg,
+                 "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT count(*) FROM "
+                 "tickets) || '/' || (SELECT count(*) FROM outbox) || '/' || (SELECT count(*) "
+                 "FROM audit_log)",
+                 NULL, before);
+    got = ticket_task_ids(T1.tickets, 5);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    free(before);
+    assert_audit_intact(pg);
+}
+
+static void test_dead_letters(void **state)
+{
+    testenv_db *db = *state;
+    PGconn *pg = db->conn;
+    json_decref(seed_case(pg, "INC-N2", 0));
+
+    static const uint8_t garbage[] = {0, 0, 0, 0, 7, 'n', 'o', 't', ' ', 'a', 'v', 'r', 'o'};
+    produce_raw(T2.tasks, "INC-N2", garbage, sizeof garbage);
+    records_notify_task bad_payload = {.task_id = "t2-bad-payload",
+                                       .incident_id = "INC-N2",
+                                       .kind = RECORDS_TASK_PPC_FINAL,
+                                       .due_at_ms = RECORDS_NO_TIME,
+                                       .case_version = 1,
+                                       .created_at_ms = 1781053200000LL,
+                                       .payload_json = "this is not json"};
+    produce_task(T2.tasks, &bad_payload);
+    records_notify_task unknown = {.task_id = "t2-unknown",
+                                   .incident_id = "INC-NOPE",
+                                   .kind = RECORDS_TASK_PPC_FINAL,
+                                   .due_at_ms = RECORDS_NO_TIME,
+                                   .case_version = 1,
+                                   .created_at_ms = 1781053200000LL,
+                                   .payload_json = "{\"due_date\":\"2026-07-09\"}"};
+    produce_task(T2.tasks, &unknown);
+    records_notify_task no_client = {.task_id = "t2-no-client",
+                                     .incident_id = "INC-N2",
+                                     .kind = RECORDS_TASK_CLIENT_NOTICE,
+                                     .due_at_ms = RECORDS_NO_TIME,
+                                     .case_version = 1,
+                                     .created_at_ms = 1781053200000LL,
+                                     .payload_json = "{}"};
+    produce_task(T2.tasks, &no_client);
+    records_notify_task good = {.task_id = "t2-good",
+                                .incident_id = "INC-N2",
+                                .kind = RECORDS_TASK_PPC_PRELIMINARY,
+                                .due_at_ms = RECORDS_NO_TIME,
+                                .case_version = 1,
+                                .created_at_ms = 1781053200000LL,
+                                .payload_json =
+                                    "{\"due_date\":\"2026-06-12\",\"kind\":\"ppc_preliminary\"}"};
+    produce_task(T2.tasks, &good);
+
+    run_notify(db, &T2, "notify-t2", "2026-06-10T11:00:00+09:00");
+
+    topicio_messages m;
+    assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), T2.dlq, 1, 5, 2000, &m), 0);
+    assert_int_equal(m.n, 4);
+    /* The tasks were keyed by incident, so partitions (and the order between them) differ:
+     * count reasons rather than expect an order. */
+    int malformed = 0, unknown_incident = 0, garbage_seen = 0;
+    for (size_t i = 0; i < m.n; i++) {
+        char reason[64], origin[64], detail[512];
+        topicio_header(&m.msgs[i], "mni.reason", reason, sizeof reason);
+        topicio_header(&m.msgs[i], "mni.origin.topic", origin, sizeof origin);
+        topicio_header(&m.msgs[i], "mni.detail", detail, sizeof detail);
+        malformed += !strcmp(reason, "malformed");
+        unknown_incident += !strcmp(reason, "unknown_incident");
+        assert_string_equal(origin, T2.tasks);
+        assert_true(detail[0] != '\0');
+        /* The undecodable message travels as it came, for inspection. */
+        if (m.msgs[i].value_len == sizeof garbage &&
+            !memcmp(m.msgs[i].value, garbage, sizeof garbage)) {
+            garbage_seen++;
+            assert_string_equal(reason, "malformed");
+        }
+    }
+    assert_int_equal(malformed, 3);
+    assert_int_equal(unknown_incident, 1);
+    assert_int_equal(garbage_seen, 1);
+    topicio_messages_free(&m);
+
+    /* The task after them was handled. */
+    assert_query(pg,
+                 "SELECT string_agg(task_id || ':' || format, ' ' ORDER BY format) FROM "
+                 "deliveries",
+                 NULL, "t2-good:json t2-good:text");
+    assert_query(pg, "SELECT task_id || ':' || status FROM tickets", NULL, "t2-good:published");
+    char *got = ticket_task_ids(T2.tickets, 1);
+    assert_string_equal(got, "t2-good");
+    free(got);
+    assert_audit_intact(pg);
+}
+
+/* sha256("incident|kind|client|deadline kind|due"), 32 hex: the sweeper's task id contract. */
+static void expected_task_id(const char *incident, const char *kind, const char *client,
+                             const char *deadline_kind, const char *due, char out[33])
+{
+    char key[512];
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    int n = snprintf(key, sizeof key, "%s|%s|%s|%s|%s", incident, kind, client ? client : "",
+                     deadline_kind, due);
+    SHA256((const unsigned char *)key, (size_t)n, digest);
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+static void test_sweeper_once(void **state)
+{
+    testenv_db *db = *state;
+    PGconn *pg = db->conn;
+    json_t *verdict = seed_case(pg, "INC-N3", 0);
+    /* A closed case with an overdue deadline: never swept. */
+    exec_ok(pg,
+            "INSERT INTO cases (incident_id, tenant, opened_at, status, closed_at) VALUES "
+            "('INC-N3-CLOSED', 'bpo', '2026-06-01T10:00:00+09:00', 'closed', "
+            "'2026-06-02T10:00:00+09:00')",
+            0, NULL);
+    add_deadline(pg, "INC-N3-CLOSED", NULL, "ppc_final", "2026-06-05", NULL);
+    /* A met deadline: never swept either. */
+    add_deadline(pg, "INC-N3", "C", "client_notice", NULL, "2026-06-11T10:00:00+09:00");
+    exec_ok(pg, "UPDATE deadlines SET met_at = '2026-06-10T12:00:00+09:00' WHERE client_id = 'C'",
+            0, NULL);
+
+    static const char *const counts_sql =
+        "SELECT count(*) FILTER (WHERE kind = 'reminder') || '/' || "
+        "count(*) FILTER (WHERE kind = 'escalation') FROM outbox WHERE topic = 'tasks'";
+
+    /* 1. Inside the 24-hour window of the notices and the preliminary report (all due at the
+     *    end of 2026-06-12), weeks before the final report. */
+    run_notify(db, &T3, "notify-t3", "2026-06-12T12:00:00+09:00");
+    assert_query(pg, counts_sql, NULL, "3/0");
+    assert_query(pg,
+                 "SELECT string_agg(kind || ':' || coalesce(client_id, '-') || ':' || "
+                 "(reminded_at = '2026-06-12T12:00:00+09:00')::text || ':' || "
+                 "(escalated_at IS NULL)::text, ' ' ORDER BY kind, client_id) FROM deadlines "
+                 "WHERE incident_id = 'INC-N3' AND met_at IS NULL AND reminded_at IS NOT NULL",
+                 NULL,
+                 "client_notice:A:true:true client_notice:B:true:true "
+                 "ppc_preliminary:-:true:true");
+
+    /* 2. Past every due time: one escalation per deadline, the final report's reminder first. */
+    run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
+    assert_query(pg, counts_sql, NULL, "4/4");
+    /* 3. Again at the same time: nothing new. */
+    run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
+    assert_query(pg, counts_sql, NULL, "4/4");
+
+    assert_query(pg,
+                 "SELECT string_agg(d.kind || ':' || coalesce(d.client_id, '-') || ':' || "
+                 "(SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' AND o.kind = 'reminder' "
+                 "AND o.payload->>'deadline_kind' = d.kind AND o.client_id IS NOT DISTINCT FROM "
+                 "d.client_id) || ':' || (SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' "
+                 "AND o.kind = 'escalation' AND o.payload->>'deadline_kind' = d.kind AND "
+                 "o.client_id IS NOT DISTINCT FROM d.client_id), ' ' ORDER BY d.kind, "
+                 "d.client_id) FROM deadlines d WHERE d.incident_id = 'INC-N3' AND met_at IS NULL",
+                 NULL,
+                 "client_notice:A:1:1 client_notice:B:1:1 ppc_final:-:1:1 "
+                 "ppc_preliminary:-:1:1");
+    assert_query(pg,
+                 "SELECT count(*) FROM outbox WHERE incident_id = 'INC-N3-CLOSED' OR "
+                 "client_id = 'C'",
+                 NULL, "0");
+    assert_query(pg,
+                 "SELECT (r.created_at < e.created_at)::text FROM outbox r, outbox e WHERE "
+                 "r.kind = 'reminder' AND e.kind = 'escalation' AND r.payload->>'deadline_kind' "
+                 "= 'ppc_final' AND e.payload->>'deadline_kind' = 'ppc_final'",
+                 NULL, "true");
+
+    /* Deterministic task ids. */
+    const json_t *d = json_object_get(verdict, "deadlines");
+    const char *final = jstr(d, "final"), *prelim = jstr(d, "preliminary_target");
+    const char *a_due = jstr(json_array_get(json_object_get(verdict, "clients"), 0), "notice_due");
+    struct {
+        const char *kind, *client, *deadline_kind, *due;
+    } want[] = {
+        {"reminder", "A", "client_notice", a_due},
+        {"escalation", "A", "client_notice", a_due},
+        {"reminder", NULL, "ppc_preliminary", prelim},
+        {"escalation", NULL, "ppc_final", final},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char id[33];
+        expected_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind, want[i].due,
+                         id);
+        assert_query(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
+                     "1");
+    }
+
+    /* They came back as documents and tickets. */
+    assert_query(pg,
+                 "SELECT count(*) FILTER (WHERE channel = 'reminder') || '/' || count(*) "
+                 "FILTER (WHERE channel = 'escalation') FROM deliveries",
+                 NULL, "8/8");
+    assert_query(pg,
+                 "SELECT count(*) FILTER (WHERE kind = 'reminder') || '/' || count(*) FILTER "
+                 "(WHERE kind = 'escalation') || '/' || count(*) FILTER (WHERE status = "
+                 "'published') FROM tickets",
+                 NULL, "4/4/8");
+    assert_query(pg,
+                 "SELECT document::jsonb ->> 'hours_overdue' FROM deliveries d JOIN outbox o "
+                 "USING (task_id) WHERE o.kind = 'escalation' AND o.payload->>'deadline_kind' = "
+                 "'ppc_preliminary' AND d.format = 'json'",
+                 NULL, "1186"); /* 2026-06-12 23:59:59 to 2026-08-01 09:00, rounded up */
+    char *got = ticket_task_ids(T3.tickets, 8);
+    char *want_ids = query_text(pg,
+                                "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
+                                "WHERE topic = 'tasks'",
+                                NULL);
+    assert_string_equal(got, want_ids);
+    free(got);
+    free(want_ids);
+    assert_query(pg,
+                 "SELECT count(*) FILTER (WHERE action = 'reminder_queued') || '/' || count(*) "
+                 "FILTER (WHERE action = 'escalation_queued') FROM audit_log",
+                 NULL, "4/4");
+    assert_audit_intact(pg);
+    json_decref(verdict);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tasks_render_and_ticket, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letters, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_sweeper_once, db_setup, db_teardown),
+    };
+    return cmocka_run_group_tests_name("notify", tests, group_setup, group_teardown);
+}
