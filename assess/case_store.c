@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/outbox.h"
 #include "common/pgx.h"
 
 void case_row_free(case_row *row)
@@ -357,12 +358,7 @@ int case_store_outbox(PGconn *pg, const char *task_id, const char *topic,
                       const json_t *payload, char *err, size_t errlen)
 {
     char *text = json_dumps(payload, JSON_COMPACT);
-    const char *p[] = {task_id, topic, incident_id, client_id, kind, text};
-    int rc = pgx_exec_params(pg, "case.outbox",
-                             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
-                             "payload) VALUES ($1, $2, $3, $4, $5, $6::jsonb) "
-                             "ON CONFLICT DO NOTHING",
-                             6, p, NULL, err, errlen);
+    int rc = outbox_enqueue(pg, task_id, topic, incident_id, client_id, kind, text, err, errlen);
     free(text);
     return rc;
 }

@@ -63,6 +63,13 @@ static int encode_assessment(const events_schema_set *schemas, const char *incid
     records_client *rc = calloc(n + 1, sizeof *rc);
     const char **rules = calloc(RULES_MAX_FIRED * 2 + 1, sizeof *rules);
     const char **client_rules = calloc(n * RULES_MAX_FIRED + 1, sizeof *client_rules);
+    if (!rc || !rules || !client_rules) {
+        free(rc);
+        free(rules);
+        free(client_rules);
+        snprintf(err, errlen, "assessment of %s: out of memory for %zu clients", incident_id, n);
+        return -1;
+    }
     const char *acts[] = {"my_number", "appi"};
     for (size_t a = 0; a < 2; a++) {
         size_t i;
@@ -220,6 +227,17 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         *rows = 0;
     json_decref(sent);
     return rc;
+}
+
+int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
+                   const char *client_id, const char *kind, const char *payload_json, char *err,
+                   size_t errlen)
+{
+    const char *p[] = {task_id, topic, incident_id, client_id, kind, payload_json};
+    return pgx_exec_params(pg, "outbox.enqueue",
+                           "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
+                           "payload) VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+                           6, p, NULL, err, errlen);
 }
 
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,

@@ -25,6 +25,13 @@
 #include "common/events_schema.h"
 #include "common/kq.h"
 
+/* Queues one row in the outbox inside the caller's transaction (topic: the logical name,
+ * tasks / assessments / tickets; client_id may be NULL). A task id already queued is left as it
+ * was, so queuing is idempotent. */
+int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
+                   const char *client_id, const char *kind, const char *payload_json, char *err,
+                   size_t errlen);
+
 /* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts them. */
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
                  const events_schema_set *schemas, int batch, long *relayed, char *err,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/outbox.h"
 #include "common/pgx.h"
 
 void notify_sha256_hex(const char *text, size_t len, char out[65])
@@ -92,18 +93,14 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
     } else {
         const char *pt[] = {ticket_id, t->task_id, t->incident_id, t->client_id,
                             t->kind,   t->title,   body_text};
-        const char *po[] = {ticket_id, t->incident_id, t->client_id, t->kind, payload_text};
         rc = pgx_exec_params(pg, "notify.ticket",
                              "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, "
                              "kind, title, body) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) "
                              "ON CONFLICT DO NOTHING",
                              7, pt, NULL, err, errlen);
         if (rc == 0)
-            rc = pgx_exec_params(pg, "notify.ticket_outbox",
-                                 "INSERT INTO outbox (task_id, topic, incident_id, client_id, "
-                                 "kind, payload) VALUES ($1, 'tickets', $2, $3, $4, $5::jsonb) "
-                                 "ON CONFLICT DO NOTHING",
-                                 5, po, NULL, err, errlen);
+            rc = outbox_enqueue(pg, ticket_id, "tickets", t->incident_id, t->client_id, t->kind,
+                                payload_text, err, errlen);
     }
     free(body_text);
     free(payload_text);

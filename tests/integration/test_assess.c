@@ -18,6 +18,7 @@
 
 #include "common/pgx.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
@@ -71,31 +72,11 @@ static void run_assess(testenv_db *db, const char *group, const char *const *env
     unlink(w.log_path);
 }
 
-static char *query_text(PGconn *pg, const char *sql, const char *param)
-{
-    char err[512];
-    const char *p[] = {param};
-    PGresult *res = pgx_query(pg, "test", sql, param ? 1 : 0, param ? p : NULL, err, sizeof err);
-    if (!res)
-        fail_msg("%s", err);
-    char *out = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
-    PQclear(res);
-    return out;
-}
-
-static void assert_query(PGconn *pg, const char *sql, const char *param, const char *want)
-{
-    char *got = query_text(pg, sql, param);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s [%s]\n  want: %s\n  got:  %s", sql, param ? param : "", want, got);
-    free(got);
-}
-
 /* Everything the pipeline decides, as one canonical text (timestamps of processing left out,
  * since they differ between any two runs). */
 static char *snapshot(PGconn *pg)
 {
-    return query_text(
+    return sqlcheck_text(
         pg,
         "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
         "SELECT 'case|'||incident_id||'|'||status||'|'||version||'|'||persons_total||'|'||"
@@ -128,73 +109,73 @@ static void test_scenario_state_and_replay(void **state)
     run_assess(&db, "assess-scenario", NULL);
     PGconn *pg = db.conn;
 
-    assert_query(pg, "SELECT count(*) FROM cases", NULL, "3");
-    assert_query(pg, "SELECT count(*) FROM case_events", NULL, "11");
+    sqlcheck_equal(pg, "SELECT count(*) FROM cases", NULL, "3");
+    sqlcheck_equal(pg, "SELECT count(*) FROM case_events", NULL, "11");
     /* The misdirected mailing: two clients whose persons overlap (60 + 70 tokens, 15 shared),
      * 95 distinct at first, 115 once the second batch of BETA arrives: MN-2-4 fires for the
      * contractor only, so it reports directly; clocks start when the count passed 100. */
     const char *mailing = "INC-2026-0101";
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT persons_total||' '||reportable||' '||direct_report||' '||"
                  "(mandatory_since AT TIME ZONE 'UTC')||' '||version FROM cases "
                  "WHERE incident_id = $1",
                  mailing, "115 true true 2026-11-19 06:00:00 3");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(client_id||'='||token_count, ',' ORDER BY client_id) FROM "
                  "client_exposure WHERE incident_id = $1",
                  mailing, "C-ACME=60,C-BETA=70");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(version||':'||(verdict->'my_number'->>'status')||':'||"
                  "(verdict->'headcount'->>'total'), ' ' ORDER BY version) FROM case_versions "
                  "WHERE incident_id = $1",
                  mailing, "1:voluntary:60 2:voluntary:95 3:mandatory:115");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT verdict->>'route'||' '||(verdict->'my_number'->>'rules') FROM "
                  "case_versions WHERE incident_id = $1 AND version = 3",
                  mailing, "direct_report [\"MN-2-4\"]");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(kind||':'||coalesce(client_id,'-')||':'||coalesce(due_date::"
                  "text, to_char(due_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD\"T\"HH24:MI:SS')), "
                  "' ' ORDER BY kind, client_id) FROM deadlines WHERE incident_id = $1",
                  mailing,
                  "client_notice:C-ACME:2026-11-19T10:00:00 client_notice:C-BETA:2026-11-20T23:59:59 "
                  "ppc_final:-:2026-12-18 ppc_preliminary:-:2026-11-21");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(kind, ',' ORDER BY kind) FROM outbox WHERE incident_id = $1 "
                  "AND topic = 'tasks'",
                  mailing, "client_notice,client_notice,ppc_final,ppc_preliminary,principal_notice");
-    assert_query(pg, "SELECT count(*) FROM case_steps WHERE incident_id = $1", mailing, "1");
+    sqlcheck_equal(pg, "SELECT count(*) FROM case_steps WHERE incident_id = $1", mailing, "1");
 
     /* The insider case: MN-2-2 at any headcount, so every client reports itself and the
      * contractor only notifies them (60-day final report); the notice filed to GAMMA meets its
      * deadline. Mandatory from the start: clocks from the knowledge time. */
     const char *insider = "INC-2026-0102";
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT (verdict->>'route')||' '||(verdict->'deadlines'->>'final_days')||' '||"
                  "(verdict->'my_number'->>'rules') FROM case_versions v JOIN cases c USING "
                  "(incident_id) WHERE incident_id = $1 AND v.version = c.version",
                  insider, "notify_clients 60 [\"MN-2-2\"]");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT mandatory_since AT TIME ZONE 'UTC' FROM cases WHERE incident_id = $1",
                  insider, "2026-11-19 00:15:00");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(kind||':'||client_id, ',' ORDER BY client_id) FROM outbox "
                  "WHERE incident_id = $1 AND topic = 'tasks'",
                  insider, "client_notice:C-ACME,client_notice:C-GAMMA");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(client_id||':'||(met_at IS NOT NULL), ',' ORDER BY "
                  "client_id) FROM deadlines WHERE incident_id = $1",
                  insider, "C-ACME:false,C-GAMMA:true");
 
     /* The encrypted laptop: nothing to report, nothing owed. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT (verdict->'my_number'->>'status')||' '||(SELECT count(*) FROM outbox o "
                  "WHERE o.incident_id = $1 AND o.topic = 'tasks') FROM case_versions WHERE "
                  "incident_id = $1",
                  "INC-2026-0103", "none 0");
 
     /* Every outbox row was relayed, and the tasks are on the topic with their ids. */
-    assert_query(pg, "SELECT count(*) FROM outbox WHERE published_at IS NULL", NULL, "0");
+    sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE published_at IS NULL", NULL, "0");
     topicio_messages tasks;
     assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), "notify.tasks", 3, 7, 3000,
                                       &tasks),
@@ -203,11 +184,11 @@ static void test_scenario_state_and_replay(void **state)
     for (size_t i = 0; i < tasks.n; i++) {
         char id[64];
         topicio_header(&tasks.msgs[i], "mni.task_id", id, sizeof id);
-        assert_query(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'",
+        sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'",
                      id, "1");
     }
     topicio_messages_free(&tasks);
-    assert_query(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
+    sqlcheck_equal(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
 
     /* Replay: the same events again on the topic, read by the same group: nothing changes. */
     char *before = snapshot(pg);
@@ -250,7 +231,7 @@ static void test_sigkill_mid_batch_converges(void **state)
     workerproc_signal(&w, SIGKILL);
     assert_int_equal(workerproc_wait(&w, 10000), 128 + SIGKILL);
     /* Only the first batch (at most 3 events) committed; the killed one left nothing. */
-    char *partial = query_text(crashed.conn, "SELECT count(*) FROM case_events", NULL);
+    char *partial = sqlcheck_text(crashed.conn, "SELECT count(*) FROM case_events", NULL);
     assert_true(atoi(partial) >= 1 && atoi(partial) <= 3);
     free(partial);
     unlink(w.log_path);
@@ -264,11 +245,50 @@ static void test_sigkill_mid_batch_converges(void **state)
     testenv_db_drop(&crashed);
 }
 
+/* SIGTERM while a batch is in hand: the batch is finished and committed, the consumer leaves
+ * its group, and the worker exits 0. (Killed at the same point, it commits nothing.) */
+static void test_sigterm_finishes_the_batch(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    const char *env[] = {"MNI_BATCH_SIZE=3", "MNI_TEST_PAUSE_BEFORE_COMMIT_MS=1500", NULL};
+    const char *argv[] = {"--exit-when-idle", "60000", NULL};
+    workerproc w;
+    assert_int_equal(workerproc_start(&w, "mni-assess", db.conninfo, mockkafka_bootstraps(kafka),
+                                      "assess-term", env, argv),
+                     0);
+    int waited = 0;
+    while (workerproc_log_count(&w, "pausing before commit") < 1 && waited < WORKER_TIMEOUT_MS) {
+        usleep(20 * 1000);
+        waited += 20;
+    }
+    workerproc_signal(&w, SIGTERM);
+    int rc = workerproc_wait(&w, 20000);
+    if (rc != 0 || workerproc_log_count(&w, "\"stopped\"") != 1) {
+        workerproc_dump_log(&w);
+        fail_msg("mni-assess exited %d after SIGTERM", rc);
+    }
+    assert_int_equal(workerproc_log_count(&w, "signal received"), 1);
+    char *applied = sqlcheck_text(db.conn, "SELECT count(*) FROM case_events", NULL);
+    char *offsets = sqlcheck_text(db.conn, "SELECT coalesce(sum(next_offset), 0) FROM "
+                                        "consumer_offsets WHERE group_id = 'assess-term'",
+                               NULL);
+    /* The batch in hand (1 to 3 events) was committed with its offsets, and nothing after it. */
+    assert_true(atoi(applied) >= 1 && atoi(applied) <= 3);
+    assert_int_equal(atoi(offsets), atoi(applied));
+    free(applied);
+    free(offsets);
+    unlink(w.log_path);
+    testenv_db_drop(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenario_state_and_replay),
         cmocka_unit_test(test_sigkill_mid_batch_converges),
+        cmocka_unit_test(test_sigterm_finishes_the_batch),
     };
     return cmocka_run_group_tests_name("assess worker", tests, group_setup, group_teardown);
 }

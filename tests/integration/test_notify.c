@@ -54,6 +54,7 @@
 #include "common/verdict_json.h"
 #include "rules/rules.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
@@ -124,25 +125,6 @@ static void exec_ok(PGconn *pg, const char *sql, int n, const char *const *param
     char err[1024];
     if (pgx_exec_params(pg, "test", sql, n, params, NULL, err, sizeof err) != 0)
         fail_msg("%s", err);
-}
-
-static char *query_text(PGconn *pg, const char *sql, const char *param)
-{
-    char err[1024];
-    const char *p[] = {param};
-    PGresult *res = pgx_query(pg, "test", sql, param ? 1 : 0, param ? p : NULL, err, sizeof err);
-    if (!res) fail_msg("%s", err);
-    char *out = strdup(PQntuples(res) && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
-    PQclear(res);
-    return out;
-}
-
-static void assert_query(PGconn *pg, const char *sql, const char *param, const char *want)
-{
-    char *got = query_text(pg, sql, param);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s [%s]\n  want: %s\n  got:  %s", sql, param ? param : "", want, got);
-    free(got);
 }
 
 /* ---- seeding a case ---- */
@@ -434,9 +416,9 @@ static char *ticket_task_ids(const char *topic, size_t expect)
 
 static void assert_audit_intact(PGconn *pg)
 {
-    assert_query(pg, "SELECT (audit_log_verify() IS NULL)::text", NULL, "true");
+    sqlcheck_equal(pg, "SELECT (audit_log_verify() IS NULL)::text", NULL, "true");
     /* Payloads are ids, channels and digests: no document text, no case text. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM audit_log WHERE payload::text LIKE '%給与明細%' "
                  "OR payload::text LIKE '%調査中%' OR payload ? 'document'",
                  NULL, "0");
@@ -450,12 +432,12 @@ static void test_tasks_render_and_ticket(void **state)
     PGconn *pg = db->conn;
     json_t *verdict = seed_case(pg, "INC-N1", 1);
     json_decref(verdict);
-    assert_query(pg, "SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL, "5");
+    sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL, "5");
 
     /* Before any reminder window: the sweeper must stay out of this case. */
     run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
 
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(kind || ':' || channel || ':' || format, ' ' ORDER BY kind, "
                  "channel, format) FROM deliveries d JOIN outbox o USING (task_id)",
                  NULL,
@@ -465,35 +447,35 @@ static void test_tasks_render_and_ticket(void **state)
                  "ppc_preliminary:ppc_draft:json ppc_preliminary:ppc_draft:text "
                  "principal_notice:persons:json principal_notice:persons:text "
                  "principal_notice:publication:json principal_notice:publication:text");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM deliveries WHERE document_sha256 <> "
                  "sha256(convert_to(document, 'UTF8')) OR status <> 'rendered'",
                  NULL, "0");
     /* The documents themselves: the case's text, escaped in Markdown; the disclaimer. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM deliveries WHERE format = 'text' AND document LIKE "
                  "'%給与明細の誤送信 \\\\| 2社%' AND document LIKE '%Not legal advice%'",
                  NULL, "6");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT (document::jsonb -> 'headcount' ->> 'total') || '/' || "
                  "jsonb_array_length(document::jsonb -> 'headcount' -> 'clients') FROM "
                  "deliveries d JOIN outbox o USING (task_id) WHERE o.kind = 'ppc_preliminary' "
                  "AND format = 'json'",
                  NULL, "120/2");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM deliveries WHERE channel = 'persons' AND "
                  "(document LIKE '%120名%' OR document LIKE '%80名%' OR document LIKE "
                  "'%\"client_id\"%')",
                  NULL, "0");
 
     /* One ticket per task, published through the outbox to the tickets topic. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) || '/' || count(*) FILTER (WHERE status = 'published') || '/' "
                  "|| count(DISTINCT task_id) FROM tickets",
                  NULL, "5/5/5");
-    assert_query(pg, "SELECT count(*) FROM outbox WHERE topic = 'tickets' AND published_at IS NULL",
+    sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE topic = 'tickets' AND published_at IS NULL",
                  NULL, "0");
-    char *want = query_text(pg,
+    char *want = sqlcheck_text(pg,
                             "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
                             "WHERE topic = 'tasks'",
                             NULL);
@@ -501,12 +483,12 @@ static void test_tasks_render_and_ticket(void **state)
     assert_string_equal(got, want);
     free(got);
 
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FILTER (WHERE action = 'document_rendered') || '/' || "
                  "count(*) FILTER (WHERE action = 'ticket_created') || '/' || "
                  "count(*) FILTER (WHERE actor = 'mni-notify') FROM audit_log",
                  NULL, "12/5/17");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM audit_log a JOIN deliveries d ON d.task_id = "
                  "a.payload->>'task_id' AND d.channel = a.payload->>'channel' AND d.format = "
                  "a.payload->>'format' WHERE a.action = 'document_rendered' AND "
@@ -515,7 +497,7 @@ static void test_tasks_render_and_ticket(void **state)
     assert_audit_intact(pg);
 
     /* The same five tasks again: nothing new anywhere. */
-    char *before = query_text(pg,
+    char *before = sqlcheck_text(pg,
                               "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT "
                               "count(*) FROM tickets) || '/' || (SELECT count(*) FROM outbox) "
                               "|| '/' || (SELECT count(*) FROM audit_log)",
@@ -523,7 +505,7 @@ static void test_tasks_render_and_ticket(void **state)
     assert_string_equal(before, "12/5/10/17");
     assert_int_equal(replay_outbox_tasks(pg, T1.tasks), 5);
     run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT count(*) FROM "
                  "tickets) || '/' || (SELECT count(*) FROM outbox) || '/' || (SELECT count(*) "
                  "FROM audit_log)",
@@ -608,11 +590,11 @@ static void test_dead_letters(void **state)
     topicio_messages_free(&m);
 
     /* The task after them was handled. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(task_id || ':' || format, ' ' ORDER BY format) FROM "
                  "deliveries",
                  NULL, "t2-good:json t2-good:text");
-    assert_query(pg, "SELECT task_id || ':' || status FROM tickets", NULL, "t2-good:published");
+    sqlcheck_equal(pg, "SELECT task_id || ':' || status FROM tickets", NULL, "t2-good:published");
     char *got = ticket_task_ids(T2.tickets, 1);
     assert_string_equal(got, "t2-good");
     free(got);
@@ -656,8 +638,8 @@ static void test_sweeper_once(void **state)
     /* 1. Inside the 24-hour window of the notices and the preliminary report (all due at the
      *    end of 2026-06-12), weeks before the final report. */
     run_notify(db, &T3, "notify-t3", "2026-06-12T12:00:00+09:00");
-    assert_query(pg, counts_sql, NULL, "3/0");
-    assert_query(pg,
+    sqlcheck_equal(pg, counts_sql, NULL, "3/0");
+    sqlcheck_equal(pg,
                  "SELECT string_agg(kind || ':' || coalesce(client_id, '-') || ':' || "
                  "(reminded_at = '2026-06-12T12:00:00+09:00')::text || ':' || "
                  "(escalated_at IS NULL)::text, ' ' ORDER BY kind, client_id) FROM deadlines "
@@ -668,12 +650,12 @@ static void test_sweeper_once(void **state)
 
     /* 2. Past every due time: one escalation per deadline, the final report's reminder first. */
     run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
-    assert_query(pg, counts_sql, NULL, "4/4");
+    sqlcheck_equal(pg, counts_sql, NULL, "4/4");
     /* 3. Again at the same time: nothing new. */
     run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
-    assert_query(pg, counts_sql, NULL, "4/4");
+    sqlcheck_equal(pg, counts_sql, NULL, "4/4");
 
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(d.kind || ':' || coalesce(d.client_id, '-') || ':' || "
                  "(SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' AND o.kind = 'reminder' "
                  "AND o.payload->>'deadline_kind' = d.kind AND o.client_id IS NOT DISTINCT FROM "
@@ -684,11 +666,11 @@ static void test_sweeper_once(void **state)
                  NULL,
                  "client_notice:A:1:1 client_notice:B:1:1 ppc_final:-:1:1 "
                  "ppc_preliminary:-:1:1");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM outbox WHERE incident_id = 'INC-N3-CLOSED' OR "
                  "client_id = 'C'",
                  NULL, "0");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT (r.created_at < e.created_at)::text FROM outbox r, outbox e WHERE "
                  "r.kind = 'reminder' AND e.kind = 'escalation' AND r.payload->>'deadline_kind' "
                  "= 'ppc_final' AND e.payload->>'deadline_kind' = 'ppc_final'",
@@ -710,34 +692,34 @@ static void test_sweeper_once(void **state)
         char id[33];
         expected_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind, want[i].due,
                          id);
-        assert_query(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
+        sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
                      "1");
     }
 
     /* They came back as documents and tickets. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FILTER (WHERE channel = 'reminder') || '/' || count(*) "
                  "FILTER (WHERE channel = 'escalation') FROM deliveries",
                  NULL, "8/8");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FILTER (WHERE kind = 'reminder') || '/' || count(*) FILTER "
                  "(WHERE kind = 'escalation') || '/' || count(*) FILTER (WHERE status = "
                  "'published') FROM tickets",
                  NULL, "4/4/8");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT document::jsonb ->> 'hours_overdue' FROM deliveries d JOIN outbox o "
                  "USING (task_id) WHERE o.kind = 'escalation' AND o.payload->>'deadline_kind' = "
                  "'ppc_preliminary' AND d.format = 'json'",
                  NULL, "1186"); /* 2026-06-12 23:59:59 to 2026-08-01 09:00, rounded up */
     char *got = ticket_task_ids(T3.tickets, 8);
-    char *want_ids = query_text(pg,
+    char *want_ids = sqlcheck_text(pg,
                                 "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
                                 "WHERE topic = 'tasks'",
                                 NULL);
     assert_string_equal(got, want_ids);
     free(got);
     free(want_ids);
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FILTER (WHERE action = 'reminder_queued') || '/' || count(*) "
                  "FILTER (WHERE action = 'escalation_queued') FROM audit_log",
                  NULL, "4/4");

@@ -20,6 +20,7 @@
 #include "common/pgx.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
@@ -33,26 +34,6 @@ static const mockkafka_topic topics[] = {
     {"case.assessments", 3}, {"notify.tasks", 3},      {"tickets", 1},
 };
 #define N_TOPICS (sizeof topics / sizeof topics[0])
-
-static char *query_text(PGconn *pg, const char *sql, const char *param)
-{
-    char err[512];
-    const char *p[] = {param};
-    PGresult *res = pgx_query(pg, "test", sql, param ? 1 : 0, param ? p : NULL, err, sizeof err);
-    if (!res)
-        fail_msg("%s", err);
-    char *out = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
-    PQclear(res);
-    return out;
-}
-
-static void assert_query(PGconn *pg, const char *sql, const char *param, const char *want)
-{
-    char *got = query_text(pg, sql, param);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s [%s]\n  want: %s\n  got:  %s", sql, param ? param : "", want, got);
-    free(got);
-}
 
 /* A valid My Number made from eleven digits and their check digit, never written anywhere. */
 static void make_number(char out[13])
@@ -151,42 +132,42 @@ static void test_pipeline_end_to_end(void **state)
     PGconn *pg = db.conn;
 
     /* Ingest: 11 events stored, two refused. */
-    assert_query(pg, "SELECT count(*) FROM event_log", NULL, "11");
+    sqlcheck_equal(pg, "SELECT count(*) FROM event_log", NULL, "11");
     size_t dead = 0;
     assert_false(topic_holds(bootstrap, "incident.dlq", 1, number, &dead));
     assert_int_equal(dead, 2);
     /* Assess: the three cases, the mailing a direct report once past 100 distinct persons. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT string_agg(incident_id||':'||version||':'||persons_total, ' ' ORDER BY "
                  "incident_id) FROM cases",
                  NULL, "INC-2026-0101:3:115 INC-2026-0102:2:15 INC-2026-0103:1:2400");
     /* Notify: every task rendered (the scenario's 7 plus the sweeper's reminders and
      * escalations), each with a ticket, and the tickets on their topic. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT (SELECT count(*) FROM outbox WHERE topic = 'tasks') = (SELECT "
                  "count(DISTINCT task_id) FROM deliveries) AND (SELECT count(*) FROM outbox WHERE "
                  "published_at IS NULL) = 0",
                  NULL, "t");
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) >= 7 FROM outbox WHERE topic = 'tasks' AND kind IN "
                  "('client_notice', 'ppc_preliminary', 'ppc_final', 'principal_notice')",
                  NULL, "t");
-    assert_query(pg, "SELECT count(*) > 0 FROM outbox WHERE kind IN ('reminder', 'escalation')",
+    sqlcheck_equal(pg, "SELECT count(*) > 0 FROM outbox WHERE kind IN ('reminder', 'escalation')",
                  NULL, "t");
-    char *tickets = query_text(pg, "SELECT count(*) FROM tickets", NULL);
+    char *tickets = sqlcheck_text(pg, "SELECT count(*) FROM tickets", NULL);
     size_t on_topic = 0;
     assert_false(topic_holds(bootstrap, "tickets", 1, number, &on_topic));
     assert_int_equal((size_t)atoi(tickets), on_topic);
     free(tickets);
-    assert_query(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
+    sqlcheck_equal(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
     /* The documents carry what ingest stored: the report draft names the incident by its title. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) > 0 FROM deliveries WHERE incident_id = 'INC-2026-0101' AND "
                  "channel = 'ppc_draft' AND format = 'text' AND document LIKE '%'||$1||'%'",
                  "源泉徴収票の誤送付", "t");
 
     /* The raw number is nowhere downstream. */
-    assert_query(pg,
+    sqlcheck_equal(pg,
                  "SELECT count(*) FROM (SELECT body::text t FROM event_log UNION ALL SELECT "
                  "facts::text FROM cases UNION ALL SELECT verdict::text FROM case_versions UNION "
                  "ALL SELECT payload::text FROM outbox UNION ALL SELECT document FROM deliveries "
