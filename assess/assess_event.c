@@ -16,8 +16,7 @@
 #include "common/timefmt.h"
 #include "common/verdict_json.h"
 
-void assess_task_id(const char *incident_id, const char *kind, const char *client_id,
-                    char out[33])
+void assess_task_id(const char *incident_id, const char *kind, const char *client_id, char out[33])
 {
     char key[512];
     unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -36,8 +35,7 @@ static const char *jstr(const json_t *obj, const char *key)
 static const char *jnum(const json_t *obj, const char *key, char *buf, size_t n)
 {
     const json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        return NULL;
+    if (!json_is_integer(v)) return NULL;
     snprintf(buf, n, "%lld", (long long)json_integer_value(v));
     return buf;
 }
@@ -46,8 +44,7 @@ static const char *jnum(const json_t *obj, const char *key, char *buf, size_t n)
 static json_t *run_core(const json_t *full, char *why, size_t whylen)
 {
     facts_doc doc;
-    if (facts_json_from_object(full, &doc, why, whylen) != 0)
-        return NULL;
+    if (facts_json_from_object(full, &doc, why, whylen) != 0) return NULL;
     rules_client_verdict *clients = calloc(doc.facts.n_clients + 1, sizeof *clients);
     rules_verdict v;
     json_t *out = NULL;
@@ -70,10 +67,8 @@ static const char *later_of(const char *a, const char *b)
 {
     int64_t ma, mb;
     char ignored[64];
-    if (timefmt_parse_rfc3339(a, &ma, ignored, sizeof ignored) != 0)
-        return b;
-    if (timefmt_parse_rfc3339(b, &mb, ignored, sizeof ignored) != 0)
-        return a;
+    if (timefmt_parse_rfc3339(a, &ma, ignored, sizeof ignored) != 0) return b;
+    if (timefmt_parse_rfc3339(b, &mb, ignored, sizeof ignored) != 0) return a;
     return mb > ma ? b : a;
 }
 
@@ -91,26 +86,23 @@ static int queue_obligations(PGconn *pg, const char *incident_id, int version,
     for (size_t i = 0; i < n_now; i++) {
         const obligation *o = &now_set[i];
         if ((o->due_date || o->due_at) &&
-            case_store_deadline(pg, incident_id, o->client_id, o->kind, o->due_date, o->due_at,
-                                err, errlen) != 0)
+            case_store_deadline(pg, incident_id, o->client_id, o->kind, o->due_date, o->due_at, err,
+                                errlen) != 0)
             return -1;
-        if (obligations_contains(before, n_before, o))
-            continue;
+        if (obligations_contains(before, n_before, o)) continue;
         char task_id[33];
         assess_task_id(incident_id, o->kind, o->client_id, task_id);
-        json_t *payload = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:O}", "task_id",
-                                    task_id, "incident_id", incident_id, "kind", o->kind,
-                                    "client_id", o->client_id ? json_string(o->client_id)
-                                                              : json_null(),
-                                    "due_date", o->due_date ? json_string(o->due_date)
-                                                            : json_null(),
-                                    "due_at", o->due_at ? json_string(o->due_at) : json_null(),
-                                    "case_version", version, "verdict", verdict);
+        json_t *payload =
+            json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:O}", "task_id", task_id, "incident_id",
+                      incident_id, "kind", o->kind, "client_id",
+                      o->client_id ? json_string(o->client_id) : json_null(), "due_date",
+                      o->due_date ? json_string(o->due_date) : json_null(), "due_at",
+                      o->due_at ? json_string(o->due_at) : json_null(), "case_version", version,
+                      "verdict", verdict);
         int rc = case_store_outbox(pg, task_id, "tasks", incident_id, o->client_id, o->kind,
                                    payload, err, errlen);
         json_decref(payload);
-        if (rc != 0)
-            return -1;
+        if (rc != 0) return -1;
     }
     return 0;
 }
@@ -126,8 +118,7 @@ static void keep_client_notice_clocks(json_t *verdict, const json_t *unshifted)
     json_array_foreach(json_object_get(verdict, "clients"), i, c)
     {
         json_t *due = json_object_get(json_array_get(before, i), "notice_due");
-        if (due)
-            json_object_set(c, "notice_due", due);
+        if (due) json_object_set(c, "notice_due", due);
     }
 }
 
@@ -136,8 +127,7 @@ static assess_outcome reassess(PGconn *pg, const json_t *event, case_row *row, c
 {
     const char *incident_id = jstr(event, "incident_id");
     json_t *full = case_store_full_facts(pg, incident_id, row->facts, err, errlen);
-    if (!full)
-        return ASSESS_FAILED;
+    if (!full) return ASSESS_FAILED;
     char why[512];
     json_t *verdict = run_core(full, why, sizeof why);
     if (!verdict) {
@@ -167,8 +157,7 @@ static assess_outcome reassess(PGconn *pg, const json_t *event, case_row *row, c
         json_t *unshifted = verdict;
         json_object_set_new(full, "known_at", json_string(since));
         verdict = run_core(full, why, sizeof why);
-        if (verdict)
-            keep_client_notice_clocks(verdict, unshifted);
+        if (verdict) keep_client_notice_clocks(verdict, unshifted);
         json_decref(unshifted);
     }
     json_decref(full);
@@ -182,8 +171,8 @@ static assess_outcome reassess(PGconn *pg, const json_t *event, case_row *row, c
     if (!previous || !json_equal(previous, verdict)) {
         int version = row->version + 1;
         const char *event_id = jstr(event, "event_id");
-        json_t *assessment = json_pack("{s:s, s:i, s:O}", "incident_id", incident_id,
-                                       "version", version, "verdict", verdict);
+        json_t *assessment = json_pack("{s:s, s:i, s:O}", "incident_id", incident_id, "version",
+                                       version, "verdict", verdict);
         json_t *audit = json_pack("{s:i, s:O, s:O, s:s}", "version", version, "my_number",
                                   json_object_get(verdict, "my_number"), "route",
                                   json_object_get(verdict, "route"), "cause", event_id);
@@ -225,14 +214,12 @@ static assess_outcome apply(PGconn *pg, const json_t *event, case_row *row, char
 
     if (!strcmp(type, "incident_opened")) {
         if (row->exists) /* a second opening of the same incident refines its facts */
-            return case_fold_update(row->facts, body, reason, reasonlen) != 0
-                       ? ASSESS_REJECTED
-                       : case_store_set_facts(pg, incident_id, row->facts, err, errlen)
-                             ? ASSESS_FAILED
-                             : ASSESS_APPLIED;
+            return case_fold_update(row->facts, body, reason, reasonlen) != 0 ? ASSESS_REJECTED
+                   : case_store_set_facts(pg, incident_id, row->facts, err, errlen)
+                       ? ASSESS_FAILED
+                       : ASSESS_APPLIED;
         json_t *facts = case_fold_opened(incident_id, body, reason, reasonlen);
-        if (!facts)
-            return ASSESS_REJECTED;
+        if (!facts) return ASSESS_REJECTED;
         int rc = case_store_open(pg, incident_id, jstr(event, "tenant"), at, facts, err, errlen);
         json_decref(facts);
         if (rc != 0 || case_store_load(pg, incident_id, row, err, errlen) != 0)
@@ -244,8 +231,7 @@ static assess_outcome apply(PGconn *pg, const json_t *event, case_row *row, char
 
     int rc = 0, merged;
     if (!strcmp(type, "facts_updated")) {
-        if (case_fold_update(row->facts, body, reason, reasonlen) != 0)
-            return ASSESS_REJECTED;
+        if (case_fold_update(row->facts, body, reason, reasonlen) != 0) return ASSESS_REJECTED;
         rc = case_store_set_facts(pg, incident_id, row->facts, err, errlen);
     } else if (!strcmp(type, "exposure_count")) {
         rc = case_store_count(pg, incident_id, jstr(body, "client_id"),
@@ -263,15 +249,13 @@ static assess_outcome apply(PGconn *pg, const json_t *event, case_row *row, char
     } else if (!strcmp(type, "report_filed")) {
         rc = case_store_filing(pg, event_id, incident_id, jstr(body, "report"),
                                jstr(body, "client_id"), jstr(body, "filed_at"),
-                               jstr(body, "reference") ? jstr(body, "reference") : "", err,
-                               errlen);
+                               jstr(body, "reference") ? jstr(body, "reference") : "", err, errlen);
     } else if (!strcmp(type, "incident_closed")) {
         const char *why = jstr(body, "reason");
-        rc = case_store_close(pg, incident_id, why && !strcmp(why, "withdrawn") ? "withdrawn"
-                                                                                 : "closed",
-                              at, err, errlen);
-        if (rc == 0)
-            snprintf(row->status, sizeof row->status, "closed");
+        rc = case_store_close(pg, incident_id,
+                              why && !strcmp(why, "withdrawn") ? "withdrawn" : "closed", at, err,
+                              errlen);
+        if (rc == 0) snprintf(row->status, sizeof row->status, "closed");
     } else {
         snprintf(reason, reasonlen, "unknown_type: %s", type);
         return ASSESS_REJECTED;
@@ -279,8 +263,8 @@ static assess_outcome apply(PGconn *pg, const json_t *event, case_row *row, char
     return rc ? ASSESS_FAILED : ASSESS_APPLIED;
 }
 
-assess_outcome assess_event_apply(PGconn *pg, const json_t *event, char *reason,
-                                  size_t reasonlen, char *err, size_t errlen)
+assess_outcome assess_event_apply(PGconn *pg, const json_t *event, char *reason, size_t reasonlen,
+                                  char *err, size_t errlen)
 {
     const char *incident_id = jstr(event, "incident_id");
     const char *type = jstr(event, "type");
@@ -292,12 +276,10 @@ assess_outcome assess_event_apply(PGconn *pg, const json_t *event, char *reason,
     if (case_store_claim_event(pg, jstr(event, "event_id"), incident_id, type, at, &fresh, err,
                                errlen) != 0)
         return ASSESS_FAILED;
-    if (!fresh)
-        return ASSESS_APPLIED; /* applied before: a replay changes nothing */
+    if (!fresh) return ASSESS_APPLIED; /* applied before: a replay changes nothing */
 
     case_row row;
-    if (case_store_load(pg, incident_id, &row, err, errlen) != 0)
-        return ASSESS_FAILED;
+    if (case_store_load(pg, incident_id, &row, err, errlen) != 0) return ASSESS_FAILED;
     assess_outcome out = apply(pg, event, &row, reason, reasonlen, err, errlen);
     /* A closed or withdrawn case keeps its record but owes nothing new. */
     if (out == ASSESS_APPLIED && row.exists && !strcmp(row.status, "open"))

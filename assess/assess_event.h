@@ -24,16 +24,15 @@
 #include <stddef.h>
 
 typedef enum {
-    ASSESS_APPLIED = 0,   /* applied (or a duplicate, skipped) */
-    ASSESS_FAILED = -1,   /* PostgreSQL failed: roll the batch back and read it again */
-    ASSESS_REJECTED = 1,  /* the event cannot apply (reason in reason[]): dead-letter it */
+    ASSESS_APPLIED = 0,  /* applied (or a duplicate, skipped) */
+    ASSESS_FAILED = -1,  /* PostgreSQL failed: roll the batch back and read it again */
+    ASSESS_REJECTED = 1, /* the event cannot apply (reason in reason[]): dead-letter it */
 } assess_outcome;
 
-assess_outcome assess_event_apply(PGconn *pg, const json_t *event, char *reason,
-                                  size_t reasonlen, char *err, size_t errlen);
+assess_outcome assess_event_apply(PGconn *pg, const json_t *event, char *reason, size_t reasonlen,
+                                  char *err, size_t errlen);
 
 /* The deterministic task id of an obligation: 32 hex digits of sha256(incident|kind|client). */
-void assess_task_id(const char *incident_id, const char *kind, const char *client_id,
-                    char out[33]);
+void assess_task_id(const char *incident_id, const char *kind, const char *client_id, char out[33]);
 
 #endif

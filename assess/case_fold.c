@@ -9,13 +9,20 @@
 /* The facts an event body may carry, with the same name in the stored facts; the APPI flags
  * are flat in events and nested in the facts. */
 static const char *const fact_fields[] = {
-    "known_at",           "reporter",    "kinds",          "certainty",
-    "improper_purpose",   "systems",     "unspecified_viewing", "encrypted_protected",
-    "recovered_unviewed", "intact_copy",
+    "known_at",
+    "reporter",
+    "kinds",
+    "certainty",
+    "improper_purpose",
+    "systems",
+    "unspecified_viewing",
+    "encrypted_protected",
+    "recovered_unviewed",
+    "intact_copy",
 };
 
-static int copy_fact(json_t *facts, const json_t *body, const char *field, int required,
-                     char *err, size_t errlen)
+static int copy_fact(json_t *facts, const json_t *body, const char *field, int required, char *err,
+                     size_t errlen)
 {
     json_t *v = json_object_get(body, field);
     if (v == NULL || json_is_null(v)) {
@@ -70,7 +77,6 @@ json_t *case_fold_opened(const char *incident_id, const json_t *body, char *err,
 int case_fold_update(json_t *facts, const json_t *body, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof fact_fields / sizeof fact_fields[0]; i++)
-        if (copy_fact(facts, body, fact_fields[i], 0, err, errlen) != 0)
-            return -1;
+        if (copy_fact(facts, body, fact_fields[i], 0, err, errlen) != 0) return -1;
     return copy_appi(facts, body, 0, err, errlen);
 }

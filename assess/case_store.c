@@ -52,16 +52,14 @@ int case_store_load(PGconn *pg, const char *incident_id, case_row *row, char *er
                               "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '') "
                               "FROM cases WHERE incident_id = $1 FOR UPDATE",
                               1, p, err, errlen);
-    if (!res)
-        return -1;
+    if (!res) return -1;
     if (PQntuples(res) == 1) {
         row->exists = 1;
         snprintf(row->status, sizeof row->status, "%s", PQgetvalue(res, 0, 0));
         row->version = atoi(PQgetvalue(res, 0, 1));
         json_error_t jerr;
         row->facts = json_loads(PQgetvalue(res, 0, 2), 0, &jerr);
-        snprintf(row->mandatory_since, sizeof row->mandatory_since, "%s",
-                 PQgetvalue(res, 0, 3));
+        snprintf(row->mandatory_since, sizeof row->mandatory_since, "%s", PQgetvalue(res, 0, 3));
     }
     PQclear(res);
     if (row->exists && !row->facts) {
@@ -71,8 +69,8 @@ int case_store_load(PGconn *pg, const char *incident_id, case_row *row, char *er
     return 0;
 }
 
-int case_store_open(PGconn *pg, const char *incident_id, const char *tenant,
-                    const char *opened_at, const json_t *facts, char *err, size_t errlen)
+int case_store_open(PGconn *pg, const char *incident_id, const char *tenant, const char *opened_at,
+                    const json_t *facts, char *err, size_t errlen)
 {
     char *text = json_dumps(facts, JSON_COMPACT);
     const char *known_at = json_string_value(json_object_get(facts, "known_at"));
@@ -99,8 +97,8 @@ int case_store_set_facts(PGconn *pg, const char *incident_id, const json_t *fact
     return rc;
 }
 
-int case_store_close(PGconn *pg, const char *incident_id, const char *status,
-                     const char *closed_at, char *err, size_t errlen)
+int case_store_close(PGconn *pg, const char *incident_id, const char *status, const char *closed_at,
+                     char *err, size_t errlen)
 {
     const char *p[] = {incident_id, status, closed_at};
     return pgx_exec_params(pg, "case.close",
@@ -139,12 +137,10 @@ int case_store_manifest(PGconn *pg, const char *incident_id, const char *client_
                         "event_id, tokens) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                         5, pb, &rows, err, errlen) != 0)
         return -1;
-    if (rows == 0)
-        return 0; /* this batch was merged before: a manifest counts once */
+    if (rows == 0) return 0; /* this batch was merged before: a manifest counts once */
 
     /* Made here, not once at start: a reconnect (PQreset) drops session-local tables. */
-    if (case_store_prepare(pg, err, errlen) != 0)
-        return -1;
+    if (case_store_prepare(pg, err, errlen) != 0) return -1;
     pgx_copy cp;
     if (pgx_copy_begin(&cp, pg, "case.copy_tokens", "COPY stage_tokens (token) FROM STDIN", err,
                        errlen) != 0)
@@ -158,8 +154,7 @@ int case_store_manifest(PGconn *pg, const char *incident_id, const char *client_
         pgx_copy_field(&cp, hex);
         pgx_copy_end_row(&cp);
     }
-    if (pgx_copy_end(&cp, NULL, err, errlen) != 0)
-        return -1;
+    if (pgx_copy_end(&cp, NULL, err, errlen) != 0) return -1;
 
     const char *p[] = {incident_id, client_id, hours};
     long long added = 0;
@@ -189,8 +184,8 @@ int case_store_manifest(PGconn *pg, const char *incident_id, const char *client_
     return 0;
 }
 
-int case_store_step(PGconn *pg, const char *incident_id, const char *step,
-                    const char *completed_at, const char *event_id, char *err, size_t errlen)
+int case_store_step(PGconn *pg, const char *incident_id, const char *step, const char *completed_at,
+                    const char *event_id, char *err, size_t errlen)
 {
     const char *p[] = {incident_id, step, completed_at, event_id};
     return pgx_exec_params(pg, "case.step",
@@ -199,9 +194,9 @@ int case_store_step(PGconn *pg, const char *incident_id, const char *step,
                            4, p, NULL, err, errlen);
 }
 
-int case_store_filing(PGconn *pg, const char *event_id, const char *incident_id,
-                      const char *report, const char *client_id, const char *filed_at,
-                      const char *reference, char *err, size_t errlen)
+int case_store_filing(PGconn *pg, const char *event_id, const char *incident_id, const char *report,
+                      const char *client_id, const char *filed_at, const char *reference, char *err,
+                      size_t errlen)
 {
     const char *p[] = {event_id, incident_id, report, client_id, filed_at, reference};
     if (pgx_exec_params(pg, "case.filing",
@@ -218,19 +213,18 @@ int case_store_filing(PGconn *pg, const char *event_id, const char *incident_id,
                            4, pm, NULL, err, errlen);
 }
 
-json_t *case_store_full_facts(PGconn *pg, const char *incident_id, const json_t *facts,
-                              char *err, size_t errlen)
+json_t *case_store_full_facts(PGconn *pg, const char *incident_id, const json_t *facts, char *err,
+                              size_t errlen)
 {
     const char *p[] = {incident_id};
-    PGresult *res = pgx_query(
-        pg, "case.exposure",
-        "SELECT client_id, greatest(persons, token_count), "
-        "CASE WHEN persons_max >= greatest(persons, token_count) THEN persons_max END, "
-        "contract_notice_hours, greatest(persons, token_count) - token_count "
-        "FROM client_exposure WHERE incident_id = $1 ORDER BY client_id",
-        1, p, err, errlen);
-    if (!res)
-        return NULL;
+    PGresult *res =
+        pgx_query(pg, "case.exposure",
+                  "SELECT client_id, greatest(persons, token_count), "
+                  "CASE WHEN persons_max >= greatest(persons, token_count) THEN persons_max END, "
+                  "contract_notice_hours, greatest(persons, token_count) - token_count "
+                  "FROM client_exposure WHERE incident_id = $1 ORDER BY client_id",
+                  1, p, err, errlen);
+    if (!res) return NULL;
     json_t *full = json_deep_copy(facts);
     json_t *clients = json_array();
     long long untokened = 0;
@@ -258,8 +252,7 @@ json_t *case_store_full_facts(PGconn *pg, const char *incident_id, const json_t 
     long long tokens = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Only tokens make a total exact; without any, the core adds the clients' counts. */
-    if (tokens > 0)
-        json_object_set_new(full, "distinct_persons", json_integer(tokens + untokened));
+    if (tokens > 0) json_object_set_new(full, "distinct_persons", json_integer(tokens + untokened));
     return full;
 }
 
@@ -272,16 +265,14 @@ json_t *case_store_latest_verdict(PGconn *pg, const char *incident_id, int *none
                               "SELECT verdict::text FROM case_versions WHERE incident_id = $1 "
                               "ORDER BY version DESC LIMIT 1",
                               1, p, err, errlen);
-    if (!res)
-        return NULL;
+    if (!res) return NULL;
     json_t *v = NULL;
     if (PQntuples(res) == 0) {
         *none = 1;
     } else {
         json_error_t jerr;
         v = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
-        if (!v)
-            snprintf(err, errlen, "case %s: stored verdict is not JSON", incident_id);
+        if (!v) snprintf(err, errlen, "case %s: stored verdict is not JSON", incident_id);
     }
     PQclear(res);
     return v;
@@ -293,9 +284,9 @@ static int is_mandatory(const json_t *verdict, const char *act)
     return s && !strcmp(s, "mandatory");
 }
 
-int case_store_add_version(PGconn *pg, const char *incident_id, int version,
-                           const json_t *verdict, const char *cause_event_id,
-                           const char *mandatory_since, char *err, size_t errlen)
+int case_store_add_version(PGconn *pg, const char *incident_id, int version, const json_t *verdict,
+                           const char *cause_event_id, const char *mandatory_since, char *err,
+                           size_t errlen)
 {
     char *text = json_dumps(verdict, JSON_COMPACT);
     json_t *ids = json_array();
@@ -317,8 +308,7 @@ int case_store_add_version(PGconn *pg, const char *incident_id, int version,
         is_mandatory(verdict, "my_number") || is_mandatory(verdict, "appi") ? "true" : "false";
     const char *direct = route && !strcmp(route, "direct_report") ? "true" : "false";
     const char *p[] = {incident_id, v, text, rules, cause_event_id};
-    const char *pc[] = {incident_id, v, total, reportable, direct, mandatory_since,
-                        cause_event_id};
+    const char *pc[] = {incident_id, v, total, reportable, direct, mandatory_since, cause_event_id};
     int rc = pgx_exec_params(pg, "case.add_version",
                              "INSERT INTO case_versions (incident_id, version, verdict, rules, "
                              "cause_event_id) VALUES ($1, $2, $3::jsonb, ARRAY(SELECT "
@@ -353,9 +343,9 @@ int case_store_deadline(PGconn *pg, const char *incident_id, const char *client_
         5, p, NULL, err, errlen);
 }
 
-int case_store_outbox(PGconn *pg, const char *task_id, const char *topic,
-                      const char *incident_id, const char *client_id, const char *kind,
-                      const json_t *payload, char *err, size_t errlen)
+int case_store_outbox(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
+                      const char *client_id, const char *kind, const json_t *payload, char *err,
+                      size_t errlen)
 {
     char *text = json_dumps(payload, JSON_COMPACT);
     int rc = outbox_enqueue(pg, task_id, topic, incident_id, client_id, kind, text, err, errlen);
@@ -363,8 +353,8 @@ int case_store_outbox(PGconn *pg, const char *task_id, const char *topic,
     return rc;
 }
 
-int case_store_audit(PGconn *pg, const char *action, const char *incident_id,
-                     const char *client_id, const json_t *payload, char *err, size_t errlen)
+int case_store_audit(PGconn *pg, const char *action, const char *incident_id, const char *client_id,
+                     const json_t *payload, char *err, size_t errlen)
 {
     char *text = json_dumps(payload, JSON_COMPACT);
     const char *p[] = {action, incident_id, client_id, text};

@@ -45,14 +45,12 @@ static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
                              sizeof why) == 0)
             event = mni_event_to_json(&ctx->event, why, sizeof why);
         if (!event) {
-            if (worker_dead_letter(w, msgs[i], "undecodable", why, 0, err, errlen) != 0)
-                return -1;
+            if (worker_dead_letter(w, msgs[i], "undecodable", why, 0, err, errlen) != 0) return -1;
             continue;
         }
         assess_outcome out = assess_event_apply(worker_pg(w), event, why, sizeof why, err, errlen);
         json_decref(event);
-        if (out == ASSESS_FAILED)
-            return -1;
+        if (out == ASSESS_FAILED) return -1;
         if (out == ASSESS_REJECTED &&
             worker_dead_letter(w, msgs[i], "not_applicable", why, 0, err, errlen) != 0)
             return -1;
@@ -66,8 +64,7 @@ static int assess_tick(worker *w, void *arg, char *err, size_t errlen)
     long relayed = 0;
     int rc = outbox_relay(worker_pg(w), worker_producer(w), worker_config(w), ctx->schemas,
                           ASSESS_RELAY_BATCH, &relayed, err, errlen);
-    if (relayed > 0)
-        log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
+    if (relayed > 0) log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
     return rc;
 }
 

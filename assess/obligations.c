@@ -21,8 +21,7 @@ static int files_itself(const json_t *verdict, const char *act, const char *rout
 
 static int push(obligation *out, size_t cap, size_t *n, obligation o)
 {
-    if (*n >= cap)
-        return -1;
+    if (*n >= cap) return -1;
     out[(*n)++] = o;
     return 0;
 }
@@ -47,10 +46,8 @@ int obligations_of(const json_t *verdict, obligation *out, size_t cap, size_t *n
             return -1;
         /* The My Number final report, else the APPI one, whichever has a day count. */
         const char *final = str_or_null(d, "final");
-        if (!final)
-            final = str_or_null(d, "appi_final");
-        if (final && push(out, cap, n, (obligation){"ppc_final", NULL, final, NULL}))
-            return -1;
+        if (!final) final = str_or_null(d, "appi_final");
+        if (final && push(out, cap, n, (obligation){"ppc_final", NULL, final, NULL})) return -1;
     }
     const char *by = str_or_null(verdict, "principal_notice_by");
     if (json_is_true(json_object_get(verdict, "principal_notice")) && by && !strcmp(by, "self") &&
@@ -62,12 +59,9 @@ int obligations_of(const json_t *verdict, obligation *out, size_t cap, size_t *n
 int obligations_contains(const obligation *set, size_t n, const obligation *o)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(set[i].kind, o->kind) != 0)
-            continue;
-        if ((set[i].client_id == NULL) != (o->client_id == NULL))
-            continue;
-        if (!o->client_id || !strcmp(set[i].client_id, o->client_id))
-            return 1;
+        if (strcmp(set[i].kind, o->kind) != 0) continue;
+        if ((set[i].client_id == NULL) != (o->client_id == NULL)) continue;
+        if (!o->client_id || !strcmp(set[i].client_id, o->client_id)) return 1;
     }
     return 0;
 }

@@ -124,14 +124,13 @@ int main(int argc, char **argv)
         double t = bench_core(n, mixes[i].clients);
         printf("  %-34s %8.1f ns/op  %6.2f M assessments/s  %5.1fx baseline\n", mixes[i].name,
                t * 1e9, 1e-6 / t, t / base);
-        if (i == 1 && 1.0 / t < TARGET_PER_SECOND)
-            below = 1;
+        if (i == 1 && 1.0 / t < TARGET_PER_SECOND) below = 1;
     }
     long nj = n / 50 > 1000 ? n / 50 : 1000;
     double tj = bench_json(nj);
     printf("  %-34s %8.1f ns/op  %6.2f k docs/s      %5.1fx baseline\n",
            "JSON in -> verdict JSON out", tj * 1e9, 1e-3 / tj, tj / base);
-    printf("target: >= %.0f M assessments/s (contractor, 2 clients): %s\n",
-           TARGET_PER_SECOND / 1e6, below ? "MISSED" : "met");
+    printf("target: >= %.0f M assessments/s (contractor, 2 clients): %s\n", TARGET_PER_SECOND / 1e6,
+           below ? "MISSED" : "met");
     return below;
 }

@@ -13,14 +13,12 @@
 static int from_env_file(const char *path, char *out, size_t n)
 {
     FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     char line[2048];
     int found = -1;
     const char *key = "export MNI_PG_CONNINFO=";
     while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, strlen(key)) != 0)
-            continue;
+        if (strncmp(line, key, strlen(key)) != 0) continue;
         char *v = line + strlen(key);
         v[strcspn(v, "\n")] = '\0';
         size_t len = strlen(v);
@@ -39,13 +37,11 @@ PGconn *cli_pg_connect(const char *conninfo_option, char *err, size_t errlen)
 {
     char from_file[2048], path[1024];
     const char *conninfo = conninfo_option;
-    if (!conninfo || !*conninfo)
-        conninfo = getenv("MNI_PG_CONNINFO");
+    if (!conninfo || !*conninfo) conninfo = getenv("MNI_PG_CONNINFO");
     if (!conninfo || !*conninfo) {
         const char *dir = getenv("MNI_ENV_DIR");
         snprintf(path, sizeof path, "%s/env", dir && *dir ? dir : ".mni-env");
-        if (from_env_file(path, from_file, sizeof from_file) == 0)
-            conninfo = from_file;
+        if (from_env_file(path, from_file, sizeof from_file) == 0) conninfo = from_file;
     }
     if (!conninfo || !*conninfo) {
         snprintf(err, errlen,

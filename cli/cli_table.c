@@ -12,8 +12,7 @@ static size_t display_width(const char *s)
 {
     size_t w = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xC0) == 0x80)
-            continue;
+        if ((*p & 0xC0) == 0x80) continue;
         w += *p >= 0xE0 ? 2 : 1;
     }
     return w;
@@ -30,14 +29,12 @@ void cli_print_table(FILE *out, const PGresult *res, const char *empty_text)
 {
     int cols = PQnfields(res), rows = PQntuples(res);
     size_t *width = calloc((size_t)cols + 1, sizeof *width);
-    if (!width)
-        return;
+    if (!width) return;
     for (int c = 0; c < cols; c++) {
         width[c] = display_width(PQfname(res, c));
         for (int r = 0; r < rows; r++) {
             size_t w = display_width(PQgetvalue(res, r, c));
-            if (w > width[c])
-                width[c] = w;
+            if (w > width[c]) width[c] = w;
         }
     }
     for (int c = 0; c < cols; c++) {
@@ -50,7 +47,6 @@ void cli_print_table(FILE *out, const PGresult *res, const char *empty_text)
                 c + 1 < cols ? width[c] + 2 : 0);
         fputc('\n', out);
     }
-    if (rows == 0 && empty_text)
-        fprintf(out, "%s\n", empty_text);
+    if (rows == 0 && empty_text) fprintf(out, "%s\n", empty_text);
     free(width);
 }

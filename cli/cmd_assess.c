@@ -39,8 +39,7 @@ static char *read_all(FILE *in, size_t *len, const char *name)
     while (buf) {
         size_t got = fread(buf + n, 1, cap - n - 1, in);
         n += got;
-        if (got == 0)
-            break;
+        if (got == 0) break;
         if (n + 1 == cap) {
             if (cap >= ASSESS_MAX_INPUT) {
                 fprintf(stderr, "mni assess: %s: larger than %u bytes\n", name, ASSESS_MAX_INPUT);
@@ -48,8 +47,7 @@ static char *read_all(FILE *in, size_t *len, const char *name)
                 return NULL;
             }
             char *bigger = realloc(buf, cap * 2);
-            if (!bigger)
-                free(buf);
+            if (!bigger) free(buf);
             buf = bigger;
             cap *= 2;
         }
@@ -96,10 +94,8 @@ int cmd_assess(int argc, char **argv)
     }
     size_t len = 0;
     char *text = read_all(in, &len, path);
-    if (in != stdin)
-        fclose(in);
-    if (!text)
-        return MNI_EXIT_FAILURE;
+    if (in != stdin) fclose(in);
+    if (!text) return MNI_EXIT_FAILURE;
 
     char err[512];
     facts_doc doc;
@@ -109,8 +105,8 @@ int cmd_assess(int argc, char **argv)
         fprintf(stderr, "mni assess: %s\n", err);
         return MNI_EXIT_USAGE;
     }
-    rules_client_verdict *clients = calloc(doc.facts.n_clients ? doc.facts.n_clients : 1,
-                                           sizeof *clients);
+    rules_client_verdict *clients =
+        calloc(doc.facts.n_clients ? doc.facts.n_clients : 1, sizeof *clients);
     rules_verdict verdict;
     if (!clients || rules_assess(&doc.facts, NULL, &verdict, clients, err, sizeof err) != 0) {
         fprintf(stderr, "mni assess: %s\n", clients ? err : "out of memory");

@@ -31,9 +31,8 @@ static const case_section case_sections[] = {
      "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI') AS known_jst, to_char(mandatory_since AT TIME ZONE "
      "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI') AS clocks_from_jst, persons_total AS distinct_persons, "
      "reportable, direct_report FROM cases WHERE incident_id = $1"},
-    {"Facts",
-     "SELECT f.key AS fact, f.value::text AS value FROM cases, jsonb_each(facts) f "
-     "WHERE incident_id = $1 AND f.key NOT IN ('incident_id') ORDER BY f.key"},
+    {"Facts", "SELECT f.key AS fact, f.value::text AS value FROM cases, jsonb_each(facts) f "
+              "WHERE incident_id = $1 AND f.key NOT IN ('incident_id') ORDER BY f.key"},
     {"Versions",
      "SELECT version, to_char(created_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI:SS') AS at, "
      "verdict->'my_number'->>'status' AS my_number, verdict->'appi'->>'status' AS appi, "
@@ -81,8 +80,7 @@ int cmd_case(int argc, char **argv)
         } else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) {
             conninfo = argv[++i];
         } else if (argv[i][0] == '-' || id) {
-            fprintf(stderr, "mni case: unexpected argument '%s' (see mni case --help)\n",
-                    argv[i]);
+            fprintf(stderr, "mni case: unexpected argument '%s' (see mni case --help)\n", argv[i]);
             return MNI_EXIT_USAGE;
         } else {
             id = argv[i];
@@ -116,15 +114,14 @@ int cmd_case(int argc, char **argv)
                         "case_versions v ON v.incident_id = c.incident_id AND v.version = "
                         "c.version WHERE c.incident_id = $1",
                         1, params, err, sizeof err);
-        if (res)
-            puts(PQgetvalue(res, 0, 0));
+        if (res) puts(PQgetvalue(res, 0, 0));
         PQclear(res);
         rc = res ? MNI_EXIT_OK : MNI_EXIT_FAILURE;
     }
-    for (size_t s = 0; rc == MNI_EXIT_OK && !json && s < sizeof case_sections / sizeof *case_sections;
-         s++) {
-        res = pgx_query(pg, case_sections[s].title, case_sections[s].sql, 1, params, err,
-                        sizeof err);
+    for (size_t s = 0;
+         rc == MNI_EXIT_OK && !json && s < sizeof case_sections / sizeof *case_sections; s++) {
+        res =
+            pgx_query(pg, case_sections[s].title, case_sections[s].sql, 1, params, err, sizeof err);
         if (!res) {
             fprintf(stderr, "mni case: %s\n", err);
             rc = MNI_EXIT_FAILURE;

@@ -70,8 +70,7 @@ static int token_stream(const token_key *key, FILE *in, const char *name)
         fprintf(stderr, "mni token: %s: read failed\n", name);
         rc = MNI_EXIT_FAILURE;
     }
-    if (line)
-        memset(line, 0, cap);
+    if (line) memset(line, 0, cap);
     free(line);
     return rc;
 }
@@ -123,8 +122,7 @@ int cmd_token(int argc, char **argv)
         return MNI_EXIT_FAILURE;
     }
     int rc = token_stream(&key, in, strcmp(input, "-") ? input : "(stdin)");
-    if (in != stdin)
-        fclose(in);
+    if (in != stdin) fclose(in);
     memset(&key, 0, sizeof key);
     return rc;
 }

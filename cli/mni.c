@@ -41,8 +41,7 @@ int main(int argc, char **argv)
         return MNI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof mni_commands / sizeof mni_commands[0]; i++)
-        if (!strcmp(argv[1], mni_commands[i].name))
-            return mni_commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], mni_commands[i].name)) return mni_commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "mni: unknown command '%s' (see mni --help)\n", argv[1]);
     return MNI_EXIT_USAGE;
 }

@@ -180,13 +180,13 @@ int mni_event_check_id(const char *field, const char *s, char *err, size_t errle
     if (len == 0) return errbuf_fail(err, errlen, "%s: empty", field);
     if (len > MNI_EVENT_ID_MAX)
         return errbuf_fail(err, errlen, "%s: %zu bytes, longer than the %d allowed", field, len,
-                       MNI_EVENT_ID_MAX);
+                           MNI_EVENT_ID_MAX);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7E)
             return errbuf_fail(err, errlen,
-                           "%s: byte %zu is not printable ASCII (ids have no "
-                           "spaces)",
-                           field, i);
+                               "%s: byte %zu is not printable ASCII (ids have no "
+                               "spaces)",
+                               field, i);
     return 0;
 }
 
@@ -202,7 +202,7 @@ static int ck_time(const char *field, int64_t ms, char *err, size_t errlen)
 {
     if (ms < MNI_EVENT_TIME_MIN || ms > MNI_EVENT_TIME_MAX)
         return errbuf_fail(err, errlen, "%s: time %lld ms is outside years 0001-9999", field,
-                       (long long)ms);
+                           (long long)ms);
     return 0;
 }
 
@@ -240,7 +240,7 @@ static int ck_facts(const mni_event_facts *f, unsigned present, char *err, size_
 {
     if (present & ~(unsigned)MNI_FACT_ALL)
         return errbuf_fail(err, errlen, "body: unknown fact bits 0x%x",
-                       present & ~(unsigned)MNI_FACT_ALL);
+                           present & ~(unsigned)MNI_FACT_ALL);
     if ((present & MNI_FACT_KNOWN_AT) && ck_time("body.known_at", f->known_at_ms, err, errlen))
         return -1;
     if ((present & MNI_FACT_TITLE) && ck_text("body.title", f->title, true, err, errlen)) return -1;
@@ -294,7 +294,7 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
         for (size_t i = 0; i < m->n_tokens; i++)
             if (m->tokens[i] == NULL || !ck_is_token(m->tokens[i]))
                 return errbuf_fail(err, errlen, "body.tokens[%zu]: not %d lowercase hex digits", i,
-                               MNI_EVENT_TOKEN_LEN);
+                                   MNI_EVENT_TOKEN_LEN);
         return 0;
     }
     case MNI_EVENT_EXPOSURE_COUNT: {
@@ -303,10 +303,11 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
             ck_hours("body.contract_notice_hours", c->contract_notice_hours, err, errlen))
             return -1;
         if (c->persons < 0)
-            return errbuf_fail(err, errlen, "body.persons: %lld is negative", (long long)c->persons);
+            return errbuf_fail(err, errlen, "body.persons: %lld is negative",
+                               (long long)c->persons);
         if (c->persons_max != MNI_EVENT_ABSENT && c->persons_max < c->persons)
             return errbuf_fail(err, errlen, "body.persons_max: %lld is below persons (%lld)",
-                           (long long)c->persons_max, (long long)c->persons);
+                               (long long)c->persons_max, (long long)c->persons);
         return 0;
     }
     case MNI_EVENT_RESPONSE_STEP_COMPLETED:
@@ -335,7 +336,7 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
 /* Every Avro C call is checked; field names the place, avro_strerror the cause. */
 #define EV_AVRO(call, field)                                                                       \
     do {                                                                                           \
-        if ((call) != 0) return errbuf_fail(err, errlen, "%s: %s", (field), avro_strerror());          \
+        if ((call) != 0) return errbuf_fail(err, errlen, "%s: %s", (field), avro_strerror());      \
     } while (0)
 
 static int put_field(avro_value_t *rec, const char *name, avro_value_t *out, const char *field,
@@ -572,7 +573,7 @@ static int put_event(avro_value_t *rec, const mni_event *ev, char *err, size_t e
     if (mni_event_type_record(ev->type) == NULL || us == NULL ||
         avro_schema_union_branch_by_name(us, &branch, mni_event_type_record(ev->type)) == NULL)
         return errbuf_fail(err, errlen, "body: the schema has no branch for event type %d",
-                       (int)ev->type);
+                           (int)ev->type);
     EV_AVRO(avro_value_set_branch(&v, branch, &body), "body");
     return put_body(&body, ev, err, errlen);
 }

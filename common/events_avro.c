@@ -221,7 +221,8 @@ int events_avro_check(avro_schema_t schema, const uint8_t *data, size_t len, cha
     events_path_init(&c.path);
     if (data == NULL && len > 0) return errbuf_fail(err, errlen, "no data");
     if (ck_datum(&c, schema, 0) != 0) return -1;
-    if (c.left != 0) return errbuf_fail(err, errlen, "%zu byte(s) left over after the record", c.left);
+    if (c.left != 0)
+        return errbuf_fail(err, errlen, "%zu byte(s) left over after the record", c.left);
     return 0;
 }
 
@@ -245,11 +246,11 @@ int events_avro_decode(const events_schema_set *set, const uint8_t *msg, size_t 
     if (w == NULL) return errbuf_fail(err, errlen, "unknown schema id %d", (int)id);
     if (expect != NULL && strcmp(w->name, expect) != 0)
         return errbuf_fail(err, errlen, "schema id %d is %s, not the expected %s", (int)id, w->name,
-                       expect);
+                           expect);
     if (events_avro_check(w->schema, payload, plen, err, errlen) != 0) return -1;
     if (avro_generic_value_new(w->iface, &wv) != 0)
         return errbuf_fail(err, errlen, "cannot make a value of schema id %d: %s", (int)id,
-                       avro_strerror());
+                           avro_strerror());
     reader = avro_reader_memory((const char *)payload, (int64_t)plen);
     if (reader == NULL) {
         avro_value_decref(&wv);
@@ -259,7 +260,7 @@ int events_avro_decode(const events_schema_set *set, const uint8_t *msg, size_t 
     avro_reader_free(reader);
     if (rc != 0) {
         errbuf_fail(err, errlen, "schema id %d: Avro C cannot read the datum: %s", (int)id,
-                avro_strerror());
+                    avro_strerror());
         avro_value_decref(&wv);
         return -1;
     }
@@ -271,7 +272,7 @@ int events_avro_decode(const events_schema_set *set, const uint8_t *msg, size_t 
     /* An older (or newer) writer: resolve into the current version, defaults filled. */
     if (avro_generic_value_new(w->reader->iface, &rv) != 0) {
         errbuf_fail(err, errlen, "cannot make a value of schema id %d: %s", (int)w->reader->id,
-                avro_strerror());
+                    avro_strerror());
         avro_value_decref(&wv);
         return -1;
     }
@@ -307,14 +308,14 @@ int events_avro_encode(const events_schema *s, avro_value_t *v, wire_buf *out, c
 
     if (s->id <= 0)
         return errbuf_fail(err, errlen,
-                       "no schema id bound for %s: register it with the schema "
-                       "registry first",
-                       s->name);
+                           "no schema id bound for %s: register it with the schema "
+                           "registry first",
+                           s->name);
     if (avro_value_sizeof(v, &size) != 0)
         return errbuf_fail(err, errlen, "cannot size the %s value: %s", s->name, avro_strerror());
     if (size > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE)
         return errbuf_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit",
-                       size + WIRE_HEADER_SIZE, WIRE_MAX_MESSAGE);
+                           size + WIRE_HEADER_SIZE, WIRE_MAX_MESSAGE);
     if (wire_buf_reserve(out, WIRE_HEADER_SIZE + size, err, errlen) != 0 ||
         wire_put_header(out->data, s->id, err, errlen) != 0)
         return -1;
@@ -326,7 +327,8 @@ int events_avro_encode(const events_schema *s, avro_value_t *v, wire_buf *out, c
     if (rc != 0)
         return errbuf_fail(err, errlen, "cannot write the %s value: %s", s->name, avro_strerror());
     if (wrote != (int64_t)size)
-        return errbuf_fail(err, errlen, "wrote %lld bytes of the %zu expected", (long long)wrote, size);
+        return errbuf_fail(err, errlen, "wrote %lld bytes of the %zu expected", (long long)wrote,
+                           size);
     out->len = WIRE_HEADER_SIZE + size;
     return 0;
 }

@@ -107,9 +107,9 @@ int mni_event_time_parse(const char *s, int64_t *ms, char *err, size_t errlen)
         return errbuf_fail(err, errlen, "\"%s\": no such date", s);
     if (h > 23 || mi > 59 || sec > 59)
         return errbuf_fail(err, errlen,
-                       "\"%s\": no such time of day (leap seconds are not "
-                       "accepted)",
-                       s);
+                           "\"%s\": no such time of day (leap seconds are not "
+                           "accepted)",
+                           s);
     t = ej_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off;
     t = t * 1000 + frac;
     if (t < MNI_EVENT_TIME_MIN || t > MNI_EVENT_TIME_MAX)
@@ -590,7 +590,8 @@ int mni_event_from_json_text(const char *text, size_t len, mni_event *ev, char *
 
     if (obj == NULL) {
         mni_event_reset(ev);
-        return errbuf_fail(err, errlen, "event: invalid JSON at column %d: %s", jerr.column, jerr.text);
+        return errbuf_fail(err, errlen, "event: invalid JSON at column %d: %s", jerr.column,
+                           jerr.text);
     }
     rc = mni_event_from_json(obj, ev, err, errlen);
     json_decref(obj);

@@ -75,7 +75,7 @@ static int es_def_fullname(json_t *def, const char *enclosing, char *out, size_t
         return errbuf_fail(err, errlen, "%s: a named type without a \"name\"", where);
     if (ns != NULL && !json_is_string(ns))
         return errbuf_fail(err, errlen, "%s: \"namespace\" of %s is not a string", where,
-                       json_string_value(name));
+                           json_string_value(name));
     if (es_fullname(json_string_value(name), ns != NULL ? json_string_value(ns) : NULL, enclosing,
                     out, outlen) != 0)
         return errbuf_fail(err, errlen, "%s: type name too long", where);
@@ -165,7 +165,8 @@ static int es_compose_slot(es_compose *c, json_t *parent, const char *key, size_
             return errbuf_fail(c->err, c->errlen, "%s: type name too long", c->where);
         if (json_object_get(c->defined, full) != NULL) return 0;
         def = c->defs != NULL ? json_object_get(c->defs, full) : NULL;
-        if (def == NULL) return errbuf_fail(c->err, c->errlen, "%s: unknown type %s", c->where, full);
+        if (def == NULL)
+            return errbuf_fail(c->err, c->errlen, "%s: unknown type %s", c->where, full);
         copy = json_deep_copy(def);
         if (copy == NULL || (key != NULL ? json_object_set_new(parent, key, copy)
                                          : json_array_set_new(parent, index, copy)) != 0)
@@ -192,13 +193,13 @@ static int es_compose_slot(es_compose *c, json_t *parent, const char *key, size_
             return 0;
         if (!json_is_array(fields))
             return errbuf_fail(c->err, c->errlen, "%s: record %s has no \"fields\" array", c->where,
-                           full);
+                               full);
         es_namespace_of(full, inner, sizeof(inner));
         json_array_foreach(fields, i, item)
         {
             if (!json_is_object(item))
-                return errbuf_fail(c->err, c->errlen, "%s: a field of %s is not an object", c->where,
-                               full);
+                return errbuf_fail(c->err, c->errlen, "%s: a field of %s is not an object",
+                                   c->where, full);
             if (es_compose_slot(c, item, "type", 0, inner, depth + 1)) return -1;
         }
         return 0;
@@ -314,14 +315,14 @@ static int es_add_entry(events_schema_set *set, int32_t id, const char *file, co
     if (rc != 0) {
         e->schema = NULL;
         errbuf_fail(err, errlen, "%s (id %d): not a valid Avro schema: %s", file, (int)id,
-                avro_strerror());
+                    avro_strerror());
         es_entry_free(e);
         return -1;
     }
     if (!is_avro_record(e->schema) || events_resolve_fullname(e->schema, full, sizeof(full)) != 0) {
         es_entry_free(e);
         return errbuf_fail(err, errlen, "%s (id %d): the top level is not a named record", file,
-                       (int)id);
+                           (int)id);
     }
     e->iface = avro_generic_class_from_schema(e->schema);
     e->named = json_object();
@@ -331,7 +332,7 @@ static int es_add_entry(events_schema_set *set, int32_t id, const char *file, co
     if (e->iface == NULL || e->named == NULL || e->file == NULL || e->subject == NULL ||
         e->name == NULL) {
         errbuf_fail(err, errlen, "%s (id %d): cannot build the value class: %s", file, (int)id,
-                avro_strerror());
+                    avro_strerror());
         es_entry_free(e);
         return -1;
     }
@@ -368,21 +369,21 @@ static int es_link(events_schema_set *set, char *err, size_t errlen)
             if (!set->v[j]->current || strcmp(set->v[j]->name, e->name) != 0) continue;
             if (cur != NULL && cur != set->v[j])
                 return errbuf_fail(err, errlen,
-                               "two current versions of %s: ids %d and %d "
-                               "(older ones belong under history/)",
-                               e->name, (int)cur->id, (int)set->v[j]->id);
+                                   "two current versions of %s: ids %d and %d "
+                                   "(older ones belong under history/)",
+                                   e->name, (int)cur->id, (int)set->v[j]->id);
             cur = set->v[j];
         }
         if (cur == NULL)
             return errbuf_fail(err, errlen,
-                           "schema id %d (%s): no current version of %s to read it "
-                           "with",
-                           (int)e->id, e->file, e->name);
+                               "schema id %d (%s): no current version of %s to read it "
+                               "with",
+                               (int)e->id, e->file, e->name);
         e->reader = cur;
         if (cur != e &&
             events_resolve_compat(e->schema, cur->schema, cur->named, sub, sizeof(sub)) != 0)
             return errbuf_fail(err, errlen, "schema id %d (%s) cannot be read with id %d (%s): %s",
-                           (int)e->id, e->file, (int)cur->id, cur->file, sub);
+                               (int)e->id, e->file, (int)cur->id, cur->file, sub);
     }
     return 0;
 }
@@ -397,8 +398,8 @@ int events_schema_add(events_schema_set *set, int32_t id, const char *subject,
     if (id <= 0) return errbuf_fail(err, errlen, "schema id %d is not positive", (int)id);
     json = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
     if (json == NULL)
-        return errbuf_fail(err, errlen, "schema id %d: invalid JSON at line %d: %s", (int)id, jerr.line,
-                       jerr.text);
+        return errbuf_fail(err, errlen, "schema id %d: invalid JSON at line %d: %s", (int)id,
+                           jerr.line, jerr.text);
     if (es_add_entry(set, id, "(registry)", subject, json, false, err, errlen) != 0) return -1;
     if (es_link(set, err, errlen) != 0) {
         es_entry_free(set->v[--set->n]);
@@ -431,7 +432,7 @@ int events_schema_bind(events_schema_set *set, const char *name, int32_t id, cha
     for (size_t i = 0; i < set->n; i++) {
         if (set->v[i]->id == id && !(set->v[i]->current && strcmp(set->v[i]->name, name) == 0))
             return errbuf_fail(err, errlen, "schema id %d already names %s (%s)", (int)id,
-                           set->v[i]->name, set->v[i]->file);
+                               set->v[i]->name, set->v[i]->file);
         if (set->v[i]->current && strcmp(set->v[i]->name, name) == 0) cur = set->v[i];
     }
     if (cur == NULL) return errbuf_fail(err, errlen, "no current version of %s to bind", name);
@@ -467,7 +468,7 @@ int events_schema_find_dir(char *out, size_t outlen, char *err, size_t errlen)
         /* An explicit setting that is wrong is an error, not a reason to look elsewhere. */
         if (!es_has_ids(env))
             return errbuf_fail(err, errlen, "%s=%s: no readable %s there", EVENTS_SCHEMA_ENV, env,
-                           EVENTS_SCHEMA_IDS_FILE);
+                               EVENTS_SCHEMA_IDS_FILE);
         return es_set_dir(env, out, outlen, err, errlen);
     }
     if (es_has_ids("schemas")) return es_set_dir("schemas", out, outlen, err, errlen);
@@ -484,9 +485,9 @@ int events_schema_find_dir(char *out, size_t outlen, char *err, size_t errlen)
         }
     }
     return errbuf_fail(err, errlen,
-                   "no schemas directory found: set %s, or run from the repository "
-                   "root (tried ./schemas and <dir of the executable>/../schemas)",
-                   EVENTS_SCHEMA_ENV);
+                       "no schemas directory found: set %s, or run from the repository "
+                       "root (tried ./schemas and <dir of the executable>/../schemas)",
+                       EVENTS_SCHEMA_ENV);
 }
 
 /* Loads every top-level *.avsc of dir into files (name -> JSON) and their named types into
@@ -560,8 +561,8 @@ static int es_load_ids(events_schema_set *set, const char *dir, json_t *files, j
             break;
         }
         if (fields[1][0] == '/' || strstr(fields[1], "..") != NULL) {
-            rc = errbuf_fail(err, errlen, "%s:%d: file must be relative and inside %s", path, lineno,
-                         dir);
+            rc = errbuf_fail(err, errlen, "%s:%d: file must be relative and inside %s", path,
+                             lineno, dir);
             break;
         }
         snprintf(where, sizeof(where), "%s:%d: %s", path, lineno, fields[1]);

@@ -26,8 +26,7 @@ static const char *const role_names[] = {"own", "contractor"};
 static const char *bit_name(const char *const *names, size_t n, unsigned bit)
 {
     for (size_t i = 0; i < n; i++)
-        if (bit == 1u << i)
-            return names[i];
+        if (bit == 1u << i) return names[i];
     return "?";
 }
 
@@ -82,8 +81,8 @@ static const json_t *member(const json_t *obj, const char *path, const char *key
     *rc = 0;
     if (v == NULL || json_is_null(v)) {
         if (required)
-            *rc = errbuf_fail(err, errlen, "%s%s%s: required field is missing", path, *path ? "." : "",
-                       key);
+            *rc = errbuf_fail(err, errlen, "%s%s%s: required field is missing", path,
+                              *path ? "." : "", key);
         return NULL;
     }
     return v;
@@ -94,20 +93,18 @@ static int get_text(const json_t *obj, const char *path, const char *key, char *
 {
     int rc;
     const json_t *v = member(obj, path, key, true, err, errlen, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     const char *sep = *path ? "." : "";
     if (!json_is_string(v))
         return errbuf_fail(err, errlen, "%s%s%s: must be a string", path, sep, key);
     size_t len = json_string_length(v);
-    if (len == 0)
-        return errbuf_fail(err, errlen, "%s%s%s: must not be empty", path, sep, key);
+    if (len == 0) return errbuf_fail(err, errlen, "%s%s%s: must not be empty", path, sep, key);
     if (len >= size)
         return errbuf_fail(err, errlen, "%s%s%s: longer than %zu bytes", path, sep, key, size - 1);
     if (mynumber_find(json_string_value(v), len, NULL))
         return errbuf_fail(err, errlen,
-                    "%s%s%s: holds a My Number; refused (send person tokens, never numbers)",
-                    path, sep, key);
+                           "%s%s%s: holds a My Number; refused (send person tokens, never numbers)",
+                           path, sep, key);
     memcpy(out, json_string_value(v), len + 1);
     return 0;
 }
@@ -117,10 +114,10 @@ static int get_bool(const json_t *obj, const char *path, const char *key, bool *
 {
     int rc;
     const json_t *v = member(obj, path, key, true, err, errlen, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     if (!json_is_boolean(v))
-        return errbuf_fail(err, errlen, "%s%s%s: must be true or false", path, *path ? "." : "", key);
+        return errbuf_fail(err, errlen, "%s%s%s: must be true or false", path, *path ? "." : "",
+                           key);
     *out = json_is_true(v);
     return 0;
 }
@@ -132,21 +129,19 @@ static int get_count(const json_t *obj, const char *path, const char *key, bool 
     int rc;
     *out = RULES_ABSENT;
     const json_t *v = member(obj, path, key, required, err, errlen, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return errbuf_fail(err, errlen, "%s%s%s: must be an integer >= 0", path, *path ? "." : "", key);
+        return errbuf_fail(err, errlen, "%s%s%s: must be an integer >= 0", path, *path ? "." : "",
+                           key);
     *out = json_integer_value(v);
     return 0;
 }
 
 static int enum_index(const json_t *v, const char *const *names, size_t n)
 {
-    if (!json_is_string(v))
-        return -1;
+    if (!json_is_string(v)) return -1;
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(json_string_value(v), names[i]))
-            return (int)i;
+        if (!strcmp(json_string_value(v), names[i])) return (int)i;
     return -1;
 }
 
@@ -161,16 +156,14 @@ static int bad_enum(const char *path, const char *key, const char *const *names,
     return errbuf_fail(err, errlen, "%s%s%s: must be one of %s", path, *path ? "." : "", key, list);
 }
 
-static int get_enum(const json_t *obj, const char *path, const char *key,
-                    const char *const *names, size_t n, int *out, char *err, size_t errlen)
+static int get_enum(const json_t *obj, const char *path, const char *key, const char *const *names,
+                    size_t n, int *out, char *err, size_t errlen)
 {
     int rc;
     const json_t *v = member(obj, path, key, true, err, errlen, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     int i = enum_index(v, names, n);
-    if (i < 0)
-        return bad_enum(path, key, names, n, err, errlen);
+    if (i < 0) return bad_enum(path, key, names, n, err, errlen);
     *out = i;
     return 0;
 }
@@ -181,10 +174,8 @@ static int get_flags(const json_t *obj, const char *key, const char *const *name
 {
     int rc;
     const json_t *v = member(obj, "", key, true, err, errlen, &rc);
-    if (!v)
-        return rc;
-    if (!json_is_array(v))
-        return errbuf_fail(err, errlen, "%s: must be an array", key);
+    if (!v) return rc;
+    if (!json_is_array(v)) return errbuf_fail(err, errlen, "%s: must be an array", key);
     if (nonempty && json_array_size(v) == 0)
         return errbuf_fail(err, errlen, "%s: at least one is required", key);
     *out = 0;
@@ -208,10 +199,8 @@ static int parse_reporter(const json_t *root, rules_facts *f, char *err, size_t 
     static const char *const keys[] = {"role", "number_use_entity", "public_body_system"};
     int rc, role;
     const json_t *r = member(root, "", "reporter", true, err, errlen, &rc);
-    if (!r)
-        return rc;
-    if (!json_is_object(r))
-        return errbuf_fail(err, errlen, "reporter: must be an object");
+    if (!r) return rc;
+    if (!json_is_object(r)) return errbuf_fail(err, errlen, "reporter: must be an object");
     if (check_keys(r, "reporter", keys, COUNT(keys), err, errlen) ||
         get_enum(r, "reporter", "role", role_names, COUNT(role_names), &role, err, errlen) ||
         get_bool(r, "reporter", "number_use_entity", &f->number_use_entity, err, errlen) ||
@@ -227,10 +216,8 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
                                        "contract_notice_hours"};
     int rc;
     const json_t *arr = member(root, "", "clients", true, err, errlen, &rc);
-    if (!arr)
-        return rc;
-    if (!json_is_array(arr))
-        return errbuf_fail(err, errlen, "clients: must be an array");
+    if (!arr) return rc;
+    if (!json_is_array(arr)) return errbuf_fail(err, errlen, "clients: must be an array");
     size_t n = json_array_size(arr);
     doc->clients = n ? calloc(n, sizeof *doc->clients) : NULL;
     if (n && !doc->clients)
@@ -241,8 +228,7 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
     {
         char path[48];
         snprintf(path, sizeof path, "clients[%zu]", i);
-        if (!json_is_object(c))
-            return errbuf_fail(err, errlen, "%s: must be an object", path);
+        if (!json_is_object(c)) return errbuf_fail(err, errlen, "%s: must be an object", path);
         rules_client *out = &doc->clients[i];
         if (check_keys(c, path, keys, COUNT(keys), err, errlen) ||
             get_text(c, path, "client_id", out->client_id, sizeof out->client_id, err, errlen) ||
@@ -263,10 +249,8 @@ static int parse_appi(const json_t *root, rules_facts *f, char *err, size_t errl
     int rc;
     f->appi.persons = RULES_ABSENT;
     const json_t *a = member(root, "", "appi", false, err, errlen, &rc);
-    if (!a)
-        return rc;
-    if (!json_is_object(a))
-        return errbuf_fail(err, errlen, "appi: must be an object");
+    if (!a) return rc;
+    if (!json_is_object(a)) return errbuf_fail(err, errlen, "appi: must be an object");
     return check_keys(a, "appi", keys, COUNT(keys), err, errlen) ||
                    get_bool(a, "appi", "sensitive", &f->appi.sensitive, err, errlen) ||
                    get_bool(a, "appi", "financial_risk", &f->appi.financial_risk, err, errlen) ||
@@ -279,8 +263,7 @@ static int parse_known_at(const json_t *root, rules_facts *f, char *err, size_t 
 {
     int rc;
     const json_t *v = member(root, "", "known_at", true, err, errlen, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     if (!json_is_string(v))
         return errbuf_fail(err, errlen, "known_at: must be a string (RFC 3339 time with offset)");
     char why[128];
@@ -294,16 +277,24 @@ static int parse_known_at(const json_t *root, rules_facts *f, char *err, size_t 
 
 int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t errlen)
 {
-    static const char *const keys[] = {
-        "incident_id", "known_at",           "reporter",      "kinds",
-        "certainty",   "improper_purpose",   "systems",       "unspecified_viewing",
-        "encrypted_protected", "recovered_unviewed", "intact_copy", "clients",
-        "distinct_persons",    "appi"};
+    static const char *const keys[] = {"incident_id",
+                                       "known_at",
+                                       "reporter",
+                                       "kinds",
+                                       "certainty",
+                                       "improper_purpose",
+                                       "systems",
+                                       "unspecified_viewing",
+                                       "encrypted_protected",
+                                       "recovered_unviewed",
+                                       "intact_copy",
+                                       "clients",
+                                       "distinct_persons",
+                                       "appi"};
     memset(doc, 0, sizeof *doc);
     rules_facts *f = &doc->facts;
     int certainty, improper, viewing;
-    if (!json_is_object(root))
-        return errbuf_fail(err, errlen, "(document): must be a JSON object");
+    if (!json_is_object(root)) return errbuf_fail(err, errlen, "(document): must be a JSON object");
     if (check_keys(root, "", keys, COUNT(keys), err, errlen) ||
         get_text(root, "", "incident_id", f->incident_id, sizeof f->incident_id, err, errlen) ||
         parse_known_at(root, f, err, errlen) || parse_reporter(root, f, err, errlen) ||
@@ -337,8 +328,8 @@ int facts_json_parse(const char *text, size_t len, facts_doc *doc, char *err, si
     memset(doc, 0, sizeof *doc);
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return errbuf_fail(err, errlen, "(document): not valid JSON at line %d column %d: %s", jerr.line,
-                    jerr.column, jerr.text);
+        return errbuf_fail(err, errlen, "(document): not valid JSON at line %d column %d: %s",
+                           jerr.line, jerr.column, jerr.text);
     int rc = facts_json_from_object(root, doc, err, errlen);
     json_decref(root);
     return rc;
@@ -356,8 +347,7 @@ static json_t *flags_json(unsigned bits, const char *const *names, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        if (bits & (1u << i))
-            json_array_append_new(arr, json_string(names[i]));
+        if (bits & (1u << i)) json_array_append_new(arr, json_string(names[i]));
     return arr;
 }
 
@@ -368,23 +358,21 @@ json_t *facts_json_build(const rules_facts *f)
     json_t *clients = json_array();
     for (size_t i = 0; i < f->n_clients; i++) {
         const rules_client *c = &f->clients[i];
-        json_t *o = json_pack("{s:s, s:I}", "client_id", c->client_id, "persons",
-                              (json_int_t)c->persons);
+        json_t *o =
+            json_pack("{s:s, s:I}", "client_id", c->client_id, "persons", (json_int_t)c->persons);
         if (c->persons_max != RULES_ABSENT)
             json_object_set_new(o, "persons_max", json_integer(c->persons_max));
         if (c->contract_notice_hours != RULES_ABSENT)
-            json_object_set_new(o, "contract_notice_hours",
-                                json_integer(c->contract_notice_hours));
+            json_object_set_new(o, "contract_notice_hours", json_integer(c->contract_notice_hours));
         json_array_append_new(clients, o);
     }
     json_t *root = json_pack(
-        "{s:s, s:s, s:{s:s, s:b, s:b}, s:o, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:o}",
-        "incident_id", f->incident_id, "known_at", when, "reporter", "role",
-        role_names[f->role], "number_use_entity", f->number_use_entity, "public_body_system",
-        f->public_body_system, "kinds", flags_json(f->kinds, kind_names, COUNT(kind_names)),
-        "certainty", certainty_names[f->certainty], "improper_purpose",
-        level_names[f->improper_purpose], "systems",
-        flags_json(f->systems, system_names, COUNT(system_names)), "unspecified_viewing",
+        "{s:s, s:s, s:{s:s, s:b, s:b}, s:o, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:o}", "incident_id",
+        f->incident_id, "known_at", when, "reporter", "role", role_names[f->role],
+        "number_use_entity", f->number_use_entity, "public_body_system", f->public_body_system,
+        "kinds", flags_json(f->kinds, kind_names, COUNT(kind_names)), "certainty",
+        certainty_names[f->certainty], "improper_purpose", level_names[f->improper_purpose],
+        "systems", flags_json(f->systems, system_names, COUNT(system_names)), "unspecified_viewing",
         viewing_names[f->unspecified_viewing], "encrypted_protected", f->encrypted_protected,
         "recovered_unviewed", f->recovered_unviewed, "intact_copy", f->intact_copy, "clients",
         clients);

@@ -20,8 +20,7 @@ long long outbox_due_ms(const char *due_date, const char *due_at)
 {
     int64_t ms;
     char ignored[64];
-    if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0)
-        return ms;
+    if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0) return ms;
     jpcal_day d;
     if (due_date && jpcal_parse(due_date, &d))
         return ((long long)d + 1) * 86400000LL - 9 * 3600000LL - 1; /* 23:59:59.999 JST */
@@ -54,8 +53,8 @@ static int encode_task(const events_schema_set *schemas, const char *task_id,
 }
 
 static int encode_assessment(const events_schema_set *schemas, const char *incident_id,
-                             long long created_ms, const json_t *payload, wire_buf *out,
-                             char *err, size_t errlen)
+                             long long created_ms, const json_t *payload, wire_buf *out, char *err,
+                             size_t errlen)
 {
     const json_t *v = json_object_get(payload, "verdict");
     const json_t *clients = json_object_get(v, "clients");
@@ -74,9 +73,9 @@ static int encode_assessment(const events_schema_set *schemas, const char *incid
     for (size_t a = 0; a < 2; a++) {
         size_t i;
         const json_t *id;
-        json_array_foreach(json_object_get(json_object_get(v, acts[a]), "rules"), i, id)
-            if (n_rules < RULES_MAX_FIRED * 2)
-                rules[n_rules++] = json_string_value(id);
+        json_array_foreach(json_object_get(json_object_get(v, acts[a]), "rules"), i,
+                           id) if (n_rules < RULES_MAX_FIRED * 2) rules[n_rules++] =
+            json_string_value(id);
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *c = json_array_get(clients, i);
@@ -100,8 +99,8 @@ static int encode_assessment(const events_schema_set *schemas, const char *incid
         .appi_status = jstr(json_object_get(v, "appi"), "status"),
         .rules = rules,
         .n_rules = n_rules,
-        .headcount_total = json_integer_value(json_object_get(json_object_get(v, "headcount"),
-                                                              "total")),
+        .headcount_total =
+            json_integer_value(json_object_get(json_object_get(v, "headcount"), "total")),
         .clients = rc,
         .n_clients = n,
         .route = jstr(v, "route"),
@@ -146,8 +145,8 @@ static int encode_row(const events_schema_set *schemas, PGresult *res, int r, wi
     if (!payload)
         snprintf(err, errlen, "outbox %s: payload is not JSON", task_id);
     else if (!strcmp(topic, "tasks"))
-        rc = encode_task(schemas, task_id, incident_id, created_ms, payload, text, out, err,
-                         errlen);
+        rc =
+            encode_task(schemas, task_id, incident_id, created_ms, payload, text, out, err, errlen);
     else if (!strcmp(topic, "assessments"))
         rc = encode_assessment(schemas, incident_id, created_ms, payload, out, err, errlen);
     else if (!strcmp(topic, "tickets"))
@@ -166,15 +165,13 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     char limit[16];
     snprintf(limit, sizeof limit, "%d", batch);
     const char *p[] = {limit};
-    if (pgx_begin(pg, err, errlen) != 0)
-        return -1;
-    PGresult *res = pgx_query(
-        pg, "outbox.claim",
-        "SELECT task_id, topic, incident_id, payload::text, "
-        "(extract(epoch FROM created_at) * 1000)::bigint, kind FROM outbox "
-        "WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
-        "FOR UPDATE SKIP LOCKED",
-        1, p, err, errlen);
+    if (pgx_begin(pg, err, errlen) != 0) return -1;
+    PGresult *res = pgx_query(pg, "outbox.claim",
+                              "SELECT task_id, topic, incident_id, payload::text, "
+                              "(extract(epoch FROM created_at) * 1000)::bigint, kind FROM outbox "
+                              "WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
+                              "FOR UPDATE SKIP LOCKED",
+                              1, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
         return -1;
@@ -200,13 +197,11 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         const char *incident_id = PQgetvalue(res, r, 2);
         rc = kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
                         strlen(incident_id), buf.data, buf.len, headers, 2, err, errlen);
-        if (rc == 0)
-            json_array_append_new(sent, json_string(task_id));
+        if (rc == 0) json_array_append_new(sent, json_string(task_id));
     }
     wire_buf_free(&buf);
     PQclear(res);
-    if (rc == 0)
-        rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
+    if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
     if (rc == 0 && json_array_size(sent) > 0) {
         char *ids = json_dumps(sent, JSON_COMPACT);
         const char *pm[] = {ids};
@@ -220,11 +215,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         rc = pgx_commit(pg, err, errlen);
     else
         pgx_rollback(pg, NULL, 0);
-    if (rc == 0)
-        *relayed += (long)json_array_size(sent);
+    if (rc == 0) *relayed += (long)json_array_size(sent);
     /* Rows that could not be encoded would be claimed again at once: stop this round. */
-    if (rc == 0 && (int)json_array_size(sent) < *rows)
-        *rows = 0;
+    if (rc == 0 && (int)json_array_size(sent) < *rows) *rows = 0;
     json_decref(sent);
     return rc;
 }

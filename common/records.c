@@ -14,7 +14,8 @@
 /* Every Avro C call is checked; "prefix" + "name" is the field in the message. */
 #define RC_AVRO(call)                                                                              \
     do {                                                                                           \
-        if ((call) != 0) return errbuf_fail(err, errlen, "%s%s: %s", prefix, name, avro_strerror());   \
+        if ((call) != 0)                                                                           \
+            return errbuf_fail(err, errlen, "%s%s: %s", prefix, name, avro_strerror());            \
     } while (0)
 
 static const char *const rc_task_kinds[] = {
@@ -66,8 +67,8 @@ static int ck_time(const char *prefix, const char *name, int64_t ms, bool nullab
 {
     if (nullable && ms == RECORDS_NO_TIME) return 0;
     if (ms < MNI_EVENT_TIME_MIN || ms > MNI_EVENT_TIME_MAX)
-        return errbuf_fail(err, errlen, "%s%s: time %lld ms is outside years 0001-9999", prefix, name,
-                       (long long)ms);
+        return errbuf_fail(err, errlen, "%s%s: time %lld ms is outside years 0001-9999", prefix,
+                           name, (long long)ms);
     return 0;
 }
 
@@ -113,7 +114,7 @@ static int ck_assessment(const records_case_assessment *a, char *err, size_t err
         return -1;
     if (a->headcount_total < 0)
         return errbuf_fail(err, errlen, "headcount_total: %lld is negative",
-                       (long long)a->headcount_total);
+                           (long long)a->headcount_total);
     if (a->n_clients > 0 && a->clients == NULL)
         return errbuf_fail(err, errlen, "clients: %zu clients but no array", a->n_clients);
     for (size_t i = 0; i < a->n_clients; i++) {
@@ -122,7 +123,8 @@ static int ck_assessment(const records_case_assessment *a, char *err, size_t err
         snprintf(cp, sizeof(cp), "clients[%zu].", i);
         if (ck_id(cp, "client_id", c->client_id, err, errlen)) return -1;
         if (c->persons < 0)
-            return errbuf_fail(err, errlen, "%spersons: %lld is negative", cp, (long long)c->persons);
+            return errbuf_fail(err, errlen, "%spersons: %lld is negative", cp,
+                               (long long)c->persons);
         if (ck_text(cp, "status", c->status, err, errlen) ||
             ck_rules(cp, c->rules, c->n_rules, err, errlen))
             return -1;
@@ -151,7 +153,8 @@ static int ck_task(const records_notify_task *t, char *err, size_t errlen)
         return errbuf_fail(err, errlen, "kind: unknown value %d", (int)t->kind);
     if (ck_time(p, "due_at", t->due_at_ms, true, err, errlen)) return -1;
     if (t->case_version < 1)
-        return errbuf_fail(err, errlen, "case_version: %lld is not >= 1", (long long)t->case_version);
+        return errbuf_fail(err, errlen, "case_version: %lld is not >= 1",
+                           (long long)t->case_version);
     return ck_time(p, "created_at", t->created_at_ms, false, err, errlen) ||
                    ck_text(p, "payload_json", t->payload_json, err, errlen)
                ? -1
@@ -334,7 +337,8 @@ static int r_str_array(avro_value_t *rec, const char *prefix, const char *name, 
     if (r_field(rec, prefix, name, &arr, err, errlen)) return -1;
     RC_AVRO(avro_value_get_size(&arr, n));
     items = events_arena_array(arena, *n, sizeof(*items));
-    if (items == NULL && *n > 0) return errbuf_fail(err, errlen, "%s%s: out of memory", prefix, name);
+    if (items == NULL && *n > 0)
+        return errbuf_fail(err, errlen, "%s%s: out of memory", prefix, name);
     for (size_t i = 0; i < *n; i++) {
         avro_value_t item;
         RC_AVRO(avro_value_get_by_index(&arr, i, &item, NULL));

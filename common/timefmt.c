@@ -15,8 +15,7 @@ static bool read_digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
+        if (!isdigit((unsigned char)s[i])) return false;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
@@ -25,8 +24,7 @@ static bool read_digits(const char *s, int n, int *out)
 
 static int bad(char *err, size_t errlen, const char *why)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "%s", why);
+    if (err && errlen) snprintf(err, errlen, "%s", why);
     return -1;
 }
 
@@ -48,8 +46,7 @@ int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t
         return bad(err, errlen, "not an RFC 3339 time: bad time of day (want THH:MM:SS)");
     if (h > 23 || mi > 59 || sec > 60)
         return bad(err, errlen, "not an RFC 3339 time: time of day out of range");
-    if (sec == 60)
-        sec = 59; /* a leap second belongs to the same day; POSIX time has none */
+    if (sec == 60) sec = 59; /* a leap second belongs to the same day; POSIX time has none */
     jpcal_to_ymd(day, &y, &mo, &d);
     s += 19;
     int ms = 0;
@@ -57,8 +54,7 @@ int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t
         int digits = 0;
         s++;
         while (isdigit((unsigned char)*s)) {
-            if (digits < 3)
-                ms = ms * 10 + (*s - '0');
+            if (digits < 3) ms = ms * 10 + (*s - '0');
             digits++;
             s++;
         }
@@ -73,16 +69,15 @@ int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t
         s++;
     } else if (*s == '+' || *s == '-') {
         int oh, om;
-        if (!read_digits(s + 1, 2, &oh) || s[3] != ':' || !read_digits(s + 4, 2, &om) ||
-            oh > 23 || om > 59)
+        if (!read_digits(s + 1, 2, &oh) || s[3] != ':' || !read_digits(s + 4, 2, &om) || oh > 23 ||
+            om > 59)
             return bad(err, errlen, "not an RFC 3339 time: bad offset (want +HH:MM)");
         offset_min = (oh * 60 + om) * (*s == '-' ? -1 : 1);
         s += 6;
     } else {
         return bad(err, errlen, "not an RFC 3339 time: the offset (Z or +HH:MM) is required");
     }
-    if (*s != '\0')
-        return bad(err, errlen, "not an RFC 3339 time: text after the offset");
+    if (*s != '\0') return bad(err, errlen, "not an RFC 3339 time: text after the offset");
     int64_t secs = (int64_t)day * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
     *epoch_ms = secs * 1000 + ms;
     return 0;

@@ -16,8 +16,7 @@
 
 static int hexval(int c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
+    if (c >= '0' && c <= '9') return c - '0';
     c = tolower(c);
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
@@ -72,8 +71,9 @@ int token_key_generate(const char *path, char *err, size_t errlen)
     hex[2 * sizeof raw] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "key file %s: cannot create (an existing key is never overwritten): %s",
-                 path, strerror(errno));
+        snprintf(err, errlen,
+                 "key file %s: cannot create (an existing key is never overwritten): %s", path,
+                 strerror(errno));
         return -1;
     }
     ssize_t w = write(fd, hex, 2 * sizeof raw + 1);
@@ -107,10 +107,8 @@ int token_make(const token_key *key, const char *person_key, size_t len,
 
 int token_is_wellformed(const char *text, size_t len)
 {
-    if (len != TOKEN_HEX_LEN)
-        return 0;
+    if (len != TOKEN_HEX_LEN) return 0;
     for (size_t i = 0; i < len; i++)
-        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
-            return 0;
+        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f'))) return 0;
     return 1;
 }

@@ -8,8 +8,7 @@
 
 static json_t *day_or_null(int32_t day)
 {
-    if (day == RULES_ABSENT)
-        return json_null();
+    if (day == RULES_ABSENT) return json_null();
     char text[11];
     jpcal_format(day, text);
     return json_string(text);
@@ -41,12 +40,12 @@ static json_t *clients_json(const rules_verdict *v, json_t *headcounts)
             due = json_string(when);
         }
         json_array_append_new(
-            arr, json_pack("{s:s, s:O, s:O, s:I, s:O, s:O, s:b, s:o}", "client_id", c->client_id,
-                           "status", json_object_get(mn, "status"), "rules",
-                           json_object_get(mn, "rules"), "headcount", (json_int_t)c->headcount,
-                           "appi_status", json_object_get(appi, "status"), "appi_rules",
-                           json_object_get(appi, "rules"), "involved", c->involved,
-                           "notice_due", due));
+            arr,
+            json_pack("{s:s, s:O, s:O, s:I, s:O, s:O, s:b, s:o}", "client_id", c->client_id,
+                      "status", json_object_get(mn, "status"), "rules",
+                      json_object_get(mn, "rules"), "headcount", (json_int_t)c->headcount,
+                      "appi_status", json_object_get(appi, "status"), "appi_rules",
+                      json_object_get(appi, "rules"), "involved", c->involved, "notice_due", due));
         json_decref(mn);
         json_decref(appi);
         json_object_set_new(headcounts, c->client_id, json_integer(c->headcount));
@@ -62,27 +61,25 @@ json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v)
     if (v->n_clients == 0)
         for (size_t i = 0; i < f->n_clients; i++) {
             const rules_client *c = &f->clients[i];
-            json_object_set_new(headcounts, c->client_id,
-                                json_integer(c->persons_max != RULES_ABSENT ? c->persons_max
-                                                                            : c->persons));
+            json_object_set_new(
+                headcounts, c->client_id,
+                json_integer(c->persons_max != RULES_ABSENT ? c->persons_max : c->persons));
         }
     const char *notice_by = NULL;
-    if (v->principal_notice)
-        notice_by = v->principal_notice_by_self ? "self" : "clients";
+    if (v->principal_notice) notice_by = v->principal_notice_by_self ? "self" : "clients";
     json_t *deadlines = json_pack(
         "{s:o, s:o, s:o, s:o, s:o, s:o}", "preliminary_target", day_or_null(v->preliminary_target),
         "preliminary_latest", day_or_null(v->preliminary_latest), "final",
         day_or_null(v->final_due), "final_days", int_or_null(v->final_days), "appi_final",
         day_or_null(v->appi_final_due), "appi_final_days", int_or_null(v->appi_final_days));
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:o, s:I}, s:o, s:s, s:s, s:b, s:o, "
-                     "s:o, s:s}",
-                     "incident_id", f->incident_id, "regime", rules_regime_name(v->regime),
-                     "known_date", day_or_null(v->known_day), "my_number",
-                     act_json(&v->my_number), "appi", act_json(&v->appi), "headcount", "total",
-                     (json_int_t)v->headcount_total, "clients", headcounts, "appi_persons",
-                     (json_int_t)v->appi_persons, "deadlines", deadlines, "route",
-                     rules_route_name(v->route), "appi_route", rules_route_name(v->appi_route),
-                     "principal_notice", v->principal_notice, "principal_notice_by",
-                     notice_by ? json_string(notice_by) : json_null(), "clients", clients,
-                     "disclaimer", VERDICT_DISCLAIMER);
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:o, s:I}, s:o, s:s, s:s, s:b, s:o, "
+        "s:o, s:s}",
+        "incident_id", f->incident_id, "regime", rules_regime_name(v->regime), "known_date",
+        day_or_null(v->known_day), "my_number", act_json(&v->my_number), "appi", act_json(&v->appi),
+        "headcount", "total", (json_int_t)v->headcount_total, "clients", headcounts, "appi_persons",
+        (json_int_t)v->appi_persons, "deadlines", deadlines, "route", rules_route_name(v->route),
+        "appi_route", rules_route_name(v->appi_route), "principal_notice", v->principal_notice,
+        "principal_notice_by", notice_by ? json_string(notice_by) : json_null(), "clients", clients,
+        "disclaimer", VERDICT_DISCLAIMER);
 }

@@ -9,8 +9,8 @@
 
 #include "rules/rules.h"
 
-#define VERDICT_DISCLAIMER                                                                     \
-    "Not legal advice: an automated reading of the My Number Act and APPI rules; confirm "     \
+#define VERDICT_DISCLAIMER                                                                         \
+    "Not legal advice: an automated reading of the My Number Act and APPI rules; confirm "         \
     "with counsel or the PPC."
 
 /* A new reference; the caller decrefs it. */

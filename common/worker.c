@@ -23,7 +23,7 @@
 typedef struct {
     int32_t partition;
     int64_t expected;
-    int64_t next; /* the batch's new value, before COMMIT */
+    int64_t next;  /* the batch's new value, before COMMIT */
     int64_t first; /* the batch's first offset on this partition */
 } worker_offset;
 
@@ -82,13 +82,11 @@ static double now_ms(void)
 static worker_offset *offset_slot(worker *w, int32_t partition)
 {
     for (size_t i = 0; i < w->n_offsets; i++)
-        if (w->offsets[i].partition == partition)
-            return &w->offsets[i];
+        if (w->offsets[i].partition == partition) return &w->offsets[i];
     if (w->n_offsets == w->cap_offsets) {
         size_t cap = w->cap_offsets ? w->cap_offsets * 2 : 16;
         worker_offset *grown = realloc(w->offsets, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
+        if (!grown) return NULL;
         w->offsets = grown;
         w->cap_offsets = cap;
     }
@@ -114,23 +112,20 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
             for (int r = 0; r < PQntuples(res); r++) {
                 int32_t p = (int32_t)atoi(PQgetvalue(res, r, 0));
                 worker_offset *o = offset_slot(w, p);
-                if (o)
-                    o->expected = atoll(PQgetvalue(res, r, 1));
+                if (o) o->expected = atoll(PQgetvalue(res, r, 1));
             }
             PQclear(res);
             break;
         }
         log_warn("cannot load consumer offsets; retrying", LOG_STR("error", err),
                  LOG_INT("attempt", attempt), LOG_END);
-        if (attempt >= 5 || worker_signal)
-            return -1;
+        if (attempt >= 5 || worker_signal) return -1;
         PQreset(w->pg);
         sleep(1);
     }
     for (int i = 0; i < parts->cnt; i++) {
         worker_offset *o = offset_slot(w, parts->elems[i].partition);
-        if (o && o->expected >= 0)
-            parts->elems[i].offset = o->expected;
+        if (o && o->expected >= 0) parts->elems[i].offset = o->expected;
         log_info("partition assigned", LOG_STR("topic", parts->elems[i].topic),
                  LOG_INT("partition", parts->elems[i].partition),
                  LOG_INT("offset", o ? o->expected : -1), LOG_END);
@@ -149,11 +144,11 @@ static void on_revoke(void *arg, const rd_kafka_topic_partition_list_t *parts, i
  * threads; log.h writes whole lines under the stream lock. */
 static void on_kafka_log(int level, const char *facility, const char *message)
 {
-    log_level l = level <= 3 ? LOG_LEVEL_ERROR : level <= 4 ? LOG_LEVEL_WARN
-                                               : level <= 6 ? LOG_LEVEL_INFO
-                                                            : LOG_LEVEL_DEBUG;
-    log_write(l, "librdkafka", LOG_STR("facility", facility), LOG_STR("message", message),
-              LOG_END);
+    log_level l = level <= 3   ? LOG_LEVEL_ERROR
+                  : level <= 4 ? LOG_LEVEL_WARN
+                  : level <= 6 ? LOG_LEVEL_INFO
+                               : LOG_LEVEL_DEBUG;
+    log_write(l, "librdkafka", LOG_STR("facility", facility), LOG_STR("message", message), LOG_END);
 }
 
 static void on_kafka_error(void *arg, rd_kafka_resp_err_t code, const char *topic,
@@ -169,8 +164,7 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
 {
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
-        if (o->next < 0)
-            continue;
+        if (o->next < 0) continue;
         char part[16], next[32], expected[32];
         snprintf(part, sizeof part, "%d", o->partition);
         snprintf(next, sizeof next, "%lld", (long long)o->next);
@@ -191,8 +185,7 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
                                  "AND next_offset = $5",
                                  5, p, &rows, err, errlen);
         }
-        if (rc != 0)
-            return -1;
+        if (rc != 0) return -1;
         if (rows != 1) {
             snprintf(err, errlen,
                      "consumer offsets of %s[%d] moved under this member (expected %lld): fenced",
@@ -222,11 +215,9 @@ static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, 
                          LOG_STR("topic", w->topic), LOG_INT("partition", o->partition),
                          LOG_INT("expected", o->expected), LOG_INT("first", o->first), LOG_END);
         }
-        if (msgs[i]->offset + 1 > o->next)
-            o->next = msgs[i]->offset + 1;
+        if (msgs[i]->offset + 1 > o->next) o->next = msgs[i]->offset + 1;
     }
-    if (pgx_begin(w->pg, err, errlen) != 0)
-        return -1;
+    if (pgx_begin(w->pg, err, errlen) != 0) return -1;
     int failed = w->spec->process(w, w->ctx, msgs, n, err, errlen) != 0 ||
                  kq_producer_flush_checked(w->producer, WORKER_FLUSH_MS, err, errlen) != 0 ||
                  advance_offsets(w, err, errlen) != 0;
@@ -242,8 +233,7 @@ static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, 
         return -1;
     }
     for (size_t i = 0; i < w->n_offsets; i++)
-        if (w->offsets[i].next >= 0)
-            w->offsets[i].expected = w->offsets[i].next;
+        if (w->offsets[i].next >= 0) w->offsets[i].expected = w->offsets[i].next;
     return 0;
 }
 
@@ -253,26 +243,27 @@ int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reaso
     log_warn("dead letter", LOG_STR("reason", reason), LOG_STR("detail", detail),
              LOG_STR("topic", rd_kafka_topic_name(m->rkt)), LOG_INT("partition", m->partition),
              LOG_INT("offset", m->offset), LOG_END);
-    return kq_produce_dlq(w->producer, worker_topic(w, "topic.dlq"), m, reason, detail, flags,
-                          err, errlen);
+    return kq_produce_dlq(w->producer, worker_topic(w, "topic.dlq"), m, reason, detail, flags, err,
+                          errlen);
 }
 
 static void usage(const worker_spec *spec, FILE *out)
 {
-    fprintf(out,
-            "usage: mni-%s [--config FILE] [--print-config] [--exit-when-idle MS]\n"
-            "\n%s\n\n"
-            "  --config FILE        configuration file (default: $MNI_CONFIG; see deploy/mni.conf)\n"
-            "  --print-config       print the effective configuration (secrets masked), exit\n"
-            "  --exit-when-idle MS  stop cleanly after MS milliseconds without input, counted\n"
-            "                       from the first partition assignment (tests, demos)\n"
-            "  -h, --help           this text\n"
-            "\n"
-            "Environment: MNI_<KEY> overrides a key (MNI_BATCH_SIZE for batch.size),\n"
-            "MNI_PG_CONNINFO and MNI_KAFKA_BOOTSTRAP the connections. SIGTERM finishes the\n"
-            "batch in hand, commits and exits 0. Exit codes: 0 stopped, 1 runtime failure,\n"
-            "2 usage or configuration error.\n",
-            spec->component, spec->summary);
+    fprintf(
+        out,
+        "usage: mni-%s [--config FILE] [--print-config] [--exit-when-idle MS]\n"
+        "\n%s\n\n"
+        "  --config FILE        configuration file (default: $MNI_CONFIG; see deploy/mni.conf)\n"
+        "  --print-config       print the effective configuration (secrets masked), exit\n"
+        "  --exit-when-idle MS  stop cleanly after MS milliseconds without input, counted\n"
+        "                       from the first partition assignment (tests, demos)\n"
+        "  -h, --help           this text\n"
+        "\n"
+        "Environment: MNI_<KEY> overrides a key (MNI_BATCH_SIZE for batch.size),\n"
+        "MNI_PG_CONNINFO and MNI_KAFKA_BOOTSTRAP the connections. SIGTERM finishes the\n"
+        "batch in hand, commits and exits 0. Exit codes: 0 stopped, 1 runtime failure,\n"
+        "2 usage or configuration error.\n",
+        spec->component, spec->summary);
 }
 
 /* Collects the kafka.* keys as librdkafka properties (pointers into the config). */
@@ -323,8 +314,8 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
-        config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000,
-                       &w->pause_before_commit_ms, err, errlen) != 0)
+        config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
+                       err, errlen) != 0)
         return -1;
     const char *group_id, *topic;
     if (config_get_str(w->cfg, "group.id", &group_id, err, errlen) != 0 ||
@@ -338,25 +329,21 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
 static int connect_all(worker *w, char *err, size_t errlen)
 {
     const char *conninfo;
-    if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0)
-        return -1;
+    if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
     w->pg = pgx_connect(conninfo, app, err, errlen);
-    if (!w->pg)
-        return -1;
+    if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 1];
     size_t n = kafka_props(w->cfg, props, WORKER_MAX_PROPS);
     w->producer = kq_producer_new(props, n, err, errlen);
-    if (!w->producer)
-        return -1;
+    if (!w->producer) return -1;
     props[n++] = (kq_prop){"group.id", w->group};
-    kq_consumer_cbs cbs = {.ctx = w, .load_offsets = load_offsets, .on_revoke = on_revoke,
-                           .on_error = on_kafka_error};
+    kq_consumer_cbs cbs = {
+        .ctx = w, .load_offsets = load_offsets, .on_revoke = on_revoke, .on_error = on_kafka_error};
     w->consumer = kq_consumer_new(props, n, &cbs, err, errlen);
-    if (!w->consumer)
-        return -1;
+    if (!w->consumer) return -1;
     const char *topics[] = {w->topic};
     return kq_subscribe(w->consumer, topics, 1, err, errlen);
 }
@@ -371,8 +358,7 @@ static void run_tick(worker *w)
 static int loop(worker *w)
 {
     rd_kafka_message_t **msgs = calloc((size_t)w->batch_size, sizeof *msgs);
-    if (!msgs)
-        return 1;
+    if (!msgs) return 1;
     char err[1024];
     int backoff_ms = 100, rc = 0;
     double last_input = now_ms(), last_tick = 0;
@@ -396,16 +382,15 @@ static int loop(worker *w)
                 if (kq_seek_batch(w->consumer, msgs, n, seek_err, sizeof seek_err) != 0)
                     log_warn("rewind failed", LOG_STR("error", seek_err), LOG_END);
                 kq_messages_destroy(msgs, n);
-                if (PQstatus(w->pg) != CONNECTION_OK)
-                    PQreset(w->pg);
+                if (PQstatus(w->pg) != CONNECTION_OK) PQreset(w->pg);
                 usleep((useconds_t)backoff_ms * 1000);
-                backoff_ms = backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS
-                                                                    : backoff_ms * 2;
+                backoff_ms =
+                    backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
                 continue;
             }
             backoff_ms = 100;
-            log_debug("batch committed", LOG_UINT("messages", n),
-                      LOG_F64("ms", now_ms() - t0), LOG_END);
+            log_debug("batch committed", LOG_UINT("messages", n), LOG_F64("ms", now_ms() - t0),
+                      LOG_END);
             kq_messages_destroy(msgs, n);
             run_tick(w);
             last_tick = now_ms();
@@ -437,15 +422,13 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         return 2;
     }
     if (print_only) {
-        if (print_only == 1)
-            config_dump(w.cfg, stdout);
+        if (print_only == 1) config_dump(w.cfg, stdout);
         config_free(w.cfg);
         return 0;
     }
     const char *level_name = config_get(w.cfg, "log.level");
     log_level level;
-    if (level_name && *level_name && log_level_parse(level_name, &level) == 0)
-        log_set_level(level);
+    if (level_name && *level_name && log_level_parse(level_name, &level) == 0) log_set_level(level);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -148,12 +148,13 @@ static int load_filings(PGconn *pg, const char *incident_id, json_t *snap, char 
 static int load_texts(PGconn *pg, const char *incident_id, json_t *snap, char *err, size_t errlen)
 {
     const char *p[] = {incident_id};
-    PGresult *res = pgx_query(pg, "notify.snapshot_texts",
-                              "SELECT body->'body'->>'title', body->'body'->>'description' FROM event_log "
-                              "WHERE incident_id = $1 AND kind IN ('incident_opened', "
-                              "'facts_updated') ORDER BY kind <> 'incident_opened', "
-                              "occurred_at, received_at, event_id",
-                              1, p, err, errlen);
+    PGresult *res =
+        pgx_query(pg, "notify.snapshot_texts",
+                  "SELECT body->'body'->>'title', body->'body'->>'description' FROM event_log "
+                  "WHERE incident_id = $1 AND kind IN ('incident_opened', "
+                  "'facts_updated') ORDER BY kind <> 'incident_opened', "
+                  "occurred_at, received_at, event_id",
+                  1, p, err, errlen);
     if (!res) return -1;
     json_object_set_new(snap, "title", json_null());
     json_object_set_new(snap, "description", json_null());

@@ -31,11 +31,9 @@ static bool digits_valid(const int d[MYNUMBER_DIGITS])
 bool mynumber_is_valid(const char *text)
 {
     int d[MYNUMBER_DIGITS];
-    if (strlen(text) != MYNUMBER_DIGITS)
-        return false;
+    if (strlen(text) != MYNUMBER_DIGITS) return false;
     for (int i = 0; i < MYNUMBER_DIGITS; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return false;
+        if (text[i] < '0' || text[i] > '9') return false;
         d[i] = text[i] - '0';
     }
     return digits_valid(d);
@@ -62,12 +60,9 @@ static size_t digit_at(const char *text, size_t len, size_t i, int *value)
 static size_t separator_at(const char *text, size_t len, size_t i)
 {
     const unsigned char *s = (const unsigned char *)text;
-    if (i < len && (s[i] == ' ' || s[i] == '-'))
-        return 1;
-    if (i + 2 < len && s[i] == 0xEF && s[i + 1] == 0xBC && s[i + 2] == 0x8D)
-        return 3;
-    if (i + 2 < len && s[i] == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x80)
-        return 3;
+    if (i < len && (s[i] == ' ' || s[i] == '-')) return 1;
+    if (i + 2 < len && s[i] == 0xEF && s[i + 1] == 0xBC && s[i + 2] == 0x8D) return 3;
+    if (i + 2 < len && s[i] == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x80) return 3;
     return 0;
 }
 
@@ -86,21 +81,17 @@ static bool read_number(const char *text, size_t len, size_t start, int d[MYNUMB
                 size_t sep = separator_at(text, len, i);
                 if (sep == 0 || (first_sep && memcmp(text + i, text + first_sep, sep) != 0))
                     ok = false;
-                if (!first_sep)
-                    first_sep = i;
+                if (!first_sep) first_sep = i;
                 i += sep;
-                if (!ok)
-                    break;
+                if (!ok) break;
             }
             size_t w = digit_at(text, len, i, &d[n]);
-            if (w == 0)
-                ok = false;
+            if (w == 0) ok = false;
             i += w;
             n++;
         }
         int next;
-        if (ok && n == MYNUMBER_DIGITS && digit_at(text, len, i, &next) == 0)
-            return true;
+        if (ok && n == MYNUMBER_DIGITS && digit_at(text, len, i, &next) == 0) return true;
     }
     return false;
 }
@@ -119,8 +110,7 @@ bool mynumber_find(const char *text, size_t len, size_t *at)
         }
         /* Only a run that does not continue earlier digits can start a number. */
         if (!after_digit && read_number(text, len, i, d) && digits_valid(d)) {
-            if (at)
-                *at = i;
+            if (at) *at = i;
             return true;
         }
         after_digit = true;

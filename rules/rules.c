@@ -70,22 +70,19 @@ jpcal_day rules_japan_day(int64_t epoch_seconds)
     int64_t local = epoch_seconds + RULES_JST_OFFSET_SECONDS;
     /* Floor division: instants before 1970 belong to the day that contains them. */
     int64_t day = local / SECONDS_PER_DAY;
-    if (local % SECONDS_PER_DAY < 0)
-        day--;
+    if (local % SECONDS_PER_DAY < 0) day--;
     return (jpcal_day)day;
 }
 
 void rules_fire(rules_act_verdict *v, const char *id)
 {
-    if (v->n_fired < RULES_MAX_FIRED)
-        v->fired[v->n_fired++] = id;
+    if (v->n_fired < RULES_MAX_FIRED) v->fired[v->n_fired++] = id;
 }
 
 bool rules_has_fired(const rules_act_verdict *v, const char *id)
 {
     for (size_t i = 0; i < v->n_fired; i++)
-        if (!strcmp(v->fired[i], id))
-            return true;
+        if (!strcmp(v->fired[i], id)) return true;
     return false;
 }
 
@@ -155,20 +152,18 @@ static int validate_clients(const rules_facts *f, char *err, size_t errlen)
 
 static int validate(const rules_facts *f, char *err, size_t errlen)
 {
-    if (f->incident_id[0] == '\0')
-        return fail(err, errlen, "incident_id: must not be empty");
-    if (f->kinds == 0)
-        return fail(err, errlen, "kinds: at least one kind is required");
+    if (f->incident_id[0] == '\0') return fail(err, errlen, "incident_id: must not be empty");
+    if (f->kinds == 0) return fail(err, errlen, "kinds: at least one kind is required");
     if (f->recovered_unviewed && f->unspecified_viewing == RULES_VIEW_VIEWED)
-        return fail(err, errlen, "recovered_unviewed: contradicts unspecified_viewing \"viewed\" "
-                                 "(data that was viewed was not recovered unviewed)");
+        return fail(err, errlen,
+                    "recovered_unviewed: contradicts unspecified_viewing \"viewed\" "
+                    "(data that was viewed was not recovered unviewed)");
     if (f->role == RULES_ROLE_CONTRACTOR && f->n_clients == 0)
         return fail(err, errlen, "clients: a contractor's incident needs at least one client");
     if (f->appi.persons != RULES_ABSENT && f->appi.persons < 0)
         return fail(err, errlen, "appi.persons: must be >= 0 (got %lld)",
                     (long long)f->appi.persons);
-    if (validate_clients(f, err, errlen) != 0)
-        return -1;
+    if (validate_clients(f, err, errlen) != 0) return -1;
 
     jpcal_day day = rules_japan_day(f->known_at);
     if (day < jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH,
@@ -195,7 +190,8 @@ static int validate(const rules_facts *f, char *err, size_t errlen)
                         "distinct_persons: larger than the clients' counts added up (%lld > %lld)",
                         (long long)f->distinct_persons, (long long)sum);
         if (f->distinct_persons < largest)
-            return fail(err, errlen, "distinct_persons: smaller than clients[%zu].persons (%lld < %lld)",
+            return fail(err, errlen,
+                        "distinct_persons: smaller than clients[%zu].persons (%lld < %lld)",
                         largest_at, (long long)f->distinct_persons, (long long)largest);
     }
     return 0;
@@ -207,11 +203,9 @@ static int64_t reporter_headcount(const rules_facts *f)
     for (size_t i = 0; i < f->n_clients; i++) {
         int64_t n = client_headcount(&f->clients[i]);
         sum += n;
-        if (n > largest)
-            largest = n;
+        if (n > largest) largest = n;
     }
-    if (f->distinct_persons == RULES_ABSENT)
-        return sum;
+    if (f->distinct_persons == RULES_ABSENT) return sum;
     /* A client's possible maximum can exceed the distinct persons known so far; the reporter's
      * possible maximum is then at least that client's. */
     return f->distinct_persons > largest ? f->distinct_persons : largest;
@@ -225,16 +219,13 @@ typedef void (*rules_evaluator)(const rules_exposure *, rules_act_verdict *, rul
 static rules_route act_route(const rules_verdict *v, bool my_number)
 {
     const rules_act_verdict *own = my_number ? &v->my_number : &v->appi;
-    if (own->status != RULES_STATUS_MANDATORY)
-        return RULES_ROUTE_NONE;
-    if (v->clients == NULL || v->n_clients == 0)
-        return RULES_ROUTE_OWN_REPORT;
+    if (own->status != RULES_STATUS_MANDATORY) return RULES_ROUTE_NONE;
+    if (v->clients == NULL || v->n_clients == 0) return RULES_ROUTE_OWN_REPORT;
     bool all_clients_bound = true;
     for (size_t i = 0; i < v->n_clients; i++) {
         const rules_client_verdict *c = &v->clients[i];
         const rules_act_verdict *cv = my_number ? &c->my_number : &c->appi;
-        if (c->involved && cv->status != RULES_STATUS_MANDATORY)
-            all_clients_bound = false;
+        if (c->involved && cv->status != RULES_STATUS_MANDATORY) all_clients_bound = false;
     }
     return all_clients_bound ? RULES_ROUTE_NOTIFY_CLIENTS : RULES_ROUTE_DIRECT_REPORT;
 }
@@ -242,16 +233,13 @@ static rules_route act_route(const rules_verdict *v, bool my_number)
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen)
 {
-    if (policy == NULL)
-        policy = &rules_policy_default;
+    if (policy == NULL) policy = &rules_policy_default;
     memset(v, 0, sizeof *v);
-    if (validate(f, err, errlen) != 0)
-        return -1;
+    if (validate(f, err, errlen) != 0) return -1;
 
     v->known_day = rules_japan_day(f->known_at);
-    jpcal_day regime_start = jpcal_from_ymd(RULES_REGIME_2022_START_YEAR,
-                                            RULES_REGIME_2022_START_MONTH,
-                                            RULES_REGIME_2022_START_DAY);
+    jpcal_day regime_start = jpcal_from_ymd(
+        RULES_REGIME_2022_START_YEAR, RULES_REGIME_2022_START_MONTH, RULES_REGIME_2022_START_DAY);
     v->regime = v->known_day >= regime_start ? RULES_REGIME_2022 : RULES_REGIME_2015;
     rules_evaluator evaluate =
         v->regime == RULES_REGIME_2022 ? rules_2022_evaluate : rules_2015_evaluate;
@@ -275,8 +263,7 @@ int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict
             c->headcount = client_headcount(&f->clients[i]);
             c->involved = c->headcount > 0;
             c->notice_due = RULES_ABSENT;
-            if (!c->involved)
-                continue; /* none of its persons: nothing of its to report */
+            if (!c->involved) continue; /* none of its persons: nothing of its to report */
             rules_exposure mine = reporter;
             mine.headcount = c->headcount;
             mine.appi_persons = c->headcount;

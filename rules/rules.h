@@ -24,9 +24,9 @@
 
 #include "rules/jpcal.h"
 
-#define RULES_ID_MAX 64          /* bytes of an incident or client id, NUL included */
-#define RULES_MAX_FIRED 8        /* rule ids that can fire in one pass of one act */
-#define RULES_ABSENT (-1)        /* an optional count or clock that was not given */
+#define RULES_ID_MAX 64   /* bytes of an incident or client id, NUL included */
+#define RULES_MAX_FIRED 8 /* rule ids that can fire in one pass of one act */
+#define RULES_ABSENT (-1) /* an optional count or clock that was not given */
 
 typedef enum { RULES_ROLE_OWN, RULES_ROLE_CONTRACTOR } rules_role;
 
@@ -65,7 +65,7 @@ typedef struct {
 
 typedef struct {
     char incident_id[RULES_ID_MAX];
-    int64_t known_at;   /* knowledge time, seconds since the epoch (UTC) */
+    int64_t known_at; /* knowledge time, seconds since the epoch (UTC) */
     rules_role role;
     bool number_use_entity;  /* the reporter is a 個人番号利用事務実施者 */
     bool public_body_system; /* the reporter runs a public body's system (or is its contractor) */
@@ -99,7 +99,7 @@ typedef struct {
     int64_t headcount;     /* this client's own count (possible maximum when uncertain) */
     rules_act_verdict my_number;
     rules_act_verdict appi;
-    bool involved;    /* headcount > 0: the incident touches this client's persons */
+    bool involved;      /* headcount > 0: the incident touches this client's persons */
     int64_t notice_due; /* seconds since the epoch, or RULES_ABSENT when no notice is owed */
 } rules_client_verdict;
 
@@ -117,8 +117,8 @@ typedef struct {
     int32_t final_days;
     int32_t appi_final_due;
     int32_t appi_final_days;
-    rules_route route;      /* the My Number Act report's route */
-    rules_route appi_route; /* the same logic over the APPI verdicts */
+    rules_route route;             /* the My Number Act report's route */
+    rules_route appi_route;        /* the same logic over the APPI verdicts */
     bool principal_notice;         /* notice to the persons (本人通知) is owed */
     bool principal_notice_by_self; /* ... and the reporter owes it (not exempted via clients) */
     rules_client_verdict *clients; /* caller's array, n_clients slots */

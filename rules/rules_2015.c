@@ -39,8 +39,7 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
 
     /* 2016 rule Art. 2(1): leak etc. from the information-provision network system or the
      * listed systems. */
-    if (ev->leak_etc && f->systems != 0)
-        mn15_fire(my_number, "MN15-1", occurred, &established);
+    if (ev->leak_etc && f->systems != 0) mn15_fire(my_number, "MN15-1", occurred, &established);
     /* Art. 2(2): use or provision with improper purpose; a purpose that is only suspected
      * makes it a possible serious situation. */
     if (f->improper_purpose != RULES_LEVEL_NONE && breach)
@@ -58,8 +57,7 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
 
     /* The 2015 notice: the first report is due at once also when the serious situation is
      * only possible; MN15-P says that no item rests on an established fact. */
-    if (my_number->n_fired > 0 && !established)
-        rules_fire(my_number, "MN15-P");
+    if (my_number->n_fired > 0 && !established) rules_fire(my_number, "MN15-P");
     rules_settle(my_number, ev->any);
     rules_settle(appi, ev->leak_etc);
 }

@@ -22,8 +22,7 @@ static void mn_evaluate(const rules_exposure *e, rules_act_verdict *v)
     /* Art. 2(1): leak etc. of data held in the information-provision network system (イ), a
      * system used for 個人番号利用事務 (ロ), or a public body's system for 個人番号関係事務
      * (ハ). Any headcount. */
-    if (ev->leak_etc && f->systems != 0)
-        rules_fire(v, "MN-2-1");
+    if (ev->leak_etc && f->systems != 0) rules_fire(v, "MN-2-1");
 
     /* Art. 2(2): improper purpose (不正の目的), by an outsider or an employee: a leak etc. that
      * may have been done with it (イ), use with it (ロ), provision with it (ハ). Any headcount. */
@@ -50,20 +49,15 @@ static void appi_evaluate(const rules_exposure *e, rules_act_verdict *v)
     const rules_facts *f = e->facts;
     /* APPI rule Art. 7 covers leak, loss and damage (漏えい等) only; unlawful use or provision
      * of My Numbers is the My Number Act's alone. */
-    if (!e->events.leak_etc)
-        return;
+    if (!e->events.leak_etc) return;
     /* Art. 7(1): sensitive personal data (要配慮個人情報). */
-    if (f->appi.sensitive)
-        rules_fire(v, "APPI-7-1");
+    if (f->appi.sensitive) rules_fire(v, "APPI-7-1");
     /* Art. 7(2): data whose misuse may cause financial loss. */
-    if (f->appi.financial_risk)
-        rules_fire(v, "APPI-7-2");
+    if (f->appi.financial_risk) rules_fire(v, "APPI-7-2");
     /* Art. 7(3): possibly caused by an act done with improper purpose against the business. */
-    if (f->improper_purpose != RULES_LEVEL_NONE)
-        rules_fire(v, "APPI-7-3");
+    if (f->improper_purpose != RULES_LEVEL_NONE) rules_fire(v, "APPI-7-3");
     /* Art. 7(4): more than 1,000 persons. */
-    if (e->appi_persons > APPI_HEADCOUNT_THRESHOLD)
-        rules_fire(v, "APPI-7-4");
+    if (e->appi_persons > APPI_HEADCOUNT_THRESHOLD) rules_fire(v, "APPI-7-4");
 }
 
 void rules_2022_evaluate(const rules_exposure *e, rules_act_verdict *my_number,

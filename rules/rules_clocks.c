@@ -33,15 +33,14 @@ static void client_notices_fill(const rules_facts *f, const rules_policy *p, rul
 {
     /* The contract's notice duty does not wait for the law's: every client whose persons are
      * touched is owed notice whenever something happened at all. */
-    if (v->my_number.status == RULES_STATUS_NONE && v->appi.status == RULES_STATUS_NONE)
-        return;
+    if (v->my_number.status == RULES_STATUS_NONE && v->appi.status == RULES_STATUS_NONE) return;
     int64_t by_policy = end_of_day(v->known_day, p->client_notice_day);
     for (size_t i = 0; i < v->n_clients; i++) {
         rules_client_verdict *c = &v->clients[i];
-        if (!c->involved)
-            continue;
+        if (!c->involved) continue;
         int64_t hours = f->clients[i].contract_notice_hours;
-        int64_t by_contract = hours == RULES_ABSENT ? by_policy : f->known_at + hours * SECONDS_PER_HOUR;
+        int64_t by_contract =
+            hours == RULES_ABSENT ? by_policy : f->known_at + hours * SECONDS_PER_HOUR;
         c->notice_due = by_contract < by_policy ? by_contract : by_policy;
     }
 }
@@ -56,8 +55,7 @@ void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdic
 
     if (v->regime == RULES_REGIME_2015) {
         /* 第一報 at once; the final report after the investigation has no day count. */
-        if (mn)
-            v->preliminary_target = v->preliminary_latest = v->known_day;
+        if (mn) v->preliminary_target = v->preliminary_latest = v->known_day;
     } else {
         if (mn || appi) {
             v->preliminary_target = v->known_day + p->preliminary_target_day - 1;

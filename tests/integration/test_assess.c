@@ -61,8 +61,8 @@ static void run_assess(testenv_db *db, const char *group, const char *const *env
 {
     workerproc w;
     const char *argv[] = {"--exit-when-idle", "2500", NULL};
-    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo,
-                                      mockkafka_bootstraps(kafka), group, env, argv),
+    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo, mockkafka_bootstraps(kafka),
+                                      group, env, argv),
                      0);
     int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
     if (rc != 0) {
@@ -116,34 +116,36 @@ static void test_scenario_state_and_replay(void **state)
      * contractor only, so it reports directly; clocks start when the count passed 100. */
     const char *mailing = "INC-2026-0101";
     sqlcheck_equal(pg,
-                 "SELECT persons_total||' '||reportable||' '||direct_report||' '||"
-                 "(mandatory_since AT TIME ZONE 'UTC')||' '||version FROM cases "
-                 "WHERE incident_id = $1",
-                 mailing, "115 true true 2026-11-19 06:00:00 3");
+                   "SELECT persons_total||' '||reportable||' '||direct_report||' '||"
+                   "(mandatory_since AT TIME ZONE 'UTC')||' '||version FROM cases "
+                   "WHERE incident_id = $1",
+                   mailing, "115 true true 2026-11-19 06:00:00 3");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(client_id||'='||token_count, ',' ORDER BY client_id) FROM "
-                 "client_exposure WHERE incident_id = $1",
-                 mailing, "C-ACME=60,C-BETA=70");
+                   "SELECT string_agg(client_id||'='||token_count, ',' ORDER BY client_id) FROM "
+                   "client_exposure WHERE incident_id = $1",
+                   mailing, "C-ACME=60,C-BETA=70");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(version||':'||(verdict->'my_number'->>'status')||':'||"
-                 "(verdict->'headcount'->>'total'), ' ' ORDER BY version) FROM case_versions "
-                 "WHERE incident_id = $1",
-                 mailing, "1:voluntary:60 2:voluntary:95 3:mandatory:115");
+                   "SELECT string_agg(version||':'||(verdict->'my_number'->>'status')||':'||"
+                   "(verdict->'headcount'->>'total'), ' ' ORDER BY version) FROM case_versions "
+                   "WHERE incident_id = $1",
+                   mailing, "1:voluntary:60 2:voluntary:95 3:mandatory:115");
     sqlcheck_equal(pg,
-                 "SELECT verdict->>'route'||' '||(verdict->'my_number'->>'rules') FROM "
-                 "case_versions WHERE incident_id = $1 AND version = 3",
-                 mailing, "direct_report [\"MN-2-4\"]");
+                   "SELECT verdict->>'route'||' '||(verdict->'my_number'->>'rules') FROM "
+                   "case_versions WHERE incident_id = $1 AND version = 3",
+                   mailing, "direct_report [\"MN-2-4\"]");
+    sqlcheck_equal(
+        pg,
+        "SELECT string_agg(kind||':'||coalesce(client_id,'-')||':'||coalesce(due_date::"
+        "text, to_char(due_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD\"T\"HH24:MI:SS')), "
+        "' ' ORDER BY kind, client_id) FROM deadlines WHERE incident_id = $1",
+        mailing,
+        "client_notice:C-ACME:2026-11-19T10:00:00 client_notice:C-BETA:2026-11-20T23:59:59 "
+        "ppc_final:-:2026-12-18 ppc_preliminary:-:2026-11-21");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(kind||':'||coalesce(client_id,'-')||':'||coalesce(due_date::"
-                 "text, to_char(due_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD\"T\"HH24:MI:SS')), "
-                 "' ' ORDER BY kind, client_id) FROM deadlines WHERE incident_id = $1",
-                 mailing,
-                 "client_notice:C-ACME:2026-11-19T10:00:00 client_notice:C-BETA:2026-11-20T23:59:59 "
-                 "ppc_final:-:2026-12-18 ppc_preliminary:-:2026-11-21");
-    sqlcheck_equal(pg,
-                 "SELECT string_agg(kind, ',' ORDER BY kind) FROM outbox WHERE incident_id = $1 "
-                 "AND topic = 'tasks'",
-                 mailing, "client_notice,client_notice,ppc_final,ppc_preliminary,principal_notice");
+                   "SELECT string_agg(kind, ',' ORDER BY kind) FROM outbox WHERE incident_id = $1 "
+                   "AND topic = 'tasks'",
+                   mailing,
+                   "client_notice,client_notice,ppc_final,ppc_preliminary,principal_notice");
     sqlcheck_equal(pg, "SELECT count(*) FROM case_steps WHERE incident_id = $1", mailing, "1");
 
     /* The insider case: MN-2-2 at any headcount, so every client reports itself and the
@@ -151,50 +153,48 @@ static void test_scenario_state_and_replay(void **state)
      * deadline. Mandatory from the start: clocks from the knowledge time. */
     const char *insider = "INC-2026-0102";
     sqlcheck_equal(pg,
-                 "SELECT (verdict->>'route')||' '||(verdict->'deadlines'->>'final_days')||' '||"
-                 "(verdict->'my_number'->>'rules') FROM case_versions v JOIN cases c USING "
-                 "(incident_id) WHERE incident_id = $1 AND v.version = c.version",
-                 insider, "notify_clients 60 [\"MN-2-2\"]");
+                   "SELECT (verdict->>'route')||' '||(verdict->'deadlines'->>'final_days')||' '||"
+                   "(verdict->'my_number'->>'rules') FROM case_versions v JOIN cases c USING "
+                   "(incident_id) WHERE incident_id = $1 AND v.version = c.version",
+                   insider, "notify_clients 60 [\"MN-2-2\"]");
     sqlcheck_equal(pg,
-                 "SELECT mandatory_since AT TIME ZONE 'UTC' FROM cases WHERE incident_id = $1",
-                 insider, "2026-11-19 00:15:00");
+                   "SELECT mandatory_since AT TIME ZONE 'UTC' FROM cases WHERE incident_id = $1",
+                   insider, "2026-11-19 00:15:00");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(kind||':'||client_id, ',' ORDER BY client_id) FROM outbox "
-                 "WHERE incident_id = $1 AND topic = 'tasks'",
-                 insider, "client_notice:C-ACME,client_notice:C-GAMMA");
+                   "SELECT string_agg(kind||':'||client_id, ',' ORDER BY client_id) FROM outbox "
+                   "WHERE incident_id = $1 AND topic = 'tasks'",
+                   insider, "client_notice:C-ACME,client_notice:C-GAMMA");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(client_id||':'||(met_at IS NOT NULL), ',' ORDER BY "
-                 "client_id) FROM deadlines WHERE incident_id = $1",
-                 insider, "C-ACME:false,C-GAMMA:true");
+                   "SELECT string_agg(client_id||':'||(met_at IS NOT NULL), ',' ORDER BY "
+                   "client_id) FROM deadlines WHERE incident_id = $1",
+                   insider, "C-ACME:false,C-GAMMA:true");
 
     /* The encrypted laptop: nothing to report, nothing owed. */
     sqlcheck_equal(pg,
-                 "SELECT (verdict->'my_number'->>'status')||' '||(SELECT count(*) FROM outbox o "
-                 "WHERE o.incident_id = $1 AND o.topic = 'tasks') FROM case_versions WHERE "
-                 "incident_id = $1",
-                 "INC-2026-0103", "none 0");
+                   "SELECT (verdict->'my_number'->>'status')||' '||(SELECT count(*) FROM outbox o "
+                   "WHERE o.incident_id = $1 AND o.topic = 'tasks') FROM case_versions WHERE "
+                   "incident_id = $1",
+                   "INC-2026-0103", "none 0");
 
     /* Every outbox row was relayed, and the tasks are on the topic with their ids. */
     sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE published_at IS NULL", NULL, "0");
     topicio_messages tasks;
-    assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), "notify.tasks", 3, 7, 3000,
-                                      &tasks),
-                     0);
+    assert_int_equal(
+        topicio_read_all(mockkafka_bootstraps(kafka), "notify.tasks", 3, 7, 3000, &tasks), 0);
     assert_true(tasks.n >= 7);
     for (size_t i = 0; i < tasks.n; i++) {
         char id[64];
         topicio_header(&tasks.msgs[i], "mni.task_id", id, sizeof id);
-        sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'",
-                     id, "1");
+        sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
+                       "1");
     }
     topicio_messages_free(&tasks);
     sqlcheck_equal(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
 
     /* Replay: the same events again on the topic, read by the same group: nothing changes. */
     char *before = snapshot(pg);
-    assert_int_equal(topicio_produce_jsonl(mockkafka_bootstraps(kafka), "incident.accepted",
-                                           SCENARIO_1),
-                     8);
+    assert_int_equal(
+        topicio_produce_jsonl(mockkafka_bootstraps(kafka), "incident.accepted", SCENARIO_1), 8);
     run_assess(&db, "assess-scenario", NULL);
     char *after = snapshot(pg);
     assert_string_equal(before, after);
@@ -271,9 +271,10 @@ static void test_sigterm_finishes_the_batch(void **state)
     }
     assert_int_equal(workerproc_log_count(&w, "signal received"), 1);
     char *applied = sqlcheck_text(db.conn, "SELECT count(*) FROM case_events", NULL);
-    char *offsets = sqlcheck_text(db.conn, "SELECT coalesce(sum(next_offset), 0) FROM "
-                                        "consumer_offsets WHERE group_id = 'assess-term'",
-                               NULL);
+    char *offsets = sqlcheck_text(db.conn,
+                                  "SELECT coalesce(sum(next_offset), 0) FROM "
+                                  "consumer_offsets WHERE group_id = 'assess-term'",
+                                  NULL);
     /* The batch in hand (1 to 3 events) was committed with its offsets, and nothing after it. */
     assert_true(atoi(applied) >= 1 && atoi(applied) <= 3);
     assert_int_equal(atoi(offsets), atoi(applied));

@@ -419,9 +419,9 @@ static void assert_audit_intact(PGconn *pg)
     sqlcheck_equal(pg, "SELECT (audit_log_verify() IS NULL)::text", NULL, "true");
     /* Payloads are ids, channels and digests: no document text, no case text. */
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM audit_log WHERE payload::text LIKE '%給与明細%' "
-                 "OR payload::text LIKE '%調査中%' OR payload ? 'document'",
-                 NULL, "0");
+                   "SELECT count(*) FROM audit_log WHERE payload::text LIKE '%給与明細%' "
+                   "OR payload::text LIKE '%調査中%' OR payload ? 'document'",
+                   NULL, "0");
 }
 
 /* ---- cases ---- */
@@ -438,78 +438,79 @@ static void test_tasks_render_and_ticket(void **state)
     run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
 
     sqlcheck_equal(pg,
-                 "SELECT string_agg(kind || ':' || channel || ':' || format, ' ' ORDER BY kind, "
-                 "channel, format) FROM deliveries d JOIN outbox o USING (task_id)",
-                 NULL,
-                 "client_notice:client:A:json client_notice:client:A:text "
-                 "client_notice:client:B:json client_notice:client:B:text "
-                 "ppc_final:ppc_draft:json ppc_final:ppc_draft:text "
-                 "ppc_preliminary:ppc_draft:json ppc_preliminary:ppc_draft:text "
-                 "principal_notice:persons:json principal_notice:persons:text "
-                 "principal_notice:publication:json principal_notice:publication:text");
+                   "SELECT string_agg(kind || ':' || channel || ':' || format, ' ' ORDER BY kind, "
+                   "channel, format) FROM deliveries d JOIN outbox o USING (task_id)",
+                   NULL,
+                   "client_notice:client:A:json client_notice:client:A:text "
+                   "client_notice:client:B:json client_notice:client:B:text "
+                   "ppc_final:ppc_draft:json ppc_final:ppc_draft:text "
+                   "ppc_preliminary:ppc_draft:json ppc_preliminary:ppc_draft:text "
+                   "principal_notice:persons:json principal_notice:persons:text "
+                   "principal_notice:publication:json principal_notice:publication:text");
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM deliveries WHERE document_sha256 <> "
-                 "sha256(convert_to(document, 'UTF8')) OR status <> 'rendered'",
-                 NULL, "0");
+                   "SELECT count(*) FROM deliveries WHERE document_sha256 <> "
+                   "sha256(convert_to(document, 'UTF8')) OR status <> 'rendered'",
+                   NULL, "0");
     /* The documents themselves: the case's text, escaped in Markdown; the disclaimer. */
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM deliveries WHERE format = 'text' AND document LIKE "
-                 "'%給与明細の誤送信 \\\\| 2社%' AND document LIKE '%Not legal advice%'",
-                 NULL, "6");
+                   "SELECT count(*) FROM deliveries WHERE format = 'text' AND document LIKE "
+                   "'%給与明細の誤送信 \\\\| 2社%' AND document LIKE '%Not legal advice%'",
+                   NULL, "6");
     sqlcheck_equal(pg,
-                 "SELECT (document::jsonb -> 'headcount' ->> 'total') || '/' || "
-                 "jsonb_array_length(document::jsonb -> 'headcount' -> 'clients') FROM "
-                 "deliveries d JOIN outbox o USING (task_id) WHERE o.kind = 'ppc_preliminary' "
-                 "AND format = 'json'",
-                 NULL, "120/2");
+                   "SELECT (document::jsonb -> 'headcount' ->> 'total') || '/' || "
+                   "jsonb_array_length(document::jsonb -> 'headcount' -> 'clients') FROM "
+                   "deliveries d JOIN outbox o USING (task_id) WHERE o.kind = 'ppc_preliminary' "
+                   "AND format = 'json'",
+                   NULL, "120/2");
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM deliveries WHERE channel = 'persons' AND "
-                 "(document LIKE '%120名%' OR document LIKE '%80名%' OR document LIKE "
-                 "'%\"client_id\"%')",
-                 NULL, "0");
+                   "SELECT count(*) FROM deliveries WHERE channel = 'persons' AND "
+                   "(document LIKE '%120名%' OR document LIKE '%80名%' OR document LIKE "
+                   "'%\"client_id\"%')",
+                   NULL, "0");
 
     /* One ticket per task, published through the outbox to the tickets topic. */
     sqlcheck_equal(pg,
-                 "SELECT count(*) || '/' || count(*) FILTER (WHERE status = 'published') || '/' "
-                 "|| count(DISTINCT task_id) FROM tickets",
-                 NULL, "5/5/5");
-    sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE topic = 'tickets' AND published_at IS NULL",
-                 NULL, "0");
+                   "SELECT count(*) || '/' || count(*) FILTER (WHERE status = 'published') || '/' "
+                   "|| count(DISTINCT task_id) FROM tickets",
+                   NULL, "5/5/5");
+    sqlcheck_equal(pg,
+                   "SELECT count(*) FROM outbox WHERE topic = 'tickets' AND published_at IS NULL",
+                   NULL, "0");
     char *want = sqlcheck_text(pg,
-                            "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
-                            "WHERE topic = 'tasks'",
-                            NULL);
+                               "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
+                               "WHERE topic = 'tasks'",
+                               NULL);
     char *got = ticket_task_ids(T1.tickets, 5);
     assert_string_equal(got, want);
     free(got);
 
     sqlcheck_equal(pg,
-                 "SELECT count(*) FILTER (WHERE action = 'document_rendered') || '/' || "
-                 "count(*) FILTER (WHERE action = 'ticket_created') || '/' || "
-                 "count(*) FILTER (WHERE actor = 'mni-notify') FROM audit_log",
-                 NULL, "12/5/17");
+                   "SELECT count(*) FILTER (WHERE action = 'document_rendered') || '/' || "
+                   "count(*) FILTER (WHERE action = 'ticket_created') || '/' || "
+                   "count(*) FILTER (WHERE actor = 'mni-notify') FROM audit_log",
+                   NULL, "12/5/17");
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM audit_log a JOIN deliveries d ON d.task_id = "
-                 "a.payload->>'task_id' AND d.channel = a.payload->>'channel' AND d.format = "
-                 "a.payload->>'format' WHERE a.action = 'document_rendered' AND "
-                 "a.payload->>'sha256' = encode(d.document_sha256, 'hex')",
-                 NULL, "12");
+                   "SELECT count(*) FROM audit_log a JOIN deliveries d ON d.task_id = "
+                   "a.payload->>'task_id' AND d.channel = a.payload->>'channel' AND d.format = "
+                   "a.payload->>'format' WHERE a.action = 'document_rendered' AND "
+                   "a.payload->>'sha256' = encode(d.document_sha256, 'hex')",
+                   NULL, "12");
     assert_audit_intact(pg);
 
     /* The same five tasks again: nothing new anywhere. */
     char *before = sqlcheck_text(pg,
-                              "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT "
-                              "count(*) FROM tickets) || '/' || (SELECT count(*) FROM outbox) "
-                              "|| '/' || (SELECT count(*) FROM audit_log)",
-                              NULL);
+                                 "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT "
+                                 "count(*) FROM tickets) || '/' || (SELECT count(*) FROM outbox) "
+                                 "|| '/' || (SELECT count(*) FROM audit_log)",
+                                 NULL);
     assert_string_equal(before, "12/5/10/17");
     assert_int_equal(replay_outbox_tasks(pg, T1.tasks), 5);
     run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
     sqlcheck_equal(pg,
-                 "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT count(*) FROM "
-                 "tickets) || '/' || (SELECT count(*) FROM outbox) || '/' || (SELECT count(*) "
-                 "FROM audit_log)",
-                 NULL, before);
+                   "SELECT (SELECT count(*) FROM deliveries) || '/' || (SELECT count(*) FROM "
+                   "tickets) || '/' || (SELECT count(*) FROM outbox) || '/' || (SELECT count(*) "
+                   "FROM audit_log)",
+                   NULL, before);
     got = ticket_task_ids(T1.tickets, 5);
     assert_string_equal(got, want);
     free(got);
@@ -591,9 +592,9 @@ static void test_dead_letters(void **state)
 
     /* The task after them was handled. */
     sqlcheck_equal(pg,
-                 "SELECT string_agg(task_id || ':' || format, ' ' ORDER BY format) FROM "
-                 "deliveries",
-                 NULL, "t2-good:json t2-good:text");
+                   "SELECT string_agg(task_id || ':' || format, ' ' ORDER BY format) FROM "
+                   "deliveries",
+                   NULL, "t2-good:json t2-good:text");
     sqlcheck_equal(pg, "SELECT task_id || ':' || status FROM tickets", NULL, "t2-good:published");
     char *got = ticket_task_ids(T2.tickets, 1);
     assert_string_equal(got, "t2-good");
@@ -640,13 +641,13 @@ static void test_sweeper_once(void **state)
     run_notify(db, &T3, "notify-t3", "2026-06-12T12:00:00+09:00");
     sqlcheck_equal(pg, counts_sql, NULL, "3/0");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(kind || ':' || coalesce(client_id, '-') || ':' || "
-                 "(reminded_at = '2026-06-12T12:00:00+09:00')::text || ':' || "
-                 "(escalated_at IS NULL)::text, ' ' ORDER BY kind, client_id) FROM deadlines "
-                 "WHERE incident_id = 'INC-N3' AND met_at IS NULL AND reminded_at IS NOT NULL",
-                 NULL,
-                 "client_notice:A:true:true client_notice:B:true:true "
-                 "ppc_preliminary:-:true:true");
+                   "SELECT string_agg(kind || ':' || coalesce(client_id, '-') || ':' || "
+                   "(reminded_at = '2026-06-12T12:00:00+09:00')::text || ':' || "
+                   "(escalated_at IS NULL)::text, ' ' ORDER BY kind, client_id) FROM deadlines "
+                   "WHERE incident_id = 'INC-N3' AND met_at IS NULL AND reminded_at IS NOT NULL",
+                   NULL,
+                   "client_notice:A:true:true client_notice:B:true:true "
+                   "ppc_preliminary:-:true:true");
 
     /* 2. Past every due time: one escalation per deadline, the final report's reminder first. */
     run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
@@ -655,26 +656,27 @@ static void test_sweeper_once(void **state)
     run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
     sqlcheck_equal(pg, counts_sql, NULL, "4/4");
 
+    sqlcheck_equal(
+        pg,
+        "SELECT string_agg(d.kind || ':' || coalesce(d.client_id, '-') || ':' || "
+        "(SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' AND o.kind = 'reminder' "
+        "AND o.payload->>'deadline_kind' = d.kind AND o.client_id IS NOT DISTINCT FROM "
+        "d.client_id) || ':' || (SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' "
+        "AND o.kind = 'escalation' AND o.payload->>'deadline_kind' = d.kind AND "
+        "o.client_id IS NOT DISTINCT FROM d.client_id), ' ' ORDER BY d.kind, "
+        "d.client_id) FROM deadlines d WHERE d.incident_id = 'INC-N3' AND met_at IS NULL",
+        NULL,
+        "client_notice:A:1:1 client_notice:B:1:1 ppc_final:-:1:1 "
+        "ppc_preliminary:-:1:1");
     sqlcheck_equal(pg,
-                 "SELECT string_agg(d.kind || ':' || coalesce(d.client_id, '-') || ':' || "
-                 "(SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' AND o.kind = 'reminder' "
-                 "AND o.payload->>'deadline_kind' = d.kind AND o.client_id IS NOT DISTINCT FROM "
-                 "d.client_id) || ':' || (SELECT count(*) FROM outbox o WHERE o.topic = 'tasks' "
-                 "AND o.kind = 'escalation' AND o.payload->>'deadline_kind' = d.kind AND "
-                 "o.client_id IS NOT DISTINCT FROM d.client_id), ' ' ORDER BY d.kind, "
-                 "d.client_id) FROM deadlines d WHERE d.incident_id = 'INC-N3' AND met_at IS NULL",
-                 NULL,
-                 "client_notice:A:1:1 client_notice:B:1:1 ppc_final:-:1:1 "
-                 "ppc_preliminary:-:1:1");
+                   "SELECT count(*) FROM outbox WHERE incident_id = 'INC-N3-CLOSED' OR "
+                   "client_id = 'C'",
+                   NULL, "0");
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM outbox WHERE incident_id = 'INC-N3-CLOSED' OR "
-                 "client_id = 'C'",
-                 NULL, "0");
-    sqlcheck_equal(pg,
-                 "SELECT (r.created_at < e.created_at)::text FROM outbox r, outbox e WHERE "
-                 "r.kind = 'reminder' AND e.kind = 'escalation' AND r.payload->>'deadline_kind' "
-                 "= 'ppc_final' AND e.payload->>'deadline_kind' = 'ppc_final'",
-                 NULL, "true");
+                   "SELECT (r.created_at < e.created_at)::text FROM outbox r, outbox e WHERE "
+                   "r.kind = 'reminder' AND e.kind = 'escalation' AND r.payload->>'deadline_kind' "
+                   "= 'ppc_final' AND e.payload->>'deadline_kind' = 'ppc_final'",
+                   NULL, "true");
 
     /* Deterministic task ids. */
     const json_t *d = json_object_get(verdict, "deadlines");
@@ -693,36 +695,36 @@ static void test_sweeper_once(void **state)
         expected_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind, want[i].due,
                          id);
         sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
-                     "1");
+                       "1");
     }
 
     /* They came back as documents and tickets. */
     sqlcheck_equal(pg,
-                 "SELECT count(*) FILTER (WHERE channel = 'reminder') || '/' || count(*) "
-                 "FILTER (WHERE channel = 'escalation') FROM deliveries",
-                 NULL, "8/8");
+                   "SELECT count(*) FILTER (WHERE channel = 'reminder') || '/' || count(*) "
+                   "FILTER (WHERE channel = 'escalation') FROM deliveries",
+                   NULL, "8/8");
     sqlcheck_equal(pg,
-                 "SELECT count(*) FILTER (WHERE kind = 'reminder') || '/' || count(*) FILTER "
-                 "(WHERE kind = 'escalation') || '/' || count(*) FILTER (WHERE status = "
-                 "'published') FROM tickets",
-                 NULL, "4/4/8");
+                   "SELECT count(*) FILTER (WHERE kind = 'reminder') || '/' || count(*) FILTER "
+                   "(WHERE kind = 'escalation') || '/' || count(*) FILTER (WHERE status = "
+                   "'published') FROM tickets",
+                   NULL, "4/4/8");
     sqlcheck_equal(pg,
-                 "SELECT document::jsonb ->> 'hours_overdue' FROM deliveries d JOIN outbox o "
-                 "USING (task_id) WHERE o.kind = 'escalation' AND o.payload->>'deadline_kind' = "
-                 "'ppc_preliminary' AND d.format = 'json'",
-                 NULL, "1186"); /* 2026-06-12 23:59:59 to 2026-08-01 09:00, rounded up */
+                   "SELECT document::jsonb ->> 'hours_overdue' FROM deliveries d JOIN outbox o "
+                   "USING (task_id) WHERE o.kind = 'escalation' AND o.payload->>'deadline_kind' = "
+                   "'ppc_preliminary' AND d.format = 'json'",
+                   NULL, "1186"); /* 2026-06-12 23:59:59 to 2026-08-01 09:00, rounded up */
     char *got = ticket_task_ids(T3.tickets, 8);
     char *want_ids = sqlcheck_text(pg,
-                                "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
-                                "WHERE topic = 'tasks'",
-                                NULL);
+                                   "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "
+                                   "WHERE topic = 'tasks'",
+                                   NULL);
     assert_string_equal(got, want_ids);
     free(got);
     free(want_ids);
     sqlcheck_equal(pg,
-                 "SELECT count(*) FILTER (WHERE action = 'reminder_queued') || '/' || count(*) "
-                 "FILTER (WHERE action = 'escalation_queued') FROM audit_log",
-                 NULL, "4/4");
+                   "SELECT count(*) FILTER (WHERE action = 'reminder_queued') || '/' || count(*) "
+                   "FILTER (WHERE action = 'escalation_queued') FROM audit_log",
+                   NULL, "4/4");
     assert_audit_intact(pg);
     json_decref(verdict);
 }

@@ -61,25 +61,23 @@ static void produce_raw(const char *bootstrap, const char *text)
     kq_prop props[] = {{"bootstrap.servers", bootstrap}};
     kq_producer *p = kq_producer_new(props, 1, err, sizeof err);
     assert_non_null(p);
-    assert_int_equal(kq_produce(p, "incident.events", "junk", 4, text, strlen(text), NULL, 0, err,
-                                sizeof err),
-                     0);
+    assert_int_equal(
+        kq_produce(p, "incident.events", "junk", 4, text, strlen(text), NULL, 0, err, sizeof err),
+        0);
     assert_int_equal(kq_producer_close(p, 10000, err, sizeof err), 0);
 }
 
 /* True when needle occurs in any message value of topic. */
-static int topic_holds(const char *bootstrap, const char *topic, int partitions,
-                       const char *needle, size_t *count)
+static int topic_holds(const char *bootstrap, const char *topic, int partitions, const char *needle,
+                       size_t *count)
 {
     topicio_messages m;
     assert_int_equal(topicio_read_all(bootstrap, topic, partitions, 0, 1500, &m), 0);
     int found = 0;
     for (size_t i = 0; i < m.n; i++)
-        if (m.msgs[i].value && memmem(m.msgs[i].value, m.msgs[i].value_len, needle,
-                                      strlen(needle)))
+        if (m.msgs[i].value && memmem(m.msgs[i].value, m.msgs[i].value_len, needle, strlen(needle)))
             found = 1;
-    if (count)
-        *count = m.n;
+    if (count) *count = m.n;
     topicio_messages_free(&m);
     return found;
 }
@@ -100,9 +98,8 @@ static void test_pipeline_end_to_end(void **state)
     const char *argv[] = {"--exit-when-idle", "8000", NULL};
     workerproc w[WORKERS];
     for (int i = 0; i < WORKERS; i++)
-        assert_int_equal(workerproc_start(&w[i], workers[i], db.conninfo, bootstrap, NULL, env,
-                                          argv),
-                         0);
+        assert_int_equal(
+            workerproc_start(&w[i], workers[i], db.conninfo, bootstrap, NULL, env, argv), 0);
 
     assert_int_equal(topicio_produce_jsonl(bootstrap, "incident.events",
                                            "examples/scenario/01-first-reports.jsonl"),
@@ -138,22 +135,23 @@ static void test_pipeline_end_to_end(void **state)
     assert_int_equal(dead, 2);
     /* Assess: the three cases, the mailing a direct report once past 100 distinct persons. */
     sqlcheck_equal(pg,
-                 "SELECT string_agg(incident_id||':'||version||':'||persons_total, ' ' ORDER BY "
-                 "incident_id) FROM cases",
-                 NULL, "INC-2026-0101:3:115 INC-2026-0102:2:15 INC-2026-0103:1:2400");
+                   "SELECT string_agg(incident_id||':'||version||':'||persons_total, ' ' ORDER BY "
+                   "incident_id) FROM cases",
+                   NULL, "INC-2026-0101:3:115 INC-2026-0102:2:15 INC-2026-0103:1:2400");
     /* Notify: every task rendered (the scenario's 7 plus the sweeper's reminders and
      * escalations), each with a ticket, and the tickets on their topic. */
+    sqlcheck_equal(
+        pg,
+        "SELECT (SELECT count(*) FROM outbox WHERE topic = 'tasks') = (SELECT "
+        "count(DISTINCT task_id) FROM deliveries) AND (SELECT count(*) FROM outbox WHERE "
+        "published_at IS NULL) = 0",
+        NULL, "t");
     sqlcheck_equal(pg,
-                 "SELECT (SELECT count(*) FROM outbox WHERE topic = 'tasks') = (SELECT "
-                 "count(DISTINCT task_id) FROM deliveries) AND (SELECT count(*) FROM outbox WHERE "
-                 "published_at IS NULL) = 0",
-                 NULL, "t");
-    sqlcheck_equal(pg,
-                 "SELECT count(*) >= 7 FROM outbox WHERE topic = 'tasks' AND kind IN "
-                 "('client_notice', 'ppc_preliminary', 'ppc_final', 'principal_notice')",
-                 NULL, "t");
+                   "SELECT count(*) >= 7 FROM outbox WHERE topic = 'tasks' AND kind IN "
+                   "('client_notice', 'ppc_preliminary', 'ppc_final', 'principal_notice')",
+                   NULL, "t");
     sqlcheck_equal(pg, "SELECT count(*) > 0 FROM outbox WHERE kind IN ('reminder', 'escalation')",
-                 NULL, "t");
+                   NULL, "t");
     char *tickets = sqlcheck_text(pg, "SELECT count(*) FROM tickets", NULL);
     size_t on_topic = 0;
     assert_false(topic_holds(bootstrap, "tickets", 1, number, &on_topic));
@@ -162,18 +160,18 @@ static void test_pipeline_end_to_end(void **state)
     sqlcheck_equal(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
     /* The documents carry what ingest stored: the report draft names the incident by its title. */
     sqlcheck_equal(pg,
-                 "SELECT count(*) > 0 FROM deliveries WHERE incident_id = 'INC-2026-0101' AND "
-                 "channel = 'ppc_draft' AND format = 'text' AND document LIKE '%'||$1||'%'",
-                 "源泉徴収票の誤送付", "t");
+                   "SELECT count(*) > 0 FROM deliveries WHERE incident_id = 'INC-2026-0101' AND "
+                   "channel = 'ppc_draft' AND format = 'text' AND document LIKE '%'||$1||'%'",
+                   "源泉徴収票の誤送付", "t");
 
     /* The raw number is nowhere downstream. */
     sqlcheck_equal(pg,
-                 "SELECT count(*) FROM (SELECT body::text t FROM event_log UNION ALL SELECT "
-                 "facts::text FROM cases UNION ALL SELECT verdict::text FROM case_versions UNION "
-                 "ALL SELECT payload::text FROM outbox UNION ALL SELECT document FROM deliveries "
-                 "UNION ALL SELECT title||body::text FROM tickets UNION ALL SELECT payload::text "
-                 "FROM audit_log) s WHERE t LIKE '%'||$1||'%'",
-                 number, "0");
+                   "SELECT count(*) FROM (SELECT body::text t FROM event_log UNION ALL SELECT "
+                   "facts::text FROM cases UNION ALL SELECT verdict::text FROM case_versions UNION "
+                   "ALL SELECT payload::text FROM outbox UNION ALL SELECT document FROM deliveries "
+                   "UNION ALL SELECT title||body::text FROM tickets UNION ALL SELECT payload::text "
+                   "FROM audit_log) s WHERE t LIKE '%'||$1||'%'",
+                   number, "0");
     assert_false(topic_holds(bootstrap, "incident.accepted", 3, number, NULL));
     assert_false(topic_holds(bootstrap, "case.assessments", 3, number, NULL));
     assert_false(topic_holds(bootstrap, "notify.tasks", 3, number, NULL));

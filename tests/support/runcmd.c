@@ -30,15 +30,13 @@ int runcmd(const char *const *argv, const char *stdin_path, runcmd_result *r)
     char out_path[64], err_path[64], prog[1024];
     memset(r, 0, sizeof *r);
     int out_fd = temp_fd(out_path), err_fd = temp_fd(err_path);
-    if (out_fd < 0 || err_fd < 0)
-        return -1;
+    if (out_fd < 0 || err_fd < 0) return -1;
     snprintf(prog, sizeof prog, "%s/%s", runcmd_bin_dir(), argv[0]);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         int in = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);
-        if (in < 0)
-            _exit(126);
+        if (in < 0) _exit(126);
         dup2(in, 0);
         dup2(out_fd, 1);
         dup2(err_fd, 2);

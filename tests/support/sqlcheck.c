@@ -18,8 +18,7 @@ char *sqlcheck_text(PGconn *pg, const char *sql, const char *param)
     char err[1024];
     const char *p[] = {param};
     PGresult *res = pgx_query(pg, "test", sql, param ? 1 : 0, param ? p : NULL, err, sizeof err);
-    if (!res)
-        fail_msg("%s\n  in: %s", err, sql);
+    if (!res) fail_msg("%s\n  in: %s", err, sql);
     char *out = strdup(PQntuples(res) && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
     return out;

@@ -22,8 +22,7 @@ void testdata_path(const char *sub, char *out, size_t size)
 char *testdata_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     size_t got;
@@ -31,16 +30,14 @@ char *testdata_read(const char *path, size_t *len)
         n += got;
         if (n + 1 == cap) {
             char *bigger = realloc(buf, cap *= 2);
-            if (!bigger)
-                free(buf);
+            if (!bigger) free(buf);
             buf = bigger;
         }
     }
     fclose(f);
     if (buf) {
         buf[n] = '\0';
-        if (len)
-            *len = n;
+        if (len) *len = n;
     }
     return buf;
 }
@@ -55,8 +52,7 @@ size_t testdata_list(const char *dir, const char *suffix, char ***paths)
     DIR *d = opendir(dir);
     size_t n = 0, cap = 0;
     *paths = NULL;
-    if (!d)
-        return 0;
+    if (!d) return 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name), sl = strlen(suffix);
@@ -72,8 +68,7 @@ size_t testdata_list(const char *dir, const char *suffix, char ***paths)
         snprintf((*paths)[n++], plen, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    if (n)
-        qsort(*paths, n, sizeof **paths, compare_paths);
+    if (n) qsort(*paths, n, sizeof **paths, compare_paths);
     return n;
 }
 
@@ -90,8 +85,10 @@ int testdata_run_per_file(const char *group, const char *dir, const char *suffix
     char **paths;
     size_t n = testdata_list(dir, suffix, &paths);
     if (n == 0) {
-        fprintf(stderr, "%s: no test data files in %s (run from the repository root or set "
-                        "MNI_TEST_DATA)\n", group, dir);
+        fprintf(stderr,
+                "%s: no test data files in %s (run from the repository root or set "
+                "MNI_TEST_DATA)\n",
+                group, dir);
         return 1;
     }
     struct CMUnitTest *tests = calloc(n, sizeof *tests);

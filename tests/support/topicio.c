@@ -34,8 +34,7 @@ int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *
         ssize_t len;
         sent = 0;
         while (sent >= 0 && (len = getline(&line, &cap, f)) > 0) {
-            if (len <= 1)
-                continue;
+            if (len <= 1) continue;
             if (mni_event_from_json_text(line, (size_t)len, &ev, err, sizeof err) != 0 ||
                 mni_event_encode(schemas, &ev, &buf, err, sizeof err) != 0 ||
                 kq_produce(p, topic, ev.incident_id, strlen(ev.incident_id), buf.data, buf.len,
@@ -56,8 +55,7 @@ int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *
     } else {
         fprintf(stderr, "topicio: %s: %s\n", path, f ? err : "cannot open");
     }
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
     events_schema_free(schemas);
     return sent;
 }
@@ -75,8 +73,7 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
         return -1;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!rk)
-        return -1;
+    if (!rk) return -1;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
     for (int i = 0; i < partitions; i++)
         rd_kafka_topic_partition_list_add(parts, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
@@ -93,8 +90,7 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) {
             idle += 100;
-            if (idle >= idle_ms)
-                break;
+            if (idle >= idle_ms) break;
             continue;
         }
         if (m->err) {
@@ -140,8 +136,7 @@ void topicio_messages_free(topicio_messages *m)
     for (size_t i = 0; i < m->n; i++) {
         free(m->msgs[i].key);
         free(m->msgs[i].value);
-        if (m->msgs[i].headers)
-            rd_kafka_headers_destroy(m->msgs[i].headers);
+        if (m->msgs[i].headers) rd_kafka_headers_destroy(m->msgs[i].headers);
     }
     free(m->msgs);
     memset(m, 0, sizeof *m);
@@ -151,11 +146,9 @@ void topicio_header(const topicio_message *m, const char *name, char *buf, size_
 {
     const void *v = NULL;
     size_t len = 0;
-    if (n == 0)
-        return;
+    if (n == 0) return;
     buf[0] = '\0';
-    if (m->headers && rd_kafka_header_get_last(m->headers, name, &v, &len) == 0 && v &&
-        len < n) {
+    if (m->headers && rd_kafka_header_get_last(m->headers, name, &v, &len) == 0 && v && len < n) {
         memcpy(buf, v, len);
         buf[len] = '\0';
     }

@@ -27,20 +27,17 @@ int workerproc_start(workerproc *w, const char *program, const char *conninfo,
              log_seq++);
     fflush(NULL);
     w->pid = fork();
-    if (w->pid < 0)
-        return -1;
+    if (w->pid < 0) return -1;
     if (w->pid == 0) {
         int fd = open(w->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int devnull = open("/dev/null", O_RDONLY);
-        if (fd < 0 || devnull < 0)
-            _exit(126);
+        if (fd < 0 || devnull < 0) _exit(126);
         dup2(devnull, 0);
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("MNI_PG_CONNINFO", conninfo, 1);
         setenv("MNI_KAFKA_BOOTSTRAP", bootstrap, 1);
-        if (group)
-            setenv("MNI_GROUP_ID", group, 1);
+        if (group) setenv("MNI_GROUP_ID", group, 1);
         /* A member killed with SIGKILL never leaves its group: with the default 45 s session
          * the next member would wait that long for its partitions. */
         setenv("MNI_KAFKA_SESSION_TIMEOUT_MS", "6000", 0);
@@ -64,10 +61,8 @@ int workerproc_wait(workerproc *w, int timeout_ms)
     for (int waited = 0; waited <= timeout_ms; waited += 20) {
         int status;
         pid_t r = waitpid(w->pid, &status, WNOHANG);
-        if (r == w->pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0 && errno != EINTR)
-            return -1;
+        if (r == w->pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0 && errno != EINTR) return -1;
         nanosleep(&step, NULL);
     }
     kill(w->pid, SIGKILL);
@@ -83,8 +78,7 @@ void workerproc_signal(workerproc *w, int sig)
 void workerproc_dump_log(const workerproc *w)
 {
     FILE *f = fopen(w->log_path, "r");
-    if (!f)
-        return;
+    if (!f) return;
     char line[4096];
     fprintf(stderr, "---- %s\n", w->log_path);
     while (fgets(line, sizeof line, f))
@@ -95,8 +89,7 @@ void workerproc_dump_log(const workerproc *w)
 int workerproc_log_count(const workerproc *w, const char *needle)
 {
     FILE *f = fopen(w->log_path, "r");
-    if (!f)
-        return 0;
+    if (!f) return 0;
     char line[8192];
     int n = 0;
     while (fgets(line, sizeof line, f))

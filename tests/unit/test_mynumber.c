@@ -51,8 +51,8 @@ static void test_is_valid(void **state)
     make_invalid("27182818284", invalid);
     assert_true(mynumber_is_valid(valid));
     assert_false(mynumber_is_valid(invalid));
-    assert_false(mynumber_is_valid("12345678901"));   /* 11 digits */
-    assert_false(mynumber_is_valid("12345678901a"));  /* not a digit */
+    assert_false(mynumber_is_valid("12345678901"));  /* 11 digits */
+    assert_false(mynumber_is_valid("12345678901a")); /* not a digit */
     assert_false(mynumber_is_valid(""));
 }
 
@@ -80,8 +80,7 @@ static void build(const find_case *c, const char *number, char *out, size_t n, s
 {
     char digits[64] = "";
     for (int i = 0; i < 12; i++) {
-        if (c->sep && i > 0 && i % 4 == 0)
-            strcat(digits, c->sep);
+        if (c->sep && i > 0 && i % 4 == 0) strcat(digits, c->sep);
         if (c->full_width) {
             char fw[4] = {(char)0xEF, (char)0xBC, (char)(0x90 + number[i] - '0'), 0};
             strcat(digits, fw);
@@ -101,13 +100,13 @@ static void test_find_in_text(void **state)
         {"番号は", "です", NULL, false, true},
         {"id ", ", next", "-", false, true},
         {"id ", " end", " ", false, true},
-        {"x", "y", NULL, true, true},          /* full-width digits */
-        {"x", "y", "\xEF\xBC\x8D", true, true}, /* full-width hyphen */
+        {"x", "y", NULL, true, true},            /* full-width digits */
+        {"x", "y", "\xEF\xBC\x8D", true, true},  /* full-width hyphen */
         {"x", "y", "\xE3\x80\x80", false, true}, /* ideographic space */
-        {"9", "", NULL, false, false},         /* a longer run of digits is not a number */
+        {"9", "", NULL, false, false},           /* a longer run of digits is not a number */
         {"", "0", NULL, false, false},
-        {"", "", "--", false, false},          /* two separators */
-        {"", "", "/", false, false},           /* not a separator we read */
+        {"", "", "--", false, false}, /* two separators */
+        {"", "", "/", false, false},  /* not a separator we read */
     };
     char valid[13];
     make_valid("14142135623", valid);
@@ -118,8 +117,7 @@ static void test_find_in_text(void **state)
         bool found = mynumber_find(text, strlen(text), &at);
         if (found != cases[i].expect)
             fail_msg("case %zu: found=%d, want %d", i, found, cases[i].expect);
-        if (found)
-            assert_int_equal(at, want_at);
+        if (found) assert_int_equal(at, want_at);
     }
 }
 

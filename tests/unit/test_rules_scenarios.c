@@ -24,8 +24,7 @@ static json_t *load_json(const char *path)
 {
     json_error_t jerr;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j)
-        fail_msg("%s: %s (line %d)", path, jerr.text, jerr.line);
+    if (!j) fail_msg("%s: %s (line %d)", path, jerr.text, jerr.line);
     return j;
 }
 
@@ -43,8 +42,7 @@ static json_t *base_facts(void)
 static json_t *assess_json(const char *text, size_t len, char *err, size_t errlen)
 {
     facts_doc doc;
-    if (facts_json_parse(text, len, &doc, err, errlen) != 0)
-        return NULL;
+    if (facts_json_parse(text, len, &doc, err, errlen) != 0) return NULL;
     rules_client_verdict *clients = calloc(doc.facts.n_clients + 1, sizeof *clients);
     rules_verdict v;
     json_t *out = NULL;
@@ -56,12 +54,10 @@ static json_t *assess_json(const char *text, size_t len, char *err, size_t errle
 }
 
 /* Describes the first place where `expect` and `got` differ into why; 0 when they match. */
-static int mismatch(const json_t *expect, const json_t *got, const char *path, char *why,
-                    size_t n)
+static int mismatch(const json_t *expect, const json_t *got, const char *path, char *why, size_t n)
 {
     if (json_is_object(expect)) {
-        if (!json_is_object(got))
-            return snprintf(why, n, "%s: want an object", path), 1;
+        if (!json_is_object(got)) return snprintf(why, n, "%s: want an object", path), 1;
         const char *key;
         json_t *value;
         json_object_foreach((json_t *)expect, key, value)
@@ -69,10 +65,8 @@ static int mismatch(const json_t *expect, const json_t *got, const char *path, c
             char sub[256];
             snprintf(sub, sizeof sub, "%s.%s", path, key);
             const json_t *g = json_object_get(got, key);
-            if (!g)
-                return snprintf(why, n, "%s: missing in the verdict", sub), 1;
-            if (mismatch(value, g, sub, why, n))
-                return 1;
+            if (!g) return snprintf(why, n, "%s: missing in the verdict", sub), 1;
+            if (mismatch(value, g, sub, why, n)) return 1;
         }
         return 0;
     }
@@ -86,8 +80,7 @@ static int mismatch(const json_t *expect, const json_t *got, const char *path, c
         for (size_t i = 0; i < json_array_size(expect); i++) {
             char sub[256];
             snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-            if (mismatch(json_array_get(expect, i), json_array_get(got, i), sub, why, n))
-                return 1;
+            if (mismatch(json_array_get(expect, i), json_array_get(got, i), sub, why, n)) return 1;
         }
         return 0;
     }
@@ -112,8 +105,7 @@ static void test_scenario(void **state)
     char *text = json_dumps(facts, 0);
     char err[512] = "";
     json_t *verdict = assess_json(text, strlen(text), err, sizeof err);
-    if (!verdict)
-        fail_msg("%s: refused: %s", path, err);
+    if (!verdict) fail_msg("%s: refused: %s", path, err);
     char why[1024];
     if (mismatch(json_object_get(doc, "expect"), verdict, "verdict", why, sizeof why)) {
         char *all = json_dumps(verdict, JSON_INDENT(1));
@@ -141,8 +133,7 @@ static void test_invalid(void **state)
         text = strdup(json_string_value(json_object_get(doc, "text")));
     } else {
         json_t *facts = base_facts();
-        if (json_object_get(doc, "facts"))
-            json_object_update(facts, json_object_get(doc, "facts"));
+        if (json_object_get(doc, "facts")) json_object_update(facts, json_object_get(doc, "facts"));
         size_t i;
         json_t *key;
         json_array_foreach(json_object_get(doc, "remove"), i, key)
@@ -156,8 +147,7 @@ static void test_invalid(void **state)
         json_decref(verdict);
         fail_msg("%s: accepted, but wants the error \"%s\"", path, want);
     }
-    if (!strstr(err, want))
-        fail_msg("%s: error \"%s\" does not contain \"%s\"", path, err, want);
+    if (!strstr(err, want)) fail_msg("%s: error \"%s\" does not contain \"%s\"", path, err, want);
     free(text);
     json_decref(doc);
 }
@@ -173,8 +163,8 @@ static void collect_ids(const json_t *j, json_t *seen)
             if (!strcmp(key, "rules") && json_is_array(v)) {
                 size_t i;
                 json_t *id;
-                json_array_foreach(v, i, id) json_object_set_new(seen, json_string_value(id),
-                                                                 json_true());
+                json_array_foreach(v, i, id)
+                    json_object_set_new(seen, json_string_value(id), json_true());
             } else {
                 collect_ids(v, seen);
             }
@@ -204,8 +194,7 @@ static void test_every_rule_id_is_exercised(void **state)
         json_decref(doc);
     }
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        if (!json_object_get(seen, ids[i]))
-            fail_msg("no scenario expects rule %s to fire", ids[i]);
+        if (!json_object_get(seen, ids[i])) fail_msg("no scenario expects rule %s to fire", ids[i]);
     json_decref(seen);
     testdata_free_list(paths, n);
 }
@@ -266,8 +255,7 @@ static void test_facts_round_trip(void **state)
         json_t *v2 = assess_json(again, strlen(again), err, sizeof err);
         assert_non_null(v1);
         assert_non_null(v2);
-        if (!json_equal(v1, v2))
-            fail_msg("%s: verdict differs after facts_json_build", paths[i]);
+        if (!json_equal(v1, v2)) fail_msg("%s: verdict differs after facts_json_build", paths[i]);
         json_decref(v1);
         json_decref(v2);
         free(again);

@@ -52,7 +52,8 @@ static void test_key_file_errors(void **state)
     } cases[] = {
         {"abcd\n", "want 32 to 128 bytes as hex digits (got 4 characters)"},
         {KEY_HEX "0\n", "(got 65 characters)"},
-        {"zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "not hex at character 1"},
+        {"zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+         "not hex at character 1"},
         {"", "(got 0 characters)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
