@@ -157,7 +157,7 @@ int case_store_manifest(PGconn *pg, const char *incident_id, const char *client_
     if (pgx_copy_end(&cp, NULL, err, errlen) != 0) return -1;
 
     const char *p[] = {incident_id, client_id, hours};
-    long long added = 0;
+    long long added = 0, new_persons = 0;
     if (pgx_exec_params(pg, "case.merge_client_tokens",
                         "INSERT INTO exposure_tokens (incident_id, client_id, token) "
                         "SELECT DISTINCT $1, $2, token FROM stage_tokens ON CONFLICT DO NOTHING",
@@ -165,10 +165,17 @@ int case_store_manifest(PGconn *pg, const char *incident_id, const char *client_
         pgx_exec_params(pg, "case.merge_persons",
                         "INSERT INTO incident_persons (incident_id, token) "
                         "SELECT DISTINCT $1, token FROM stage_tokens ON CONFLICT DO NOTHING",
-                        1, p, NULL, err, errlen) != 0)
+                        1, p, &new_persons, err, errlen) != 0)
         return -1;
-    char added_text[24];
+    char added_text[24], persons_text[24];
     snprintf(added_text, sizeof added_text, "%lld", added);
+    snprintf(persons_text, sizeof persons_text, "%lld", new_persons);
+    const char *pd[] = {incident_id, persons_text};
+    if (pgx_exec_params(pg, "case.distinct_tokens",
+                        "UPDATE cases SET distinct_tokens = distinct_tokens + $2 "
+                        "WHERE incident_id = $1",
+                        2, pd, NULL, err, errlen) != 0)
+        return -1;
     const char *pc[] = {incident_id, client_id, hours, added_text};
     if (pgx_exec_params(pg, "case.client_token_count",
                         "INSERT INTO client_exposure (incident_id, client_id, token_count, "
@@ -243,8 +250,7 @@ json_t *case_store_full_facts(PGconn *pg, const char *incident_id, const json_t 
     json_object_set_new(full, "clients", clients);
 
     res = pgx_query(pg, "case.distinct_persons",
-                    "SELECT count(*) FROM incident_persons WHERE incident_id = $1", 1, p, err,
-                    errlen);
+                    "SELECT distinct_tokens FROM cases WHERE incident_id = $1", 1, p, err, errlen);
     if (!res) {
         json_decref(full);
         return NULL;

@@ -7,7 +7,9 @@
  * reported (exposure_count) and the distinct tokens of its manifests; the incident's distinct
  * total is the distinct tokens across clients (incident_persons) plus, for each client, the
  * persons it counted beyond its tokens. That total is exact when every client sent tokens and
- * an upper bound otherwise, which is the safe side for a threshold of "more than 100".
+ * an upper bound otherwise, which is the safe side for a threshold of "more than 100". The
+ * distinct token count is kept incrementally in cases.distinct_tokens (each merge adds the
+ * persons it newly inserted), so re-assessing never re-counts millions of rows.
  */
 #ifndef MNI_CASE_STORE_H
 #define MNI_CASE_STORE_H

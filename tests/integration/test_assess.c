@@ -147,6 +147,11 @@ static void test_scenario_state_and_replay(void **state)
                    mailing,
                    "client_notice,client_notice,ppc_final,ppc_preliminary,principal_notice");
     sqlcheck_equal(pg, "SELECT count(*) FROM case_steps WHERE incident_id = $1", mailing, "1");
+    /* The distinct count is kept incrementally and agrees with the tokens themselves. */
+    sqlcheck_equal(pg,
+                   "SELECT distinct_tokens || ' ' || (SELECT count(*) FROM incident_persons p "
+                   "WHERE p.incident_id = $1) FROM cases WHERE incident_id = $1",
+                   mailing, "115 115");
 
     /* The insider case: MN-2-2 at any headcount, so every client reports itself and the
      * contractor only notifies them (60-day final report); the notice filed to GAMMA meets its
