@@ -55,7 +55,8 @@ static const case_section case_sections[] = {
      "escalated FROM deadlines WHERE incident_id = $1 ORDER BY coalesce(due_date, "
      "due_at::date), kind, client_id"},
     {"Tasks (outbox)",
-     "SELECT left(task_id, 12) AS task, topic, kind, coalesce(client_id, '-') AS client, "
+     "SELECT CASE WHEN topic = 'tasks' THEN left(task_id, 12) ELSE task_id END AS task, topic, "
+     "kind, coalesce(client_id, '-') AS client, "
      "CASE WHEN published_at IS NULL THEN 'pending' ELSE 'published' END AS state "
      "FROM outbox WHERE incident_id = $1 ORDER BY created_at, task_id"},
     {"Documents",
