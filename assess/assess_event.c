@@ -122,27 +122,34 @@ static void keep_client_notice_clocks(json_t *verdict, const json_t *unshifted)
     }
 }
 
-static assess_outcome reassess(PGconn *pg, const json_t *event, case_row *row, char *err,
-                               size_t errlen)
+static assess_outcome reassess(PGconn *pg, const json_t *event, case_row *row, char *reason,
+                               size_t reasonlen, char *err, size_t errlen)
 {
     const char *incident_id = jstr(event, "incident_id");
     json_t *full = case_store_full_facts(pg, incident_id, row->facts, err, errlen);
     if (!full) return ASSESS_FAILED;
-    char why[512];
-    json_t *verdict = run_core(full, why, sizeof why);
-    if (!verdict) {
-        /* e.g. a contractor's incident before any client's exposure arrived */
-        log_info("case not assessable yet", LOG_STR("incident_id", incident_id),
-                 LOG_STR("reason", why), LOG_END);
-        json_decref(full);
-        return ASSESS_APPLIED;
-    }
     int none = 0;
     json_t *previous = case_store_latest_verdict(pg, incident_id, &none, err, errlen);
     if (!previous && !none) {
         json_decref(full);
-        json_decref(verdict);
         return ASSESS_FAILED;
+    }
+    char why[512];
+    json_t *verdict = run_core(full, why, sizeof why);
+    if (!verdict) {
+        /* A contractor's incident before any client's exposure arrived is not assessable yet;
+         * any other refusal means this event made the facts impossible: reject it (the caller
+         * rolls its effects back and dead-letters it). */
+        int waiting = json_array_size(json_object_get(full, "clients")) == 0;
+        json_decref(full);
+        json_decref(previous);
+        if (waiting) {
+            log_info("case not assessable yet", LOG_STR("incident_id", incident_id),
+                     LOG_STR("reason", why), LOG_END);
+            return ASSESS_APPLIED;
+        }
+        snprintf(reason, reasonlen, "invalid_facts: %s", why);
+        return ASSESS_REJECTED;
     }
     /* Clocks start when the case first becomes mandatory: at the knowledge time when its first
      * verdict already is (the event only made it assessable), else when this event arrived. */
@@ -283,7 +290,7 @@ assess_outcome assess_event_apply(PGconn *pg, const json_t *event, char *reason,
     assess_outcome out = apply(pg, event, &row, reason, reasonlen, err, errlen);
     /* A closed or withdrawn case keeps its record but owes nothing new. */
     if (out == ASSESS_APPLIED && row.exists && !strcmp(row.status, "open"))
-        out = reassess(pg, event, &row, err, errlen);
+        out = reassess(pg, event, &row, reason, reasonlen, err, errlen);
     case_row_free(&row);
     return out;
 }

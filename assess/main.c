@@ -4,8 +4,10 @@
  * batch, with the consumer offsets), and relays the outbox to the tasks topic and the compacted
  * assessments topic. See assess_event.h for the per-event logic and worker.h for the loop.
  *
- * An accepted event that cannot be decoded or applied (it should not happen: ingest validated
- * it) goes to the dead-letter topic with its reason; the partition goes on.
+ * An accepted event that cannot be decoded or applied goes to the dead-letter topic with its
+ * reason (undecodable, or not_applicable: unknown incident, facts the rule core refuses, a
+ * data error in PostgreSQL); its partial effects are rolled back to a per-event savepoint and
+ * the partition goes on.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "common/events_json.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/pgx.h"
 #include "common/worker.h"
 
 #define ASSESS_RELAY_BATCH 500
@@ -48,12 +51,31 @@ static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             if (worker_dead_letter(w, msgs[i], "undecodable", why, 0, err, errlen) != 0) return -1;
             continue;
         }
-        assess_outcome out = assess_event_apply(worker_pg(w), event, why, sizeof why, err, errlen);
-        json_decref(event);
-        if (out == ASSESS_FAILED) return -1;
-        if (out == ASSESS_REJECTED &&
-            worker_dead_letter(w, msgs[i], "not_applicable", why, 0, err, errlen) != 0)
+        /* One savepoint per event: a rejected event is undone alone, the batch goes on. */
+        PGconn *pg = worker_pg(w);
+        if (pgx_exec(pg, "assess.savepoint", "SAVEPOINT assess_event", err, errlen) != 0) {
+            json_decref(event);
             return -1;
+        }
+        assess_outcome out = assess_event_apply(pg, event, why, sizeof why, err, errlen);
+        json_decref(event);
+        const char *state = pgx_last_sqlstate();
+        /* A data or integrity error (SQLSTATE classes 22, 23) will fail again on every retry:
+         * this event is poison, not the database down. */
+        if (out == ASSESS_FAILED && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2))) {
+            snprintf(why, sizeof why, "processing_failed: %s", err);
+            out = ASSESS_REJECTED;
+        }
+        if (out == ASSESS_FAILED) return -1;
+        if (out == ASSESS_REJECTED) {
+            if (pgx_exec(pg, "assess.rollback_event", "ROLLBACK TO SAVEPOINT assess_event", err,
+                         errlen) != 0 ||
+                worker_dead_letter(w, msgs[i], "not_applicable", why, 0, err, errlen) != 0)
+                return -1;
+        } else if (pgx_exec(pg, "assess.release", "RELEASE SAVEPOINT assess_event", err, errlen) !=
+                   0) {
+            return -1;
+        }
     }
     return 0;
 }

@@ -137,6 +137,11 @@ static int validate_clients(const rules_facts *f, char *err, size_t errlen)
         if (c->persons < 0)
             return fail(err, errlen, "clients[%zu].persons: must be >= 0 (got %lld)", i,
                         (long long)c->persons);
+        if (c->persons > RULES_MAX_PERSONS ||
+            (c->persons_max != RULES_ABSENT && c->persons_max > RULES_MAX_PERSONS))
+            return fail(err, errlen, "clients[%zu].%s: more than %lld persons is not believable", i,
+                        c->persons > RULES_MAX_PERSONS ? "persons" : "persons_max",
+                        RULES_MAX_PERSONS);
         if (c->persons_max != RULES_ABSENT && c->persons_max < c->persons)
             return fail(err, errlen, "clients[%zu].persons_max: must be >= persons (%lld < %lld)",
                         i, (long long)c->persons_max, (long long)c->persons);
@@ -160,6 +165,10 @@ static int validate(const rules_facts *f, char *err, size_t errlen)
                     "(data that was viewed was not recovered unviewed)");
     if (f->role == RULES_ROLE_CONTRACTOR && f->n_clients == 0)
         return fail(err, errlen, "clients: a contractor's incident needs at least one client");
+    if (f->appi.persons > RULES_MAX_PERSONS || f->distinct_persons > RULES_MAX_PERSONS)
+        return fail(err, errlen, "%s: more than %lld persons is not believable",
+                    f->appi.persons > RULES_MAX_PERSONS ? "appi.persons" : "distinct_persons",
+                    RULES_MAX_PERSONS);
     if (f->appi.persons != RULES_ABSENT && f->appi.persons < 0)
         return fail(err, errlen, "appi.persons: must be >= 0 (got %lld)",
                     (long long)f->appi.persons);

@@ -27,6 +27,9 @@
 #define RULES_ID_MAX 64   /* bytes of an incident or client id, NUL included */
 #define RULES_MAX_FIRED 8 /* rule ids that can fire in one pass of one act */
 #define RULES_ABSENT (-1) /* an optional count or clock that was not given */
+/* No count above this is believable (more than the world's population); the bound also keeps
+ * every sum of counts far from int64 overflow. */
+#define RULES_MAX_PERSONS 10000000000LL
 
 typedef enum { RULES_ROLE_OWN, RULES_ROLE_CONTRACTOR } rules_role;
 

@@ -250,6 +250,60 @@ static void test_sigkill_mid_batch_converges(void **state)
     testenv_db_drop(&crashed);
 }
 
+/* An event that makes the facts impossible (a count no one can believe) is dead-lettered with
+ * the rule core's reason, its effects are rolled back to its savepoint, and the next event of
+ * the same incident (same partition) is still applied. */
+static void test_impossible_event_is_dead_lettered(void **state)
+{
+    (void)state;
+    const char *topic = "incident.accepted.bad";
+    const char *b = mockkafka_bootstraps(kafka);
+    assert_int_equal(topicio_produce_jsonl(b, topic, SCENARIO_1), 8);
+    char path[] = "/tmp/mni-bad-events-XXXXXX";
+    int fd = mkstemp(path);
+    const char *lines =
+        "{\"event_id\":\"EV-BAD-1\",\"incident_id\":\"INC-2026-0102\",\"tenant\":\"bpo-sakura\","
+        "\"occurred_at\":\"2026-11-19T12:00:00+09:00\",\"type\":\"exposure_count\",\"body\":"
+        "{\"client_id\":\"C-GAMMA\",\"persons\":20000000000}}\n"
+        "{\"event_id\":\"EV-GOOD-2\",\"incident_id\":\"INC-2026-0102\",\"tenant\":\"bpo-sakura\","
+        "\"occurred_at\":\"2026-11-19T12:05:00+09:00\",\"type\":\"exposure_count\",\"body\":"
+        "{\"client_id\":\"C-GAMMA\",\"persons\":13}}\n";
+    assert_int_equal(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+    close(fd);
+    assert_int_equal(topicio_produce_jsonl(b, topic, path), 2);
+    unlink(path);
+
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    const char *env[] = {"MNI_TOPIC_ACCEPTED=incident.accepted.bad", NULL};
+    run_assess(&db, "assess-bad", env);
+    sqlcheck_equal(db.conn,
+                   "SELECT persons FROM client_exposure WHERE incident_id = 'INC-2026-0102' AND "
+                   "client_id = 'C-GAMMA'",
+                   NULL, "13");
+    sqlcheck_equal(db.conn,
+                   "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM case_events WHERE "
+                   "event_id LIKE 'EV-BAD%' OR event_id LIKE 'EV-GOOD%'",
+                   NULL, "EV-GOOD-2");
+    topicio_messages dlq;
+    assert_int_equal(topicio_read_all(b, "incident.dlq", 1, 0, 1500, &dlq), 0);
+    int found = 0;
+    for (size_t i = 0; i < dlq.n; i++) {
+        char reason[64], detail[512], origin[64];
+        topicio_header(&dlq.msgs[i], "mni.reason", reason, sizeof reason);
+        topicio_header(&dlq.msgs[i], "mni.detail", detail, sizeof detail);
+        topicio_header(&dlq.msgs[i], "mni.origin.topic", origin, sizeof origin);
+        if (!strcmp(origin, topic)) {
+            assert_string_equal(reason, "not_applicable");
+            assert_non_null(strstr(detail, "invalid_facts: clients[1].persons: more than"));
+            found++;
+        }
+    }
+    assert_int_equal(found, 1);
+    topicio_messages_free(&dlq);
+    testenv_db_drop(&db);
+}
+
 /* SIGTERM while a batch is in hand: the batch is finished and committed, the consumer leaves
  * its group, and the worker exits 0. (Killed at the same point, it commits nothing.) */
 static void test_sigterm_finishes_the_batch(void **state)
@@ -295,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_scenario_state_and_replay),
         cmocka_unit_test(test_sigkill_mid_batch_converges),
         cmocka_unit_test(test_sigterm_finishes_the_batch),
+        cmocka_unit_test(test_impossible_event_is_dead_lettered),
     };
     return cmocka_run_group_tests_name("assess worker", tests, group_setup, group_teardown);
 }
