@@ -86,6 +86,7 @@ static int assess_tick(worker *w, void *arg, char *err, size_t errlen)
     long relayed = 0;
     int rc = outbox_relay(worker_pg(w), worker_producer(w), worker_config(w), ctx->schemas,
                           ASSESS_RELAY_BATCH, &relayed, err, errlen);
+    worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
     if (relayed > 0) log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
     return rc;
 }

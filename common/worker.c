@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/pgx.h"
 
 #define WORKER_MAX_PROPS 64
@@ -38,7 +39,9 @@ struct worker {
     const char *topic;
     worker_offset *offsets;
     size_t n_offsets, cap_offsets;
-    int assigned; /* a partition assignment arrived (the idle clock runs from then) */
+    int assigned;     /* a partition assignment arrived (the idle clock runs from then) */
+    metrics *metrics; /* NULL when metrics.port is 0 */
+    long long metrics_port;
     long long batch_size, batch_ms, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
 };
@@ -66,6 +69,11 @@ const char *worker_topic(const worker *w, const char *key)
 {
     return config_get(w->cfg, key);
 }
+void worker_count(worker *w, metrics_counter c, uint64_t n)
+{
+    metrics_add(w->metrics, c, n);
+}
+
 int worker_stopping(const worker *w)
 {
     (void)w;
@@ -102,6 +110,7 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
     char err[512];
     w->n_offsets = 0;
     w->assigned = 1;
+    metrics_set_ready(w->metrics, 1);
     const char *params[] = {w->group, w->topic};
     for (int attempt = 0;; attempt++) {
         PGresult *res = pgx_query(w->pg, "worker.load_offsets",
@@ -138,6 +147,7 @@ static void on_revoke(void *arg, const rd_kafka_topic_partition_list_t *parts, i
     worker *w = arg;
     log_info("partitions revoked", LOG_INT("count", parts->cnt), LOG_BOOL("lost", lost), LOG_END);
     w->n_offsets = 0;
+    metrics_set_ready(w->metrics, 0);
 }
 
 /* librdkafka's own log lines (syslog levels), as structured log lines. Runs on librdkafka's
@@ -310,12 +320,14 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
     if (config_set_default(w->cfg, "group.id", group, err, errlen) != 0 ||
         config_set_default(w->cfg, "tick.ms", "1000", err, errlen) != 0 ||
         config_set_default(w->cfg, "test.pause_before_commit_ms", "0", err, errlen) != 0 ||
+        config_set_default(w->cfg, "metrics.bind", "127.0.0.1", err, errlen) != 0 ||
         config_load(w->cfg, config_path, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
-                       err, errlen) != 0)
+                       err, errlen) != 0 ||
+        config_get_int(w->cfg, "metrics.port", 0, 65535, &w->metrics_port, err, errlen) != 0)
         return -1;
     const char *group_id, *topic;
     if (config_get_str(w->cfg, "group.id", &group_id, err, errlen) != 0 ||
@@ -375,7 +387,10 @@ static int loop(worker *w)
         }
         if (n > 0) {
             double t0 = now_ms();
-            if (run_batch(w, msgs, n, err, sizeof err) != 0) {
+            metrics_add(w->metrics, METRICS_MESSAGES, n);
+            int failed = run_batch(w, msgs, n, err, sizeof err) != 0;
+            metrics_batch_done(w->metrics, !failed);
+            if (failed) {
                 char seek_err[256];
                 log_warn("batch rolled back; reading it again", LOG_STR("error", err),
                          LOG_UINT("messages", n), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
@@ -433,7 +448,9 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    if (connect_all(&w, err, sizeof err) != 0) {
+    if (metrics_start(spec->component, config_get(w.cfg, "metrics.bind"), (int)w.metrics_port,
+                      &w.metrics, err, sizeof err) != 0 ||
+        connect_all(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
     } else if (spec->start && spec->start(&w, ctx, err, sizeof err) != 0) {
@@ -452,6 +469,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         rc = rc ? rc : 1;
     }
     pgx_close(w.pg);
+    metrics_stop(w.metrics);
     free(w.offsets);
     config_free(w.cfg);
     log_info("stopped", LOG_INT("exit_code", rc), LOG_END);

@@ -19,7 +19,7 @@
  * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
  * consumer (leaving the group) and flushes the producer.
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
- * (default 1000), the input topic key, pg.conninfo, kafka.*, log.level, and the crash-test knob
+ * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics and /healthz), the input topic key, pg.conninfo, kafka.*, log.level, and the crash-test knob
  * test.pause_before_commit_ms (default 0: never set it in production).
  * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
  * usage or configuration.
@@ -33,6 +33,7 @@
 
 #include "common/config.h"
 #include "common/kq.h"
+#include "common/metrics.h"
 
 typedef struct worker worker;
 
@@ -63,6 +64,8 @@ kq_producer *worker_producer(worker *w);
 const config *worker_config(worker *w);
 /* The physical topic name of a logical config key ("topic.dlq"). */
 const char *worker_topic(const worker *w, const char *key);
+/* Adds to one of the worker's Prometheus counters (metrics.h), e.g. outbox rows relayed. */
+void worker_count(worker *w, metrics_counter c, uint64_t n);
 /* True once SIGTERM or SIGINT arrived. */
 int worker_stopping(const worker *w);
 

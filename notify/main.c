@@ -165,6 +165,7 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
     if (outbox_relay(pg, worker_producer(w), worker_config(w), ctx->schemas, NOTIFY_RELAY_BATCH,
                      &relayed, err, errlen) != 0)
         return -1;
+    worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
     /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
      * published once its row is. */
     if (pgx_exec_params(pg, "notify.tickets_published",

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/pgx.h"
+#include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
@@ -304,6 +305,70 @@ static void test_impossible_event_is_dead_lettered(void **state)
     testenv_db_drop(&db);
 }
 
+/* Reads one sample of a Prometheus text body ("name{component=\"assess\"} N"). */
+static long long sample(const char *body, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\n%s{component=\"assess\"} ", name);
+    const char *at = strstr(body, key);
+    return at ? atoll(at + strlen(key)) : -1;
+}
+
+/* The worker's /healthz and /metrics as a scraper sees them while it runs. */
+static void test_metrics_and_health(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    int port = httpget_free_port();
+    char port_env[64];
+    snprintf(port_env, sizeof port_env, "MNI_METRICS_PORT=%d", port);
+    const char *env[] = {port_env, NULL};
+    const char *argv[] = {"--exit-when-idle", "4000", NULL};
+    workerproc w;
+    assert_int_equal(workerproc_start(&w, "mni-assess", db.conninfo, mockkafka_bootstraps(kafka),
+                                      "assess-metrics", env, argv),
+                     0);
+    char *body = NULL;
+    int status = -1, waited = 0;
+    /* Before the assignment: up, but not ready. */
+    while ((status = httpget(port, "/healthz", &body)) == -1 && waited < 10000) {
+        usleep(50 * 1000);
+        waited += 50;
+    }
+    assert_true(status == 503 || status == 200);
+    free(body);
+    /* Once every event is applied, the counters say so and the worker is healthy. */
+    char *applied = NULL;
+    for (waited = 0; waited < WORKER_TIMEOUT_MS; waited += 100) {
+        free(applied);
+        applied = sqlcheck_text(db.conn, "SELECT count(*) FROM case_events", NULL);
+        if (!strcmp(applied, "11")) break;
+        usleep(100 * 1000);
+    }
+    assert_string_equal(applied, "11");
+    free(applied);
+    usleep(1500 * 1000); /* the relay's tick after the last batch */
+    assert_int_equal(httpget(port, "/healthz", &body), 200);
+    assert_string_equal(body, "ok\n");
+    free(body);
+    assert_int_equal(httpget(port, "/metrics", &body), 200);
+    assert_true(sample(body, "mni_messages_consumed_total") >= 11);
+    assert_true(sample(body, "mni_batches_committed_total") >= 1);
+    assert_int_equal(sample(body, "mni_batches_rolled_back_total"), 0);
+    assert_true(sample(body, "mni_outbox_relayed_total") >= 7);
+    assert_int_equal(sample(body, "mni_up"), 1);
+    assert_true(sample(body, "mni_last_commit_timestamp_seconds") > 1700000000);
+    free(body);
+    assert_int_equal(httpget(port, "/nope", &body), 404);
+    free(body);
+    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
+    if (rc != 0) workerproc_dump_log(&w);
+    assert_int_equal(rc, 0);
+    unlink(w.log_path);
+    testenv_db_drop(&db);
+}
+
 /* SIGTERM while a batch is in hand: the batch is finished and committed, the consumer leaves
  * its group, and the worker exits 0. (Killed at the same point, it commits nothing.) */
 static void test_sigterm_finishes_the_batch(void **state)
@@ -350,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_sigkill_mid_batch_converges),
         cmocka_unit_test(test_sigterm_finishes_the_batch),
         cmocka_unit_test(test_impossible_event_is_dead_lettered),
+        cmocka_unit_test(test_metrics_and_health),
     };
     return cmocka_run_group_tests_name("assess worker", tests, group_setup, group_teardown);
 }
