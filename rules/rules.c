@@ -105,9 +105,9 @@ void rules_events_derive(const rules_facts *f, rules_events *out)
     out->leak_etc = leak || loss || damage;
     out->unlawful_use = (f->kinds & RULES_KIND_UNLAWFUL_USE) != 0;
     out->unlawful_provision = (f->kinds & RULES_KIND_UNLAWFUL_PROVISION) != 0;
-    bool viewing = f->unspecified_viewing == RULES_VIEW_VIEWED ||
+    out->viewing = f->unspecified_viewing == RULES_VIEW_VIEWED ||
                    (f->unspecified_viewing == RULES_VIEW_POSSIBLE && !f->recovered_unviewed);
-    out->any = out->leak_etc || out->unlawful_use || out->unlawful_provision || viewing;
+    out->any = out->leak_etc || out->unlawful_use || out->unlawful_provision || out->viewing;
 }
 
 static int64_t client_headcount(const rules_client *c)

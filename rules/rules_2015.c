@@ -47,8 +47,7 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
                   &established);
     /* Art. 2(3): viewable by an unspecified number of people *and actually viewed*; viewing
      * that is only possible is a possible serious situation. */
-    if (f->unspecified_viewing == RULES_VIEW_VIEWED ||
-        (f->unspecified_viewing == RULES_VIEW_POSSIBLE && !f->recovered_unviewed))
+    if (ev->viewing)
         mn15_fire(my_number, "MN15-3", occurred && f->unspecified_viewing == RULES_VIEW_VIEWED,
                   &established);
     /* Art. 2(4): more than 100 persons leaked etc., or used or provided in breach of the Act. */

@@ -33,9 +33,7 @@ static void mn_evaluate(const rules_exposure *e, rules_act_verdict *v)
     /* Art. 2(3): data in a 特定個人情報ファイル viewed, or possibly viewed, by an unspecified
      * number of people by electronic means. "Recovered unviewed" answers only the possibility;
      * rules.c refuses it next to "viewed". */
-    if (f->unspecified_viewing == RULES_VIEW_VIEWED ||
-        (f->unspecified_viewing == RULES_VIEW_POSSIBLE && !f->recovered_unviewed))
-        rules_fire(v, "MN-2-3");
+    if (ev->viewing) rules_fire(v, "MN-2-3");
 
     /* Art. 2(4): more than 100 persons in a leak etc. (イ), use in breach of Art. 9 (ロ), or
      * provision in breach of Art. 19 (ハ). The count is the possible maximum. */

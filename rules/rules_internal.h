@@ -17,7 +17,9 @@ typedef struct {
     bool leak_etc;           /* leak, loss or damage that still counts (漏えい等) */
     bool unlawful_use;       /* use in breach of Art. 9 */
     bool unlawful_provision; /* provision in breach of Art. 19 */
-    bool any;                /* any of the above or viewing by unspecified persons */
+    bool viewing;            /* viewed, or possibly viewed and not disproved, by unspecified
+                                persons ("recovered unviewed" answers only the possibility) */
+    bool any;                /* any of the above */
 } rules_events;
 
 /* One entity's view of the incident: the same facts, its own headcount. */
