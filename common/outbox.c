@@ -181,6 +181,22 @@ static int encode_row(PGconn *pg, const events_schema_set *schemas, PGresult *re
     return rc;
 }
 
+/* The row's record: the message as the row's writer encoded it (migration 0014), copied into
+ * out. 0 when the row has none (the relay encodes it from the payload). */
+static int ready_record(PGresult *res, int r, wire_buf *out)
+{
+    if (PQgetisnull(res, r, 7)) return 0;
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 7), &n);
+    int ok = bytes && n > 0 && wire_buf_reserve(out, n, NULL, 0) == 0;
+    if (ok) {
+        memcpy(out->data, bytes, n);
+        out->len = n;
+    }
+    PQfreemem(bytes);
+    return ok;
+}
+
 static long long assessment_version(PGresult *res, int r)
 {
     return PQgetisnull(res, r, 6) ? -1 : atoll(PQgetvalue(res, r, 6));
@@ -213,7 +229,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     PGresult *res = pgx_query(pg, "outbox.claim",
                               "SELECT task_id, topic, incident_id, payload::text, "
                               "(extract(epoch FROM created_at) * 1000)::bigint, kind, "
-                              "(payload->>'version')::bigint FROM outbox "
+                              "(payload->>'version')::bigint, record FROM outbox "
                               "WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
                               "FOR UPDATE SKIP LOCKED",
                               1, p, err, errlen);
@@ -232,7 +248,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        if (encode_row(pg, schemas, res, r, &buf, why, sizeof why) != 0) {
+        if (!ready_record(res, r, &buf) &&
+            encode_row(pg, schemas, res, r, &buf, why, sizeof why) != 0) {
             /* A row that cannot be encoded stays unpublished and visible; the rest go on. */
             log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
                       LOG_STR("error", why), LOG_END);
