@@ -128,35 +128,52 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
     return -1;
 }
 
-static int validate_clients(const rules_facts *f, char *err, size_t errlen)
+/* One client's own checks; -1 with the message when it fails. */
+static int validate_client(const rules_client *c, size_t i, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < f->n_clients; i++) {
-        const rules_client *c = &f->clients[i];
-        if (c->client_id[0] == '\0')
-            return fail(err, errlen, "clients[%zu].client_id: must not be empty", i);
-        if (c->persons < 0)
-            return fail(err, errlen, "clients[%zu].persons: must be >= 0 (got %lld)", i,
-                        (long long)c->persons);
-        if (c->persons > RULES_MAX_PERSONS ||
-            (c->persons_max != RULES_ABSENT && c->persons_max > RULES_MAX_PERSONS))
-            return fail(err, errlen, "clients[%zu].%s: more than %lld persons is not believable", i,
-                        c->persons > RULES_MAX_PERSONS ? "persons" : "persons_max",
-                        RULES_MAX_PERSONS);
-        if (c->persons_max != RULES_ABSENT && c->persons_max < c->persons)
-            return fail(err, errlen, "clients[%zu].persons_max: must be >= persons (%lld < %lld)",
-                        i, (long long)c->persons_max, (long long)c->persons);
-        if (c->contract_notice_hours != RULES_ABSENT && c->contract_notice_hours < 0)
-            return fail(err, errlen, "clients[%zu].contract_notice_hours: must be >= 0 (got %lld)",
-                        i, (long long)c->contract_notice_hours);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(f->clients[j].client_id, c->client_id))
-                return fail(err, errlen, "clients[%zu].client_id: duplicate of clients[%zu]", i, j);
-    }
+    /* Ids are compared as strings; a caller filling the struct by hand could leave one
+     * unterminated. (A NUL in the last byte settles it without a search.) */
+    if (c->client_id[RULES_ID_MAX - 1] != '\0' && memchr(c->client_id, '\0', RULES_ID_MAX) == NULL)
+        return fail(err, errlen, "clients[%zu].client_id: longer than %d bytes", i,
+                    RULES_ID_MAX - 1);
+    if (c->client_id[0] == '\0')
+        return fail(err, errlen, "clients[%zu].client_id: must not be empty", i);
+    if (c->persons < 0)
+        return fail(err, errlen, "clients[%zu].persons: must be >= 0 (got %lld)", i,
+                    (long long)c->persons);
+    if (c->persons > RULES_MAX_PERSONS ||
+        (c->persons_max != RULES_ABSENT && c->persons_max > RULES_MAX_PERSONS))
+        return fail(err, errlen, "clients[%zu].%s: more than %lld persons is not believable", i,
+                    c->persons > RULES_MAX_PERSONS ? "persons" : "persons_max", RULES_MAX_PERSONS);
+    if (c->persons_max != RULES_ABSENT && c->persons_max < c->persons)
+        return fail(err, errlen, "clients[%zu].persons_max: must be >= persons (%lld < %lld)", i,
+                    (long long)c->persons_max, (long long)c->persons);
+    if (c->contract_notice_hours != RULES_ABSENT && c->contract_notice_hours < 0)
+        return fail(err, errlen, "clients[%zu].contract_notice_hours: must be >= 0 (got %lld)", i,
+                    (long long)c->contract_notice_hours);
     return 0;
 }
 
-static int validate(const rules_facts *f, char *err, size_t errlen)
+/* The first error in facts order, as a scan that checks each client and then compares its id
+ * with the earlier ones would find it: the first client with an error of its own, unless an
+ * id repeats before it. */
+static int validate_clients(const rules_facts *f, rules_client_verdict *scratch, char *err,
+                            size_t errlen)
 {
+    size_t bad = f->n_clients;
+    for (size_t i = 0; i < f->n_clients && bad == f->n_clients; i++)
+        if (validate_client(&f->clients[i], i, NULL, 0) != 0) bad = i;
+    size_t dup, first;
+    if (rules_find_duplicate_client(f->clients, bad, scratch, &dup, &first))
+        return fail(err, errlen, "clients[%zu].client_id: duplicate of clients[%zu]", dup, first);
+    if (bad < f->n_clients) return validate_client(&f->clients[bad], bad, err, errlen);
+    return 0;
+}
+
+static int validate(const rules_facts *f, rules_client_verdict *scratch, char *err, size_t errlen)
+{
+    if (memchr(f->incident_id, '\0', RULES_ID_MAX) == NULL)
+        return fail(err, errlen, "incident_id: longer than %d bytes", RULES_ID_MAX - 1);
     if (f->incident_id[0] == '\0') return fail(err, errlen, "incident_id: must not be empty");
     if (f->kinds == 0) return fail(err, errlen, "kinds: at least one kind is required");
     if (f->recovered_unviewed && f->unspecified_viewing == RULES_VIEW_VIEWED)
@@ -172,7 +189,10 @@ static int validate(const rules_facts *f, char *err, size_t errlen)
     if (f->appi.persons != RULES_ABSENT && f->appi.persons < 0)
         return fail(err, errlen, "appi.persons: must be >= 0 (got %lld)",
                     (long long)f->appi.persons);
-    if (validate_clients(f, err, errlen) != 0) return -1;
+    if (f->n_clients > 0 && (f->clients == NULL || scratch == NULL))
+        return fail(err, errlen, "clients: %zu clients but no %s array", f->n_clients,
+                    f->clients == NULL ? "client" : "verdict");
+    if (validate_clients(f, scratch, err, errlen) != 0) return -1;
 
     jpcal_day day = rules_japan_day(f->known_at);
     if (day < jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH,
@@ -244,7 +264,7 @@ int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict
 {
     if (policy == NULL) policy = &rules_policy_default;
     memset(v, 0, sizeof *v);
-    if (validate(f, err, errlen) != 0) return -1;
+    if (validate(f, clients, err, errlen) != 0) return -1;
 
     v->known_day = rules_japan_day(f->known_at);
     jpcal_day regime_start = jpcal_from_ymd(

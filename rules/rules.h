@@ -137,9 +137,11 @@ typedef struct {
 
 extern const rules_policy rules_policy_default;
 
-/* Fills *v from *f. `clients` must have room for f->n_clients verdicts. Returns 0, or -1 with a
- * message naming the field and the reason in err (errlen bytes) when the facts are
- * inconsistent (for example persons_max below persons). */
+/* Fills *v from *f. `clients` must have room for f->n_clients verdicts; it is also the scratch
+ * space of the duplicate-id check (rules_duplicates.c), so its slots are overwritten even when
+ * no client verdict is returned. Every step costs at most n log n in the number of clients.
+ * Returns 0, or -1 with a message naming the field and the reason in err (errlen bytes) when
+ * the facts are inconsistent (for example persons_max below persons). */
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen);
 
