@@ -67,10 +67,16 @@ const char *rules_regime_name(rules_regime r)
 
 jpcal_day rules_japan_day(int64_t epoch_seconds)
 {
-    int64_t local = epoch_seconds + RULES_JST_OFFSET_SECONDS;
-    /* Floor division: instants before 1970 belong to the day that contains them. */
-    int64_t day = local / SECONDS_PER_DAY;
-    if (local % SECONDS_PER_DAY < 0) day--;
+    /* Floor division first and the offset added to the remainder, so that no sum can leave
+     * int64: instants before 1970 belong to the day that contains them. */
+    int64_t day = epoch_seconds / SECONDS_PER_DAY, rem = epoch_seconds % SECONDS_PER_DAY;
+    if (rem < 0) {
+        rem += SECONDS_PER_DAY;
+        day--;
+    }
+    if (rem + RULES_JST_OFFSET_SECONDS >= SECONDS_PER_DAY) day++;
+    if (day > INT32_MAX) return INT32_MAX;
+    if (day < INT32_MIN) return INT32_MIN;
     return (jpcal_day)day;
 }
 
@@ -108,6 +114,18 @@ void rules_events_derive(const rules_facts *f, rules_events *out)
     out->viewing = f->unspecified_viewing == RULES_VIEW_VIEWED ||
                    (f->unspecified_viewing == RULES_VIEW_POSSIBLE && !f->recovered_unviewed);
     out->any = out->leak_etc || out->unlawful_use || out->unlawful_provision || out->viewing;
+}
+
+/* The first second of a Japan day, seconds since the epoch. */
+static int64_t day_start(jpcal_day d)
+{
+    return (int64_t)d * SECONDS_PER_DAY - RULES_JST_OFFSET_SECONDS;
+}
+
+/* a + b for counts >= 0, held at INT64_MAX: each count is bounded, their number is not. */
+static int64_t add_counts(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static int64_t client_headcount(const rules_client *c)
@@ -151,6 +169,11 @@ static int validate_client(const rules_client *c, size_t i, char *err, size_t er
     if (c->contract_notice_hours != RULES_ABSENT && c->contract_notice_hours < 0)
         return fail(err, errlen, "clients[%zu].contract_notice_hours: must be >= 0 (got %lld)", i,
                     (long long)c->contract_notice_hours);
+    if (c->contract_notice_hours > RULES_MAX_NOTICE_HOURS)
+        return fail(err, errlen,
+                    "clients[%zu].contract_notice_hours: more than %lld hours (10 years) is not "
+                    "believable (got %lld)",
+                    i, RULES_MAX_NOTICE_HOURS, (long long)c->contract_notice_hours);
     return 0;
 }
 
@@ -194,10 +217,12 @@ static int validate(const rules_facts *f, rules_client_verdict *scratch, char *e
                     f->clients == NULL ? "client" : "verdict");
     if (validate_clients(f, scratch, err, errlen) != 0) return -1;
 
-    jpcal_day day = rules_japan_day(f->known_at);
-    if (day < jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH,
-                             RULES_FIRST_KNOWN_DAY) ||
-        day > jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY))
+    /* Compared as instants, not as day numbers: a day number does not fit every instant. */
+    int64_t first = day_start(
+        jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH, RULES_FIRST_KNOWN_DAY));
+    int64_t end = day_start(
+        jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY) + 1);
+    if (f->known_at < first || f->known_at >= end)
         return fail(err, errlen,
                     "known_at: outside the supported range 2015-10-05 .. 2099-10-31 (Japan time)");
 
@@ -205,7 +230,7 @@ static int validate(const rules_facts *f, rules_client_verdict *scratch, char *e
         int64_t sum = 0, largest = 0;
         size_t largest_at = 0;
         for (size_t i = 0; i < f->n_clients; i++) {
-            sum += client_headcount(&f->clients[i]);
+            sum = add_counts(sum, client_headcount(&f->clients[i]));
             if (f->clients[i].persons > largest) {
                 largest = f->clients[i].persons;
                 largest_at = i;
@@ -231,7 +256,7 @@ static int64_t reporter_headcount(const rules_facts *f)
     int64_t sum = 0, largest = 0;
     for (size_t i = 0; i < f->n_clients; i++) {
         int64_t n = client_headcount(&f->clients[i]);
-        sum += n;
+        sum = add_counts(sum, n);
         if (n > largest) largest = n;
     }
     if (f->distinct_persons == RULES_ABSENT) return sum;
@@ -259,12 +284,33 @@ static rules_route act_route(const rules_verdict *v, bool my_number)
     return all_clients_bound ? RULES_ROUTE_NOTIFY_CLIENTS : RULES_ROUTE_DIRECT_REPORT;
 }
 
+/* The clocks add policy days to the knowledge day; each must be a day of a prompt report. */
+static int validate_policy(const rules_policy *p, char *err, size_t errlen)
+{
+    const struct {
+        const char *name;
+        int day;
+    } days[] = {{"preliminary_target_day", p->preliminary_target_day},
+                {"preliminary_latest_day", p->preliminary_latest_day},
+                {"client_notice_day", p->client_notice_day}};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++)
+        if (days[i].day < 1 || days[i].day > RULES_MAX_POLICY_DAY)
+            return fail(err, errlen, "policy.%s: must be a day from 1 to %d (got %d)", days[i].name,
+                        RULES_MAX_POLICY_DAY, days[i].day);
+    if (p->preliminary_latest_day < p->preliminary_target_day)
+        return fail(err, errlen,
+                    "policy.preliminary_latest_day: must be >= preliminary_target_day (%d < %d)",
+                    p->preliminary_latest_day, p->preliminary_target_day);
+    return 0;
+}
+
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen)
 {
     if (policy == NULL) policy = &rules_policy_default;
     memset(v, 0, sizeof *v);
-    if (validate(f, clients, err, errlen) != 0) return -1;
+    if (validate_policy(policy, err, errlen) != 0 || validate(f, clients, err, errlen) != 0)
+        return -1;
 
     v->known_day = rules_japan_day(f->known_at);
     jpcal_day regime_start = jpcal_from_ymd(

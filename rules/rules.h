@@ -30,6 +30,13 @@
 /* No count above this is believable (more than the world's population); the bound also keeps
  * every sum of counts far from int64 overflow. */
 #define RULES_MAX_PERSONS 10000000000LL
+/* A contract's notice clock of more than ten years (3,650 days) is a typing error, not a
+ * contract. Any clock longer than the policy's few days never wins (the earlier deadline does),
+ * so the bound refuses nothing real; it keeps the instant known_at + hours far inside int64. */
+#define RULES_MAX_NOTICE_HOURS (3650LL * 24)
+/* Policy days (rules_policy) count from 1; a "prompt" report later than the final report's own
+ * 30 days is not a policy. */
+#define RULES_MAX_POLICY_DAY 30
 
 typedef enum { RULES_ROLE_OWN, RULES_ROLE_CONTRACTOR } rules_role;
 
@@ -158,7 +165,8 @@ const char *rules_regime_name(rules_regime r);
 /* Japan Standard Time offset; Japan has had no daylight saving time since 1951. */
 #define RULES_JST_OFFSET_SECONDS (9 * 3600)
 
-/* Knowledge day of an instant, in Japan time. */
+/* Knowledge day of an instant, in Japan time. Defined for every int64: instants whose day
+ * number does not fit a jpcal_day saturate to INT32_MIN / INT32_MAX. */
 jpcal_day rules_japan_day(int64_t epoch_seconds);
 
 #endif

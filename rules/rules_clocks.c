@@ -38,10 +38,12 @@ static void client_notices_fill(const rules_facts *f, const rules_policy *p, rul
     for (size_t i = 0; i < v->n_clients; i++) {
         rules_client_verdict *c = &v->clients[i];
         if (!c->involved) continue;
+        /* The contract's clock wins when it ends first. Compared in whole hours before the
+         * instant is formed, so that no clock, however long, can overflow the sum. */
         int64_t hours = f->clients[i].contract_notice_hours;
-        int64_t by_contract =
-            hours == RULES_ABSENT ? by_policy : f->known_at + hours * SECONDS_PER_HOUR;
-        c->notice_due = by_contract < by_policy ? by_contract : by_policy;
+        bool contract_first = hours != RULES_ABSENT && hours >= 0 &&
+                              hours <= (by_policy - f->known_at - 1) / SECONDS_PER_HOUR;
+        c->notice_due = contract_first ? f->known_at + hours * SECONDS_PER_HOUR : by_policy;
     }
 }
 
