@@ -21,15 +21,6 @@ const rules_policy rules_policy_default = {
     .client_notice_day = 3,
 };
 
-/* My Number reporting started with the Act's numbering provisions on 2015-10-05; the calendar
- * and the 60-day clock bound the other end. */
-#define RULES_FIRST_KNOWN_YEAR 2015
-#define RULES_FIRST_KNOWN_MONTH 10
-#define RULES_FIRST_KNOWN_DAY 5
-#define RULES_LAST_KNOWN_YEAR 2099
-#define RULES_LAST_KNOWN_MONTH 10
-#define RULES_LAST_KNOWN_DAY 31
-
 #define SECONDS_PER_DAY 86400
 
 const char *rules_status_name(rules_status s)
@@ -218,10 +209,8 @@ static int validate(const rules_facts *f, rules_client_verdict *scratch, char *e
     if (validate_clients(f, scratch, err, errlen) != 0) return -1;
 
     /* Compared as instants, not as day numbers: a day number does not fit every instant. */
-    int64_t first = day_start(
-        jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH, RULES_FIRST_KNOWN_DAY));
-    int64_t end = day_start(
-        jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY) + 1);
+    int64_t first = day_start(RULES_FIRST_KNOWN_DAYNUM);
+    int64_t end = day_start(RULES_LAST_KNOWN_DAYNUM + 1);
     if (f->known_at < first || f->known_at >= end)
         return fail(err, errlen,
                     "known_at: outside the supported range 2015-10-05 .. 2099-10-31 (Japan time)");
@@ -313,9 +302,8 @@ int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict
         return -1;
 
     v->known_day = rules_japan_day(f->known_at);
-    jpcal_day regime_start = jpcal_from_ymd(
-        RULES_REGIME_2022_START_YEAR, RULES_REGIME_2022_START_MONTH, RULES_REGIME_2022_START_DAY);
-    v->regime = v->known_day >= regime_start ? RULES_REGIME_2022 : RULES_REGIME_2015;
+    v->regime =
+        v->known_day >= RULES_REGIME_2022_START_DAYNUM ? RULES_REGIME_2022 : RULES_REGIME_2015;
     rules_evaluator evaluate =
         v->regime == RULES_REGIME_2022 ? rules_2022_evaluate : rules_2015_evaluate;
 

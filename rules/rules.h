@@ -162,6 +162,22 @@ const char *rules_regime_name(rules_regime r);
 #define RULES_REGIME_2022_START_MONTH 4
 #define RULES_REGIME_2022_START_DAY 1
 
+/* Knowledge days the core assesses: My Number reporting started with the Act's numbering
+ * provisions on 2015-10-05; the calendar (to 2099) and the 60-day clock bound the other end,
+ * 2099-10-31. Outside, rules_assess refuses known_at. */
+#define RULES_FIRST_KNOWN_YEAR 2015
+#define RULES_FIRST_KNOWN_MONTH 10
+#define RULES_FIRST_KNOWN_DAY 5
+#define RULES_LAST_KNOWN_YEAR 2099
+#define RULES_LAST_KNOWN_MONTH 10
+#define RULES_LAST_KNOWN_DAY 31
+
+/* The same three days as day numbers (jpcal_day), so that no assessment computes them; a unit
+ * test (test_rules_bounds) checks them against jpcal_from_ymd. */
+#define RULES_REGIME_2022_START_DAYNUM 19083
+#define RULES_FIRST_KNOWN_DAYNUM 16713
+#define RULES_LAST_KNOWN_DAYNUM 47420
+
 /* Japan Standard Time offset; Japan has had no daylight saving time since 1951. */
 #define RULES_JST_OFFSET_SECONDS (9 * 3600)
 

@@ -180,6 +180,21 @@ static void test_policy_days_are_bounded(void **state)
     }
 }
 
+/* The day numbers rules.h spells out are the dates it names. */
+static void test_day_numbers(void **state)
+{
+    (void)state;
+    assert_int_equal(RULES_REGIME_2022_START_DAYNUM,
+                     jpcal_from_ymd(RULES_REGIME_2022_START_YEAR, RULES_REGIME_2022_START_MONTH,
+                                    RULES_REGIME_2022_START_DAY));
+    assert_int_equal(
+        RULES_FIRST_KNOWN_DAYNUM,
+        jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH, RULES_FIRST_KNOWN_DAY));
+    assert_int_equal(
+        RULES_LAST_KNOWN_DAYNUM,
+        jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY));
+}
+
 /* The pipeline's edge refuses what the core would refuse, naming the event's field. */
 static void test_event_check_bounds(void **state)
 {
@@ -228,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_numbers_at_the_edges),
         cmocka_unit_test(test_japan_day_of_any_instant),
         cmocka_unit_test(test_policy_days_are_bounded),
+        cmocka_unit_test(test_day_numbers),
         cmocka_unit_test(test_event_check_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
