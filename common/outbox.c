@@ -12,6 +12,7 @@
 #include "common/pgx.h"
 #include "common/records.h"
 #include "common/timefmt.h"
+#include "rules/due_day.h"
 #include "rules/rules.h"
 
 #define OUTBOX_FLUSH_MS 30000
@@ -22,8 +23,7 @@ long long outbox_due_ms(const char *due_date, const char *due_at)
     char ignored[64];
     if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0) return ms;
     jpcal_day d;
-    if (due_date && jpcal_parse(due_date, &d))
-        return ((long long)d + 1) * 86400000LL - 9 * 3600000LL - 1; /* 23:59:59.999 JST */
+    if (due_date && jpcal_parse(due_date, &d)) return rules_due_day_last_second(d) * 1000;
     return RECORDS_NO_TIME;
 }
 
