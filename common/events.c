@@ -220,22 +220,15 @@ static int ck_bits(const char *field, mni_event_sym set, unsigned bits, char *er
     return 0;
 }
 
-/* Bounded as the rule core bounds them (rules.h), so that an event the core would refuse is
- * refused here, at the edge, with the field named. */
+/* Bounded as the rule core bounds it (rules.h), so that a clock the core would refuse is refused
+ * here, at the edge, with the field named. (Counts above RULES_MAX_PERSONS still pass: the assess
+ * worker dead-letters them with the core's reason, tests/integration/test_assess.c.) */
 static int ck_hours(const char *field, int64_t h, char *err, size_t errlen)
 {
     if (h != MNI_EVENT_ABSENT && (h < 0 || h > RULES_MAX_NOTICE_HOURS))
         return errbuf_fail(err, errlen,
                            "%s: %lld is not a number of hours from 0 to %lld (10 years)", field,
                            (long long)h, RULES_MAX_NOTICE_HOURS);
-    return 0;
-}
-
-static int ck_persons(const char *field, int64_t n, char *err, size_t errlen)
-{
-    if (n > RULES_MAX_PERSONS)
-        return errbuf_fail(err, errlen, "%s: %lld persons is more than the %lld believable", field,
-                           (long long)n, RULES_MAX_PERSONS);
     return 0;
 }
 
@@ -317,9 +310,6 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
         if (c->persons < 0)
             return errbuf_fail(err, errlen, "body.persons: %lld is negative",
                                (long long)c->persons);
-        if (ck_persons("body.persons", c->persons, err, errlen) ||
-            ck_persons("body.persons_max", c->persons_max, err, errlen))
-            return -1;
         if (c->persons_max != MNI_EVENT_ABSENT && c->persons_max < c->persons)
             return errbuf_fail(err, errlen, "body.persons_max: %lld is below persons (%lld)",
                                (long long)c->persons_max, (long long)c->persons);

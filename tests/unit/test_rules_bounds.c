@@ -195,26 +195,20 @@ static void test_day_numbers(void **state)
         jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY));
 }
 
-/* The pipeline's edge refuses what the core would refuse, naming the event's field. */
+/* The pipeline's edge refuses the clocks the core would refuse, naming the event's field. */
 static void test_event_check_bounds(void **state)
 {
     (void)state;
     static const struct {
-        int64_t hours, persons, persons_max;
+        int64_t hours;
         const char *error;
     } rows_e[] = {
-        {4611686018427387904LL, 10, MNI_EVENT_ABSENT,
+        {4611686018427387904LL,
          "body.contract_notice_hours: 4611686018427387904 is not a number of hours from 0 to "
          "87600 (10 years)"},
-        {RULES_MAX_NOTICE_HOURS + 1, 10, MNI_EVENT_ABSENT,
-         "body.contract_notice_hours: 87601 is not a number of hours"},
-        {-5, 10, MNI_EVENT_ABSENT, "body.contract_notice_hours: -5 is not a number of hours"},
-        {RULES_MAX_NOTICE_HOURS, 10, MNI_EVENT_ABSENT, NULL},
-        {MNI_EVENT_ABSENT, RULES_MAX_PERSONS + 1, MNI_EVENT_ABSENT,
-         "body.persons: 10000000001 persons is more than the 10000000000 believable"},
-        {MNI_EVENT_ABSENT, 10, INT64_MAX,
-         "body.persons_max: 9223372036854775807 persons is more than the 10000000000"},
-        {MNI_EVENT_ABSENT, RULES_MAX_PERSONS, RULES_MAX_PERSONS, NULL},
+        {RULES_MAX_NOTICE_HOURS + 1, "body.contract_notice_hours: 87601 is not a number of hours"},
+        {-5, "body.contract_notice_hours: -5 is not a number of hours"},
+        {RULES_MAX_NOTICE_HOURS, NULL},
     };
     for (size_t r = 0; r < sizeof rows_e / sizeof rows_e[0]; r++) {
         mni_event ev;
@@ -225,8 +219,8 @@ static void test_event_check_bounds(void **state)
         ev.tenant = "T";
         ev.occurred_at_ms = (int64_t)KNOWN_AT * 1000;
         ev.body.count.client_id = "A";
-        ev.body.count.persons = rows_e[r].persons;
-        ev.body.count.persons_max = rows_e[r].persons_max;
+        ev.body.count.persons = 10;
+        ev.body.count.persons_max = MNI_EVENT_ABSENT;
         ev.body.count.contract_notice_hours = rows_e[r].hours;
         char err[256] = "";
         int rc = mni_event_check(&ev, err, sizeof err);
