@@ -55,6 +55,7 @@ struct worker {
     int degraded;        /* events were lost and not every loss is acknowledged yet */
     metrics *metrics;    /* NULL when metrics.port is 0 */
     double next_tick_at; /* monotonic ms */
+    int tick_backoff_ms; /* 0 while ticks succeed */
     long long metrics_port;
     long long batch_size, batch_ms, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
@@ -705,16 +706,49 @@ static int connect_all(worker *w, char *err, size_t errlen)
     return kq_subscribe(w->consumer, topics, 1, err, errlen);
 }
 
-/* The timed work: follows acknowledgements of lost events while degraded, then spec.tick. */
+/* The timed work: reconnects PostgreSQL when the connection broke (a restart while idle),
+ * follows acknowledgements of lost events while degraded, then runs spec.tick, or, for a worker
+ * without one, checks the connection when idle. A failure is counted and retried with backoff
+ * (100 ms doubling to WORKER_BACKOFF_MAX_MS), as batches are; /healthz shows it meanwhile. */
 static void run_tick(worker *w, int idle)
 {
-    char err[512];
-    (void)idle;
-    if (w->degraded && check_losses(w, err, sizeof err) != 0)
-        log_warn("tick failed; will retry", LOG_STR("error", err), LOG_END);
-    if (w->spec->tick && w->spec->tick(w, w->ctx, err, sizeof err) != 0)
-        log_warn("tick failed; will retry", LOG_STR("error", err), LOG_END);
-    w->next_tick_at = now_ms() + (double)w->tick_ms;
+    char err[512] = "";
+    int ok = 1;
+    if (PQstatus(w->pg) != CONNECTION_OK) {
+        PQreset(w->pg);
+        if (PQstatus(w->pg) == CONNECTION_OK) {
+            log_info("reconnected to PostgreSQL", LOG_END);
+        } else {
+            snprintf(err, sizeof err, "PostgreSQL connection lost; reconnecting failed: %s",
+                     PQerrorMessage(w->pg));
+            err[strcspn(err, "\n")] = '\0';
+            ok = 0;
+        }
+    }
+    if (ok && w->degraded) ok = check_losses(w, err, sizeof err) == 0;
+    if (ok && w->spec->tick)
+        ok = w->spec->tick(w, w->ctx, err, sizeof err) == 0;
+    else if (ok && idle)
+        ok = pgx_exec(w->pg, "worker.ping", "SELECT 1", err, sizeof err) == 0;
+    if (!ok && PQstatus(w->pg) == CONNECTION_OK && PQtransactionStatus(w->pg) != PQTRANS_IDLE) {
+        char ignored[256];
+        pgx_rollback(w->pg, ignored, sizeof ignored);
+    }
+    metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);
+    metrics_tick_done(w->metrics, ok);
+    if (ok) {
+        if (w->tick_backoff_ms) log_info("tick succeeded again", LOG_END);
+        w->tick_backoff_ms = 0;
+        w->next_tick_at = now_ms() + (double)w->tick_ms;
+        return;
+    }
+    w->tick_backoff_ms = w->tick_backoff_ms == 0                          ? 100
+                         : w->tick_backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS
+                                                                          : w->tick_backoff_ms * 2;
+    w->next_tick_at = now_ms() + w->tick_backoff_ms;
+    log_warn("tick failed; will retry", LOG_STR("error", err),
+             LOG_BOOL("database_up", PQstatus(w->pg) == CONNECTION_OK),
+             LOG_INT("retry_in_ms", w->tick_backoff_ms), LOG_END);
 }
 
 static int loop(worker *w)
