@@ -35,8 +35,9 @@ typedef struct {
     double retry_at;    /* planning it failed: not before this (monotonic ms) */
     char digest[LOGCHECK_DIGEST_LEN]; /* of the message at expected - 1; "" none */
     /* The batch in hand: */
-    int64_t next;  /* the batch's new value, before COMMIT */
-    int64_t first; /* the batch's first offset on this partition */
+    int64_t next;                   /* the batch's new value, before COMMIT */
+    int64_t first;                  /* the batch's first offset on this partition */
+    const rd_kafka_message_t *last; /* the batch's message at next - 1 */
     char next_digest[LOGCHECK_DIGEST_LEN];
 } worker_offset;
 
@@ -525,10 +526,12 @@ static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, 
         if (o->first < 0) o->first = msgs[i]->offset;
         if (msgs[i]->offset + 1 > o->next) {
             o->next = msgs[i]->offset + 1;
-            /* Identifies the log at the new stored offset (logcheck.h, VERIFY). */
-            logcheck_digest(msgs[i], o->next_digest);
+            o->last = msgs[i];
         }
     }
+    /* Identifies the log at each new stored offset (logcheck.h, VERIFY). */
+    for (size_t i = 0; i < w->n_offsets; i++)
+        if (w->offsets[i].next >= 0) logcheck_digest(w->offsets[i].last, w->offsets[i].next_digest);
     if (pgx_begin(w->pg, err, errlen) != 0) return -1;
     int failed = w->spec->process(w, w->ctx, msgs, n, err, errlen) != 0 ||
                  kq_producer_flush_checked(w->producer, WORKER_FLUSH_MS, err, errlen) != 0 ||
