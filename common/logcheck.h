@@ -23,8 +23,9 @@
  * While running, the consumer never resets a position by itself (the workers set
  * auto.offset.reset=error): a fetch below the log start surfaces as an error and is planned
  * with logcheck_plan_reset (GAP when the position fell below L, MISMATCH when it is past H,
- * else RESUME there). Offsets are never compared in any other way: a jump forward between two
- * messages is normal with transactional producers (control records) and compacted topics.
+ * else RESUME there). A jump forward between two messages is never taken for a loss: it is
+ * normal with transactional producers (control records) and compacted topics. An offset going
+ * backwards is a MISMATCH (offsets of one log only grow).
  *
  * What the worker does (common/worker.c): a GAP is logged as an error naming topic, partition
  * and the lost range, counted (mni_events_lost_total), recorded in consumer_gaps together with
