@@ -48,6 +48,7 @@ static const struct {
     {"group.id", "mni"},
     {"batch.size", "500"},
     {"batch.ms", "100"},
+    {"batch.bytes", "33554432"},
     {"metrics.port", "0"},
     {"log.level", "info"},
 };

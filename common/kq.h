@@ -167,6 +167,11 @@ int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char
 int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_message_t **out,
                      size_t *n, char *err, size_t errlen);
 
+/* Bounds a batch by bytes as well: kq_consume_batch returns as soon as the values it collected
+ * reach bytes (the message that reaches it included, so a batch always holds at least one).
+ * 0, the default, bounds by count only. */
+void kq_consumer_set_batch_bytes(kq_consumer *c, size_t bytes);
+
 /* Destroys msgs[0..n) (NULL entries are skipped) and sets them to NULL. */
 void kq_messages_destroy(rd_kafka_message_t **msgs, size_t n);
 

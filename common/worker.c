@@ -58,7 +58,7 @@ struct worker {
     double next_tick_at; /* monotonic ms */
     int tick_backoff_ms; /* 0 while ticks succeed */
     long long metrics_port;
-    long long batch_size, batch_ms, tick_ms, exit_when_idle_ms;
+    long long batch_size, batch_ms, batch_bytes, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
 };
 
@@ -663,6 +663,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_load(w->cfg, config_path, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
+        config_get_int(w->cfg, "batch.bytes", 1024, 1LL << 31, &w->batch_bytes, err, errlen) != 0 ||
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
                        err, errlen) != 0 ||
@@ -705,6 +706,7 @@ static int connect_all(worker *w, char *err, size_t errlen)
         .ctx = w, .load_offsets = load_offsets, .on_revoke = on_revoke, .on_error = on_kafka_error};
     w->consumer = kq_consumer_new(props, n, &cbs, err, errlen);
     if (!w->consumer) return -1;
+    kq_consumer_set_batch_bytes(w->consumer, (size_t)w->batch_bytes);
     const char *topics[] = {w->topic};
     return kq_subscribe(w->consumer, topics, 1, err, errlen);
 }

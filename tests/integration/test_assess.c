@@ -409,9 +409,11 @@ static void test_sigterm_finishes_the_batch(void **state)
                                   "SELECT coalesce(sum(next_offset), 0) FROM "
                                   "consumer_offsets WHERE group_id = 'assess-term'",
                                   NULL);
-    /* The batch in hand (1 to 3 events) was committed with its offsets, and nothing after it. */
-    assert_true(atoi(applied) >= 1 && atoi(applied) <= 3);
-    assert_int_equal(atoi(offsets), atoi(applied));
+    /* The batch in hand (1 to 3 messages) was committed with its offsets, and nothing after
+     * it. The topic also holds the replay of test_scenario_state_and_replay, so a message of
+     * the batch may be a replay (skipped: consumed, not applied again). */
+    assert_true(atoi(offsets) >= 1 && atoi(offsets) <= 3);
+    assert_true(atoi(applied) >= 1 && atoi(applied) <= atoi(offsets));
     free(applied);
     free(offsets);
     unlink(w.log_path);

@@ -46,6 +46,7 @@
 #define T_ORIGIN "kq.origin" /* 1 partition */
 #define T_DLQ "kq.dlq"       /* 1 partition */
 #define T_FAIL "kq.fail"     /* 1 partition */
+#define T_BYTES "kq.bytes"   /* 1 partition */
 
 static mockkafka *mk;
 
@@ -62,7 +63,7 @@ static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {
         {T_DATA, 3},   {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},
-        {T_ORIGIN, 1}, {T_DLQ, 1},  {T_FAIL, 1},
+        {T_ORIGIN, 1}, {T_DLQ, 1},  {T_FAIL, 1},   {T_BYTES, 1},
     };
     char err[512];
 
@@ -748,6 +749,42 @@ static void test_dead_letter(void **state)
     close_producer(p);
 }
 
+/* A batch closes once its values reach the byte bound (the message that reaches it included),
+ * however many messages the count would allow: a worker's memory is bounded by bytes. */
+static void test_batch_bytes(void **state)
+{
+    static char value[100 * 1000];
+    char err[512];
+    (void)state;
+    memset(value, 'x', sizeof value);
+    kq_producer *p = new_producer(NULL, 0);
+    for (int i = 0; i < 10; i++)
+        if (kq_produce(p, T_BYTES, "k", 1, value, sizeof value, NULL, 0, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    if (kq_producer_flush_checked(p, 10000, err, sizeof err) != 0) fail_msg("%s", err);
+    close_producer(p);
+
+    kq_consumer *c = new_consumer("g.bytes", NULL);
+    kq_consumer_set_batch_bytes(c, 250 * 1000);
+    subscribe1(c, T_BYTES);
+    rd_kafka_message_t *batch[64];
+    size_t total = 0, batches = 0, largest = 0;
+    int64_t deadline = now_ms() + 15000;
+    while (total < 10 && now_ms() < deadline) {
+        size_t n;
+        if (kq_consume_batch(c, 64, 2000, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+        if (n == 0) continue;
+        batches++;
+        total += n;
+        if (n > largest) largest = n;
+        kq_messages_destroy(batch, n);
+    }
+    assert_int_equal(total, 10);
+    assert_true(largest <= 3); /* 3 x 100 kB reach 250 kB: never a fourth */
+    assert_true(batches >= 4);
+    close_consumer(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_produce_consume),     cmocka_unit_test(test_delivery_failures),
         cmocka_unit_test(test_load_offsets_seek),   cmocka_unit_test(test_load_offsets_refused),
         cmocka_unit_test(test_revocation_in_batch), cmocka_unit_test(test_dead_letter),
+        cmocka_unit_test(test_batch_bytes),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
