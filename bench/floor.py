@@ -5,14 +5,16 @@ FLOOR_BATCH_TOKENS tokens (50 manifests: about what the pipeline can hold in fli
 cluster) the timed part is
 
     COPY floor_stage (client_id, token) FROM STDIN          -- a temporary staging table
-    INSERT INTO exposure_tokens  SELECT ... FROM floor_stage ON CONFLICT DO NOTHING
-    INSERT INTO incident_persons SELECT DISTINCT ... FROM floor_stage ON CONFLICT DO NOTHING
+    INSERT INTO exposure_tokens  SELECT ... FROM floor_stage ORDER BY ... ON CONFLICT DO NOTHING
+    INSERT INTO incident_persons SELECT DISTINCT ... ORDER BY ... ON CONFLICT DO NOTHING
     COMMIT
 
 into the same two indexed tables the pipeline fills (db/migrations/0002_exposure.sql), in a
 fresh database of the same server. Building the COPY text in Python happens between batches,
-with the clock stopped. Any exact, set-wise merge pays at least this; the pipeline's figure is
-compared with it.
+with the clock stopped. Rows go in index order: with random 32-byte tokens, a sorted batch
+walks the B-tree pages in order, neighbours sharing a page, instead of at random (at 5,000,000
+tokens that about doubled the rate in one run on the bench machine). Any exact, set-wise merge
+pays at least this; the pipeline's figure is compared with it.
 """
 
 import io
@@ -47,7 +49,8 @@ def run(conninfo, workload):
     db = psycopg2.connect(conninfo)
     cur = db.cursor()
     cur.execute(
-        "CREATE TEMP TABLE floor_stage (client_id text NOT NULL, token bytea NOT NULL) ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE floor_stage (client_id text NOT NULL, token bytea NOT NULL) "
+        "ON COMMIT DELETE ROWS"
     )
     db.commit()
     seconds, tokens = 0.0, 0
@@ -57,12 +60,13 @@ def run(conninfo, workload):
         cur.copy_expert("COPY floor_stage (client_id, token) FROM STDIN", data, size=1 << 20)
         cur.execute(
             "INSERT INTO exposure_tokens (incident_id, client_id, token) "
-            "SELECT %s, client_id, token FROM floor_stage ON CONFLICT DO NOTHING",
+            "SELECT %s, client_id, token FROM floor_stage ORDER BY client_id, token "
+            "ON CONFLICT DO NOTHING",
             (incident,),
         )
         cur.execute(
             "INSERT INTO incident_persons (incident_id, token) "
-            "SELECT DISTINCT %s, token FROM floor_stage ON CONFLICT DO NOTHING",
+            "SELECT DISTINCT %s, token FROM floor_stage ORDER BY 2 ON CONFLICT DO NOTHING",
             (incident,),
         )
         db.commit()

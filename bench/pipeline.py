@@ -29,6 +29,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -126,10 +127,14 @@ class Env:
         self.up()
 
     def fresh(self, dbname, kafka=True):
-        """A new database `dbname` with the mni schema (and a new mock cluster); its conninfo."""
+        """A new database `dbname` with the mni schema (and a new mock cluster); its conninfo.
+        The databases of earlier workloads (bench_*) are dropped first."""
         admin = psycopg2.connect(self.vars["MNI_PG_CONNINFO"], dbname="postgres")
         admin.autocommit = True
         with admin.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")
+            for (old,) in cur.fetchall():
+                cur.execute("DROP DATABASE %s WITH (FORCE)" % old)
             cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % dbname)
             cur.execute("CREATE DATABASE %s" % dbname)
         admin.close()
@@ -211,7 +216,8 @@ class Progress:
     def offsets(cls, conninfo, group, topic):
         return cls(
             conninfo,
-            "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = %s AND topic = %s",
+            "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
+            "WHERE group_id = %s AND topic = %s",
             (group, topic),
         )
 
@@ -244,9 +250,11 @@ def produce(bin_dir, env, path, topic=None):
 
 
 class Launch:
-    def __init__(self, index, events, t_sched, t_launch, proc):
-        self.index, self.events = index, events
-        self.t_sched, self.t_launch, self.t_exit, self.proc = t_sched, t_launch, None, proc
+    """One `mni produce` run of chunk `index`: when it was due, started and ended."""
+
+    def __init__(self, index, events, t_sched, t_launch, proc, errors):
+        self.index, self.events, self.proc, self.errors = index, events, proc, errors
+        self.t_sched, self.t_launch, self.t_exit = t_sched, t_launch, None
 
 
 class FeedResult:
@@ -263,95 +271,95 @@ class FeedResult:
         return d[len(d) // 2] if d else 0.0
 
 
-def feed(
-    bin_dir, penv, chunks, consumed, window_events, max_running=1, rate=None, alive=lambda: None
-):
+class Feed:
     """Sends chunks with `mni produce` (see the module comment on pacing) until consumed()
-    counts every event of them; consumed() is relative to the first chunk."""
-    total = sum(c.events for c in chunks)
-    window_events = max(window_events, max(c.events for c in chunks))
-    launches, running = [], []
-    try:
-        return _feed(
-            bin_dir,
-            penv,
-            chunks,
-            consumed,
-            window_events,
-            max_running,
-            rate,
-            alive,
-            total,
-            launches,
-            running,
-        )
-    finally:
-        for x in running:  # only when giving up: the runs in flight are of no use any more
-            x.proc.kill()
-            x.proc.wait()
-            x.proc.stderr.close()
+    counts every event of them; consumed() is relative to the first chunk. At most
+    max_running runs at once; with rate (events/s), run i is due when the events before it
+    are due at that rate from the first run's start."""
 
+    def __init__(self, bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive):
+        self.argv = [os.path.join(bin_dir, "mni"), "produce"]
+        self.penv, self.chunks, self.consumed, self.alive = penv, chunks, consumed, alive
+        self.window = max(window_events, max(c.events for c in chunks))
+        self.max_running, self.rate = max_running, rate
+        self.total = sum(c.events for c in chunks)
+        self.launches, self.running = [], []
+        self.next, self.sent, self.t_first = 0, 0, None
 
-def _feed(
-    bin_dir,
-    penv,
-    chunks,
-    consumed,
-    window_events,
-    max_running,
-    rate,
-    alive,
-    total,
-    launches,
-    running,
-):
-    i, sent_events, t_first = 0, 0, None
-    last_c, last_t = -1, time.time()
-    while True:
-        now = time.time()
-        for x in list(running):
+    def run(self):
+        try:
+            return self._loop()
+        finally:
+            for x in self.running:  # only when giving up: runs in flight are of no use now
+                x.proc.kill()
+                x.proc.wait()
+                x.errors.close()
+
+    def _loop(self):
+        last_c, last_t = -1, time.time()
+        while True:
+            now = time.time()
+            self._reap(now)
+            c = self.consumed()
+            if c >= self.total and self.next == len(self.chunks) and not self.running:
+                return FeedResult(self.launches, self.t_first, now)
+            self.alive()
+            if c != last_c:
+                last_c, last_t = c, now
+            elif now - last_t > STALL_SECONDS and self.sent > c:
+                why = "no progress for %.0f s" % (now - last_t)
+                raise Incomplete(why, c, self.total, self.t_first, now)
+            if self.t_first is not None and now - self.t_first > MAX_SECONDS:
+                why = "stopped after %.0f s (MNI_BENCH_MAX_SECONDS)" % MAX_SECONDS
+                raise Incomplete(why, c, self.total, self.t_first, now)
+            while self._may_launch(c, now):
+                self._launch(now)
+            time.sleep(0.005)
+
+    def _reap(self, now):
+        for x in list(self.running):
             rc = x.proc.poll()
-            if rc is not None:
-                x.t_exit = now
-                running.remove(x)
-                if rc != 0:
-                    raise BenchError(
-                        "mni produce %s: %s"
-                        % (chunks[x.index].path, x.proc.stderr.read().decode().strip())
-                    )
-                x.proc.stderr.close()
-        c = consumed()
-        if c >= total and i == len(chunks) and not running:
-            return FeedResult(launches, t_first, now)
-        alive()
-        if c != last_c:
-            last_c, last_t = c, now
-        elif now - last_t > STALL_SECONDS and sent_events > c:
-            raise Incomplete("no progress for %.0f s" % (now - last_t), c, total, t_first, now)
-        if t_first is not None and now - t_first > MAX_SECONDS:
-            raise Incomplete(
-                "stopped after %.0f s (MNI_BENCH_MAX_SECONDS)" % MAX_SECONDS, c, total, t_first, now
-            )
-        while (
-            i < len(chunks)
-            and len(running) < max_running
-            and sent_events + chunks[i].events - c <= window_events
-        ):
-            t_sched = now
-            if rate is not None and t_first is not None:
-                t_sched = t_first + sent_events / rate
-                if now < t_sched:
-                    break
-            if t_first is None:
-                t_first = t_sched = now
-            argv = [os.path.join(bin_dir, "mni"), "produce", chunks[i].path]
-            p = subprocess.Popen(argv, env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            x = Launch(i, chunks[i].events, t_sched, time.time(), p)
-            launches.append(x)
-            running.append(x)
-            sent_events += chunks[i].events
-            i += 1
-        time.sleep(0.005)
+            if rc is None:
+                continue
+            x.t_exit = now
+            self.running.remove(x)
+            x.errors.seek(0)
+            text = x.errors.read().decode(errors="replace").strip()
+            x.errors.close()
+            if rc != 0:
+                raise BenchError("mni produce %s: %s" % (self.chunks[x.index].path, text))
+
+    def _due(self, now):
+        if self.t_first is None or self.rate is None:
+            return now
+        return self.t_first + self.sent / self.rate
+
+    def _may_launch(self, consumed, now):
+        if self.next == len(self.chunks) or len(self.running) >= self.max_running:
+            return False
+        if self.sent + self.chunks[self.next].events - consumed > self.window:
+            return False
+        return now >= self._due(now)
+
+    def _launch(self, now):
+        chunk = self.chunks[self.next]
+        due = self._due(now)
+        if self.t_first is None:
+            self.t_first = due
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(
+            self.argv + [chunk.path], env=self.penv, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        x = Launch(self.next, chunk.events, due, time.time(), proc, errors)
+        self.launches.append(x)
+        self.running.append(x)
+        self.sent += chunk.events
+        self.next += 1
+
+
+def feed(bin_dir, penv, chunks, consumed, window_events, max_running=1, rate=None, alive=None):
+    alive = alive or (lambda: None)
+    return Feed(bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive).run()
 
 
 # ---- memory and CPU ----

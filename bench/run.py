@@ -13,10 +13,9 @@ build, only a broken harness does).
       committed case state at a fixed offered rate.
   Memory: peak resident memory of each worker, and its first-minute against last-minute RSS.
 
-Environment: MNI_BENCH_SCALE (default 1; `make bench-quick` sets 0.1: every workload at a
-tenth of its size), MNI_BENCH_ONLY (comma list of w1,floor,w2,python,w3), MNI_BENCH_KEEP=1
-(keep the generated data), MNI_BENCH_STALL_SECONDS (default 90: a workload whose consumer
-commits nothing for that long is reported as stalled). Output also goes to
+Environment (bench/README.md, "Knobs"): MNI_BENCH_SCALE (default 1; `make bench-quick` sets
+0.1), MNI_BENCH_ONLY (comma list of w1,floor,w2,python,w3), MNI_BENCH_PYTHON_SHARE,
+MNI_BENCH_MAX_SECONDS, MNI_BENCH_STALL_SECONDS, MNI_BENCH_KEEP=1. Output also goes to
 build/bench/last-run.txt and build/bench/last-run.json; worker logs to build/bench/logs/.
 Kafka figures come from librdkafka's mock cluster, not a real broker (pipeline.py: pacing).
 """
@@ -178,7 +177,8 @@ def verify_w2(conninfo, wl, case_counts=True):
             "incident_persons %d rows, %d distinct, want %d" % (rows, distinct, wl.expect_distinct)
         )
     cur.execute(
-        "SELECT client_id, count(DISTINCT token) FROM exposure_tokens WHERE incident_id = %s GROUP BY client_id",
+        "SELECT client_id, count(DISTINCT token) FROM exposure_tokens WHERE incident_id = %s "
+        "GROUP BY client_id",
         (inc,),
     )
     per_client = dict(cur.fetchall())
@@ -340,7 +340,8 @@ def run_floor(ctx, wl):
     ok, detail = verify_w2(conninfo, wl, case_counts=False)
     rate = tokens / seconds
     rep.say(
-        "  database floor:    %9s records/s  %7.1f s  counts %s (COPY + set-wise merge, batches of %s, no Kafka)"
+        "  database floor:    %9s records/s  %7.1f s  counts %s "
+        "(COPY + set-wise merge, batches of %s, no Kafka)"
         % (fmt(rate), seconds, exactness(ok), fmt(floor.FLOOR_BATCH_TOKENS))
     )
     if not ok:
@@ -354,7 +355,8 @@ def run_python(ctx, wl):
     conninfo = env.fresh(db)
     c = psycopg2.connect(conninfo)
     c.cursor().execute(
-        "CREATE TABLE bench_progress (consumed bigint NOT NULL); INSERT INTO bench_progress VALUES (0)"
+        "CREATE TABLE bench_progress (consumed bigint NOT NULL); "
+        "INSERT INTO bench_progress VALUES (0)"
     )
     c.commit()
     c.close()
@@ -390,7 +392,8 @@ def run_python(ctx, wl):
     rate = records / seconds
     ok, detail = verify_w2(conninfo, wl, case_counts=False) if res else (None, "")
     rep.say(
-        "  python consumer:   %9s records/s  %7.1f s  counts %s (the first %s records; one INSERT per record, commit per batch; peak %.0f MB)"
+        "  python consumer:   %9s records/s  %7.1f s  counts %s "
+        "(the first %s records; one INSERT per record, commit per batch; peak %.0f MB)"
         % (fmt(rate), seconds, exactness(ok), fmt(wl.records), memory["python"]["peak_mb"])
     )
     if ok is False:
@@ -402,11 +405,12 @@ def run_w2(ctx, data_dir):
     rep = ctx["rep"]
     records = scaled(W2_RECORDS, 10_000, 10_000)
     rep.say(
-        "\n== W2 manifests: %s person-token records of one incident, 10%% of persons shared between clients"
-        % fmt(records)
+        "\n== W2 manifests: %s person-token records of one incident, "
+        "10%% of persons shared between clients" % fmt(records)
     )
     rep.say(
-        "   `mni produce` -> mock cluster -> mni-ingest -> mni-assess -> PostgreSQL (mni-notify running), until the counts are committed"
+        "   `mni produce` -> mock cluster -> mni-ingest -> mni-assess -> PostgreSQL "
+        "(mni-notify running), until the counts are committed"
     )
     wls = {}
     for clients in W2_CLIENTS:
@@ -414,7 +418,8 @@ def run_w2(ctx, data_dir):
         wl = workloads.w2(os.path.join(data_dir, "w2-%d" % clients), clients, records)
         wls[clients] = wl
         rep.say(
-            "  data, %5s clients: %s manifests of %s tokens, %.0f MB of JSON in %d chunks, %s distinct persons (generated in %.1f s)"
+            "  data, %5s clients: %s manifests of %s tokens, %.0f MB of JSON in %d chunks, "
+            "%s distinct persons (generated in %.1f s)"
             % (
                 fmt(clients),
                 fmt(wl.events),
@@ -507,13 +512,18 @@ def commit_times(conninfo):
     cur = db.cursor()
     try:
         cur.execute(
-            "SELECT event_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 FROM case_events WHERE event_id ~ '^w3-[0-9]{4}-'"
+            "SELECT event_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 "
+            "FROM case_events WHERE event_id ~ '^w3-[0-9]{4}-'"
         )
-        how = "commit time of the transaction that wrote the event's case_events row (track_commit_timestamp)"
+        how = (
+            "commit time of the transaction that wrote the event's case_events row "
+            "(track_commit_timestamp)"
+        )
     except psycopg2.Error:
         db.rollback()
         cur.execute(
-            "SELECT event_id, extract(epoch FROM applied_at)::float8 FROM case_events WHERE event_id ~ '^w3-[0-9]{4}-'"
+            "SELECT event_id, extract(epoch FROM applied_at)::float8 "
+            "FROM case_events WHERE event_id ~ '^w3-[0-9]{4}-'"
         )
         how = "case_events.applied_at (the start of the applying transaction: an underestimate)"
     out = dict(cur.fetchall())
@@ -535,8 +545,8 @@ def run_w3(ctx, data_dir):
     incidents = scaled(W3_INCIDENTS, workloads.W3_BLOCK, 2 * workloads.W3_BLOCK)
     wl = workloads.w3(os.path.join(data_dir, "w3"), incidents)
     rep.say(
-        "\n== W3 lifecycle: %s incidents of 6 events (opened, 2 exposure counts, facts update, response step, report filed)"
-        % fmt(incidents)
+        "\n== W3 lifecycle: %s incidents of 6 events "
+        "(opened, 2 exposure counts, facts update, response step, report filed)" % fmt(incidents)
     )
     chunks_a = wl.chunks[: len(wl.chunks) // 2]
     where_a = {e: i for i, c in enumerate(chunks_a) for e in workloads.event_ids(c)}
@@ -568,13 +578,13 @@ def run_w3(ctx, data_dir):
         rate_a = events_a / seconds_a
         rate_b = min(T_W3, W3_DELAY_LOAD * rate_a)
         if res_a:
-            # The delay phase: the second half's events, in order, in runs of one period's
-            # worth at the offered rate, one run at a time (an incident's events may straddle
-            # two runs, so two runs must not overlap).
-            per_run = max(1, int(round(rate_b * W3_RUN_PERIOD)))
+            # The delay phase: the second half's incidents in runs of one period's worth of
+            # events at the offered rate (whole incidents, so runs may overlap).
+            per_run = max(1, int(round(rate_b * W3_RUN_PERIOD / 6)))
             limit = int(max(15, W3_DELAY_SECONDS * SCALE) * rate_b)
-            chunks_b, where_b = workloads.rechunk(
-                wl.chunks[len(chunks_a) :], per_run, os.path.join(data_dir, "w3-runs"), limit
+            first_b = len(chunks_a) * workloads.W3_BLOCK
+            chunks_b, where_b = workloads.w3_runs(
+                os.path.join(data_dir, "w3-runs"), first_b, incidents, per_run, limit
             )
             base_b = prog()
             res_b, events_b, seconds_b = feed_or_partial(
@@ -584,7 +594,7 @@ def run_w3(ctx, data_dir):
                 lambda: prog() - base_b,
                 window,
                 alive,
-                max_running=1,
+                max_running=3,
                 chunks=chunks_b,
                 rate=rate_b,
             )
@@ -594,7 +604,8 @@ def run_w3(ctx, data_dir):
         prog.close()
         pipeline.stop_all(procs)
     rep.say(
-        "  throughput: %s events, producer paced by the window only (%s events, %d runs of %s): %s events/s (%.1f s)%s"
+        "  throughput: %s events, paced by the window only (%s events; %d runs of %s): "
+        "%s events/s (%.1f s)%s"
         % (
             fmt(events_a),
             fmt(window),
@@ -613,7 +624,8 @@ def run_w3(ctx, data_dir):
         p50, p95, p99 = (percentile(d_b, p) for p in (50, 95, 99))
         achieved = events_b / seconds_b
         rep.say(
-            "  delay: %s events offered at %s events/s (open loop; achieved %s/s): p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms"
+            "  delay: %s events offered at %s/s (open loop, achieved %s/s): "
+            "p50 %.0f, p95 %.0f, p99 %.0f, max %.0f ms"
             % (
                 fmt(events_b),
                 fmt(rate_b),
@@ -625,17 +637,17 @@ def run_w3(ctx, data_dir):
             )
         )
         rep.say(
-            "    measured for %s events from the scheduled start of the `mni produce` run that sent them (a run of %s events"
-            % (fmt(len(d_b)), fmt(per_run))
+            "    measured for %s events from the scheduled start of the `mni produce` run that sent"
+            % fmt(len(d_b))
         )
         rep.say(
-            "    every %.0f ms, median run %.0f ms: its start-up and the run's burst are included) to the"
-            % (W3_RUN_PERIOD * 1e3, res_b.produce_seconds() * 1e3)
+            "    them (%s events every %.0f ms, median run %.0f ms: start-up and burst included)"
+            % (fmt(6 * per_run), 6e3 * per_run / rate_b, res_b.produce_seconds() * 1e3)
         )
-        rep.say("    %s" % how)
+        rep.say("    to the %s" % how)
         rep.say(
-            "    (in the throughput phase, from each run's start, with the window's backlog: p95 %.0f ms, p99 %.0f ms)"
-            % (percentile(d_a, 95) * 1e3, percentile(d_a, 99) * 1e3)
+            "    (throughput phase, from each run's start, window's backlog included: "
+            "p95 %.0f ms, p99 %.0f ms)" % (percentile(d_a, 95) * 1e3, percentile(d_a, 99) * 1e3)
         )
         out.update(offered=rate_b, achieved=achieved, p50=p50, p95=p95, p99=p99, measured=len(d_b))
     say_cpu(rep, used, produce_cpu, total_seconds)
@@ -672,10 +684,12 @@ def main():
     )
     rep.say("   machine: %s" % machine())
     rep.say(
-        "   Kafka figures come from librdkafka's mock cluster (mni-mockbroker), not a real broker: it keeps"
+        "   Kafka figures come from librdkafka's mock cluster (mni-mockbroker), not a real broker: "
+        "it keeps"
     )
     rep.say(
-        "   ~5 MiB per partition, so the producer is paced to stay within 4 MiB of the last consumer's commits."
+        "   ~5 MiB per partition, so the producer is paced to stay within 4 MiB of the last "
+        "consumer's commits."
     )
     rc = 0
     if "w1" in ONLY:

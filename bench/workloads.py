@@ -251,34 +251,24 @@ def event_ids(chunk):
         return [EVENT_ID.search(line).group(1).decode() for line in f]
 
 
-def rechunk(chunks, events_per_run, out_dir, limit):
-    """The events of chunks, in the same order, cut into files of events_per_run events (at
-    most `limit` events in all): for sending at a steady rate in small runs. Returns the new
-    chunks and {event_id: index of its new chunk}."""
+def w3_runs(out_dir, first, last, per_run, limit):
+    """Incidents first..last-1 of W3 (the same events as w3() writes) in files of per_run
+    incidents each, interleaved as in w3(), at most `limit` events in all: for sending at a
+    steady rate in small runs. A run holds whole incidents, so runs may overlap in time
+    without reordering an incident's events. Returns the chunks and {event_id: run index}."""
     os.makedirs(out_dir, exist_ok=True)
-    out, where, lines = [], {}, []
-
-    def flush():
+    out, where = [], {}
+    for start in range(first, last, per_run):
+        if sum(c.events for c in out) >= limit:
+            break
+        block = [
+            w3_incident_events(k // W3_BLOCK, k) for k in range(start, min(start + per_run, last))
+        ]
+        lines = [events[e] for e in range(6) for events in block]
+        for line in lines:
+            where[EVENT_ID.search(line.encode()).group(1).decode()] = len(out)
         path = os.path.join(out_dir, "run-%05d.jsonl" % len(out))
-        out.append(
-            Chunk(path, len(lines), len(lines), write_lines(path, [x.decode() for x in lines]))
-        )
-        lines.clear()
-
-    taken = 0
-    for chunk in chunks:
-        with open(chunk.path, "rb") as f:
-            for line in f:
-                if taken == limit:
-                    break
-                line = line.rstrip(b"\n")
-                where[EVENT_ID.search(line).group(1).decode()] = len(out)
-                lines.append(line)
-                taken += 1
-                if len(lines) == events_per_run:
-                    flush()
-    if lines:
-        flush()
+        out.append(Chunk(path, len(lines), len(lines), write_lines(path, lines)))
     return out, where
 
 
