@@ -128,14 +128,15 @@ class Env:
 
     def fresh(self, dbname, kafka=True):
         """A new database `dbname` with the mni schema (and a new mock cluster); its conninfo.
-        The databases of earlier workloads (bench_*) are dropped first."""
+        The databases of earlier workloads (bench_*) are dropped first: a plain DROP DATABASE,
+        which stops an autovacuum worker in its way by itself (FORCE would need the right to
+        signal the superuser's processes, which the mni role has not)."""
         admin = psycopg2.connect(self.vars["MNI_PG_CONNINFO"], dbname="postgres")
         admin.autocommit = True
         with admin.cursor() as cur:
             cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")
             for (old,) in cur.fetchall():
-                cur.execute("DROP DATABASE %s WITH (FORCE)" % old)
-            cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % dbname)
+                cur.execute("DROP DATABASE %s" % old)
             cur.execute("CREATE DATABASE %s" % dbname)
         admin.close()
         if kafka:

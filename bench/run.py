@@ -714,8 +714,8 @@ def main():
                 run_w2(ctx, data_dir)
             if "w3" in ONLY:
                 run_w3(ctx, data_dir)
-        except BenchError as e:
-            rep.say("\nbench: %s" % e)
+        except (BenchError, psycopg2.Error, OSError) as e:
+            rep.say("\nbench: the harness failed: %s" % str(e).strip())
             rc = 1
         finally:
             env.down()
