@@ -13,11 +13,12 @@ own: the harness sends it before timing and waits for it to be committed, so tha
 starts with every consumer in its group.
 
 W3 (lifecycle): `incidents` small incidents of six events each: incident_opened, two
-exposure_count events (two clients, a headcount that passes 100 in about a sixth of them), a
+exposure_count events (two clients, a headcount that passes 100 in three of ten), a
 facts_updated (certainty confirmed), a response step and a client notice filed. Incidents go in
 blocks of 250; one chunk holds a block, its 250 openings first, then their first counts, and so
-on, so that consecutive batches touch many cases and each case several times. Event ids carry
-the chunk number (w3-CCCC-...), which is how delays are attributed to the chunk's produce time.
+on, so that consecutive batches touch many cases and each case several times. Event ids are
+w3-BBBB-KKKKKK-E (block, incident, event). For W3's delay phase, w3_runs writes the same events
+in smaller files of whole incidents.
 
 Chunk files hold about 1 MiB of JSON for W2 and one block (1,500 events) for W3; the harness
 paces them (pipeline.py). Every chunk records its events, records and JSON bytes; JSON is a
@@ -185,7 +186,7 @@ def w3_incident_events(chunk, k):
     inc = "BENCH-W3-%06d" % k
     eid = "w3-%04d-%06d-" % (chunk, k)
     t = 86400 + k * 7
-    a, b = 10 + k % 60, 5 + (k * 7) % 80  # a + b > 100 for about one incident in six
+    a, b = 10 + k % 60, 5 + (k * 7) % 80  # a + b > 100 for 30% of the incidents
     count_a = {"client_id": "C-A", "persons": a}
     if k % 3 == 0:
         count_a["contract_notice_hours"] = 24
