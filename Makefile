@@ -95,9 +95,11 @@ $(BUILD)/tests/%: tests/integration/%.c $(TEST_SUPPORT) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(TEST_SUPPORT) $(LIBS) $(DEP_LIBS) -lcmocka
 
-$(BUILD)/bench/%: bench/%.c $(LIBS)
+# Benchmarks may measure a worker's own modules (everything of assess/ but its main).
+BENCH_WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c)))
+$(BUILD)/bench/%: bench/%.c $(BENCH_WORKER_OBJ) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BENCH_WORKER_OBJ) $(LIBS) $(DEP_LIBS)
 
 build-tests: $(BINARIES) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 .PHONY: build-tests

@@ -2,7 +2,8 @@
 baseline measured in the same run and to its target (PASS or MISS; a miss never fails the
 build, only a broken harness does).
 
-  W1  rule core: bench/bench_rules.c, assessments per second on one core.
+  W1  rule core: bench/bench_rules.c, assessments per second on one core, and how the time
+      grows from 20,000 to 200,000 clients.
   W2  manifests: 5,000,000 person-token records of one incident over 1,000 clients (and over
       10 clients), through `mni produce` -> mock cluster -> mni-ingest -> mni-assess ->
       PostgreSQL, timed from the first manifest sent until the last one's counts are committed,
@@ -53,6 +54,7 @@ pipeline.MAX_SECONDS = float(
 )
 
 T_W1 = 5e6  # assessments/s, contractor with 2 clients (bench_rules.c)
+T_W1_LARGE = 20.0  # time ratio of 200,000 to 20,000 clients (bench_rules.c: n log n, not n^2)
 T_W2 = 100_000  # records/s end to end
 T_W2_FLOOR = 0.6
 T_W2_PYTHON = 20.0
@@ -154,6 +156,16 @@ def run_w1(rep):
         ">= 5 M/s",
         rate >= T_W1,
     )
+    m = re.search(r"core, 200,000 clients.*\n\s+time ratio 200,000 / 20,000\s+([\d.]+)", r.stdout)
+    if m:
+        ratio = float(m.group(1))
+        rep.figures["w1_large_ratio"] = ratio
+        rep.target(
+            "W1 rule core, 200,000 against 20,000 clients",
+            "%.1fx the time (n log n: 12.3)" % ratio,
+            "<= 20x",
+            ratio <= T_W1_LARGE,
+        )
 
 
 # ---- W2 ----
@@ -349,6 +361,22 @@ def run_floor(ctx, wl):
     return {"rate": rate, "seconds": seconds, "exact": ok}
 
 
+def run_token_merge(ctx):
+    """bench/bench_manifest.c: assess's token merge module alone against its own baseline."""
+    n = max(10_000, int(round(200_000 * SCALE / 10_000)) * 10_000)
+    penv = dict(os.environ, MNI_PG_CONNINFO=ctx["env"].vars["MNI_PG_CONNINFO"])
+    r = subprocess.run(
+        [os.path.join(REPO, "build/rel/bench/bench_manifest"), str(n)],
+        cwd=REPO,
+        env=penv,
+        capture_output=True,
+        text=True,
+    )
+    ctx["rep"].say("  assess's token merge alone (bench/bench_manifest.c, no Kafka):")
+    for line in (r.stdout + r.stderr).splitlines():
+        ctx["rep"].say("    " + line)
+
+
 def run_python(ctx, wl):
     rep, env = ctx["rep"], ctx["env"]
     db = "bench_python"
@@ -434,6 +462,7 @@ def run_w2(ctx, data_dir):
     out = {}
     if "floor" in ONLY:
         out["floor"] = run_floor(ctx, big)
+        run_token_merge(ctx)
     if "w2" in ONLY:
         out["big"] = run_w2_pipeline(ctx, big)
         out["small"] = run_w2_pipeline(ctx, small)

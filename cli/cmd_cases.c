@@ -26,8 +26,8 @@ static const char *const cases_sql =
     "v.verdict->>'route' AS route, c.persons_total AS persons, "
     "coalesce((SELECT d.kind || ' ' || coalesce(d.due_date::text, to_char(d.due_at AT TIME ZONE "
     "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) FROM deadlines d WHERE d.incident_id = c.incident_id "
-    "AND d.met_at IS NULL ORDER BY coalesce(d.due_at, d.due_date + time '23:59:59' AT TIME ZONE "
-    "'Asia/Tokyo') LIMIT 1), '-') AS next_deadline, "
+    "AND d.met_at IS NULL ORDER BY mni_due_end(d.due_date, d.due_at), d.kind LIMIT 1), '-') AS "
+    "next_deadline, "
     "(SELECT count(*) FILTER (WHERE o.published_at IS NOT NULL) || '/' || count(*) FROM outbox "
     "o WHERE o.incident_id = c.incident_id AND o.topic = 'tasks') AS tasks_published "
     "FROM cases c LEFT JOIN case_versions v ON v.incident_id = c.incident_id AND v.version = "
@@ -59,9 +59,9 @@ int cmd_cases(int argc, char **argv)
     PGresult *res = json ? pgx_query(pg, "cases.list_json",
                                      "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM ("
                                      "SELECT c.incident_id, c.tenant, c.status, c.version, "
-                                     "c.persons_total, c.mandatory_since, v.verdict FROM cases c "
-                                     "LEFT JOIN case_versions v ON v.incident_id = c.incident_id "
-                                     "AND v.version = c.version ORDER BY c.opened_at) t",
+                                     "c.persons_total, c.mandatory_since, "
+                                     "case_verdict(c.incident_id, c.version) AS verdict "
+                                     "FROM cases c ORDER BY c.opened_at) t",
                                      0, NULL, err, sizeof err)
                          : pgx_query(pg, "cases.list", cases_sql, 0, NULL, err, sizeof err);
     if (!res) {

@@ -27,27 +27,31 @@ static json_t *act_json(const rules_act_verdict *a)
     return json_pack("{s:s, s:o}", "status", rules_status_name(a->status), "rules", ids);
 }
 
+json_t *verdict_json_client(const rules_client_verdict *c)
+{
+    json_t *mn = act_json(&c->my_number), *appi = act_json(&c->appi);
+    json_t *due = json_null();
+    if (c->notice_due != RULES_ABSENT) {
+        char when[32];
+        timefmt_format_jst(c->notice_due, when);
+        due = json_string(when);
+    }
+    json_t *o = json_pack(
+        "{s:s, s:O, s:O, s:I, s:O, s:O, s:b, s:o}", "client_id", c->client_id, "status",
+        json_object_get(mn, "status"), "rules", json_object_get(mn, "rules"), "headcount",
+        (json_int_t)c->headcount, "appi_status", json_object_get(appi, "status"), "appi_rules",
+        json_object_get(appi, "rules"), "involved", c->involved, "notice_due", due);
+    json_decref(mn);
+    json_decref(appi);
+    return o;
+}
+
 static json_t *clients_json(const rules_verdict *v, json_t *headcounts)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < v->n_clients; i++) {
         const rules_client_verdict *c = &v->clients[i];
-        json_t *mn = act_json(&c->my_number), *appi = act_json(&c->appi);
-        json_t *due = json_null();
-        if (c->notice_due != RULES_ABSENT) {
-            char when[32];
-            timefmt_format_jst(c->notice_due, when);
-            due = json_string(when);
-        }
-        json_array_append_new(
-            arr,
-            json_pack("{s:s, s:O, s:O, s:I, s:O, s:O, s:b, s:o}", "client_id", c->client_id,
-                      "status", json_object_get(mn, "status"), "rules",
-                      json_object_get(mn, "rules"), "headcount", (json_int_t)c->headcount,
-                      "appi_status", json_object_get(appi, "status"), "appi_rules",
-                      json_object_get(appi, "rules"), "involved", c->involved, "notice_due", due));
-        json_decref(mn);
-        json_decref(appi);
+        json_array_append_new(arr, verdict_json_client(c));
         json_object_set_new(headcounts, c->client_id, json_integer(c->headcount));
     }
     return arr;
@@ -82,4 +86,15 @@ json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v)
         "appi_route", rules_route_name(v->appi_route), "principal_notice", v->principal_notice,
         "principal_notice_by", notice_by ? json_string(notice_by) : json_null(), "clients", clients,
         "disclaimer", VERDICT_DISCLAIMER);
+}
+
+json_t *verdict_json_case(const rules_facts *f, const rules_verdict *v)
+{
+    rules_verdict top = *v;
+    top.n_clients = 0;
+    rules_facts facts = *f;
+    if (v->n_clients > 0) facts.n_clients = 0; /* the clients' counts are in their entries */
+    json_t *doc = verdict_json_build(&facts, &top);
+    json_object_del(doc, "clients");
+    return doc;
 }
