@@ -16,7 +16,10 @@ only when it fits in the window. The JSON of an event is larger than its Avro, t
 offset is behind the fetch position, and one partition never holds more than the whole window,
 so the bound is conservative; ingest's copy on incident.accepted is bounded by the same window.
 Progress is the sum of the consumer's next offsets in consumer_offsets, which the workers
-advance in each batch's transaction: committed, not merely read. Optionally a rate (events/s)
+advance in each batch's transaction: committed, not merely read. `mni produce` paces itself as
+well, against mni-ingest only (cli/produce_pace.h); the window here also covers assess, which
+reads what ingest forwards. For the Python baseline, which has no mni-ingest in front of it,
+the runs go with --no-pace and the window alone. Optionally a rate (events/s)
 spaces launches in time as well (W3's delay phase: open loop, each chunk has its scheduled
 time, and a late launch is measured from the schedule, not from when it happened).
 
@@ -240,11 +243,9 @@ class Progress:
         self.db.close()
 
 
-def produce(bin_dir, env, path, topic=None):
-    """One `mni produce FILE` run, to completion."""
-    argv = (
-        [os.path.join(bin_dir, "mni"), "produce"] + (["--topic", topic] if topic else []) + [path]
-    )
+def produce(bin_dir, env, path, options=()):
+    """One `mni produce [OPTIONS] FILE` run, to completion."""
+    argv = [os.path.join(bin_dir, "mni"), "produce", *options, path]
     r = subprocess.run(argv, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise BenchError("mni produce %s: %s" % (path, r.stderr.strip()))
@@ -278,8 +279,10 @@ class Feed:
     max_running runs at once; with rate (events/s), run i is due when the events before it
     are due at that rate from the first run's start."""
 
-    def __init__(self, bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive):
-        self.argv = [os.path.join(bin_dir, "mni"), "produce"]
+    def __init__(
+        self, bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive, options
+    ):
+        self.argv = [os.path.join(bin_dir, "mni"), "produce", *options]
         self.penv, self.chunks, self.consumed, self.alive = penv, chunks, consumed, alive
         self.window = max(window_events, max(c.events for c in chunks))
         self.max_running, self.rate = max_running, rate
@@ -358,9 +361,22 @@ class Feed:
         self.next += 1
 
 
-def feed(bin_dir, penv, chunks, consumed, window_events, max_running=1, rate=None, alive=None):
+def feed(
+    bin_dir,
+    penv,
+    chunks,
+    consumed,
+    window_events,
+    max_running=1,
+    rate=None,
+    alive=None,
+    options=(),
+):
+    """Feed(...).run(); options go to every `mni produce` run."""
     alive = alive or (lambda: None)
-    return Feed(bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive).run()
+    return Feed(
+        bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive, options
+    ).run()
 
 
 # ---- memory and CPU ----

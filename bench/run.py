@@ -54,7 +54,6 @@ pipeline.MAX_SECONDS = float(
 )
 
 T_W1 = 5e6  # assessments/s, contractor with 2 clients (bench_rules.c)
-T_W1_LARGE = 20.0  # time ratio of 200,000 to 20,000 clients (bench_rules.c: n log n, not n^2)
 T_W2 = 100_000  # records/s end to end
 T_W2_FLOOR = 0.6
 T_W2_PYTHON = 20.0
@@ -157,14 +156,15 @@ def run_w1(rep):
         rate >= T_W1,
     )
     m = re.search(r"core, 200,000 clients.*\n\s+time ratio 200,000 / 20,000\s+([\d.]+)", r.stdout)
-    if m:
-        ratio = float(m.group(1))
+    limit = re.search(r"target: core time ratio 200,000 / 20,000 clients <= ([\d.]+)", r.stdout)
+    if m and limit:
+        ratio, most = float(m.group(1)), float(limit.group(1))
         rep.figures["w1_large_ratio"] = ratio
         rep.target(
             "W1 rule core, 200,000 against 20,000 clients",
             "%.1fx the time (n log n: 12.3)" % ratio,
-            "<= 20x",
-            ratio <= T_W1_LARGE,
+            "<= %gx" % most,
+            ratio <= most,
         )
 
 
@@ -231,12 +231,16 @@ def exactness(ok):
     return {True: "exact", False: "WRONG", None: "unchecked"}[ok]
 
 
-def feed_or_partial(ctx, wl, penv, consumed, window, alive, max_running=1, chunks=None, rate=None):
+def feed_or_partial(
+    ctx, wl, penv, consumed, window, alive, max_running=1, chunks=None, rate=None, options=()
+):
     """feed(), with a stall or the time limit turned into a partial result: (FeedResult or None,
     events committed, seconds)."""
     chunks = chunks if chunks is not None else wl.chunks
     try:
-        res = pipeline.feed(ctx["bin"], penv, chunks, consumed, window, max_running, rate, alive)
+        res = pipeline.feed(
+            ctx["bin"], penv, chunks, consumed, window, max_running, rate, alive, options
+        )
         return res, sum(c.events for c in chunks), res.seconds
     except Incomplete as e:
         ctx["rep"].say("  INCOMPLETE: %s" % e)
@@ -399,7 +403,9 @@ def run_python(ctx, wl):
     )
     prog = pipeline.Progress(conninfo, "SELECT consumed FROM bench_progress")
     try:
-        pipeline.produce(ctx["bin"], penv, wl.warmup)
+        # No mni-ingest in front of this consumer: mni produce's own pacing would wait for
+        # it in vain; the harness's window against bench_progress does the pacing.
+        pipeline.produce(ctx["bin"], penv, wl.warmup, ["--no-pace"])
         prog.wait_for(1, 120, proc.check)
         base = prog()
         mem = pipeline.MemorySampler({"python": proc.pid})
@@ -411,6 +417,7 @@ def run_python(ctx, wl):
             pipeline.WINDOW_BYTES // wl.max_event_bytes,
             proc.check,
             max_running=2,
+            options=["--no-pace"],
         )
         memory = mem.finish()
     finally:
