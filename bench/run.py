@@ -622,6 +622,8 @@ def run_w3(ctx, data_dir):
             chunks_b, where_b = workloads.w3_runs(
                 os.path.join(data_dir, "w3-runs"), first_b, incidents, per_run, limit
             )
+            # --no-pace: mni produce's own pacing costs tens of ms per run even when it never
+            # waits, which would be charged to the pipeline here; the window still guards.
             base_b = prog()
             res_b, events_b, seconds_b = feed_or_partial(
                 ctx,
@@ -633,6 +635,7 @@ def run_w3(ctx, data_dir):
                 max_running=3,
                 chunks=chunks_b,
                 rate=rate_b,
+                options=["--no-pace"],
             )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
         total_seconds = time.time() - t0
@@ -640,7 +643,7 @@ def run_w3(ctx, data_dir):
         prog.close()
         pipeline.stop_all(procs)
     rep.say(
-        "  throughput: %s events, paced by the window only (%s events; %d runs of %s): "
+        "  throughput: %s events, as fast as the window allows (%s events; %d runs of %s): "
         "%s events/s (%.1f s)%s"
         % (
             fmt(events_a),
