@@ -43,6 +43,8 @@ static double bench_core(long n, size_t n_clients)
     rules_client clients[16];
     rules_client_verdict out[16];
     for (size_t c = 0; c < n_clients; c++) {
+        clients[c] = (rules_client){
+            .systems = RULES_ABSENT, .appi_persons = RULES_ABSENT, .known_at = RULES_ABSENT};
         snprintf(clients[c].client_id, sizeof clients[c].client_id, "C-%zu", c);
         clients[c].persons = 40;
         clients[c].persons_max = RULES_ABSENT;
@@ -57,6 +59,7 @@ static double bench_core(long n, size_t n_clients)
         .n_clients = n_clients,
         .distinct_persons = RULES_ABSENT,
         .appi = {.persons = RULES_ABSENT},
+        .employees = RULES_ABSENT,
     };
     const int64_t start = 1648771200; /* 2022-04-01 in Japan, roughly */
     rules_verdict v;
