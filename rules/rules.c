@@ -188,17 +188,21 @@ static int validate_clients(const rules_facts *f, char *err, size_t errlen)
     return 0;
 }
 
-static bool body_consistent(const rules_body *b, const char **field)
+/* A local government is a public body; 条例要配慮個人情報 exists only under a local
+ * government's ordinance. Names the flag set without the one it needs, or returns false. */
+static bool body_inconsistent(const rules_body *b, const char **flag, const char **needs)
 {
     if (b->local_government && !b->public_body) {
-        *field = "local_government";
-        return false;
+        *flag = "local_government";
+        *needs = "public_body";
+        return true;
     }
     if (b->ordinance_sensitive && !b->local_government) {
-        *field = "ordinance_sensitive";
-        return false;
+        *flag = "ordinance_sensitive";
+        *needs = "local_government";
+        return true;
     }
-    return true;
+    return false;
 }
 
 static bool known_day_supported(int64_t epoch_seconds)
@@ -214,10 +218,9 @@ static bool known_day_supported(int64_t epoch_seconds)
  * notice's facts. */
 static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
 {
-    const char *field;
-    if (!body_consistent(&f->body, &field))
-        return fail(err, errlen, "reporter.%s: needs reporter.%s", field,
-                    !strcmp(field, "local_government") ? "public_body" : "local_government");
+    const char *flag, *needs;
+    if (body_inconsistent(&f->body, &flag, &needs))
+        return fail(err, errlen, "reporter.%s: needs reporter.%s", flag, needs);
     if (f->employees != RULES_ABSENT && f->employees < 0)
         return fail(err, errlen, "reporter.employees: must be >= 0 (got %lld)",
                     (long long)f->employees);
@@ -248,9 +251,8 @@ static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
                             "the reporter handles every client's data",
                             i, (long long)f->appi.persons, (long long)c->appi_persons);
         }
-        if (!body_consistent(&c->body, &field))
-            return fail(err, errlen, "clients[%zu].%s: needs clients[%zu].%s", i, field, i,
-                        !strcmp(field, "local_government") ? "public_body" : "local_government");
+        if (body_inconsistent(&c->body, &flag, &needs))
+            return fail(err, errlen, "clients[%zu].%s: needs clients[%zu].%s", i, flag, i, needs);
         /* An own report lists data sets, not other entities: no client has a verdict. */
         if (f->role == RULES_ROLE_OWN && c->body.public_body)
             return fail(err, errlen,
