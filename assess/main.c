@@ -2,20 +2,21 @@
  * mni-assess: consumes accepted incident events, folds them into cases, runs the rule core,
  * keeps versions, headcounts, deadlines and the task outbox in PostgreSQL (one transaction per
  * batch, with the consumer offsets), and relays the outbox to the tasks topic and the compacted
- * assessments topic. See assess_event.h for the per-event logic and worker.h for the loop.
+ * assessments topic. See assess_batch.h for the batch and worker.h for the loop.
  *
  * An accepted event that cannot be decoded or applied goes to the dead-letter topic with its
- * reason (undecodable, or not_applicable: unknown incident, facts the rule core refuses, a
- * data error in PostgreSQL); its partial effects are rolled back to a per-event savepoint and
- * the partition goes on.
+ * reason (undecodable, or not_applicable: unknown incident, facts the rule core refuses). A
+ * batch that fails in PostgreSQL with a data or integrity error (SQLSTATE classes 22, 23: it
+ * would fail again on every retry) is rolled back to its savepoint and applied again event by
+ * event, each in a savepoint of its own, so that the culprit is dead-lettered alone
+ * (processing_failed) and the partition goes on.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "assess/assess_event.h"
-#include "assess/case_store.h"
+#include "assess/assess_batch.h"
 #include "common/events.h"
-#include "common/events_json.h"
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/pgx.h"
@@ -25,59 +26,97 @@
 
 typedef struct {
     events_schema_set *schemas;
-    mni_event event; /* reused for every decode: its arena keeps allocation flat */
+    assess_batch *batch;
+    assess_input *inputs;
+    size_t cap_inputs;
 } assess_ctx;
 
 static int assess_start(worker *w, void *arg, char *err, size_t errlen)
 {
+    (void)w;
     assess_ctx *ctx = arg;
-    return case_store_prepare(worker_pg(w), err, errlen) != 0 ||
-                   events_schema_load_default(&ctx->schemas, err, errlen) != 0
-               ? -1
-               : 0;
+    if (events_schema_load_default(&ctx->schemas, err, errlen) != 0) return -1;
+    ctx->batch = assess_batch_new(ctx->schemas);
+    if (!ctx->batch) {
+        snprintf(err, errlen, "assess: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* A data or integrity error will fail again on every retry: poison, not the database down. */
+static int is_poison(void)
+{
+    const char *state = pgx_last_sqlstate();
+    return !strncmp(state, "22", 2) || !strncmp(state, "23", 2);
+}
+
+/* Dead-letters the messages the last run did not apply. */
+static int dead_letters(worker *w, assess_ctx *ctx, rd_kafka_message_t **msgs, size_t n, char *err,
+                        size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *why;
+        assess_outcome out = assess_batch_outcome(ctx->batch, i, &why);
+        const char *reason = out == ASSESS_UNDECODABLE ? "undecodable"
+                             : out == ASSESS_REJECTED  ? "not_applicable"
+                                                       : NULL;
+        if (reason && worker_dead_letter(w, msgs[i], reason, why, 0, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+/* The fallback: each message in a savepoint of its own. */
+static int one_by_one(worker *w, assess_ctx *ctx, rd_kafka_message_t **msgs, size_t n, char *err,
+                      size_t errlen)
+{
+    PGconn *pg = worker_pg(w);
+    for (size_t i = 0; i < n; i++) {
+        if (pgx_exec(pg, "assess.savepoint_event", "SAVEPOINT assess_event", err, errlen) != 0)
+            return -1;
+        if (assess_batch_run(ctx->batch, pg, &ctx->inputs[i], 1, err, errlen) == 0) {
+            if (pgx_exec(pg, "assess.release_event", "RELEASE SAVEPOINT assess_event", err,
+                         errlen) != 0 ||
+                dead_letters(w, ctx, &msgs[i], 1, err, errlen) != 0)
+                return -1;
+            continue;
+        }
+        if (!is_poison()) return -1;
+        char why[600];
+        snprintf(why, sizeof why, "processing_failed: %s", err);
+        if (pgx_exec(pg, "assess.rollback_event", "ROLLBACK TO SAVEPOINT assess_event", err,
+                     errlen) != 0 ||
+            worker_dead_letter(w, msgs[i], "not_applicable", why, 0, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_t n, char *err,
                           size_t errlen)
 {
     assess_ctx *ctx = arg;
-    for (size_t i = 0; i < n; i++) {
-        char why[512] = "";
-        json_t *event = NULL;
-        if (mni_event_decode(ctx->schemas, msgs[i]->payload, msgs[i]->len, &ctx->event, why,
-                             sizeof why) == 0)
-            event = mni_event_to_json(&ctx->event, why, sizeof why);
-        if (!event) {
-            if (worker_dead_letter(w, msgs[i], "undecodable", why, 0, err, errlen) != 0) return -1;
-            continue;
-        }
-        /* One savepoint per event: a rejected event is undone alone, the batch goes on. */
-        PGconn *pg = worker_pg(w);
-        if (pgx_exec(pg, "assess.savepoint", "SAVEPOINT assess_event", err, errlen) != 0) {
-            json_decref(event);
+    if (n > ctx->cap_inputs) {
+        assess_input *grown = realloc(ctx->inputs, n * sizeof *grown);
+        if (!grown) {
+            snprintf(err, errlen, "assess: out of memory for a batch of %zu", n);
             return -1;
         }
-        assess_outcome out = assess_event_apply(pg, event, why, sizeof why, err, errlen);
-        json_decref(event);
-        const char *state = pgx_last_sqlstate();
-        /* A data or integrity error (SQLSTATE classes 22, 23) will fail again on every retry:
-         * this event is poison, not the database down. */
-        if (out == ASSESS_FAILED && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2))) {
-            snprintf(why, sizeof why, "processing_failed: %s", err);
-            out = ASSESS_REJECTED;
-        }
-        if (out == ASSESS_FAILED) return -1;
-        if (out == ASSESS_REJECTED) {
-            if (pgx_exec(pg, "assess.rollback_event", "ROLLBACK TO SAVEPOINT assess_event", err,
-                         errlen) != 0 ||
-                worker_dead_letter(w, msgs[i], "not_applicable", why, 0, err, errlen) != 0)
-                return -1;
-        } else if (pgx_exec(pg, "assess.release", "RELEASE SAVEPOINT assess_event", err, errlen) !=
-                   0) {
-            return -1;
-        }
+        ctx->inputs = grown;
+        ctx->cap_inputs = n;
     }
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        ctx->inputs[i] = (assess_input){msgs[i]->payload, msgs[i]->len};
+    PGconn *pg = worker_pg(w);
+    if (pgx_exec(pg, "assess.savepoint", "SAVEPOINT assess_batch", err, errlen) != 0) return -1;
+    if (assess_batch_run(ctx->batch, pg, ctx->inputs, n, err, errlen) == 0)
+        return dead_letters(w, ctx, msgs, n, err, errlen);
+    if (!is_poison()) return -1;
+    log_warn("batch failed on its data; applying it event by event", LOG_STR("error", err),
+             LOG_INT("messages", (long long)n), LOG_END);
+    if (pgx_exec(pg, "assess.rollback", "ROLLBACK TO SAVEPOINT assess_batch", err, errlen) != 0)
+        return -1;
+    return one_by_one(w, ctx, msgs, n, err, errlen);
 }
 
 static int assess_tick(worker *w, void *arg, char *err, size_t errlen)
@@ -103,9 +142,9 @@ int main(int argc, char **argv)
         .tick = assess_tick,
     };
     assess_ctx ctx = {0};
-    mni_event_init(&ctx.event);
     int rc = worker_main(argc, argv, &spec, &ctx);
-    mni_event_free(&ctx.event);
+    assess_batch_free(ctx.batch);
+    free(ctx.inputs);
     events_schema_free(ctx.schemas);
     return rc;
 }

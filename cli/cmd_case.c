@@ -42,12 +42,12 @@ static const case_section case_sections[] = {
      "verdict->'deadlines'->>'final' AS final, "
      "cause_event_id AS cause FROM case_versions WHERE incident_id = $1 ORDER BY version"},
     {"Clients",
+     "WITH cv AS (SELECT c FROM cases k, jsonb_array_elements(case_verdict(k.incident_id, "
+     "k.version)->'clients') c WHERE k.incident_id = $1) "
      "SELECT e.client_id AS client, e.persons AS counted, e.persons_max AS possible_max, "
      "e.token_count AS tokens, c->>'status' AS status, c->>'rules' AS rules, c->>'notice_due' AS "
-     "notice_due FROM client_exposure e LEFT JOIN cases k ON k.incident_id = e.incident_id "
-     "LEFT JOIN case_versions v ON v.incident_id = k.incident_id AND v.version = k.version "
-     "LEFT JOIN LATERAL jsonb_array_elements(v.verdict->'clients') c ON c->>'client_id' = "
-     "e.client_id WHERE e.incident_id = $1 ORDER BY e.client_id"},
+     "notice_due FROM client_exposure e LEFT JOIN cv ON c->>'client_id' = e.client_id "
+     "WHERE e.incident_id = $1 ORDER BY e.client_id"},
     {"Deadlines",
      "SELECT kind, coalesce(client_id, '-') AS client, coalesce(due_date::text, "
      "to_char(due_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) AS due_jst, "
@@ -113,9 +113,8 @@ int cmd_case(int argc, char **argv)
     PQclear(res);
     if (rc == MNI_EXIT_OK && json) {
         res = pgx_query(pg, "case.verdict",
-                        "SELECT coalesce(jsonb_pretty(v.verdict), 'null') FROM cases c LEFT JOIN "
-                        "case_versions v ON v.incident_id = c.incident_id AND v.version = "
-                        "c.version WHERE c.incident_id = $1",
+                        "SELECT coalesce(jsonb_pretty(case_verdict(c.incident_id, c.version)), "
+                        "'null') FROM cases c WHERE c.incident_id = $1",
                         1, params, err, sizeof err);
         if (res) puts(PQgetvalue(res, 0, 0));
         PQclear(res);

@@ -59,9 +59,9 @@ int cmd_cases(int argc, char **argv)
     PGresult *res = json ? pgx_query(pg, "cases.list_json",
                                      "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM ("
                                      "SELECT c.incident_id, c.tenant, c.status, c.version, "
-                                     "c.persons_total, c.mandatory_since, v.verdict FROM cases c "
-                                     "LEFT JOIN case_versions v ON v.incident_id = c.incident_id "
-                                     "AND v.version = c.version ORDER BY c.opened_at) t",
+                                     "c.persons_total, c.mandatory_since, "
+                                     "case_verdict(c.incident_id, c.version) AS verdict "
+                                     "FROM cases c ORDER BY c.opened_at) t",
                                      0, NULL, err, sizeof err)
                          : pgx_query(pg, "cases.list", cases_sql, 0, NULL, err, sizeof err);
     if (!res) {

@@ -276,6 +276,7 @@ static int parse_reporter(const json_t *root, rules_facts *f, char *err, size_t 
         get_count(r, "reporter", "employees", false, &f->employees, err, errlen))
         return -1;
     f->role = (rules_role)role;
+    f->employees_given = f->employees != RULES_ABSENT;
     return 0;
 }
 
@@ -300,8 +301,6 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
         snprintf(path, sizeof path, "clients[%zu]", i);
         if (!json_is_object(c)) return errbuf_fail(err, errlen, "%s: must be an object", path);
         rules_client *out = &doc->clients[i];
-        unsigned systems = 0;
-        bool systems_given;
         if (check_keys(c, path, keys, COUNT(keys), err, errlen) ||
             get_text(c, path, "client_id", out->client_id, sizeof out->client_id, err, errlen) ||
             get_count(c, path, "persons", true, &out->persons, err, errlen) ||
@@ -309,12 +308,13 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
             get_count(c, path, "contract_notice_hours", false, &out->contract_notice_hours, err,
                       errlen) ||
             get_flags_at(c, path, "systems", false, system_names, COUNT(system_names), false,
-                         &systems, &systems_given, err, errlen) ||
+                         &out->systems, &out->systems_given, err, errlen) ||
             get_count(c, path, "appi_persons", false, &out->appi_persons, err, errlen) ||
             get_body(c, path, &out->body, err, errlen) ||
             get_time(c, path, "known_at", false, &out->known_at, err, errlen))
             return -1;
-        out->systems = systems_given ? (int)systems : RULES_ABSENT;
+        out->appi_persons_given = out->appi_persons != RULES_ABSENT;
+        out->known_at_given = out->known_at != RULES_ABSENT;
     }
     doc->facts.clients = doc->clients;
     doc->facts.n_clients = n;
@@ -377,7 +377,6 @@ int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t
     memset(doc, 0, sizeof *doc);
     rules_facts *f = &doc->facts;
     int certainty, improper, viewing, actor = RULES_ACTOR_UNKNOWN;
-    f->employees = RULES_ABSENT;
     if (!json_is_object(root)) return errbuf_fail(err, errlen, "(document): must be a JSON object");
     if (check_keys(root, "", keys, COUNT(keys), err, errlen) ||
         get_text(root, "", "incident_id", f->incident_id, sizeof f->incident_id, err, errlen) ||
@@ -461,13 +460,13 @@ json_t *facts_json_build(const rules_facts *f)
             json_object_set_new(o, "persons_max", json_integer(c->persons_max));
         if (c->contract_notice_hours != RULES_ABSENT)
             json_object_set_new(o, "contract_notice_hours", json_integer(c->contract_notice_hours));
-        if (c->systems != RULES_ABSENT)
-            json_object_set_new(
-                o, "systems", flags_json((unsigned)c->systems, system_names, COUNT(system_names)));
-        if (c->appi_persons != RULES_ABSENT)
+        if (c->systems_given)
+            json_object_set_new(o, "systems",
+                                flags_json(c->systems, system_names, COUNT(system_names)));
+        if (c->appi_persons_given)
             json_object_set_new(o, "appi_persons", json_integer(c->appi_persons));
         body_json(o, &c->body);
-        if (c->known_at != RULES_ABSENT) {
+        if (c->known_at_given) {
             char at[32];
             timefmt_format_jst(c->known_at, at);
             json_object_set_new(o, "known_at", json_string(at));
@@ -486,8 +485,7 @@ json_t *facts_json_build(const rules_facts *f)
         clients);
     json_t *reporter = json_object_get(root, "reporter");
     body_json(reporter, &f->body);
-    if (f->employees != RULES_ABSENT)
-        json_object_set_new(reporter, "employees", json_integer(f->employees));
+    if (f->employees_given) json_object_set_new(reporter, "employees", json_integer(f->employees));
     if (f->actor != RULES_ACTOR_UNKNOWN)
         json_object_set_new(root, "actor", json_string(actor_names[f->actor]));
     if (f->notice2015_given)

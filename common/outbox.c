@@ -52,11 +52,32 @@ static int encode_task(const events_schema_set *schemas, const char *task_id,
     return records_notify_task_encode(schemas, &t, out, err, errlen);
 }
 
-static int encode_assessment(const events_schema_set *schemas, const char *incident_id,
-                             long long created_ms, const json_t *payload, wire_buf *out, char *err,
-                             size_t errlen)
+/* The verdict of an assessments row: in its payload (rows queued before migration 0009), else
+ * the case version it names, put back together by case_verdict(). A new reference. */
+static json_t *assessment_verdict(PGconn *pg, const char *incident_id, const json_t *payload,
+                                  char *err, size_t errlen)
 {
-    const json_t *v = json_object_get(payload, "verdict");
+    json_t *v = json_object_get(payload, "verdict");
+    if (v) return json_incref(v);
+    char version[24];
+    snprintf(version, sizeof version, "%lld",
+             (long long)json_integer_value(json_object_get(payload, "version")));
+    const char *p[] = {incident_id, version};
+    PGresult *res = pgx_query(pg, "outbox.verdict", "SELECT case_verdict($1, $2::integer)::text", 2,
+                              p, err, errlen);
+    if (!res) return NULL;
+    json_error_t jerr;
+    v = PQgetisnull(res, 0, 0) ? NULL : json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+    if (!v)
+        snprintf(err, errlen, "assessment of %s v%s: no such case version", incident_id, version);
+    PQclear(res);
+    return v;
+}
+
+static int encode_assessment(const events_schema_set *schemas, const char *incident_id,
+                             long long created_ms, const json_t *payload, const json_t *v,
+                             wire_buf *out, char *err, size_t errlen)
+{
     const json_t *clients = json_object_get(v, "clients");
     size_t n = json_array_size(clients), n_rules = 0;
     records_client *rc = calloc(n + 1, sizeof *rc);
@@ -133,8 +154,8 @@ static int encode_ticket(const events_schema_set *schemas, const char *incident_
     return records_ticket_encode(schemas, &t, out, err, errlen);
 }
 
-static int encode_row(const events_schema_set *schemas, PGresult *res, int r, wire_buf *out,
-                      char *err, size_t errlen)
+static int encode_row(PGconn *pg, const events_schema_set *schemas, PGresult *res, int r,
+                      wire_buf *out, char *err, size_t errlen)
 {
     const char *task_id = PQgetvalue(res, r, 0), *topic = PQgetvalue(res, r, 1);
     const char *incident_id = PQgetvalue(res, r, 2), *text = PQgetvalue(res, r, 3);
@@ -147,14 +168,37 @@ static int encode_row(const events_schema_set *schemas, PGresult *res, int r, wi
     else if (!strcmp(topic, "tasks"))
         rc =
             encode_task(schemas, task_id, incident_id, created_ms, payload, text, out, err, errlen);
-    else if (!strcmp(topic, "assessments"))
-        rc = encode_assessment(schemas, incident_id, created_ms, payload, out, err, errlen);
-    else if (!strcmp(topic, "tickets"))
+    else if (!strcmp(topic, "assessments")) {
+        json_t *v = assessment_verdict(pg, incident_id, payload, err, errlen);
+        if (v)
+            rc = encode_assessment(schemas, incident_id, created_ms, payload, v, out, err, errlen);
+        json_decref(v);
+    } else if (!strcmp(topic, "tickets"))
         rc = encode_ticket(schemas, incident_id, payload, out, err, errlen);
     else
         snprintf(err, errlen, "outbox %s: unknown topic '%s'", task_id, topic);
     json_decref(payload);
     return rc;
+}
+
+static long long assessment_version(PGresult *res, int r)
+{
+    return PQgetisnull(res, r, 6) ? -1 : atoll(PQgetvalue(res, r, 6));
+}
+
+/* An assessments row of which the same claim holds a newer version of the same case: the
+ * topic is compacted by incident, so only the newest is produced (each version stays in
+ * case_versions); the older is marked published without being sent. */
+static int superseded(PGresult *res, int r)
+{
+    if (strcmp(PQgetvalue(res, r, 1), "assessments") != 0) return 0;
+    long long mine = assessment_version(res, r);
+    for (int o = 0; o < PQntuples(res); o++)
+        if (o != r && !strcmp(PQgetvalue(res, o, 1), "assessments") &&
+            !strcmp(PQgetvalue(res, o, 2), PQgetvalue(res, r, 2)) &&
+            assessment_version(res, o) > mine)
+            return 1;
+    return 0;
 }
 
 /* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed. */
@@ -168,7 +212,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     if (pgx_begin(pg, err, errlen) != 0) return -1;
     PGresult *res = pgx_query(pg, "outbox.claim",
                               "SELECT task_id, topic, incident_id, payload::text, "
-                              "(extract(epoch FROM created_at) * 1000)::bigint, kind FROM outbox "
+                              "(extract(epoch FROM created_at) * 1000)::bigint, kind, "
+                              "(payload->>'version')::bigint FROM outbox "
                               "WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
                               "FOR UPDATE SKIP LOCKED",
                               1, p, err, errlen);
@@ -183,7 +228,11 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     int rc = 0;
     for (int r = 0; r < *rows && rc == 0; r++) {
         char why[512], key[64];
-        if (encode_row(schemas, res, r, &buf, why, sizeof why) != 0) {
+        if (superseded(res, r)) { /* compacted topic: only the newest version matters */
+            json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
+            continue;
+        }
+        if (encode_row(pg, schemas, res, r, &buf, why, sizeof why) != 0) {
             /* A row that cannot be encoded stays unpublished and visible; the rest go on. */
             log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
                       LOG_STR("error", why), LOG_END);

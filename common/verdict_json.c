@@ -46,34 +46,37 @@ static json_t *deadlines_json(const rules_deadlines *d)
         day_or_null(d->appi_final_due), "appi_final_days", int_or_null(d->appi_final_days));
 }
 
-static json_t *clients_json(const rules_facts *f, const rules_verdict *v, json_t *headcounts,
-                            json_t *known)
+json_t *verdict_json_client(const rules_client_verdict *c)
+{
+    json_t *mn = act_json(&c->my_number), *appi = act_json(&c->appi);
+    json_t *due = json_null();
+    if (c->notice_due != RULES_ABSENT) {
+        char when[32];
+        timefmt_format_jst(c->notice_due, when);
+        due = json_string(when);
+    }
+    json_t *o = json_pack(
+        "{s:s, s:O, s:O, s:I, s:O, s:O, s:b, s:o}", "client_id", c->client_id, "status",
+        json_object_get(mn, "status"), "rules", json_object_get(mn, "rules"), "headcount",
+        (json_int_t)c->headcount, "appi_status", json_object_get(appi, "status"), "appi_rules",
+        json_object_get(appi, "rules"), "involved", c->involved, "notice_due", due);
+    json_decref(mn);
+    json_decref(appi);
+    json_object_set_new(o, "possible", ids_json(c->my_number.possible, c->my_number.n_possible));
+    json_object_set_new(o, "headcount_known", json_integer(c->headcount_known));
+    json_object_set_new(o, "appi_persons", json_integer(c->appi_persons));
+    json_object_set_new(o, "public_body", json_boolean(c->public_body));
+    json_object_set_new(o, "known_date", day_or_null(c->known_day));
+    json_object_set_new(o, "deadlines", deadlines_json(&c->deadlines));
+    return o;
+}
+
+static json_t *clients_json(const rules_verdict *v, json_t *headcounts, json_t *known)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < v->n_clients; i++) {
         const rules_client_verdict *c = &v->clients[i];
-        json_t *mn = act_json(&c->my_number), *appi = act_json(&c->appi);
-        json_t *due = json_null();
-        if (c->notice_due != RULES_ABSENT) {
-            char when[32];
-            timefmt_format_jst(c->notice_due, when);
-            due = json_string(when);
-        }
-        json_t *o = json_pack(
-            "{s:s, s:O, s:O, s:I, s:O, s:O, s:b, s:o}", "client_id", c->client_id, "status",
-            json_object_get(mn, "status"), "rules", json_object_get(mn, "rules"), "headcount",
-            (json_int_t)c->headcount, "appi_status", json_object_get(appi, "status"), "appi_rules",
-            json_object_get(appi, "rules"), "involved", c->involved, "notice_due", due);
-        json_decref(mn);
-        json_decref(appi);
-        json_object_set_new(o, "possible",
-                            ids_json(c->my_number.possible, c->my_number.n_possible));
-        json_object_set_new(o, "headcount_known", json_integer(c->headcount_known));
-        json_object_set_new(o, "appi_persons", json_integer(c->appi_persons));
-        json_object_set_new(o, "public_body", json_boolean(f->clients[i].body.public_body));
-        json_object_set_new(o, "known_date", day_or_null(c->known_day));
-        json_object_set_new(o, "deadlines", deadlines_json(&c->deadlines));
-        json_array_append_new(arr, o);
+        json_array_append_new(arr, verdict_json_client(c));
         json_object_set_new(headcounts, c->client_id, json_integer(c->headcount));
         json_object_set_new(known, c->client_id, json_integer(c->headcount_known));
     }
@@ -83,7 +86,7 @@ static json_t *clients_json(const rules_facts *f, const rules_verdict *v, json_t
 json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v)
 {
     json_t *headcounts = json_object(), *known = json_object();
-    json_t *clients = clients_json(f, v, headcounts, known);
+    json_t *clients = clients_json(v, headcounts, known);
     /* An own-role report has no client verdicts, but its data sets still have counts. */
     if (v->n_clients == 0)
         for (size_t i = 0; i < f->n_clients; i++) {
@@ -113,4 +116,18 @@ json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v)
         v->principal_notice, "principal_notice_by",
         notice_by ? json_string(notice_by) : json_null(), "clients", clients, "disclaimer",
         VERDICT_DISCLAIMER);
+}
+
+json_t *verdict_json_case(const rules_facts *f, const rules_verdict *v)
+{
+    rules_verdict top = *v;
+    top.n_clients = 0;
+    rules_facts facts = *f;
+    if (v->n_clients > 0) facts.n_clients = 0; /* the clients' counts are in their entries */
+    json_t *doc = verdict_json_build(&facts, &top);
+    json_object_del(doc, "clients");
+    /* Each client's known count is in its entry too (headcount_known); an empty object here
+     * would claim none. */
+    if (v->n_clients > 0) json_object_del(json_object_get(doc, "headcount"), "clients_known");
+    return doc;
 }

@@ -64,10 +64,11 @@ static int load_case(PGconn *pg, const char *incident_id, json_t *snap, int *mis
 static int load_verdict(PGconn *pg, const char *incident_id, json_t *snap, char *err, size_t errlen)
 {
     const char *p[] = {incident_id};
-    PGresult *res = pgx_query(pg, "notify.snapshot_verdict",
-                              "SELECT version, verdict::text FROM case_versions "
-                              "WHERE incident_id = $1 ORDER BY version DESC LIMIT 1",
-                              1, p, err, errlen);
+    PGresult *res =
+        pgx_query(pg, "notify.snapshot_verdict",
+                  "SELECT version, case_verdict(incident_id, version)::text FROM case_versions "
+                  "WHERE incident_id = $1 ORDER BY version DESC LIMIT 1",
+                  1, p, err, errlen);
     if (!res) return -1;
     json_t *verdict = NULL;
     if (PQntuples(res) == 1) {

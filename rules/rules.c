@@ -221,17 +221,17 @@ static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
     const char *flag, *needs;
     if (body_inconsistent(&f->body, &flag, &needs))
         return fail(err, errlen, "reporter.%s: needs reporter.%s", flag, needs);
-    if (f->employees != RULES_ABSENT && f->employees < 0)
+    if (f->employees_given && f->employees < 0)
         return fail(err, errlen, "reporter.employees: must be >= 0 (got %lld)",
                     (long long)f->employees);
     for (size_t i = 0; i < f->n_clients; i++) {
         const rules_client *c = &f->clients[i];
-        if (c->systems != RULES_ABSENT &&
-            (c->systems < 0 || (c->systems & ~(RULES_SYS_INFO_PROVISION_NETWORK |
-                                               RULES_SYS_NUMBER_USE | RULES_SYS_PUBLIC_RELATED))))
-            return fail(err, errlen, "clients[%zu].systems: unknown system bits (%d)", i,
+        if (c->systems_given &&
+            (c->systems & ~(unsigned)(RULES_SYS_INFO_PROVISION_NETWORK | RULES_SYS_NUMBER_USE |
+                                      RULES_SYS_PUBLIC_RELATED)))
+            return fail(err, errlen, "clients[%zu].systems: unknown system bits (0x%x)", i,
                         c->systems);
-        if (c->appi_persons != RULES_ABSENT) {
+        if (c->appi_persons_given) {
             if (c->appi_persons < 0)
                 return fail(err, errlen, "clients[%zu].appi_persons: must be >= 0 (got %lld)", i,
                             (long long)c->appi_persons);
@@ -259,11 +259,11 @@ static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
                         "clients[%zu].public_body: only a contractor's clients are entities "
                         "(a public body reporting its own incident sets reporter.public_body)",
                         i);
-        if (f->role == RULES_ROLE_OWN && c->known_at != RULES_ABSENT)
+        if (f->role == RULES_ROLE_OWN && c->known_at_given)
             return fail(err, errlen,
                         "clients[%zu].known_at: only a contractor's clients have their own clocks",
                         i);
-        if (c->known_at != RULES_ABSENT && !known_day_supported(c->known_at))
+        if (c->known_at_given && !known_day_supported(c->known_at))
             return fail(err, errlen,
                         "clients[%zu].known_at: outside the supported range 2015-10-05 .. "
                         "2099-10-31 (Japan time)",
@@ -353,7 +353,7 @@ static void reporter_headcount(const rules_facts *f, int64_t *total, int64_t *kn
 static int64_t client_appi_persons(const rules_facts *f, size_t i)
 {
     const rules_client *c = &f->clients[i];
-    if (c->appi_persons != RULES_ABSENT) return c->appi_persons;
+    if (c->appi_persons_given) return c->appi_persons;
     if (f->n_clients == 1 && f->appi.persons != RULES_ABSENT) return f->appi.persons;
     return client_headcount(c);
 }
@@ -366,7 +366,7 @@ static int64_t reporter_appi_persons(const rules_facts *f, int64_t headcount_tot
     int64_t n = headcount_total;
     for (size_t i = 0; i < f->n_clients; i++) {
         const rules_client *c = &f->clients[i];
-        if (c->appi_persons != RULES_ABSENT && c->appi_persons > client_headcount(c))
+        if (c->appi_persons_given && c->appi_persons > client_headcount(c))
             n += c->appi_persons - client_headcount(c);
     }
     return n;
@@ -374,7 +374,7 @@ static int64_t reporter_appi_persons(const rules_facts *f, int64_t headcount_tot
 
 static unsigned client_systems(const rules_facts *f, const rules_client *c)
 {
-    return c->systems != RULES_ABSENT ? (unsigned)c->systems : f->systems;
+    return c->systems_given ? c->systems : f->systems;
 }
 
 /* The reporter's data is all its clients' data: the systems that held any involved client's
@@ -449,10 +449,10 @@ static void assess_client(const rules_facts *f, size_t i, const rules_exposure *
     c->headcount = client_headcount(in);
     c->headcount_known = in->persons;
     c->appi_persons = client_appi_persons(f, i);
+    c->public_body = in->body.public_body;
     c->involved = c->headcount > 0 || c->appi_persons > 0;
     c->notice_due = RULES_ABSENT;
-    c->known_day =
-        in->known_at != RULES_ABSENT ? rules_japan_day(in->known_at) : reporter->known_day;
+    c->known_day = in->known_at_given ? rules_japan_day(in->known_at) : reporter->known_day;
     if (!c->involved) return; /* none of its persons: nothing of its to report */
     rules_exposure mine = *reporter;
     mine.systems = client_systems(f, in);

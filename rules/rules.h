@@ -86,11 +86,16 @@ typedef struct {
     int64_t persons;               /* known persons of this client, >= 0 */
     int64_t persons_max;           /* possible maximum, >= persons, or RULES_ABSENT */
     int64_t contract_notice_hours; /* contract clock for the notice to this client, or ABSENT */
-    /* Facts of this client alone; each overrides the incident's value for its own verdict. */
-    int systems;          /* enum rules_system bits of the systems that held its data, or ABSENT */
-    int64_t appi_persons; /* persons of its personal data leaked etc. (>= persons), or ABSENT */
+    /* Facts of this client alone (issue 7); each overrides the incident's value for its own
+     * verdict. Each is stated with a flag, so that a zeroed struct keeps the meaning the facts
+     * had before these fields existed. */
+    bool systems_given;
+    unsigned systems; /* enum rules_system bits of the systems that held its data */
+    bool appi_persons_given;
+    int64_t appi_persons; /* persons of its personal data leaked etc., >= persons */
     rules_body body;      /* the client is a public body (APPI Art. 68) */
-    int64_t known_at;     /* when the client learned (its clocks' day 1), or ABSENT */
+    bool known_at_given;
+    int64_t known_at; /* when the client learned: day 1 of its own clocks */
 } rules_client;
 
 /* The 2015 notice 2(2) exemption from the best-effort report: a business with at most 100
@@ -108,7 +113,8 @@ typedef struct {
     bool number_use_entity;  /* the reporter is a 個人番号利用事務実施者 */
     bool public_body_system; /* the reporter runs a public body's system (or is its contractor) */
     rules_body body;         /* the reporter itself is a public body */
-    int64_t employees;       /* the reporter's employees, or RULES_ABSENT (2015 notice 2(2)) */
+    bool employees_given;    /* (flags: a zeroed struct keeps the old meaning) */
+    int64_t employees;       /* the reporter's employees (2015 notice 2(2)) */
     rules_actor actor;
     unsigned kinds; /* enum rules_kind bits, at least one */
     rules_certainty certainty;
@@ -165,6 +171,7 @@ typedef struct {
     int64_t headcount;       /* this client's own count (possible maximum when uncertain) */
     int64_t headcount_known; /* its known persons (`persons`) */
     int64_t appi_persons;    /* its APPI count (Art. 7(4) or Art. 43(4)) */
+    bool public_body;        /* its facts say it is a public body (APPI-43-* apply) */
     rules_act_verdict my_number;
     rules_act_verdict appi;    /* APPI-7-* or, for a public body, APPI-43-* */
     bool involved;             /* headcount or APPI count > 0: the incident touches its persons */

@@ -72,7 +72,7 @@ static bool small_business_exempt(const rules_exposure *e, const item_level item
 {
     const rules_facts *f = e->facts;
     const rules_notice2015 *c = &f->notice2015;
-    if (!e->is_reporter || !f->notice2015_given || f->employees == RULES_ABSENT ||
+    if (!e->is_reporter || !f->notice2015_given || !f->employees_given ||
         f->employees > NOTICE2015_SMALL_EMPLOYEES || f->number_use_entity)
         return false;
     if (!c->all_persons_contacted || !(c->no_external_leak || f->encrypted_protected) ||

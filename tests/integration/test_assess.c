@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include <cmocka.h>
 
 #include "common/pgx.h"
@@ -27,6 +29,7 @@
 #define SCENARIO_1 "examples/scenario/01-first-reports.jsonl"
 #define SCENARIO_2 "examples/scenario/02-later-updates.jsonl"
 #define WORKER_TIMEOUT_MS 90000
+#define STREAM_TOPIC "incident.accepted.stream"
 
 static mockkafka *kafka;
 
@@ -37,8 +40,9 @@ static int group_setup(void **state)
     static const mockkafka_topic topics[] = {{"incident.accepted", 3},
                                              {"incident.dlq", 1},
                                              {"case.assessments", 3},
-                                             {"notify.tasks", 3}};
-    kafka = mockkafka_start(1, topics, 4, err, sizeof err);
+                                             {"notify.tasks", 3},
+                                             {STREAM_TOPIC, 3}};
+    kafka = mockkafka_start(1, topics, 5, err, sizeof err);
     if (!kafka) {
         fprintf(stderr, "mock kafka: %s\n", err);
         return -1;
@@ -98,6 +102,12 @@ static char *snapshot(PGconn *pg)
         "UNION ALL SELECT 'step|'||incident_id||'|'||step FROM case_steps "
         "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "
         "UNION ALL SELECT 'audit|'||action||'|'||incident_id||'|'||payload::text FROM audit_log "
+        "UNION ALL SELECT 'cv|'||incident_id||'|'||client_id||'|'||version||'|'||entry::text "
+        "FROM client_verdicts "
+        "UNION ALL SELECT 'full|'||incident_id||'|'||version||'|'||"
+        "case_verdict(incident_id, version)::text FROM cases WHERE version > 0 "
+        "UNION ALL SELECT 'batch|'||incident_id||'|'||client_id||'|'||batch_id||'|'||event_id "
+        "FROM exposure_batches "
         ") s(x)",
         NULL);
 }
@@ -408,6 +418,217 @@ static void test_sigterm_finishes_the_batch(void **state)
     testenv_db_drop(&db);
 }
 
+/* ---- a generated stream: the results must not depend on how batches were cut ---- */
+
+static void token_hex(int person, char out[65])
+{
+    char key[32];
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    snprintf(key, sizeof key, "person-%d", person);
+    SHA256((const unsigned char *)key, strlen(key), d);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void event_line(FILE *f, const char *id, const char *incident, int minute, const char *type,
+                       const char *body)
+{
+    fprintf(f,
+            "{\"event_id\":\"%s\",\"incident_id\":\"%s\",\"tenant\":\"bpo-test\","
+            "\"occurred_at\":\"2026-11-20T%02d:%02d:00+09:00\",\"type\":\"%s\",\"body\":%s}\n",
+            id, incident, 9 + minute / 60, minute % 60, type, body);
+}
+
+static void manifest_line(FILE *f, const char *id, const char *incident, int minute,
+                          const char *client, const char *batch, int first, int count)
+{
+    char body[80 * 64 + 256] = "";
+    int n = snprintf(body, sizeof body, "{\"client_id\":\"%s\",\"batch_id\":\"%s\",\"tokens\":[",
+                     client, batch);
+    for (int k = 0; k < count; k++) {
+        char tok[65];
+        token_hex(first + k, tok);
+        n += snprintf(body + n, sizeof body - (size_t)n, "%s\"%s\"", k ? "," : "", tok);
+    }
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    event_line(f, id, incident, minute, "exposure_manifest", body);
+}
+
+/* Writes a mixed stream of several contractor incidents, interleaved: manifests of persons
+ * shared between clients (the distinct count passes 100 in the middle of the stream), a batch
+ * id sent twice, a replayed event, counts with a possible maximum, a facts update, a step, a
+ * filing that meets a deadline, a closed incident that still receives a count, an event of an
+ * unknown incident. Returns the number of lines. */
+static int write_stream(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    int lines = 0;
+    static const char *const opened =
+        "{\"known_at\":\"2026-11-20T08:30:00+09:00\",\"title\":\"t\",\"reporter\":{\"role\":"
+        "\"contractor\",\"number_use_entity\":false,\"public_body_system\":false},\"kinds\":"
+        "[\"leak\"],\"certainty\":\"confirmed\",\"improper_purpose\":\"none\",\"systems\":[],"
+        "\"unspecified_viewing\":\"none\",\"encrypted_protected\":false,"
+        "\"recovered_unviewed\":false,\"intact_copy\":false}";
+    for (int step = 0; step < 8; step++)
+        for (int inc = 1; inc <= 6; inc++) {
+            char incident[32], id[64], batch[32], client[16], body[256];
+            snprintf(incident, sizeof incident, "INC-S-%02d", inc);
+            int minute = step * 7 + inc;
+            snprintf(id, sizeof id, "EV-S-%02d-%02d", inc, step);
+            snprintf(client, sizeof client, "C-%02d", (step + inc) % 4);
+            switch (step) {
+            case 0:
+                event_line(f, id, incident, minute, "incident_opened", opened);
+                break;
+            case 1:
+            case 2:
+            case 4: /* 40, 40, 50 persons, half of the second shared: the
+                     * third manifest passes 100 distinct persons (110) */
+                snprintf(batch, sizeof batch, "b-%d", step);
+                manifest_line(f, id, incident, minute, client, batch, inc * 1000 + step * 20,
+                              step == 4 ? 50 : 40);
+                break;
+            case 3: /* the batch id of step 1 again, other tokens: counts once */
+                snprintf(client, sizeof client, "C-%02d", (1 + inc) % 4); /* step 1's client */
+                manifest_line(f, id, incident, minute, client, "b-1", inc * 1000 + 500, 40);
+                if (inc == 2) { /* and a plain replay of an earlier event */
+                    char first[64];
+                    snprintf(first, sizeof first, "EV-S-%02d-01", inc);
+                    snprintf(client, sizeof client, "C-%02d", (1 + inc) % 4);
+                    manifest_line(f, first, incident, minute, client, "b-1", inc * 1000 + 20, 40);
+                    lines++;
+                }
+                break;
+            case 5:
+                snprintf(body, sizeof body,
+                         "{\"client_id\":\"C-X%d\",\"persons\":%d,\"persons_max\":%d}", inc,
+                         20 * inc, 30 * inc);
+                event_line(f, id, incident, minute, "exposure_count", body);
+                break;
+            case 6:
+                if (inc % 2)
+                    event_line(f, id, incident, minute, "facts_updated",
+                               "{\"improper_purpose\":\"confirmed\"}");
+                else
+                    event_line(f, id, incident, minute, "report_filed",
+                               "{\"report\":\"ppc_preliminary\",\"filed_at\":"
+                               "\"2026-11-20T18:00:00+09:00\",\"reference\":\"R-1\"}");
+                break;
+            case 7:
+                if (inc == 3)
+                    event_line(f, id, incident, minute, "incident_closed",
+                               "{\"reason\":\"closed\"}");
+                else
+                    event_line(f, id, incident, minute, "response_step_completed",
+                               "{\"step\":\"fact_investigation\",\"completed_at\":"
+                               "\"2026-11-20T19:00:00+09:00\"}");
+                break;
+            }
+            lines++;
+        }
+    event_line(f, "EV-S-03-99", "INC-S-03", 500, "exposure_count",
+               "{\"client_id\":\"C-01\",\"persons\":7}");
+    event_line(f, "EV-S-99-00", "INC-S-UNKNOWN", 501, "exposure_count",
+               "{\"client_id\":\"C-01\",\"persons\":7}");
+    fclose(f);
+    return lines + 2;
+}
+
+static int stream_produced;
+
+static void produce_stream_once(void)
+{
+    if (stream_produced) return;
+    char path[] = "/tmp/mni-stream-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    int lines = write_stream(path);
+    assert_int_equal(topicio_produce_jsonl(mockkafka_bootstraps(kafka), STREAM_TOPIC, path), lines);
+    unlink(path);
+    stream_produced = 1;
+}
+
+/* The same stream assessed with batch.size 1 and with batch.size 500 ends in the same rows,
+ * table for table (processing timestamps left out), and the stream exercises what it should. */
+static void test_batch_cut_does_not_matter(void **state)
+{
+    (void)state;
+    produce_stream_once();
+    testenv_db one, many;
+    testenv_db_create(&one, 1);
+    testenv_db_create(&many, 1);
+    const char *env_one[] = {"MNI_TOPIC_ACCEPTED=" STREAM_TOPIC, "MNI_BATCH_SIZE=1", NULL};
+    const char *env_many[] = {"MNI_TOPIC_ACCEPTED=" STREAM_TOPIC, "MNI_BATCH_SIZE=500", NULL};
+    run_assess(&one, "assess-cut-1", env_one);
+    run_assess(&many, "assess-cut-500", env_many);
+    char *a = snapshot(one.conn), *b = snapshot(many.conn);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* The stream did what it was written to do (so that equality means something). */
+    sqlcheck_equal(many.conn, "SELECT count(*) FROM cases", NULL, "6");
+    sqlcheck_equal(many.conn, "SELECT count(*) FROM case_events WHERE event_id LIKE 'EV-S-%-03'",
+                   NULL, "6");
+    sqlcheck_equal(many.conn, "SELECT count(*) FROM exposure_batches WHERE batch_id = 'b-1'", NULL,
+                   "6"); /* the repeated batch id of step 3 was not merged again */
+    sqlcheck_equal(many.conn,
+                   "SELECT count(*) FROM cases WHERE mandatory_since IS NOT NULL AND "
+                   "mandatory_since > known_at",
+                   NULL, "6"); /* each clock started at the event that passed 100 */
+    sqlcheck_equal(many.conn, "SELECT distinct_tokens FROM cases WHERE incident_id = 'INC-S-01'",
+                   NULL, "110");
+    sqlcheck_equal(many.conn,
+                   "SELECT count(*) FROM deadlines WHERE met_at IS NOT NULL AND kind = "
+                   "'ppc_preliminary'",
+                   NULL, "3");
+    sqlcheck_equal(many.conn, "SELECT status FROM cases WHERE incident_id = 'INC-S-03'", NULL,
+                   "closed");
+    sqlcheck_equal(many.conn,
+                   "SELECT count(*) FROM case_events WHERE event_id IN ('EV-S-03-99', "
+                   "'EV-S-99-00')",
+                   NULL, "1"); /* the unknown incident's event was dead-lettered */
+    testenv_db_drop(&one);
+    testenv_db_drop(&many);
+}
+
+/* Two mni-assess instances in one consumer group share the partitions and end in the same
+ * state as one instance alone. */
+static void test_two_instances_same_state(void **state)
+{
+    (void)state;
+    produce_stream_once();
+    testenv_db alone, pair;
+    testenv_db_create(&alone, 1);
+    testenv_db_create(&pair, 1);
+    const char *env[] = {"MNI_TOPIC_ACCEPTED=" STREAM_TOPIC, "MNI_BATCH_SIZE=7", NULL};
+    run_assess(&alone, "assess-alone", env);
+    const char *argv[] = {"--exit-when-idle", "4000", NULL};
+    workerproc w[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(workerproc_start(&w[i], "mni-assess", pair.conninfo,
+                                          mockkafka_bootstraps(kafka), "assess-pair", env, argv),
+                         0);
+    int assigned_to_both = 0;
+    for (int i = 0; i < 2; i++) {
+        int rc = workerproc_wait(&w[i], WORKER_TIMEOUT_MS);
+        if (rc != 0) {
+            workerproc_dump_log(&w[i]);
+            fail_msg("mni-assess #%d exited %d", i, rc);
+        }
+        assigned_to_both += workerproc_log_count(&w[i], "partition assigned") > 0;
+        unlink(w[i].log_path);
+    }
+    assert_int_equal(assigned_to_both, 2);
+    char *a = snapshot(alone.conn), *b = snapshot(pair.conn);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    testenv_db_drop(&alone);
+    testenv_db_drop(&pair);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_sigterm_finishes_the_batch),
         cmocka_unit_test(test_impossible_event_is_dead_lettered),
         cmocka_unit_test(test_metrics_and_health),
+        cmocka_unit_test(test_batch_cut_does_not_matter),
+        cmocka_unit_test(test_two_instances_same_state),
     };
     return cmocka_run_group_tests_name("assess worker", tests, group_setup, group_teardown);
 }

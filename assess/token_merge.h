@@ -1,0 +1,43 @@
+/*
+ * token_merge: merges the person tokens of every manifest of a batch into the per-client set
+ * (exposure_tokens) and the per-incident set (incident_persons) at once, and says exactly how
+ * many persons each manifest added to each set, so that the manifest that pushes a count past
+ * 100 is still the one that starts the clock, whatever the batch cut.
+ *
+ * How (DESIGN.md "Set-based per batch"):
+ *   1. In C, each token is kept only at its first occurrence in the batch per (incident,
+ *      client), and flagged when it is also the first per incident (an open-addressing hash
+ *      over the token's leading bits: HMAC tokens are uniformly distributed).
+ *   2. One COPY of (seq, incident, client, token, first_in_incident) into a session-local
+ *      staging table.
+ *   3. Two statements, each an INSERT ... ON CONFLICT DO NOTHING RETURNING into one set,
+ *      joined back to the staging rows and counted per seq: the rows a manifest brought that
+ *      neither the stored set nor an earlier manifest of the batch held.
+ * A manifest is attributed exactly the tokens that were new at its position in the stream,
+ * which is what applying the manifests one by one would have found.
+ *
+ * Runs inside the caller's transaction (the batch's), like every write of the batch.
+ */
+#ifndef MNI_ASSESS_TOKEN_MERGE_H
+#define MNI_ASSESS_TOKEN_MERGE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/events.h"
+
+typedef struct {
+    const mni_event *ev; /* an exposure_manifest */
+    size_t case_index;   /* the same index for every manifest of one incident */
+    int64_t new_client;  /* out: tokens new to the client's set */
+    int64_t new_persons; /* out: tokens new to the incident's set */
+} token_merge_item;
+
+/* Creates the staging table when missing (a reconnect drops session-local tables). */
+int token_merge_prepare(PGconn *pg, char *err, size_t errlen);
+
+/* Merges items[0..n) in order (their order is the stream's). */
+int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t errlen);
+
+#endif
