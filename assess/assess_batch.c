@@ -9,13 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "assess/batch_store.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
 #include "common/events.h"
 #include "common/facts_json.h"
+#include "common/outbox.h"
 #include "common/pgx.h"
+#include "common/records.h"
 #include "common/timefmt.h"
 #include "common/verdict_json.h"
 #include "rules/obligations.h"
@@ -53,6 +56,8 @@ struct assess_batch {
     tracked_deadline *dls;
     size_t n_dls, cap_dls;
     batch_writes w;
+    wire_buf record; /* scratch for encoding a task */
+    int64_t now_ms;  /* the batch's wall clock: the tasks' created_at */
 };
 
 void assess_task_id(const char *incident_id, const char *kind, const char *client_id, char out[33])
@@ -72,6 +77,7 @@ assess_batch *assess_batch_new(const events_schema_set *schemas)
     ab->schemas = schemas;
     rowset_init(&ab->claims, 5);
     batch_writes_init(&ab->w);
+    wire_buf_init(&ab->record);
     return ab;
 }
 
@@ -98,6 +104,7 @@ void assess_batch_free(assess_batch *ab)
     free(ab->dls);
     rowset_free(&ab->claims);
     batch_writes_free(&ab->w);
+    wire_buf_free(&ab->record);
     free(ab);
 }
 
@@ -376,6 +383,34 @@ static tracked_deadline *find_deadline(assess_batch *ab, size_t c, const char *k
     return NULL;
 }
 
+/* The task's Kafka message, ready to send, as bytea text ("\\x" and hex); NULL when it
+ * cannot be encoded (the relay then encodes it from the payload, and says why if it fails). */
+static char *task_record(assess_batch *ab, const char *task_id, const char *incident_id,
+                         const char *client_id, rules_obligation_kind kind, const char *due_date,
+                         const char *due_at, int version, const char *payload_text)
+{
+    records_notify_task t = {
+        .task_id = task_id,
+        .incident_id = incident_id,
+        .client_id = client_id,
+        .due_at_ms = outbox_due_ms(due_date, due_at),
+        .case_version = version,
+        .created_at_ms = ab->now_ms,
+        .payload_json = payload_text,
+    };
+    char why[256];
+    if (records_task_kind_parse(rules_obligation_kind_name(kind), &t.kind) != 0 ||
+        records_notify_task_encode(ab->schemas, &t, &ab->record, why, sizeof why) != 0)
+        return NULL;
+    char *hex = malloc(2 * ab->record.len + 3);
+    if (!hex) return NULL;
+    memcpy(hex, "\\x", 2);
+    for (size_t i = 0; i < ab->record.len; i++)
+        snprintf(hex + 2 + 2 * i, 3, "%02x", ab->record.data[i]);
+    hex[2 + 2 * ab->record.len] = '\0';
+    return hex;
+}
+
 /* One obligation of a new version: a task the first time it appears, a deadline row when its
  * due is new or moved. */
 static void emit_obligation(assess_batch *ab, size_t seq, size_t c, int version,
@@ -389,14 +424,21 @@ static void emit_obligation(assess_batch *ab, size_t seq, size_t c, int version,
     if (!before) {
         char task_id[33];
         assess_task_id(cs->incident_id, kind, client_id, task_id);
-        const char *row[] = {task_id, "tasks", cs->incident_id, client_id, kind, NULL};
-        add_json_row(&ab->w.outbox, row, 5,
-                     json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i}", "task_id", task_id,
-                               "incident_id", cs->incident_id, "kind", kind, "client_id",
-                               client_id ? json_string(client_id) : json_null(), "due_date",
-                               due_date ? json_string(due_date) : json_null(), "due_at",
-                               due_at ? json_string(due_at) : json_null(), "case_version",
-                               version));
+        json_t *payload =
+            json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i}", "task_id", task_id, "incident_id",
+                      cs->incident_id, "kind", kind, "client_id",
+                      client_id ? json_string(client_id) : json_null(), "due_date",
+                      due_date ? json_string(due_date) : json_null(), "due_at",
+                      due_at ? json_string(due_at) : json_null(), "case_version", version);
+        char *payload_text = json_dumps(payload, JSON_COMPACT);
+        json_decref(payload);
+        char *record = task_record(ab, task_id, cs->incident_id, client_id, now->kind, due_date,
+                                   due_at, version, payload_text);
+        const char *row[] = {task_id, "tasks",      cs->incident_id, client_id,
+                             kind,    payload_text, record};
+        rowset_add(&ab->w.outbox, row);
+        free(record);
+        free(payload_text);
     }
     bool moved = !before || before->due_day != now->due_day || before->due_at != now->due_at;
     if ((!due_date && !due_at) || !moved) return;
@@ -471,7 +513,8 @@ static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_ver
 
     char assessment_id[RULES_ID_MAX + 32];
     snprintf(assessment_id, sizeof assessment_id, "A-%s-%d", cs->incident_id, version);
-    const char *arow[] = {assessment_id, "assessments", cs->incident_id, NULL, "assessment", NULL};
+    const char *arow[] = {assessment_id, "assessments", cs->incident_id, NULL, "assessment",
+                          NULL,          NULL};
     add_json_row(&ab->w.outbox, arow, 5,
                  json_pack("{s:s, s:i}", "incident_id", cs->incident_id, "version", version));
     json_decref(ids);
@@ -657,6 +700,9 @@ int assess_batch_run(assess_batch *ab, PGconn *pg, const assess_input *in, size_
         return -1;
     }
     ab->n = n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ab->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     if (batch_store_prepare(pg, err, errlen) != 0 || decode_and_dedup(ab, pg, in, err, errlen) != 0)
         return -1;
     bool manifests = false;

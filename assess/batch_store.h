@@ -66,7 +66,7 @@ typedef struct {
     rowset meets;           /* incident_id, client_id, kind, met_at */
     rowset steps;           /* seq, incident_id, step, completed_at, event_id */
     rowset filings;         /* event_id, incident_id, report, client_id, filed_at, reference */
-    rowset outbox;          /* task_id, topic, incident_id, client_id, kind, payload */
+    rowset outbox;          /* task_id, topic, incident_id, client_id, kind, payload, record */
     rowset audit;           /* actor, action, incident_id, client_id, payload */
     rowset events;          /* event_id, incident_id, kind, occurred_at, version_after */
 } batch_writes;

@@ -227,10 +227,15 @@ static int ck_bits(const char *field, mni_event_sym set, unsigned bits, char *er
     return 0;
 }
 
+/* Bounded as the rule core bounds it (rules.h), so that a clock the core would refuse is refused
+ * here, at the edge, with the field named. (Counts above RULES_MAX_PERSONS still pass: the assess
+ * worker dead-letters them with the core's reason, tests/integration/test_assess.c.) */
 static int ck_hours(const char *field, int64_t h, char *err, size_t errlen)
 {
-    if (h != MNI_EVENT_ABSENT && (h < 0 || h > INT32_MAX))
-        return errbuf_fail(err, errlen, "%s: %lld is not a number of hours", field, (long long)h);
+    if (h != MNI_EVENT_ABSENT && (h < 0 || h > RULES_MAX_NOTICE_HOURS))
+        return errbuf_fail(err, errlen,
+                           "%s: %lld is not a number of hours from 0 to %lld (10 years)", field,
+                           (long long)h, RULES_MAX_NOTICE_HOURS);
     return 0;
 }
 

@@ -148,6 +148,17 @@ static int get_count(const json_t *obj, const char *path, const char *key, bool 
     return 0;
 }
 
+/* A contract's clock in hours, bounded as the rule core bounds it (RULES_MAX_NOTICE_HOURS). */
+static int get_hours(const json_t *obj, const char *path, const char *key, int64_t *out, char *err,
+                     size_t errlen)
+{
+    if (get_count(obj, path, key, false, out, err, errlen) != 0) return -1;
+    if (*out > RULES_MAX_NOTICE_HOURS)
+        return errbuf_fail(err, errlen, "%s%s%s: must be at most %lld hours (10 years), got %lld",
+                           path, *path ? "." : "", key, RULES_MAX_NOTICE_HOURS, (long long)*out);
+    return 0;
+}
+
 static int enum_index(const json_t *v, const char *const *names, size_t n)
 {
     if (!json_is_string(v)) return -1;
@@ -305,8 +316,7 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
             get_text(c, path, "client_id", out->client_id, sizeof out->client_id, err, errlen) ||
             get_count(c, path, "persons", true, &out->persons, err, errlen) ||
             get_count(c, path, "persons_max", false, &out->persons_max, err, errlen) ||
-            get_count(c, path, "contract_notice_hours", false, &out->contract_notice_hours, err,
-                      errlen) ||
+            get_hours(c, path, "contract_notice_hours", &out->contract_notice_hours, err, errlen) ||
             get_flags_at(c, path, "systems", false, system_names, COUNT(system_names), false,
                          &out->systems, &out->systems_given, err, errlen) ||
             get_count(c, path, "appi_persons", false, &out->appi_persons, err, errlen) ||

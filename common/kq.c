@@ -56,12 +56,22 @@ static const kq_prop kq_consumer_defaults[] = {
     {"partition.assignment.strategy", "range"},
     {"auto.offset.reset", "earliest"},
     {"isolation.level", "read_committed"},
+    /* Memory set on purpose (issue 6: flat memory however large the incident). librdkafka
+     * prefetches up to 64 MiB per consumer and fetches up to 50 MiB at once by default; a
+     * worker needs one batch at a time, so 16 MiB of prefetch and 8 MiB per fetch (room for
+     * several 1 MiB messages) keep it busy without holding a large incident in memory. */
+    {"queued.max.messages.kbytes", "16384"},
+    {"fetch.max.bytes", "8388608"},
 };
 
 static const kq_prop kq_producer_defaults[] = {
     {"enable.idempotence", "true"},
     {"acks", "all"},
     {"partitioner", "murmur2_random"},
+    /* At most 64 MiB waiting in the producer (default 1 GiB): the relays and the forwarder
+     * flush every batch, so more would only be memory held during a broker outage; when it is
+     * full kq_produce waits for deliveries (kq.h). */
+    {"queue.buffering.max.kbytes", "65536"},
 };
 
 static int kq_conf_set(rd_kafka_conf_t *conf, const kq_prop *p, char *err, size_t errlen)

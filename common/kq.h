@@ -31,8 +31,11 @@
  *
  *   consumer: enable.auto.commit=false (fixed), enable.auto.offset.store=false (fixed),
  *             partition.assignment.strategy=range (range or roundrobin; no cooperative-sticky),
- *             auto.offset.reset=earliest, isolation.level=read_committed; group.id is required.
- *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random.
+ *             auto.offset.reset=earliest, isolation.level=read_committed,
+ *             queued.max.messages.kbytes=16384, fetch.max.bytes=8388608 (memory bounded on
+ *             purpose); group.id is required.
+ *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
+ *             queue.buffering.max.kbytes=65536.
  *
  * Threads. A kq_producer or kq_consumer belongs to one thread at a time: delivery reports and
  * rebalance callbacks run inside kq_* calls on the calling thread (never on librdkafka's threads),

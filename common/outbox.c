@@ -12,6 +12,7 @@
 #include "common/pgx.h"
 #include "common/records.h"
 #include "common/timefmt.h"
+#include "rules/due_day.h"
 #include "rules/rules.h"
 
 #define OUTBOX_FLUSH_MS 30000
@@ -22,8 +23,7 @@ long long outbox_due_ms(const char *due_date, const char *due_at)
     char ignored[64];
     if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0) return ms;
     jpcal_day d;
-    if (due_date && jpcal_parse(due_date, &d))
-        return ((long long)d + 1) * 86400000LL - 9 * 3600000LL - 1; /* 23:59:59.999 JST */
+    if (due_date && jpcal_parse(due_date, &d)) return rules_due_day_last_second(d) * 1000;
     return RECORDS_NO_TIME;
 }
 
@@ -53,24 +53,16 @@ static int encode_task(const events_schema_set *schemas, const char *task_id,
 }
 
 /* The verdict of an assessments row: in its payload (rows queued before migration 0009), else
- * the case version it names, put back together by case_verdict(). A new reference. */
-static json_t *assessment_verdict(PGconn *pg, const char *incident_id, const json_t *payload,
-                                  char *err, size_t errlen)
+ * the case version it names, put back together by case_verdict() in the claim (column 8). A
+ * new reference. */
+static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, char *err,
+                                  size_t errlen)
 {
     json_t *v = json_object_get(payload, "verdict");
     if (v) return json_incref(v);
-    char version[24];
-    snprintf(version, sizeof version, "%lld",
-             (long long)json_integer_value(json_object_get(payload, "version")));
-    const char *p[] = {incident_id, version};
-    PGresult *res = pgx_query(pg, "outbox.verdict", "SELECT case_verdict($1, $2::integer)::text", 2,
-                              p, err, errlen);
-    if (!res) return NULL;
     json_error_t jerr;
-    v = PQgetisnull(res, 0, 0) ? NULL : json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
-    if (!v)
-        snprintf(err, errlen, "assessment of %s v%s: no such case version", incident_id, version);
-    PQclear(res);
+    v = PQgetisnull(res, r, 8) ? NULL : json_loads(PQgetvalue(res, r, 8), 0, &jerr);
+    if (!v) snprintf(err, errlen, "assessment %s: no such case version", PQgetvalue(res, r, 0));
     return v;
 }
 
@@ -154,8 +146,8 @@ static int encode_ticket(const events_schema_set *schemas, const char *incident_
     return records_ticket_encode(schemas, &t, out, err, errlen);
 }
 
-static int encode_row(PGconn *pg, const events_schema_set *schemas, PGresult *res, int r,
-                      wire_buf *out, char *err, size_t errlen)
+static int encode_row(const events_schema_set *schemas, PGresult *res, int r, wire_buf *out,
+                      char *err, size_t errlen)
 {
     const char *task_id = PQgetvalue(res, r, 0), *topic = PQgetvalue(res, r, 1);
     const char *incident_id = PQgetvalue(res, r, 2), *text = PQgetvalue(res, r, 3);
@@ -169,7 +161,7 @@ static int encode_row(PGconn *pg, const events_schema_set *schemas, PGresult *re
         rc =
             encode_task(schemas, task_id, incident_id, created_ms, payload, text, out, err, errlen);
     else if (!strcmp(topic, "assessments")) {
-        json_t *v = assessment_verdict(pg, incident_id, payload, err, errlen);
+        json_t *v = assessment_verdict(res, r, payload, err, errlen);
         if (v)
             rc = encode_assessment(schemas, incident_id, created_ms, payload, v, out, err, errlen);
         json_decref(v);
@@ -181,24 +173,28 @@ static int encode_row(PGconn *pg, const events_schema_set *schemas, PGresult *re
     return rc;
 }
 
-static long long assessment_version(PGresult *res, int r)
+/* The row's record: the message as the row's writer encoded it (migration 0014), copied into
+ * out. 0 when the row has none (the relay encodes it from the payload). */
+static int ready_record(PGresult *res, int r, wire_buf *out)
 {
-    return PQgetisnull(res, r, 6) ? -1 : atoll(PQgetvalue(res, r, 6));
+    if (PQgetisnull(res, r, 7)) return 0;
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 7), &n);
+    int ok = bytes && n > 0 && wire_buf_reserve(out, n, NULL, 0) == 0;
+    if (ok) {
+        memcpy(out->data, bytes, n);
+        out->len = n;
+    }
+    PQfreemem(bytes);
+    return ok;
 }
 
-/* An assessments row of which the same claim holds a newer version of the same case: the
- * topic is compacted by incident, so only the newest is produced (each version stays in
- * case_versions); the older is marked published without being sent. */
+/* An assessments row of which the same claim holds a newer version of the same case (column
+ * 9): the topic is compacted by incident, so only the newest is produced (every version stays
+ * in case_versions); the older is marked published without being sent. */
 static int superseded(PGresult *res, int r)
 {
-    if (strcmp(PQgetvalue(res, r, 1), "assessments") != 0) return 0;
-    long long mine = assessment_version(res, r);
-    for (int o = 0; o < PQntuples(res); o++)
-        if (o != r && !strcmp(PQgetvalue(res, o, 1), "assessments") &&
-            !strcmp(PQgetvalue(res, o, 2), PQgetvalue(res, r, 2)) &&
-            assessment_version(res, o) > mine)
-            return 1;
-    return 0;
+    return PQgetvalue(res, r, 9)[0] == 't';
 }
 
 /* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed. */
@@ -210,13 +206,22 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     snprintf(limit, sizeof limit, "%d", batch);
     const char *p[] = {limit};
     if (pgx_begin(pg, err, errlen) != 0) return -1;
-    PGresult *res = pgx_query(pg, "outbox.claim",
-                              "SELECT task_id, topic, incident_id, payload::text, "
-                              "(extract(epoch FROM created_at) * 1000)::bigint, kind, "
-                              "(payload->>'version')::bigint FROM outbox "
-                              "WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
-                              "FOR UPDATE SKIP LOCKED",
-                              1, p, err, errlen);
+    /* One round trip: the rows, which assessments are superseded within the claim, and the
+     * verdict of each newest one (case_verdict, migration 0009). */
+    PGresult *res = pgx_query(
+        pg, "outbox.claim",
+        "WITH claimed AS (SELECT task_id, topic, incident_id, payload, created_at, kind, record "
+        "FROM outbox WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
+        "FOR UPDATE SKIP LOCKED), "
+        "ranked AS (SELECT *, (payload->>'version')::integer AS version, row_number() OVER "
+        "(PARTITION BY topic, incident_id ORDER BY (payload->>'version')::integer DESC) AS rank "
+        "FROM claimed) "
+        "SELECT task_id, topic, incident_id, payload::text, "
+        "(extract(epoch FROM created_at) * 1000)::bigint, kind, version, record, "
+        "CASE WHEN topic = 'assessments' AND rank = 1 AND NOT payload ? 'verdict' "
+        "THEN case_verdict(incident_id, version)::text END, "
+        "topic = 'assessments' AND rank > 1 FROM ranked ORDER BY created_at, task_id",
+        1, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
         return -1;
@@ -232,7 +237,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        if (encode_row(pg, schemas, res, r, &buf, why, sizeof why) != 0) {
+        if (!ready_record(res, r, &buf) &&
+            encode_row(schemas, res, r, &buf, why, sizeof why) != 0) {
             /* A row that cannot be encoded stays unpublished and visible; the rest go on. */
             log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
                       LOG_STR("error", why), LOG_END);

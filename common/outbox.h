@@ -37,7 +37,9 @@ int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
                  const events_schema_set *schemas, int batch, long *relayed, char *err,
                  size_t errlen);
 
-/* The milliseconds of a due date (end of that Japan day) or instant; RECORDS_NO_TIME if none. */
+/* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
+ * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it
+ * is over one second later, when the day ends). RECORDS_NO_TIME if neither. */
 long long outbox_due_ms(const char *due_date, const char *due_at);
 
 #endif

@@ -12,6 +12,7 @@
 #include "common/render_int.h"
 #include "common/render_md.h"
 #include "common/timefmt.h"
+#include "rules/due_day.h"
 #include "rules/jpcal.h"
 
 static const char *const render_kind_names[RENDER_KIND_COUNT] = {
@@ -36,18 +37,17 @@ int render_kind_parse(const char *name, render_kind *out)
     return -1;
 }
 
-int render_due_ms(const char *due_date, const char *due_at, long long *out)
+int render_due_end_ms(const char *due_date, const char *due_at, long long *out)
 {
     int64_t ms;
     char ignored[64];
     jpcal_day d;
     if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0) {
-        *out = ms;
+        *out = rules_due_at_end_ms(ms);
         return 0;
     }
     if (due_date && jpcal_parse(due_date, &d)) {
-        /* 23:59:59 of that day in Japan time (UTC+9, no daylight saving time). */
-        *out = ((long long)d + 1) * 86400000LL - 9 * 3600000LL - 1000;
+        *out = rules_due_day_end_ms(d);
         return 0;
     }
     return -1;

@@ -108,8 +108,9 @@ char *render_markdown(const json_t *doc, char *err, size_t errlen);
 int render_ticket_text(render_kind kind, const json_t *doc, const json_t *task, char **title,
                        char **summary, char *err, size_t errlen);
 
-/* Milliseconds since the epoch of a due date (the end of that Japan day, 23:59:59+09:00) or a
- * due instant (RFC 3339; preferred when both are given); -1 when neither parses. */
-int render_due_ms(const char *due_date, const char *due_at, long long *out);
+/* The instant (ms since the epoch) at which a deadline is over, overdue from then on
+ * (rules/due_day.h): for a due date, 00:00 JST of the next day; for a due instant (RFC 3339;
+ * preferred when both are given), the end of its second. -1 when neither parses. */
+int render_due_end_ms(const char *due_date, const char *due_at, long long *out);
 
 #endif

@@ -4,12 +4,14 @@
  * sweeper's clock when it queued the task. Hours are counted from as_of, not from the time
  * of rendering, so the same task always renders the same document.
  *
- *   hours_left     floor((due - as_of) / 1 h), 0 or more; a reminder queued late (the
+ *   end            when the deadline is over (rules/due_day.h): for a due date, 00:00 JST of
+ *                  the next day, as the law counts whole days; for a due instant, the end of
+ *                  its second. Overdue when as_of >= end.
+ *   hours_left     floor((end - as_of) / 1 h), 0 or more; a reminder queued late (the
  *                  deadline already passed) says so
- *   hours_overdue  ceil((as_of - due) / 1 h), at least 1 for an escalation
- *
- * A due date means the end of that Japan day (23:59:59+09:00), as the law counts days.
+ *   hours_overdue  ceil((as_of - end) / 1 h), at least 1 for an escalation
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,14 +26,14 @@ json_t *render__alert(const json_t *snapshot, const json_t *task, int escalation
     const char *kind = render__str(task, "deadline_kind");
     const char *due_date = render__str(task, "due_date"), *due_at = render__str(task, "due_at");
     const char *as_of = render__str(task, "as_of"), *client_id = render__str(task, "client_id");
-    long long due_ms;
+    long long end_ms;
     int64_t as_of_ms = 0;
     char ignored[64];
     if (!kind) {
         snprintf(err, errlen, "task.deadline_kind: missing");
         return NULL;
     }
-    if (render_due_ms(due_date, due_at, &due_ms) != 0) {
+    if (render_due_end_ms(due_date, due_at, &end_ms) != 0) {
         snprintf(err, errlen, "task.due_date: missing or not a date (and no due_at)");
         return NULL;
     }
@@ -52,16 +54,21 @@ json_t *render__alert(const json_t *snapshot, const json_t *task, int escalation
     json_t *doc = render__doc_new(escalation ? "escalation" : "reminder", title, snapshot, task);
     if (!doc) return NULL;
 
-    long long diff = have_as_of ? due_ms - as_of_ms : 0;
+    long long diff = have_as_of ? end_ms - as_of_ms : 0;
+    bool over = have_as_of && diff <= 0;
     long long left = diff > 0 ? diff / HOUR_MS : 0;
-    long long overdue = diff < 0 ? (-diff + HOUR_MS - 1) / HOUR_MS : 0;
+    long long overdue = 0;
+    if (over) {
+        overdue = (-diff + HOUR_MS - 1) / HOUR_MS;
+        if (overdue < 1) overdue = 1; /* overdue from the very instant of the end */
+    }
     json_object_set_new(doc, "deadline_kind", json_string(kind));
     json_object_set_new(doc, "deadline_label", json_string(label));
     json_object_set_new(doc, "client_id", client_id ? json_string(client_id) : json_null());
     json_object_set_new(doc, "due_date", due_date ? json_string(due_date) : json_null());
     json_object_set_new(doc, "due_at", due_at ? json_string(due_at) : json_null());
     json_object_set_new(doc, "as_of", have_as_of ? json_string(as_of) : json_null());
-    json_object_set_new(doc, "overdue", json_boolean(have_as_of && diff < 0));
+    json_object_set_new(doc, "overdue", json_boolean(over));
     json_object_set_new(doc, escalation ? "hours_overdue" : "hours_left",
                         have_as_of ? json_integer(escalation ? overdue : left) : json_null());
 
@@ -77,7 +84,7 @@ json_t *render__alert(const json_t *snapshot, const json_t *task, int escalation
     }
     if (!have_as_of)
         render__add(header, escalation ? "超過時間" : "残り時間", json_string(RENDER_UNKNOWN));
-    else if (diff < 0) {
+    else if (over) {
         snprintf(text, sizeof text, "期限を%lld時間超過しています", overdue);
         render__add(header, escalation ? "超過時間" : "残り時間", json_string(text));
     } else {

@@ -122,15 +122,16 @@ static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, con
         "SELECT d.deadline_id, d.incident_id, d.client_id, d.kind, "
         "to_char(d.due_date, 'YYYY-MM-DD'), (extract(epoch FROM d.due_at) * 1000)::bigint, "
         "greatest(c.version, 1), "
-        "d.reminded_at IS NULL AND $1::timestamptz >= due.at - make_interval(hours => $2::int), "
-        "d.escalated_at IS NULL AND $1::timestamptz > due.at "
+        "d.reminded_at IS NULL AND $1::timestamptz >= due.end_at - "
+        "make_interval(hours => $2::int), "
+        "d.escalated_at IS NULL AND $1::timestamptz >= due.end_at "
         "FROM deadlines d JOIN cases c ON c.incident_id = d.incident_id, "
-        "LATERAL (SELECT coalesce(d.due_at, (to_char(d.due_date, 'YYYY-MM-DD') || "
-        "'T23:59:59+09:00')::timestamptz) AS at) due "
+        "LATERAL (SELECT mni_due_end(d.due_date, d.due_at) AS end_at) due "
         "WHERE d.met_at IS NULL AND c.status = 'open' AND ("
-        "(d.reminded_at IS NULL AND $1::timestamptz >= due.at - make_interval(hours => $2::int)) "
-        "OR (d.escalated_at IS NULL AND $1::timestamptz > due.at)) "
-        "ORDER BY due.at, d.deadline_id LIMIT $3::int FOR UPDATE OF d SKIP LOCKED",
+        "(d.reminded_at IS NULL AND $1::timestamptz >= due.end_at - "
+        "make_interval(hours => $2::int)) "
+        "OR (d.escalated_at IS NULL AND $1::timestamptz >= due.end_at)) "
+        "ORDER BY due.end_at, d.deadline_id LIMIT $3::int FOR UPDATE OF d SKIP LOCKED",
         3, p, err, errlen);
     if (!res) return -1;
     int rc = 0;

@@ -7,10 +7,12 @@
  *
  *   now      = notify.clock when set (an RFC 3339 time, for tests and demos), else the
  *              PostgreSQL server's now()
- *   due      = due_at, or the end of due_date in Japan time (23:59:59+09:00)
+ *   end      = mni_due_end(due_date, due_at) (db/migrations/0010, the SQL twin of
+ *              rules/due_day.h): for a due date 00:00 JST of the next day, for a due_at the
+ *              end of its second; a deadline is overdue from its end on
  *   scan     deadlines with met_at NULL of open cases where
- *              reminded_at IS NULL AND now >= due - notify.remind_before_hours, or
- *              escalated_at IS NULL AND now > due
+ *              reminded_at IS NULL AND now >= end - notify.remind_before_hours, or
+ *              escalated_at IS NULL AND now >= end
  *            locked FOR UPDATE SKIP LOCKED, so two notify members never queue the same row
  *            and neither waits for the other
  *   queue    an outbox row on topic 'tasks' per reminder and escalation:

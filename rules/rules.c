@@ -28,15 +28,6 @@ const rules_policy rules_policy_default = {
     .client_notice_day = 3,
 };
 
-/* My Number reporting started with the Act's numbering provisions on 2015-10-05; the calendar
- * and the 60-day clock bound the other end. */
-#define RULES_FIRST_KNOWN_YEAR 2015
-#define RULES_FIRST_KNOWN_MONTH 10
-#define RULES_FIRST_KNOWN_DAY 5
-#define RULES_LAST_KNOWN_YEAR 2099
-#define RULES_LAST_KNOWN_MONTH 10
-#define RULES_LAST_KNOWN_DAY 31
-
 #define SECONDS_PER_DAY 86400
 
 const char *rules_status_name(rules_status s)
@@ -74,10 +65,16 @@ const char *rules_regime_name(rules_regime r)
 
 jpcal_day rules_japan_day(int64_t epoch_seconds)
 {
-    int64_t local = epoch_seconds + RULES_JST_OFFSET_SECONDS;
-    /* Floor division: instants before 1970 belong to the day that contains them. */
-    int64_t day = local / SECONDS_PER_DAY;
-    if (local % SECONDS_PER_DAY < 0) day--;
+    /* Floor division first and the offset added to the remainder, so that no sum can leave
+     * int64: instants before 1970 belong to the day that contains them. */
+    int64_t day = epoch_seconds / SECONDS_PER_DAY, rem = epoch_seconds % SECONDS_PER_DAY;
+    if (rem < 0) {
+        rem += SECONDS_PER_DAY;
+        day--;
+    }
+    if (rem + RULES_JST_OFFSET_SECONDS >= SECONDS_PER_DAY) day++;
+    if (day > INT32_MAX) return INT32_MAX;
+    if (day < INT32_MIN) return INT32_MIN;
     return (jpcal_day)day;
 }
 
@@ -98,8 +95,7 @@ jpcal_day rules_day_2016(void)
 
 jpcal_day rules_day_2022(void)
 {
-    return jpcal_from_ymd(RULES_REGIME_2022_START_YEAR, RULES_REGIME_2022_START_MONTH,
-                          RULES_REGIME_2022_START_DAY);
+    return RULES_REGIME_2022_START_DAYNUM;
 }
 
 jpcal_day rules_day_2023_local(void)
@@ -136,11 +132,24 @@ void rules_events_derive(const rules_facts *f, rules_events *out)
     bool insider_provision =
         f->actor == RULES_ACTOR_INSIDER && (f->kinds & RULES_KIND_UNLAWFUL_PROVISION);
     out->leak_etc = leak || loss || damage || insider_provision;
+
     out->unlawful_use = (f->kinds & RULES_KIND_UNLAWFUL_USE) != 0;
     out->unlawful_provision = (f->kinds & RULES_KIND_UNLAWFUL_PROVISION) != 0;
     out->viewing = f->unspecified_viewing == RULES_VIEW_VIEWED ||
                    (f->unspecified_viewing == RULES_VIEW_POSSIBLE && !f->recovered_unviewed);
     out->any = out->leak_etc || out->unlawful_use || out->unlawful_provision || out->viewing;
+}
+
+/* The first second of a Japan day, seconds since the epoch. */
+static int64_t day_start(jpcal_day d)
+{
+    return (int64_t)d * SECONDS_PER_DAY - RULES_JST_OFFSET_SECONDS;
+}
+
+/* a + b for counts >= 0, held at INT64_MAX: each count is bounded, their number is not. */
+static int64_t add_counts(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static int64_t client_headcount(const rules_client *c)
@@ -161,30 +170,50 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
     return -1;
 }
 
-static int validate_clients(const rules_facts *f, char *err, size_t errlen)
+/* One client's own checks; -1 with the message when it fails. */
+static int validate_client(const rules_client *c, size_t i, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < f->n_clients; i++) {
-        const rules_client *c = &f->clients[i];
-        if (c->client_id[0] == '\0')
-            return fail(err, errlen, "clients[%zu].client_id: must not be empty", i);
-        if (c->persons < 0)
-            return fail(err, errlen, "clients[%zu].persons: must be >= 0 (got %lld)", i,
-                        (long long)c->persons);
-        if (c->persons > RULES_MAX_PERSONS ||
-            (c->persons_max != RULES_ABSENT && c->persons_max > RULES_MAX_PERSONS))
-            return fail(err, errlen, "clients[%zu].%s: more than %lld persons is not believable", i,
-                        c->persons > RULES_MAX_PERSONS ? "persons" : "persons_max",
-                        RULES_MAX_PERSONS);
-        if (c->persons_max != RULES_ABSENT && c->persons_max < c->persons)
-            return fail(err, errlen, "clients[%zu].persons_max: must be >= persons (%lld < %lld)",
-                        i, (long long)c->persons_max, (long long)c->persons);
-        if (c->contract_notice_hours != RULES_ABSENT && c->contract_notice_hours < 0)
-            return fail(err, errlen, "clients[%zu].contract_notice_hours: must be >= 0 (got %lld)",
-                        i, (long long)c->contract_notice_hours);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(f->clients[j].client_id, c->client_id))
-                return fail(err, errlen, "clients[%zu].client_id: duplicate of clients[%zu]", i, j);
-    }
+    /* Ids are compared as strings; a caller filling the struct by hand could leave one
+     * unterminated. (A NUL in the last byte settles it without a search.) */
+    if (c->client_id[RULES_ID_MAX - 1] != '\0' && memchr(c->client_id, '\0', RULES_ID_MAX) == NULL)
+        return fail(err, errlen, "clients[%zu].client_id: longer than %d bytes", i,
+                    RULES_ID_MAX - 1);
+    if (c->client_id[0] == '\0')
+        return fail(err, errlen, "clients[%zu].client_id: must not be empty", i);
+    if (c->persons < 0)
+        return fail(err, errlen, "clients[%zu].persons: must be >= 0 (got %lld)", i,
+                    (long long)c->persons);
+    if (c->persons > RULES_MAX_PERSONS ||
+        (c->persons_max != RULES_ABSENT && c->persons_max > RULES_MAX_PERSONS))
+        return fail(err, errlen, "clients[%zu].%s: more than %lld persons is not believable", i,
+                    c->persons > RULES_MAX_PERSONS ? "persons" : "persons_max", RULES_MAX_PERSONS);
+    if (c->persons_max != RULES_ABSENT && c->persons_max < c->persons)
+        return fail(err, errlen, "clients[%zu].persons_max: must be >= persons (%lld < %lld)", i,
+                    (long long)c->persons_max, (long long)c->persons);
+    if (c->contract_notice_hours != RULES_ABSENT && c->contract_notice_hours < 0)
+        return fail(err, errlen, "clients[%zu].contract_notice_hours: must be >= 0 (got %lld)", i,
+                    (long long)c->contract_notice_hours);
+    if (c->contract_notice_hours > RULES_MAX_NOTICE_HOURS)
+        return fail(err, errlen,
+                    "clients[%zu].contract_notice_hours: more than %lld hours (10 years) is not "
+                    "believable (got %lld)",
+                    i, RULES_MAX_NOTICE_HOURS, (long long)c->contract_notice_hours);
+    return 0;
+}
+
+/* The first error in facts order, as a scan that checks each client and then compares its id
+ * with the earlier ones would find it: the first client with an error of its own, unless an
+ * id repeats before it. */
+static int validate_clients(const rules_facts *f, rules_client_verdict *scratch, char *err,
+                            size_t errlen)
+{
+    size_t bad = f->n_clients;
+    for (size_t i = 0; i < f->n_clients && bad == f->n_clients; i++)
+        if (validate_client(&f->clients[i], i, NULL, 0) != 0) bad = i;
+    size_t dup, first;
+    if (rules_find_duplicate_client(f->clients, bad, scratch, &dup, &first))
+        return fail(err, errlen, "clients[%zu].client_id: duplicate of clients[%zu]", dup, first);
+    if (bad < f->n_clients) return validate_client(&f->clients[bad], bad, err, errlen);
     return 0;
 }
 
@@ -205,13 +234,11 @@ static bool body_inconsistent(const rules_body *b, const char **flag, const char
     return false;
 }
 
-static bool known_day_supported(int64_t epoch_seconds)
+/* Whether the core assesses a knowledge time; compared as instants, not as day numbers: a day
+ * number does not fit every instant. */
+static bool known_at_supported(int64_t t)
 {
-    jpcal_day day = rules_japan_day(epoch_seconds);
-    return day >= jpcal_from_ymd(RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH,
-                                 RULES_FIRST_KNOWN_DAY) &&
-           day <=
-               jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY);
+    return t >= day_start(RULES_FIRST_KNOWN_DAYNUM) && t < day_start(RULES_LAST_KNOWN_DAYNUM + 1);
 }
 
 /* The facts that differ per client (issue 7), the reporter's kind of body and the 2015
@@ -263,7 +290,7 @@ static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
             return fail(err, errlen,
                         "clients[%zu].known_at: only a contractor's clients have their own clocks",
                         i);
-        if (c->known_at_given && !known_day_supported(c->known_at))
+        if (c->known_at_given && !known_at_supported(c->known_at))
             return fail(err, errlen,
                         "clients[%zu].known_at: outside the supported range 2015-10-05 .. "
                         "2099-10-31 (Japan time)",
@@ -272,8 +299,10 @@ static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
     return 0;
 }
 
-static int validate(const rules_facts *f, char *err, size_t errlen)
+static int validate(const rules_facts *f, rules_client_verdict *scratch, char *err, size_t errlen)
 {
+    if (memchr(f->incident_id, '\0', RULES_ID_MAX) == NULL)
+        return fail(err, errlen, "incident_id: longer than %d bytes", RULES_ID_MAX - 1);
     if (f->incident_id[0] == '\0') return fail(err, errlen, "incident_id: must not be empty");
     if (f->kinds == 0) return fail(err, errlen, "kinds: at least one kind is required");
     if (f->recovered_unviewed && f->unspecified_viewing == RULES_VIEW_VIEWED)
@@ -289,10 +318,13 @@ static int validate(const rules_facts *f, char *err, size_t errlen)
     if (f->appi.persons != RULES_ABSENT && f->appi.persons < 0)
         return fail(err, errlen, "appi.persons: must be >= 0 (got %lld)",
                     (long long)f->appi.persons);
-    if (validate_clients(f, err, errlen) != 0) return -1;
+    if (f->n_clients > 0 && (f->clients == NULL || scratch == NULL))
+        return fail(err, errlen, "clients: %zu clients but no %s array", f->n_clients,
+                    f->clients == NULL ? "client" : "verdict");
+    if (validate_clients(f, scratch, err, errlen) != 0) return -1;
     if (validate_entity_facts(f, err, errlen) != 0) return -1;
 
-    if (!known_day_supported(f->known_at))
+    if (!known_at_supported(f->known_at))
         return fail(err, errlen,
                     "known_at: outside the supported range 2015-10-05 .. 2099-10-31 (Japan time)");
 
@@ -302,7 +334,7 @@ static int validate(const rules_facts *f, char *err, size_t errlen)
         int64_t sum = 0, largest = 0;
         size_t largest_at = 0;
         for (size_t i = 0; i < f->n_clients; i++) {
-            sum += f->clients[i].persons;
+            sum = add_counts(sum, f->clients[i].persons);
             if (f->clients[i].persons > largest) {
                 largest = f->clients[i].persons;
                 largest_at = i;
@@ -324,14 +356,16 @@ static int validate(const rules_facts *f, char *err, size_t errlen)
     return 0;
 }
 
-/* The reporter's possible maximum and known count (see the head comment). */
+/* The reporter's possible maximum and known count (see the head comment). Sums saturate
+ * (add_counts): each count is bounded, the number of clients is not. */
 static void reporter_headcount(const rules_facts *f, int64_t *total, int64_t *known)
 {
-    int64_t sum_max = 0, sum_known = 0, largest = 0;
+    int64_t sum_max = 0, sum_known = 0, extra = 0, largest = 0;
     for (size_t i = 0; i < f->n_clients; i++) {
         int64_t n = client_headcount(&f->clients[i]);
-        sum_max += n;
-        sum_known += f->clients[i].persons;
+        sum_max = add_counts(sum_max, n);
+        sum_known = add_counts(sum_known, f->clients[i].persons);
+        extra = add_counts(extra, n - f->clients[i].persons);
         if (n > largest) largest = n;
     }
     if (f->distinct_persons == RULES_ABSENT) {
@@ -340,12 +374,8 @@ static void reporter_headcount(const rules_facts *f, int64_t *total, int64_t *kn
         return;
     }
     *known = f->distinct_persons;
-    if (f->n_clients == 0) {
-        *total = f->distinct_persons;
-        return;
-    }
     /* distinct <= Σ persons (validated), so this never exceeds Σ max. */
-    int64_t n = f->distinct_persons + (sum_max - sum_known);
+    int64_t n = add_counts(f->distinct_persons, extra);
     *total = n > largest ? n : largest;
 }
 
@@ -367,7 +397,7 @@ static int64_t reporter_appi_persons(const rules_facts *f, int64_t headcount_tot
     for (size_t i = 0; i < f->n_clients; i++) {
         const rules_client *c = &f->clients[i];
         if (c->appi_persons_given && c->appi_persons > client_headcount(c))
-            n += c->appi_persons - client_headcount(c);
+            n = add_counts(n, c->appi_persons - client_headcount(c));
     }
     return n;
 }
@@ -467,15 +497,37 @@ static void assess_client(const rules_facts *f, size_t i, const rules_exposure *
     if (c->appi_persons == 0) memset(&c->appi, 0, sizeof c->appi);
 }
 
+/* The clocks add policy days to the knowledge day; each must be a day of a prompt report. */
+static int validate_policy(const rules_policy *p, char *err, size_t errlen)
+{
+    const struct {
+        const char *name;
+        int day;
+    } days[] = {{"preliminary_target_day", p->preliminary_target_day},
+                {"preliminary_latest_day", p->preliminary_latest_day},
+                {"client_notice_day", p->client_notice_day}};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++)
+        if (days[i].day < 1 || days[i].day > RULES_MAX_POLICY_DAY)
+            return fail(err, errlen, "policy.%s: must be a day from 1 to %d (got %d)", days[i].name,
+                        RULES_MAX_POLICY_DAY, days[i].day);
+    if (p->preliminary_latest_day < p->preliminary_target_day)
+        return fail(err, errlen,
+                    "policy.preliminary_latest_day: must be >= preliminary_target_day (%d < %d)",
+                    p->preliminary_latest_day, p->preliminary_target_day);
+    return 0;
+}
+
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen)
 {
     if (policy == NULL) policy = &rules_policy_default;
     memset(v, 0, sizeof *v);
-    if (validate(f, err, errlen) != 0) return -1;
+    if (validate_policy(policy, err, errlen) != 0 || validate(f, clients, err, errlen) != 0)
+        return -1;
 
     v->known_day = rules_japan_day(f->known_at);
-    v->regime = v->known_day >= rules_day_2022() ? RULES_REGIME_2022 : RULES_REGIME_2015;
+    v->regime =
+        v->known_day >= RULES_REGIME_2022_START_DAYNUM ? RULES_REGIME_2022 : RULES_REGIME_2015;
     rules_evaluator evaluate =
         v->regime == RULES_REGIME_2022 ? rules_2022_evaluate : rules_2015_evaluate;
 

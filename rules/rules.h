@@ -36,6 +36,13 @@
 /* No count above this is believable (more than the world's population); the bound also keeps
  * every sum of counts far from int64 overflow. */
 #define RULES_MAX_PERSONS 10000000000LL
+/* A contract's notice clock of more than ten years (3,650 days) is a typing error, not a
+ * contract. Any clock longer than the policy's few days never wins (the earlier deadline does),
+ * so the bound refuses nothing real; it keeps the instant known_at + hours far inside int64. */
+#define RULES_MAX_NOTICE_HOURS (3650LL * 24)
+/* Policy days (rules_policy) count from 1; a "prompt" report later than the final report's own
+ * 30 days is not a policy. */
+#define RULES_MAX_POLICY_DAY 30
 
 typedef enum { RULES_ROLE_OWN, RULES_ROLE_CONTRACTOR } rules_role;
 
@@ -218,9 +225,11 @@ typedef struct {
 
 extern const rules_policy rules_policy_default;
 
-/* Fills *v from *f. `clients` must have room for f->n_clients verdicts. Returns 0, or -1 with a
- * message naming the field and the reason in err (errlen bytes) when the facts are
- * inconsistent (for example persons_max below persons). */
+/* Fills *v from *f. `clients` must have room for f->n_clients verdicts; it is also the scratch
+ * space of the duplicate-id check (rules_duplicates.c), so its slots are overwritten even when
+ * no client verdict is returned. Every step costs at most n log n in the number of clients.
+ * Returns 0, or -1 with a message naming the field and the reason in err (errlen bytes) when
+ * the facts are inconsistent (for example persons_max below persons). */
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen);
 
@@ -234,10 +243,27 @@ const char *rules_regime_name(rules_regime r);
 #define RULES_REGIME_2022_START_MONTH 4
 #define RULES_REGIME_2022_START_DAY 1
 
+/* Knowledge days the core assesses: My Number reporting started with the Act's numbering
+ * provisions on 2015-10-05; the calendar (to 2099) and the 60-day clock bound the other end,
+ * 2099-10-31. Outside, rules_assess refuses known_at. */
+#define RULES_FIRST_KNOWN_YEAR 2015
+#define RULES_FIRST_KNOWN_MONTH 10
+#define RULES_FIRST_KNOWN_DAY 5
+#define RULES_LAST_KNOWN_YEAR 2099
+#define RULES_LAST_KNOWN_MONTH 10
+#define RULES_LAST_KNOWN_DAY 31
+
+/* The same three days as day numbers (jpcal_day), so that no assessment computes them; a unit
+ * test (test_rules_bounds) checks them against jpcal_from_ymd. */
+#define RULES_REGIME_2022_START_DAYNUM 19083
+#define RULES_FIRST_KNOWN_DAYNUM 16713
+#define RULES_LAST_KNOWN_DAYNUM 47420
+
 /* Japan Standard Time offset; Japan has had no daylight saving time since 1951. */
 #define RULES_JST_OFFSET_SECONDS (9 * 3600)
 
-/* Knowledge day of an instant, in Japan time. */
+/* Knowledge day of an instant, in Japan time. Defined for every int64: instants whose day
+ * number does not fit a jpcal_day saturate to INT32_MIN / INT32_MAX. */
 jpcal_day rules_japan_day(int64_t epoch_seconds);
 
 #endif

@@ -13,19 +13,22 @@
  * its known_at when given, else the reporter's day, the earliest it can know, so the dates err
  * on the safe side). A public body's APPI report follows APPI rule Art. 44: the same 30 days,
  * 60 when APPI-43-3 fired.
+ *
+ * Deadlines are due days (a report is on time at any moment of its due day: 民法 Art. 141);
+ * when a due day is over, for every caller, is due_day.h's answer.
  */
+#include "rules/due_day.h"
 #include "rules/rules_internal.h"
 
-#define SECONDS_PER_DAY 86400
 #define SECONDS_PER_HOUR 3600
 #define FINAL_DAYS 30
 #define FINAL_DAYS_IMPROPER 60
 
-/* The last second of day `n` (1-based) of a clock started on `first`, Japan time. */
+/* The last second of day `n` (1-based) of a clock started on `first`, Japan time: the form in
+ * which notice_due is written (due_day.h: it ends one second later, when the day ends). */
 static int64_t end_of_day(jpcal_day first, int n)
 {
-    int64_t next_midnight_jst = ((int64_t)first + n) * SECONDS_PER_DAY;
-    return next_midnight_jst - RULES_JST_OFFSET_SECONDS - 1;
+    return rules_due_day_last_second(first + n - 1);
 }
 
 static void final_due(jpcal_day known, bool long_clock, int32_t *due, int32_t *days)
@@ -43,10 +46,12 @@ static void client_notices_fill(const rules_facts *f, const rules_policy *p, rul
     for (size_t i = 0; i < v->n_clients; i++) {
         rules_client_verdict *c = &v->clients[i];
         if (!c->involved) continue;
+        /* The contract's clock wins when it ends first. Compared in whole hours before the
+         * instant is formed, so that no clock, however long, can overflow the sum. */
         int64_t hours = f->clients[i].contract_notice_hours;
-        int64_t by_contract =
-            hours == RULES_ABSENT ? by_policy : f->known_at + hours * SECONDS_PER_HOUR;
-        c->notice_due = by_contract < by_policy ? by_contract : by_policy;
+        bool contract_first = hours != RULES_ABSENT && hours >= 0 &&
+                              hours <= (by_policy - f->known_at - 1) / SECONDS_PER_HOUR;
+        c->notice_due = contract_first ? f->known_at + hours * SECONDS_PER_HOUR : by_policy;
     }
 }
 

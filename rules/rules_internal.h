@@ -53,6 +53,12 @@ bool rules_has_fired(const rules_act_verdict *v, const char *id);
  * something happened, else NONE. */
 void rules_settle(rules_act_verdict *v, bool something_happened);
 
+/* The first client (in facts order) whose id repeats an earlier client's: true with *dup its
+ * index and *first the earliest client with the same id. O(n log n); `scratch` (n slots, the
+ * caller's verdict array) is overwritten. */
+bool rules_find_duplicate_client(const rules_client *clients, size_t n,
+                                 rules_client_verdict *scratch, size_t *dup, size_t *first);
+
 /* Deadlines of one entity's verdicts, counted from `known_day` as day 1. */
 void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_act_verdict *mn,
                           const rules_act_verdict *appi, const rules_policy *p,

@@ -589,6 +589,12 @@ static void test_batch_cut_does_not_matter(void **state)
                    "SELECT count(*) FROM case_events WHERE event_id IN ('EV-S-03-99', "
                    "'EV-S-99-00')",
                    NULL, "1"); /* the unknown incident's event was dead-lettered */
+    /* Tasks are queued with the bytes the relay sends (migration 0014), and carry no verdict. */
+    sqlcheck_equal(many.conn,
+                   "SELECT (count(*) > 0)::text || '|' || count(*) FILTER (WHERE record IS NULL OR "
+                   "payload ? 'verdict' OR get_byte(record, 0) <> 0) FROM outbox "
+                   "WHERE topic = 'tasks'",
+                   NULL, "true|0");
     testenv_db_drop(&one);
     testenv_db_drop(&many);
 }

@@ -20,7 +20,9 @@
  *                    with reason unknown_incident, each with its origin; the task after them is
  *                    still handled.
  *   sweeper_once     with notify.clock inside the reminder window, one reminder per near
- *                    deadline; with the clock past every due time, one escalation per deadline
+ *                    deadline; at the last millisecond of the due day no escalation, at the
+ *                    first instant of the next day one per deadline of that day; with the clock
+ *                    past every due time, one escalation per deadline
  *                    (the far deadline's reminder queued before it); a third run queues
  *                    nothing. Task ids are sha256("incident|kind|client|deadline kind|due");
  *                    the reminders and escalations come back as documents and tickets; a closed
@@ -649,7 +651,16 @@ static void test_sweeper_once(void **state)
                    "client_notice:A:true:true client_notice:B:true:true "
                    "ppc_preliminary:-:true:true");
 
-    /* 2. Past every due time: one escalation per deadline, the final report's reminder first. */
+    /* 1b. The last millisecond of the due day: nothing is overdue yet (a report is on time at
+     *     any moment of its due day; the notices' due_at 23:59:59 counts its whole second). */
+    run_notify(db, &T3, "notify-t3", "2026-06-12T23:59:59.999+09:00");
+    sqlcheck_equal(pg, counts_sql, NULL, "3/0");
+    /* 1c. The first instant of the next day: the notices and the preliminary report are
+     *     overdue (rules/due_day.h, mni_due_end in SQL). */
+    run_notify(db, &T3, "notify-t3", "2026-06-13T00:00:00+09:00");
+    sqlcheck_equal(pg, counts_sql, NULL, "3/3");
+
+    /* 2. Past every due time: the final report's reminder and escalation, reminder first. */
     run_notify(db, &T3, "notify-t3", "2026-08-01T09:00:00+09:00");
     sqlcheck_equal(pg, counts_sql, NULL, "4/4");
     /* 3. Again at the same time: nothing new. */
@@ -708,11 +719,17 @@ static void test_sweeper_once(void **state)
                    "(WHERE kind = 'escalation') || '/' || count(*) FILTER (WHERE status = "
                    "'published') FROM tickets",
                    NULL, "4/4/8");
-    sqlcheck_equal(pg,
-                   "SELECT document::jsonb ->> 'hours_overdue' FROM deliveries d JOIN outbox o "
-                   "USING (task_id) WHERE o.kind = 'escalation' AND o.payload->>'deadline_kind' = "
-                   "'ppc_preliminary' AND d.format = 'json'",
-                   NULL, "1186"); /* 2026-06-12 23:59:59 to 2026-08-01 09:00, rounded up */
+    /* Hours overdue from the end of the due day: the preliminary report's escalation was
+     * queued at the very instant its day ended (overdue from then on: 1 hour begun); the final
+     * report's (due 2026-07-09, over at 2026-07-10 00:00+09:00) at 2026-08-01 09:00, 537 h
+     * later exactly. */
+    assert_string_equal(final, "2026-07-09");
+    static const char *const overdue_sql =
+        "SELECT document::jsonb ->> 'hours_overdue' FROM deliveries d JOIN outbox o "
+        "USING (task_id) WHERE o.kind = 'escalation' AND o.payload->>'deadline_kind' = $1 "
+        "AND d.format = 'json'";
+    sqlcheck_equal(pg, overdue_sql, "ppc_preliminary", "1");
+    sqlcheck_equal(pg, overdue_sql, "ppc_final", "537");
     char *got = ticket_task_ids(T3.tickets, 8);
     char *want_ids = sqlcheck_text(pg,
                                    "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox "

@@ -1007,7 +1007,8 @@ static void test_contract_on_encode(void **state)
     expect_encode_error(&ev, "body.persons_max: 5 is below persons (120)");
     sample(&ev, 6);
     ev.body.count.contract_notice_hours = (int64_t)INT32_MAX + 1;
-    expect_encode_error(&ev, "body.contract_notice_hours: 2147483648 is not a number of hours");
+    expect_encode_error(&ev, "body.contract_notice_hours: 2147483648 is not a number of hours "
+                             "from 0 to 87600 (10 years)");
     sample(&ev, 9);
     ev.body.report.client_id = "";
     expect_encode_error(&ev, "body.client_id: empty");

@@ -551,16 +551,25 @@ static void test_alerts(void **state)
         const char *due_date, *due_at, *as_of, *field;
         int hours, overdue;
     } rows[] = {
-        /* due date = 2026-06-12 23:59:59+09:00 */
+        /* Due date 2026-06-12: over at 2026-06-13 00:00+09:00; a due_at is over when its
+         * second ends (rules/due_day.h). */
         {RENDER_REMINDER, "2026-06-12", NULL, "2026-06-11T23:59:59+09:00", "hours_left", 24, 0},
         {RENDER_REMINDER, "2026-06-12", NULL, "2026-06-12T14:30:00Z", "hours_left", 0, 0},
+        /* the last millisecond of the due day is still on time */
+        {RENDER_REMINDER, "2026-06-12", NULL, "2026-06-12T23:59:59.999+09:00", "hours_left", 0, 0},
+        {RENDER_REMINDER, NULL, "2026-06-12T18:00:00+09:00", "2026-06-12T18:00:00.999+09:00",
+         "hours_left", 0, 0},
+        {RENDER_ESCALATION, NULL, "2026-06-12T18:00:00+09:00", "2026-06-12T18:00:01+09:00",
+         "hours_overdue", 1, 1},
         {RENDER_REMINDER, NULL, "2026-06-12T18:00:00+09:00", "2026-06-12T06:00:00+09:00",
          "hours_left", 12, 0},
         {RENDER_REMINDER, NULL, "2026-06-12T18:00:00+09:00", "2026-06-12T19:00:00+09:00",
          "hours_left", 0, 1},
         {RENDER_ESCALATION, "2026-06-12", NULL, "2026-06-13T00:00:00+09:00", "hours_overdue", 1, 1},
-        {RENDER_ESCALATION, "2026-06-12", NULL, "2026-06-13T10:00:00+09:00", "hours_overdue", 11,
+        {RENDER_ESCALATION, "2026-06-12", NULL, "2026-06-13T10:00:00+09:00", "hours_overdue", 10,
          1},
+        {RENDER_ESCALATION, "2026-06-12", NULL, "2026-06-13T10:00:00.001+09:00", "hours_overdue",
+         11, 1},
         {RENDER_ESCALATION, NULL, "2026-06-12T18:00:00+09:00", "2026-06-14T18:00:00+09:00",
          "hours_overdue", 48, 1},
     };
@@ -638,13 +647,15 @@ static void test_tickets(void **state)
 {
     (void)state;
     json_t *snap = fixture_snapshot("001-direct-report.json");
+    /* task_for: the reminder is queued at 09:00 of its due day, 15 h before the day ends at
+     * 00:00 JST; the escalation at 02:30 the next day, in the third hour overdue. */
     static const struct {
         render_kind kind;
         const char *needle;
     } rows[] = {
         {RENDER_PPC_PRELIMINARY, "速報"},       {RENDER_PPC_FINAL, "確報"},
         {RENDER_CLIENT_NOTICE, "KAISHA-ALPHA"}, {RENDER_PERSONS_NOTICE, "本人への通知"},
-        {RENDER_PUBLICATION, "公表"},           {RENDER_REMINDER, "残り14時間"},
+        {RENDER_PUBLICATION, "公表"},           {RENDER_REMINDER, "残り15時間"},
         {RENDER_ESCALATION, "3時間超過"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -1,0 +1,218 @@
+/*
+ * The rule core's checks over an incident's clients, called directly (no JSON): a repeated
+ * client id is refused naming the client that repeats it and the first one with that id,
+ * wherever the two stand (first and last, neighbours, runs of three, several repeated ids), in
+ * the same order of errors as a scan in facts order; the sorted duplicate check leaves the
+ * client verdicts in facts order. Rows are data; a seeded random table is also checked against
+ * the plain quadratic scan that the sort replaced.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rules/rules.h"
+
+/* A contractor's leak, known on 2026-06-10 10:00 JST, with n clients of 10 persons each. */
+static rules_facts facts_with(rules_client *clients, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        clients[i].persons = 10;
+        clients[i].persons_max = RULES_ABSENT;
+        clients[i].contract_notice_hours = RULES_ABSENT;
+    }
+    rules_facts f = {
+        .incident_id = "INC-T",
+        .known_at = 1781053200, /* 2026-06-10T10:00:00+09:00 */
+        .role = RULES_ROLE_CONTRACTOR,
+        .kinds = RULES_KIND_LEAK,
+        .certainty = RULES_CERTAINTY_CONFIRMED,
+        .clients = clients,
+        .n_clients = n,
+        .distinct_persons = RULES_ABSENT,
+        .appi = {.persons = RULES_ABSENT},
+    };
+    return f;
+}
+
+/* Runs the core; returns the error text, or "" when it accepted the facts. */
+static const char *assess(const rules_facts *f, rules_client_verdict *out, char *err, size_t errlen)
+{
+    rules_verdict v;
+    err[0] = '\0';
+    if (rules_assess(f, NULL, &v, out, err, errlen) == 0) return "";
+    return err;
+}
+
+/* Ids written as one letter per client ("abcda": clients 0 and 4 share "a"). */
+static const struct {
+    const char *ids;
+    const char *error; /* "" = accepted */
+} rows[] = {
+    {"a", ""},
+    {"ab", ""},
+    {"abcdefgh", ""},
+    {"aa", "clients[1].client_id: duplicate of clients[0]"},
+    {"abcdefga", "clients[7].client_id: duplicate of clients[0]"}, /* first and last */
+    {"abcdefgg", "clients[7].client_id: duplicate of clients[6]"}, /* the last two */
+    {"abcdbefg", "clients[4].client_id: duplicate of clients[1]"},
+    {"abacadaa", "clients[2].client_id: duplicate of clients[0]"}, /* a run of five */
+    {"xyzyqxqz", "clients[3].client_id: duplicate of clients[1]"}, /* four ids repeated */
+    {"qrstuvts", "clients[6].client_id: duplicate of clients[3]"}, /* the later-sorted id first */
+    {"hgfedcbah", "clients[8].client_id: duplicate of clients[0]"},
+};
+
+static void test_duplicate_rows(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        size_t n = strlen(rows[r].ids);
+        rules_client clients[16] = {0};
+        rules_client_verdict out[16];
+        for (size_t i = 0; i < n; i++)
+            snprintf(clients[i].client_id, sizeof clients[i].client_id, "C-%c", rows[r].ids[i]);
+        rules_facts f = facts_with(clients, n);
+        char err[256];
+        const char *got = assess(&f, out, err, sizeof err);
+        if (strcmp(got, rows[r].error) != 0)
+            fail_msg("ids \"%s\": got \"%s\", want \"%s\"", rows[r].ids, got, rows[r].error);
+    }
+}
+
+/* Errors come in facts order: a client's own error before a later repetition, a repetition
+ * before a later client's own error. */
+static void test_errors_in_facts_order(void **state)
+{
+    (void)state;
+    rules_client clients[6] = {0};
+    rules_client_verdict out[6];
+    char err[256];
+    for (size_t i = 0; i < 6; i++)
+        snprintf(clients[i].client_id, sizeof clients[i].client_id, "C-%zu", i);
+    rules_facts f = facts_with(clients, 6);
+    strcpy(clients[4].client_id, "C-1");
+    clients[5].persons = -1;
+    assert_string_equal(assess(&f, out, err, sizeof err),
+                        "clients[4].client_id: duplicate of clients[1]");
+    clients[5].persons = 10;
+    clients[2].persons_max = 3; /* below persons */
+    assert_string_equal(assess(&f, out, err, sizeof err),
+                        "clients[2].persons_max: must be >= persons (3 < 10)");
+}
+
+/* The sort works in the verdict array; the verdicts that come back are in facts order. */
+static void test_verdicts_keep_facts_order(void **state)
+{
+    (void)state;
+    enum { N = 50 };
+    rules_client clients[N] = {0};
+    rules_client_verdict out[N];
+    for (size_t i = 0; i < N; i++) /* descending ids: the sort moves every slot */
+        snprintf(clients[i].client_id, sizeof clients[i].client_id, "C-%03zu", N - i);
+    rules_facts f = facts_with(clients, N);
+    clients[7].persons = 0;
+    char err[256];
+    rules_verdict v;
+    assert_int_equal(rules_assess(&f, NULL, &v, out, err, sizeof err), 0);
+    assert_int_equal(v.n_clients, N);
+    for (size_t i = 0; i < N; i++) {
+        assert_ptr_equal(v.clients[i].client_id, clients[i].client_id);
+        assert_int_equal(v.clients[i].headcount, i == 7 ? 0 : 10);
+        assert_int_equal(v.clients[i].involved, i != 7);
+    }
+}
+
+/* The plain scan the sort replaced: the reference answer. */
+static int naive_duplicate(const rules_client *c, size_t n, size_t *dup, size_t *first)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(c[i].client_id, c[j].client_id)) {
+                *dup = i;
+                *first = j;
+                return 1;
+            }
+    return 0;
+}
+
+static void test_random_tables_match_the_plain_scan(void **state)
+{
+    (void)state;
+    unsigned seed = 20260610;
+    for (int round = 0; round < 2000; round++) {
+        rules_client clients[40] = {0};
+        rules_client_verdict out[40];
+        seed = seed * 1103515245u + 12345u;
+        size_t n = 1 + (seed >> 16) % 40;
+        size_t alphabet = 1 + (seed >> 8) % 60; /* few letters: many repeats; many: few */
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            snprintf(clients[i].client_id, sizeof clients[i].client_id, "K%zu",
+                     (size_t)(seed >> 16) % alphabet);
+        }
+        rules_facts f = facts_with(clients, n);
+        char want[256] = "", err[256];
+        size_t dup, first;
+        if (naive_duplicate(clients, n, &dup, &first))
+            snprintf(want, sizeof want, "clients[%zu].client_id: duplicate of clients[%zu]", dup,
+                     first);
+        const char *got = assess(&f, out, err, sizeof err);
+        if (strcmp(got, want) != 0)
+            fail_msg("round %d (%zu clients): got \"%s\", want \"%s\"", round, n, got, want);
+    }
+}
+
+/* A large incident: the first and the last of 20,000 clients share an id. */
+static void test_first_and_last_of_many(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    rules_client *clients = calloc(N, sizeof *clients);
+    rules_client_verdict *out = calloc(N, sizeof *out);
+    assert_non_null(clients);
+    assert_non_null(out);
+    for (size_t i = 0; i < N; i++)
+        snprintf(clients[i].client_id, sizeof clients[i].client_id, "CLIENT-%06zu", i * 7919 % N);
+    rules_facts f = facts_with(clients, N);
+    char err[256];
+    assert_string_equal(assess(&f, out, err, sizeof err), "");
+    strcpy(clients[N - 1].client_id, clients[0].client_id);
+    assert_string_equal(assess(&f, out, err, sizeof err),
+                        "clients[19999].client_id: duplicate of clients[0]");
+    free(clients);
+    free(out);
+}
+
+/* Hand-filled facts: an id without its NUL, or clients without a verdict array. */
+static void test_unterminated_id_and_missing_array(void **state)
+{
+    (void)state;
+    rules_client clients[2] = {0};
+    rules_client_verdict out[2];
+    rules_facts f = facts_with(clients, 2);
+    strcpy(clients[0].client_id, "A");
+    memset(clients[1].client_id, 'B', sizeof clients[1].client_id);
+    char err[256];
+    assert_string_equal(assess(&f, out, err, sizeof err),
+                        "clients[1].client_id: longer than 63 bytes");
+    strcpy(clients[1].client_id, "B");
+    assert_string_equal(assess(&f, NULL, err, sizeof err),
+                        "clients: 2 clients but no verdict array");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duplicate_rows),
+        cmocka_unit_test(test_errors_in_facts_order),
+        cmocka_unit_test(test_verdicts_keep_facts_order),
+        cmocka_unit_test(test_random_tables_match_the_plain_scan),
+        cmocka_unit_test(test_first_and_last_of_many),
+        cmocka_unit_test(test_unterminated_id_and_missing_array),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
