@@ -88,21 +88,6 @@ void rules_fire_possible(rules_act_verdict *v, const char *id)
     if (v->n_possible < RULES_MAX_FIRED) v->possible[v->n_possible++] = id;
 }
 
-jpcal_day rules_day_2016(void)
-{
-    return jpcal_from_ymd(2016, 1, 1);
-}
-
-jpcal_day rules_day_2022(void)
-{
-    return RULES_REGIME_2022_START_DAYNUM;
-}
-
-jpcal_day rules_day_2023_local(void)
-{
-    return jpcal_from_ymd(2023, 4, 1);
-}
-
 bool rules_has_fired(const rules_act_verdict *v, const char *id)
 {
     for (size_t i = 0; i < v->n_fired; i++)
@@ -132,7 +117,6 @@ void rules_events_derive(const rules_facts *f, rules_events *out)
     bool insider_provision =
         f->actor == RULES_ACTOR_INSIDER && (f->kinds & RULES_KIND_UNLAWFUL_PROVISION);
     out->leak_etc = leak || loss || damage || insider_provision;
-
     out->unlawful_use = (f->kinds & RULES_KIND_UNLAWFUL_USE) != 0;
     out->unlawful_provision = (f->kinds & RULES_KIND_UNLAWFUL_PROVISION) != 0;
     out->viewing = f->unspecified_viewing == RULES_VIEW_VIEWED ||

@@ -93,7 +93,7 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
     items_assess(e, items);
 
     /* The rule took effect on 2016-01-01: before it, no item fires at all. */
-    bool in_force = e->known_day >= rules_day_2016();
+    bool in_force = e->known_day >= RULES_DUTY_START_DAYNUM;
     bool established = false;
     for (int i = 0; in_force && i < 4; i++)
         if (items[i] == ITEM_ESTABLISHED) {

@@ -96,7 +96,7 @@ static void appi_evaluate(const rules_exposure *e, rules_act_verdict *v)
     }
     /* Local governments came under APPI Chapter 5 on 2023-04-01 (2021 amendment, デジタル社会
      * 形成整備法 Art. 51); before that their own ordinances governed: no APPI item fires. */
-    if (e->body.local_government && e->known_day < rules_day_2023_local()) return;
+    if (e->body.local_government && e->known_day < RULES_LOCAL_APPI_DAYNUM) return;
     appi_public_evaluate(e, v);
 }
 

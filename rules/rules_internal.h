@@ -65,9 +65,10 @@ void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_
                           rules_deadlines *out);
 void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v);
 
-/* Day numbers of the dates that change what applies. */
-jpcal_day rules_day_2016(void);       /* 2016-01-01: the 重大事態 rule and Art. 28-4 in force */
-jpcal_day rules_day_2022(void);       /* 2022-04-01: the current regime, APPI Art. 26 and 68 */
-jpcal_day rules_day_2023_local(void); /* 2023-04-01: APPI Art. 68 for local governments */
+/* Days (jpcal_day numbers, like rules.h's) on which what applies changes; test_rules_bounds
+ * checks them against jpcal_from_ymd. The current regime starts on
+ * RULES_REGIME_2022_START_DAYNUM. */
+#define RULES_DUTY_START_DAYNUM 16801 /* 2016-01-01: old Art. 28-4 and the 重大事態 rule */
+#define RULES_LOCAL_APPI_DAYNUM 19448 /* 2023-04-01: APPI Art. 68 for local governments */
 
 #endif
