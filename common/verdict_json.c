@@ -31,6 +31,16 @@ static json_t *ids_json(const char *const *ids, size_t n)
     return arr;
 }
 
+/* The 2016 rule's items that may have occurred, as ids in item order. */
+static json_t *possible_json(unsigned possible)
+{
+    json_t *arr = json_array();
+    for (int item = 1; item <= 4; item++)
+        if (possible & (1u << (item - 1)))
+            json_array_append_new(arr, json_string(rules_mn15_id(item)));
+    return arr;
+}
+
 static json_t *act_json(const rules_act_verdict *a)
 {
     return json_pack("{s:s, s:o}", "status", rules_status_name(a->status), "rules",
@@ -62,7 +72,7 @@ json_t *verdict_json_client(const rules_client_verdict *c)
         json_object_get(appi, "rules"), "involved", c->involved, "notice_due", due);
     json_decref(mn);
     json_decref(appi);
-    json_object_set_new(o, "possible", ids_json(c->my_number.possible, c->my_number.n_possible));
+    json_object_set_new(o, "possible", possible_json(c->my_number.possible));
     json_object_set_new(o, "headcount_known", json_integer(c->headcount_known));
     json_object_set_new(o, "appi_persons", json_integer(c->appi_persons));
     json_object_set_new(o, "public_body", json_boolean(c->public_body));
@@ -101,8 +111,7 @@ json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v)
     rules_deadlines top = {v->preliminary_target, v->preliminary_latest, v->final_due,
                            v->final_days,         v->appi_final_due,     v->appi_final_days};
     json_t *my_number = act_json(&v->my_number);
-    json_object_set_new(my_number, "possible",
-                        ids_json(v->my_number.possible, v->my_number.n_possible));
+    json_object_set_new(my_number, "possible", possible_json(v->my_number.possible));
     return json_pack(
         "{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:o, s:o, s:I}, s:o, s:s, s:s, s:o, s:o, s:b, "
         "s:o, s:o, s:s}",

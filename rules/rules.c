@@ -83,9 +83,10 @@ void rules_fire(rules_act_verdict *v, const char *id)
     if (v->n_fired < RULES_MAX_FIRED) v->fired[v->n_fired++] = id;
 }
 
-void rules_fire_possible(rules_act_verdict *v, const char *id)
+const char *rules_mn15_id(int item)
 {
-    if (v->n_possible < RULES_MAX_FIRED) v->possible[v->n_possible++] = id;
+    static const char *const ids[] = {"MN15-1", "MN15-2", "MN15-3", "MN15-4"};
+    return item >= 1 && item <= 4 ? ids[item - 1] : NULL;
 }
 
 bool rules_has_fired(const rules_act_verdict *v, const char *id)

@@ -151,10 +151,10 @@ typedef struct {
     rules_status status;
     size_t n_fired;
     const char *fired[RULES_MAX_FIRED]; /* static strings */
-    /* Earlier regime only: serious-situation items that may have occurred but rest on no
-     * established fact (they do not make the verdict mandatory; MN15-P fires with them). */
-    size_t n_possible;
-    const char *possible[RULES_MAX_FIRED];
+    /* Earlier regime only: the 2016 rule's items (一..四, bits 1 << 0 .. 1 << 3) that may have
+     * occurred but rest on no established fact; they do not make the verdict mandatory, and
+     * MN15-P fires with them. rules_mn15_id names an item. */
+    unsigned possible;
 } rules_act_verdict;
 
 /* Rule ids of one act that the reporter must report itself (route direct or own). */
@@ -232,6 +232,9 @@ extern const rules_policy rules_policy_default;
  * the facts are inconsistent (for example persons_max below persons). */
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen);
+
+/* The id of the 2016 rule's item `item` (1..4): "MN15-1" .. "MN15-4", or NULL. */
+const char *rules_mn15_id(int item);
 
 /* The contract strings of the JSON interface. */
 const char *rules_status_name(rules_status s);

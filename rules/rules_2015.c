@@ -87,7 +87,6 @@ static bool small_business_exempt(const rules_exposure *e, const item_level item
 void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
                          rules_act_verdict *appi)
 {
-    static const char *const ids[4] = {"MN15-1", "MN15-2", "MN15-3", "MN15-4"};
     const rules_facts *f = e->facts;
     item_level items[4];
     items_assess(e, items);
@@ -97,12 +96,12 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
     bool established = false;
     for (int i = 0; in_force && i < 4; i++)
         if (items[i] == ITEM_ESTABLISHED) {
-            rules_fire(my_number, ids[i]);
+            rules_fire(my_number, rules_mn15_id(i + 1));
             established = true;
+        } else if (items[i] == ITEM_POSSIBLE) {
+            my_number->possible |= 1u << i;
         }
-    for (int i = 0; in_force && i < 4; i++)
-        if (items[i] == ITEM_POSSIBLE) rules_fire_possible(my_number, ids[i]);
-    if (my_number->n_possible > 0) rules_fire(my_number, "MN15-P");
+    if (my_number->possible) rules_fire(my_number, "MN15-P");
 
     if (established)
         my_number->status = RULES_STATUS_MANDATORY;

@@ -46,8 +46,6 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
 
 /* Records a fired rule id; ids are static strings. */
 void rules_fire(rules_act_verdict *v, const char *id);
-/* Records an earlier-regime item that may have occurred, without firing it. */
-void rules_fire_possible(rules_act_verdict *v, const char *id);
 bool rules_has_fired(const rules_act_verdict *v, const char *id);
 /* Sets the status from what fired: MANDATORY when any id fired, else VOLUNTARY when
  * something happened, else NONE. */
