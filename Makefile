@@ -86,9 +86,17 @@ $(BIN)/$(call prog_name,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(call pro
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIBS)
+# A worker's modules (all but its main.c) form an archive the unit tests link, so the pure
+# parts of a worker (the assess fold, for one) are tested directly.
+WORKER_LIB := $(BUILD)/libmni_workers.a
+WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c)))
+$(WORKER_LIB): $(WORKER_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(TEST_SUPPORT) $(LIBS) $(DEP_LIBS) -lcmocka
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(WORKER_LIB) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(TEST_SUPPORT) $(WORKER_LIB) $(LIBS) $(DEP_LIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/integration/%.c $(TEST_SUPPORT) $(LIBS)
 	@mkdir -p $(dir $@)

@@ -181,6 +181,7 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
     return read_counts(pg, "merge.client_tokens",
                        "WITH ins AS (INSERT INTO exposure_tokens (incident_id, client_id, token) "
                        "SELECT incident_id, client_id, token FROM assess_tokens "
+                       "ORDER BY incident_id, client_id, token "
                        "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token) "
                        "SELECT s.seq, count(*) FROM ins JOIN assess_tokens s "
                        "USING (incident_id, client_id, token) GROUP BY s.seq",
@@ -188,7 +189,8 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
                    read_counts(pg, "merge.persons",
                                "WITH ins AS (INSERT INTO incident_persons (incident_id, token) "
                                "SELECT incident_id, token FROM assess_tokens "
-                               "WHERE first_in_incident ON CONFLICT DO NOTHING "
+                               "WHERE first_in_incident ORDER BY incident_id, token "
+                               "ON CONFLICT DO NOTHING "
                                "RETURNING incident_id, token) "
                                "SELECT s.seq, count(*) FROM ins JOIN assess_tokens s "
                                "USING (incident_id, token) WHERE s.first_in_incident "

@@ -29,14 +29,23 @@
  * The topic is topic.events unless --topic names one. Delivery is checked: every message must
  * be acknowledged (kq_producer_flush_checked), else exit 1.
  *
+ * Pacing (cli/produce_pace.h), on by default: before each message, wait while the ingest
+ * worker's consumer group (--pace-group, default mni-ingest) has not consumed the bytes already
+ * on that message's partition (limit --pace-limit, default 2 MiB), so the embedded broker, which
+ * drops the oldest data beyond ~5 MiB per partition, never drops an event not yet ingested. It
+ * reads the group's progress from PostgreSQL (consumer_offsets; pg.conninfo / MNI_PG_CONNINFO,
+ * else .mni-env/env). --no-pace turns it off: real Kafka keeps data for its retention time.
+ *
  * Exit status: 0 all sent; 1 runtime failure (input unreadable, schemas missing, Kafka
- * delivery failed); 2 usage, configuration or a bad line (nothing sent).
+ * delivery failed, pacing gave up or could not read PostgreSQL); 2 usage, configuration or a
+ * bad line (nothing sent).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/produce_pace.h"
 #include "common/config.h"
 #include "common/events.h"
 #include "common/events_json.h"
@@ -67,12 +76,18 @@ typedef struct {
     const char *key;   /* --key, or NULL */
     const char *input; /* file name or "-" */
     int raw;
+    int no_pace;
+    const char *pace_group;
+    long long pace_limit;
+    int pace_timeout_s;
 } produce_opts;
 
 static void produce_usage(FILE *out)
 {
     fprintf(out,
-            "usage: mni produce [--topic NAME] [--raw] [--key KEY] [--config FILE] [FILE|-]\n"
+            "usage: mni produce [--topic NAME] [--raw] [--key KEY] [--config FILE]\n"
+            "                   [--no-pace | --pace-group GROUP --pace-limit BYTES\n"
+            "                    --pace-timeout SECONDS] [FILE|-]\n"
             "\n"
             "Sends incident events, one JSON object per line of FILE (default: standard input),\n"
             "to Kafka as Avro (Confluent framing), keyed by incident_id, with header\n"
@@ -87,9 +102,24 @@ static void produce_usage(FILE *out)
             "  --config FILE  configuration file (default: $MNI_CONFIG; see deploy/mni.conf)\n"
             "  -h, --help     this text\n"
             "\n"
+            "Pacing (on by default). The embedded broker (librdkafka's mock cluster) keeps only\n"
+            "about 5 MiB per partition and drops the oldest data, read or not. So before each\n"
+            "message, mni produce waits while the ingest worker's consumer group has not yet\n"
+            "read LIMIT bytes on that message's partition: it delivers what it sent, then\n"
+            "compares each partition's end offset with the group's next offset, which the\n"
+            "workers keep in PostgreSQL (table consumer_offsets), every 50 ms until there is\n"
+            "room. It says once on stderr when it waits.\n"
+            "  --pace-group GROUP     the consumer group to wait for (default mni-ingest)\n"
+            "  --pace-limit BYTES     unconsumed bytes allowed per partition (default 2097152)\n"
+            "  --pace-timeout SECONDS give up (exit 1) when the group reads nothing for this\n"
+            "                         long while mni produce waits (default 300)\n"
+            "  --no-pace              send at once: for real Kafka, whose retention keeps data\n"
+            "                         whether read or not (size it to outlast any outage)\n"
+            "\n"
             "Kafka: kafka.bootstrap.servers (MNI_KAFKA_BOOTSTRAP) and any kafka.* key.\n"
-            "Exit status: 0 all sent; 1 input unreadable or delivery failed; 2 usage,\n"
-            "configuration or a bad line (nothing sent).\n");
+            "PostgreSQL (pacing only): pg.conninfo (MNI_PG_CONNINFO), else .mni-env/env.\n"
+            "Exit status: 0 all sent; 1 input unreadable, delivery failed, or pacing gave up\n"
+            "or could not read PostgreSQL; 2 usage, configuration or a bad line (nothing sent).\n");
 }
 
 static void produce_batch_free(produce_batch *b)
@@ -228,8 +258,40 @@ static int produce_read(const produce_opts *o, const events_schema_set *schemas,
     return rc;
 }
 
-/* Sends every message of b to topic and checks every delivery. */
-static int produce_send(const config *cfg, const char *topic, const produce_batch *b)
+static int produce_flush(void *arg, char *err, size_t errlen)
+{
+    return kq_producer_flush_checked(arg, PRODUCE_FLUSH_MS, err, errlen);
+}
+
+/* The pacing of o for producer p (NULL with *failed 0 when --no-pace). */
+static produce_pace *produce_pace_for(const produce_opts *o, const config *cfg, kq_producer *p,
+                                      const char *topic, int *failed)
+{
+    char err[1024];
+    *failed = 0;
+    if (o->no_pace) return NULL;
+    const produce_pace_opts po = {
+        .rk = kq_producer_handle(p),
+        .topic = topic,
+        .group = o->pace_group,
+        .conninfo = config_get(cfg, "pg.conninfo"),
+        .partitioner = config_get(cfg, "kafka.partitioner"),
+        .limit_bytes = o->pace_limit,
+        .timeout_s = o->pace_timeout_s,
+        .flush = produce_flush,
+        .flush_arg = p,
+    };
+    produce_pace *pace = produce_pace_new(&po, err, sizeof err);
+    if (!pace) {
+        fprintf(stderr, "mni produce: %s\n", err);
+        *failed = 1;
+    }
+    return pace;
+}
+
+/* Sends every message of b to topic, paced unless --no-pace, and checks every delivery. */
+static int produce_send(const produce_opts *o, const config *cfg, const char *topic,
+                        const produce_batch *b)
 {
     char err[1024];
     if (b->n == 0) return MNI_EXIT_OK;
@@ -250,16 +312,31 @@ static int produce_send(const config *cfg, const char *topic, const produce_batc
         fprintf(stderr, "mni produce: %s\n", err);
         return MNI_EXIT_USAGE;
     }
-    int rc = MNI_EXIT_OK;
+    int pace_failed;
+    produce_pace *pace = produce_pace_for(o, cfg, p, topic, &pace_failed);
+    int rc = pace_failed ? MNI_EXIT_FAILURE : MNI_EXIT_OK;
     for (size_t i = 0; i < b->n && rc == MNI_EXIT_OK; i++) {
         const produce_msg *m = &b->msgs[i];
-        kq_header h = {"mni.event_id", m->event_id, m->event_id ? strlen(m->event_id) : 0};
-        if (kq_produce(p, topic, m->key, m->key ? strlen(m->key) : 0, m->value, m->len, &h,
-                       m->event_id ? 1 : 0, err, sizeof err) != 0) {
+        size_t keylen = m->key ? strlen(m->key) : 0, idlen = m->event_id ? strlen(m->event_id) : 0;
+        kq_header h = {"mni.event_id", m->event_id, idlen};
+        /* Key, value and header, plus the record's and batch's framing. */
+        size_t bytes = m->len + keylen + idlen + 100;
+        if (pace && produce_pace_admit(pace, m->key, keylen, bytes, err, sizeof err) != 0) {
+            fprintf(stderr, "mni produce: message %zu of %zu: %s\n", i + 1, b->n, err);
+            rc = MNI_EXIT_FAILURE;
+        } else if (kq_produce(p, topic, m->key, keylen, m->value, m->len, &h, m->event_id ? 1 : 0,
+                              err, sizeof err) != 0) {
             fprintf(stderr, "mni produce: message %zu of %zu: %s\n", i + 1, b->n, err);
             rc = MNI_EXIT_FAILURE;
         }
     }
+    long waits = 0;
+    double waited_s = 0;
+    produce_pace_stats(pace, &waits, &waited_s);
+    if (waits > 0)
+        fprintf(stderr, "mni produce: pacing waited %ld time%s, %.1f s in all, for group %s\n",
+                waits, waits == 1 ? "" : "s", waited_s, o->pace_group);
+    produce_pace_free(pace);
     if (rc == MNI_EXIT_OK && kq_producer_flush_checked(p, PRODUCE_FLUSH_MS, err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: delivery to %s failed: %s\n", topic, err);
         rc = MNI_EXIT_FAILURE;
@@ -277,6 +354,9 @@ static int produce_parse_args(int argc, char **argv, produce_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->input = "-";
+    o->pace_group = "mni-ingest";
+    o->pace_limit = PRODUCE_PACE_DEFAULT_LIMIT;
+    o->pace_timeout_s = PRODUCE_PACE_DEFAULT_TIMEOUT_S;
     int have_input = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -285,6 +365,30 @@ static int produce_parse_args(int argc, char **argv, produce_opts *o)
             return 1;
         } else if (!strcmp(a, "--raw")) {
             o->raw = 1;
+        } else if (!strcmp(a, "--no-pace")) {
+            o->no_pace = 1;
+        } else if (!strcmp(a, "--pace-limit") || !strcmp(a, "--pace-timeout")) {
+            char *end = NULL;
+            long long v = i + 1 < argc ? strtoll(argv[i + 1], &end, 10) : 0;
+            int limit = a[7] == 'l';
+            if (!end || *end || end == argv[i + 1] || v < (limit ? 4096 : 1) ||
+                v > (limit ? 1LL << 40 : 86400)) {
+                fprintf(stderr, "mni produce: %s needs %s\n", a,
+                        limit ? "a number of bytes, at least 4096"
+                              : "a number of seconds, 1 to 86400");
+                return -1;
+            }
+            i++;
+            if (limit)
+                o->pace_limit = v;
+            else
+                o->pace_timeout_s = (int)v;
+        } else if (!strcmp(a, "--pace-group")) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "mni produce: %s needs a value\n", a);
+                return -1;
+            }
+            o->pace_group = argv[++i];
         } else if (!strcmp(a, "--topic") || !strcmp(a, "--key") || !strcmp(a, "--config")) {
             if (i + 1 >= argc || argv[i + 1][0] == '\0') {
                 fprintf(stderr, "mni produce: %s needs a value\n", a);
@@ -346,7 +450,7 @@ int cmd_produce(int argc, char **argv)
         if (!from_stdin) fclose(in);
     }
     if (rc == MNI_EXIT_OK) {
-        rc = produce_send(cfg, topic, &batch);
+        rc = produce_send(&o, cfg, topic, &batch);
         if (rc == MNI_EXIT_OK)
             fprintf(stderr, "mni produce: %zu %s%s sent to %s\n", batch.n,
                     o.raw ? "message" : "event", batch.n == 1 ? "" : "s", topic);

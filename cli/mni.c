@@ -20,13 +20,16 @@ static const mni_command mni_commands[] = {
     {"cases", cmd_cases, "list the cases in PostgreSQL"},
     {"case", cmd_case, "show one case: versions, headcounts, deadlines, tasks, documents"},
     {"produce", cmd_produce, "send incident events (JSON lines) to Kafka as Avro"},
+    {"ack-loss", cmd_ack_loss, "list or acknowledge events the workers found gone from Kafka"},
+    {"accept-new-log", cmd_accept_new_log,
+     "let a group read a recreated topic's new log from its start"},
 };
 
 static void mni_usage(FILE *out)
 {
     fprintf(out, "usage: mni COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof mni_commands / sizeof mni_commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", mni_commands[i].name, mni_commands[i].summary);
+        fprintf(out, "  %-15s %s\n", mni_commands[i].name, mni_commands[i].summary);
     fprintf(out, "\n`mni COMMAND --help` describes each. Verdicts are not legal advice.\n");
 }
 

@@ -31,9 +31,9 @@
  *
  *   consumer: enable.auto.commit=false (fixed), enable.auto.offset.store=false (fixed),
  *             partition.assignment.strategy=range (range or roundrobin; no cooperative-sticky),
- *             auto.offset.reset=earliest, isolation.level=read_committed,
- *             queued.max.messages.kbytes=16384, fetch.max.bytes=8388608 (memory bounded on
- *             purpose); group.id is required.
+ *             auto.offset.reset=earliest (the workers set error: common/logcheck.h),
+ *             isolation.level=read_committed, queued.max.messages.kbytes=16384,
+ *             fetch.max.bytes=8388608 (memory bounded on purpose); group.id is required.
  *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
  *             queue.buffering.max.kbytes=65536.
  *
@@ -133,7 +133,10 @@ typedef struct kq_consumer_cbs {
     void *ctx; /* passed to each callback */
     /* Called on every assignment, before the partitions are assigned. Each parts->elems[i].offset
      * arrives as RD_KAFKA_OFFSET_BEGINNING; set it to the next offset stored for that partition
-     * and leave it alone when there is none. Return 0, or -1 to refuse: nothing is assigned and
+     * and leave it alone when there is none. Set parts->elems[i].err to any non-zero code to
+     * hold that partition: it is assigned but paused at once, and never fetched until the next
+     * rebalance (a log that is not the one its stored offsets belong to, common/logcheck.h).
+     * Return 0, or -1 to refuse: nothing is assigned and
      * the next kq_consume_batch() returns -1 (the worker should close and exit, which hands the
      * partitions to another member). Retry transient database errors inside the callback.
      * NULL: every partition starts at its beginning. */
@@ -178,6 +181,19 @@ int kq_seek(kq_consumer *c, const char *topic, int32_t partition, int64_t offset
  * destroying the messages. */
 int kq_seek_batch(kq_consumer *c, rd_kafka_message_t *const *msgs, size_t n, char *err,
                   size_t errlen);
+
+/* Assigns the partitions of positions again, each at its .offset, outside a rebalance: every
+ * fetch starts again there (messages already fetched are dropped and fetched again). This is
+ * how a partition whose fetch stopped because the broker refused its position
+ * (auto.offset.reset=error) is started again: kq_seek cannot move a stopped fetch, and the eager
+ * protocol has no way to restart one partition alone, so positions must hold every assigned
+ * partition. A paused partition stays paused. */
+int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions, char *err,
+                size_t errlen);
+
+/* Holds one assigned partition: paused, nothing more is fetched from it (messages already
+ * fetched may still arrive; the caller drops them) until the next rebalance. */
+int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, size_t errlen);
 
 /* Leaves the group (revoke callback, unassign), closes and destroys the consumer; nothing is
  * committed to Kafka. Every message it returned must have been destroyed first: a live message

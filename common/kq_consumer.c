@@ -15,10 +15,17 @@
  * Offsets. The partitions handed to load_offsets start at RD_KAFKA_OFFSET_BEGINNING rather than
  * RD_KAFKA_OFFSET_INVALID: INVALID would make librdkafka look for an offset committed to Kafka
  * (there must be none; a stray commit by a tool would be obeyed), while BEGINNING reads the
- * partition from its log start, which is what a group with no stored offsets needs. A stored
- * offset that the broker no longer has (retention; the mock cluster keeps ~5 MiB per partition)
- * is reset by auto.offset.reset=earliest, so the first message then starts after the stored
- * offset; the worker's compare-and-set on its offset row is what notices the gap.
+ * partition from its log start, which is what a group with no stored offsets needs. What
+ * happens when the broker no longer has a position (retention; the mock cluster keeps ~5 MiB per
+ * partition) is auto.offset.reset's: kq's default, earliest, resets silently to the log start;
+ * the workers set `error` instead, so that the position is never moved behind their back: the
+ * fetch stops and an _AUTO_OFFSET_RESET error reaches on_error, and the worker decides
+ * (common/logcheck.h).
+ *
+ * Holding a partition: load_offsets may mark partitions (elems[i].err non-zero) that must not be
+ * read; they are assigned (the group counts them as this member's, so no other member reads them
+ * either) and paused at once. kq_pause holds one later on. A held partition stays paused until
+ * the next rebalance, when load_offsets decides again.
  *
  * Batches never span a revocation. kq_consume_batch notes the revocation count when it starts;
  * if a revocation happens while it collects, it destroys what it collected (those offsets were
@@ -72,24 +79,56 @@ static void kq_unassign(kq_consumer *c, rd_kafka_t *rk, int cnt)
         kq_consumer_fail(c, "unassignment of %d partitions: %s", cnt, rd_kafka_err2str(e));
 }
 
+/* Pauses the partitions of list; a failure makes the consumer fail (a held partition must never
+ * be fetched). */
+static void kq_hold(kq_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *list)
+{
+    rd_kafka_resp_err_t e;
+    int i;
+
+    if (list->cnt == 0) return;
+    e = rd_kafka_pause_partitions(rk, list);
+    for (i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; i++)
+        e = list->elems[i].err;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        kq_consumer_fail(c, "holding %d partitions: %s", list->cnt, rd_kafka_err2str(e));
+}
+
 static void kq_on_assign(kq_consumer *c, rd_kafka_t *rk,
                          const rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_partition_list_t *want = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_t *hold = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *run = rd_kafka_topic_partition_list_new(want->cnt + 1);
     rd_kafka_resp_err_t e;
     int i;
 
-    for (i = 0; i < want->cnt; i++)
+    for (i = 0; i < want->cnt; i++) {
         want->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        want->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
     if (c->failed) {
         /* A failed consumer consumes nothing more; it waits to be closed. */
         kq_unassign(c, rk, want->cnt);
     } else if (c->cbs.load_offsets && c->cbs.load_offsets(c->cbs.ctx, want) != 0) {
         kq_consumer_fail(c, "assignment of %d partitions: load_offsets refused it", want->cnt);
         kq_unassign(c, rk, want->cnt);
-    } else if ((e = rd_kafka_assign(rk, want)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq_consumer_fail(c, "assignment of %d partitions: %s", want->cnt, rd_kafka_err2str(e));
+    } else {
+        for (i = 0; i < want->cnt; i++) {
+            rd_kafka_topic_partition_list_add(want->elems[i].err ? hold : run, want->elems[i].topic,
+                                              want->elems[i].partition);
+            want->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        if ((e = rd_kafka_assign(rk, want)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            kq_consumer_fail(c, "assignment of %d partitions: %s", want->cnt, rd_kafka_err2str(e));
+        } else {
+            /* A pause outlives a rebalance in librdkafka: resume what was held before. */
+            if (run->cnt > 0) rd_kafka_resume_partitions(rk, run);
+            kq_hold(c, rk, hold);
+        }
     }
+    rd_kafka_topic_partition_list_destroy(run);
+    rd_kafka_topic_partition_list_destroy(hold);
     rd_kafka_topic_partition_list_destroy(want);
 }
 
@@ -334,6 +373,35 @@ int kq_seek_batch(kq_consumer *c, rd_kafka_message_t *const *msgs, size_t n, cha
     rd_kafka_topic_partition_list_destroy(list);
     rd_kafka_topic_partition_list_destroy(assigned);
     return rc;
+}
+
+int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t e;
+
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    e = rd_kafka_pause_partitions(c->rk, list);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = list->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "pause %s [%" PRId32 "]: %s", topic, partition, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions, char *err,
+                size_t errlen)
+{
+    rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, positions);
+
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "assigning %d partitions again: %s", positions->cnt,
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
 }
 
 int kq_consumer_close(kq_consumer *c, char *err, size_t errlen)

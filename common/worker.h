@@ -19,8 +19,21 @@
  * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
  * consumer (leaving the group) and flushes the producer.
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
- * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics and /healthz), the input topic key, pg.conninfo, kafka.*, log.level, and the crash-test knob
+ * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics and /healthz), the input
+ * topic key, pg.conninfo, kafka.* (kafka.auto.offset.reset is refused unless it is "error"),
+ * log.level, and the crash-test knob
  * test.pause_before_commit_ms (default 0: never set it in production).
+ * The broker's log (common/logcheck.h): on every assignment each partition's stored offset is
+ * checked against the broker's log start and end and, by re-reading the message before it,
+ * against the log it was taken from; the consumer runs with auto.offset.reset=error, so a
+ * position the broker no longer has is never moved silently. Events found gone are logged as an
+ * error, counted and recorded (consumer_gaps); the worker is then degraded on /healthz until an
+ * operator acknowledges them (`mni ack-loss`). A partition whose log is not the one its offsets
+ * belong to (a recreated topic or broker) is held: never read, never skipped, shown on /healthz,
+ * until an operator decides (deploy/RUNBOOK.md).
+ * Timed work (spec.tick, or a connection check for a worker without one) runs every tick.ms
+ * when idle and after each commit; it first reconnects PostgreSQL when the connection broke, and
+ * a failure is retried with backoff and shown on /healthz (metrics.h).
  * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
  * usage or configuration.
  */
@@ -66,6 +79,14 @@ const config *worker_config(worker *w);
 const char *worker_topic(const worker *w, const char *key);
 /* Adds to one of the worker's Prometheus counters (metrics.h), e.g. outbox rows relayed. */
 void worker_count(worker *w, metrics_counter c, uint64_t n);
+/* The log epoch of a partition of the input topic (consumer_offsets.log_epoch, 0 for the log
+ * the group started on; logcheck.h): ingest records it with each event's origin. */
+int32_t worker_log_epoch(const worker *w, int32_t partition);
+/* From spec.process: partition of the input topic holds another log than the worker's results
+ * came from (ingest: an origin in event_log holds another event). Holds it (logged, /healthz,
+ * mni_partition_stopped; logcheck.h) until the next rebalance; process then returns -1, and
+ * the batch is read again without that partition's messages. why is copied. */
+void worker_hold_partition(worker *w, int32_t partition, const char *why);
 /* True once SIGTERM or SIGINT arrived. */
 int worker_stopping(const worker *w);
 

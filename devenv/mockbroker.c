@@ -17,16 +17,21 @@
  *
  * Limits of the mock cluster (librdkafka 2.0.2), to size tests, the demo and benchmarks for:
  *  - each partition keeps about 5 MiB and at most 100,000 message sets; older ones are dropped
- *    silently, so a consumer lagging behind loses data: keep volumes small, spread them over
- *    more partitions, and pace producers by consumer lag;
+ *    silently (rd_kafka_mock_msgset_new: whole message sets, the newest always kept), read or
+ *    not, so a consumer lagging behind loses data. `mni produce` therefore paces itself by the
+ *    ingest group's progress (cli/produce_pace.h), and a worker that finds its next offset
+ *    below a partition's log start reports the lost range (common/logcheck.h). The limits are
+ *    fixed in librdkafka 2.0.2 (no API or property changes them);
  *  - a consumer group's first join takes 3 s (the initial rebalance delay); a later rebalance
  *    waits until every member rejoined or session.timeout.ms runs out;
  *  - a fetch returns one message set per partition, so consumption is slower than real Kafka;
  *  - no CreateTopics API (topics come from --topics, or are auto-created with 4 partitions when
  *    a client asks for an unknown one);
  *  - transactions are only partly simulated;
- *  - everything is in memory: a restart loses all topics, messages and group offsets (the
- *    pipeline keeps its offsets in PostgreSQL, which then point past the new, empty logs).
+ *  - everything is in memory: a restart loses all topics, messages and group offsets. The
+ *    pipeline keeps its offsets in PostgreSQL, which then belong to logs that are gone: the
+ *    workers hold those partitions until an operator runs `mni accept-new-log`
+ *    (deploy/RUNBOOK.md); `scripts/mni-env down` starts everything afresh instead.
  * Figures measured against it are the mock's, not Kafka's; say so next to them.
  */
 #include <errno.h>
@@ -68,8 +73,10 @@ static void mockbroker_usage(FILE *out)
             "  --bootstrap-file PATH  also write the bootstrap servers to PATH once ready\n"
             "                         (removed again at exit)\n"
             "\n"
-            "Limits: ~5 MiB kept per partition (oldest dropped), first group join 3 s,\n"
-            "one message set per fetch, state in memory only.\n",
+            "Limits: ~5 MiB kept per partition (oldest dropped, read or not: mni produce\n"
+            "paces itself for it), first group join 3 s, one message set per fetch, state in\n"
+            "memory only (after a restart the workers hold their partitions: see\n"
+            "deploy/RUNBOOK.md).\n",
             MOCKBROKER_MAX_BROKERS, mockbroker_default_topics);
 }
 

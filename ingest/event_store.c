@@ -17,13 +17,22 @@ static const char EVENT_STORE_LOAD_OPENED_SQL[] =
 
 static const char EVENT_STORE_INSERT_SQL[] =
     "INSERT INTO event_log (event_id, incident_id, tenant, client_id, kind, occurred_at, "
-    "src_topic, src_partition, src_offset, body) "
+    "src_topic, src_partition, src_epoch, src_offset, body) "
     "SELECT r.event_id, r.incident_id, r.tenant, r.client_id, r.kind, r.occurred_at, "
-    "r.src_topic, r.src_partition, r.src_offset, r.body "
+    "r.src_topic, r.src_partition, r.src_epoch, r.src_offset, r.body "
     "FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, incident_id text, tenant text, "
     "client_id text, kind text, occurred_at timestamptz, src_topic text, src_partition integer, "
-    "src_offset bigint, body jsonb) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id";
+    "src_epoch integer, src_offset bigint, body jsonb) "
+    "ON CONFLICT DO NOTHING RETURNING event_id";
+
+/* The first of the given rows whose origin holds another event (event_store.h). */
+static const char EVENT_STORE_CLASH_SQL[] =
+    "SELECT r.src_partition, r.src_offset, r.event_id, e.event_id "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, src_topic text, "
+    "src_partition integer, src_epoch integer, src_offset bigint) "
+    "JOIN event_log e ON e.src_topic = r.src_topic AND e.src_partition = r.src_partition "
+    "AND e.src_epoch = r.src_epoch AND e.src_offset = r.src_offset AND e.event_id <> r.event_id "
+    "ORDER BY r.src_partition, r.src_offset LIMIT 1";
 
 /* Serialises a JSON parameter; NULL with err set when out of memory. */
 static char *event_store_dump(json_t *value, const char *what, char *err, size_t errlen)
@@ -97,12 +106,12 @@ static json_t *event_store_row_json(const event_store_row *row, char *err, size_
     }
     json_t *body = mni_event_to_json(ev, err, errlen);
     if (!body) return NULL;
-    json_t *obj =
-        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:I, s:o}", "event_id", ev->event_id,
-                  "incident_id", ev->incident_id, "tenant", ev->tenant, "client_id",
-                  client ? json_string(client) : json_null(), "kind", kind, "occurred_at", occurred,
-                  "src_topic", row->src_topic, "src_partition", (int)row->src_partition,
-                  "src_offset", (json_int_t)row->src_offset, "body", body);
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:I, s:o}", "event_id",
+                            ev->event_id, "incident_id", ev->incident_id, "tenant", ev->tenant,
+                            "client_id", client ? json_string(client) : json_null(), "kind", kind,
+                            "occurred_at", occurred, "src_topic", row->src_topic, "src_partition",
+                            (int)row->src_partition, "src_epoch", (int)row->src_epoch, "src_offset",
+                            (json_int_t)row->src_offset, "body", body);
     if (!obj) snprintf(err, errlen, "event %s: cannot build its row (out of memory)", ev->event_id);
     return obj;
 }
@@ -130,9 +139,53 @@ static int event_store_flush(PGconn *pg, json_t *chunk, ingest_idset *inserted, 
     return rc;
 }
 
-int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
-                       char *err, size_t errlen)
+/* Looks for a clash among the rows that were not inserted (event_store.h). */
+static int event_store_find_clash(PGconn *pg, const event_store_row *rows, size_t n,
+                                  const ingest_idset *inserted, event_store_clash *clash, char *err,
+                                  size_t errlen)
 {
+    json_t *refused = json_array();
+    int rc = refused ? 0 : -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (ingest_idset_contains(inserted, rows[i].ev->event_id)) continue;
+        json_t *r =
+            json_pack("{s:s, s:s, s:i, s:i, s:I}", "event_id", rows[i].ev->event_id, "src_topic",
+                      rows[i].src_topic, "src_partition", (int)rows[i].src_partition, "src_epoch",
+                      (int)rows[i].src_epoch, "src_offset", (json_int_t)rows[i].src_offset);
+        if (!r || json_array_append_new(refused, r) != 0) rc = -1;
+    }
+    if (rc != 0) {
+        json_decref(refused);
+        snprintf(err, errlen, "ingest.find_clash: out of memory");
+        return -1;
+    }
+    if (json_array_size(refused) == 0) {
+        json_decref(refused);
+        return 0;
+    }
+    char *param = event_store_dump(refused, "ingest.find_clash", err, errlen);
+    json_decref(refused);
+    if (!param) return -1;
+    const char *params[] = {param};
+    PGresult *res =
+        pgx_query(pg, "ingest.find_clash", EVENT_STORE_CLASH_SQL, 1, params, err, errlen);
+    free(param);
+    if (!res) return -1;
+    if (PQntuples(res) > 0) {
+        clash->found = 1;
+        clash->partition = (int32_t)atoi(PQgetvalue(res, 0, 0));
+        clash->offset = atoll(PQgetvalue(res, 0, 1));
+        snprintf(clash->event_id, sizeof clash->event_id, "%s", PQgetvalue(res, 0, 2));
+        snprintf(clash->stored_id, sizeof clash->stored_id, "%s", PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return 0;
+}
+
+int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
+                       event_store_clash *clash, char *err, size_t errlen)
+{
+    clash->found = 0;
     json_t *chunk = json_array();
     size_t bytes = 0;
     int rc = 0;
@@ -157,5 +210,6 @@ int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest
     }
     if (rc == 0) rc = event_store_flush(pg, chunk, inserted, err, errlen);
     json_decref(chunk);
+    if (rc == 0) rc = event_store_find_clash(pg, rows, n, inserted, clash, err, errlen);
     return rc;
 }

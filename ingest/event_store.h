@@ -8,17 +8,26 @@
  *                            row (validate.h, test 3). One query per batch.
  *   event_store_insert       the accepted events, idempotently:
  *                              INSERT ... SELECT FROM jsonb_to_recordset($1)
- *                              ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+ *                              ON CONFLICT DO NOTHING RETURNING event_id
  *                            The rows travel as one JSON array parameter (jansson escapes every
  *                            string, no SQL text is built from data), in chunks of about
  *                            EVENT_STORE_CHUNK_BYTES so that a batch of large manifests does not
  *                            build one enormous statement. The event ids the server returns are
  *                            the rows that are new; a replayed event id returns nothing.
+ *                            A row can also be refused because its origin (src_topic,
+ *                            src_partition, src_epoch, src_offset) already holds another event:
+ *                            the partition's log is not the one event_log was read from (a
+ *                            topic or broker recreated under a group that has no stored offsets
+ *                            to tell). Only when some rows were not inserted, one more query
+ *                            looks for such a clash and reports the first one (event_store_clash)
+ *                            so that ingest stops the partition instead of retrying the batch
+ *                            forever or dropping the event.
  *
  * Row contents: event_id, incident_id, tenant, kind (the type symbol, "facts_updated"),
  * occurred_at (UTC), client_id for the client-scoped kinds (exposure manifest, exposure count,
  * and report_filed when it names a client), where the event was read (src_topic,
- * src_partition, src_offset) and body = the whole event as mni_event_to_json writes it
+ * src_partition, src_epoch, src_offset; the epoch counts the logs an operator accepted on the
+ * partition, common/logcheck.h) and body = the whole event as mni_event_to_json writes it
  * (envelope and body: self-contained evidence, parseable back into the same event with
  * mni_event_from_json). Only events that passed validate.h reach here, so no raw My Number is
  * ever written.
@@ -46,6 +55,7 @@ typedef struct {
     const mni_event *ev;
     const char *src_topic;
     int32_t src_partition;
+    int32_t src_epoch;
     int64_t src_offset;
     size_t wire_len; /* size of the original message, to size chunks */
 } event_store_row;
@@ -54,9 +64,19 @@ typedef struct {
 int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, ingest_idset *known,
                             char *err, size_t errlen);
 
-/* Inserts rows[0..n) (ON CONFLICT (event_id) DO NOTHING) and adds the event id of each row
- * actually inserted to inserted. */
+/* An event whose origin already holds another event in event_log. */
+typedef struct {
+    int found;
+    int32_t partition;
+    int64_t offset;
+    char event_id[128];  /* the event read there now (truncated) */
+    char stored_id[128]; /* the event event_log holds from there (truncated) */
+} event_store_clash;
+
+/* Inserts rows[0..n) (ON CONFLICT DO NOTHING) and adds the event id of each row actually
+ * inserted to inserted; clash->found is set when a row was refused because its origin holds
+ * another event (see above): the caller must then not commit the batch. */
 int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
-                       char *err, size_t errlen);
+                       event_store_clash *clash, char *err, size_t errlen);
 
 #endif

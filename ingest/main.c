@@ -21,6 +21,12 @@
  * two can repeat a forward (the batch is read again and its rows are new again) but never lose
  * one.
  *
+ * Another log: a row refused because its origin (topic, partition, log epoch, offset) already
+ * holds another event means the partition's log is not the one event_log was read from (a
+ * topic or broker recreated, read by a group with no stored offsets to tell; common/logcheck.h
+ * catches the other cases at assignment). The partition is held (worker_hold_partition) and
+ * the batch rolled back, to be read again without it: never a loop on the key, never a skip.
+ *
  * Effectively once: the rows, the consumer offsets and (through the flush check before COMMIT)
  * the produced messages belong to one batch; a failure anywhere rolls the batch back and it is
  * read again. Nothing about a batch survives it in this process: the per-batch sets are
@@ -150,12 +156,25 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             .ev = &s->ev,
             .src_topic = rd_kafka_topic_name(msgs[i]->rkt),
             .src_partition = msgs[i]->partition,
+            .src_epoch = worker_log_epoch(w, msgs[i]->partition),
             .src_offset = msgs[i]->offset,
             .wire_len = msgs[i]->len,
         };
     }
-    if (event_store_insert(worker_pg(w), ctx->rows, n_rows, &ctx->inserted, err, errlen) != 0)
+    event_store_clash clash;
+    if (event_store_insert(worker_pg(w), ctx->rows, n_rows, &ctx->inserted, &clash, err, errlen) !=
+        0)
         return -1;
+    if (clash.found) {
+        /* Another log than event_log was read from: stop the partition, and let the batch be
+         * read again without it, rather than retry it forever or drop the event. */
+        snprintf(err, errlen,
+                 "offset %lld holds event %s, but event_log holds event %s from that offset: the "
+                 "topic or broker was recreated",
+                 (long long)clash.offset, clash.event_id, clash.stored_id);
+        worker_hold_partition(w, clash.partition, err);
+        return -1;
+    }
 
     /* 4. dead letters and forwards, in message order. */
     for (size_t i = 0; i < n; i++) {

@@ -265,7 +265,8 @@ static void run_produce_file(const char *data_file)
 {
     char path[512];
     testdata_path(data_file, path, sizeof path);
-    const char *argv[] = {"mni", "produce", path, NULL};
+    /* Unpaced: the worker runs only afterwards, and pacing is tested in test_broker_log. */
+    const char *argv[] = {"mni", "produce", "--no-pace", path, NULL};
     runcmd_result r;
     assert_int_equal(runcmd(argv, NULL, &r), 0);
     if (r.status != 0) fail_msg("mni produce %s: exit %d: %s", path, r.status, r.err);
@@ -490,7 +491,8 @@ static void first_run(void **state)
     static const char raw_line[] = "{\"event_id\":\"json-not-avro\"}\n";
     assert_int_equal(write(fd, raw_line, sizeof raw_line - 1), (ssize_t)(sizeof raw_line - 1));
     close(fd);
-    const char *raw[] = {"mni", "produce", "--raw", "--key", "INC-ING-B", raw_path, NULL};
+    const char *raw[] = {"mni",   "produce",   "--raw",  "--no-pace",
+                         "--key", "INC-ING-B", raw_path, NULL};
     runcmd_result r;
     assert_int_equal(runcmd(raw, NULL, &r), 0);
     unlink(raw_path);

@@ -223,6 +223,12 @@ void testenv_db_drop(testenv_db *db)
     char err[1024], name[64];
     snprintf(name, sizeof name, "%s", db->name);
     db->name[0] = '\0';
-    if (testenv_drop_database(name, err, sizeof err) != 0)
-        fail_msg("testenv: cannot drop test database %s: %s", name, err);
+    /* An autovacuum worker may be busy in the database: DROP ... WITH (FORCE) cannot end a
+     * superuser's process as our role (SQLSTATE 42501), so wait for it to finish, a while. */
+    for (int attempt = 0;; attempt++) {
+        if (testenv_drop_database(name, err, sizeof err) == 0) return;
+        if (!strstr(err, "42501") || attempt >= 100) break;
+        usleep(100 * 1000);
+    }
+    fail_msg("testenv: cannot drop test database %s: %s", name, err);
 }

@@ -1,0 +1,171 @@
+/*
+ * test_pg_restart: PostgreSQL restarted while the workers are idle (issue 8 item 4). Before,
+ * the timed work (notify's sweeper and outbox relay; ingest has none) kept failing on the dead
+ * connection until new input arrived, and /healthz said 200 meanwhile.
+ *
+ * mni-notify (sweeper + relay every tick) and mni-ingest (a connection check every idle tick)
+ * run idle against a migrated database and an in-process mock cluster, with tick.ms 200 and
+ * their metrics ports. Both answer 200 on /healthz; the test environment's PostgreSQL is stopped
+ * (`scripts/mni-env pg-stop`: a fast shutdown, which ends their sessions) and both must answer
+ * 503 "database unreachable", count failed ticks and show mni_database_up 0; it is started again
+ * (`scripts/mni-env pg-start`) and both must answer 200 again, which needs a tick that succeeded
+ * after the restart (a failed tick answers "failing: timed work"), log that they reconnected,
+ * and hold a session in the database again. Nothing waits a fixed time: each step waits for its
+ * condition.
+ *
+ * It stops the shared test cluster for a few seconds: the test runner runs test programs one
+ * after another, so no other test is affected.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/pgx.h"
+#include "tests/support/httpget.h"
+#include "tests/support/mockkafka.h"
+#include "tests/support/sqlcheck.h"
+#include "tests/support/testenv.h"
+#include "tests/support/workerproc.h"
+
+#define WAIT_MS 60000
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Runs scripts/mni-env with one command (the repository is the working directory, as under
+ * scripts/run-tests.sh). */
+static void mni_env(const char *command)
+{
+    char cmd[256];
+    if (!getenv("MNI_ENV_DIR"))
+        fail_msg("MNI_ENV_DIR is not set: run under scripts/run-tests.sh, or source the env file "
+                 "of scripts/mni-env up");
+    snprintf(cmd, sizeof cmd, "scripts/mni-env %s >/dev/null", command);
+    int rc = system(cmd);
+    if (rc != 0) fail_msg("%s: exit status %d", cmd, rc);
+}
+
+static void wait_health(const char *who, int port, int status, const char *body_prefix)
+{
+    char *body = NULL;
+    int got = -1;
+    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
+        free(body);
+        got = httpget(port, "/healthz", &body);
+        if (got == status && body && !strncmp(body, body_prefix, strlen(body_prefix))) {
+            free(body);
+            return;
+        }
+    }
+    fail_msg("%s /healthz: wanted %d %s, last %d %s", who, status, body_prefix, got,
+             body ? body : "(none)");
+}
+
+static long long metric(int port, const char *series)
+{
+    char *body = NULL;
+    assert_int_equal(httpget(port, "/metrics", &body), 200);
+    char key[256];
+    snprintf(key, sizeof key, "\n%s ", series);
+    const char *at = strstr(body, key);
+    long long v = at ? atoll(at + strlen(key)) : -1;
+    free(body);
+    return v;
+}
+
+static void start(workerproc *w, const char *program, const testenv_db *db, mockkafka *mk, int port)
+{
+    static char port_env[2][64];
+    static int slot;
+    char *pe = port_env[slot++ % 2];
+    snprintf(pe, 64, "MNI_METRICS_PORT=%d", port);
+    const char *env[] = {pe, "MNI_TICK_MS=200", NULL};
+    assert_int_equal(
+        workerproc_start(w, program, db->conninfo, mockkafka_bootstraps(mk), NULL, env, NULL), 0);
+}
+
+static void idle_workers_reconnect(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    static const mockkafka_topic topics[] = {{"notify.tasks", 2},      {"incident.events", 2},
+                                             {"incident.accepted", 2}, {"incident.dlq", 1},
+                                             {"tickets", 1},           {"case.assessments", 1}};
+    char err[512];
+    mockkafka *mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!mk) fail_msg("%s", err);
+
+    struct {
+        const char *program, *component;
+        int port;
+        workerproc w;
+    } workers[] = {{"mni-notify", "notify", httpget_free_port(), {0}},
+                   {"mni-ingest", "ingest", 0, {0}}};
+    workers[1].port = httpget_free_port();
+    if (workers[1].port == workers[0].port) workers[1].port++;
+    for (int i = 0; i < 2; i++)
+        start(&workers[i].w, workers[i].program, &db, mk, workers[i].port);
+    for (int i = 0; i < 2; i++)
+        wait_health(workers[i].program, workers[i].port, 200, "ok");
+
+    mni_env("pg-stop");
+    for (int i = 0; i < 2; i++) {
+        char series[128];
+        wait_health(workers[i].program, workers[i].port, 503, "database unreachable");
+        snprintf(series, sizeof series, "mni_ticks_failed_total{component=\"%s\"}",
+                 workers[i].component);
+        assert_true(metric(workers[i].port, series) > 0);
+        snprintf(series, sizeof series, "mni_database_up{component=\"%s\"}", workers[i].component);
+        assert_int_equal(metric(workers[i].port, series), 0);
+    }
+    mni_env("pg-start");
+    for (int i = 0; i < 2; i++) {
+        char series[128];
+        wait_health(workers[i].program, workers[i].port, 200, "ok");
+        snprintf(series, sizeof series, "mni_database_up{component=\"%s\"}", workers[i].component);
+        assert_int_equal(metric(workers[i].port, series), 1);
+        assert_true(workerproc_log_count(&workers[i].w, "\"msg\":\"reconnected to PostgreSQL\"") >=
+                    1);
+        assert_true(workerproc_log_count(&workers[i].w, "\"msg\":\"tick succeeded again\"") >= 1);
+    }
+    /* The test's own session ended with the server too. */
+    PQreset(db.conn);
+    assert_int_equal(PQstatus(db.conn), CONNECTION_OK);
+    sqlcheck_equal(db.conn,
+                   "SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE datname = "
+                   "$1 AND application_name IN ('mni-notify', 'mni-ingest')",
+                   db.name, "2");
+
+    for (int i = 0; i < 2; i++) {
+        workerproc_signal(&workers[i].w, SIGTERM);
+        int rc = workerproc_wait(&workers[i].w, WAIT_MS);
+        if (rc != 0 || getenv("PG_RESTART_TEST_LOG")) workerproc_dump_log(&workers[i].w);
+        assert_int_equal(rc, 0);
+        unlink(workers[i].w.log_path);
+    }
+    mockkafka_stop(mk);
+    testenv_db_drop(&db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(idle_workers_reconnect),
+    };
+    return cmocka_run_group_tests_name("pg_restart", tests, NULL, NULL);
+}
