@@ -53,7 +53,7 @@ static double bench_baseline(long n)
 
 static double bench_core(long n, size_t n_clients)
 {
-    rules_client clients[16];
+    rules_client clients[16] = {0}; /* facts not set below keep their default (absent) */
     rules_client_verdict out[16];
     for (size_t c = 0; c < n_clients; c++) {
         snprintf(clients[c].client_id, sizeof clients[c].client_id, "C-%zu", c);
