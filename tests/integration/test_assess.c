@@ -503,9 +503,13 @@ static int write_stream(const char *path)
                 }
                 break;
             case 5:
+                /* Incident 4's extra client is a municipality (its own facts, issue 7). */
                 snprintf(body, sizeof body,
-                         "{\"client_id\":\"C-X%d\",\"persons\":%d,\"persons_max\":%d}", inc,
-                         20 * inc, 30 * inc);
+                         "{\"client_id\":\"C-X%d\",\"persons\":%d,\"persons_max\":%d%s}", inc,
+                         20 * inc, 30 * inc,
+                         inc == 4 ? ",\"client_facts\":{\"public_body\":true,"
+                                    "\"local_government\":true,\"appi_persons\":150}"
+                                  : "");
                 event_line(f, id, incident, minute, "exposure_count", body);
                 break;
             case 6:
@@ -591,6 +595,14 @@ static void test_batch_cut_does_not_matter(void **state)
                    "SELECT count(*) FROM case_events WHERE event_id IN ('EV-S-03-99', "
                    "'EV-S-99-00')",
                    NULL, "1"); /* the unknown incident's event was dead-lettered */
+    /* A client's own facts reach its exposure row and its own verdict. */
+    sqlcheck_equal(many.conn,
+                   "SELECT e.public_body::text || e.local_government::text || e.appi_persons || "
+                   "'|' || (SELECT x ->> 'public_body' FROM jsonb_array_elements(case_verdict("
+                   "c.incident_id, c.version) -> 'clients') x WHERE x ->> 'client_id' = 'C-X4') "
+                   "FROM client_exposure e JOIN cases c USING (incident_id) "
+                   "WHERE e.client_id = 'C-X4'",
+                   NULL, "truetrue150|true");
     /* Tasks are queued with the bytes the relay sends (migration 0014), and carry no verdict. */
     sqlcheck_equal(many.conn,
                    "SELECT (count(*) > 0)::text || '|' || count(*) FILTER (WHERE record IS NULL OR "
