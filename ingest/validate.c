@@ -38,9 +38,10 @@ static int validate_scan_text(const char *field, mni_event_text_kind kind, const
                               size_t len, void *arg)
 {
     validate_scan *scan = arg;
-    /* Tokens are 64 lowercase hex digits by contract (mni_event_check); see validate.h. */
-    if (kind == MNI_TEXT_TOKEN) return 0;
-    if (!mynumber_find(text, len, NULL)) return 0;
+    /* Tokens are 64 lowercase hex digits by contract (mni_event_check): only a number padded
+     * into that shape is one (validate.h). */
+    if (kind == MNI_TEXT_TOKEN ? !mynumber_in_token(text, len) : !mynumber_find(text, len, NULL))
+        return 0;
     snprintf(scan->field, sizeof scan->field, "%s", field);
     return 1;
 }

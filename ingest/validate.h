@@ -11,11 +11,16 @@
  *                        which names the field and the reason and never quotes text; should it
  *                        ever contain what looks like a My Number it is withheld.
  *   2. raw_my_number     a text field holds a 12-digit number with a valid My Number check
- *                        digit (rules/mynumber.h: one run or 4-4-4 groups, ASCII or full-width).
- *                        Every text mni_event_foreach_text visits is scanned EXCEPT person tokens
- *                        (MNI_TEXT_TOKEN): they are 64 lowercase hex digits by contract, and a
- *                        random HMAC-SHA256 token holds a valid-looking 12-digit run about 0.3%
- *                        of the time, so scanning them would refuse large manifests for nothing.
+ *                        digit (rules/mynumber.h: one run or 4-4-4 groups with whatever a person
+ *                        types between them, ASCII or full-width digits), or a person token is
+ *                        a number padded into a token's shape. Every text
+ *                        mni_event_foreach_text visits is scanned with mynumber_find EXCEPT
+ *                        person tokens (MNI_TEXT_TOKEN): they are 64 lowercase hex digits by
+ *                        contract, and a random HMAC-SHA256 token holds a valid-looking 12-digit
+ *                        run about 0.3% of the time, so that scan would refuse large manifests
+ *                        for nothing. Tokens get mynumber_in_token instead: a valid run with
+ *                        the rest of the token all digits or at most two repeated characters
+ *                        ("<number>" followed by 52 zeros) is refused; a random token never is.
  *                        Detail: the field's path only ("body.description"), never the text. The
  *                        dead letter is redacted (KQ_DLQ_REDACT: empty value, no original
  *                        headers), and the decoded event is emptied at once.
