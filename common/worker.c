@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dlq.h"
 #include "common/log.h"
 #include "common/logcheck.h"
 #include "common/metrics.h"
@@ -589,11 +590,15 @@ int32_t worker_log_epoch(const worker *w, int32_t partition)
 int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
                        const char *detail, unsigned flags, char *err, size_t errlen)
 {
-    log_warn("dead letter", LOG_STR("reason", reason), LOG_STR("detail", detail),
-             LOG_STR("topic", rd_kafka_topic_name(m->rkt)), LOG_INT("partition", m->partition),
-             LOG_INT("offset", m->offset), LOG_END);
-    return kq_produce_dlq(w->producer, worker_topic(w, "topic.dlq"), m, reason, detail, flags, err,
-                          errlen);
+    rd_kafka_headers_t *headers = NULL;
+    if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) headers = NULL;
+    dlq_screened s;
+    dlq_screen(m->key, m->key_len, m->payload, m->payload ? m->len : 0, headers, flags, detail, &s);
+    log_warn("dead letter", LOG_STR("reason", reason), LOG_STR("detail", s.detail),
+             LOG_STR("withheld", s.withheld), LOG_STR("topic", rd_kafka_topic_name(m->rkt)),
+             LOG_INT("partition", m->partition), LOG_INT("offset", m->offset), LOG_END);
+    return kq_produce_dlq(w->producer, worker_topic(w, "topic.dlq"), m, reason, s.detail, s.flags,
+                          s.withheld[0] ? s.withheld : NULL, err, errlen);
 }
 
 static void usage(const worker_spec *spec, FILE *out)

@@ -90,7 +90,9 @@ void worker_hold_partition(worker *w, int32_t partition, const char *why);
 /* True once SIGTERM or SIGINT arrived. */
 int worker_stopping(const worker *w);
 
-/* Sends m to the dead-letter topic with the reason and its origin (kq_produce_dlq); logs it. */
+/* Sends m to the dead-letter topic with the reason and its origin (kq_produce_dlq); logs it.
+ * Every byte is screened first (dlq.h): a part holding a raw My Number, or too large to send,
+ * is withheld and the dead letter says so; flags are the parts the reason itself withholds. */
 int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
                        const char *detail, unsigned flags, char *err, size_t errlen);
 

@@ -34,8 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/kq.h"
 #include "tests/support/mockkafka.h"
@@ -720,10 +720,10 @@ static void test_dead_letter(void **state)
     c = reader(T_ORIGIN, "g.dlq.origin");
     n = consume_upto(c, 1, 5000, orig, 4);
     assert_int_equal(n, 1);
-    if (kq_produce_dlq(p, T_DLQ, orig[0], "schema", "field body: wrong type", 0, err, sizeof err) !=
-            0 ||
-        kq_produce_dlq(p, T_DLQ, orig[0], "raw_my_number", NULL, KQ_DLQ_REDACT, err, sizeof err) !=
-            0)
+    if (kq_produce_dlq(p, T_DLQ, orig[0], "schema", "field body: wrong type", 0, NULL, err,
+                       sizeof err) != 0 ||
+        kq_produce_dlq(p, T_DLQ, orig[0], "raw_my_number", NULL, KQ_DLQ_REDACT | KQ_DLQ_NO_KEY,
+                       "value, headers, key: a raw My Number", err, sizeof err) != 0)
         fail_msg("%s", err);
     if (kq_producer_flush_checked(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
     snprintf(off, sizeof off, "%" PRId64, orig[0]->offset);
@@ -746,17 +746,21 @@ static void test_dead_letter(void **state)
     expect_header(dl[0], "mni.origin.topic", T_ORIGIN);
     expect_header(dl[0], "mni.origin.partition", "0");
     expect_header(dl[0], "mni.origin.offset", off);
-    /* The redacted one: the key and the origin, nothing of the original bytes. */
-    assert_int_equal(dl[1]->key_len, 5);
+    expect_header(dl[0], "mni.origin.bytes", "9");
+    assert_int_equal(kq_header_get(dl[0], "mni.withheld", &hv, &hl), -1);
+    /* The redacted one: the origin, nothing of the original bytes (not even the key). */
+    assert_null(dl[1]->key);
     assert_int_equal(dl[1]->len, 0);
+    expect_header(dl[1], "mni.origin.bytes", "9");
+    expect_header(dl[1], "mni.withheld", "value, headers, key: a raw My Number");
     assert_int_equal(kq_header_get(dl[1], "mni.event.id", &hv, &hl), -1);
     expect_header(dl[1], "mni.reason", "raw_my_number");
     expect_header(dl[1], "mni.detail", "");
     expect_header(dl[1], "mni.origin.topic", T_ORIGIN);
     expect_header(dl[1], "mni.origin.offset", off);
     /* A dead letter needs a consumed original and a reason. */
-    assert_int_equal(kq_produce_dlq(p, T_DLQ, dl[0], "", NULL, 0, err, sizeof err), -1);
-    assert_int_equal(kq_produce_dlq(p, T_DLQ, NULL, "schema", NULL, 0, err, sizeof err), -1);
+    assert_int_equal(kq_produce_dlq(p, T_DLQ, dl[0], "", NULL, 0, NULL, err, sizeof err), -1);
+    assert_int_equal(kq_produce_dlq(p, T_DLQ, NULL, "schema", NULL, 0, NULL, err, sizeof err), -1);
     kq_messages_destroy(dl, n);
     close_consumer(c);
     close_producer(p);
