@@ -35,7 +35,15 @@
  *             isolation.level=read_committed, queued.max.messages.kbytes=16384,
  *             fetch.max.bytes=8388608 (memory bounded on purpose); group.id is required.
  *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
- *             queue.buffering.max.kbytes=65536.
+ *             queue.buffering.max.kbytes=65536, message.max.bytes=KQ_MESSAGE_MAX_BYTES.
+ *
+ * Message sizes, set together (README "Limits", deploy/mni.conf): a framed event is at most
+ * WIRE_MAX_MESSAGE (1 MiB, wire.h); what the workers send is at most that plus a key and
+ * headers (a dead letter's parts are bounded by dlq.h to fit), so the producer may send
+ * KQ_MESSAGE_MAX_BYTES = 1 MiB + 64 KiB, and the topics must accept at least that plus the
+ * record batch's framing: max.message.bytes = KQ_TOPIC_MAX_MESSAGE_BYTES (1 MiB + 128 KiB,
+ * deploy/create-topics.sh). The producer refuses a larger message itself, at once, rather than
+ * the broker after sending it.
  *
  * Threads. A kq_producer or kq_consumer belongs to one thread at a time: delivery reports and
  * rebalance callbacks run inside kq_* calls on the calling thread (never on librdkafka's threads),
@@ -56,6 +64,11 @@
 #include <stdint.h>
 
 /* ---- configuration (kq.c) -------------------------------------------------------------------- */
+
+#define KQ_MESSAGE_MAX_BYTES 1114112       /* 1 MiB + 64 KiB: the producer's message.max.bytes */
+#define KQ_TOPIC_MAX_MESSAGE_BYTES 1179648 /* 1 MiB + 128 KiB: each topic's max.message.bytes */
+#define KQ_STR_(x) #x
+#define KQ_STR(x) KQ_STR_(x)
 
 /* One librdkafka property, e.g. {"bootstrap.servers", "localhost:9092"}. */
 typedef struct kq_prop {
