@@ -21,6 +21,14 @@
  *                              (undeliverable), the others forwarded (one before it at most
  *                              twice: the failed try may have sent it).
  *
+ *   duplicate_id_with_other_content  the same bytes again are a replay (nothing new); the same
+ *                              event id with other content, stored or earlier in the batch, is
+ *                              dead-lettered as conflicting_duplicate; the first one stays.
+ *   impossible_facts_and_control_characters  an incident_opened with no kind, or known after
+ *                              2099-10-31, is refused as invalid_facts with the core's reason
+ *                              (and its update is an unknown incident); an ESC in a title is
+ *                              malformed; the good event after them is forwarded.
+ *
  * No valid My Number is written in this file: they are made at run time.
  */
 #include <setjmp.h>
@@ -462,6 +470,150 @@ static void refused_forward_costs_only_itself(void **state)
     topicio_messages_free(&accepted);
 }
 
+/* The reason of the dead letter of the message at offset ("" when there is none). */
+static void reason_at(const topicio_messages *dlq, int64_t offset, char *buf, size_t n)
+{
+    const topicio_message *d = dead_letter_of(dlq, offset);
+    buf[0] = '\0';
+    if (d) topicio_header(d, "mni.reason", buf, n);
+}
+
+/* Issue 8 item 7: the same event id with other content was dropped silently. The same bytes
+ * are a replay; other content is dead-lettered as conflicting_duplicate, whether the first one
+ * is stored or came earlier in the same batch. */
+static void duplicate_id_with_other_content(void **state)
+{
+    (void)state;
+    char json[2048], buf[256];
+    int64_t first = events_end();
+    opened_json(json, sizeof json, "dup-1", "INC-DUP-1", "the first");
+    produce_json(json); /* + 0 */
+    run_ingest(NULL);   /* stored */
+    produce_json(json); /* + 1: the same bytes: a replay */
+    run_ingest(NULL);
+    opened_json(json, sizeof json, "dup-1", "INC-DUP-1", "someone else's");
+    produce_json(json); /* + 2: other content under a stored id */
+    opened_json(json, sizeof json, "dup-2", "INC-DUP-2", "in one batch");
+    produce_json(json); /* + 3 */
+    produce_json(json); /* + 4: replay inside the batch */
+    opened_json(json, sizeof json, "dup-2", "INC-DUP-2", "changed in the same batch");
+    produce_json(json); /* + 5: other content inside the batch */
+    opened_json(json, sizeof json, "dup-3", "INC-DUP-3", "after them");
+    produce_json(json); /* + 6 */
+    static const char *const env[] = {"MNI_BATCH_MS=2000", NULL};
+    run_ingest(env);
+
+    topicio_messages dlq, accepted;
+    read_topic(T_DLQ, &dlq);
+    read_topic(T_ACCEPTED, &accepted);
+    static const char *const want[] = {
+        "", "", "conflicting_duplicate", "", "", "conflicting_duplicate", ""};
+    for (int i = 0; i < 7; i++) {
+        reason_at(&dlq, first + i, buf, sizeof buf);
+        if (strcmp(buf, want[i]) != 0)
+            fail_msg("message %d: dead letter '%s', want '%s'", i, buf, want[i]);
+    }
+    header_of(dead_letter_of(&dlq, first + 2), "mni.detail", buf, sizeof buf);
+    assert_string_equal(buf, "event_id: dup-1 is stored with other content; the first stays");
+    size_t forwarded[3] = {0};
+    for (size_t i = 0; i < accepted.n; i++) {
+        topicio_header(&accepted.msgs[i], "mni.event_id", buf, sizeof buf);
+        for (int k = 0; k < 3; k++) {
+            char id[16];
+            snprintf(id, sizeof id, "dup-%d", k + 1);
+            forwarded[k] += !strcmp(buf, id);
+        }
+    }
+    assert_int_equal(forwarded[0], 1);
+    assert_int_equal(forwarded[1], 1);
+    assert_int_equal(forwarded[2], 1);
+    sqlcheck_equal(db.conn,
+                   "SELECT string_agg(body->'body'->>'description', '|' ORDER BY event_id) FROM "
+                   "event_log WHERE event_id LIKE 'dup-%'",
+                   NULL, "the first|in one batch|after them");
+    topicio_messages_free(&dlq);
+    topicio_messages_free(&accepted);
+}
+
+/* Issue 8 item 11: an incident_opened with impossible facts was accepted and the error blamed
+ * on later events; control characters in free text were stored. Both are refused at ingest. */
+static void impossible_facts_and_control_characters(void **state)
+{
+    (void)state;
+    char json[2048], buf[512];
+    int64_t first = events_end();
+    /* + 0: no kind at all. */
+    produce_json("{\"event_id\":\"imp-1\",\"incident_id\":\"INC-IMP-1\",\"tenant\":\"bpo-tokyo\","
+                 "\"occurred_at\":\"2026-05-03T10:00:00+09:00\",\"type\":\"incident_opened\","
+                 "\"body\":{\"known_at\":\"2026-05-03T09:00:00+09:00\",\"title\":\"t\","
+                 "\"reporter\":{\"role\":\"own\",\"number_use_entity\":false,"
+                 "\"public_body_system\":false},\"kinds\":[],\"certainty\":\"confirmed\","
+                 "\"improper_purpose\":\"none\",\"systems\":[],\"unspecified_viewing\":\"none\","
+                 "\"encrypted_protected\":false,\"recovered_unviewed\":false,"
+                 "\"intact_copy\":false}}");
+    /* + 1: its update: the incident is not known, rather than the update blamed for it. */
+    produce_json("{\"event_id\":\"imp-1b\",\"incident_id\":\"INC-IMP-1\",\"tenant\":"
+                 "\"bpo-tokyo\",\"occurred_at\":\"2026-05-03T11:00:00+09:00\",\"type\":"
+                 "\"facts_updated\",\"body\":{\"note\":\"more\"}}");
+    /* + 2: known after the last day the core assesses (2099-10-31), a contractor's. */
+    snprintf(json, sizeof json,
+             "{\"event_id\":\"imp-2\",\"incident_id\":\"INC-IMP-2\",\"tenant\":\"bpo-tokyo\","
+             "\"occurred_at\":\"2100-01-02T10:00:00+09:00\",\"type\":\"incident_opened\","
+             "\"body\":{\"known_at\":\"2100-01-01T09:00:00+09:00\",\"title\":\"t\","
+             "\"reporter\":{\"role\":\"contractor\",\"number_use_entity\":false,"
+             "\"public_body_system\":false},\"kinds\":[\"leak\"],\"certainty\":\"confirmed\","
+             "\"improper_purpose\":\"none\",\"systems\":[],\"unspecified_viewing\":\"none\","
+             "\"encrypted_protected\":false,\"recovered_unviewed\":false,\"intact_copy\":false}}");
+    produce_json(json);
+    /* + 3: an escape sequence in the title. The encoder refuses it, so the bytes are patched
+     * after encoding, as a producer of its own would send them. */
+    opened_json(json, sizeof json, "imp-3", "INC-IMP-3", "clean");
+    char *at = strstr(json, "Hostile input");
+    assert_non_null(at);
+    memcpy(at, "Xred text    ", 13);
+    wire_buf wb;
+    char key[64];
+    encode_json(json, &wb, key, sizeof key);
+    uint8_t *x = memmem(wb.data, wb.len, "Xred", 4);
+    assert_non_null(x);
+    x[0] = 0x1b;
+    produce_raw(key, wb.data, wb.len, NULL, 0, NULL, 0);
+    wire_buf_free(&wb);
+    /* + 4: a good one after them. */
+    opened_json(json, sizeof json, "imp-good", "INC-IMP-4", "line one\\nline two");
+    produce_json(json);
+
+    run_ingest(NULL);
+
+    topicio_messages dlq, accepted;
+    read_topic(T_DLQ, &dlq);
+    read_topic(T_ACCEPTED, &accepted);
+    static const struct {
+        const char *reason, *detail;
+    } want[] = {
+        {"invalid_facts", "body.kinds: at least one kind is required"},
+        {"unknown_incident", "incident_id: no incident_opened for INC-IMP-1"},
+        {"invalid_facts", "body.known_at: outside the supported range 2015-10-05 .. 2099-10-31"},
+        {"malformed", "body.title: control character U+001B at byte 0"},
+    };
+    for (int i = 0; i < 4; i++) {
+        const topicio_message *d = dead_letter_of(&dlq, first + i);
+        if (!d) fail_msg("no dead letter for message %d", i);
+        header_of(d, "mni.reason", buf, sizeof buf);
+        assert_string_equal(buf, want[i].reason);
+        header_of(d, "mni.detail", buf, sizeof buf);
+        if (!strstr(buf, want[i].detail))
+            fail_msg("message %d: detail '%s', want '%s'", i, buf, want[i].detail);
+    }
+    assert_null(dead_letter_of(&dlq, first + 4));
+    assert_non_null(find_by_header(&accepted, "mni.event_id", "imp-good"));
+    sqlcheck_equal(db.conn,
+                   "SELECT string_agg(event_id, ',') FROM event_log WHERE event_id LIKE 'imp-%'",
+                   NULL, "imp-good");
+    topicio_messages_free(&dlq);
+    topicio_messages_free(&accepted);
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static int group_setup(void **state)
@@ -498,6 +650,8 @@ int main(void)
         cmocka_unit_test(no_number_reaches_the_dlq),
         cmocka_unit_test(large_events_within_and_over_the_limit),
         cmocka_unit_test(refused_forward_costs_only_itself),
+        cmocka_unit_test(duplicate_id_with_other_content),
+        cmocka_unit_test(impossible_facts_and_control_characters),
     };
     return cmocka_run_group_tests_name("ingest_hostile", tests, group_setup, group_teardown);
 }
