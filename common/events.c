@@ -197,11 +197,37 @@ int mni_event_check_id(const char *field, const char *s, char *err, size_t errle
     return 0;
 }
 
+/* The first control character of UTF-8 text s that free text may not hold, or -1: C0 controls
+ * but tab and line feed (ESC, BEL, CR, ...), DEL, and the C1 controls U+0080..U+009F (C2 80..9F).
+ * *at receives its byte offset. */
+static long ck_control(const char *s, size_t *at)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; u[i]; i++) {
+        if ((u[i] < 0x20 && u[i] != '\t' && u[i] != '\n') || u[i] == 0x7F) {
+            *at = i;
+            return u[i];
+        }
+        if (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+            *at = i;
+            return u[i + 1];
+        }
+    }
+    return -1;
+}
+
 static int ck_text(const char *field, const char *s, bool required, char *err, size_t errlen)
 {
     if (s == NULL) return required ? errbuf_fail(err, errlen, "%s: missing", field) : 0;
     if (!events_avro_text_ok(s, strlen(s)))
         return errbuf_fail(err, errlen, "%s: not valid UTF-8 text", field);
+    size_t at;
+    long c = ck_control(s, &at);
+    if (c >= 0)
+        return errbuf_fail(err, errlen,
+                           "%s: control character U+%04lX at byte %zu (free text may hold tab and "
+                           "line feed, no other control character)",
+                           field, (unsigned long)c, at);
     return 0;
 }
 

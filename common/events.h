@@ -32,7 +32,10 @@
  * Contract checks (mni_event_check, run by every decoder and by the encoder, so that what is
  * encoded always decodes): ids (event, incident, tenant, producer, client, batch) are 1-63
  * printable ASCII bytes without spaces (RULES_ID_MAX - 1, so they fit the rule core's
- * arrays); person tokens are exactly 64 lowercase hex digits; texts are UTF-8 without NUL;
+ * arrays); person tokens are exactly 64 lowercase hex digits; texts are UTF-8 without NUL and
+ * without control characters other than tab and line feed (ESC, BEL, CR, DEL, C1 controls are
+ * refused, not escaped: the text is evidence, and rendered documents and terminals must never
+ * meet an escape sequence; a producer sending CRLF line ends must send LF);
  * counts >= 0, persons_max >= persons; times within years 0001-9999; enum values known; a
  * local government is a public body and only a local government has ordinance-sensitive data;
  * a client's appi_persons is not below its counted persons.

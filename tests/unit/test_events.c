@@ -987,6 +987,27 @@ static void test_contract_on_encode(void **state)
     sample(&ev, 0);
     ev.body.opened.description = "\xff\xfe";
     expect_encode_error(&ev, "body.description: not valid UTF-8 text");
+    /* Issue 8 item 11: control characters in free text are refused (tab and line feed pass). */
+    sample(&ev, 0);
+    ev.body.opened.description = "line one\nline\ttwo";
+    assert_int_equal(mni_event_check(&ev, NULL, 0), 0);
+    static const struct {
+        const char *text, *err;
+    } controls[] = {
+        {"red \x1b[31m text", "body.title: control character U+001B at byte 4"},
+        {"ring\a", "body.title: control character U+0007 at byte 4"},
+        {"windows\r\nline", "body.title: control character U+000D at byte 7"},
+        {"del\x7f", "body.title: control character U+007F at byte 3"},
+        {"c1 \xc2\x9b", "body.title: control character U+009B at byte 3"},
+    };
+    for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++) {
+        sample(&ev, 0);
+        ev.body.opened.title = controls[i].text;
+        expect_encode_error(&ev, controls[i].err);
+    }
+    sample(&ev, 1);
+    ev.body.facts_updated.note = "esc \x1b";
+    expect_encode_error(&ev, "body.note: control character U+001B at byte 4");
     sample(&ev, 0);
     ev.body.opened.kinds = 1u << 9;
     expect_encode_error(&ev, "body.kinds: unknown bits 0x200");
