@@ -24,7 +24,20 @@ import sys
 import psycopg2
 from confluent_kafka import Consumer, KafkaException
 
-SCHEMA_ID = 2  # schemas/ids.tsv: IncidentEvent.avsc, what mni produce writes
+def current_schema_id():
+    """The id of the current IncidentEvent.avsc in schemas/ids.tsv: what mni produce writes.
+    The fields this decoder reads (the envelope, and a manifest's client_id, batch_id and
+    tokens) come first in every version so far; later versions only add fields after them."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "schemas", "ids.tsv")) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2 and parts[1] == "IncidentEvent.avsc":
+                return int(parts[0])
+    raise SystemExit("schemas/ids.tsv names no current IncidentEvent.avsc")
+
+
+SCHEMA_ID = current_schema_id()
 BODY_EXPOSURE_MANIFEST = 2  # the body union's branch (schemas/IncidentEvent.avsc)
 
 INSERT = """
@@ -63,7 +76,7 @@ def read_bytes(buf, pos):
 
 def decode(value):
     """(incident_id, client_id or None, [token bytes]) of one framed IncidentEvent (writer
-    schema id 2): event_id, incident_id, tenant (strings), occurred_at (long), producer
+    schema id SCHEMA_ID): event_id, incident_id, tenant (strings), occurred_at (long), producer
     (string), then the body union's branch index; a manifest body is client_id, batch_id
     (strings) and tokens (an array of strings, in blocks)."""
     if len(value) < 5 or value[0] != 0 or int.from_bytes(value[1:5], "big") != SCHEMA_ID:
