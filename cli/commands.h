@@ -16,6 +16,7 @@ int cmd_token(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_cases(int argc, char **argv);
 int cmd_case(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_ack_loss(int argc, char **argv);
 int cmd_accept_new_log(int argc, char **argv);
