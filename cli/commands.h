@@ -17,6 +17,7 @@ int cmd_db(int argc, char **argv);
 int cmd_cases(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_ack_loss(int argc, char **argv);
 int cmd_accept_new_log(int argc, char **argv);

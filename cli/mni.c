@@ -20,6 +20,7 @@ static const mni_command mni_commands[] = {
     {"cases", cmd_cases, "list the cases in PostgreSQL"},
     {"case", cmd_case, "show one case: versions, headcounts, deadlines, tasks, documents"},
     {"report", cmd_report, "write one case as a document to file or print (HTML or JSON)"},
+    {"web", cmd_web, "serve the case list and case pages over HTTP (read-only)"},
     {"produce", cmd_produce, "send incident events (JSON lines) to Kafka as Avro"},
     {"ack-loss", cmd_ack_loss, "list or acknowledge events the workers found gone from Kafka"},
     {"accept-new-log", cmd_accept_new_log,

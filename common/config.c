@@ -518,7 +518,7 @@ int config_dump(const config *cfg, FILE *out)
         int rc;
         if (config_key_is_secret(e->key))
             rc = fputs("****", out) < 0 ? -1 : 0;
-        else if (!strcmp(e->key, "pg.conninfo"))
+        else if (strlen(e->key) >= 8 && !strcmp(e->key + strlen(e->key) - 8, "conninfo"))
             rc = config_dump_conninfo(e->value, out);
         else
             rc = fputs(e->value, out) < 0 ? -1 : 0;

@@ -286,7 +286,13 @@ static void list_row(render_buf *b, const json_t *c, const render_html_opts *opt
             render_buf_put(b, "）");
         }
         render_buf_put(b, "<br>");
-        render_html_escape(b, str(c, "next_due"));
+        /* A due day ("2026-11-21") or a due instant (RFC 3339), in words. */
+        const char *due = str(c, "next_due");
+        char words[64];
+        if (due && strlen(due) == 10)
+            render_html_escape(b, render__date_ja(due, words));
+        else
+            render_html__time(b, due);
         render_buf_put(b, " ");
         render_html__mark(b, next_state);
     } else {

@@ -131,10 +131,12 @@ static void vertical(render_buf *b, double x, int height, const char *style, con
 {
     render_buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" %s/>", x, TL_TOP - 6, x,
                       height - 20, style);
+    /* A little apart from the line, so that two labels at one instant do not touch. */
+    double dx = !strcmp(anchor, "end") ? -4 : !strcmp(anchor, "start") ? 4 : 0;
     render_buf_printf(b,
                       "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\" "
                       "fill=\"#333\">%s</text>\n",
-                      x, label_y, anchor, label);
+                      x + dx, label_y, anchor, label);
 }
 
 static void lane_label(render_buf *b, const tl_lane *l, int y)
