@@ -92,9 +92,9 @@ endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # A worker's modules (all but its main.c) form an archive the unit tests link, so the pure
-# parts of a worker (the assess fold, for one) are tested directly.
+# parts of a worker (the assess fold, notify's webhook backoff) are tested directly.
 WORKER_LIB := $(BUILD)/libmni_workers.a
-WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c)))
+WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c notify/*.c)))
 $(WORKER_LIB): $(WORKER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

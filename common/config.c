@@ -484,7 +484,14 @@ int config_key_is_secret(const char *key)
     return n >= 4 && !strcmp(key + n - 4, ".key");
 }
 
-/* Writes a libpq connection string with its password masked: password=... in the keyword
+/* Connection strings and URLs: shown, with the password in them masked. */
+static int config_key_is_address(const char *key)
+{
+    size_t n = strlen(key);
+    return (n >= 8 && !strcmp(key + n - 8, "conninfo")) || (n >= 4 && !strcmp(key + n - 4, ".url"));
+}
+
+/* Writes a libpq connection string (or a URL) with its password masked: password=... in the keyword
  * form, user:...@ in the URI form. */
 static int config_dump_conninfo(const char *v, FILE *out)
 {
@@ -518,7 +525,7 @@ int config_dump(const config *cfg, FILE *out)
         int rc;
         if (config_key_is_secret(e->key))
             rc = fputs("****", out) < 0 ? -1 : 0;
-        else if (strlen(e->key) >= 8 && !strcmp(e->key + strlen(e->key) - 8, "conninfo"))
+        else if (config_key_is_address(e->key))
             rc = config_dump_conninfo(e->value, out);
         else
             rc = fputs(e->value, out) < 0 ? -1 : 0;

@@ -105,8 +105,9 @@ int config_iter_next(config_iter *it);
 
 /* True for keys whose values are secrets (passwords, keys, secrets); config_dump masks them. */
 int config_key_is_secret(const char *key);
-/* Writes every key with a value as `key = value  # source`, secrets masked; for --print-config
- * and start-up diagnostics. -1 when the write fails. */
+/* Writes every key with a value as `key = value  # source`, secrets masked (and the password
+ * inside connection strings, keys ending in conninfo, and URLs, keys ending in .url); for
+ * --print-config and start-up diagnostics. -1 when the write fails. */
 int config_dump(const config *cfg, FILE *out);
 
 #endif

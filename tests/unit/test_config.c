@@ -312,6 +312,7 @@ static void dump_masks_secrets(void **state)
     config_set(c, "token.hmac.key", "k3y", err, sizeof err);
     /* Every *conninfo key (mni web's web.conninfo too) is a connection string to mask. */
     config_set(c, "web.conninfo", "host=db user=reader password=w3b dbname=mni", err, sizeof err);
+    config_set(c, "notify.webhook.url", "https://mni:h00k@tickets.example/in", err, sizeof err);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -322,6 +323,8 @@ static void dump_masks_secrets(void **state)
     assert_null(strstr(buf, "s3cret"));
     assert_null(strstr(buf, "k3y"));
     assert_null(strstr(buf, "w3b"));
+    assert_null(strstr(buf, "h00k"));
+    assert_non_null(strstr(buf, "notify.webhook.url = https://mni:****@tickets.example/in  # set\n"));
     assert_non_null(
         strstr(buf, "web.conninfo = host=db user=reader password=**** dbname=mni  # set\n"));
     assert_non_null(strstr(buf, "kafka.sasl.password = ****  # set\n"));
