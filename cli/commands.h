@@ -18,6 +18,7 @@ int cmd_cases(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_web(int argc, char **argv);
+int cmd_dlq(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_ack_loss(int argc, char **argv);
 int cmd_accept_new_log(int argc, char **argv);
