@@ -194,11 +194,12 @@ static unsigned route_health(web_server *s, struct MHD_Connection *c, enum MHD_R
     char err[512];
     PGconn *pg = thread_conn(s, err, sizeof err);
     PGresult *res = pg ? pgx_query(pg, "web.health", "SELECT 1", 0, NULL, err, sizeof err) : NULL;
+    int up = res != NULL;
     PQclear(res);
-    if (!res) check_conn(s, pg);
-    unsigned status = res ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+    if (!up) check_conn(s, pg);
+    unsigned status = up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
     *ok = send_page(c, status, "text/plain; charset=utf-8",
-                    copy(res ? "ok\n" : "database unreachable\n"));
+                    copy(up ? "ok\n" : "database unreachable\n"));
     return status;
 }
 

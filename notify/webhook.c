@@ -87,7 +87,8 @@ long long webhook_backoff_ms(int attempt, long long base, long long max, uint32_
 typedef struct {
     char *ticket_id, *body;
     int attempt;
-    long long started_ms;
+    long long started_ms;   /* wall clock, for the record */
+    long long started_mono; /* monotonic, for the latency */
     struct curl_slist *headers;
     CURL *easy;
     long long retry_after_ms; /* from a Retry-After header in seconds, else 0 */
@@ -97,10 +98,10 @@ typedef struct {
     char error[256];
 } webhook_item;
 
-static long long wall_ms(void)
+static long long clock_ms(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
+    clock_gettime(id, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
@@ -196,10 +197,10 @@ static int item_prepare(webhook_item *it, const webhook_config *cfg)
 static void item_done(webhook_item *it, CURLcode rc)
 {
     long code = 0;
-    curl_off_t total_us = 0;
     curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(it->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-    it->latency_ms = (long long)(total_us / 1000);
+    /* Measured here rather than with CURLINFO_TOTAL_TIME, which a transfer that timed out
+     * while connecting leaves at 0. */
+    it->latency_ms = clock_ms(CLOCK_MONOTONIC) - it->started_mono;
     if (rc != CURLE_OK) {
         it->http_status = 0;
         snprintf(it->error, sizeof it->error, "%s", curl_easy_strerror(rc));
@@ -220,7 +221,8 @@ static int send_all(webhook_item *items, size_t n, const webhook_config *cfg, ch
     }
     size_t added = 0;
     for (size_t i = 0; i < n; i++) {
-        items[i].started_ms = wall_ms();
+        items[i].started_ms = clock_ms(CLOCK_REALTIME);
+        items[i].started_mono = clock_ms(CLOCK_MONOTONIC);
         if (!header_safe(items[i].ticket_id)) {
             snprintf(items[i].error, sizeof items[i].error,
                      "ticket_id: holds a control character, cannot be a header value");

@@ -432,10 +432,22 @@ static void test_no_answer(void **state)
     run_until_settled(&db2, "wh5", url, "1", "300", &w);
     unlink(w.log_path);
     expect_all(db2.conn, "failed:1");
-    sqlcheck_equal(db2.conn,
-                   "SELECT count(*) FROM ticket_webhook_attempts WHERE http_status IS NULL AND "
-                   "error LIKE 'Timeout was reached%' AND latency_ms >= 300",
-                   NULL, "3");
+    /* Each request waited for the timeout (not refused at once) and gave up long before the
+     * receiver's answer would have come (2 s). */
+    char *timed_out = sqlcheck_text(db2.conn,
+                                    "SELECT count(*) FROM ticket_webhook_attempts WHERE "
+                                    "http_status IS NULL AND error LIKE 'Timeout was reached%' "
+                                    "AND latency_ms BETWEEN 250 AND 1900",
+                                    NULL);
+    if (strcmp(timed_out, "3") != 0) {
+        char *rows = sqlcheck_text(db2.conn,
+                                   "SELECT string_agg(coalesce(http_status::text, '-') || ' ' || "
+                                   "latency_ms || ' ms ' || error, ' | ') FROM "
+                                   "ticket_webhook_attempts",
+                                   NULL);
+        fail_msg("%s of 3 attempts timed out as expected: %s", timed_out, rows);
+    }
+    free(timed_out);
     testenv_db_drop(&db2);
     httprecv_stop(recv);
 }
