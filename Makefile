@@ -47,7 +47,7 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcar
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps test unit integration bench demo env-up env-down clean help format
+.PHONY: all deps test unit integration bench bench-quick demo env-up env-down clean help format
 all: deps-check $(BINARIES)
 
 help:
@@ -55,7 +55,8 @@ help:
 	@echo "make demo       install what is missing, start the embedded Kafka + PostgreSQL, run the scenario"
 	@echo "make test       install what is missing, build with ASan+UBSan, run unit and integration tests"
 	@echo "make unit       unit tests only (no services)"
-	@echo "make bench      benchmarks (release build), figures printed"
+	@echo "make bench      benchmarks (release build): rule core and the pipeline end to end"
+	@echo "make bench-quick  the same at a tenth of the size (MNI_BENCH_SCALE=0.1)"
 	@echo "make deps       install the Debian packages the build needs (make test adds the test-only ones)"
 	@echo "make clean      remove build/ and bin/"
 
@@ -129,9 +130,15 @@ integration: deps-check
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@scripts/run-tests.sh build/san integration
 
+# The rule core in C, then the pipeline end to end (bench/run.py, bench/README.md); the Python
+# baseline's packages are installed by install-deps.sh --bench. bench-quick: a tenth of each.
 bench: deps
+	@scripts/install-deps.sh --bench
 	@$(MAKE) --no-print-directory SAN=0 all $(patsubst bench/%.c,build/rel/bench/%,$(wildcard bench/bench_*.c))
 	@scripts/bench.sh
+
+bench-quick:
+	@MNI_BENCH_SCALE=$${MNI_BENCH_SCALE:-0.1} $(MAKE) --no-print-directory bench
 
 demo: deps
 	@$(MAKE) --no-print-directory SAN=0 all

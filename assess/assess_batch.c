@@ -673,18 +673,25 @@ static void case_rows(assess_batch *ab)
         for (size_t k = 0; k < cs->n_clients; k++) {
             const case_client *x = &cs->extra[k];
             if (!x->dirty) continue;
-            char persons[24], max[24], tokens[24], hours[24];
+            const rules_client *rc = &cs->clients[k];
+            char persons[24], max[24], tokens[24], hours[24], systems[16], appi[24];
             snprintf(persons, sizeof persons, "%lld", (long long)x->reported);
             snprintf(max, sizeof max, "%lld", (long long)x->reported_max);
             snprintf(tokens, sizeof tokens, "%lld", (long long)x->tokens);
-            snprintf(hours, sizeof hours, "%lld", (long long)cs->clients[k].contract_notice_hours);
-            const char *row[] = {
-                cs->incident_id,
-                cs->clients[k].client_id,
-                persons,
-                x->reported_max == RULES_ABSENT ? NULL : max,
-                tokens,
-                cs->clients[k].contract_notice_hours == RULES_ABSENT ? NULL : hours};
+            snprintf(hours, sizeof hours, "%lld", (long long)rc->contract_notice_hours);
+            snprintf(systems, sizeof systems, "%u", rc->systems);
+            snprintf(appi, sizeof appi, "%lld", (long long)rc->appi_persons);
+            const char *row[] = {cs->incident_id,
+                                 rc->client_id,
+                                 persons,
+                                 x->reported_max == RULES_ABSENT ? NULL : max,
+                                 tokens,
+                                 rc->contract_notice_hours == RULES_ABSENT ? NULL : hours,
+                                 rc->systems_given ? systems : NULL,
+                                 rc->appi_persons_given ? appi : NULL,
+                                 rc->body.public_body ? "t" : "f",
+                                 rc->body.local_government ? "t" : "f",
+                                 rc->body.ordinance_sensitive ? "t" : "f"};
             rowset_add(&ab->w.exposure, row);
         }
     }

@@ -24,7 +24,9 @@ int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
         "CREATE TEMP TABLE IF NOT EXISTS assess_cases (LIKE cases INCLUDING DEFAULTS) "
         "ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS assess_exposure (incident_id text, client_id text, "
-        "persons bigint, persons_max bigint, token_count bigint, hours integer) "
+        "persons bigint, persons_max bigint, token_count bigint, hours integer, "
+        "systems integer, appi_persons bigint, public_body boolean, local_government boolean, "
+        "ordinance_sensitive boolean) "
         "ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS assess_deadlines (seq integer, incident_id text, "
         "client_id text, kind text, due_date date, due_at timestamptz) ON COMMIT DELETE ROWS;"
@@ -132,7 +134,9 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
     if (rc == 0) {
         res = pgx_query(pg, "assess.load_exposure",
                         "SELECT incident_id, client_id, persons, persons_max, token_count, "
-                        "contract_notice_hours FROM client_exposure WHERE incident_id IN "
+                        "contract_notice_hours, systems, appi_persons, public_body, "
+                        "local_government, ordinance_sensitive FROM client_exposure WHERE "
+                        "incident_id IN "
                         "(SELECT jsonb_array_elements_text($1::jsonb)) "
                         "ORDER BY incident_id, client_id COLLATE \"C\"",
                         1, p, err, errlen);
@@ -150,7 +154,15 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
             c->extra[k].reported = ll(res, r, 2, 0);
             c->extra[k].reported_max = ll(res, r, 3, RULES_ABSENT);
             c->extra[k].tokens = ll(res, r, 4, 0);
-            c->clients[k].contract_notice_hours = ll(res, r, 5, RULES_ABSENT);
+            rules_client *client = &c->clients[k];
+            client->contract_notice_hours = ll(res, r, 5, RULES_ABSENT);
+            client->systems_given = !PQgetisnull(res, r, 6);
+            client->systems = (unsigned)ll(res, r, 6, 0);
+            client->appi_persons_given = !PQgetisnull(res, r, 7);
+            client->appi_persons = ll(res, r, 7, 0);
+            client->body.public_body = PQgetvalue(res, r, 8)[0] == 't';
+            client->body.local_government = PQgetvalue(res, r, 9)[0] == 't';
+            client->body.ordinance_sensitive = PQgetvalue(res, r, 10)[0] == 't';
         }
         PQclear(res);
     }
@@ -215,7 +227,7 @@ int batch_store_claim(PGconn *pg, const rowset *rows, void (*fresh)(void *ctx, s
 void batch_writes_init(batch_writes *w)
 {
     rowset_init(&w->cases, 14);
-    rowset_init(&w->exposure, 6);
+    rowset_init(&w->exposure, 11);
     rowset_init(&w->versions, 5);
     rowset_init(&w->client_verdicts, 4);
     rowset_init(&w->deadlines, 6);
@@ -285,13 +297,20 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                err, errlen) != 0 ||
         staged(pg, &w->exposure, "assess.exposure",
                "COPY assess_exposure (incident_id, client_id, persons, persons_max, token_count, "
-               "hours) FROM STDIN",
+               "hours, systems, appi_persons, public_body, local_government, "
+               "ordinance_sensitive) FROM STDIN",
                "INSERT INTO client_exposure (incident_id, client_id, persons, persons_max, "
-               "token_count, contract_notice_hours) SELECT incident_id, client_id, persons, "
-               "persons_max, token_count, hours FROM assess_exposure "
+               "token_count, contract_notice_hours, systems, appi_persons, public_body, "
+               "local_government, ordinance_sensitive) SELECT incident_id, client_id, persons, "
+               "persons_max, token_count, hours, systems, appi_persons, public_body, "
+               "local_government, ordinance_sensitive FROM assess_exposure "
                "ON CONFLICT (incident_id, client_id) DO UPDATE SET persons = EXCLUDED.persons, "
                "persons_max = EXCLUDED.persons_max, token_count = EXCLUDED.token_count, "
-               "contract_notice_hours = EXCLUDED.contract_notice_hours, updated_at = now()",
+               "contract_notice_hours = EXCLUDED.contract_notice_hours, "
+               "systems = EXCLUDED.systems, appi_persons = EXCLUDED.appi_persons, "
+               "public_body = EXCLUDED.public_body, local_government = "
+               "EXCLUDED.local_government, ordinance_sensitive = EXCLUDED.ordinance_sensitive, "
+               "updated_at = now()",
                err, errlen) != 0 ||
         rowset_copy(&w->versions, pg, "assess.versions",
                     "COPY case_versions (incident_id, version, verdict, rules, cause_event_id) "

@@ -59,7 +59,9 @@ typedef struct {
     rowset cases;    /* incident_id, tenant, opened_at, known_at, status, closed_at, version,
                         facts, persons_total, reportable, direct_report, mandatory_since,
                         distinct_tokens, last_event_id */
-    rowset exposure; /* incident_id, client_id, persons, persons_max, token_count, hours */
+    rowset exposure; /* incident_id, client_id, persons, persons_max, token_count, hours,
+                        systems, appi_persons, public_body, local_government,
+                        ordinance_sensitive */
     rowset versions; /* incident_id, version, verdict, rules (text[] literal), cause_event_id */
     rowset client_verdicts; /* incident_id, client_id, version, entry */
     rowset deadlines;       /* seq, incident_id, client_id, kind, due_date, due_at */

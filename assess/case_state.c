@@ -108,6 +108,14 @@ void case_facts_apply(case_state *c, const mni_event_facts *f, unsigned present)
         r->role = f->reporter.role;
         r->number_use_entity = f->reporter.number_use_entity;
         r->public_body_system = f->reporter.public_body_system;
+        r->body = f->reporter.body;
+        r->employees_given = f->reporter.employees_given;
+        r->employees = f->reporter.employees;
+    }
+    if (present & MNI_FACT_ACTOR) r->actor = f->actor;
+    if (present & MNI_FACT_NOTICE_2015) {
+        r->notice2015_given = f->notice2015_given;
+        r->notice2015 = f->notice2015;
     }
     if (present & MNI_FACT_KINDS) r->kinds = f->kinds;
     if (present & MNI_FACT_CERTAINTY) r->certainty = f->certainty;
@@ -127,8 +135,25 @@ static int reject(char *reason, size_t reasonlen, const char *what)
     return 1;
 }
 
+/* The facts an exposure event states for its client alone (issue 7): each overrides the
+ * incident's for that client's verdict, and stays until another event states it again. */
+static void client_facts(rules_client *rc, const mni_event_client_facts *f)
+{
+    if (!f->present) return;
+    if (f->systems_given) {
+        rc->systems_given = true;
+        rc->systems = f->systems;
+    }
+    if (f->appi_persons_given) {
+        rc->appi_persons_given = true;
+        rc->appi_persons = f->appi_persons;
+    }
+    rc->body = f->body;
+}
+
 static void client_exposure(case_state *c, const char *client_id, int64_t persons,
-                            int64_t persons_max, int64_t tokens, int64_t hours, bool counted)
+                            int64_t persons_max, int64_t tokens, int64_t hours, bool counted,
+                            const mni_event_client_facts *facts)
 {
     size_t i = case_client_get(c, client_id);
     if (i == (size_t)-1) return;
@@ -141,6 +166,7 @@ static void client_exposure(case_state *c, const char *client_id, int64_t person
     x->tokens += tokens;
     /* A contract clock, once given, stays until another is given. */
     if (hours != MNI_EVENT_ABSENT) c->clients[i].contract_notice_hours = hours;
+    client_facts(&c->clients[i], facts);
     x->dirty = true;
     case_client_refresh(c, i);
     c->untokened += (c->clients[i].persons - x->tokens) - before;
@@ -173,7 +199,7 @@ int case_fold_event(case_state *c, const mni_event *ev, int64_t new_client_token
         if (case_client_get(c, b->client_id) == (size_t)-1)
             return reject(reason, reasonlen, "processing_failed: out of memory for clients");
         client_exposure(c, b->client_id, b->persons, b->persons_max, 0, b->contract_notice_hours,
-                        true);
+                        true, &b->client_facts);
         return 0;
     }
     case MNI_EVENT_EXPOSURE_MANIFEST: {
@@ -181,7 +207,7 @@ int case_fold_event(case_state *c, const mni_event *ev, int64_t new_client_token
         if (case_client_get(c, b->client_id) == (size_t)-1)
             return reject(reason, reasonlen, "processing_failed: out of memory for clients");
         client_exposure(c, b->client_id, 0, MNI_EVENT_ABSENT, new_client_tokens,
-                        b->contract_notice_hours, false);
+                        b->contract_notice_hours, false, &b->client_facts);
         c->distinct_tokens += new_persons;
         c->dirty = true;
         return 0;
@@ -246,26 +272,46 @@ case_assess_result case_assess(case_state *c, int64_t event_at_ms, rules_verdict
     return CASE_ASSESSED;
 }
 
-static bool act_equal(const rules_act_verdict *a, const rules_act_verdict *b)
+static bool ids_equal(const char *const *a, size_t na, const char *const *b, size_t nb)
 {
-    if (a->status != b->status || a->n_fired != b->n_fired) return false;
-    for (size_t i = 0; i < a->n_fired; i++)
-        if (strcmp(a->fired[i], b->fired[i]) != 0) return false;
+    if (na != nb) return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0) return false;
     return true;
 }
 
+static bool act_equal(const rules_act_verdict *a, const rules_act_verdict *b)
+{
+    return a->status == b->status && a->possible == b->possible &&
+           ids_equal(a->fired, a->n_fired, b->fired, b->n_fired);
+}
+
+static bool deadlines_equal(const rules_deadlines *a, const rules_deadlines *b)
+{
+    return a->preliminary_target == b->preliminary_target &&
+           a->preliminary_latest == b->preliminary_latest && a->final_due == b->final_due &&
+           a->final_days == b->final_days && a->appi_final_due == b->appi_final_due &&
+           a->appi_final_days == b->appi_final_days;
+}
+
+/* Every field of a client's entry but client_id (compared by index: the arrays move). */
 bool case_client_verdict_equal(const rules_client_verdict *a, const rules_client_verdict *b)
 {
-    return a->headcount == b->headcount && a->involved == b->involved &&
-           a->notice_due == b->notice_due && act_equal(&a->my_number, &b->my_number) &&
-           act_equal(&a->appi, &b->appi);
+    return a->headcount == b->headcount && a->headcount_known == b->headcount_known &&
+           a->appi_persons == b->appi_persons && a->public_body == b->public_body &&
+           a->involved == b->involved && a->notice_due == b->notice_due &&
+           a->known_day == b->known_day && act_equal(&a->my_number, &b->my_number) &&
+           act_equal(&a->appi, &b->appi) && deadlines_equal(&a->deadlines, &b->deadlines);
 }
 
 static bool top_equal(const rules_verdict *a, const rules_verdict *b)
 {
     return a->regime == b->regime && a->known_day == b->known_day &&
            act_equal(&a->my_number, &b->my_number) && act_equal(&a->appi, &b->appi) &&
-           a->headcount_total == b->headcount_total && a->appi_persons == b->appi_persons &&
+           a->headcount_total == b->headcount_total && a->headcount_known == b->headcount_known &&
+           a->appi_persons == b->appi_persons &&
+           ids_equal(a->direct.ids, a->direct.n, b->direct.ids, b->direct.n) &&
+           ids_equal(a->appi_direct.ids, a->appi_direct.n, b->appi_direct.ids, b->appi_direct.n) &&
            a->preliminary_target == b->preliminary_target &&
            a->preliminary_latest == b->preliminary_latest && a->final_due == b->final_due &&
            a->final_days == b->final_days && a->appi_final_due == b->appi_final_due &&

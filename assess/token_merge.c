@@ -23,10 +23,13 @@ typedef struct {
     uint32_t item, tok;
 } token_ref;
 
+/* Two open-addressing sets of token refs: by (case, client, token) and by (case, token).
+ * A slot holds a ref index + 1 (0: empty). */
 typedef struct {
     token_merge_item *items;
+    size_t n_items;
     token_ref *refs;
-    uint32_t *slots; /* 0 empty, else ref index + 1 */
+    uint32_t *by_client, *by_incident;
     size_t mask;
 } token_table;
 
@@ -40,6 +43,11 @@ static const char *ref_client(const token_table *t, uint32_t r)
     return t->items[t->refs[r].item].ev->body.manifest.client_id;
 }
 
+static size_t ref_case(const token_table *t, uint32_t r)
+{
+    return t->items[t->refs[r].item].case_index;
+}
+
 static uint64_t hex64(const char *hex)
 {
     uint64_t v = 0;
@@ -50,14 +58,6 @@ static uint64_t hex64(const char *hex)
     return v;
 }
 
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t str_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
@@ -66,94 +66,140 @@ static uint64_t str_hash(const char *s)
     return h;
 }
 
-/* Inserts ref r unless an equal key is there; per_client adds the client to the key. Returns
- * 1 when r was new. Keys always share the case: the caller keeps one table per call and the
- * case index is part of the hash and the comparison. */
-static int table_add(token_table *t, uint32_t r, int per_client, uint64_t client_hash)
+/* The slot hash of a key: its token's leading 64 bits, the case and (per client) the client. */
+static uint64_t key_hash(uint64_t token_head, size_t case_index, uint64_t client_hash)
 {
-    const char *tok = ref_token(t, r);
-    size_t case_index = t->items[t->refs[r].item].case_index;
-    uint64_t h =
-        mix(hex64(tok) ^ (case_index * 0x9e3779b97f4a7c15ULL) ^ (per_client ? client_hash : 0));
-    for (size_t s = h & t->mask;; s = (s + 1) & t->mask) {
-        uint32_t o = t->slots[s];
-        if (o == 0) {
-            t->slots[s] = r + 1;
-            return 1;
-        }
-        uint32_t other = o - 1;
-        if (t->items[t->refs[other].item].case_index == case_index &&
-            memcmp(ref_token(t, other), tok, MNI_EVENT_TOKEN_LEN) == 0 &&
-            (!per_client || strcmp(ref_client(t, other), ref_client(t, r)) == 0))
-            return 0;
-    }
+    uint64_t h = token_head ^ (case_index * 0x9e3779b97f4a7c15ULL) ^ client_hash;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
 }
 
-/* Reads "seq count" rows into the items' counters. */
-static int read_counts(PGconn *pg, const char *name, const char *sql, token_merge_item *items,
-                       size_t n, int persons, char *err, size_t errlen)
+/* The ref holding the key (case, client or NULL, token in hex), or -1 when absent; *slot
+ * receives where it is or would go. */
+static int64_t table_find(const token_table *t, const uint32_t *slots, size_t case_index,
+                          const char *client, uint64_t client_hash, const char *hex, size_t *slot)
 {
-    PGresult *res = pgx_query(pg, name, sql, 0, NULL, err, errlen);
-    if (!res) return -1;
-    for (int r = 0; r < PQntuples(res); r++) {
-        long seq = atol(PQgetvalue(res, r, 0));
-        long long count = atoll(PQgetvalue(res, r, 1));
-        if (seq < 0 || (size_t)seq >= n) continue;
-        if (persons)
-            items[seq].new_persons = count;
-        else
-            items[seq].new_client = count;
+    size_t s = key_hash(hex64(hex), case_index, client ? client_hash : 0) & t->mask;
+    for (;; s = (s + 1) & t->mask) {
+        uint32_t o = slots[s];
+        if (o == 0) break;
+        uint32_t r = o - 1;
+        if (ref_case(t, r) == case_index &&
+            memcmp(ref_token(t, r), hex, MNI_EVENT_TOKEN_LEN) == 0 &&
+            (!client || strcmp(ref_client(t, r), client) == 0)) {
+            *slot = s;
+            return r;
+        }
     }
-    PQclear(res);
-    return 0;
+    *slot = s;
+    return -1;
+}
+
+/* Adds ref r unless its key is there: 1 when it was new. */
+static int table_add(token_table *t, uint32_t *slots, uint32_t r, int per_client,
+                     uint64_t client_hash)
+{
+    size_t s;
+    if (table_find(t, slots, ref_case(t, r), per_client ? ref_client(t, r) : NULL, client_hash,
+                   ref_token(t, r), &s) >= 0)
+        return 0;
+    slots[s] = r + 1;
+    return 1;
 }
 
 static int copy_tokens(PGconn *pg, token_table *t, size_t n_refs, char *err, size_t errlen)
 {
-    size_t cap = 16;
-    while (cap < n_refs * 2)
-        cap <<= 1;
-    uint32_t *by_client = calloc(cap, sizeof *by_client);
-    uint32_t *by_incident = calloc(cap, sizeof *by_incident);
-    if (!by_client || !by_incident) {
-        free(by_client);
-        free(by_incident);
-        snprintf(err, errlen, "token merge: out of memory for %zu tokens", n_refs);
-        return -1;
-    }
-    t->mask = cap - 1;
     pgx_copy cp;
-    int rc = pgx_copy_begin(&cp, pg, "merge.copy",
-                            "COPY assess_tokens (seq, incident_id, client_id, token, "
-                            "first_in_incident) FROM STDIN",
-                            err, errlen);
-    if (rc == 0) {
-        char hex[2 + MNI_EVENT_TOKEN_LEN + 1] = "\\x";
-        uint64_t client_hash = 0;
-        uint32_t last_item = UINT32_MAX;
-        for (uint32_t r = 0; r < n_refs; r++) {
-            if (t->refs[r].item != last_item) {
-                last_item = t->refs[r].item;
-                client_hash = str_hash(ref_client(t, r));
-            }
-            t->slots = by_client;
-            if (!table_add(t, r, 1, client_hash)) continue; /* the client had it in this batch */
-            t->slots = by_incident;
-            int first = table_add(t, r, 0, 0);
-            const mni_event *ev = t->items[t->refs[r].item].ev;
-            memcpy(hex + 2, ref_token(t, r), MNI_EVENT_TOKEN_LEN);
-            pgx_copy_field_int(&cp, (long long)t->refs[r].item);
-            pgx_copy_field(&cp, ev->incident_id);
-            pgx_copy_field(&cp, ev->body.manifest.client_id);
-            pgx_copy_field(&cp, hex);
-            pgx_copy_field(&cp, first ? "t" : "f");
-            pgx_copy_end_row(&cp);
+    if (pgx_copy_begin(&cp, pg, "merge.copy",
+                       "COPY assess_tokens (seq, incident_id, client_id, token, "
+                       "first_in_incident) FROM STDIN",
+                       err, errlen) != 0)
+        return -1;
+    char hex[2 + MNI_EVENT_TOKEN_LEN + 1] = "\\x";
+    uint64_t client_hash = 0;
+    uint32_t last_item = UINT32_MAX;
+    for (uint32_t r = 0; r < n_refs; r++) {
+        if (t->refs[r].item != last_item) {
+            last_item = t->refs[r].item;
+            client_hash = str_hash(ref_client(t, r));
         }
-        rc = pgx_copy_end(&cp, NULL, err, errlen);
+        if (!table_add(t, t->by_client, r, 1, client_hash)) continue; /* seen in this batch */
+        int first = table_add(t, t->by_incident, r, 0, 0);
+        const mni_event *ev = t->items[t->refs[r].item].ev;
+        memcpy(hex + 2, ref_token(t, r), MNI_EVENT_TOKEN_LEN);
+        pgx_copy_field_int(&cp, (long long)t->refs[r].item);
+        pgx_copy_field(&cp, ev->incident_id);
+        pgx_copy_field(&cp, ev->body.manifest.client_id);
+        pgx_copy_field(&cp, hex);
+        pgx_copy_field(&cp, first ? "t" : "f");
+        pgx_copy_end_row(&cp);
     }
-    free(by_client);
-    free(by_incident);
-    t->slots = NULL;
+    return pgx_copy_end(&cp, NULL, err, errlen);
+}
+
+/* The case index of an incident id of the batch (results come sorted by incident, so the last
+ * answer is kept). */
+static size_t case_of(const token_table *t, const char *incident_id, const char **last,
+                      size_t *last_case)
+{
+    if (*last && !strcmp(*last, incident_id)) return *last_case;
+    for (size_t i = 0; i < t->n_items; i++)
+        if (!strcmp(t->items[i].ev->incident_id, incident_id)) {
+            *last = t->items[i].ev->incident_id;
+            *last_case = t->items[i].case_index;
+            return *last_case;
+        }
+    return (size_t)-1;
+}
+
+/* Runs an INSERT ... RETURNING incident_id[, client_id], token (binary) and credits each row
+ * it inserted to the manifest that staged it, found in C's own sets. */
+static int merge_into(PGconn *pg, token_table *t, const char *name, const char *sql, int per_client,
+                      char *err, size_t errlen)
+{
+    PGresult *res = pgx_query_binary(pg, name, sql, 0, NULL, err, errlen);
+    if (!res) return -1;
+    static const char digits[] = "0123456789abcdef";
+    const char *last_incident = NULL, *last_client = NULL;
+    size_t last_case = 0;
+    uint64_t client_hash = 0;
+    int token_col = per_client ? 2 : 1, rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+        const char *incident = PQgetvalue(res, r, 0);
+        const char *client = per_client ? PQgetvalue(res, r, 1) : NULL;
+        const unsigned char *bin = (const unsigned char *)PQgetvalue(res, r, token_col);
+        if (PQgetlength(res, r, token_col) != MNI_EVENT_TOKEN_LEN / 2) {
+            snprintf(err, errlen, "%s: a returned token is not 32 bytes", name);
+            rc = -1;
+            break;
+        }
+        char hex[MNI_EVENT_TOKEN_LEN];
+        for (int i = 0; i < MNI_EVENT_TOKEN_LEN / 2; i++) {
+            hex[2 * i] = digits[bin[i] >> 4];
+            hex[2 * i + 1] = digits[bin[i] & 15];
+        }
+        if (client && (!last_client || strcmp(last_client, client) != 0)) {
+            last_client = client;
+            client_hash = str_hash(client);
+        }
+        size_t slot, c = case_of(t, incident, &last_incident, &last_case);
+        int64_t ref = c == (size_t)-1 ? -1
+                                      : table_find(t, per_client ? t->by_client : t->by_incident, c,
+                                                   client, client_hash, hex, &slot);
+        if (ref < 0) {
+            snprintf(err, errlen, "%s: a returned row was not staged by this batch", name);
+            rc = -1;
+            break;
+        }
+        token_merge_item *item = &t->items[t->refs[ref].item];
+        if (per_client)
+            item->new_client++;
+        else
+            item->new_persons++;
+    }
+    PQclear(res);
     return rc;
 }
 
@@ -165,39 +211,46 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
         n_refs += items[i].ev->body.manifest.n_tokens;
     }
     if (n_refs == 0) return 0;
-    token_table t = {.items = items, .refs = malloc(n_refs * sizeof(token_ref))};
-    if (!t.refs) {
+    size_t cap = 16;
+    while (cap < n_refs * 2)
+        cap <<= 1;
+    token_table t = {.items = items,
+                     .n_items = n,
+                     .refs = malloc(n_refs * sizeof(token_ref)),
+                     .by_client = calloc(cap, sizeof(uint32_t)),
+                     .by_incident = calloc(cap, sizeof(uint32_t)),
+                     .mask = cap - 1};
+    int rc = -1;
+    if (!t.refs || !t.by_client || !t.by_incident) {
         snprintf(err, errlen, "token merge: out of memory for %zu tokens", n_refs);
-        return -1;
+        goto done;
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < items[i].ev->body.manifest.n_tokens; j++)
             t.refs[k++] = (token_ref){(uint32_t)i, (uint32_t)j};
-    int rc =
-        token_merge_prepare(pg, err, errlen) != 0 || copy_tokens(pg, &t, n_refs, err, errlen) != 0;
+    if (token_merge_prepare(pg, err, errlen) != 0 || copy_tokens(pg, &t, n_refs, err, errlen) != 0)
+        goto done;
+    /* Rows go in in index order (see the head comment); RETURNING says which were new. */
+    if (merge_into(pg, &t, "merge.client_tokens",
+                   "INSERT INTO exposure_tokens (incident_id, client_id, token) "
+                   "SELECT incident_id, client_id, token FROM assess_tokens "
+                   "ORDER BY incident_id, client_id, token "
+                   "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token",
+                   1, err, errlen) != 0 ||
+        merge_into(pg, &t, "merge.persons",
+                   "INSERT INTO incident_persons (incident_id, token) "
+                   "SELECT incident_id, token FROM assess_tokens WHERE first_in_incident "
+                   "ORDER BY incident_id, token ON CONFLICT DO NOTHING "
+                   "RETURNING incident_id, token",
+                   0, err, errlen) != 0 ||
+        /* A savepoint-per-event retry merges again in the same transaction. */
+        pgx_exec(pg, "merge.clear", "TRUNCATE assess_tokens", err, errlen) != 0)
+        goto done;
+    rc = 0;
+done:
     free(t.refs);
-    if (rc) return -1;
-    return read_counts(pg, "merge.client_tokens",
-                       "WITH ins AS (INSERT INTO exposure_tokens (incident_id, client_id, token) "
-                       "SELECT incident_id, client_id, token FROM assess_tokens "
-                       "ORDER BY incident_id, client_id, token "
-                       "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token) "
-                       "SELECT s.seq, count(*) FROM ins JOIN assess_tokens s "
-                       "USING (incident_id, client_id, token) GROUP BY s.seq",
-                       items, n, 0, err, errlen) != 0 ||
-                   read_counts(pg, "merge.persons",
-                               "WITH ins AS (INSERT INTO incident_persons (incident_id, token) "
-                               "SELECT incident_id, token FROM assess_tokens "
-                               "WHERE first_in_incident ORDER BY incident_id, token "
-                               "ON CONFLICT DO NOTHING "
-                               "RETURNING incident_id, token) "
-                               "SELECT s.seq, count(*) FROM ins JOIN assess_tokens s "
-                               "USING (incident_id, token) WHERE s.first_in_incident "
-                               "GROUP BY s.seq",
-                               items, n, 1, err, errlen) != 0 ||
-                   /* A savepoint-per-event retry merges again in the same transaction. */
-                   pgx_exec(pg, "merge.clear", "TRUNCATE assess_tokens", err, errlen) != 0
-               ? -1
-               : 0;
+    free(t.by_client);
+    free(t.by_incident);
+    return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * mni case ID: everything PostgreSQL holds about one case: its facts, every version with the
- * rules that fired, per-client headcounts (counts and distinct tokens), the de-duplicated total,
- * deadlines and their state, the tasks queued, the documents rendered and the tickets (with
- * their webhook delivery: pending, delivered or failed, attempts and the last answer).
+ * rules that fired, per-client headcounts (counts and distinct tokens), the de-duplicated total
+ * (each version's known count next to its possible maximum), deadlines and their state, the
+ * tasks queued, the documents rendered and the tickets (with their webhook delivery: pending,
+ * delivered or failed, attempts and the last answer).
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +39,8 @@ static const case_section case_sections[] = {
      "SELECT version, to_char(created_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI:SS') AS at, "
      "verdict->'my_number'->>'status' AS my_number, verdict->'appi'->>'status' AS appi, "
      "array_to_string(rules, ',') AS rules, verdict->>'route' AS route, "
-     "verdict->'headcount'->>'total' AS total, verdict->'deadlines'->>'final' AS final, "
+     "verdict->'headcount'->>'known' AS known, verdict->'headcount'->>'total' AS possible_max, "
+     "verdict->'deadlines'->>'final' AS final, "
      "cause_event_id AS cause FROM case_versions WHERE incident_id = $1 ORDER BY version"},
     {"Clients",
      "WITH cv AS (SELECT c FROM cases k, jsonb_array_elements(case_verdict(k.incident_id, "

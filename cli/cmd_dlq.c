@@ -6,9 +6,9 @@
  *                    and when it was replayed
  *   mni dlq replay   sends the dead letters the filters keep back to the events topic, once
  *                    each, so that ingest judges them again: with their original key, value and
- *                    headers (the dead letter's mni.reason, mni.detail and mni.origin.* left
- *                    out) plus `mni.replay: <dlq topic>/<partition>/<offset>`. Typical causes
- *                    fixed meanwhile: manifests that arrived before their incident was opened
+ *                    headers (the dead letter's mni.reason, mni.detail, mni.withheld and
+ *                    mni.origin.* left out) plus `mni.replay: <dlq topic>/<partition>/<offset>`.
+ * Typical causes fixed meanwhile: manifests that arrived before their incident was opened
  *                    (unknown_incident), a schema added after its events were produced
  *                    (malformed). Ingest treats a replayed event like any other; an event id it
  *                    already stored changes nothing.
@@ -16,8 +16,10 @@
  * Filters: --reason R (mni.reason), --incident ID (the message key), --since T (RFC 3339: dead
  * letters written at or after T). Replay sends only dead letters that came from the events
  * topic (mni.origin.topic = topic.events: the workers after ingest dead-letter messages that
- * ingest had accepted, and replaying those would change nothing) and that carry their message
- * (raw_my_number letters are redacted: nothing to send, and ingest would refuse it again).
+ * ingest had accepted, and replaying those would change nothing) and that carry their whole
+ * message: a letter with mni.withheld (common/dlq.h: a part held a raw My Number or was over
+ * its bound; raw_my_number letters always) is not a copy of its original, which stays on its
+ * topic at its origin; the producer must send that event again.
  *
  * Once each: PostgreSQL keeps a row per replayed dead letter (migration 0022, dlq_replays),
  * inserted in the same transaction that is committed only after the broker acknowledged every
@@ -58,6 +60,7 @@ typedef struct {
     const rd_kafka_message_t *m;
     char reason[64], detail[512], origin_topic[256], origin_partition[16], origin_offset[24];
     char event_id[128], incident[256], digest[LOGCHECK_DIGEST_LEN], replayed_at[40];
+    char withheld[256]; /* mni.withheld: what of the original the letter does not carry */
     long long at_ms;
     int replayed;
 } dlq_letter;
@@ -92,6 +95,7 @@ static void letter_fill(dlq_letter *l, const rd_kafka_message_t *m)
     dlq_header(m, "mni.origin.partition", l->origin_partition, sizeof l->origin_partition);
     dlq_header(m, "mni.origin.offset", l->origin_offset, sizeof l->origin_offset);
     dlq_header(m, "mni.event_id", l->event_id, sizeof l->event_id);
+    dlq_header(m, "mni.withheld", l->withheld, sizeof l->withheld);
     size_t klen = m->key_len < sizeof l->incident ? m->key_len : sizeof l->incident - 1;
     if (m->key) memcpy(l->incident, m->key, klen);
     l->incident[klen] = '\0';
@@ -199,13 +203,14 @@ static void print_json(const dlq_letter *v, size_t n, int have_pg)
         timefmt_format_jst(l->at_ms / 1000, at);
         json_array_append_new(
             arr,
-            json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "partition",
-                      (int)l->m->partition, "offset", (json_int_t)l->m->offset, "at", at, "reason",
-                      l->reason, "detail", l->detail, "origin_topic", l->origin_topic,
+            json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o}",
+                      "partition", (int)l->m->partition, "offset", (json_int_t)l->m->offset, "at",
+                      at, "reason", l->reason, "detail", l->detail, "origin_topic", l->origin_topic,
                       "origin_partition", l->origin_partition, "origin_offset", l->origin_offset,
                       "incident_id", l->incident, "event_id", l->event_id, "replayed_at",
                       !have_pg || !l->replayed ? json_null() : json_string(l->replayed_at), "bytes",
-                      (json_int_t)l->m->len));
+                      (json_int_t)l->m->len, "withheld",
+                      l->withheld[0] ? json_string(l->withheld) : json_null()));
     }
     char *text = json_dumps(arr, JSON_INDENT(2));
     if (text) puts(text);
@@ -218,9 +223,7 @@ static void print_json(const dlq_letter *v, size_t n, int have_pg)
 static size_t replay_headers(const rd_kafka_message_t *m, const char *replay, kq_header *out,
                              size_t cap)
 {
-    static const char *const dropped[] = {"mni.reason",        "mni.detail",
-                                          "mni.origin.topic",  "mni.origin.partition",
-                                          "mni.origin.offset", "mni.replay"};
+    static const char *const dropped[] = {"mni.reason", "mni.detail", "mni.withheld", "mni.replay"};
     rd_kafka_headers_t *h = NULL;
     size_t n = 0;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -229,7 +232,7 @@ static size_t replay_headers(const rd_kafka_message_t *m, const char *replay, kq
         size_t size;
         for (size_t i = 0; n + 1 < cap && !rd_kafka_header_get_all(h, i, &name, &value, &size);
              i++) {
-            int drop = 0;
+            int drop = !strncmp(name, "mni.origin.", 11);
             for (size_t d = 0; d < sizeof dropped / sizeof dropped[0]; d++)
                 drop |= !strcmp(name, dropped[d]);
             if (!drop) out[n++] = (kq_header){name, value, size};
@@ -240,7 +243,7 @@ static size_t replay_headers(const rd_kafka_message_t *m, const char *replay, kq
 }
 
 typedef struct {
-    size_t replayed, already, other_origin, redacted;
+    size_t replayed, already, other_origin, withheld;
 } replay_counts;
 
 static int replay(PGconn *pg, const config *cfg, const char *dlq_topic, const char *events_topic,
@@ -254,8 +257,8 @@ static int replay(PGconn *pg, const config *cfg, const char *dlq_topic, const ch
             c->already++;
         } else if (strcmp(v[i].origin_topic, events_topic) != 0) {
             c->other_origin++;
-        } else if (!v[i].m->payload || v[i].m->len == 0) {
-            c->redacted++;
+        } else if (v[i].withheld[0] || !v[i].m->payload || v[i].m->len == 0) {
+            c->withheld++;
         } else {
             json_array_append_new(
                 rows,
@@ -434,9 +437,9 @@ int cmd_dlq(int argc, char **argv)
             rc = MNI_EXIT_FAILURE;
         } else {
             printf("%s %zu dead letter%s to %s; skipped: %zu already replayed, %zu from other "
-                   "topics, %zu redacted\n",
+                   "topics, %zu withheld\n",
                    o.dry_run ? "would replay" : "replayed", c.replayed, c.replayed == 1 ? "" : "s",
-                   events_topic, c.already, c.other_origin, c.redacted);
+                   events_topic, c.already, c.other_origin, c.withheld);
         }
     }
     free(v);

@@ -172,7 +172,8 @@ static int produce_scan_text(const char *field, mni_event_text_kind kind, const 
                              size_t len, void *arg)
 {
     produce_scan *scan = arg;
-    if (kind == MNI_TEXT_TOKEN || !mynumber_find(text, len, NULL)) return 0;
+    if (kind == MNI_TEXT_TOKEN ? !mynumber_in_token(text, len) : !mynumber_find(text, len, NULL))
+        return 0;
     fprintf(stderr,
             "mni produce: warning: %s line %d: %s holds what looks like a raw My Number; "
             "ingest will refuse this event (dead letter raw_my_number)\n",

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static const struct {
     {"group.id", "mni"},
     {"batch.size", "500"},
     {"batch.ms", "100"},
+    {"batch.bytes", "33554432"},
     {"metrics.port", "0"},
     {"log.level", "info"},
 };
@@ -475,45 +477,79 @@ int config_iter_next(config_iter *it)
     return 0;
 }
 
+/* librdkafka 2.0.2's properties that hold a secret (marked sensitive in its rdkafka_conf.c),
+ * as mni keys. The generic words below catch most of them too; the list makes sure of the ones
+ * whose names do not say "password" or "secret" (sasl.oauthbearer.config, ssl_key). */
+static const char *const config_kafka_secrets[] = {
+    "kafka.sasl.password",
+    "kafka.sasl.oauthbearer.config",
+    "kafka.sasl.oauthbearer.client.secret",
+    "kafka.ssl.key.password",
+    "kafka.ssl.keystore.password",
+    "kafka.ssl.key.pem",
+    "kafka.ssl_key",
+};
+
 int config_key_is_secret(const char *key)
 {
     static const char *const words[] = {"password", "secret", "key.pem", "hmac", "token"};
+    for (size_t i = 0; i < sizeof config_kafka_secrets / sizeof config_kafka_secrets[0]; i++)
+        if (!strcmp(key, config_kafka_secrets[i])) return 1;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strstr(key, words[i])) return 1;
     size_t n = strlen(key);
     return n >= 4 && !strcmp(key + n - 4, ".key");
 }
 
-/* Connection strings and URLs: shown, with the password in them masked. */
-static int config_key_is_address(const char *key)
+/* Writes a URL with the password of its user part masked (scheme://user:****@host/...). */
+static int config_dump_url(const char *v, FILE *out)
 {
-    size_t n = strlen(key);
-    return (n >= 8 && !strcmp(key + n - 8, "conninfo")) || (n >= 4 && !strcmp(key + n - 4, ".url"));
-}
-
-/* Writes a libpq connection string (or a URL) with its password masked: password=... in the keyword
- * form, user:...@ in the URI form. */
-static int config_dump_conninfo(const char *v, FILE *out)
-{
-    const char *pw = strstr(v, "password=");
     const char *scheme = strstr(v, "://");
-    if (pw) {
-        const char *end = pw + strlen("password=");
-        if (*end == '\'') {
-            for (end++; *end && *end != '\''; end++)
-                if (*end == '\\' && end[1]) end++;
-            if (*end) end++;
-        } else {
-            end += strcspn(end, " \t");
-        }
-        return fprintf(out, "%.*spassword=****%s", (int)(pw - v), v, end) < 0 ? -1 : 0;
-    }
     if (scheme) {
-        const char *at = strchr(scheme + 3, '@');
-        const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+        const char *host = scheme + 3;
+        size_t authority = strcspn(host, "/?#");
+        const char *at = memchr(host, '@', authority);
+        const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
         if (colon) return fprintf(out, "%.*s:****%s", (int)(colon - v), v, at) < 0 ? -1 : 0;
     }
     return fputs(v, out) < 0 ? -1 : 0;
+}
+
+/* Writes one conninfo value in the keyword form, quoted when it must be. */
+static int config_dump_conninfo_value(const char *v, FILE *out)
+{
+    if (*v && !strpbrk(v, " \t\n\r\v\f'\\")) return fputs(v, out) < 0 ? -1 : 0;
+    if (fputc('\'', out) == EOF) return -1;
+    for (; *v; v++)
+        if (((*v == '\'' || *v == '\\') && fputc('\\', out) == EOF) || fputc(*v, out) == EOF)
+            return -1;
+    return fputc('\'', out) == EOF ? -1 : 0;
+}
+
+/* Writes a libpq connection string as libpq reads it (PQconninfoParse: keyword or URI form,
+ * spaces around '=', a keyword given twice, a password in both the URI's user part and its
+ * query), in the keyword form, every option libpq itself hides (dispchar "*": password,
+ * sslpassword) masked. A string libpq cannot parse is not shown at all: its error message would
+ * quote it. */
+static int config_dump_conninfo(const char *v, FILE *out)
+{
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(v, &why);
+    if (!opts) {
+        PQfreemem(why);
+        return fputs("(not shown: not a valid libpq connection string)", out) < 0 ? -1 : 0;
+    }
+    int rc = 0, first = 1;
+    for (const PQconninfoOption *o = opts; o->keyword && rc == 0; o++) {
+        if (!o->val) continue;
+        if (fprintf(out, "%s%s=", first ? "" : " ", o->keyword) < 0) rc = -1;
+        first = 0;
+        if (rc == 0)
+            rc = o->dispchar && o->dispchar[0] == '*' ? (fputs("****", out) < 0 ? -1 : 0)
+                                                      : config_dump_conninfo_value(o->val, out);
+    }
+    PQconninfoFree(opts);
+    return rc;
 }
 
 int config_dump(const config *cfg, FILE *out)
@@ -525,8 +561,10 @@ int config_dump(const config *cfg, FILE *out)
         int rc;
         if (config_key_is_secret(e->key))
             rc = fputs("****", out) < 0 ? -1 : 0;
-        else if (config_key_is_address(e->key))
-            rc = config_dump_conninfo(e->value, out);
+        else if (strlen(e->key) >= 8 && !strcmp(e->key + strlen(e->key) - 8, "conninfo"))
+            rc = config_dump_conninfo(e->value, out); /* pg.conninfo, web.conninfo */
+        else if (strlen(e->key) >= 4 && !strcmp(e->key + strlen(e->key) - 4, ".url"))
+            rc = config_dump_url(e->value, out);
         else
             rc = fputs(e->value, out) < 0 ? -1 : 0;
         if (rc != 0 || fprintf(out, "  # %s\n", e->source) < 0) return -1;

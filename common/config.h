@@ -105,9 +105,12 @@ int config_iter_next(config_iter *it);
 
 /* True for keys whose values are secrets (passwords, keys, secrets); config_dump masks them. */
 int config_key_is_secret(const char *key);
-/* Writes every key with a value as `key = value  # source`, secrets masked (and the password
- * inside connection strings, keys ending in conninfo, and URLs, keys ending in .url); for
- * --print-config and start-up diagnostics. -1 when the write fails. */
+/* Writes every key with a value as `key = value  # source`, secrets masked; for --print-config
+ * and start-up diagnostics. Connection strings (keys ending in conninfo: pg.conninfo,
+ * web.conninfo) are parsed as libpq does (PQconninfoParse) and written in the keyword form with
+ * libpq's hidden options (password, sslpassword) masked; one libpq cannot parse is not written.
+ * URLs (keys ending in .url) are written with the password of their user part masked. -1 when
+ * the write fails. */
 int config_dump(const config *cfg, FILE *out);
 
 #endif

@@ -74,6 +74,12 @@ static const ev_sym ev_sym_close[] = {
     {"closed", MNI_CLOSE_CLOSED},
     {"withdrawn", MNI_CLOSE_WITHDRAWN},
 };
+static const ev_sym ev_sym_actor[] = {
+    {"unknown", RULES_ACTOR_UNKNOWN},
+    {"outsider", RULES_ACTOR_OUTSIDER},
+    {"insider", RULES_ACTOR_INSIDER},
+    {"business", RULES_ACTOR_BUSINESS},
+};
 
 #define EV_N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -91,6 +97,7 @@ static const struct {
     [MNI_SYM_STEP] = {ev_sym_step, EV_N(ev_sym_step)},
     [MNI_SYM_REPORT] = {ev_sym_report, EV_N(ev_sym_report)},
     [MNI_SYM_CLOSE] = {ev_sym_close, EV_N(ev_sym_close)},
+    [MNI_SYM_ACTOR] = {ev_sym_actor, EV_N(ev_sym_actor)},
 };
 
 /* Avro record names of the body kinds, in mni_event_type order. */
@@ -190,11 +197,37 @@ int mni_event_check_id(const char *field, const char *s, char *err, size_t errle
     return 0;
 }
 
+/* The first control character of UTF-8 text s that free text may not hold, or -1: C0 controls
+ * but tab and line feed (ESC, BEL, CR, ...), DEL, and the C1 controls U+0080..U+009F (C2 80..9F).
+ * *at receives its byte offset. */
+static long ck_control(const char *s, size_t *at)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; u[i]; i++) {
+        if ((u[i] < 0x20 && u[i] != '\t' && u[i] != '\n') || u[i] == 0x7F) {
+            *at = i;
+            return u[i];
+        }
+        if (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+            *at = i;
+            return u[i + 1];
+        }
+    }
+    return -1;
+}
+
 static int ck_text(const char *field, const char *s, bool required, char *err, size_t errlen)
 {
     if (s == NULL) return required ? errbuf_fail(err, errlen, "%s: missing", field) : 0;
     if (!events_avro_text_ok(s, strlen(s)))
         return errbuf_fail(err, errlen, "%s: not valid UTF-8 text", field);
+    size_t at;
+    long c = ck_control(s, &at);
+    if (c >= 0)
+        return errbuf_fail(err, errlen,
+                           "%s: control character U+%04lX at byte %zu (free text may hold tab and "
+                           "line feed, no other control character)",
+                           field, (unsigned long)c, at);
     return 0;
 }
 
@@ -241,6 +274,34 @@ static bool ck_is_token(const char *s)
     return i == MNI_EVENT_TOKEN_LEN;
 }
 
+/* A local government is a public body; 条例要配慮個人情報 exists only under its ordinance. */
+static int ck_body(const char *field, const rules_body *b, char *err, size_t errlen)
+{
+    if (b->local_government && !b->public_body)
+        return errbuf_fail(err, errlen, "%s.local_government: needs public_body", field);
+    if (b->ordinance_sensitive && !b->local_government)
+        return errbuf_fail(err, errlen, "%s.ordinance_sensitive: needs local_government", field);
+    return 0;
+}
+
+static int ck_client_facts(const mni_event_client_facts *c, int64_t persons, char *err,
+                           size_t errlen)
+{
+    if (!c->present) return 0;
+    if (c->systems_given &&
+        ck_bits("body.client_facts.systems", MNI_SYM_SYSTEM, c->systems, err, errlen))
+        return -1;
+    if (c->appi_persons_given && c->appi_persons < 0)
+        return errbuf_fail(err, errlen, "body.client_facts.appi_persons: %lld is negative",
+                           (long long)c->appi_persons);
+    /* My Number data is personal data too: the APPI count holds the counted persons. */
+    if (c->appi_persons_given && c->appi_persons < persons)
+        return errbuf_fail(err, errlen,
+                           "body.client_facts.appi_persons: %lld is below persons (%lld)",
+                           (long long)c->appi_persons, (long long)persons);
+    return ck_body("body.client_facts", &c->body, err, errlen);
+}
+
 static int ck_facts(const mni_event_facts *f, unsigned present, char *err, size_t errlen)
 {
     if (present & ~(unsigned)MNI_FACT_ALL)
@@ -250,7 +311,14 @@ static int ck_facts(const mni_event_facts *f, unsigned present, char *err, size_
         return -1;
     if ((present & MNI_FACT_TITLE) && ck_text("body.title", f->title, true, err, errlen)) return -1;
     if ((present & MNI_FACT_REPORTER) &&
-        ck_sym("body.reporter.role", MNI_SYM_ROLE, (int)f->reporter.role, err, errlen))
+        (ck_sym("body.reporter.role", MNI_SYM_ROLE, (int)f->reporter.role, err, errlen) ||
+         ck_body("body.reporter", &f->reporter.body, err, errlen)))
+        return -1;
+    if ((present & MNI_FACT_REPORTER) && f->reporter.employees_given && f->reporter.employees < 0)
+        return errbuf_fail(err, errlen, "body.reporter.employees: %lld is negative",
+                           (long long)f->reporter.employees);
+    if ((present & MNI_FACT_ACTOR) &&
+        ck_sym("body.actor", MNI_SYM_ACTOR, (int)f->actor, err, errlen))
         return -1;
     if ((present & MNI_FACT_KINDS) && ck_bits("body.kinds", MNI_SYM_KIND, f->kinds, err, errlen))
         return -1;
@@ -300,7 +368,8 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
             if (m->tokens[i] == NULL || !ck_is_token(m->tokens[i]))
                 return errbuf_fail(err, errlen, "body.tokens[%zu]: not %d lowercase hex digits", i,
                                    MNI_EVENT_TOKEN_LEN);
-        return 0;
+        /* A batch is not the client's count: appi_persons is checked against none. */
+        return ck_client_facts(&m->client_facts, 0, err, errlen);
     }
     case MNI_EVENT_EXPOSURE_COUNT: {
         const mni_event_exposure_count *c = &ev->body.count;
@@ -313,7 +382,7 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
         if (c->persons_max != MNI_EVENT_ABSENT && c->persons_max < c->persons)
             return errbuf_fail(err, errlen, "body.persons_max: %lld is below persons (%lld)",
                                (long long)c->persons_max, (long long)c->persons);
-        return 0;
+        return ck_client_facts(&c->client_facts, c->persons, err, errlen);
     }
     case MNI_EVENT_RESPONSE_STEP_COMPLETED:
         if (ck_sym("body.step", MNI_SYM_STEP, (int)ev->body.step.step, err, errlen) ||
@@ -408,10 +477,90 @@ static int put_nullable(avro_value_t *rec, const char *name, bool present, avro_
     return put_slot(rec, name, true, present, out, field, err, errlen);
 }
 
+static int put_bool(avro_value_t *rec, const char *name, bool b, const char *field, char *err,
+                    size_t errlen)
+{
+    avro_value_t v;
+    if (put_field(rec, name, &v, field, err, errlen)) return -1;
+    EV_AVRO(avro_value_set_boolean(&v, b), field);
+    return 0;
+}
+
+/* A ["null", "long"] field. */
+static int put_opt_long(avro_value_t *rec, const char *name, bool given, int64_t x,
+                        const char *field, char *err, size_t errlen)
+{
+    avro_value_t v;
+    int has = put_nullable(rec, name, given, &v, field, err, errlen);
+    if (has < 0) return -1;
+    if (has) EV_AVRO(avro_value_set_long(&v, x), field);
+    return 0;
+}
+
+static int put_body_flags(avro_value_t *rec, const rules_body *b, const char *at, char *err,
+                          size_t errlen)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%s.public_body", at);
+    if (put_bool(rec, "public_body", b->public_body, field, err, errlen)) return -1;
+    snprintf(field, sizeof field, "%s.local_government", at);
+    if (put_bool(rec, "local_government", b->local_government, field, err, errlen)) return -1;
+    snprintf(field, sizeof field, "%s.ordinance_sensitive", at);
+    return put_bool(rec, "ordinance_sensitive", b->ordinance_sensitive, field, err, errlen);
+}
+
+static int put_reporter(avro_value_t *v, const mni_event_reporter *r, char *err, size_t errlen)
+{
+    avro_value_t sub;
+    if (put_field(v, "role", &sub, "body.reporter.role", err, errlen) ||
+        put_sym(&sub, MNI_SYM_ROLE, (int)r->role, "body.reporter.role", err, errlen) ||
+        put_bool(v, "number_use_entity", r->number_use_entity, "body.reporter.number_use_entity",
+                 err, errlen) ||
+        put_bool(v, "public_body_system", r->public_body_system, "body.reporter.public_body_system",
+                 err, errlen) ||
+        put_body_flags(v, &r->body, "body.reporter", err, errlen))
+        return -1;
+    return put_opt_long(v, "employees", r->employees_given, r->employees, "body.reporter.employees",
+                        err, errlen);
+}
+
+static int put_notice2015(avro_value_t *rec, bool given, const rules_notice2015 *n, char *err,
+                          size_t errlen)
+{
+    avro_value_t v;
+    int has = put_nullable(rec, "notice_2015", given, &v, "body.notice_2015", err, errlen);
+    if (has <= 0) return has;
+    return put_bool(&v, "all_persons_contacted", n->all_persons_contacted,
+                    "body.notice_2015.all_persons_contacted", err, errlen) ||
+                   put_bool(&v, "no_external_leak", n->no_external_leak,
+                            "body.notice_2015.no_external_leak", err, errlen) ||
+                   put_bool(&v, "investigation_done", n->investigation_done,
+                            "body.notice_2015.investigation_done", err, errlen)
+               ? -1
+               : 0;
+}
+
+static int put_client_facts(avro_value_t *rec, const mni_event_client_facts *c, char *err,
+                            size_t errlen)
+{
+    avro_value_t v, sys;
+    int has = put_nullable(rec, "client_facts", c->present, &v, "body.client_facts", err, errlen);
+    if (has <= 0) return has;
+    has = put_nullable(&v, "systems", c->systems_given, &sys, "body.client_facts.systems", err,
+                       errlen);
+    if (has < 0 ||
+        (has &&
+         put_bits(&sys, MNI_SYM_SYSTEM, c->systems, "body.client_facts.systems", err, errlen)) ||
+        put_opt_long(&v, "appi_persons", c->appi_persons_given, c->appi_persons,
+                     "body.client_facts.appi_persons", err, errlen))
+        return -1;
+    return put_body_flags(&v, &c->body, "body.client_facts", err, errlen);
+}
+
 static int put_facts(avro_value_t *rec, const mni_event_facts *f, unsigned present, bool optional,
                      char *err, size_t errlen)
 {
-    avro_value_t v, sub;
+    avro_value_t v;
 
 /* Runs the statements after `bit` with v set to the fact's slot, when the fact is there. */
 #define EV_FACT(name, bit, ...)                                                                    \
@@ -428,18 +577,8 @@ static int put_facts(avro_value_t *rec, const mni_event_facts *f, unsigned prese
             EV_AVRO(avro_value_set_long(&v, f->known_at_ms), "body.known_at"));
     EV_FACT("title", MNI_FACT_TITLE,
             if (put_string(&v, f->title, "body.title", err, errlen)) return -1);
-    EV_FACT(
-        "reporter", MNI_FACT_REPORTER,
-        if (put_field(&v, "role", &sub, "body.reporter.role", err, errlen) ||
-            put_sym(&sub, MNI_SYM_ROLE, (int)f->reporter.role, "body.reporter.role", err, errlen) ||
-            put_field(&v, "number_use_entity", &sub, "body.reporter.number_use_entity", err,
-                      errlen)) return -1;
-        EV_AVRO(avro_value_set_boolean(&sub, f->reporter.number_use_entity),
-                "body.reporter.number_use_entity");
-        if (put_field(&v, "public_body_system", &sub, "body.reporter.public_body_system", err,
-                      errlen)) return -1;
-        EV_AVRO(avro_value_set_boolean(&sub, f->reporter.public_body_system),
-                "body.reporter.public_body_system"));
+    EV_FACT("reporter", MNI_FACT_REPORTER,
+            if (put_reporter(&v, &f->reporter, err, errlen)) return -1);
     EV_FACT("kinds", MNI_FACT_KINDS,
             if (put_bits(&v, MNI_SYM_KIND, f->kinds, "body.kinds", err, errlen)) return -1);
     EV_FACT("certainty", MNI_FACT_CERTAINTY,
@@ -467,8 +606,13 @@ static int put_facts(avro_value_t *rec, const mni_event_facts *f, unsigned prese
         EV_AVRO(avro_value_set_boolean(&v, f->appi_financial_risk), "body.appi_financial_risk"));
     EV_FACT("description", MNI_FACT_DESCRIPTION,
             if (put_string(&v, f->description, "body.description", err, errlen)) return -1);
+    EV_FACT("actor", MNI_FACT_ACTOR,
+            if (put_sym(&v, MNI_SYM_ACTOR, (int)f->actor, "body.actor", err, errlen)) return -1);
 #undef EV_FACT
-    return 0;
+    /* notice_2015 is nullable in both kinds: null when not stated, in an update unchanged. */
+    return put_notice2015(rec,
+                          optional ? (present & MNI_FACT_NOTICE_2015) != 0 : f->notice2015_given,
+                          &f->notice2015, err, errlen);
 }
 
 static int put_hours(avro_value_t *rec, int64_t hours, char *err, size_t errlen)
@@ -508,7 +652,8 @@ static int put_body(avro_value_t *b, const mni_event *ev, char *err, size_t errl
             EV_AVRO(avro_value_append(&v, &item, NULL), "body.tokens");
             if (put_string(&item, m->tokens[i], "body.tokens", err, errlen)) return -1;
         }
-        return put_hours(b, m->contract_notice_hours, err, errlen);
+        if (put_hours(b, m->contract_notice_hours, err, errlen)) return -1;
+        return put_client_facts(b, &m->client_facts, err, errlen);
     }
     case MNI_EVENT_EXPOSURE_COUNT: {
         const mni_event_exposure_count *c = &ev->body.count;
@@ -521,7 +666,8 @@ static int put_body(avro_value_t *b, const mni_event *ev, char *err, size_t errl
                            "body.persons_max", err, errlen);
         if (has < 0) return -1;
         if (has) EV_AVRO(avro_value_set_long(&v, c->persons_max), "body.persons_max");
-        return put_hours(b, c->contract_notice_hours, err, errlen);
+        if (put_hours(b, c->contract_notice_hours, err, errlen)) return -1;
+        return put_client_facts(b, &c->client_facts, err, errlen);
     }
     case MNI_EVENT_RESPONSE_STEP_COMPLETED:
         if (put_field(b, "step", &v, "body.step", err, errlen) ||
@@ -671,10 +817,98 @@ static int get_slot(avro_value_t *rec, const char *name, bool optional, avro_val
     return avro_value_get_type(out) == AVRO_NULL ? 0 : 1;
 }
 
+static int get_named_bool(avro_value_t *rec, const char *name, bool *out, const char *field,
+                          char *err, size_t errlen)
+{
+    avro_value_t v;
+    return get_field(rec, name, &v, field, err, errlen) || get_bool(&v, out, field, err, errlen)
+               ? -1
+               : 0;
+}
+
+/* A ["null", "long"] field: *given says whether it was there. */
+static int get_opt_long(avro_value_t *rec, const char *name, bool *given, int64_t *x,
+                        const char *field, char *err, size_t errlen)
+{
+    avro_value_t v;
+    int has = get_slot(rec, name, true, &v, field, err, errlen);
+    *given = has > 0;
+    if (has < 0) return -1;
+    if (has) EV_AVRO(avro_value_get_long(&v, x), field);
+    return 0;
+}
+
+static int get_body_flags(avro_value_t *rec, rules_body *b, const char *at, char *err,
+                          size_t errlen)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%s.public_body", at);
+    if (get_named_bool(rec, "public_body", &b->public_body, field, err, errlen)) return -1;
+    snprintf(field, sizeof field, "%s.local_government", at);
+    if (get_named_bool(rec, "local_government", &b->local_government, field, err, errlen))
+        return -1;
+    snprintf(field, sizeof field, "%s.ordinance_sensitive", at);
+    return get_named_bool(rec, "ordinance_sensitive", &b->ordinance_sensitive, field, err, errlen);
+}
+
+static int get_reporter(avro_value_t *v, mni_event_reporter *r, char *err, size_t errlen)
+{
+    avro_value_t sub;
+    int x;
+    if (get_field(v, "role", &sub, "body.reporter.role", err, errlen) ||
+        get_sym(&sub, MNI_SYM_ROLE, &x, "body.reporter.role", err, errlen))
+        return -1;
+    r->role = (rules_role)x;
+    return get_named_bool(v, "number_use_entity", &r->number_use_entity,
+                          "body.reporter.number_use_entity", err, errlen) ||
+                   get_named_bool(v, "public_body_system", &r->public_body_system,
+                                  "body.reporter.public_body_system", err, errlen) ||
+                   get_body_flags(v, &r->body, "body.reporter", err, errlen) ||
+                   get_opt_long(v, "employees", &r->employees_given, &r->employees,
+                                "body.reporter.employees", err, errlen)
+               ? -1
+               : 0;
+}
+
+static int get_notice2015(avro_value_t *rec, bool *given, rules_notice2015 *n, char *err,
+                          size_t errlen)
+{
+    avro_value_t v;
+    int has = get_slot(rec, "notice_2015", true, &v, "body.notice_2015", err, errlen);
+    *given = has > 0;
+    if (has <= 0) return has;
+    return get_named_bool(&v, "all_persons_contacted", &n->all_persons_contacted,
+                          "body.notice_2015.all_persons_contacted", err, errlen) ||
+                   get_named_bool(&v, "no_external_leak", &n->no_external_leak,
+                                  "body.notice_2015.no_external_leak", err, errlen) ||
+                   get_named_bool(&v, "investigation_done", &n->investigation_done,
+                                  "body.notice_2015.investigation_done", err, errlen)
+               ? -1
+               : 0;
+}
+
+static int get_client_facts(avro_value_t *rec, mni_event_client_facts *c, char *err, size_t errlen)
+{
+    avro_value_t v, sys;
+    int has = get_slot(rec, "client_facts", true, &v, "body.client_facts", err, errlen);
+    memset(c, 0, sizeof *c);
+    if (has <= 0) return has;
+    c->present = true;
+    has = get_slot(&v, "systems", true, &sys, "body.client_facts.systems", err, errlen);
+    c->systems_given = has > 0;
+    if (has < 0 ||
+        (has &&
+         get_bits(&sys, MNI_SYM_SYSTEM, &c->systems, "body.client_facts.systems", err, errlen)) ||
+        get_opt_long(&v, "appi_persons", &c->appi_persons_given, &c->appi_persons,
+                     "body.client_facts.appi_persons", err, errlen))
+        return -1;
+    return get_body_flags(&v, &c->body, "body.client_facts", err, errlen);
+}
+
 static int get_facts(mni_event *ev, avro_value_t *rec, mni_event_facts *f, unsigned *present,
                      bool optional, char *err, size_t errlen)
 {
-    avro_value_t v, sub;
+    avro_value_t v;
     int x;
 
     *present = 0;
@@ -694,17 +928,7 @@ static int get_facts(mni_event *ev, avro_value_t *rec, mni_event_facts *f, unsig
     EV_FACT("title", MNI_FACT_TITLE,
             if (get_string(ev, &v, &f->title, "body.title", err, errlen)) return -1);
     EV_FACT("reporter", MNI_FACT_REPORTER,
-            if (get_field(&v, "role", &sub, "body.reporter.role", err, errlen) ||
-                get_sym(&sub, MNI_SYM_ROLE, &x, "body.reporter.role", err, errlen)) return -1;
-            f->reporter.role = (rules_role)x;
-            if (get_field(&v, "number_use_entity", &sub, "body.reporter.number_use_entity", err,
-                          errlen) ||
-                get_bool(&sub, &f->reporter.number_use_entity, "body.reporter.number_use_entity",
-                         err, errlen) ||
-                get_field(&v, "public_body_system", &sub, "body.reporter.public_body_system", err,
-                          errlen) ||
-                get_bool(&sub, &f->reporter.public_body_system, "body.reporter.public_body_system",
-                         err, errlen)) return -1);
+            if (get_reporter(&v, &f->reporter, err, errlen)) return -1);
     EV_FACT("kinds", MNI_FACT_KINDS,
             if (get_bits(&v, MNI_SYM_KIND, &f->kinds, "body.kinds", err, errlen)) return -1);
     EV_FACT("certainty", MNI_FACT_CERTAINTY,
@@ -734,7 +958,14 @@ static int get_facts(mni_event *ev, avro_value_t *rec, mni_event_facts *f, unsig
                          errlen)) return -1);
     EV_FACT("description", MNI_FACT_DESCRIPTION,
             if (get_string(ev, &v, &f->description, "body.description", err, errlen)) return -1);
+    EV_FACT("actor", MNI_FACT_ACTOR,
+            if (get_sym(&v, MNI_SYM_ACTOR, &x, "body.actor", err, errlen)) return -1;
+            f->actor = (rules_actor)x);
 #undef EV_FACT
+    if (get_notice2015(rec, &f->notice2015_given, &f->notice2015, err, errlen) < 0) return -1;
+    /* In an update, a stated notice_2015 is a fact that changes; in IncidentOpened every fact
+     * is there, notice_2015_given telling whether it was stated. */
+    if (!optional || f->notice2015_given) *present |= MNI_FACT_NOTICE_2015;
     return 0;
 }
 
@@ -790,7 +1021,8 @@ static int get_body(mni_event *ev, avro_value_t *b, char *err, size_t errlen)
         }
         m->tokens = tokens;
         m->n_tokens = n;
-        return get_hours(b, &m->contract_notice_hours, err, errlen);
+        if (get_hours(b, &m->contract_notice_hours, err, errlen)) return -1;
+        return get_client_facts(b, &m->client_facts, err, errlen) < 0 ? -1 : 0;
     }
     case MNI_EVENT_EXPOSURE_COUNT: {
         mni_event_exposure_count *c = &ev->body.count;
@@ -803,7 +1035,8 @@ static int get_body(mni_event *ev, avro_value_t *b, char *err, size_t errlen)
         has = get_slot(b, "persons_max", true, &v, "body.persons_max", err, errlen);
         if (has < 0) return -1;
         if (has) EV_AVRO(avro_value_get_long(&v, &c->persons_max), "body.persons_max");
-        return get_hours(b, &c->contract_notice_hours, err, errlen);
+        if (get_hours(b, &c->contract_notice_hours, err, errlen)) return -1;
+        return get_client_facts(b, &c->client_facts, err, errlen) < 0 ? -1 : 0;
     }
     case MNI_EVENT_RESPONSE_STEP_COMPLETED:
         if (get_field(b, "step", &v, "body.step", err, errlen) ||

@@ -8,6 +8,7 @@
  *   facts_updated            a subset of those facts (present bits) plus a note
  *   exposure_manifest        one client's batch of person tokens (64 lowercase hex each)
  *   exposure_count           one client's headcount when tokens are unknown
+ * (both exposure kinds may carry the client's own facts, mni_event_client_facts)
  *   response_step_completed  one of the six steps of RULES.md section 5
  *   report_filed             a report or notice was filed
  *   incident_closed          closed or withdrawn
@@ -16,7 +17,9 @@
  * rules_facts from an event without translation: kinds and systems are rules_kind and
  * rules_system bit sets; known_at here is in MILLISECONDS (rules_facts.known_at is seconds).
  * A field of Avro type "null or X" is, in C, an absent marker: NULL for strings,
- * MNI_EVENT_ABSENT (-1) for counts and hours (valid values are >= 0).
+ * MNI_EVENT_ABSENT (-1) for counts and hours (valid values are >= 0); the fields added in
+ * schema version 3 use a `..._given` / `present` flag instead, so that a zeroed struct means
+ * "not stated".
  *
  * Ownership: an mni_event owns an arena (events_arena). mni_event_init makes an empty event;
  * mni_event_decode and mni_event_from_json (events_json.h) reset it and then fill it, every
@@ -29,8 +32,13 @@
  * Contract checks (mni_event_check, run by every decoder and by the encoder, so that what is
  * encoded always decodes): ids (event, incident, tenant, producer, client, batch) are 1-63
  * printable ASCII bytes without spaces (RULES_ID_MAX - 1, so they fit the rule core's
- * arrays); person tokens are exactly 64 lowercase hex digits; texts are UTF-8 without NUL;
- * counts >= 0, persons_max >= persons; times within years 0001-9999; enum values known.
+ * arrays); person tokens are exactly 64 lowercase hex digits; texts are UTF-8 without NUL and
+ * without control characters other than tab and line feed (ESC, BEL, CR, DEL, C1 controls are
+ * refused, not escaped: the text is evidence, and rendered documents and terminals must never
+ * meet an escape sequence; a producer sending CRLF line ends must send LF);
+ * counts >= 0, persons_max >= persons; times within years 0001-9999; enum values known; a
+ * local government is a public body and only a local government has ordinance-sensitive data;
+ * a client's appi_persons is not below its counted persons.
  * Whether a text holds a raw My Number is NOT checked here: that is the ingest worker's
  * decision, through mni_event_foreach_text.
  *
@@ -91,7 +99,21 @@ typedef struct {
     rules_role role;
     bool number_use_entity;
     bool public_body_system;
+    rules_body body;      /* the reporter is a public body (schema version 3; default false) */
+    bool employees_given; /* employees was stated (null in Avro when not) */
+    int64_t employees;    /* >= 0 */
 } mni_event_reporter;
+
+/* Facts of one client alone (schema version 3, ClientFacts): they override the incident's for
+ * that client's own verdict. Zero (present false) means "not stated: unchanged". */
+typedef struct {
+    bool present;
+    bool systems_given; /* false: the incident's systems */
+    unsigned systems;   /* enum rules_system bits */
+    bool appi_persons_given;
+    int64_t appi_persons; /* >= 0 */
+    rules_body body;
+} mni_event_client_facts;
 
 /* The facts of IncidentOpened; FactsUpdated carries any subset (mni_event_fact bits). */
 typedef struct {
@@ -109,6 +131,9 @@ typedef struct {
     bool appi_sensitive;
     bool appi_financial_risk;
     const char *description;
+    rules_actor actor;     /* schema version 3; default unknown */
+    bool notice2015_given; /* notice_2015 was stated (null in Avro when not) */
+    rules_notice2015 notice2015;
 } mni_event_facts;
 
 enum mni_event_fact {
@@ -126,7 +151,9 @@ enum mni_event_fact {
     MNI_FACT_APPI_SENSITIVE = 1u << 11,
     MNI_FACT_APPI_FINANCIAL_RISK = 1u << 12,
     MNI_FACT_DESCRIPTION = 1u << 13,
-    MNI_FACT_ALL = (1u << 14) - 1
+    MNI_FACT_ACTOR = 1u << 14,
+    MNI_FACT_NOTICE_2015 = 1u << 15,
+    MNI_FACT_ALL = (1u << 16) - 1
 };
 
 typedef struct {
@@ -141,6 +168,7 @@ typedef struct {
     const char *const *tokens;
     size_t n_tokens;
     int64_t contract_notice_hours; /* or MNI_EVENT_ABSENT */
+    mni_event_client_facts client_facts;
 } mni_event_exposure_manifest;
 
 typedef struct {
@@ -148,6 +176,7 @@ typedef struct {
     int64_t persons;
     int64_t persons_max;           /* or MNI_EVENT_ABSENT */
     int64_t contract_notice_hours; /* or MNI_EVENT_ABSENT */
+    mni_event_client_facts client_facts;
 } mni_event_exposure_count;
 
 typedef struct {
@@ -221,7 +250,8 @@ typedef enum {
     MNI_SYM_VIEWING,   /* rules_viewing */
     MNI_SYM_STEP,      /* mni_event_step */
     MNI_SYM_REPORT,    /* mni_event_report */
-    MNI_SYM_CLOSE      /* mni_event_close_reason */
+    MNI_SYM_CLOSE,     /* mni_event_close_reason */
+    MNI_SYM_ACTOR      /* rules_actor */
 } mni_event_sym;
 
 /* The symbol of value in set, or NULL when out of range. */

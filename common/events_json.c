@@ -200,7 +200,7 @@ static const char *ej_sym_noun(mni_event_sym set)
         [MNI_SYM_TYPE] = "event type",     [MNI_SYM_ROLE] = "role",   [MNI_SYM_KIND] = "kind",
         [MNI_SYM_CERTAINTY] = "certainty", [MNI_SYM_LEVEL] = "level", [MNI_SYM_SYSTEM] = "system",
         [MNI_SYM_VIEWING] = "viewing",     [MNI_SYM_STEP] = "step",   [MNI_SYM_REPORT] = "report",
-        [MNI_SYM_CLOSE] = "reason",
+        [MNI_SYM_CLOSE] = "reason",        [MNI_SYM_ACTOR] = "actor",
     };
     return nouns[set];
 }
@@ -351,6 +351,80 @@ static int in_bits(ej_in *c, json_t *obj, const char *key, bool required, mni_ev
     return 1;
 }
 
+/* The optional kind-of-body flags of a reporter or a client (schema version 3). */
+static int in_body_flags(ej_in *c, json_t *obj, rules_body *b)
+{
+    return in_bool(c, obj, "public_body", false, &b->public_body) < 0 ||
+                   in_bool(c, obj, "local_government", false, &b->local_government) < 0 ||
+                   in_bool(c, obj, "ordinance_sensitive", false, &b->ordinance_sensitive) < 0
+               ? -1
+               : 0;
+}
+
+static int in_reporter(ej_in *c, json_t *rep, mni_event_reporter *r)
+{
+    static const char *const keys[] = {"role",
+                                       "number_use_entity",
+                                       "public_body_system",
+                                       "public_body",
+                                       "local_government",
+                                       "ordinance_sensitive",
+                                       "employees",
+                                       NULL};
+    int x, has;
+    if (!json_is_object(rep)) return in_fail(c, "expected an object, got %s", ej_type_of(rep));
+    if (in_known(c, rep, keys) || in_sym(c, rep, "role", true, MNI_SYM_ROLE, &x) < 0 ||
+        in_bool(c, rep, "number_use_entity", true, &r->number_use_entity) < 0 ||
+        in_bool(c, rep, "public_body_system", true, &r->public_body_system) < 0 ||
+        in_body_flags(c, rep, &r->body) ||
+        (has = in_int64(c, rep, "employees", false, &r->employees)) < 0)
+        return -1;
+    r->role = (rules_role)x;
+    r->employees_given = has > 0;
+    return 0;
+}
+
+/* notice_2015: 1 when given, 0 when absent or null, -1 on error. */
+static int in_notice2015(ej_in *c, json_t *b, rules_notice2015 *n)
+{
+    static const char *const keys[] = {"all_persons_contacted", "no_external_leak",
+                                       "investigation_done", NULL};
+    json_t *v;
+    size_t old;
+    int has = in_get(c, b, "notice_2015", false, true, &v, &old);
+    if (has <= 0) return has;
+    if (!json_is_object(v)) return in_fail(c, "expected an object, got %s", ej_type_of(v));
+    if (in_known(c, v, keys) ||
+        in_bool(c, v, "all_persons_contacted", true, &n->all_persons_contacted) < 0 ||
+        in_bool(c, v, "no_external_leak", true, &n->no_external_leak) < 0 ||
+        in_bool(c, v, "investigation_done", true, &n->investigation_done) < 0)
+        return -1;
+    events_path_pop(&c->path, old);
+    return 1;
+}
+
+/* client_facts of an exposure event (schema version 3); absent or null: not stated. */
+static int in_client_facts(ej_in *c, json_t *b, mni_event_client_facts *cf)
+{
+    static const char *const keys[] = {"systems",          "appi_persons",        "public_body",
+                                       "local_government", "ordinance_sensitive", NULL};
+    json_t *v;
+    size_t old;
+    int has = in_get(c, b, "client_facts", false, true, &v, &old), sys, appi;
+    if (has <= 0) return has;
+    if (!json_is_object(v)) return in_fail(c, "expected an object, got %s", ej_type_of(v));
+    if (in_known(c, v, keys) ||
+        (sys = in_bits(c, v, "systems", false, MNI_SYM_SYSTEM, &cf->systems)) < 0 ||
+        (appi = in_int64(c, v, "appi_persons", false, &cf->appi_persons)) < 0 ||
+        in_body_flags(c, v, &cf->body))
+        return -1;
+    cf->present = true;
+    cf->systems_given = sys > 0;
+    cf->appi_persons_given = appi > 0;
+    events_path_pop(&c->path, old);
+    return 1;
+}
+
 /* The facts; with optional (facts_updated) every fact may be absent, and *present says which
  * were given. */
 static int in_facts(ej_in *c, json_t *b, mni_event_facts *f, unsigned *present, bool optional)
@@ -370,13 +444,7 @@ static int in_facts(ej_in *c, json_t *b, mni_event_facts *f, unsigned *present, 
     has = in_get(c, b, "reporter", req, true, &rep, &old);
     if (has < 0) return -1;
     if (has) {
-        static const char *const keys[] = {"role", "number_use_entity", "public_body_system", NULL};
-        if (!json_is_object(rep)) return in_fail(c, "expected an object, got %s", ej_type_of(rep));
-        if (in_known(c, rep, keys) || in_sym(c, rep, "role", true, MNI_SYM_ROLE, &x) < 0 ||
-            in_bool(c, rep, "number_use_entity", true, &f->reporter.number_use_entity) < 0 ||
-            in_bool(c, rep, "public_body_system", true, &f->reporter.public_body_system) < 0)
-            return -1;
-        f->reporter.role = (rules_role)x;
+        if (in_reporter(c, rep, &f->reporter)) return -1;
         events_path_pop(&c->path, old);
         *present |= MNI_FACT_REPORTER;
     }
@@ -399,6 +467,10 @@ static int in_facts(ej_in *c, json_t *b, mni_event_facts *f, unsigned *present, 
     EJ_FACT(in_bool(c, b, "appi_financial_risk", false, &f->appi_financial_risk),
             MNI_FACT_APPI_FINANCIAL_RISK);
     EJ_FACT(in_string(c, b, "description", false, &f->description), MNI_FACT_DESCRIPTION);
+    EJ_FACT(in_sym(c, b, "actor", false, MNI_SYM_ACTOR, &x), MNI_FACT_ACTOR);
+    if (has) f->actor = (rules_actor)x;
+    EJ_FACT(in_notice2015(c, b, &f->notice2015), MNI_FACT_NOTICE_2015);
+    f->notice2015_given = has > 0;
 #undef EJ_FACT
     if (!optional && f->description == NULL) f->description = "";
     return 0;
@@ -419,6 +491,8 @@ static const char *const ej_fact_keys[] = {"known_at",
                                            "appi_sensitive",
                                            "appi_financial_risk",
                                            "description",
+                                           "actor",
+                                           "notice_2015",
                                            NULL /* "note" for facts_updated */,
                                            NULL};
 static const char *const ej_update_keys[] = {"known_at",
@@ -435,6 +509,8 @@ static const char *const ej_update_keys[] = {"known_at",
                                              "appi_sensitive",
                                              "appi_financial_risk",
                                              "description",
+                                             "actor",
+                                             "notice_2015",
                                              "note",
                                              NULL};
 
@@ -472,8 +548,8 @@ static int in_body(ej_in *c, json_t *b)
         return 0;
     }
     case MNI_EVENT_EXPOSURE_MANIFEST: {
-        static const char *const keys[] = {"client_id", "batch_id", "tokens",
-                                           "contract_notice_hours", NULL};
+        static const char *const keys[] = {
+            "client_id", "batch_id", "tokens", "contract_notice_hours", "client_facts", NULL};
         mni_event_exposure_manifest *m = &ev->body.manifest;
         json_t *toks, *item;
         size_t old, i;
@@ -495,18 +571,24 @@ static int in_body(ej_in *c, json_t *b)
         events_path_pop(&c->path, old);
         m->tokens = arr;
         m->n_tokens = json_array_size(toks);
-        return in_hours(c, b, &m->contract_notice_hours);
+        return in_hours(c, b, &m->contract_notice_hours) ||
+                       in_client_facts(c, b, &m->client_facts) < 0
+                   ? -1
+                   : 0;
     }
     case MNI_EVENT_EXPOSURE_COUNT: {
-        static const char *const keys[] = {"client_id", "persons", "persons_max",
-                                           "contract_notice_hours", NULL};
+        static const char *const keys[] = {
+            "client_id", "persons", "persons_max", "contract_notice_hours", "client_facts", NULL};
         mni_event_exposure_count *n = &ev->body.count;
         n->persons_max = MNI_EVENT_ABSENT;
         if (in_known(c, b, keys) || in_string(c, b, "client_id", true, &n->client_id) < 0 ||
             in_int64(c, b, "persons", true, &n->persons) < 0 ||
             in_int64(c, b, "persons_max", false, &n->persons_max) < 0)
             return -1;
-        return in_hours(c, b, &n->contract_notice_hours);
+        return in_hours(c, b, &n->contract_notice_hours) ||
+                       in_client_facts(c, b, &n->client_facts) < 0
+                   ? -1
+                   : 0;
     }
     case MNI_EVENT_RESPONSE_STEP_COMPLETED: {
         static const char *const keys[] = {"step", "completed_at", "note", NULL};
@@ -635,7 +717,28 @@ static json_t *out_bits(mni_event_sym set, unsigned bits)
     return arr;
 }
 
-static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned present)
+/* Only the flags that are set: absent means false, so older consumers see the old shape. */
+static void out_body_flags(ej_out *o, json_t *obj, const rules_body *b)
+{
+    if (b->public_body) out_set(o, obj, "public_body", json_true());
+    if (b->local_government) out_set(o, obj, "local_government", json_true());
+    if (b->ordinance_sensitive) out_set(o, obj, "ordinance_sensitive", json_true());
+}
+
+static void out_client_facts(ej_out *o, json_t *b, const mni_event_client_facts *c)
+{
+    if (!c->present) return;
+    json_t *cf = json_object();
+    if (cf != NULL) {
+        if (c->systems_given) out_set(o, cf, "systems", out_bits(MNI_SYM_SYSTEM, c->systems));
+        if (c->appi_persons_given) out_set(o, cf, "appi_persons", json_integer(c->appi_persons));
+        out_body_flags(o, cf, &c->body);
+    }
+    out_set(o, b, "client_facts", cf);
+}
+
+/* `all`: an IncidentOpened, whose actor "unknown" is the default and is left out. */
+static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned present, bool all)
 {
     if (present & MNI_FACT_KNOWN_AT) out_set(o, b, "known_at", out_time(f->known_at_ms));
     if (present & MNI_FACT_TITLE) out_set(o, b, "title", json_string(f->title));
@@ -645,6 +748,9 @@ static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned p
             out_set(o, r, "role", out_sym(MNI_SYM_ROLE, (int)f->reporter.role));
             out_set(o, r, "number_use_entity", json_boolean(f->reporter.number_use_entity));
             out_set(o, r, "public_body_system", json_boolean(f->reporter.public_body_system));
+            out_body_flags(o, r, &f->reporter.body);
+            if (f->reporter.employees_given)
+                out_set(o, r, "employees", json_integer(f->reporter.employees));
         }
         out_set(o, b, "reporter", r);
     }
@@ -667,16 +773,24 @@ static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned p
         out_set(o, b, "appi_financial_risk", json_boolean(f->appi_financial_risk));
     if (present & MNI_FACT_DESCRIPTION)
         out_set(o, b, "description", json_string(f->description != NULL ? f->description : ""));
+    if ((present & MNI_FACT_ACTOR) && !(all && f->actor == RULES_ACTOR_UNKNOWN))
+        out_set(o, b, "actor", out_sym(MNI_SYM_ACTOR, (int)f->actor));
+    if ((present & MNI_FACT_NOTICE_2015) && (!all || f->notice2015_given))
+        out_set(o, b, "notice_2015",
+                json_pack("{s:b, s:b, s:b}", "all_persons_contacted",
+                          f->notice2015.all_persons_contacted, "no_external_leak",
+                          f->notice2015.no_external_leak, "investigation_done",
+                          f->notice2015.investigation_done));
 }
 
 static void out_body(ej_out *o, json_t *b, const mni_event *ev)
 {
     switch (ev->type) {
     case MNI_EVENT_INCIDENT_OPENED:
-        out_facts(o, b, &ev->body.opened, MNI_FACT_ALL);
+        out_facts(o, b, &ev->body.opened, MNI_FACT_ALL, true);
         break;
     case MNI_EVENT_FACTS_UPDATED:
-        out_facts(o, b, &ev->body.facts_updated.facts, ev->body.facts_updated.present);
+        out_facts(o, b, &ev->body.facts_updated.facts, ev->body.facts_updated.present, false);
         out_set(
             o, b, "note",
             json_string(ev->body.facts_updated.note != NULL ? ev->body.facts_updated.note : ""));
@@ -691,6 +805,7 @@ static void out_body(ej_out *o, json_t *b, const mni_event *ev)
         out_set(o, b, "tokens", arr);
         if (m->contract_notice_hours != MNI_EVENT_ABSENT)
             out_set(o, b, "contract_notice_hours", json_integer(m->contract_notice_hours));
+        out_client_facts(o, b, &m->client_facts);
         break;
     }
     case MNI_EVENT_EXPOSURE_COUNT: {
@@ -701,6 +816,7 @@ static void out_body(ej_out *o, json_t *b, const mni_event *ev)
             out_set(o, b, "persons_max", json_integer(n->persons_max));
         if (n->contract_notice_hours != MNI_EVENT_ABSENT)
             out_set(o, b, "contract_notice_hours", json_integer(n->contract_notice_hours));
+        out_client_facts(o, b, &n->client_facts);
         break;
     }
     case MNI_EVENT_RESPONSE_STEP_COMPLETED:

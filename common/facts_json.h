@@ -4,8 +4,12 @@
  * Strict on purpose: a legal verdict must not rest on a misspelt field, so unknown fields,
  * wrong types, duplicate keys and missing required fields are errors that name the field path
  * (`clients[2].persons_max: must be an integer >= 0`). Optional fields: clients[].persons_max,
- * clients[].contract_notice_hours, distinct_persons, appi and appi.persons. Any text holding a
- * valid My Number is refused.
+ * clients[].contract_notice_hours, distinct_persons, appi and appi.persons; and (issue 7)
+ * actor, notice_2015, reporter.public_body / .local_government / .ordinance_sensitive /
+ * .employees, clients[].systems / .appi_persons / .public_body / .local_government /
+ * .ordinance_sensitive / .known_at. An absent optional field keeps the old meaning, so facts
+ * written before these fields existed read the same. Any text holding a valid My Number is
+ * refused.
  *
  * Ownership: facts_doc owns the client array behind doc->facts.clients; facts_doc_free frees it.
  */
@@ -36,5 +40,6 @@ const char *facts_level_name(rules_level l);
 const char *facts_viewing_name(rules_viewing v);
 const char *facts_certainty_name(rules_certainty c);
 const char *facts_role_name(rules_role r);
+const char *facts_actor_name(rules_actor a);
 
 #endif

@@ -72,6 +72,9 @@ static const kq_prop kq_producer_defaults[] = {
      * flush every batch, so more would only be memory held during a broker outage; when it is
      * full kq_produce waits for deliveries (kq.h). */
     {"queue.buffering.max.kbytes", "65536"},
+    /* Room for the largest message the pipeline sends (kq.h, KQ_MESSAGE_MAX_BYTES); librdkafka's
+     * default (1,000,000) is below the 1 MiB an event may have. */
+    {"message.max.bytes", KQ_STR(KQ_MESSAGE_MAX_BYTES)},
 };
 
 static int kq_conf_set(rd_kafka_conf_t *conf, const kq_prop *p, char *err, size_t errlen)

@@ -35,7 +35,15 @@
  *             isolation.level=read_committed, queued.max.messages.kbytes=16384,
  *             fetch.max.bytes=8388608 (memory bounded on purpose); group.id is required.
  *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
- *             queue.buffering.max.kbytes=65536.
+ *             queue.buffering.max.kbytes=65536, message.max.bytes=KQ_MESSAGE_MAX_BYTES.
+ *
+ * Message sizes, set together (README "Limits", deploy/mni.conf): a framed event is at most
+ * WIRE_MAX_MESSAGE (1 MiB, wire.h); what the workers send is at most that plus a key and
+ * headers (a dead letter's parts are bounded by dlq.h to fit), so the producer may send
+ * KQ_MESSAGE_MAX_BYTES = 1 MiB + 64 KiB, and the topics must accept at least that plus the
+ * record batch's framing: max.message.bytes = KQ_TOPIC_MAX_MESSAGE_BYTES (1 MiB + 128 KiB,
+ * deploy/create-topics.sh). The producer refuses a larger message itself, at once, rather than
+ * the broker after sending it.
  *
  * Threads. A kq_producer or kq_consumer belongs to one thread at a time: delivery reports and
  * rebalance callbacks run inside kq_* calls on the calling thread (never on librdkafka's threads),
@@ -56,6 +64,11 @@
 #include <stdint.h>
 
 /* ---- configuration (kq.c) -------------------------------------------------------------------- */
+
+#define KQ_MESSAGE_MAX_BYTES 1114112       /* 1 MiB + 64 KiB: the producer's message.max.bytes */
+#define KQ_TOPIC_MAX_MESSAGE_BYTES 1179648 /* 1 MiB + 128 KiB: each topic's max.message.bytes */
+#define KQ_STR_(x) #x
+#define KQ_STR(x) KQ_STR_(x)
 
 /* One librdkafka property, e.g. {"bootstrap.servers", "localhost:9092"}. */
 typedef struct kq_prop {
@@ -106,17 +119,28 @@ int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen
  * (consumers de-duplicate by task id). */
 int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t errlen);
 
-/* Dead-letter flag: send an empty value and no original headers, because the original bytes must
- * not travel (reason raw_my_number). The key (the incident id) is kept. */
-#define KQ_DLQ_REDACT 1u
+/* Dead-letter flags: parts of the original that must not travel (a raw My Number in them, or
+ * too large); the origin headers below are the reference to the original bytes. */
+#define KQ_DLQ_NO_VALUE 1u   /* an empty value */
+#define KQ_DLQ_NO_HEADERS 2u /* none of the original headers */
+#define KQ_DLQ_NO_KEY 4u     /* a null key */
+#define KQ_DLQ_REDACT (KQ_DLQ_NO_VALUE | KQ_DLQ_NO_HEADERS)
 
-/* Produces the original message (key, value, headers) to dlq_topic with these headers added:
- * mni.reason, mni.detail (may be NULL: empty), mni.origin.topic, mni.origin.partition and
- * mni.origin.offset (decimal text). The caller then flush-checks before storing the advanced
- * offset, so a dead letter is never lost. detail must not quote a My Number. */
+/* Produces the original message (key, value, headers, less what flags withhold) to dlq_topic
+ * with these headers added: mni.reason, mni.detail (may be NULL: empty), mni.origin.topic,
+ * mni.origin.partition and mni.origin.offset (decimal text), mni.origin.bytes (the original
+ * value's size), and mni.withheld (what was withheld and why) when withheld is not NULL. The
+ * caller then flush-checks before storing the advanced offset, so a dead letter is never lost.
+ * detail and withheld must not quote a My Number (worker_dead_letter scans every byte). */
 int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
-                   const char *reason, const char *detail, unsigned flags, char *err,
-                   size_t errlen);
+                   const char *reason, const char *detail, unsigned flags, const char *withheld,
+                   char *err, size_t errlen);
+
+/* True when a message was refused for what it is (too large, an invalid record: librdkafka's or
+ * the broker's MSG_SIZE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD, INVALID_MSG,
+ * INVALID_MSG_SIZE) since the last call, by kq_produce or in a delivery report: producing it
+ * again fails again, unlike a time-out or a broker that is down. Clears the mark. */
+int kq_producer_take_refused(kq_producer *p);
 
 /* Flush-checks with timeout_ms, purges whatever is still undelivered, destroys the producer.
  * Returns the flush check's result. NULL is a no-op returning 0. */
@@ -166,6 +190,11 @@ int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char
  * assignment failed. */
 int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_message_t **out,
                      size_t *n, char *err, size_t errlen);
+
+/* Bounds a batch by bytes as well: kq_consume_batch returns as soon as the values it collected
+ * reach bytes (the message that reaches it included, so a batch always holds at least one).
+ * 0, the default, bounds by count only. */
+void kq_consumer_set_batch_bytes(kq_consumer *c, size_t bytes);
 
 /* Destroys msgs[0..n) (NULL entries are skipped) and sets them to NULL. */
 void kq_messages_destroy(rd_kafka_message_t **msgs, size_t n);

@@ -51,6 +51,7 @@ struct kq_consumer {
     rd_kafka_t *rk;
     kq_consumer_cbs cbs;
     unsigned long revocations; /* revoke events seen; a batch compares it before and after */
+    size_t batch_bytes;        /* a batch closes once its values reach this; 0: no bound */
     int failed;                /* terminal: the reason is in why */
     char why[512];
 };
@@ -259,6 +260,11 @@ static void kq_report_error(kq_consumer *c, const rd_kafka_message_t *m)
         fprintf(stderr, "kq: consumer error: %s\n", reason);
 }
 
+void kq_consumer_set_batch_bytes(kq_consumer *c, size_t bytes)
+{
+    c->batch_bytes = bytes;
+}
+
 int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_message_t **out,
                      size_t *n, char *err, size_t errlen)
 {
@@ -266,8 +272,9 @@ int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_messa
     unsigned long revocations = c->revocations;
     char fatal[512];
 
+    size_t bytes = 0;
     *n = 0;
-    while (*n < max_msgs && !c->failed) {
+    while (*n < max_msgs && !c->failed && (c->batch_bytes == 0 || bytes < c->batch_bytes)) {
         int64_t left = deadline - kq_now_ms();
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, left > 0 ? (int)left : 0);
 
@@ -275,6 +282,7 @@ int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_messa
             /* See the head comment: a batch never spans a revocation. */
             kq_messages_destroy(out, *n);
             *n = 0;
+            bytes = 0;
             revocations = c->revocations;
         }
         if (!m) {
@@ -282,6 +290,7 @@ int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_messa
             continue; /* woke up for a callback; the deadline decides */
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            bytes += m->len;
             out[(*n)++] = m;
             continue;
         }

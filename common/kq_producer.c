@@ -16,7 +16,12 @@
  *
  * Dead letters reuse the same path: kq_produce_dlq builds the headers (the original ones, then
  * kq's mni.* ones, so a header lookup for mni.reason finds kq's even when the original message
- * was itself a dead letter) and produces the original key and value, or no value when redacted.
+ * was itself a dead letter) and produces the original key and value, less what the caller
+ * withholds (kq knows nothing of My Numbers: worker_dead_letter decides).
+ *
+ * Refusals: an error that belongs to the message (too large, invalid) marks the producer
+ * (kq_producer_take_refused), so that the worker can tell a batch that will never go through
+ * from one that met a broker outage, and retry it message by message.
  */
 #include "common/kq.h"
 #include "common/kq_int.h"
@@ -31,8 +36,24 @@ struct kq_producer {
     size_t outstanding;
     size_t delivered;
     size_t failed;
+    int refused; /* kq_producer_take_refused */
     char first_failure[512];
 };
+
+/* Errors that belong to the message, not to the moment (kq_producer_take_refused). */
+static int kq_refuses_message(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || e == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
+           e == RD_KAFKA_RESP_ERR_INVALID_MSG || e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+}
+
+int kq_producer_take_refused(kq_producer *p)
+{
+    int refused = p->refused;
+    p->refused = 0;
+    return refused;
+}
 
 /* Not rd_kafka_message_errstr: on a delivery report the payload is the message's value, which
  * that function would return as if it were the error text. */
@@ -46,6 +67,7 @@ static void kq_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
         p->delivered++;
         return;
     }
+    if (kq_refuses_message(m->err)) p->refused = 1;
     if (p->failed++ == 0)
         snprintf(p->first_failure, sizeof p->first_failure, "%s [%" PRId32 "]: %s",
                  m->rkt ? rd_kafka_topic_name(m->rkt) : "(unknown topic)", m->partition,
@@ -120,6 +142,7 @@ static int kq_produce_owned(kq_producer *p, const char *topic, const void *key, 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         /* On failure the headers are still ours. */
         if (hdrs) rd_kafka_headers_destroy(hdrs);
+        if (kq_refuses_message(e)) p->refused = 1;
         kq_produce_error(p, topic, e, err, errlen);
         return -1;
     }
@@ -166,12 +189,12 @@ int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen
 }
 
 int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
-                   const char *reason, const char *detail, unsigned flags, char *err, size_t errlen)
+                   const char *reason, const char *detail, unsigned flags, const char *withheld,
+                   char *err, size_t errlen)
 {
     rd_kafka_headers_t *orig_hdrs = NULL, *hdrs = NULL;
     const char *origin_topic;
-    char part[16], off[24];
-    int redact = (flags & KQ_DLQ_REDACT) != 0;
+    char part[16], off[24], bytes[24];
 
     if (!orig || !orig->rkt) {
         kq__errf(err, errlen, "dead letter to %s: the original is not a consumed message",
@@ -185,24 +208,31 @@ int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message
     origin_topic = rd_kafka_topic_name(orig->rkt);
     /* Original headers travel with the original bytes. A message whose headers cannot be parsed
      * (or has none) still goes to the dead-letter topic, with kq's headers only. */
-    if (!redact && rd_kafka_message_headers(orig, &orig_hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (!(flags & KQ_DLQ_NO_HEADERS) &&
+        rd_kafka_message_headers(orig, &orig_hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
         hdrs = rd_kafka_headers_copy(orig_hdrs);
     else
-        hdrs = rd_kafka_headers_new(5);
+        hdrs = rd_kafka_headers_new(7);
     snprintf(part, sizeof part, "%" PRId32, orig->partition);
     snprintf(off, sizeof off, "%" PRId64, orig->offset);
+    snprintf(bytes, sizeof bytes, "%zu", orig->payload ? orig->len : 0);
     if (kq_header_add(hdrs, "mni.reason", reason, strlen(reason), err, errlen) != 0 ||
         kq_header_add(hdrs, "mni.detail", detail ? detail : "", detail ? strlen(detail) : 0, err,
                       errlen) != 0 ||
         kq_header_add(hdrs, "mni.origin.topic", origin_topic, strlen(origin_topic), err, errlen) !=
             0 ||
         kq_header_add(hdrs, "mni.origin.partition", part, strlen(part), err, errlen) != 0 ||
-        kq_header_add(hdrs, "mni.origin.offset", off, strlen(off), err, errlen) != 0) {
+        kq_header_add(hdrs, "mni.origin.offset", off, strlen(off), err, errlen) != 0 ||
+        kq_header_add(hdrs, "mni.origin.bytes", bytes, strlen(bytes), err, errlen) != 0 ||
+        (withheld &&
+         kq_header_add(hdrs, "mni.withheld", withheld, strlen(withheld), err, errlen) != 0)) {
         rd_kafka_headers_destroy(hdrs);
         return -1;
     }
-    return kq_produce_owned(p, dlq_topic, orig->key, orig->key_len, redact ? NULL : orig->payload,
-                            redact ? 0 : orig->len, hdrs, err, errlen);
+    int no_key = (flags & KQ_DLQ_NO_KEY) != 0, no_value = (flags & KQ_DLQ_NO_VALUE) != 0;
+    return kq_produce_owned(p, dlq_topic, no_key ? NULL : orig->key, no_key ? 0 : orig->key_len,
+                            no_value ? NULL : orig->payload, no_value ? 0 : orig->len, hdrs, err,
+                            errlen);
 }
 
 int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t errlen)

@@ -308,6 +308,13 @@ PGresult *pgx_query(PGconn *conn, const char *name, const char *sql, int nparams
     return pgx_check(conn, res, name, true, err, errlen) == 0 ? res : NULL;
 }
 
+PGresult *pgx_query_binary(PGconn *conn, const char *name, const char *sql, int nparams,
+                           const char *const *params, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 1);
+    return pgx_check(conn, res, name, true, err, errlen) == 0 ? res : NULL;
+}
+
 int pgx_prepare(PGconn *conn, const char *name, const char *sql, int nparams, char *err,
                 size_t errlen)
 {

@@ -69,6 +69,10 @@ int pgx_exec_params(PGconn *conn, const char *name, const char *sql, int nparams
                     const char *const *params, long long *rows, char *err, size_t errlen);
 /* Runs one query with text parameters; returns its result (PGRES_TUPLES_OK; the caller
  * PQclears it) or NULL. */
+/* pgx_query with every result column in binary (bytea as its raw bytes; text as its bytes,
+ * NUL-terminated by libpq): for large results that C reads field by field. */
+PGresult *pgx_query_binary(PGconn *conn, const char *name, const char *sql, int nparams,
+                           const char *const *params, char *err, size_t errlen);
 PGresult *pgx_query(PGconn *conn, const char *name, const char *sql, int nparams,
                     const char *const *params, char *err, size_t errlen);
 

@@ -245,14 +245,25 @@ static json_t *item_headcount(const json_t *snapshot, render__audience to, const
         }
         own = render__persons(n);
         render__add(e, "貴社分の本人の数", own);
+        /* The possible maximum counts; the persons known so far go next to it. */
+        const json_t *known = c ? json_object_get(c, "headcount_known") : NULL;
+        if (json_is_integer(known) && json_is_integer(n) &&
+            json_integer_value(known) != json_integer_value(n))
+            render__add(e, "うち確認済みの本人の数", render__persons(known));
         if (has_possible_max(snapshot, client_id))
             render__add(e, "注記",
                         json_string("範囲が確定していないため、可能性のある最大数です。"));
         return e;
     }
-    const json_t *total = json_object_get(json_object_get(v, "headcount"), "total");
+    const json_t *headcount = json_object_get(v, "headcount");
+    const json_t *total = json_object_get(headcount, "total");
     render__add(e, "本人の数（重複を除いた人数）", render__persons(total));
     if (to != RENDER__TO_PPC) return e; /* the public sees the total only, never a client */
+    /* The total is the possible maximum (rule Art. 2(4)); the known count goes next to it. */
+    const json_t *known = json_object_get(headcount, "known");
+    if (json_is_integer(known) && json_is_integer(total) &&
+        json_integer_value(known) != json_integer_value(total))
+        render__add(e, "うち確認済みの本人の数（重複を除いた人数）", render__persons(known));
     const char *route = render__str(v, "route");
     if (route && !strcmp(route, "direct_report")) {
         json_array_append_new(
@@ -261,7 +272,7 @@ static json_t *item_headcount(const json_t *snapshot, render__audience to, const
                     json_string("同一の本人が複数の委託元に含まれる場合があるため、委託元ごとの"
                                 "人数の和は重複を除いた人数と一致しないことがあります。"));
     }
-    const json_t *appi = json_object_get(v, "appi_persons");
+    const json_t *appi = json_object_get(headcount, "appi_persons");
     if (json_is_integer(appi) && total && json_integer_value(appi) != json_integer_value(total))
         render__add(e, "個人情報保護法上の本人の数", render__persons(appi));
     if (has_possible_max(snapshot, NULL))

@@ -44,9 +44,11 @@ static json_t *client_actions(const json_t *snapshot, const json_t *client)
     } else {
         const char *mn = render__str(client, "status"), *appi = render__str(client, "appi_status");
         if (is_mandatory(mn) || is_mandatory(appi)) {
-            /* 60 days when an improper purpose is possible (My Number MN-2-2, APPI-7-3). */
+            /* 60 days when an improper purpose is possible (My Number MN-2-2, APPI-7-3, for a
+             * public body APPI-43-3). */
             int days = has_rule(json_object_get(client, "rules"), "MN-2-2") ||
-                               has_rule(json_object_get(client, "appi_rules"), "APPI-7-3")
+                               has_rule(json_object_get(client, "appi_rules"), "APPI-7-3") ||
+                               has_rule(json_object_get(client, "appi_rules"), "APPI-43-3")
                            ? 60
                            : 30;
             char text[1024];

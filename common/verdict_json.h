@@ -19,10 +19,11 @@ json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v);
 /* One entry of the verdict's clients array (new reference). */
 json_t *verdict_json_client(const rules_client_verdict *c);
 
-/* The verdict without its per-client parts (clients[], and headcount.clients when there are
- * client verdicts): what a case version stores, so that a version costs what changed, not the
- * number of clients. Each client's entry is stored on its own when it changes; the SQL function
- * case_verdict(incident_id, version) puts the whole document back together. */
+/* The verdict without its per-client parts (clients[], and headcount.clients and
+ * headcount.clients_known when there are client verdicts): what a case version stores, so that a
+ * version costs what changed, not the number of clients. Each client's entry is stored on its own
+ * when it changes; the SQL function case_verdict(incident_id, version) puts the whole document back
+ * together. */
 json_t *verdict_json_case(const rules_facts *f, const rules_verdict *v);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dlq.h"
 #include "common/log.h"
 #include "common/logcheck.h"
 #include "common/metrics.h"
@@ -58,7 +59,7 @@ struct worker {
     double next_tick_at; /* monotonic ms */
     int tick_backoff_ms; /* 0 while ticks succeed */
     long long metrics_port;
-    long long batch_size, batch_ms, tick_ms, exit_when_idle_ms;
+    long long batch_size, batch_ms, batch_bytes, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
 };
 
@@ -513,8 +514,15 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
     return 0;
 }
 
-static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, size_t errlen)
+typedef int (*worker_process_fn)(worker *w, void *ctx, rd_kafka_message_t **msgs, size_t n,
+                                 char *err, size_t errlen);
+
+/* One batch: process (the worker's own, or process_undeliverable) inside a transaction with the
+ * offsets' compare-and-set; 0 when committed. */
+static int run_batch_with(worker *w, worker_process_fn process, void *ctx,
+                          rd_kafka_message_t **msgs, size_t n, char *err, size_t errlen)
 {
+    kq_producer_take_refused(w->producer); /* a refusal counts for this batch only */
     for (size_t i = 0; i < w->n_offsets; i++)
         w->offsets[i].next = w->offsets[i].first = -1;
     for (size_t i = 0; i < n; i++) {
@@ -533,7 +541,7 @@ static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, 
     for (size_t i = 0; i < w->n_offsets; i++)
         if (w->offsets[i].next >= 0) logcheck_digest(w->offsets[i].last, w->offsets[i].next_digest);
     if (pgx_begin(w->pg, err, errlen) != 0) return -1;
-    int failed = w->spec->process(w, w->ctx, msgs, n, err, errlen) != 0 ||
+    int failed = process(w, ctx, msgs, n, err, errlen) != 0 ||
                  kq_producer_flush_checked(w->producer, WORKER_FLUSH_MS, err, errlen) != 0 ||
                  advance_offsets(w, err, errlen) != 0;
     if (!failed && w->pause_before_commit_ms > 0) {
@@ -556,10 +564,55 @@ static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, 
     return 0;
 }
 
-/* After a rolled-back batch: each of its partitions is read again from the batch's first
- * offset (kq_seek_batch), which also restarts a fetch the broker had refused. */
-static void rewind_positions(worker *w)
+static int run_batch(worker *w, rd_kafka_message_t **msgs, size_t n, char *err, size_t errlen)
 {
+    return run_batch_with(w, w->spec->process, w->ctx, msgs, n, err, errlen);
+}
+
+/* The process of a batch of one whose output Kafka refuses for what it is: the message is
+ * dead-lettered (undeliverable), without its value and headers (they may be what was too
+ * large), and nothing of it is applied. why is the refusal. */
+static int process_undeliverable(worker *w, void *why, rd_kafka_message_t **msgs, size_t n,
+                                 char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (worker_dead_letter(w, msgs[i], "undeliverable", why, KQ_DLQ_REDACT, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+/* After a batch failed because Kafka refused a message it produced (kq_producer_take_refused):
+ * any one message may only cost itself, so the batch is applied again message by message, each
+ * in a transaction of its own, and the message whose own output is refused is dead-lettered
+ * alone. Returns how many messages are done (committed or dead-lettered); fewer than n when
+ * one failed for another reason (err), and the rest is then read again. */
+static size_t run_one_by_one(worker *w, rd_kafka_message_t **msgs, size_t n, char *err,
+                             size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (run_batch(w, &msgs[i], 1, err, errlen) == 0) continue;
+        if (!kq_producer_take_refused(w->producer)) return i;
+        char why[DLQ_DETAIL_MAX];
+        snprintf(why, sizeof why, "Kafka refused what this message produced: %.600s", err);
+        log_error("message dead-lettered: Kafka refuses its output", LOG_STR("error", err),
+                  LOG_INT("partition", msgs[i]->partition), LOG_INT("offset", msgs[i]->offset),
+                  LOG_END);
+        if (run_batch_with(w, process_undeliverable, why, &msgs[i], 1, err, errlen) != 0) return i;
+    }
+    return n;
+}
+
+/* After a rolled-back batch: each partition of msgs[0..n) (what is left of the batch) is read
+ * again from its first offset there (kq_seek_batch), which also restarts a fetch the broker had
+ * refused. */
+static void rewind_positions(worker *w, rd_kafka_message_t *const *msgs, size_t n)
+{
+    for (size_t i = 0; i < w->n_offsets; i++)
+        w->offsets[i].first = -1;
+    for (size_t i = 0; i < n; i++) {
+        worker_offset *o = offset_slot(w, msgs[i]->partition);
+        if (o && (o->first < 0 || msgs[i]->offset < o->first)) o->first = msgs[i]->offset;
+    }
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
         if (o->first < 0) continue;
@@ -589,11 +642,15 @@ int32_t worker_log_epoch(const worker *w, int32_t partition)
 int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
                        const char *detail, unsigned flags, char *err, size_t errlen)
 {
-    log_warn("dead letter", LOG_STR("reason", reason), LOG_STR("detail", detail),
-             LOG_STR("topic", rd_kafka_topic_name(m->rkt)), LOG_INT("partition", m->partition),
-             LOG_INT("offset", m->offset), LOG_END);
-    return kq_produce_dlq(w->producer, worker_topic(w, "topic.dlq"), m, reason, detail, flags, err,
-                          errlen);
+    rd_kafka_headers_t *headers = NULL;
+    if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) headers = NULL;
+    dlq_screened s;
+    dlq_screen(m->key, m->key_len, m->payload, m->payload ? m->len : 0, headers, flags, detail, &s);
+    log_warn("dead letter", LOG_STR("reason", reason), LOG_STR("detail", s.detail),
+             LOG_STR("withheld", s.withheld), LOG_STR("topic", rd_kafka_topic_name(m->rkt)),
+             LOG_INT("partition", m->partition), LOG_INT("offset", m->offset), LOG_END);
+    return kq_produce_dlq(w->producer, worker_topic(w, "topic.dlq"), m, reason, s.detail, s.flags,
+                          s.withheld[0] ? s.withheld : NULL, err, errlen);
 }
 
 static void usage(const worker_spec *spec, FILE *out)
@@ -663,6 +720,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_load(w->cfg, config_path, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
+        config_get_int(w->cfg, "batch.bytes", 1024, 1LL << 31, &w->batch_bytes, err, errlen) != 0 ||
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
                        err, errlen) != 0 ||
@@ -705,6 +763,7 @@ static int connect_all(worker *w, char *err, size_t errlen)
         .ctx = w, .load_offsets = load_offsets, .on_revoke = on_revoke, .on_error = on_kafka_error};
     w->consumer = kq_consumer_new(props, n, &cbs, err, errlen);
     if (!w->consumer) return -1;
+    kq_consumer_set_batch_bytes(w->consumer, (size_t)w->batch_bytes);
     const char *topics[] = {w->topic};
     return kq_subscribe(w->consumer, topics, 1, err, errlen);
 }
@@ -777,14 +836,23 @@ static int loop(worker *w)
             double t0 = now_ms();
             metrics_add(w->metrics, METRICS_MESSAGES, n);
             int failed = run_batch(w, msgs, n, err, sizeof err) != 0;
+            size_t done = 0;
+            if (failed && kq_producer_take_refused(w->producer)) {
+                log_warn("Kafka refused a message of the batch; applying it message by message",
+                         LOG_STR("error", err), LOG_UINT("messages", n), LOG_END);
+                done = run_one_by_one(w, msgs, n, err, sizeof err);
+                failed = done < n;
+            }
             metrics_batch_done(w->metrics, !failed);
             if (failed) {
                 char seek_err[256];
                 log_warn("batch rolled back; reading it again", LOG_STR("error", err),
-                         LOG_UINT("messages", n), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
-                if (kq_seek_batch(w->consumer, msgs, n, seek_err, sizeof seek_err) != 0)
+                         LOG_UINT("messages", n - done), LOG_INT("retry_in_ms", backoff_ms),
+                         LOG_END);
+                if (kq_seek_batch(w->consumer, msgs + done, n - done, seek_err, sizeof seek_err) !=
+                    0)
                     log_warn("rewind failed", LOG_STR("error", seek_err), LOG_END);
-                rewind_positions(w);
+                rewind_positions(w, msgs + done, n - done);
                 kq_messages_destroy(msgs, n);
                 if (PQstatus(w->pg) != CONNECTION_OK) PQreset(w->pg);
                 metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);

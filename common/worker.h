@@ -13,6 +13,12 @@
  * back and rewinds the consumer to the batch's first offsets, so the batch is read again.
  * Messages produced inside a batch (dead letters, forwards) are delivered before COMMIT, so a
  * crash can repeat them but never lose them; consumers de-duplicate by id.
+ * One message only ever costs itself: when a batch fails because Kafka refused a message it
+ * produced for what that message is (too large, invalid; kq_producer_take_refused), the batch
+ * is applied again message by message, each in its own transaction, and the message whose
+ * output is refused is dead-lettered alone (reason undeliverable, without value and headers,
+ * its origin as the reference) while the partition goes on. Other failures (PostgreSQL or the
+ * broker down) roll back and retry the batch with backoff, never dead-letter.
  *
  * Lifecycle: worker_main parses the command line (--config FILE, --print-config, --help,
  * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL and Kafka,
@@ -90,7 +96,9 @@ void worker_hold_partition(worker *w, int32_t partition, const char *why);
 /* True once SIGTERM or SIGINT arrived. */
 int worker_stopping(const worker *w);
 
-/* Sends m to the dead-letter topic with the reason and its origin (kq_produce_dlq); logs it. */
+/* Sends m to the dead-letter topic with the reason and its origin (kq_produce_dlq); logs it.
+ * Every byte is screened first (dlq.h): a part holding a raw My Number, or too large to send,
+ * is withheld and the dead letter says so; flags are the parts the reason itself withholds. */
 int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
                        const char *detail, unsigned flags, char *err, size_t errlen);
 

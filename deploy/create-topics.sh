@@ -8,6 +8,10 @@
 # partitions allow more members per consumer group. The topic names are the defaults of the
 # topic.* configuration keys: if you rename them there, rename them here too.
 # case.assessments is compacted: it holds the latest assessment per incident (keyed by it).
+# Message sizes (README "Limits"): an event is at most 1 MiB framed; the workers' producers send
+# at most 1,114,112 bytes (message.max.bytes, 1 MiB + 64 KiB for key and headers); every topic
+# accepts 1,179,648 (max.message.bytes, 1 MiB + 128 KiB: the producer's limit plus the record
+# batch's framing), so that whatever the producers may send, the broker takes.
 set -euo pipefail
 bootstrap=${1:?usage: create-topics.sh BOOTSTRAP [REPLICATION]}
 replication=${2:-1}
@@ -17,7 +21,8 @@ create() {
   local name=$1 partitions=$2
   shift 2
   "$topics_bin" --bootstrap-server "$bootstrap" --create --if-not-exists --topic "$name" \
-    --partitions "$partitions" --replication-factor "$replication" "$@"
+    --partitions "$partitions" --replication-factor "$replication" \
+    --config max.message.bytes=1179648 "$@"
 }
 
 create incident.events 6

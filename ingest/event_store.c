@@ -34,6 +34,12 @@ static const char EVENT_STORE_CLASH_SQL[] =
     "AND e.src_epoch = r.src_epoch AND e.src_offset = r.src_offset AND e.event_id <> r.event_id "
     "ORDER BY r.src_partition, r.src_offset LIMIT 1";
 
+/* Which of the given events event_log holds with other content (event_store.h): jsonb equality
+ * is by value, so the same event encoded by another writer's schema is the same content. */
+static const char EVENT_STORE_CONFLICTS_SQL[] =
+    "SELECT r.event_id FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, body jsonb) "
+    "JOIN event_log e ON e.event_id = r.event_id WHERE e.body <> r.body";
+
 /* Serialises a JSON parameter; NULL with err set when out of memory. */
 static char *event_store_dump(json_t *value, const char *what, char *err, size_t errlen)
 {
@@ -182,8 +188,45 @@ static int event_store_find_clash(PGconn *pg, const event_store_row *rows, size_
     return 0;
 }
 
+/* Adds to conflicting the event id of each row not inserted whose stored body differs. */
+static int event_store_find_conflicts(PGconn *pg, const event_store_row *rows, size_t n,
+                                      const ingest_idset *inserted, ingest_idset *conflicting,
+                                      char *err, size_t errlen)
+{
+    json_t *replayed = json_array();
+    int rc = replayed ? 0 : -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (ingest_idset_contains(inserted, rows[i].ev->event_id)) continue;
+        json_t *body = mni_event_to_json(rows[i].ev, err, errlen);
+        json_t *r =
+            body ? json_pack("{s:s, s:o}", "event_id", rows[i].ev->event_id, "body", body) : NULL;
+        if (!r || json_array_append_new(replayed, r) != 0) rc = -1;
+    }
+    if (rc != 0 || json_array_size(replayed) == 0) {
+        json_decref(replayed);
+        if (rc != 0) snprintf(err, errlen, "ingest.find_conflicts: out of memory");
+        return rc;
+    }
+    char *param = event_store_dump(replayed, "ingest.find_conflicts", err, errlen);
+    json_decref(replayed);
+    if (!param) return -1;
+    const char *params[] = {param};
+    PGresult *res =
+        pgx_query(pg, "ingest.find_conflicts", EVENT_STORE_CONFLICTS_SQL, 1, params, err, errlen);
+    free(param);
+    if (!res) return -1;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        if (ingest_idset_add(conflicting, PQgetvalue(res, r, 0)) != 0) {
+            snprintf(err, errlen, "ingest.find_conflicts: out of memory");
+            rc = -1;
+        }
+    PQclear(res);
+    return rc;
+}
+
 int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
-                       event_store_clash *clash, char *err, size_t errlen)
+                       ingest_idset *conflicting, event_store_clash *clash, char *err,
+                       size_t errlen)
 {
     clash->found = 0;
     json_t *chunk = json_array();
@@ -211,5 +254,7 @@ int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest
     if (rc == 0) rc = event_store_flush(pg, chunk, inserted, err, errlen);
     json_decref(chunk);
     if (rc == 0) rc = event_store_find_clash(pg, rows, n, inserted, clash, err, errlen);
+    if (rc == 0 && !clash->found)
+        rc = event_store_find_conflicts(pg, rows, n, inserted, conflicting, err, errlen);
     return rc;
 }

@@ -5,7 +5,7 @@
  * atomically with the consumer offsets:
  *
  *   event_store_load_opened  which of a batch's incident ids already have an incident_opened
- *                            row (validate.h, test 3). One query per batch.
+ *                            row (validate.h, test 4). One query per batch.
  *   event_store_insert       the accepted events, idempotently:
  *                              INSERT ... SELECT FROM jsonb_to_recordset($1)
  *                              ON CONFLICT DO NOTHING RETURNING event_id
@@ -22,6 +22,11 @@
  *                            looks for such a clash and reports the first one (event_store_clash)
  *                            so that ingest stops the partition instead of retrying the batch
  *                            forever or dropping the event.
+ *                            Otherwise, for the rows that were not inserted (their event id is
+ *                            stored), one more query compares the stored body with the new
+ *                            one: the same content is a replay; other content under the same
+ *                            id (a producer bug or a forgery) is reported in `conflicting`, and
+ *                            ingest dead-letters it as conflicting_duplicate.
  *
  * Row contents: event_id, incident_id, tenant, kind (the type symbol, "facts_updated"),
  * occurred_at (UTC), client_id for the client-scoped kinds (exposure manifest, exposure count,
@@ -74,9 +79,11 @@ typedef struct {
 } event_store_clash;
 
 /* Inserts rows[0..n) (ON CONFLICT DO NOTHING) and adds the event id of each row actually
- * inserted to inserted; clash->found is set when a row was refused because its origin holds
- * another event (see above): the caller must then not commit the batch. */
+ * inserted to inserted, and of each row whose id event_log holds with other content to
+ * conflicting; clash->found is set when a row was refused because its origin holds another
+ * event (see above): the caller must then not commit the batch. */
 int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
-                       event_store_clash *clash, char *err, size_t errlen);
+                       ingest_idset *conflicting, event_store_clash *clash, char *err,
+                       size_t errlen);
 
 #endif

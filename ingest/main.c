@@ -4,11 +4,13 @@
  *
  * One batch, inside the worker's transaction (worker.h), in four passes over its messages:
  *
- *   1. judge    each message alone (validate.h tests 1-2): decode, raw My Number scan;
+ *   1. judge    each message alone (validate.h tests 1-3): decode, raw My Number scan, facts;
  *   2. context  one query for the incidents the batch's updates name (event_store.h), then,
- *               in message order, the known-incident test (validate.h test 3);
+ *               in message order, the known-incident test (validate.h test 4);
  *   3. store    the accepted events, first occurrence of each event id only, with
- *               INSERT ... ON CONFLICT (event_id) DO NOTHING (event_store.h);
+ *               INSERT ... ON CONFLICT (event_id) DO NOTHING (event_store.h); a later
+ *               occurrence in the batch with other content, or an id event_log holds with
+ *               other content, is a conflicting_duplicate (validate.h), not a replay;
  *   4. emit     in message order: a refused message goes to topic.dlq with its reason and
  *               origin (worker_dead_letter; redacted for raw_my_number); an accepted one whose
  *               row was new is forwarded to topic.accepted.
@@ -42,7 +44,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/events.h"
+#include "common/events_json.h"
 #include "common/kq.h"
 #include "common/log.h"
 #include "common/worker.h"
@@ -63,11 +68,12 @@ typedef struct {
     events_schema_set *schemas;
     ingest_slot *slots; /* cap_slots entries, each event initialised */
     size_t cap_slots;
-    const char **lookup;   /* incident ids to look up (pointers into slots' events) */
-    event_store_row *rows; /* accepted events to insert */
-    ingest_idset known;    /* incidents with an incident_opened (validate.h test 3) */
-    ingest_idset seen;     /* event ids accepted so far in this batch */
-    ingest_idset inserted; /* event ids the INSERT added */
+    const char **lookup;      /* incident ids to look up (pointers into slots' events) */
+    event_store_row *rows;    /* accepted events to insert */
+    ingest_idset known;       /* incidents with an incident_opened (validate.h test 4) */
+    ingest_idset seen;        /* event ids accepted so far in this batch */
+    ingest_idset inserted;    /* event ids the INSERT added */
+    ingest_idset conflicting; /* event ids event_log holds with other content */
 } ingest_ctx;
 
 static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
@@ -103,6 +109,38 @@ oom:
     return -1;
 }
 
+/* Whether two decoded events are the same content (a replay), whatever their bytes. */
+static int same_content(const mni_event *a, const mni_event *b)
+{
+    char err[256];
+    json_t *ja = mni_event_to_json(a, err, sizeof err), *jb = mni_event_to_json(b, err, sizeof err);
+    int same = ja && jb && json_equal(ja, jb);
+    json_decref(ja);
+    json_decref(jb);
+    return same;
+}
+
+/* Slot i repeats an event id accepted earlier in the batch: a replay when it is the same event,
+ * else conflicting_duplicate (validate.h). */
+static void judge_repeat(ingest_ctx *ctx, rd_kafka_message_t **msgs, size_t i)
+{
+    ingest_slot *s = &ctx->slots[i];
+    for (size_t j = i; j-- > 0;) {
+        const ingest_slot *f = &ctx->slots[j];
+        if (f->verdict != INGEST_ACCEPT || strcmp(f->ev.event_id, s->ev.event_id) != 0) continue;
+        if ((msgs[i]->len == msgs[j]->len &&
+             (msgs[i]->len == 0 || !memcmp(msgs[i]->payload, msgs[j]->payload, msgs[i]->len))) ||
+            same_content(&f->ev, &s->ev))
+            return;
+        snprintf(s->detail, sizeof s->detail,
+                 "event_id: %s came at offset %lld of this partition with other content; the "
+                 "first stays",
+                 s->ev.event_id, (long long)msgs[j]->offset);
+        s->verdict = INGEST_CONFLICTING_DUPLICATE;
+        return;
+    }
+}
+
 /* Forwards an accepted, new event: its original bytes, keyed by incident id. */
 static int ingest_forward(worker *w, const rd_kafka_message_t *m, const mni_event *ev, char *err,
                           size_t errlen)
@@ -122,6 +160,7 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     ingest_idset_clear(&ctx->known);
     ingest_idset_clear(&ctx->seen);
     ingest_idset_clear(&ctx->inserted);
+    ingest_idset_clear(&ctx->conflicting);
 
     /* 1. judge each message alone. */
     for (size_t i = 0; i < n; i++) {
@@ -146,8 +185,11 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     /* 3. store the first occurrence of each accepted event id. */
     for (size_t i = 0; i < n; i++) {
         ingest_slot *s = &ctx->slots[i];
-        if (s->verdict != INGEST_ACCEPT || ingest_idset_contains(&ctx->seen, s->ev.event_id))
+        if (s->verdict != INGEST_ACCEPT) continue;
+        if (ingest_idset_contains(&ctx->seen, s->ev.event_id)) {
+            judge_repeat(ctx, msgs, i);
             continue;
+        }
         if (ingest_idset_add(&ctx->seen, s->ev.event_id) != 0) {
             snprintf(err, errlen, "ingest: out of memory");
             return -1;
@@ -162,8 +204,8 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         };
     }
     event_store_clash clash;
-    if (event_store_insert(worker_pg(w), ctx->rows, n_rows, &ctx->inserted, &clash, err, errlen) !=
-        0)
+    if (event_store_insert(worker_pg(w), ctx->rows, n_rows, &ctx->inserted, &ctx->conflicting,
+                           &clash, err, errlen) != 0)
         return -1;
     if (clash.found) {
         /* Another log than event_log was read from: stop the partition, and let the batch be
@@ -186,7 +228,18 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
                 return -1;
             continue;
         }
-        /* The first occurrence in the batch takes the id; a later one is a replay. */
+        /* The first occurrence in the batch takes the id; a later one is a replay, unless
+         * event_log holds the id with other content. */
+        if (!ingest_idset_contains(&ctx->inserted, s->ev.event_id) &&
+            ingest_idset_take(&ctx->conflicting, s->ev.event_id)) {
+            refused++;
+            snprintf(s->detail, sizeof s->detail,
+                     "event_id: %s is stored with other content; the first stays", s->ev.event_id);
+            if (worker_dead_letter(w, msgs[i], "conflicting_duplicate", s->detail, 0, err,
+                                   errlen) != 0)
+                return -1;
+            continue;
+        }
         if (!ingest_idset_take(&ctx->inserted, s->ev.event_id)) {
             replayed++;
             log_debug("replayed event not forwarded", LOG_STR("event_id", s->ev.event_id),
@@ -219,6 +272,7 @@ int main(int argc, char **argv)
     ingest_idset_init(&ctx.known);
     ingest_idset_init(&ctx.seen);
     ingest_idset_init(&ctx.inserted);
+    ingest_idset_init(&ctx.conflicting);
     int rc = worker_main(argc, argv, &spec, &ctx);
     for (size_t i = 0; i < ctx.cap_slots; i++)
         mni_event_free(&ctx.slots[i].ev);
@@ -228,6 +282,7 @@ int main(int argc, char **argv)
     ingest_idset_free(&ctx.known);
     ingest_idset_free(&ctx.seen);
     ingest_idset_free(&ctx.inserted);
+    ingest_idset_free(&ctx.conflicting);
     events_schema_free(ctx.schemas);
     return rc;
 }

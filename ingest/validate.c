@@ -8,6 +8,7 @@
 
 #include "common/kq.h"
 #include "rules/mynumber.h"
+#include "rules/rules.h"
 
 /* Where the raw My Number scan stopped: the path of the first field that held one. */
 typedef struct {
@@ -23,6 +24,10 @@ const char *ingest_verdict_reason(ingest_verdict v)
         return "raw_my_number";
     case INGEST_UNKNOWN_INCIDENT:
         return "unknown_incident";
+    case INGEST_CONFLICTING_DUPLICATE:
+        return "conflicting_duplicate";
+    case INGEST_INVALID_FACTS:
+        return "invalid_facts";
     case INGEST_ACCEPT:
         break;
     }
@@ -38,11 +43,52 @@ static int validate_scan_text(const char *field, mni_event_text_kind kind, const
                               size_t len, void *arg)
 {
     validate_scan *scan = arg;
-    /* Tokens are 64 lowercase hex digits by contract (mni_event_check); see validate.h. */
-    if (kind == MNI_TEXT_TOKEN) return 0;
-    if (!mynumber_find(text, len, NULL)) return 0;
+    /* Tokens are 64 lowercase hex digits by contract (mni_event_check): only a number padded
+     * into that shape is one (validate.h). */
+    if (kind == MNI_TEXT_TOKEN ? !mynumber_in_token(text, len) : !mynumber_find(text, len, NULL))
+        return 0;
     snprintf(scan->field, sizeof scan->field, "%s", field);
     return 1;
+}
+
+/* Runs the rule core's own checks on the facts of an incident_opened (validate.h, test 3): the
+ * facts as rules_assess would see them for this incident alone. Clients come later (manifests,
+ * counts); a contractor's incident is checked with one empty placeholder client, since the core
+ * requires at least one and an empty one adds nothing. 0, or -1 with the core's reason. */
+static int validate_opened_facts(const mni_event *ev, char *why, size_t whylen)
+{
+    const mni_event_facts *f = &ev->body.opened;
+    rules_client placeholder = {.client_id = "-",
+                                .persons = 0,
+                                .persons_max = RULES_ABSENT,
+                                .contract_notice_hours = RULES_ABSENT};
+    rules_facts r = {
+        .known_at = f->known_at_ms >= 0 ? f->known_at_ms / 1000 : -((-f->known_at_ms + 999) / 1000),
+        .role = f->reporter.role,
+        .number_use_entity = f->reporter.number_use_entity,
+        .public_body_system = f->reporter.public_body_system,
+        .kinds = f->kinds,
+        .certainty = f->certainty,
+        .improper_purpose = f->improper_purpose,
+        .systems = f->systems,
+        .unspecified_viewing = f->unspecified_viewing,
+        .encrypted_protected = f->encrypted_protected,
+        .recovered_unviewed = f->recovered_unviewed,
+        .intact_copy = f->intact_copy,
+        .clients = f->reporter.role == RULES_ROLE_CONTRACTOR ? &placeholder : NULL,
+        .n_clients = f->reporter.role == RULES_ROLE_CONTRACTOR ? 1 : 0,
+        .distinct_persons = RULES_ABSENT,
+        .appi = {.sensitive = f->appi_sensitive,
+                 .financial_risk = f->appi_financial_risk,
+                 .persons = RULES_ABSENT},
+    };
+    snprintf(r.incident_id, sizeof r.incident_id, "%s", ev->incident_id);
+    rules_verdict v;
+    rules_client_verdict scratch[1];
+    char inner[256];
+    if (rules_assess(&r, NULL, &v, scratch, inner, sizeof inner) == 0) return 0;
+    snprintf(why, whylen, "body.%s", inner);
+    return -1;
 }
 
 ingest_verdict ingest_validate_message(const events_schema_set *schemas, const void *msg,
@@ -66,6 +112,11 @@ ingest_verdict ingest_validate_message(const events_schema_set *schemas, const v
         snprintf(detail, detaillen, "%s", scan.field);
         mni_event_reset(ev); /* the text must not linger past the decision */
         return INGEST_RAW_MY_NUMBER;
+    }
+    if (ev->type == MNI_EVENT_INCIDENT_OPENED &&
+        validate_opened_facts(ev, detail, detaillen) != 0) {
+        mni_event_reset(ev);
+        return INGEST_INVALID_FACTS;
     }
     if (detaillen > 0) detail[0] = '\0';
     return INGEST_ACCEPT;

@@ -167,7 +167,8 @@ notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
         snprintf(why, whylen, "kind: no documents for task kind %d", (int)t->kind);
         return NOTIFY_TASK_MALFORMED;
     }
-    json_t *snap = notify_snapshot_load(pg, t->incident_id, &missing, err, errlen);
+    json_t *snap = notify_snapshot_load(pg, t->incident_id, t->client_id, (int)t->case_version,
+                                        &missing, err, errlen);
     if (!snap && missing) {
         snprintf(why, whylen, "incident_id: no case %s", t->incident_id);
         return NOTIFY_TASK_UNKNOWN_CASE;

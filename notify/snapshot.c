@@ -61,14 +61,25 @@ static int load_case(PGconn *pg, const char *incident_id, json_t *snap, int *mis
     return 0;
 }
 
-static int load_verdict(PGconn *pg, const char *incident_id, json_t *snap, char *err, size_t errlen)
+/* The verdict of the version asked for (0: the latest): whole, or one client's view of it
+ * (migration 0012) when the task is about one client. */
+static int load_verdict(PGconn *pg, const char *incident_id, const char *client_id, int version,
+                        json_t *snap, char *err, size_t errlen)
 {
-    const char *p[] = {incident_id};
-    PGresult *res =
-        pgx_query(pg, "notify.snapshot_verdict",
-                  "SELECT version, case_verdict(incident_id, version)::text FROM case_versions "
-                  "WHERE incident_id = $1 ORDER BY version DESC LIMIT 1",
-                  1, p, err, errlen);
+    char v[16];
+    snprintf(v, sizeof v, "%d", version);
+    const char *p[] = {incident_id, v, client_id};
+    PGresult *res = pgx_query(
+        pg, client_id ? "notify.snapshot_client_verdict" : "notify.snapshot_verdict",
+        client_id ? "SELECT version, case_verdict_of_client(incident_id, version, $3)::text "
+                    "FROM case_versions WHERE incident_id = $1 AND version = CASE WHEN "
+                    "$2::integer > 0 THEN $2::integer ELSE (SELECT max(version) FROM "
+                    "case_versions WHERE incident_id = $1) END"
+                  : "SELECT version, case_verdict(incident_id, version)::text "
+                    "FROM case_versions WHERE incident_id = $1 AND version = CASE WHEN "
+                    "$2::integer > 0 THEN $2::integer ELSE (SELECT max(version) FROM "
+                    "case_versions WHERE incident_id = $1) END",
+        client_id ? 3 : 2, p, err, errlen);
     if (!res) return -1;
     json_t *verdict = NULL;
     if (PQntuples(res) == 1) {
@@ -83,14 +94,15 @@ static int load_verdict(PGconn *pg, const char *incident_id, json_t *snap, char 
     return 0;
 }
 
-static int load_clients(PGconn *pg, const char *incident_id, json_t *snap, char *err, size_t errlen)
+static int load_clients(PGconn *pg, const char *incident_id, const char *client_id, json_t *snap,
+                        char *err, size_t errlen)
 {
-    const char *p[] = {incident_id};
+    const char *p[] = {incident_id, client_id};
     PGresult *res = pgx_query(pg, "notify.snapshot_clients",
                               "SELECT client_id, greatest(persons, token_count), persons_max, "
                               "token_count FROM client_exposure WHERE incident_id = $1 "
-                              "ORDER BY client_id",
-                              1, p, err, errlen);
+                              "AND ($2::text IS NULL OR client_id = $2) ORDER BY client_id",
+                              2, p, err, errlen);
     if (!res) return -1;
     json_t *arr = json_array();
     for (int r = 0; r < PQntuples(res); r++)
@@ -168,8 +180,8 @@ static int load_texts(PGconn *pg, const char *incident_id, json_t *snap, char *e
     return 0;
 }
 
-json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, int *missing, char *err,
-                             size_t errlen)
+json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, const char *client_id,
+                             int version, int *missing, char *err, size_t errlen)
 {
     *missing = 0;
     json_t *snap = json_pack("{s:s}", "incident_id", incident_id);
@@ -178,8 +190,8 @@ json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, int *missing, 
         return NULL;
     }
     if (load_case(pg, incident_id, snap, missing, err, errlen) != 0 ||
-        load_verdict(pg, incident_id, snap, err, errlen) != 0 ||
-        load_clients(pg, incident_id, snap, err, errlen) != 0 ||
+        load_verdict(pg, incident_id, client_id, version, snap, err, errlen) != 0 ||
+        load_clients(pg, incident_id, client_id, snap, err, errlen) != 0 ||
         load_steps(pg, incident_id, snap, err, errlen) != 0 ||
         load_filings(pg, incident_id, snap, err, errlen) != 0 ||
         load_texts(pg, incident_id, snap, err, errlen) != 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define MYNUMBER_DIGITS 12
+#define MYNUMBER_SEPARATORS_MAX 3 /* characters between two groups */
 
 int mynumber_check_digit(const int digits[11])
 {
@@ -55,35 +56,60 @@ static size_t digit_at(const char *text, size_t len, size_t i, int *value)
     return 0;
 }
 
-/* A separator allowed between 4-digit groups: one space or hyphen, ASCII, or the full-width
- * hyphen-minus (U+FF0D) or ideographic space (U+3000). */
+/* The characters a person types between the 4-digit groups (UTF-8), besides ASCII space, tab,
+ * '-', '.', ',', '/' and '_': kana input's long vowel mark (the usual slip for a hyphen), every
+ * Unicode hyphen and dash and the minus sign, full-width and small forms, no-break and other
+ * spaces, zero-width characters (invisible: they must not hide a number), middle dots, and the
+ * ideographic comma. */
+static const char *const mynumber_separators[] = {
+    "\u00A0", /* no-break space */
+    "\u00B7", /* middle dot */
+    "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005",
+    "\u2006", "\u2007", "\u2008", "\u2009", "\u200A",           /* en quad .. hair space */
+    "\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF",           /* zero-width, word joiner, BOM */
+    "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", /* hyphen .. bar */
+    "\u2212",                                                   /* minus sign */
+    "\u202F", "\u205F", /* narrow no-break space, medium mathematical space */
+    "\u2500",           /* box drawing horizontal (an IME's conversion of a dash) */
+    "\u3000",           /* ideographic space */
+    "\u3001",           /* ideographic comma */
+    "\u30FB",           /* katakana middle dot */
+    "\u30FC",           /* katakana-hiragana prolonged sound mark */
+    "\uFE58", "\uFE63", /* small em dash, small hyphen-minus */
+    "\uFF0C", "\uFF0D", "\uFF0E", "\uFF0F", /* full-width , - . / */
+    "\uFF3F",                               /* full-width low line */
+    "\uFF65", "\uFF70", /* half-width middle dot, half-width prolonged sound mark */
+};
+
+/* Reads one separator character at text[i]; returns its byte length, 0 when there is none. */
 static size_t separator_at(const char *text, size_t len, size_t i)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    if (i < len && (s[i] == ' ' || s[i] == '-')) return 1;
-    if (i + 2 < len && s[i] == 0xEF && s[i + 1] == 0xBC && s[i + 2] == 0x8D) return 3;
-    if (i + 2 < len && s[i] == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x80) return 3;
+    if (i >= len) return 0;
+    if (strchr(" \t-.,/_", text[i]) && text[i] != '\0') return 1;
+    for (size_t k = 0; k < sizeof mynumber_separators / sizeof mynumber_separators[0]; k++) {
+        size_t n = strlen(mynumber_separators[k]);
+        if (i + n <= len && memcmp(text + i, mynumber_separators[k], n) == 0) return n;
+    }
     return 0;
 }
 
 /* Tries to read a My Number starting at `start`, either as 12 digits in a row or as 4-4-4
- * groups with one separator between groups (the same separator both times). Returns true when
- * 12 digits were read and no digit follows them. */
+ * groups with one to MYNUMBER_SEPARATORS_MAX separator characters between groups (any mix:
+ * "1234 - 5678"). Returns true when 12 digits were read and no digit follows them. */
 static bool read_number(const char *text, size_t len, size_t start, int d[MYNUMBER_DIGITS])
 {
     for (int grouped = 0; grouped <= 1; grouped++) {
         size_t i = start;
         int n = 0;
-        size_t first_sep = 0;
         bool ok = true;
         while (n < MYNUMBER_DIGITS && ok) {
             if (grouped && n > 0 && n % 4 == 0) {
-                size_t sep = separator_at(text, len, i);
-                if (sep == 0 || (first_sep && memcmp(text + i, text + first_sep, sep) != 0))
-                    ok = false;
-                if (!first_sep) first_sep = i;
-                i += sep;
-                if (!ok) break;
+                size_t seps = 0, w;
+                while (seps < MYNUMBER_SEPARATORS_MAX && (w = separator_at(text, len, i)) > 0) {
+                    i += w;
+                    seps++;
+                }
+                if (seps == 0) break;
             }
             size_t w = digit_at(text, len, i, &d[n]);
             if (w == 0) ok = false;
@@ -115,6 +141,40 @@ bool mynumber_find(const char *text, size_t len, size_t *at)
         }
         after_digit = true;
         i += w;
+    }
+    return false;
+}
+
+bool mynumber_in_token(const char *token, size_t len)
+{
+    bool all_digits = true;
+    for (size_t i = 0; i < len; i++)
+        if (token[i] < '0' || token[i] > '9') all_digits = false;
+    for (size_t at = 0; at + MYNUMBER_DIGITS <= len; at++) {
+        int d[MYNUMBER_DIGITS];
+        bool run = true;
+        for (size_t k = 0; k < MYNUMBER_DIGITS && run; k++) {
+            run = token[at + k] >= '0' && token[at + k] <= '9';
+            d[k] = token[at + k] - '0';
+        }
+        bool same = true;
+        for (size_t k = 1; k < MYNUMBER_DIGITS; k++)
+            same = same && d[k] == d[0];
+        if (!run || same || !digits_valid(d)) continue;
+        if (all_digits) return true;
+        /* The characters around the run: padding takes at most two values. */
+        char seen[2];
+        size_t kinds = 0;
+        bool padding = true;
+        for (size_t i = 0; i < len && padding; i++) {
+            if (i >= at && i < at + MYNUMBER_DIGITS) continue;
+            if ((kinds > 0 && token[i] == seen[0]) || (kinds > 1 && token[i] == seen[1])) continue;
+            if (kinds == 2)
+                padding = false;
+            else
+                seen[kinds++] = token[i];
+        }
+        if (padding) return true;
     }
     return false;
 }

@@ -9,6 +9,11 @@
  * Contractor's notice to each client (Art. 4): promptly, end of day 3 by policy, or the
  * contract's clock in hours from the knowledge time when that is earlier.
  *
+ * Each client's own reports run on its own clocks from its own knowledge day (RULES.md §2:
+ * its known_at when given, else the reporter's day, the earliest it can know, so the dates err
+ * on the safe side). A public body's APPI report follows APPI rule Art. 44: the same 30 days,
+ * 60 when APPI-43-3 fired.
+ *
  * Deadlines are due days (a report is on time at any moment of its due day: 民法 Art. 141);
  * when a due day is over, for every caller, is due_day.h's answer.
  */
@@ -50,28 +55,48 @@ static void client_notices_fill(const rules_facts *f, const rules_policy *p, rul
     }
 }
 
+void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_act_verdict *mn,
+                          const rules_act_verdict *appi, const rules_policy *p,
+                          rules_deadlines *out)
+{
+    out->preliminary_target = out->preliminary_latest = RULES_ABSENT;
+    out->final_due = out->final_days = RULES_ABSENT;
+    out->appi_final_due = out->appi_final_days = RULES_ABSENT;
+    bool mn_due = mn->status == RULES_STATUS_MANDATORY;
+    bool appi_due = appi->status == RULES_STATUS_MANDATORY;
+
+    if (regime == RULES_REGIME_2015) {
+        /* 第一報 at once; the final report after the investigation has no day count. Only a
+         * mandatory verdict gets a date: a possible serious situation (MN15-P) is best effort. */
+        if (mn_due) out->preliminary_target = out->preliminary_latest = known_day;
+        return;
+    }
+    if (mn_due || appi_due) {
+        out->preliminary_target = known_day + p->preliminary_target_day - 1;
+        out->preliminary_latest = known_day + p->preliminary_latest_day - 1;
+    }
+    if (mn_due)
+        final_due(known_day, rules_has_fired(mn, "MN-2-2"), &out->final_due, &out->final_days);
+    /* APPI rule Art. 8(2) and, for a public body, Art. 44(2): 60 days for item 3. */
+    if (appi_due)
+        final_due(known_day,
+                  rules_has_fired(appi, "APPI-7-3") || rules_has_fired(appi, "APPI-43-3"),
+                  &out->appi_final_due, &out->appi_final_days);
+}
+
 void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v)
 {
-    v->preliminary_target = v->preliminary_latest = RULES_ABSENT;
-    v->final_due = v->final_days = RULES_ABSENT;
-    v->appi_final_due = v->appi_final_days = RULES_ABSENT;
-    bool mn = v->my_number.status == RULES_STATUS_MANDATORY;
-    bool appi = v->appi.status == RULES_STATUS_MANDATORY;
-
-    if (v->regime == RULES_REGIME_2015) {
-        /* 第一報 at once; the final report after the investigation has no day count. */
-        if (mn) v->preliminary_target = v->preliminary_latest = v->known_day;
-    } else {
-        if (mn || appi) {
-            v->preliminary_target = v->known_day + p->preliminary_target_day - 1;
-            v->preliminary_latest = v->known_day + p->preliminary_latest_day - 1;
-        }
-        if (mn)
-            final_due(v->known_day, rules_has_fired(&v->my_number, "MN-2-2"), &v->final_due,
-                      &v->final_days);
-        if (appi)
-            final_due(v->known_day, rules_has_fired(&v->appi, "APPI-7-3"), &v->appi_final_due,
-                      &v->appi_final_days);
+    rules_deadlines d;
+    rules_deadlines_fill(v->regime, v->known_day, &v->my_number, &v->appi, p, &d);
+    v->preliminary_target = d.preliminary_target;
+    v->preliminary_latest = d.preliminary_latest;
+    v->final_due = d.final_due;
+    v->final_days = d.final_days;
+    v->appi_final_due = d.appi_final_due;
+    v->appi_final_days = d.appi_final_days;
+    for (size_t i = 0; i < v->n_clients; i++) {
+        rules_client_verdict *c = &v->clients[i];
+        rules_deadlines_fill(v->regime, c->known_day, &c->my_number, &c->appi, p, &c->deadlines);
     }
     client_notices_fill(f, p, v);
 }

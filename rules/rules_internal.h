@@ -14,7 +14,8 @@
  * Encryption (高度な暗号化等) is not folded in here: it excludes every item, so the regime
  * files check it first. */
 typedef struct {
-    bool leak_etc;           /* leak, loss or damage that still counts (漏えい等) */
+    bool leak_etc;           /* leak, loss or damage that still counts (漏えい等), including an
+                                insider's unauthorised provision (APPI guideline 3-5-1-1) */
     bool unlawful_use;       /* use in breach of Art. 9 */
     bool unlawful_provision; /* provision in breach of Art. 19 */
     bool viewing;            /* viewed, or possibly viewed and not disproved, by unspecified
@@ -22,12 +23,18 @@ typedef struct {
     bool any;                /* any of the above */
 } rules_events;
 
-/* One entity's view of the incident: the same facts, its own headcount. */
+/* One entity's view of the incident: the same events, its own data (systems, headcounts) and
+ * its own kind of body. */
 typedef struct {
     const rules_facts *facts;
     rules_events events;
-    int64_t headcount;    /* persons in the data this entity handles (possible maximum) */
-    int64_t appi_persons; /* persons counted for APPI-7-4 */
+    jpcal_day known_day;     /* the incident's knowledge day (chooses the rule set) */
+    unsigned systems;        /* enum rules_system bits of the systems that held its data */
+    int64_t headcount;       /* persons in the data this entity handles (possible maximum) */
+    int64_t headcount_known; /* of them, the persons known (established) */
+    int64_t appi_persons;    /* persons counted for APPI-7-4 / APPI-43-4 */
+    rules_body body;
+    bool is_reporter; /* the reporter's own verdict (the 2015 small-business exemption) */
 } rules_exposure;
 
 void rules_events_derive(const rules_facts *f, rules_events *out);
@@ -50,6 +57,16 @@ void rules_settle(rules_act_verdict *v, bool something_happened);
 bool rules_find_duplicate_client(const rules_client *clients, size_t n,
                                  rules_client_verdict *scratch, size_t *dup, size_t *first);
 
+/* Deadlines of one entity's verdicts, counted from `known_day` as day 1. */
+void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_act_verdict *mn,
+                          const rules_act_verdict *appi, const rules_policy *p,
+                          rules_deadlines *out);
 void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v);
+
+/* Days (jpcal_day numbers, like rules.h's) on which what applies changes; test_rules_bounds
+ * checks them against jpcal_from_ymd. The current regime starts on
+ * RULES_REGIME_2022_START_DAYNUM. */
+#define RULES_DUTY_START_DAYNUM 16801 /* 2016-01-01: old Art. 28-4 and the 重大事態 rule */
+#define RULES_LOCAL_APPI_DAYNUM 19448 /* 2023-04-01: APPI Art. 68 for local governments */
 
 #endif

@@ -1,23 +1,13 @@
 #!/usr/bin/env bash
-# The benchmarks of `make bench` (release build). The rule core needs nothing; the manifest
-# merge needs PostgreSQL, so an embedded environment of its own is started and stopped here
-# unless MNI_PG_CONNINFO is already set. Figures are rates and ratios to a baseline measured in
-# the same run on this machine.
+# The benchmarks of `make bench` (release build in bin/ and build/rel/bench/): bench/run.py
+# runs the rule core, then the pipeline end to end on an embedded environment of its own
+# (scripts/mni-env in $MNI_BENCH_ENV_DIR, default .mni-env-bench/, created fresh and removed
+# at the end), and prints every figure with its baseline and its target. MNI_BENCH_SCALE=0.1
+# (make bench-quick) runs each workload at a tenth of its size; bench/README.md says more.
+# Debian's Python (/usr/bin/python3) on purpose: its python3-psycopg2 and
+# python3-confluent-kafka are what the harness and the Python baseline use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== rule core"
-build/rel/bench/bench_rules
-echo
-echo "== manifest merge (PostgreSQL)"
-started=0
-if [ -z "${MNI_PG_CONNINFO:-}" ]; then
-  export MNI_ENV_DIR="$PWD/.mni-env-bench"
-  scripts/mni-env up >/dev/null
-  started=1
-  # shellcheck disable=SC1091
-  . "$MNI_ENV_DIR/env"
-fi
-rc=0
-build/rel/bench/bench_manifest "${MNI_BENCH_TOKENS:-200000}" || rc=$?
-[ "$started" -eq 1 ] && scripts/mni-env down >/dev/null
-exit "$rc"
+export MNI_ENV_DIR="${MNI_BENCH_ENV_DIR:-$PWD/.mni-env-bench}"
+scripts/mni-env down >/dev/null 2>&1 || true
+exec /usr/bin/python3 bench/run.py

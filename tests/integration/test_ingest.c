@@ -17,7 +17,7 @@
  *                       opened), then, built at run time, events holding a raw My Number (R
  *                       opened with it in body.description; an A update with it in 4-4-4
  *                       groups in body.note), an update of R, and an A manifest whose token
- *                       contains a valid-looking 12-digit run (tokens are not scanned).
+ *                       contains a valid-looking 12-digit run (random-looking: not refused).
  *                       Expected: 4 event_log rows (a1, a2, b1, a4) whose bodies parse back;
  *                       the same 4 on incident.accepted, byte-identical to the input, keyed by
  *                       incident, headed by event id; 6 dead letters with their reasons and
@@ -385,7 +385,7 @@ static void produce_runtime_events(void)
     produce_json("{\"event_id\":\"ing-r2\",\"incident_id\":\"INC-ING-R\",\"tenant\":\"bpo-tokyo\","
                  "\"occurred_at\":\"2026-05-03T12:00:00+09:00\",\"producer\":\"helpdesk\","
                  "\"type\":\"facts_updated\",\"body\":{\"note\":\"follow-up\"}}");
-    /* A manifest whose token holds a valid-looking 12-digit run: tokens are not scanned. */
+    /* A manifest whose random-looking token holds a valid-looking 12-digit run: stored. */
     snprintf(token, sizeof token, "%s%s", "0123456789abcdef0123456789abcdef0123456789abcdefabcd",
              token_number);
     assert_int_equal(strlen(token), 64);
@@ -607,7 +607,7 @@ static void first_run(void **state)
             assert_null(strstr(dlq.v[i].detail, needles[k]));
         }
     }
-    /* ... while the token's digit run was stored with the token (tokens are not scanned). */
+    /* ... while the token's digit run was stored with the token (not a padded number). */
     assert_int_equal(db_count("SELECT count(*) FROM event_log WHERE body::text LIKE '%' || $1 || "
                               "'%'",
                               token_number),

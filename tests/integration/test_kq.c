@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/kq.h"
 #include "tests/support/mockkafka.h"
@@ -46,6 +47,7 @@
 #define T_ORIGIN "kq.origin" /* 1 partition */
 #define T_DLQ "kq.dlq"       /* 1 partition */
 #define T_FAIL "kq.fail"     /* 1 partition */
+#define T_BYTES "kq.bytes"   /* 1 partition */
 
 static mockkafka *mk;
 
@@ -62,7 +64,7 @@ static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {
         {T_DATA, 3},   {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},
-        {T_ORIGIN, 1}, {T_DLQ, 1},  {T_FAIL, 1},
+        {T_ORIGIN, 1}, {T_DLQ, 1},  {T_FAIL, 1},   {T_BYTES, 1},
     };
     char err[512];
 
@@ -343,17 +345,24 @@ static void test_produce_consume(void **state)
 
 /* ---- delivery failures ------------------------------------------------------------------ */
 
+/* Waits are for conditions, never for a time: every flush check below returns as soon as each
+ * message has its delivery report, and its timeout (FLUSH_WAIT_MS) only bounds a hang. Only the
+ * producer whose messages must time out has a short message.timeout.ms, and it is used only
+ * while no broker answers, so a loaded machine cannot time out a message that should have been
+ * delivered. */
+#define FLUSH_WAIT_MS 60000
 static void test_delivery_failures(void **state)
 {
+    const kq_prop patient[] = {{"message.timeout.ms", "300000"}};
     const kq_prop quick[] = {{"message.timeout.ms", "1000"}};
-    kq_producer *p;
+    kq_producer *p, *q;
     char err[512];
     int i, lines;
 
     (void)state;
-    p = new_producer(quick, 1);
+    p = new_producer(patient, 1);
     if (kq_produce(p, T_FAIL, "k", 1, "warm", 4, NULL, 0, err, sizeof err) != 0 ||
-        kq_producer_flush_checked(p, 5000, err, sizeof err) != 0)
+        kq_producer_flush_checked(p, FLUSH_WAIT_MS, err, sizeof err) != 0)
         fail_msg("%s", err);
 
     /* The broker refuses the next Produce request with a permanent error. */
@@ -361,7 +370,7 @@ static void test_delivery_failures(void **state)
                                       RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
     if (kq_produce(p, T_FAIL, "k", 1, "refused", 7, NULL, 0, err, sizeof err) != 0)
         fail_msg("%s", err);
-    assert_int_equal(kq_producer_flush_checked(p, 5000, err, sizeof err), -1);
+    assert_int_equal(kq_producer_flush_checked(p, FLUSH_WAIT_MS, err, sizeof err), -1);
     assert_non_null(strstr(err, "1 of 1 deliveries failed"));
     assert_non_null(strstr(err, T_FAIL));
     assert_non_null(strstr(err, "Message size too large"));
@@ -370,18 +379,24 @@ static void test_delivery_failures(void **state)
     for (i = 0; i < 3; i++)
         if (kq_produce(p, T_FAIL, "k", 1, "ok", 2, NULL, 0, err, sizeof err) != 0)
             fail_msg("%s", err);
-    if (kq_producer_flush_checked(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
+    if (kq_producer_flush_checked(p, FLUSH_WAIT_MS, err, sizeof err) != 0) fail_msg("%s", err);
 
-    /* No broker answers: the message times out (message.timeout.ms) and the check says so. The
-     * disconnection is logged through kq_set_log's hook. */
+    /* No broker answers: the message times out (message.timeout.ms) and the check says so as
+     * soon as its report is in. The disconnection is logged through kq_set_log's hook. */
     lines = atomic_load(&log_lines);
     rd_kafka_mock_broker_set_down(mockkafka_cluster(mk), 1);
-    if (kq_produce(p, T_FAIL, "k", 1, "lost", 4, NULL, 0, err, sizeof err) != 0)
+    q = new_producer(quick, 1);
+    if (kq_produce(q, T_FAIL, "k", 1, "lost", 4, NULL, 0, err, sizeof err) != 0)
         fail_msg("%s", err);
-    assert_int_equal(kq_producer_flush_checked(p, 5000, err, sizeof err), -1);
+    assert_int_equal(kq_producer_flush_checked(q, FLUSH_WAIT_MS, err, sizeof err), -1);
     assert_non_null(strstr(err, "timed out"));
+    close_producer(q);
+    int64_t deadline = now_ms() + FLUSH_WAIT_MS;
+    while (atomic_load(&log_lines) == lines && now_ms() < deadline)
+        usleep(10000);
     assert_true(atomic_load(&log_lines) > lines);
-    /* Closing with a message still undeliverable: -1, purged, no hang. */
+    /* Closing with a message still undeliverable (it would wait 300 s for a broker): -1,
+     * purged, no hang. */
     if (kq_produce(p, T_FAIL, "k", 1, "stuck", 5, NULL, 0, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_int_equal(kq_producer_close(p, 300, err, sizeof err), -1);
@@ -706,10 +721,10 @@ static void test_dead_letter(void **state)
     c = reader(T_ORIGIN, "g.dlq.origin");
     n = consume_upto(c, 1, 5000, orig, 4);
     assert_int_equal(n, 1);
-    if (kq_produce_dlq(p, T_DLQ, orig[0], "schema", "field body: wrong type", 0, err, sizeof err) !=
-            0 ||
-        kq_produce_dlq(p, T_DLQ, orig[0], "raw_my_number", NULL, KQ_DLQ_REDACT, err, sizeof err) !=
-            0)
+    if (kq_produce_dlq(p, T_DLQ, orig[0], "schema", "field body: wrong type", 0, NULL, err,
+                       sizeof err) != 0 ||
+        kq_produce_dlq(p, T_DLQ, orig[0], "raw_my_number", NULL, KQ_DLQ_REDACT | KQ_DLQ_NO_KEY,
+                       "value, headers, key: a raw My Number", err, sizeof err) != 0)
         fail_msg("%s", err);
     if (kq_producer_flush_checked(p, 5000, err, sizeof err) != 0) fail_msg("%s", err);
     snprintf(off, sizeof off, "%" PRId64, orig[0]->offset);
@@ -732,20 +747,60 @@ static void test_dead_letter(void **state)
     expect_header(dl[0], "mni.origin.topic", T_ORIGIN);
     expect_header(dl[0], "mni.origin.partition", "0");
     expect_header(dl[0], "mni.origin.offset", off);
-    /* The redacted one: the key and the origin, nothing of the original bytes. */
-    assert_int_equal(dl[1]->key_len, 5);
+    expect_header(dl[0], "mni.origin.bytes", "9");
+    assert_int_equal(kq_header_get(dl[0], "mni.withheld", &hv, &hl), -1);
+    /* The redacted one: the origin, nothing of the original bytes (not even the key). */
+    assert_null(dl[1]->key);
     assert_int_equal(dl[1]->len, 0);
+    expect_header(dl[1], "mni.origin.bytes", "9");
+    expect_header(dl[1], "mni.withheld", "value, headers, key: a raw My Number");
     assert_int_equal(kq_header_get(dl[1], "mni.event.id", &hv, &hl), -1);
     expect_header(dl[1], "mni.reason", "raw_my_number");
     expect_header(dl[1], "mni.detail", "");
     expect_header(dl[1], "mni.origin.topic", T_ORIGIN);
     expect_header(dl[1], "mni.origin.offset", off);
     /* A dead letter needs a consumed original and a reason. */
-    assert_int_equal(kq_produce_dlq(p, T_DLQ, dl[0], "", NULL, 0, err, sizeof err), -1);
-    assert_int_equal(kq_produce_dlq(p, T_DLQ, NULL, "schema", NULL, 0, err, sizeof err), -1);
+    assert_int_equal(kq_produce_dlq(p, T_DLQ, dl[0], "", NULL, 0, NULL, err, sizeof err), -1);
+    assert_int_equal(kq_produce_dlq(p, T_DLQ, NULL, "schema", NULL, 0, NULL, err, sizeof err), -1);
     kq_messages_destroy(dl, n);
     close_consumer(c);
     close_producer(p);
+}
+
+/* A batch closes once its values reach the byte bound (the message that reaches it included),
+ * however many messages the count would allow: a worker's memory is bounded by bytes. */
+static void test_batch_bytes(void **state)
+{
+    static char value[100 * 1000];
+    char err[512];
+    (void)state;
+    memset(value, 'x', sizeof value);
+    kq_producer *p = new_producer(NULL, 0);
+    for (int i = 0; i < 10; i++)
+        if (kq_produce(p, T_BYTES, "k", 1, value, sizeof value, NULL, 0, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    if (kq_producer_flush_checked(p, 10000, err, sizeof err) != 0) fail_msg("%s", err);
+    close_producer(p);
+
+    kq_consumer *c = new_consumer("g.bytes", NULL);
+    kq_consumer_set_batch_bytes(c, 250 * 1000);
+    subscribe1(c, T_BYTES);
+    rd_kafka_message_t *batch[64];
+    size_t total = 0, batches = 0, largest = 0;
+    int64_t deadline = now_ms() + 15000;
+    while (total < 10 && now_ms() < deadline) {
+        size_t n;
+        if (kq_consume_batch(c, 64, 2000, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+        if (n == 0) continue;
+        batches++;
+        total += n;
+        if (n > largest) largest = n;
+        kq_messages_destroy(batch, n);
+    }
+    assert_int_equal(total, 10);
+    assert_true(largest <= 3); /* 3 x 100 kB reach 250 kB: never a fourth */
+    assert_true(batches >= 4);
+    close_consumer(c);
 }
 
 int main(void)
@@ -755,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_produce_consume),     cmocka_unit_test(test_delivery_failures),
         cmocka_unit_test(test_load_offsets_seek),   cmocka_unit_test(test_load_offsets_refused),
         cmocka_unit_test(test_revocation_in_batch), cmocka_unit_test(test_dead_letter),
+        cmocka_unit_test(test_batch_bytes),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

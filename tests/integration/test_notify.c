@@ -453,6 +453,24 @@ static void test_tasks_render_and_ticket(void **state)
                    "SELECT count(*) FROM deliveries WHERE document_sha256 <> "
                    "sha256(convert_to(document, 'UTF8')) OR status <> 'rendered'",
                    NULL, "0");
+    /* A client's notice is rendered from that client's view of the case (notify's snapshot of
+     * a client task, case_verdict_of_client): its own entry and count, none of the other's. */
+    sqlcheck_equal(pg,
+                   "SELECT count(*) FILTER (WHERE document LIKE '%\"A\"%') || '/' || "
+                   "count(*) FILTER (WHERE document LIKE '%\"B\"%') FROM deliveries d JOIN outbox "
+                   "o USING (task_id) WHERE o.kind = 'client_notice' AND o.client_id = 'A' AND "
+                   "format = 'json'",
+                   NULL, "1/0");
+    sqlcheck_equal(pg,
+                   "SELECT jsonb_array_length(v -> 'clients') || ':' || (v -> 'clients' -> 0 ->> "
+                   "'client_id') || ':' || (v -> 'headcount' -> 'clients')::text || ':' || "
+                   "(v -> 'headcount' ->> 'total') FROM (SELECT case_verdict_of_client("
+                   "'INC-N1', 1, 'B') AS v) s",
+                   NULL, "1:B:{\"B\": 60}:120");
+    sqlcheck_equal(pg,
+                   "SELECT jsonb_array_length(v -> 'clients') || ':' || (v -> 'headcount' -> "
+                   "'clients')::text FROM (SELECT case_verdict_of_client('INC-N1', 1, 'Z') AS v) s",
+                   NULL, "0:{}");
     /* The documents themselves: the case's text, escaped in Markdown; the disclaimer. */
     sqlcheck_equal(pg,
                    "SELECT count(*) FROM deliveries WHERE format = 'text' AND document LIKE "

@@ -60,6 +60,115 @@ int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *
     return sent;
 }
 
+static void copy_message(topicio_message *c, const rd_kafka_message_t *m)
+{
+    memset(c, 0, sizeof *c);
+    c->partition = m->partition;
+    c->offset = m->offset;
+    if (m->key) {
+        c->key = malloc(m->key_len + 1);
+        memcpy(c->key, m->key, m->key_len);
+        c->key_len = m->key_len;
+    }
+    if (m->payload) {
+        c->value = malloc(m->len + 1);
+        memcpy(c->value, m->payload, m->len);
+        c->value_len = m->len;
+    }
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h)
+        c->headers = rd_kafka_headers_copy(h);
+}
+
+static double elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int topicio_read_to_end(const char *bootstrap, const char *topic, int partitions, int timeout_ms,
+                        topicio_messages *out)
+{
+    char err[512];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(out, 0, sizeof *out);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) != 0 ||
+        rd_kafka_conf_set(conf, "group.id", "topicio", err, sizeof err) != 0 ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != 0 ||
+        rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err) != 0) {
+        fprintf(stderr, "topicio: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "topicio: %s\n", err);
+        return -1;
+    }
+    int64_t *next = calloc((size_t)partitions, sizeof *next);
+    int64_t *end = calloc((size_t)partitions, sizeof *end);
+    size_t cap = 64;
+    out->msgs = calloc(cap, sizeof *out->msgs);
+    int rc = next && end && out->msgs ? 0 : -1;
+    int open_parts = 0;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions && rc == 0; p++) {
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "topicio: %s [%d]: watermarks: %s\n", topic, p, rd_kafka_err2str(e));
+            rc = -1;
+            break;
+        }
+        next[p] = lo;
+        end[p] = hi;
+        if (lo < hi) {
+            rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
+            open_parts++;
+        }
+    }
+    if (rc == 0 && open_parts > 0) rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    while (rc == 0 && open_parts > 0) {
+        if (elapsed_ms(&t0) > timeout_ms) {
+            fprintf(stderr, "topicio: %s: not read to its high watermarks in %d ms\n", topic,
+                    timeout_ms);
+            rc = -1;
+            break;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) continue;
+        int p = m->partition;
+        if (m->err || p < 0 || p >= partitions || m->offset >= end[p]) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (out->n == cap) {
+            topicio_message *grown = realloc(out->msgs, cap * 2 * sizeof *grown);
+            if (!grown) {
+                rd_kafka_message_destroy(m);
+                rc = -1;
+                break;
+            }
+            out->msgs = grown;
+            cap *= 2;
+        }
+        copy_message(&out->msgs[out->n++], m);
+        next[p] = m->offset + 1;
+        if (next[p] >= end[p]) open_parts--;
+        rd_kafka_message_destroy(m);
+    }
+    free(next);
+    free(end);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (rc != 0) topicio_messages_free(out);
+    return rc;
+}
+
 int topicio_read_all(const char *bootstrap, const char *topic, int partitions, size_t expect,
                      int idle_ms, topicio_messages *out)
 {
@@ -107,23 +216,7 @@ int topicio_read_all(const char *bootstrap, const char *topic, int partitions, s
             out->msgs = grown;
             cap *= 2;
         }
-        topicio_message *c = &out->msgs[out->n++];
-        memset(c, 0, sizeof *c);
-        c->partition = m->partition;
-        c->offset = m->offset;
-        if (m->key) {
-            c->key = malloc(m->key_len + 1);
-            memcpy(c->key, m->key, m->key_len);
-            c->key_len = m->key_len;
-        }
-        if (m->payload) {
-            c->value = malloc(m->len + 1);
-            memcpy(c->value, m->payload, m->len);
-            c->value_len = m->len;
-        }
-        rd_kafka_headers_t *h = NULL;
-        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h)
-            c->headers = rd_kafka_headers_copy(h);
+        copy_message(&out->msgs[out->n++], m);
         rd_kafka_message_destroy(m);
     }
     rd_kafka_consumer_close(rk);

@@ -33,6 +33,12 @@ typedef struct {
  * pass without new ones. */
 int topicio_read_all(const char *bootstrap, const char *topic, int partitions, size_t expect,
                      int idle_ms, topicio_messages *out);
+/* Reads every message of topic (partitions 0..partitions-1) up to each partition's high
+ * watermark, measured first: a read that returns has seen everything produced before it was
+ * called, however slow the machine. -1 (message on stderr) when the watermarks cannot be read
+ * or the messages below them do not all arrive within timeout_ms: never a silent short read. */
+int topicio_read_to_end(const char *bootstrap, const char *topic, int partitions, int timeout_ms,
+                        topicio_messages *out);
 void topicio_messages_free(topicio_messages *m);
 /* Copies header name of m into buf ("" when absent). */
 void topicio_header(const topicio_message *m, const char *name, char *buf, size_t n);

@@ -146,6 +146,37 @@ static void test_help_goes_to_stdout(void **state)
     }
 }
 
+/* `mni assess --help` states the whole contract (issue 7): every input field and every rule id
+ * with its article. */
+static void test_assess_help_lists_the_contract(void **state)
+{
+    (void)state;
+    static const char *const words[] = {
+        /* input fields */
+        "incident_id", "known_at", "reporter", "role", "number_use_entity", "public_body_system",
+        "public_body", "local_government", "ordinance_sensitive", "employees", "kinds", "certainty",
+        "improper_purpose", "actor", "systems", "unspecified_viewing", "encrypted_protected",
+        "recovered_unviewed", "intact_copy", "clients", "client_id", "persons_max",
+        "contract_notice_hours", "appi_persons", "distinct_persons", "appi", "sensitive",
+        "financial_risk", "notice_2015", "all_persons_contacted", "no_external_leak",
+        "investigation_done",
+        /* rule ids and their articles */
+        "MN-2-1", "MN-2-2", "MN-2-3", "MN-2-4", "Art. 29-4(1)", "APPI-7-1", "APPI-7-2", "APPI-7-3",
+        "APPI-7-4", "Art. 26(1)", "APPI-43-1", "APPI-43-2", "APPI-43-3", "APPI-43-4", "APPI-43-5",
+        "Art. 68(1)", "rule Art. 43", "MN15-1", "MN15-2", "MN15-3", "MN15-4", "MN15-P",
+        "2015 notice 3(2)",
+        /* output fields */
+        "headcount_known", "clients_known", "direct_rules", "appi_direct_rules", "possible",
+        "known_date", "deadlines"};
+    runcmd_result r;
+    const char *argv[] = {"mni", "assess", "--help", NULL};
+    run(argv, NULL, &r);
+    assert_int_equal(r.status, 0);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strstr(r.out, words[i])) fail_msg("mni assess --help does not mention %s", words[i]);
+    runcmd_free(&r);
+}
+
 static void test_token_stream(void **state)
 {
     (void)state;
@@ -194,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_assess_refuses_my_number_without_echo),
         cmocka_unit_test(test_assess_usage_errors),
         cmocka_unit_test(test_help_goes_to_stdout),
+        cmocka_unit_test(test_assess_help_lists_the_contract),
         cmocka_unit_test(test_token_stream),
     };
     return cmocka_run_group_tests_name("mni command line", tests, NULL, NULL);

@@ -324,22 +324,119 @@ static void dump_masks_secrets(void **state)
     assert_null(strstr(buf, "k3y"));
     assert_null(strstr(buf, "w3b"));
     assert_null(strstr(buf, "h00k"));
-    assert_non_null(strstr(buf, "notify.webhook.url = https://mni:****@tickets.example/in  # set\n"));
     assert_non_null(
-        strstr(buf, "web.conninfo = host=db user=reader password=**** dbname=mni  # set\n"));
+        strstr(buf, "notify.webhook.url = https://mni:****@tickets.example/in  # set\n"));
+    assert_non_null(
+        strstr(buf, "web.conninfo = user=reader password=**** dbname=mni host=db  # set\n"));
     assert_non_null(strstr(buf, "kafka.sasl.password = ****  # set\n"));
     assert_non_null(
-        strstr(buf, "pg.conninfo = host=db user=mni password=**** dbname=mni  # set\n"));
+        strstr(buf, "pg.conninfo = user=mni password=**** dbname=mni host=db  # set\n"));
     assert_non_null(strstr(buf, "topic.events = incident.events  # default\n"));
     free(buf);
 
-    config_set(c, "pg.conninfo", "postgresql://mni:s3cret@db:5432/mni", err, sizeof err);
+    /* An '@' after the host is not a user part: nothing to mask. */
+    config_set(c, "notify.webhook.url", "https://tickets.example/in?to=ops@example", err,
+               sizeof err);
     f = open_memstream(&buf, &len);
     assert_int_equal(config_dump(c, f), 0);
     fclose(f);
-    assert_null(strstr(buf, "s3cret"));
-    assert_non_null(strstr(buf, "postgresql://mni:****@db:5432/mni"));
+    assert_non_null(
+        strstr(buf, "notify.webhook.url = https://tickets.example/in?to=ops@example  # set\n"));
     free(buf);
+    config_free(c);
+}
+
+/* Writes cfg's dump into a new string. */
+static char *dump_text(const config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(config_dump(c, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* Issue 8 item 9: every form libpq accepts for a password, and librdkafka's secret
+ * properties. Each secret holds "s3cret", which must appear nowhere in the dump. */
+static void dump_masks_every_conninfo_form(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *conninfo, *shown;
+    } forms[] = {
+        {"host=db user=mni password=s3cret dbname=mni",
+         "pg.conninfo = user=mni password=**** dbname=mni host=db  # set\n"},
+        /* Spaces around '=' (libpq allows them). */
+        {"host=db password = s3cret dbname=mni",
+         "pg.conninfo = password=**** dbname=mni host=db  # set\n"},
+        /* A second password=: libpq takes the last; both are secrets. */
+        {"password=s3cret host=db password=s3cret2",
+         "pg.conninfo = password=**** host=db  # set\n"},
+        /* Quoted, with an escaped quote and spaces inside. */
+        {"host=db password='s3 \\'cret' user=mni",
+         "pg.conninfo = user=mni password=**** host=db  # set\n"},
+        /* URI: the user part and the query, both at once. */
+        {"postgresql://mni:s3cret@db:5432/mni?password=s3cret2&sslmode=require",
+         "pg.conninfo = user=mni password=**** dbname=mni host=db port=5432 sslmode=require  # "
+         "set\n"},
+        {"postgres://mni:s3cret@db/mni",
+         "pg.conninfo = user=mni password=**** dbname=mni host=db  # set\n"},
+        /* The client key's passphrase is a secret too. */
+        {"host=db sslpassword=s3cret", "pg.conninfo = host=db sslpassword=****  # set\n"},
+        /* Not parsable: nothing of it is shown. */
+        {"host=db password='s3cret", "pg.conninfo = (not shown: not a valid libpq connection"},
+        {"postgresql://mni:s3cret@[db", "pg.conninfo = (not shown: not a valid libpq connection"},
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        config *c = config_new();
+        assert_int_equal(config_set(c, "pg.conninfo", forms[i].conninfo, err, sizeof err), 0);
+        char *text = dump_text(c);
+        if (strstr(text, "s3cret") || !strstr(text, forms[i].shown))
+            fail_msg("conninfo form %zu (%s) dumped as:\n%s", i, forms[i].shown, text);
+        free(text);
+        config_free(c);
+    }
+    /* libpq prints the options in its own order; a value with a space is quoted the way libpq
+     * reads it back. */
+    config *c = config_new();
+    assert_int_equal(
+        config_set(c, "pg.conninfo", "host=db application_name='a b\\'c'", err, sizeof err), 0);
+    char *text = dump_text(c);
+    assert_non_null(strstr(text, "pg.conninfo = host=db application_name='a b\\'c'  # set\n"));
+    free(text);
+    config_free(c);
+}
+
+static void dump_masks_kafka_secrets(void **state)
+{
+    (void)state;
+    static const char *const secret_keys[] = {
+        "kafka.sasl.password",
+        "kafka.sasl.oauthbearer.config",
+        "kafka.sasl.oauthbearer.client.secret",
+        "kafka.ssl.key.password",
+        "kafka.ssl.keystore.password",
+        "kafka.ssl.key.pem",
+        "kafka.ssl_key",
+    };
+    char err[512];
+    config *c = config_new();
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
+        assert_int_equal(config_set(c, secret_keys[i], "principal=mni s3cret", err, sizeof err), 0);
+    assert_int_equal(config_set(c, "kafka.sasl.username", "mni-user", err, sizeof err), 0);
+    char *text = dump_text(c);
+    assert_null(strstr(text, "s3cret"));
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "%s = ****  # set\n", secret_keys[i]);
+        assert_non_null(strstr(text, line));
+    }
+    /* Not every kafka.* key is a secret. */
+    assert_non_null(strstr(text, "kafka.sasl.username = mni-user  # set\n"));
+    free(text);
     config_free(c);
 }
 
@@ -353,6 +450,8 @@ int main(void)
         cmocka_unit_test_setup(typed_values, setup),
         cmocka_unit_test_setup(prefix_iterator, setup),
         cmocka_unit_test_setup(dump_masks_secrets, setup),
+        cmocka_unit_test_setup(dump_masks_every_conninfo_form, setup),
+        cmocka_unit_test_setup(dump_masks_kafka_secrets, setup),
     };
     return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
 }

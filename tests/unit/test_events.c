@@ -36,6 +36,9 @@
 
 static events_schema_set *S;
 
+/* The current IncidentEvent id (schemas/ids.tsv): 2 was version 2, now frozen under history/. */
+#define CURRENT_EVENT_ID 6
+
 static int setup(void **state)
 {
     char err[512];
@@ -87,10 +90,19 @@ static void full_facts(mni_event_facts *f)
     f->appi_sensitive = true;
     f->appi_financial_risk = false;
     f->description = "A ledger page with ids 1234-5678-9012 was photographed.";
+    /* Schema version 3. */
+    f->reporter.body.public_body = true;
+    f->reporter.body.local_government = true;
+    f->reporter.employees_given = true;
+    f->reporter.employees = 80;
+    f->actor = RULES_ACTOR_INSIDER;
+    f->notice2015_given = true;
+    f->notice2015.all_persons_contacted = true;
+    f->notice2015.investigation_done = true;
 }
 
 /* Sample number i (0 .. N_SAMPLES-1): every kind, and the variants of optional fields. */
-#define N_SAMPLES 12
+#define N_SAMPLES 14
 
 static void sample(mni_event *ev, int i)
 {
@@ -165,6 +177,31 @@ static void sample(mni_event *ev, int i)
         ev->body.report.filed_at_ms = MNI_EVENT_TIME_MAX;
         ev->body.report.reference = "PPC-77";
         break;
+    case 12:
+        envelope(ev, MNI_EVENT_EXPOSURE_COUNT, "e-count-facts");
+        ev->body.count.client_id = "city-e";
+        ev->body.count.persons = 60;
+        ev->body.count.persons_max = MNI_EVENT_ABSENT;
+        ev->body.count.contract_notice_hours = MNI_EVENT_ABSENT;
+        ev->body.count.client_facts = (mni_event_client_facts){
+            .present = true,
+            .systems_given = true,
+            .systems = RULES_SYS_PUBLIC_RELATED,
+            .appi_persons_given = true,
+            .appi_persons = 140,
+            .body = {.public_body = true, .local_government = true, .ordinance_sensitive = true}};
+        break;
+    case 13:
+        envelope(ev, MNI_EVENT_EXPOSURE_MANIFEST, "e-man-facts");
+        ev->body.manifest.client_id = "agency-f";
+        ev->body.manifest.batch_id = "batch-0003";
+        ev->body.manifest.tokens = sample_tokens;
+        ev->body.manifest.n_tokens = 1;
+        ev->body.manifest.contract_notice_hours = MNI_EVENT_ABSENT;
+        /* Stated, with an empty set of systems (not the incident's) and no APPI count. */
+        ev->body.manifest.client_facts = (mni_event_client_facts){
+            .present = true, .systems_given = true, .body = {.public_body = true}};
+        break;
     default:
         envelope(ev, MNI_EVENT_INCIDENT_CLOSED, "e-close");
         ev->body.closed.reason = MNI_CLOSE_WITHDRAWN;
@@ -190,6 +227,10 @@ static void assert_facts(const mni_event_facts *a, const mni_event_facts *b, uns
         assert_int_equal(a->reporter.role, b->reporter.role);
         assert_int_equal(a->reporter.number_use_entity, b->reporter.number_use_entity);
         assert_int_equal(a->reporter.public_body_system, b->reporter.public_body_system);
+        assert_memory_equal(&a->reporter.body, &b->reporter.body, sizeof a->reporter.body);
+        assert_int_equal(a->reporter.employees_given, b->reporter.employees_given);
+        if (a->reporter.employees_given)
+            assert_int_equal(a->reporter.employees, b->reporter.employees);
     }
     if (present & MNI_FACT_KINDS) assert_int_equal(a->kinds, b->kinds);
     if (present & MNI_FACT_CERTAINTY) assert_int_equal(a->certainty, b->certainty);
@@ -207,6 +248,23 @@ static void assert_facts(const mni_event_facts *a, const mni_event_facts *b, uns
     if (present & MNI_FACT_APPI_FINANCIAL_RISK)
         assert_int_equal(a->appi_financial_risk, b->appi_financial_risk);
     if (present & MNI_FACT_DESCRIPTION) assert_str(a->description, b->description);
+    if (present & MNI_FACT_ACTOR) assert_int_equal(a->actor, b->actor);
+    if (present & MNI_FACT_NOTICE_2015) {
+        /* In an update the bit itself says "stated"; in IncidentOpened the flag does. */
+        if (present != MNI_FACT_ALL || a->notice2015_given)
+            assert_memory_equal(&a->notice2015, &b->notice2015, sizeof a->notice2015);
+    }
+}
+
+static void assert_client_facts(const mni_event_client_facts *a, const mni_event_client_facts *b)
+{
+    assert_int_equal(a->present, b->present);
+    if (!a->present) return;
+    assert_int_equal(a->systems_given, b->systems_given);
+    if (a->systems_given) assert_int_equal(a->systems, b->systems);
+    assert_int_equal(a->appi_persons_given, b->appi_persons_given);
+    if (a->appi_persons_given) assert_int_equal(a->appi_persons, b->appi_persons);
+    assert_memory_equal(&a->body, &b->body, sizeof a->body);
 }
 
 static void assert_events_equal(const mni_event *a, const mni_event *b)
@@ -220,6 +278,7 @@ static void assert_events_equal(const mni_event *a, const mni_event *b)
     switch (a->type) {
     case MNI_EVENT_INCIDENT_OPENED:
         assert_facts(&a->body.opened, &b->body.opened, MNI_FACT_ALL);
+        assert_int_equal(a->body.opened.notice2015_given, b->body.opened.notice2015_given);
         break;
     case MNI_EVENT_FACTS_UPDATED:
         assert_int_equal(a->body.facts_updated.present, b->body.facts_updated.present);
@@ -235,12 +294,14 @@ static void assert_events_equal(const mni_event *a, const mni_event *b)
             assert_str(a->body.manifest.tokens[i], b->body.manifest.tokens[i]);
         assert_int_equal(a->body.manifest.contract_notice_hours,
                          b->body.manifest.contract_notice_hours);
+        assert_client_facts(&a->body.manifest.client_facts, &b->body.manifest.client_facts);
         break;
     case MNI_EVENT_EXPOSURE_COUNT:
         assert_str(a->body.count.client_id, b->body.count.client_id);
         assert_int_equal(a->body.count.persons, b->body.count.persons);
         assert_int_equal(a->body.count.persons_max, b->body.count.persons_max);
         assert_int_equal(a->body.count.contract_notice_hours, b->body.count.contract_notice_hours);
+        assert_client_facts(&a->body.count.client_facts, &b->body.count.client_facts);
         break;
     case MNI_EVENT_RESPONSE_STEP_COMPLETED:
         assert_int_equal(a->body.step.step, b->body.step.step);
@@ -267,29 +328,38 @@ static void assert_events_equal(const mni_event *a, const mni_event *b)
 static void test_schema_set(void **state)
 {
     (void)state;
-    const events_schema *v1 = events_schema_by_id(S, 1), *v2 = events_schema_by_id(S, 2);
+    const events_schema *v1 = events_schema_by_id(S, 1), *v2 = events_schema_by_id(S, 2),
+                        *v3 = events_schema_by_id(S, CURRENT_EVENT_ID);
     char dir[4096], err[512];
 
-    assert_int_equal(events_schema_count(S), 5);
+    assert_int_equal(events_schema_count(S), 6);
     assert_non_null(v1);
     assert_non_null(v2);
+    assert_non_null(v3);
     assert_string_equal(v1->name, EVENTS_SCHEMA_INCIDENT_EVENT);
     assert_string_equal(v1->file, "history/IncidentEvent.v1.avsc");
     assert_false(v1->current);
-    assert_ptr_equal(v1->reader, v2);
-    assert_true(v2->current);
-    assert_ptr_equal(v2->reader, v2);
-    assert_string_equal(v2->subject, "jp.mni.IncidentEvent");
-    assert_ptr_equal(events_schema_current(S, EVENTS_SCHEMA_INCIDENT_EVENT), v2);
+    assert_ptr_equal(v1->reader, v3);
+    assert_string_equal(v2->file, "history/IncidentEvent.v2.avsc");
+    assert_false(v2->current);
+    assert_ptr_equal(v2->reader, v3);
+    assert_true(v3->current);
+    assert_ptr_equal(v3->reader, v3);
+    assert_string_equal(v3->subject, "jp.mni.IncidentEvent");
+    assert_ptr_equal(events_schema_current(S, EVENTS_SCHEMA_INCIDENT_EVENT), v3);
     assert_int_equal(events_schema_current(S, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 3);
     assert_int_equal(events_schema_current(S, EVENTS_SCHEMA_NOTIFY_TASK)->id, 4);
     assert_int_equal(events_schema_current(S, EVENTS_SCHEMA_TICKET)->id, 5);
-    assert_null(events_schema_by_id(S, 6));
+    assert_null(events_schema_by_id(S, 7));
     assert_null(events_schema_current(S, "jp.mni.Nope"));
 
-    /* The composed envelope is self-contained: each kind defined once, inline. */
-    char *text = events_schema_text(v2);
+    /* The composed envelope is self-contained: each kind defined once, inline, and the types
+     * of version 3 with it. */
+    char *text = events_schema_text(v3);
     assert_non_null(text);
+    assert_non_null(strstr(text, "\"jp.mni.ClientFacts\""));
+    assert_non_null(strstr(text, "\"jp.mni.Notice2015\""));
+    assert_non_null(strstr(text, "\"jp.mni.Actor\""));
     const char *names[] = {"\"jp.mni.IncidentOpened\"", "\"jp.mni.FactsUpdated\"",
                            "\"jp.mni.ExposureManifest\"", "\"jp.mni.IncidentClosed\""};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -386,10 +456,10 @@ static void test_avro_roundtrip_all_kinds(void **state)
         mni_event_init(&out);
         if (mni_event_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("sample %d: %s", i, err);
         assert_int_equal(buf.data[0], 0);
-        assert_int_equal(buf.data[4], 2); /* the current envelope, id 2 */
+        assert_int_equal(buf.data[4], CURRENT_EVENT_ID); /* the current envelope */
         if (mni_event_decode(S, buf.data, buf.len, &out, err, sizeof err) != 0)
             fail_msg("sample %d: %s", i, err);
-        assert_int_equal(out.schema_id, 2);
+        assert_int_equal(out.schema_id, CURRENT_EVENT_ID);
         assert_events_equal(&in, &out);
         seen[out.type] = 1;
         /* The decoded event encodes to the same bytes. */
@@ -513,10 +583,75 @@ static void test_fixture_events(void **state)
         assert_int_equal(mni_event_decode(S, buf.data, buf.len, &back, err, sizeof err), 0);
         assert_events_equal(&ev, &back);
     }
-    assert_int_equal(n, 12);
+    assert_int_equal(n, 16);
     mni_event_free(&ev);
     mni_event_free(&back);
     wire_buf_free(&buf);
+    free(text);
+    free(hex);
+}
+
+static size_t hex_to_bytes(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = hex; *p && n < cap; p += p[2] ? 3 : 2)
+        out[n++] = (uint8_t)strtoul((char[3]){p[0], p[1], 0}, NULL, 16);
+    return n;
+}
+
+/* An old writer is still read (schemas/EVOLUTION.md): the bytes an id-2 writer produced for the
+ * first twelve lines of valid.jsonl (valid.v2.hex, pinned before version 3 existed) decode with
+ * the current reader into the same events, the fields of version 3 at their defaults. */
+static void test_history_v2_read_by_current(void **state)
+{
+    (void)state;
+    char path[4096], hexpath[4096], err[512];
+    size_t len, hexlen;
+    mni_event ev, old;
+    static uint8_t bytes[1 << 16];
+    int n = 0;
+
+    testdata_path("events/valid.jsonl", path, sizeof path);
+    testdata_path("events/valid.v2.hex", hexpath, sizeof hexpath);
+    char *text = testdata_read(path, &len);
+    char *hex = testdata_read(hexpath, &hexlen);
+    assert_non_null(text);
+    assert_non_null(hex);
+    mni_event_init(&ev);
+    mni_event_init(&old);
+    char *save = NULL, *hsave = NULL;
+    char *line = strtok_r(text, "\n", &save);
+    for (char *hline = strtok_r(hex, "\n", &hsave); hline != NULL;
+         hline = strtok_r(NULL, "\n", &hsave), line = strtok_r(NULL, "\n", &save)) {
+        n++;
+        assert_non_null(line);
+        size_t nb = hex_to_bytes(hline, bytes, sizeof bytes);
+        assert_int_equal(bytes[4], 2);
+        if (mni_event_decode(S, bytes, nb, &old, err, sizeof err) != 0)
+            fail_msg("valid.v2.hex line %d: %s", n, err);
+        assert_int_equal(old.schema_id, 2);
+        assert_int_equal(mni_event_from_json_text(line, strlen(line), &ev, err, sizeof err), 0);
+        assert_events_equal(&ev, &old);
+        const mni_event_facts *f = old.type == MNI_EVENT_INCIDENT_OPENED ? &old.body.opened
+                                   : old.type == MNI_EVENT_FACTS_UPDATED
+                                       ? &old.body.facts_updated.facts
+                                       : NULL;
+        if (f != NULL) {
+            assert_int_equal(f->actor, RULES_ACTOR_UNKNOWN);
+            assert_false(f->notice2015_given);
+            assert_false(f->reporter.body.public_body);
+            assert_false(f->reporter.employees_given);
+        }
+        if (old.type == MNI_EVENT_FACTS_UPDATED)
+            assert_int_equal(
+                old.body.facts_updated.present & (MNI_FACT_ACTOR | MNI_FACT_NOTICE_2015), 0);
+        if (old.type == MNI_EVENT_EXPOSURE_COUNT) assert_false(old.body.count.client_facts.present);
+        if (old.type == MNI_EVENT_EXPOSURE_MANIFEST)
+            assert_false(old.body.manifest.client_facts.present);
+    }
+    assert_int_equal(n, 12);
+    mni_event_free(&ev);
+    mni_event_free(&old);
     free(text);
     free(hex);
 }
@@ -676,7 +811,7 @@ static void test_newer_writer(void **state)
     (void)state;
     events_schema_set *set;
     char err[512];
-    json_t *j = json_deep_copy(events_schema_by_id(S, 2)->json);
+    json_t *j = json_deep_copy(events_schema_by_id(S, CURRENT_EVENT_ID)->json);
     json_t *reason = find_def(j, "CloseReason");
 
     assert_int_equal(events_schema_load_default(&set, err, sizeof err), 0);
@@ -693,7 +828,7 @@ static void test_newer_writer(void **state)
     const events_schema *w = events_schema_by_id(set, 100);
     assert_non_null(w);
     assert_false(w->current);
-    assert_int_equal(w->reader->id, 2);
+    assert_int_equal(w->reader->id, CURRENT_EVENT_ID);
 
     avro_value_t rec, u, body;
     assert_int_equal(avro_generic_value_new(w->iface, &rec), 0);
@@ -731,7 +866,7 @@ static void test_newer_writer(void **state)
                                        "\"fields\":[{\"name\":\"event_id\",\"type\":\"long\"}]}",
                                        err, sizeof err),
                      -1);
-    assert_non_null(strstr(err, "schema id 101 ((registry)) cannot be read with id 2"));
+    assert_non_null(strstr(err, "schema id 101 ((registry)) cannot be read with id 6"));
     assert_non_null(strstr(err, "event_id: the writer's long cannot be read as string"));
     assert_null(events_schema_by_id(set, 101));
     assert_int_equal(events_schema_add(set, 102, NULL,
@@ -762,6 +897,7 @@ static void test_registry_mode(void **state)
     assert_int_equal(events_schema_count(set), 4);
     assert_null(events_schema_by_id(set, 1));
     assert_null(events_schema_by_id(set, 2));
+    assert_null(events_schema_by_id(set, CURRENT_EVENT_ID));
     assert_int_equal(events_schema_current(set, EVENTS_SCHEMA_INCIDENT_EVENT)->id, 0);
 
     wire_buf_init(&buf);
@@ -851,6 +987,27 @@ static void test_contract_on_encode(void **state)
     sample(&ev, 0);
     ev.body.opened.description = "\xff\xfe";
     expect_encode_error(&ev, "body.description: not valid UTF-8 text");
+    /* Issue 8 item 11: control characters in free text are refused (tab and line feed pass). */
+    sample(&ev, 0);
+    ev.body.opened.description = "line one\nline\ttwo";
+    assert_int_equal(mni_event_check(&ev, NULL, 0), 0);
+    static const struct {
+        const char *text, *err;
+    } controls[] = {
+        {"red \x1b[31m text", "body.title: control character U+001B at byte 4"},
+        {"ring\a", "body.title: control character U+0007 at byte 4"},
+        {"windows\r\nline", "body.title: control character U+000D at byte 7"},
+        {"del\x7f", "body.title: control character U+007F at byte 3"},
+        {"c1 \xc2\x9b", "body.title: control character U+009B at byte 3"},
+    };
+    for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++) {
+        sample(&ev, 0);
+        ev.body.opened.title = controls[i].text;
+        expect_encode_error(&ev, controls[i].err);
+    }
+    sample(&ev, 1);
+    ev.body.facts_updated.note = "esc \x1b";
+    expect_encode_error(&ev, "body.note: control character U+001B at byte 4");
     sample(&ev, 0);
     ev.body.opened.kinds = 1u << 9;
     expect_encode_error(&ev, "body.kinds: unknown bits 0x200");
@@ -885,6 +1042,25 @@ static void test_contract_on_encode(void **state)
     sample(&ev, 11);
     ev.type = MNI_EVENT_NONE;
     expect_encode_error(&ev, "type: no event kind set");
+    /* Schema version 3. */
+    sample(&ev, 0);
+    ev.body.opened.reporter.body.public_body = false;
+    expect_encode_error(&ev, "body.reporter.local_government: needs public_body");
+    sample(&ev, 0);
+    ev.body.opened.reporter.employees = -1;
+    expect_encode_error(&ev, "body.reporter.employees: -1 is negative");
+    sample(&ev, 0);
+    ev.body.opened.actor = (rules_actor)9;
+    expect_encode_error(&ev, "body.actor: unknown value 9");
+    sample(&ev, 12);
+    ev.body.count.client_facts.body.local_government = false;
+    expect_encode_error(&ev, "body.client_facts.ordinance_sensitive: needs local_government");
+    sample(&ev, 12);
+    ev.body.count.client_facts.appi_persons = 59;
+    expect_encode_error(&ev, "body.client_facts.appi_persons: 59 is below persons (60)");
+    sample(&ev, 13);
+    ev.body.manifest.client_facts.systems = 1u << 7;
+    expect_encode_error(&ev, "body.client_facts.systems: unknown bits 0x80");
 }
 
 /* ---- texts ---- */
@@ -1141,6 +1317,7 @@ int main(void)
         cmocka_unit_test(test_json_shape),
         cmocka_unit_test(test_fixture_events),
         cmocka_unit_test(test_history_v1_read_by_current),
+        cmocka_unit_test(test_history_v2_read_by_current),
         cmocka_unit_test(test_newer_writer),
         cmocka_unit_test(test_registry_mode),
         cmocka_unit_test(test_contract_on_encode),

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,8 +106,27 @@ static void test_find_in_text(void **state)
         {"x", "y", "\xE3\x80\x80", false, true}, /* ideographic space */
         {"9", "", NULL, false, false},           /* a longer run of digits is not a number */
         {"", "0", NULL, false, false},
-        {"", "", "--", false, false}, /* two separators */
-        {"", "", "/", false, false},  /* not a separator we read */
+        /* Issue 8 item 2(c): what people type between the groups. */
+        {"x", "y", "\u30FC", false, true}, /* ー, kana input's slip for a hyphen */
+        {"x", "y", "\u30FC", true, true},  /* ... with full-width digits */
+        {"x", "y", "\u2212", false, true}, /* − minus sign */
+        {"x", "y", "\u2010", false, true}, /* ‐ hyphen */
+        {"x", "y", "\u2013", true, true},  /* – en dash */
+        {"x", "y", "\u2014", false, true}, /* — em dash */
+        {"x", "y", ".", false, true},      /* . */
+        {"x", "y", "\uFF0E", true, true},  /* ． full-width full stop */
+        {"x", "y", "\u00A0", false, true}, /* no-break space */
+        {"x", "y", "\t", false, true},     /* tab */
+        {"x", "y", "\uFF70", false, true}, /* ｰ half-width prolonged sound mark */
+        {"x", "y", "\u30FB", false, true}, /* ・ */
+        {"x", "y", "/", false, true},      /* / */
+        {"x", "y", "\u200B", false, true}, /* zero-width space: invisible */
+        {"", "", "--", false, true},       /* two separators */
+        {"", "", " - ", false, true},      /* spaced dash */
+        {"", "", " \u30FC ", true, true},  /* spaced ー, full-width digits */
+        {"", "", "    ", false, false},    /* four separators: not one number */
+        {"", "", "a", false, false},       /* a letter is not a separator */
+        {"", "", "\u4E00", false, false},  /* nor a kanji */
     };
     char valid[13];
     make_valid("14142135623", valid);
@@ -146,6 +166,82 @@ static void test_find_after_a_near_miss(void **state)
     assert_int_equal(at, 13);
 }
 
+/* Different separators in one number ("1234-5678 9012") are still one number. */
+static void test_find_mixed_separators(void **state)
+{
+    (void)state;
+    char valid[13], text[128];
+    make_valid("57721566490", valid);
+    snprintf(text, sizeof text, "tel %.4s\u30FC%.4s %.4s.", valid, valid + 4, valid + 8);
+    size_t at;
+    assert_true(mynumber_find(text, strlen(text), &at));
+    assert_int_equal(at, 4);
+}
+
+/* A token built around a number: <number> then padding, padding then <number>, or inside. */
+static void pad_token(char out[65], const char *number, size_t at, char fill1, char fill2)
+{
+    for (size_t i = 0; i < 64; i++)
+        out[i] = i % 2 ? fill2 : fill1;
+    memcpy(out + at, number, 12);
+    out[64] = '\0';
+}
+
+/* Issue 8 item 2(d): a token that is a number followed by zeros is a raw number. */
+static void test_token_holding_a_padded_number(void **state)
+{
+    (void)state;
+    char valid[13], invalid[13], token[65];
+    make_valid("69314718055", valid);
+    make_invalid("69314718055", invalid);
+    static const size_t places[] = {0, 1, 26, 52};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        pad_token(token, valid, places[i], '0', '0');
+        assert_true(mynumber_in_token(token, 64));
+        pad_token(token, valid, places[i], 'f', 'f');
+        assert_true(mynumber_in_token(token, 64));
+        pad_token(token, valid, places[i], 'a', '0'); /* two values alternating */
+        assert_true(mynumber_in_token(token, 64));
+        pad_token(token, invalid, places[i], 'f', 'e'); /* a wrong check digit */
+        assert_false(mynumber_in_token(token, 64));
+    }
+    /* Twelve equal digits are padding, not a number: an all-zero token is not refused. */
+    memset(token, '0', 64);
+    assert_false(mynumber_in_token(token, 64));
+    /* All decimal digits, the number somewhere inside. */
+    pad_token(token, valid, 20, '1', '7');
+    token[0] = '3';
+    assert_true(mynumber_in_token(token, 64));
+    /* Three padding values and a hex letter: a token's shape, not a padded number. */
+    pad_token(token, valid, 0, 'a', '0');
+    token[40] = 'b';
+    assert_false(mynumber_in_token(token, 64));
+}
+
+/* Random tokens (what HMAC-SHA256 gives) hold valid-looking runs often, and are never refused:
+ * 200,000 from a fixed-seed generator, of which a few hundred hold such a run. */
+static void test_random_tokens_are_not_refused(void **state)
+{
+    (void)state;
+    static const char hex[] = "0123456789abcdef";
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    size_t with_run = 0;
+    for (int t = 0; t < 200000; t++) {
+        char token[65];
+        for (int i = 0; i < 64; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            token[i] = hex[x >> 60];
+        }
+        token[64] = '\0';
+        with_run += mynumber_find(token, 64, NULL);
+        if (mynumber_in_token(token, 64)) fail_msg("random token %d refused: %s", t, token);
+    }
+    /* The runs are there (so the test could fail): about 0.28% of random tokens. */
+    assert_true(with_run > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +251,9 @@ int main(void)
         cmocka_unit_test(test_find_in_text),
         cmocka_unit_test(test_find_ignores_wrong_check_digits),
         cmocka_unit_test(test_find_after_a_near_miss),
+        cmocka_unit_test(test_find_mixed_separators),
+        cmocka_unit_test(test_token_holding_a_padded_number),
+        cmocka_unit_test(test_random_tokens_are_not_refused),
     };
     return cmocka_run_group_tests_name("mynumber", tests, NULL, NULL);
 }

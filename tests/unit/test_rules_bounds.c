@@ -15,6 +15,7 @@
 
 #include "common/events.h"
 #include "rules/rules.h"
+#include "rules/rules_internal.h"
 
 #define KNOWN_AT 1781053200     /* 2026-06-10T10:00:00+09:00 */
 #define END_OF_DAY_3 1781276399 /* 2026-06-12T23:59:59+09:00, the policy's notice */
@@ -193,6 +194,9 @@ static void test_day_numbers(void **state)
     assert_int_equal(
         RULES_LAST_KNOWN_DAYNUM,
         jpcal_from_ymd(RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY));
+    /* rules_internal.h's days of the earlier regime and of APPI for local governments. */
+    assert_int_equal(RULES_DUTY_START_DAYNUM, jpcal_from_ymd(2016, 1, 1));
+    assert_int_equal(RULES_LOCAL_APPI_DAYNUM, jpcal_from_ymd(2023, 4, 1));
 }
 
 /* The pipeline's edge refuses the clocks the core would refuse, naming the event's field. */

@@ -1,6 +1,6 @@
 /*
- * test_dlq: dead letters come back. The real mni-ingest dead-letters what it must refuse; `mni
- * dlq list` shows each letter; once the cause is fixed (the incident opened), `mni dlq replay`
+ * test_dlq_replay: dead letters come back. The real mni-ingest dead-letters what it must refuse;
+ * `mni dlq list` shows each letter; once the cause is fixed (the incident opened), `mni dlq replay`
  * sends the letters back to the events topic, once each, and ingest accepts them like any
  * other event. PostgreSQL and the mock Kafka cluster are real; events go in through `mni
  * produce`, as a producer system's would.
@@ -9,7 +9,7 @@
  *   1. Before INC-D is opened, two exposure counts for it arrive (unknown_incident), one for
  *      INC-E which is never opened (unknown_incident), a line that is not an event
  *      (malformed) and an opening whose title holds a valid My Number, built at run time
- *      (raw_my_number, redacted).
+ *      (raw_my_number: value and headers withheld).
  *   2. `mni dlq list` shows the five with reason, detail, origin (the events topic, partition,
  *      offset), incident, event id and age; --json the same as data; filters narrow it.
  *   3. INC-D is opened. `mni dlq replay --reason unknown_incident --incident INC-D` sends its
@@ -19,7 +19,7 @@
  *   4. The same replay again sends nothing (two already replayed); --since in the future keeps
  *      nothing; a dry run sends nothing.
  *   5. `mni dlq replay` without filters sends INC-E's letter and the malformed one (both
- *      refused again by ingest: new dead letters, nothing lost), skips the redacted one and the
+ *      refused again by ingest: new dead letters, nothing lost), skips the withheld one and the
  *      two already replayed; the list marks the four replayed.
  */
 #include <setjmp.h>
@@ -204,8 +204,12 @@ static void test_replay_story(void **state)
         assert_true(strlen(jstr(e, "origin_offset")) > 0);
         assert_true(strlen(jstr(e, "detail")) > 0);
         assert_true(json_is_null(json_object_get(e, "replayed_at")));
-        if (!strcmp(jstr(e, "reason"), "raw_my_number"))
-            assert_int_equal(json_integer_value(json_object_get(e, "bytes")), 0); /* redacted */
+        if (!strcmp(jstr(e, "reason"), "raw_my_number")) {
+            assert_int_equal(json_integer_value(json_object_get(e, "bytes")), 0);
+            assert_non_null(jstr(e, "withheld"));
+        } else {
+            assert_true(json_is_null(json_object_get(e, "withheld")));
+        }
         if (!strcmp(jstr(e, "reason"), "unknown_incident"))
             assert_true(!strcmp(jstr(e, "incident_id"), "INC-D") ||
                         !strcmp(jstr(e, "incident_id"), "INC-E"));
@@ -234,7 +238,7 @@ static void test_replay_story(void **state)
                               "--incident", "INC-D", NULL};
     mni_ok(replay_d, &out);
     assert_string_equal(out, "replayed 2 dead letters to d.events; skipped: 0 already replayed, 0 "
-                             "from other topics, 0 redacted\n");
+                             "from other topics, 0 withheld\n");
     free(out);
     /* On the events topic: original key and headers, plus mni.replay; no dead-letter headers. */
     topicio_messages m;
@@ -267,7 +271,7 @@ static void test_replay_story(void **state)
     /* 4. Once each; filters; a dry run. */
     mni_ok(replay_d, &out);
     assert_string_equal(out, "replayed 0 dead letters to d.events; skipped: 2 already replayed, 0 "
-                             "from other topics, 0 redacted\n");
+                             "from other topics, 0 withheld\n");
     free(out);
     const char *future[] = {"mni", "dlq", "replay", "--since", "2999-01-01T00:00:00Z", NULL};
     mni_ok(future, &out);
@@ -277,7 +281,7 @@ static void test_replay_story(void **state)
     const char *dry[] = {"mni", "dlq", "replay", "--dry-run", NULL};
     mni_ok(dry, &out);
     assert_string_equal(out, "would replay 2 dead letters to d.events; skipped: 2 already "
-                             "replayed, 0 from other topics, 1 redacted\n");
+                             "replayed, 0 from other topics, 1 withheld\n");
     free(out);
     sqlcheck_equal(db.conn, "SELECT count(*) FROM dlq_replays", NULL, "2");
 
@@ -285,7 +289,7 @@ static void test_replay_story(void **state)
     const char *replay_all[] = {"mni", "dlq", "replay", NULL};
     mni_ok(replay_all, &out);
     assert_string_equal(out, "replayed 2 dead letters to d.events; skipped: 2 already replayed, 0 "
-                             "from other topics, 1 redacted\n");
+                             "from other topics, 1 withheld\n");
     free(out);
     run_ingest();
     all = list_json(NULL);

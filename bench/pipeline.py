@@ -1,0 +1,486 @@
+"""Driving the real pipeline for `make bench`: the embedded environment, the workers, paced
+producing through `mni produce`, progress, memory and CPU of each process.
+
+Environment. One private scripts/mni-env (its own MNI_ENV_DIR) for the whole run, its
+PostgreSQL created with track_commit_timestamp = on (MNI_PG_SETTINGS), so that the commit time
+of every case_events row is known exactly (W3's delays). Each workload gets a fresh database
+(created and migrated with `mni db migrate`) and a fresh mock cluster (the broker is stopped and
+`mni-env up` starts a new one), so no workload inherits another's topics, offsets or tables.
+
+Pacing. librdkafka's mock cluster keeps about 5 MiB per partition and silently drops the oldest
+message sets beyond that, consumed or not (devenv/mockbroker.c). A consumer further behind than
+that loses events. So the harness keeps the JSON bytes of what it has sent but the last consumer
+(mni-assess on incident.accepted, or the Python baseline) has not yet committed under
+WINDOW_BYTES (4 MiB): chunks of events are sent by separate `mni produce` runs, each launched
+only when it fits in the window. The JSON of an event is larger than its Avro, the committed
+offset is behind the fetch position, and one partition never holds more than the whole window,
+so the bound is conservative; ingest's copy on incident.accepted is bounded by the same window.
+Progress is the sum of the consumer's next offsets in consumer_offsets, which the workers
+advance in each batch's transaction: committed, not merely read. `mni produce` paces itself as
+well, against mni-ingest only (cli/produce_pace.h); the window here also covers assess, which
+reads what ingest forwards. For the Python baseline, which has no mni-ingest in front of it,
+the runs go with --no-pace and the window alone. Optionally a rate (events/s)
+spaces launches in time as well (W3's delay phase: open loop, each chunk has its scheduled
+time, and a late launch is measured from the schedule, not from when it happened).
+
+Memory. A sampler thread reads VmRSS of each worker from /proc every 0.25 s and VmHWM (the
+kernel's peak) at the end; flatness compares the largest RSS of the first minute with that of
+the last minute (thirds of the run when it is shorter than three minutes).
+"""
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import psycopg2
+import psycopg2.extensions
+
+WINDOW_BYTES = 4 << 20
+STALL_SECONDS = float(os.environ.get("MNI_BENCH_STALL_SECONDS", "90"))
+MAX_SECONDS = float(os.environ.get("MNI_BENCH_MAX_SECONDS", "1800"))
+WORKERS = ("ingest", "assess", "notify")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(Exception):
+    pass
+
+
+class Incomplete(BenchError):
+    """A feed that did not finish: the consumer committed nothing for STALL_SECONDS, or the
+    run took longer than MAX_SECONDS. consumed of total events when it gave up at t_end, the
+    first chunk having been sent at t_first."""
+
+    def __init__(self, why, consumed, total, t_first, t_end):
+        super().__init__("%s at %d of %d events" % (why, consumed, total))
+        self.consumed, self.total, self.t_first, self.t_end = consumed, total, t_first, t_end
+
+
+# ---- environment ----
+
+
+class Env:
+    """The private embedded environment (scripts/mni-env) of one bench run."""
+
+    def __init__(self, repo, env_dir, bin_dir):
+        self.repo, self.env_dir, self.bin_dir = repo, env_dir, bin_dir
+        self.vars = {}
+
+    def _mni_env(self, *args):
+        env = dict(os.environ, MNI_ENV_DIR=self.env_dir, MNI_BIN=self.bin_dir)
+        env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on"
+        r = subprocess.run(
+            [os.path.join(self.repo, "scripts/mni-env"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise BenchError(
+                "mni-env %s failed: %s" % (" ".join(args), (r.stderr or r.stdout).strip())
+            )
+
+    def up(self):
+        self._mni_env("up")
+        self.vars = {}
+        with open(os.path.join(self.env_dir, "env")) as f:
+            for m in re.finditer(r"^export (\w+)='([^']*)'$", f.read(), re.M):
+                self.vars[m.group(1)] = m.group(2)
+
+    def down(self):
+        self._mni_env("down")
+
+    def conninfo(self, dbname):
+        return psycopg2.extensions.make_dsn(self.vars["MNI_PG_CONNINFO"], dbname=dbname)
+
+    def process_env(self, dbname):
+        return dict(
+            os.environ,
+            MNI_PG_CONNINFO=self.conninfo(dbname),
+            MNI_KAFKA_BOOTSTRAP=self.vars["MNI_KAFKA_BOOTSTRAP"],
+        )
+
+    def broker_pid(self):
+        with open(os.path.join(self.env_dir, "mockbroker.pid")) as f:
+            return int(f.read().strip())
+
+    def postmaster_pid(self):
+        base = os.path.join(self.env_dir, "pg")
+        path_file = os.path.join(self.env_dir, "pg.path")
+        if os.path.exists(path_file):
+            with open(path_file) as f:
+                base = f.read().strip()
+        with open(os.path.join(base, "data", "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def restart_broker(self):
+        """A new, empty mock cluster (the one mni-env started is stopped by its pid)."""
+        pid = self.broker_pid()
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(300):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.05)
+        else:
+            raise BenchError("mni-mockbroker (pid %d) did not stop" % pid)
+        self.up()
+
+    def fresh(self, dbname, kafka=True):
+        """A new database `dbname` with the mni schema (and a new mock cluster); its conninfo.
+        The databases of earlier workloads (bench_*) are dropped first: a plain DROP DATABASE,
+        which stops an autovacuum worker in its way by itself (FORCE would need the right to
+        signal the superuser's processes, which the mni role has not)."""
+        admin = psycopg2.connect(self.vars["MNI_PG_CONNINFO"], dbname="postgres")
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")
+            for (old,) in cur.fetchall():
+                cur.execute("DROP DATABASE %s" % old)
+            cur.execute("CREATE DATABASE %s" % dbname)
+        admin.close()
+        if kafka:
+            self.restart_broker()
+        r = subprocess.run(
+            [os.path.join(self.bin_dir, "mni"), "db", "migrate"],
+            env=self.process_env(dbname),
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise BenchError("mni db migrate: %s" % r.stderr.strip())
+        return self.conninfo(dbname)
+
+
+# ---- processes ----
+
+
+class Process:
+    """A process of the bench (a worker or the Python baseline), its output in a log file."""
+
+    def __init__(self, name, argv, env, log_path):
+        self.name, self.log_path = name, log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+
+    def check(self):
+        if self.proc.poll() is not None:
+            raise BenchError(
+                "%s exited with status %d (log: %s)"
+                % (self.name, self.proc.returncode, self.log_path)
+            )
+
+    def stop(self, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+    def log_lines(self, pattern):
+        with open(self.log_path, errors="replace") as f:
+            return sum(1 for line in f if pattern in line)
+
+
+def start_workers(env, dbname, bin_dir, log_dir, names=WORKERS):
+    os.makedirs(log_dir, exist_ok=True)
+    penv = env.process_env(dbname)
+    return {
+        n: Process(
+            "mni-" + n, [os.path.join(bin_dir, "mni-" + n)], penv, os.path.join(log_dir, n + ".log")
+        )
+        for n in names
+    }
+
+
+def stop_all(procs):
+    for p in procs.values():
+        p.stop()
+
+
+class Progress:
+    """Messages a consumer group has committed on a topic (sum of next offsets), via
+    consumer_offsets, or any one-number query."""
+
+    def __init__(self, conninfo, sql, args=()):
+        self.db = psycopg2.connect(conninfo)
+        self.db.autocommit = True
+        self.cur = self.db.cursor()
+        self.sql, self.args = sql, args
+
+    @classmethod
+    def offsets(cls, conninfo, group, topic):
+        return cls(
+            conninfo,
+            "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
+            "WHERE group_id = %s AND topic = %s",
+            (group, topic),
+        )
+
+    def __call__(self):
+        self.cur.execute(self.sql, self.args)
+        return int(self.cur.fetchone()[0])
+
+    def wait_for(self, n, timeout, alive=lambda: None):
+        deadline = time.time() + timeout
+        while self() < n:
+            alive()
+            if time.time() > deadline:
+                raise BenchError(
+                    "warm-up: consumer did not commit %d message(s) in %.0f s" % (n, timeout)
+                )
+            time.sleep(0.02)
+
+    def close(self):
+        self.db.close()
+
+
+def produce(bin_dir, env, path, options=()):
+    """One `mni produce [OPTIONS] FILE` run, to completion."""
+    argv = [os.path.join(bin_dir, "mni"), "produce", *options, path]
+    r = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError("mni produce %s: %s" % (path, r.stderr.strip()))
+
+
+class Launch:
+    """One `mni produce` run of chunk `index`: when it was due, started and ended."""
+
+    def __init__(self, index, events, t_sched, t_launch, proc, errors):
+        self.index, self.events, self.proc, self.errors = index, events, proc, errors
+        self.t_sched, self.t_launch, self.t_exit = t_sched, t_launch, None
+
+
+class FeedResult:
+    def __init__(self, launches, t_first, t_done):
+        self.launches, self.t_first, self.t_done = launches, t_first, t_done
+
+    @property
+    def seconds(self):
+        return self.t_done - self.t_first
+
+    def produce_seconds(self):
+        """Median wall time of one `mni produce` run."""
+        d = sorted(x.t_exit - x.t_launch for x in self.launches)
+        return d[len(d) // 2] if d else 0.0
+
+
+class Feed:
+    """Sends chunks with `mni produce` (see the module comment on pacing) until consumed()
+    counts every event of them; consumed() is relative to the first chunk. At most
+    max_running runs at once; with rate (events/s), run i is due when the events before it
+    are due at that rate from the first run's start."""
+
+    def __init__(
+        self, bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive, options
+    ):
+        self.argv = [os.path.join(bin_dir, "mni"), "produce", *options]
+        self.penv, self.chunks, self.consumed, self.alive = penv, chunks, consumed, alive
+        self.window = max(window_events, max(c.events for c in chunks))
+        self.max_running, self.rate = max_running, rate
+        self.total = sum(c.events for c in chunks)
+        self.launches, self.running = [], []
+        self.next, self.sent, self.t_first = 0, 0, None
+
+    def run(self):
+        try:
+            return self._loop()
+        finally:
+            for x in self.running:  # only when giving up: runs in flight are of no use now
+                x.proc.kill()
+                x.proc.wait()
+                x.errors.close()
+
+    def _loop(self):
+        last_c, last_t = -1, time.time()
+        while True:
+            now = time.time()
+            self._reap(now)
+            c = self.consumed()
+            if c >= self.total and self.next == len(self.chunks) and not self.running:
+                return FeedResult(self.launches, self.t_first, now)
+            self.alive()
+            if c != last_c:
+                last_c, last_t = c, now
+            elif now - last_t > STALL_SECONDS and self.sent > c:
+                why = "no progress for %.0f s" % (now - last_t)
+                raise Incomplete(why, c, self.total, self.t_first, now)
+            if self.t_first is not None and now - self.t_first > MAX_SECONDS:
+                why = "stopped after %.0f s (MNI_BENCH_MAX_SECONDS)" % MAX_SECONDS
+                raise Incomplete(why, c, self.total, self.t_first, now)
+            while self._may_launch(c, now):
+                self._launch(now)
+            time.sleep(0.005)
+
+    def _reap(self, now):
+        for x in list(self.running):
+            rc = x.proc.poll()
+            if rc is None:
+                continue
+            x.t_exit = now
+            self.running.remove(x)
+            x.errors.seek(0)
+            text = x.errors.read().decode(errors="replace").strip()
+            x.errors.close()
+            if rc != 0:
+                raise BenchError("mni produce %s: %s" % (self.chunks[x.index].path, text))
+
+    def _due(self, now):
+        if self.t_first is None or self.rate is None:
+            return now
+        return self.t_first + self.sent / self.rate
+
+    def _may_launch(self, consumed, now):
+        if self.next == len(self.chunks) or len(self.running) >= self.max_running:
+            return False
+        if self.sent + self.chunks[self.next].events - consumed > self.window:
+            return False
+        return now >= self._due(now)
+
+    def _launch(self, now):
+        chunk = self.chunks[self.next]
+        due = self._due(now)
+        if self.t_first is None:
+            self.t_first = due
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(
+            self.argv + [chunk.path], env=self.penv, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        x = Launch(self.next, chunk.events, due, time.time(), proc, errors)
+        self.launches.append(x)
+        self.running.append(x)
+        self.sent += chunk.events
+        self.next += 1
+
+
+def feed(
+    bin_dir,
+    penv,
+    chunks,
+    consumed,
+    window_events,
+    max_running=1,
+    rate=None,
+    alive=None,
+    options=(),
+):
+    """Feed(...).run(); options go to every `mni produce` run."""
+    alive = alive or (lambda: None)
+    return Feed(
+        bin_dir, penv, chunks, consumed, window_events, max_running, rate, alive, options
+    ).run()
+
+
+# ---- memory and CPU ----
+
+
+def proc_status_kb(pid, field):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class MemorySampler(threading.Thread):
+    """RSS of named processes over time (see the module comment)."""
+
+    PERIOD = 0.25
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.samples = {n: [] for n in pids}
+        self.halt = threading.Event()
+        self.t0 = time.time()
+        self.start()
+
+    def run(self):
+        while not self.halt.is_set():
+            t = time.time()
+            for n, pid in self.pids.items():
+                self.samples[n].append((t, proc_status_kb(pid, "VmRSS")))
+            self.halt.wait(self.PERIOD)
+
+    def finish(self):
+        """{name: {peak_mb, first_mb, last_mb, flat}}; call while the processes still run."""
+        self.halt.set()
+        self.join()
+        t1 = time.time()
+        span = t1 - self.t0
+        window = 60.0 if span >= 180 else span / 3
+        out = {}
+        for n, pid in self.pids.items():
+            s = self.samples[n]
+            first = max([kb for t, kb in s if t - self.t0 <= window] or [0])
+            last = max([kb for t, kb in s if t1 - t <= window] or [0])
+            peak = max([proc_status_kb(pid, "VmHWM")] + [kb for _, kb in s])
+            out[n] = {
+                "peak_mb": peak / 1024,
+                "first_mb": first / 1024,
+                "last_mb": last / 1024,
+                "window_s": window,
+                # Flat: the last window's largest RSS within 25% (or 8 MiB) of the first's.
+                "flat": last <= max(first * 1.25, first + 8192),
+            }
+        return out
+
+
+def cpu_seconds(pid, children=False):
+    """utime + stime of pid (with children: also its reaped children's)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLK_TCK
+
+
+def postgres_cpu(postmaster):
+    """CPU seconds of a PostgreSQL server: the postmaster with its reaped children, plus the
+    live children (backends, autovacuum, checkpointer, WAL writer)."""
+    total = cpu_seconds(postmaster, children=True)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+class CpuMeter:
+    """CPU seconds spent by each named process (and PostgreSQL, the mock broker) between
+    construction and stop()."""
+
+    def __init__(self, env, pids):
+        self.env, self.pids = env, dict(pids)
+        self.pids["mockbroker"] = env.broker_pid()
+        self.pg = env.postmaster_pid()
+        self.start = self._snap()
+
+    def _snap(self):
+        s = {n: cpu_seconds(p) for n, p in self.pids.items()}
+        s["postgres"] = postgres_cpu(self.pg)
+        return s
+
+    def stop(self):
+        end = self._snap()
+        return {n: end[n] - self.start[n] for n in end}
