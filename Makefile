@@ -21,7 +21,7 @@ else
   OPT := -O2
 endif
 
-PKGS := rdkafka avro-c libpq jansson libcrypto libmicrohttpd
+PKGS := rdkafka avro-c libpq jansson libcrypto libmicrohttpd libcurl
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -I. $(EXTRA_CFLAGS)
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -57,11 +57,16 @@ help:
 	@echo "make unit       unit tests only (no services)"
 	@echo "make bench      benchmarks (release build): rule core and the pipeline end to end"
 	@echo "make bench-quick  the same at a tenth of the size (MNI_BENCH_SCALE=0.1)"
-	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make deps       install the Debian packages the build needs (make test adds the test-only ones)"
 	@echo "make clean      remove build/ and bin/"
 
 deps:
 	@scripts/install-deps.sh
+
+# What only the tests need besides (a headless browser for the web pages, curl).
+deps-test:
+	@scripts/install-deps.sh --test
+.PHONY: deps-test
 
 # Fails early with a readable message instead of a wall of missing-header errors.
 deps-check:
@@ -88,9 +93,9 @@ endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # A worker's modules (all but its main.c) form an archive the unit tests link, so the pure
-# parts of a worker (the assess fold, for one) are tested directly.
+# parts of a worker (the assess fold, notify's webhook backoff) are tested directly.
 WORKER_LIB := $(BUILD)/libmni_workers.a
-WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c)))
+WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c notify/*.c)))
 $(WORKER_LIB): $(WORKER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -113,7 +118,7 @@ build-tests: $(BINARIES) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 .PHONY: build-tests
 
 # The test command of README.md: installs what is missing, builds with sanitizers, runs all.
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@scripts/run-tests.sh build/san all
 

@@ -33,21 +33,27 @@ static int from_env_file(const char *path, char *out, size_t n)
     return found;
 }
 
-PGconn *cli_pg_connect(const char *conninfo_option, char *err, size_t errlen)
+int cli_pg_conninfo(const char *conninfo_option, char *out, size_t outlen, char *err, size_t errlen)
 {
-    char from_file[2048], path[1024];
+    char path[1024];
     const char *conninfo = conninfo_option;
     if (!conninfo || !*conninfo) conninfo = getenv("MNI_PG_CONNINFO");
-    if (!conninfo || !*conninfo) {
-        const char *dir = getenv("MNI_ENV_DIR");
-        snprintf(path, sizeof path, "%s/env", dir && *dir ? dir : ".mni-env");
-        if (from_env_file(path, from_file, sizeof from_file) == 0) conninfo = from_file;
+    if (conninfo && *conninfo) {
+        snprintf(out, outlen, "%s", conninfo);
+        return 0;
     }
-    if (!conninfo || !*conninfo) {
-        snprintf(err, errlen,
-                 "no database: pass --conninfo, set MNI_PG_CONNINFO, or start the embedded "
-                 "environment (scripts/mni-env up, or make demo)");
-        return NULL;
-    }
+    const char *dir = getenv("MNI_ENV_DIR");
+    snprintf(path, sizeof path, "%s/env", dir && *dir ? dir : ".mni-env");
+    if (from_env_file(path, out, outlen) == 0 && *out) return 0;
+    snprintf(err, errlen,
+             "no database: pass --conninfo, set MNI_PG_CONNINFO, or start the embedded "
+             "environment (scripts/mni-env up, or make demo)");
+    return -1;
+}
+
+PGconn *cli_pg_connect(const char *conninfo_option, char *err, size_t errlen)
+{
+    char conninfo[2048];
+    if (cli_pg_conninfo(conninfo_option, conninfo, sizeof conninfo, err, errlen) != 0) return NULL;
     return pgx_connect(conninfo, "mni-cli", err, errlen);
 }

@@ -9,6 +9,10 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+/* The conninfo to use (the option, else MNI_PG_CONNINFO, else the env file) into out: 0, or -1
+ * with a message naming where it looked. */
+int cli_pg_conninfo(const char *conninfo_option, char *out, size_t outlen, char *err,
+                    size_t errlen);
 /* Connects; NULL with a message naming where it looked. */
 PGconn *cli_pg_connect(const char *conninfo_option, char *err, size_t errlen);
 

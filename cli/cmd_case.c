@@ -2,7 +2,8 @@
  * mni case ID: everything PostgreSQL holds about one case: its facts, every version with the
  * rules that fired, per-client headcounts (counts and distinct tokens), the de-duplicated total
  * (each version's known count next to its possible maximum), deadlines and their state, the
- * tasks queued, the documents rendered and the tickets.
+ * tasks queued, the documents rendered and the tickets (with their webhook delivery: pending,
+ * delivered or failed, attempts and the last answer).
  */
 #include <stdio.h>
 #include <string.h>
@@ -66,8 +67,12 @@ static const case_section case_sections[] = {
      "left(encode(document_sha256, 'hex'), 16) AS sha256 FROM deliveries WHERE incident_id = $1 "
      "ORDER BY delivery_id"},
     {"Tickets",
-     "SELECT ticket_id AS ticket, kind, coalesce(client_id, '-') AS client, title, status "
-     "FROM tickets WHERE incident_id = $1 ORDER BY created_at, ticket_id"},
+     "SELECT ticket_id AS ticket, kind, coalesce(client_id, '-') AS client, title, status, "
+     "coalesce(webhook_state, '-') AS webhook, webhook_attempts AS attempts, "
+     "coalesce((SELECT coalesce('HTTP ' || a.http_status, '') || CASE WHEN a.http_status IS NOT "
+     "NULL AND a.error IS NOT NULL THEN ': ' ELSE '' END || coalesce(a.error, '') FROM "
+     "ticket_webhook_attempts a WHERE a.ticket_id = t.ticket_id ORDER BY a.attempt DESC LIMIT 1), "
+     "'-') AS last_answer FROM tickets t WHERE incident_id = $1 ORDER BY created_at, ticket_id"},
 };
 
 int cmd_case(int argc, char **argv)

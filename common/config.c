@@ -501,6 +501,20 @@ int config_key_is_secret(const char *key)
     return n >= 4 && !strcmp(key + n - 4, ".key");
 }
 
+/* Writes a URL with the password of its user part masked (scheme://user:****@host/...). */
+static int config_dump_url(const char *v, FILE *out)
+{
+    const char *scheme = strstr(v, "://");
+    if (scheme) {
+        const char *host = scheme + 3;
+        size_t authority = strcspn(host, "/?#");
+        const char *at = memchr(host, '@', authority);
+        const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+        if (colon) return fprintf(out, "%.*s:****%s", (int)(colon - v), v, at) < 0 ? -1 : 0;
+    }
+    return fputs(v, out) < 0 ? -1 : 0;
+}
+
 /* Writes one conninfo value in the keyword form, quoted when it must be. */
 static int config_dump_conninfo_value(const char *v, FILE *out)
 {
@@ -547,8 +561,10 @@ int config_dump(const config *cfg, FILE *out)
         int rc;
         if (config_key_is_secret(e->key))
             rc = fputs("****", out) < 0 ? -1 : 0;
-        else if (!strcmp(e->key, "pg.conninfo"))
-            rc = config_dump_conninfo(e->value, out);
+        else if (strlen(e->key) >= 8 && !strcmp(e->key + strlen(e->key) - 8, "conninfo"))
+            rc = config_dump_conninfo(e->value, out); /* pg.conninfo, web.conninfo */
+        else if (strlen(e->key) >= 4 && !strcmp(e->key + strlen(e->key) - 4, ".url"))
+            rc = config_dump_url(e->value, out);
         else
             rc = fputs(e->value, out) < 0 ? -1 : 0;
         if (rc != 0 || fprintf(out, "  # %s\n", e->source) < 0) return -1;

@@ -106,9 +106,11 @@ int config_iter_next(config_iter *it);
 /* True for keys whose values are secrets (passwords, keys, secrets); config_dump masks them. */
 int config_key_is_secret(const char *key);
 /* Writes every key with a value as `key = value  # source`, secrets masked; for --print-config
- * and start-up diagnostics. pg.conninfo is parsed as libpq does (PQconninfoParse) and written in
- * the keyword form with libpq's hidden options (password, sslpassword) masked; one libpq cannot
- * parse is not written. -1 when the write fails. */
+ * and start-up diagnostics. Connection strings (keys ending in conninfo: pg.conninfo,
+ * web.conninfo) are parsed as libpq does (PQconninfoParse) and written in the keyword form with
+ * libpq's hidden options (password, sslpassword) masked; one libpq cannot parse is not written.
+ * URLs (keys ending in .url) are written with the password of their user part masked. -1 when
+ * the write fails. */
 int config_dump(const config *cfg, FILE *out);
 
 #endif

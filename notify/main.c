@@ -15,14 +15,18 @@
  *            it queued, and whatever else waits), then tickets whose outbox row is published
  *            move from open to published.
  *
- * Configuration beyond worker.h's: notify.remind_before_hours (default 24) and notify.clock
- * (RFC 3339; unset = the PostgreSQL server's now()). worker.h offers no hook to register
- * defaults before the configuration is loaded, so both are read at start with their fallback
- * here; as unknown keys they come from the config file only (the MNI_* environment override
- * applies to known keys).
+ *            Then, with notify.webhook.url set, one webhook pass (webhook.h): tickets due are
+ *            POSTed, retried with backoff, delivered or failed.
+ *
+ * Configuration beyond worker.h's (defaults registered through worker_spec.defaults, so
+ * MNI_NOTIFY_* overrides them): notify.remind_before_hours (default 24), notify.clock (RFC
+ * 3339; empty = the PostgreSQL server's now()), and the webhook's notify.webhook.url (empty:
+ * off), .auth_token, .secret, .ca_file, .timeout_ms (5000), .max_attempts (8), .backoff_ms
+ * (1000), .backoff_max_ms (300000), .batch (32).
  *
  * Logs: ids, kinds, channels and counts; never a document, a title or a description.
  */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +42,7 @@
 #include "notify/notify_store.h"
 #include "notify/notify_task.h"
 #include "notify/sweeper.h"
+#include "notify/webhook.h"
 
 #define NOTIFY_RELAY_BATCH 500
 #define NOTIFY_SWEEP_BATCH 500
@@ -49,7 +54,65 @@ typedef struct {
     json_t *audit;      /* the batch's audit rows */
     sweeper_config sweep;
     char clock[64];
+    webhook_config webhook;
 } notify_ctx;
+
+static const char *nonempty(const config *cfg, const char *key)
+{
+    const char *v = config_get(cfg, key);
+    return v && *v ? v : NULL;
+}
+
+/* notify.webhook.* (webhook.h). */
+static int notify_read_webhook(const config *cfg, webhook_config *wh, char *err, size_t errlen)
+{
+    long long batch = 0;
+    wh->url = nonempty(cfg, "notify.webhook.url");
+    wh->auth_token = nonempty(cfg, "notify.webhook.auth_token");
+    wh->secret = nonempty(cfg, "notify.webhook.secret");
+    wh->ca_file = nonempty(cfg, "notify.webhook.ca_file");
+    if (config_get_int(cfg, "notify.webhook.timeout_ms", 100, 600000, &wh->timeout_ms, err,
+                       errlen) != 0 ||
+        config_get_int(cfg, "notify.webhook.max_attempts", 1, 1000, &wh->max_attempts, err,
+                       errlen) != 0 ||
+        config_get_int(cfg, "notify.webhook.backoff_ms", 1, 86400000, &wh->backoff_ms, err,
+                       errlen) != 0 ||
+        config_get_int(cfg, "notify.webhook.backoff_max_ms", 1, 7 * 86400000LL, &wh->backoff_max_ms,
+                       err, errlen) != 0 ||
+        config_get_int(cfg, "notify.webhook.batch", 1, 1000, &batch, err, errlen) != 0)
+        return -1;
+    wh->batch = (int)batch;
+    if (wh->url && strncmp(wh->url, "http://", 7) != 0 && strncmp(wh->url, "https://", 8) != 0) {
+        snprintf(err, errlen, "notify.webhook.url (%s): must start with http:// or https://",
+                 config_source(cfg, "notify.webhook.url"));
+        return -1;
+    }
+    for (const char *p = wh->auth_token; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(err, errlen, "notify.webhook.auth_token (%s): holds a control character",
+                     config_source(cfg, "notify.webhook.auth_token"));
+            return -1;
+        }
+    if (wh->backoff_max_ms < wh->backoff_ms) {
+        snprintf(err, errlen,
+                 "notify.webhook.backoff_max_ms: must be >= notify.webhook.backoff_ms "
+                 "(%lld < %lld)",
+                 wh->backoff_max_ms, wh->backoff_ms);
+        return -1;
+    }
+    if (wh->url) {
+        /* The host only: the URL may hold credentials. */
+        char host[256] = "?";
+        const char *h = strstr(wh->url, "://") + 3, *at = strchr(h, '@'), *end;
+        if (at && at < h + strcspn(h, "/?#")) h = at + 1;
+        end = h + strcspn(h, "/?#");
+        snprintf(host, sizeof host, "%.*s", (int)(end - h), h);
+        log_info("webhook on", LOG_STR("host", host), LOG_INT("max_attempts", wh->max_attempts),
+                 LOG_INT("timeout_ms", wh->timeout_ms), LOG_BOOL("signed", wh->secret != NULL),
+                 LOG_END);
+    }
+    return 0;
+}
 
 /* notify.* keys: the config file's value or the built-in fallback. */
 static int notify_read_config(const config *cfg, notify_ctx *ctx, char *err, size_t errlen)
@@ -76,7 +139,7 @@ static int notify_read_config(const config *cfg, notify_ctx *ctx, char *err, siz
         log_warn("notify.clock is set: deadlines are swept as of a fixed time",
                  LOG_STR("clock", clock), LOG_END);
     }
-    return 0;
+    return notify_read_webhook(cfg, &ctx->webhook, err, errlen);
 }
 
 static int notify_start(worker *w, void *arg, char *err, size_t errlen)
@@ -127,8 +190,8 @@ static int notify_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             dead++;
             continue;
         }
-        notify_task_outcome out =
-            notify_task_handle(pg, &task, payload, ctx->audit, why, sizeof why, err, errlen);
+        notify_task_outcome out = notify_task_handle(pg, &task, payload, ctx->webhook.url != NULL,
+                                                     ctx->audit, why, sizeof why, err, errlen);
         json_decref(payload);
         switch (out) {
         case NOTIFY_TASK_DONE:
@@ -177,6 +240,11 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
     if (relayed > 0 || published > 0)
         log_info("outbox relayed", LOG_INT("rows", relayed),
                  LOG_INT("tickets_published", published), LOG_END);
+    webhook_counts wc;
+    if (webhook_run(pg, &ctx->webhook, &wc, err, errlen) != 0) return -1;
+    if (wc.sent > 0)
+        log_info("webhook pass", LOG_INT("sent", wc.sent), LOG_INT("delivered", wc.delivered),
+                 LOG_INT("retried", wc.retried), LOG_INT("failed", wc.failed), LOG_END);
     return 0;
 }
 
@@ -184,7 +252,16 @@ int main(int argc, char **argv)
 {
     static const char *const defaults[][2] = {
         {"notify.remind_before_hours", "24"},
-        {"notify.clock", ""}, /* empty: PostgreSQL's now() */
+        {"notify.clock", ""},       /* empty: PostgreSQL's now() */
+        {"notify.webhook.url", ""}, /* empty: no webhook */
+        {"notify.webhook.auth_token", ""},
+        {"notify.webhook.secret", ""},
+        {"notify.webhook.ca_file", ""},
+        {"notify.webhook.timeout_ms", "5000"},
+        {"notify.webhook.max_attempts", "8"},
+        {"notify.webhook.backoff_ms", "1000"},
+        {"notify.webhook.backoff_max_ms", "300000"},
+        {"notify.webhook.batch", "32"},
         {NULL, NULL},
     };
     static const worker_spec spec = {
@@ -200,7 +277,13 @@ int main(int argc, char **argv)
     };
     notify_ctx ctx = {0};
     events_arena_init(&ctx.arena);
+    /* Before any thread exists: libcurl's global state (TLS) is set up once per process. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "mni-notify: libcurl cannot be initialised\n");
+        return 1;
+    }
     int rc = worker_main(argc, argv, &spec, &ctx);
+    curl_global_cleanup();
     events_arena_free(&ctx.arena);
     json_decref(ctx.audit);
     events_schema_free(ctx.schemas);

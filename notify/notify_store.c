@@ -92,12 +92,13 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
                  t->task_id);
     } else {
         const char *pt[] = {ticket_id, t->task_id, t->incident_id, t->client_id,
-                            t->kind,   t->title,   body_text};
+                            t->kind,   t->title,   body_text,      t->webhook ? "true" : "false"};
         rc = pgx_exec_params(pg, "notify.ticket",
                              "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, "
-                             "kind, title, body) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) "
-                             "ON CONFLICT DO NOTHING",
-                             7, pt, NULL, err, errlen);
+                             "kind, title, body, webhook_state, webhook_next_at) VALUES ($1, $2, "
+                             "$3, $4, $5, $6, $7::jsonb, CASE WHEN $8::boolean THEN 'pending' "
+                             "END, CASE WHEN $8::boolean THEN now() END) ON CONFLICT DO NOTHING",
+                             8, pt, NULL, err, errlen);
         if (rc == 0)
             rc = outbox_enqueue(pg, ticket_id, "tickets", t->incident_id, t->client_id, t->kind,
                                 payload_text, err, errlen);

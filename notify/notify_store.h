@@ -6,7 +6,8 @@
  *   deliveries  one row per (task, channel, format): the document text, its sha256, the
  *               recipient kind. Inserted with ON CONFLICT DO NOTHING: a replayed task finds
  *               its rows and adds nothing (*fresh = 0 tells the caller to stop there).
- *   tickets     one per task, ticket_id deterministic ("T-" + task id), ON CONFLICT DO NOTHING.
+ *   tickets     one per task, ticket_id deterministic ("T-" + task id), ON CONFLICT DO NOTHING;
+ *               with the webhook on, stored pending for it (webhook.h).
  *   outbox      the ticket as a row on logical topic 'tickets' (payload as outbox.c's
  *               encode_ticket reads it), so the relay publishes it to the tickets topic.
  *   audit_log   rows collected per batch (notify_audit_add) and appended in one statement at
@@ -50,6 +51,7 @@ typedef struct {
     const char *document_ref;
     json_t *channels; /* array of channel names (borrowed) */
     long long case_version;
+    int webhook; /* non-zero: also to be POSTed (webhook.h): stored pending, due at once */
 } notify_ticket;
 
 /* The ticket id of a task: "T-" + task id, or "T-" + 32 hex of its sha256 when that would

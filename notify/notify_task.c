@@ -120,8 +120,9 @@ static int store_doc(PGconn *pg, const records_notify_task *t, const notify_doc_
 
 static notify_task_outcome store_ticket(PGconn *pg, const records_notify_task *t,
                                         const json_t *task, const notify_doc_plan *plan,
-                                        const render_doc *doc, json_t *channels, json_t *audit,
-                                        char *why, size_t whylen, char *err, size_t errlen)
+                                        const render_doc *doc, json_t *channels, int webhook,
+                                        json_t *audit, char *why, size_t whylen, char *err,
+                                        size_t errlen)
 {
     char *title = NULL, *summary = NULL, ref[160], ticket_id[64];
     if (render_ticket_text(plan->kind, doc->json, task, &title, &summary, why, whylen) != 0)
@@ -139,6 +140,7 @@ static notify_task_outcome store_ticket(PGconn *pg, const records_notify_task *t
         .document_ref = ref,
         .channels = channels,
         .case_version = t->case_version,
+        .webhook = webhook,
     };
     int rc = notify_store_ticket(pg, &tk, err, errlen);
     free(title);
@@ -152,7 +154,7 @@ static notify_task_outcome store_ticket(PGconn *pg, const records_notify_task *t
 }
 
 notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
-                                       const json_t *payload, json_t *audit, char *why,
+                                       const json_t *payload, int webhook, json_t *audit, char *why,
                                        size_t whylen, char *err, size_t errlen)
 {
     int seen = 0, missing = 0;
@@ -196,8 +198,8 @@ notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
             json_array_append_new(channels, json_string(plans[i].channel));
     }
     if (out == NOTIFY_TASK_DONE)
-        out = store_ticket(pg, t, task, &plans[0], &docs[0], channels, audit, why, whylen, err,
-                           errlen);
+        out = store_ticket(pg, t, task, &plans[0], &docs[0], channels, webhook, audit, why, whylen,
+                           err, errlen);
     /* Audit only what this task wrote (a duplicate found half-way wrote nothing new). */
     while (out != NOTIFY_TASK_DONE && json_array_size(audit) > audit_mark)
         json_array_remove(audit, json_array_size(audit) - 1);

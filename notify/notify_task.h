@@ -45,9 +45,10 @@ typedef enum {
     NOTIFY_TASK_FAILED,       /* PostgreSQL or memory failure (err): roll the batch back */
 } notify_task_outcome;
 
-/* payload is the task's payload_json, parsed (an object). audit collects the audit rows. */
+/* payload is the task's payload_json, parsed (an object). audit collects the audit rows.
+ * webhook: the ticket is also to be POSTed (notify/webhook.h). */
 notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *task,
-                                       const json_t *payload, json_t *audit, char *why,
+                                       const json_t *payload, int webhook, json_t *audit, char *why,
                                        size_t whylen, char *err, size_t errlen);
 
 #endif

@@ -8,7 +8,7 @@
 #      clients whose persons overlap, an insider case, an encrypted laptop theft, a line that is
 #      not an event at all; later updates push the mailing past 100 distinct persons;
 #   4. the state afterwards: cases, per-client and de-duplicated headcounts, deadlines, tasks,
-#      documents, dead letters.
+#      documents, dead letters, and the mailing's case report as an HTML page.
 # The environment is left running so that `bin/mni cases` and `bin/mni case ID` can be used
 # afterwards; `scripts/mni-env down` stops it. The demo's clock for reminders and escalations
 # is pinned (MNI_NOTIFY_CLOCK) so its output does not depend on the day it runs.
@@ -85,11 +85,15 @@ say "The misdirected mailing (mni case INC-2026-0101)"
 "$bin/mni" case INC-2026-0101
 say "The insider case (mni case INC-2026-0102)"
 "$bin/mni" case INC-2026-0102
-say "Dead letters (from the ingest worker's log)"
-grep '"dead letter"' "$logs/ingest.log" | sed 's/.*"reason":"\([^"]*\)".*"topic":"\([^"]*\)","partition":\([0-9]*\),"offset":\([0-9]*\).*/  reason=\1 origin=\2[\3]@\4/' || echo "  (none)"
+say "Dead letters (mni dlq list)"
+"$bin/mni" dlq list
 say "The PPC report draft of the direct report (Markdown, first lines)"
 sql "SELECT document FROM deliveries WHERE incident_id = 'INC-2026-0101' AND format = 'text'
      AND channel LIKE 'ppc%' ORDER BY delivery_id LIMIT 1" | head -n 60
+say "The case as a page to file or print (mni report INC-2026-0101 --html)"
+"$bin/mni" report INC-2026-0101 --html --as-of "$MNI_NOTIFY_CLOCK" --output "$logs/INC-2026-0101.html"
+echo "  $logs/INC-2026-0101.html (deadlines as of $MNI_NOTIFY_CLOCK, the demo's clock)"
 say "Done in $(( $(date +%s) - started )) s"
-echo "The environment is still running: try 'bin/mni cases' or 'bin/mni case INC-2026-0103';"
+echo "The environment is still running: try 'bin/mni cases' or 'bin/mni case INC-2026-0103',"
+echo "or 'bin/mni web' and open http://127.0.0.1:8080/ (the case list and pages, read-only);"
 echo "stop it with 'scripts/mni-env down'."

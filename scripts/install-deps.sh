@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages mni needs to build, test and run its embedded default,
 # only when one is missing (so a second run costs nothing). Needs root or sudo for apt-get.
-#   scripts/install-deps.sh           what the build, the tests and the demo need
+#   scripts/install-deps.sh           what the build, the demo and the workers need
+#   scripts/install-deps.sh --test    also what only the tests need: Debian's Chromium (the web
+#                                     pages are tested in a headless browser), Japanese fonts
+#                                     for its screenshots, and curl (a client nobody here wrote)
 #   scripts/install-deps.sh --bench   what `make bench` needs besides: Debian's Python with
 #                                     the packages of its drivers and Python baseline (bench/)
 set -euo pipefail
 packages=(gcc make pkg-config librdkafka-dev libavro-dev libpq-dev postgresql postgresql-client
-          libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev)
-if [ "${1:-}" = --bench ]; then
+          libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev)
+if [ "${1:-}" = --test ]; then
+  packages+=(chromium fonts-noto-cjk curl)
+elif [ "${1:-}" = --bench ]; then
   packages=(python3 python3-psycopg2 python3-confluent-kafka)
 fi
 missing=()

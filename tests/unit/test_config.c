@@ -310,6 +310,9 @@ static void dump_masks_secrets(void **state)
     config_set(c, "kafka.sasl.password", "hunter2", err, sizeof err);
     config_set(c, "pg.conninfo", "host=db user=mni password=s3cret dbname=mni", err, sizeof err);
     config_set(c, "token.hmac.key", "k3y", err, sizeof err);
+    /* Every *conninfo key (mni web's web.conninfo too) is a connection string to mask. */
+    config_set(c, "web.conninfo", "host=db user=reader password=w3b dbname=mni", err, sizeof err);
+    config_set(c, "notify.webhook.url", "https://mni:h00k@tickets.example/in", err, sizeof err);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -319,12 +322,27 @@ static void dump_masks_secrets(void **state)
     assert_null(strstr(buf, "hunter2"));
     assert_null(strstr(buf, "s3cret"));
     assert_null(strstr(buf, "k3y"));
+    assert_null(strstr(buf, "w3b"));
+    assert_null(strstr(buf, "h00k"));
+    assert_non_null(
+        strstr(buf, "notify.webhook.url = https://mni:****@tickets.example/in  # set\n"));
+    assert_non_null(
+        strstr(buf, "web.conninfo = user=reader password=**** dbname=mni host=db  # set\n"));
     assert_non_null(strstr(buf, "kafka.sasl.password = ****  # set\n"));
     assert_non_null(
         strstr(buf, "pg.conninfo = user=mni password=**** dbname=mni host=db  # set\n"));
     assert_non_null(strstr(buf, "topic.events = incident.events  # default\n"));
     free(buf);
 
+    /* An '@' after the host is not a user part: nothing to mask. */
+    config_set(c, "notify.webhook.url", "https://tickets.example/in?to=ops@example", err,
+               sizeof err);
+    f = open_memstream(&buf, &len);
+    assert_int_equal(config_dump(c, f), 0);
+    fclose(f);
+    assert_non_null(
+        strstr(buf, "notify.webhook.url = https://tickets.example/in?to=ops@example  # set\n"));
+    free(buf);
     config_free(c);
 }
 
