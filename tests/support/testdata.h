@@ -1,5 +1,5 @@
 /*
- * testdata: locating and reading the test data folders (tests/data, ../shared/data) and
+ * testdata: locating and reading the test data folders (tests/data) and
  * building a cmocka group with one test per data file, so each legal scenario is counted and
  * named on its own in the runner's summary.
  */

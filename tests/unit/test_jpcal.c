@@ -3,10 +3,11 @@
  * closed days of government and the next open day.
  *
  * The holiday rules are checked two ways. First against the published list of every holiday
- * 1970-2027 (/work/shared/data/jp-holidays-1970-2027.txt, the Cabinet Office list as spelled by
- * holiday_jp), read at run time and compared day by day: the list stays outside the repository
- * and is never copied in. Its folder is $MNI_SHARED_DATA when set, else ../shared/data relative
- * to the current directory (the repository root when the tests run). Then by tables of single
+ * 1970-2027 (tests/data/jp-holidays-1970-2027.txt, the Cabinet Office list as spelled by
+ * holiday_jp, a copy of the project's shared data kept as a test fixture so that a clone alone
+ * passes its tests), read at run time and compared day by day. The code never reads it: the
+ * holidays are computed from the Act. Its folder is $MNI_SHARED_DATA when set, else tests/data
+ * relative to the current directory (the repository root when the tests run). Then by tables of single
  * days, each citing the rule it exercises, for what the list does not cover: the years
  * 1948-1969 and 2028-2099 and the edges of the computed range.
  */
@@ -43,7 +44,7 @@ static char *read_reference(void)
 {
     const char *dir = getenv("MNI_SHARED_DATA");
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "../shared/data", REFERENCE_FILE);
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "tests/data", REFERENCE_FILE);
     errno = 0;
     char *buf = testdata_read(path, NULL);
     if (!buf)
