@@ -56,8 +56,9 @@ struct assess_batch {
     tracked_deadline *dls;
     size_t n_dls, cap_dls;
     batch_writes w;
-    wire_buf record; /* scratch for encoding a task */
-    int64_t now_ms;  /* the batch's wall clock: the tasks' created_at */
+    bool out_of_memory; /* a tracked deadline could not be kept */
+    wire_buf record;    /* scratch for encoding a task */
+    int64_t now_ms;     /* the batch's wall clock: the tasks' created_at */
 };
 
 void assess_task_id(const char *incident_id, const char *kind, const char *client_id, char out[33])
@@ -237,7 +238,10 @@ static void add_deadline(void *ctx, const char *incident_id, const batch_deadlin
     if (ab->n_dls == ab->cap_dls) {
         size_t cap = ab->cap_dls ? ab->cap_dls * 2 : 64;
         tracked_deadline *grown = realloc(ab->dls, cap * sizeof *grown);
-        if (!grown) return; /* checked by the caller through the count */
+        if (!grown) {
+            ab->out_of_memory = true; /* assess_batch_run fails the batch */
+            return;
+        }
         ab->dls = grown;
         ab->cap_dls = cap;
     }
@@ -707,6 +711,7 @@ int assess_batch_run(assess_batch *ab, PGconn *pg, const assess_input *in, size_
         return -1;
     }
     ab->n = n;
+    ab->out_of_memory = false;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ab->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -725,6 +730,10 @@ int assess_batch_run(assess_batch *ab, PGconn *pg, const assess_input *in, size_
         /* A merged manifest was refused: merge again without it. */
         if (pgx_exec(pg, "assess.retry", "ROLLBACK TO SAVEPOINT assess_merge", err, errlen) != 0)
             return -1;
+    }
+    if (ab->out_of_memory) {
+        snprintf(err, errlen, "assess: out of memory for the batch's deadlines");
+        return -1;
     }
     case_rows(ab);
     return batch_store_write(pg, &ab->w, err, errlen);
