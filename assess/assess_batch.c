@@ -466,14 +466,16 @@ static const rules_obligation *find_kind(const rules_obligation *set, size_t n,
     return NULL;
 }
 
-static json_t *rule_ids(const rules_verdict *v)
+/* The rule ids that fired under both acts as a text[] literal ("{MN-2-4,APPI-7-1}"); rule ids
+ * are [A-Z0-9-] only, so no quoting is needed. */
+static void rules_literal(const rules_verdict *v, char *out, size_t len)
 {
-    json_t *ids = json_array();
-    for (size_t i = 0; i < v->my_number.n_fired; i++)
-        json_array_append_new(ids, json_string(v->my_number.fired[i]));
-    for (size_t i = 0; i < v->appi.n_fired; i++)
-        json_array_append_new(ids, json_string(v->appi.fired[i]));
-    return ids;
+    const rules_act_verdict *acts[] = {&v->my_number, &v->appi};
+    size_t n = (size_t)snprintf(out, len, "{");
+    for (size_t a = 0; a < 2; a++)
+        for (size_t i = 0; i < acts[a]->n_fired && n < len; i++)
+            n += (size_t)snprintf(out + n, len - n, "%s%s", n > 1 ? "," : "", acts[a]->fired[i]);
+    if (n < len) snprintf(out + n, len - n, "}");
 }
 
 /* A new version of case c caused by event seq: the verdict, the client entries that changed,
@@ -487,13 +489,8 @@ static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_ver
     char vtext[16];
     snprintf(vtext, sizeof vtext, "%d", version);
 
-    /* rules: a text[] literal; rule ids are [A-Z0-9-] only, so no quoting is needed. */
-    char rules[512] = "{";
-    json_t *ids = rule_ids(v);
-    for (size_t i = 0; i < json_array_size(ids); i++)
-        snprintf(rules + strlen(rules), sizeof rules - strlen(rules), "%s%s", i ? "," : "",
-                 json_string_value(json_array_get(ids, i)));
-    snprintf(rules + strlen(rules), sizeof rules - strlen(rules), "}");
+    char rules[512];
+    rules_literal(v, rules, sizeof rules);
     const char *vrow[] = {cs->incident_id, vtext, NULL, rules, ev->event_id};
     add_json_row(&ab->w.versions, vrow, 2, verdict_json_case(&cs->facts, v));
 
@@ -521,7 +518,6 @@ static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_ver
                           NULL,          NULL};
     add_json_row(&ab->w.outbox, arow, 5,
                  json_pack("{s:s, s:i}", "incident_id", cs->incident_id, "version", version));
-    json_decref(ids);
     json_t *mn_rules = json_array();
     for (size_t i = 0; i < v->my_number.n_fired; i++)
         json_array_append_new(mn_rules, json_string(v->my_number.fired[i]));
