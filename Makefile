@@ -1,8 +1,10 @@
 # mni: build, test, bench, demo.  `make help` lists the targets.
 #
 # Layout: rules/ is the pure rule core (no I/O, no dependencies) built into libmni_core.a;
-# common/ is the shared plumbing (JSON, PostgreSQL, Kafka, Avro, config, logs) built into
-# libmni_common.a; cli/ is the `mni` tool; ingest/ assess/ notify/ are the three workers;
+# lib/*/ is the shared plumbing in subsystem folders (lib/README.md: base, serdes, kafka, pg,
+# model, runtime) built into libmni_lib.a; notify/render/ renders the documents (notify and
+# `mni report`/`mni web` link libmni_render.a); cli/ is the `mni` tool; ingest/ assess/ notify/
+# are the three workers;
 # devenv/ is the embedded default (mock Kafka cluster); tests/unit and tests/integration are
 # cmocka suites; bench/ holds the benchmarks.
 #
@@ -29,12 +31,15 @@ DEP_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LDFLAGS := $(OPT)
 
 CORE_SRC := $(wildcard rules/*.c)
-COMMON_SRC := $(wildcard common/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
+RENDER_SRC := $(wildcard notify/render/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+RENDER_OBJ := $(RENDER_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB := $(BUILD)/libmni_core.a
-COMMON_LIB := $(BUILD)/libmni_common.a
-LIBS := $(COMMON_LIB) $(CORE_LIB)
+LIB_LIB := $(BUILD)/libmni_lib.a
+RENDER_LIB := $(BUILD)/libmni_render.a
+LIBS := $(RENDER_LIB) $(LIB_LIB) $(CORE_LIB)
 
 # Each program is the .c files of one folder.
 PROGRAMS := mni:cli mni-ingest:ingest mni-assess:assess mni-notify:notify mni-mockbroker:devenv
@@ -81,7 +86,11 @@ $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(COMMON_LIB): $(COMMON_OBJ)
+$(LIB_LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(RENDER_LIB): $(RENDER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -119,6 +128,7 @@ build-tests: $(BINARIES) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # The test command of README.md: installs what is missing, builds with sanitizers, runs all.
 test: deps-test
+	@scripts/check-includes.sh
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@scripts/run-tests.sh build/san all
 
@@ -145,7 +155,7 @@ demo: deps
 	@scripts/demo.sh
 
 format:
-	clang-format -i $(wildcard rules/*.[ch] common/*.[ch] cli/*.[ch] ingest/*.[ch] assess/*.[ch] notify/*.[ch] devenv/*.[ch] tests/*/*.[ch] bench/*.[ch])
+	clang-format -i $(wildcard rules/*.[ch] lib/*/*.[ch] notify/render/*.[ch] cli/*.[ch] ingest/*.[ch] assess/*.[ch] notify/*.[ch] devenv/*.[ch] tests/*/*.[ch] bench/*.[ch])
 
 clean:
 	rm -rf build bin

@@ -14,13 +14,13 @@
 #include "assess/batch_store.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
-#include "common/events.h"
-#include "common/facts_json.h"
-#include "common/outbox.h"
-#include "common/pgx.h"
-#include "common/records.h"
-#include "common/timefmt.h"
-#include "common/verdict_json.h"
+#include "lib/model/events.h"
+#include "lib/model/facts_json.h"
+#include "lib/runtime/outbox.h"
+#include "lib/pg/pgx.h"
+#include "lib/model/records.h"
+#include "lib/base/timefmt.h"
+#include "lib/model/verdict_json.h"
 #include "rules/obligations.h"
 
 #define NO_CASE ((size_t)-1)
@@ -40,7 +40,7 @@ typedef struct {
 } tracked_deadline;
 
 struct assess_batch {
-    const events_schema_set *schemas;
+    const schema_set *schemas;
     mni_event *evs; /* kept across batches: their arenas keep allocation flat */
     event_info *info;
     size_t n, cap;
@@ -71,7 +71,7 @@ void assess_task_id(const char *incident_id, const char *kind, const char *clien
         snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
 
-assess_batch *assess_batch_new(const events_schema_set *schemas)
+assess_batch *assess_batch_new(const schema_set *schemas)
 {
     assess_batch *ab = calloc(1, sizeof *ab);
     if (!ab) return NULL;

@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/events_schema.h"
+#include "lib/serdes/schema_set.h"
 
 typedef enum {
     ASSESS_APPLIED,     /* applied to its case */
@@ -54,7 +54,7 @@ typedef struct {
 typedef struct assess_batch assess_batch;
 
 /* schemas is borrowed. NULL when out of memory. */
-assess_batch *assess_batch_new(const events_schema_set *schemas);
+assess_batch *assess_batch_new(const schema_set *schemas);
 void assess_batch_free(assess_batch *ab);
 
 /* Applies in[0..n) inside the caller's transaction. 0, or -1 when PostgreSQL failed (err):

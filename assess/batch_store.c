@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/facts_json.h"
-#include "common/pgx.h"
-#include "common/timefmt.h"
+#include "lib/model/facts_json.h"
+#include "lib/pg/pgx.h"
+#include "lib/base/timefmt.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
 {

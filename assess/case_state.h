@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/events.h"
+#include "lib/model/events.h"
 #include "rules/rules.h"
 
 typedef enum { CASE_OPEN, CASE_CLOSED, CASE_WITHDRAWN } case_status;

@@ -16,16 +16,16 @@
 #include <string.h>
 
 #include "assess/assess_batch.h"
-#include "common/events.h"
-#include "common/log.h"
-#include "common/outbox.h"
-#include "common/pgx.h"
-#include "common/worker.h"
+#include "lib/model/events.h"
+#include "lib/base/log.h"
+#include "lib/runtime/outbox.h"
+#include "lib/pg/pgx.h"
+#include "lib/runtime/worker.h"
 
 #define ASSESS_RELAY_BATCH 500
 
 typedef struct {
-    events_schema_set *schemas;
+    schema_set *schemas;
     assess_batch *batch;
     assess_input *inputs;
     size_t cap_inputs;
@@ -35,7 +35,7 @@ static int assess_start(worker *w, void *arg, char *err, size_t errlen)
 {
     (void)w;
     assess_ctx *ctx = arg;
-    if (events_schema_load_default(&ctx->schemas, err, errlen) != 0) return -1;
+    if (schema_set_load_default(&ctx->schemas, err, errlen) != 0) return -1;
     ctx->batch = assess_batch_new(ctx->schemas);
     if (!ctx->batch) {
         snprintf(err, errlen, "assess: out of memory");
@@ -145,6 +145,6 @@ int main(int argc, char **argv)
     int rc = worker_main(argc, argv, &spec, &ctx);
     assess_batch_free(ctx.batch);
     free(ctx.inputs);
-    events_schema_free(ctx.schemas);
+    schema_set_free(ctx.schemas);
     return rc;
 }

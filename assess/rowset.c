@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 void rowset_init(rowset *rs, int n_cols)
 {

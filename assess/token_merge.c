@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 int token_merge_prepare(PGconn *pg, char *err, size_t errlen)
 {

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/events.h"
+#include "lib/model/events.h"
 
 typedef struct {
     const mni_event *ev; /* an exposure_manifest */

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "assess/token_merge.h"
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 #define BATCH 10000
 

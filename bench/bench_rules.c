@@ -22,8 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/facts_json.h"
-#include "common/verdict_json.h"
+#include "lib/model/facts_json.h"
+#include "lib/model/verdict_json.h"
 #include "rules/rules.h"
 
 #define TARGET_PER_SECOND 5e6

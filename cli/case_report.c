@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 /* $2 (the case) or $1 (the list) is the page's clock as text, NULL for the server's now();
  * mni_jst (migration 0021) writes an instant as RFC 3339 in Japan time. A deadline's state

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 /* Reads `export MNI_PG_CONNINFO=...` (optionally single-quoted) from an env file. */
 static int from_env_file(const char *path, char *out, size_t n)

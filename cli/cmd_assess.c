@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "common/facts_json.h"
-#include "common/verdict_json.h"
+#include "lib/model/facts_json.h"
+#include "lib/model/verdict_json.h"
 
 /* Facts files are small; a bound keeps a wrong file (a disk image, /dev/zero) from eating
  * memory before the JSON parser can refuse it. */

@@ -1,6 +1,6 @@
 /*
  * mni ack-loss, mni accept-new-log: the operator's two answers when a worker finds the broker's
- * log of a partition is not what its group's stored offsets expect (common/logcheck.h,
+ * log of a partition is not what its group's stored offsets expect (lib/base/log.heck.h,
  * deploy/RUNBOOK.md).
  *
  *   mni ack-loss                 lists the losses not yet acknowledged (consumer_gaps)
@@ -22,8 +22,8 @@
 #include "cli/cli_pg.h"
 #include "cli/cli_table.h"
 #include "cli/commands.h"
-#include "common/logcheck.h"
-#include "common/pgx.h"
+#include "lib/runtime/logcheck.h"
+#include "lib/pg/pgx.h"
 
 static void ack_loss_usage(FILE *out)
 {

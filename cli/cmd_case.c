@@ -11,7 +11,7 @@
 #include "cli/cli_pg.h"
 #include "cli/cli_table.h"
 #include "cli/commands.h"
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 static void case_usage(FILE *out)
 {

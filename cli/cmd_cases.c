@@ -8,7 +8,7 @@
 #include "cli/cli_pg.h"
 #include "cli/cli_table.h"
 #include "cli/commands.h"
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 static void cases_usage(FILE *out)
 {

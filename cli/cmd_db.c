@@ -10,7 +10,7 @@
  * by a newer version of mni), and exits 1 when anything is pending or changed.
  *
  * Where the database is: --conninfo, else pg.conninfo from the configuration (MNI_PG_CONNINFO,
- * MNI_CONFIG or --config; common/config.h). Where the migrations are: --dir, else
+ * MNI_CONFIG or --config; lib/runtime/config.h). Where the migrations are: --dir, else
  * MNI_MIGRATIONS_DIR, else db/migrations in the current directory, else db/migrations next to
  * the program (pgx_migrations_dir).
  *
@@ -20,9 +20,9 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/pgx.h"
+#include "lib/runtime/config.h"
+#include "lib/base/log.h"
+#include "lib/pg/pgx.h"
 
 typedef struct {
     const char *dir;

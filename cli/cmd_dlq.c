@@ -17,7 +17,7 @@
  * letters written at or after T). Replay sends only dead letters that came from the events
  * topic (mni.origin.topic = topic.events: the workers after ingest dead-letter messages that
  * ingest had accepted, and replaying those would change nothing) and that carry their whole
- * message: a letter with mni.withheld (common/dlq.h: a part held a raw My Number or was over
+ * message: a letter with mni.withheld (lib/runtime/dlq.h: a part held a raw My Number or was over
  * its bound; raw_my_number letters always) is not a copy of its original, which stays on its
  * topic at its origin; the producer must send that event again.
  *
@@ -25,7 +25,7 @@
  * inserted in the same transaction that is committed only after the broker acknowledged every
  * replayed message (see the migration for the crash window).
  *
- * Configuration: the workers' (common/config.h): --config FILE or $MNI_CONFIG, then
+ * Configuration: the workers' (lib/runtime/config.h): --config FILE or $MNI_CONFIG, then
  * MNI_KAFKA_BOOTSTRAP, MNI_TOPIC_DLQ, MNI_TOPIC_EVENTS, MNI_PG_CONNINFO.
  * Exit status: 0 done, 1 Kafka or PostgreSQL failed (nothing half-recorded), 2 usage.
  */
@@ -39,11 +39,11 @@
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
 #include "cli/dlq_read.h"
-#include "common/config.h"
-#include "common/kq.h"
-#include "common/logcheck.h"
-#include "common/pgx.h"
-#include "common/timefmt.h"
+#include "lib/runtime/config.h"
+#include "lib/kafka/kq.h"
+#include "lib/runtime/logcheck.h"
+#include "lib/pg/pgx.h"
+#include "lib/base/timefmt.h"
 
 #define DLQ_READ_MS 30000
 #define DLQ_FLUSH_MS 60000

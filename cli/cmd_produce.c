@@ -1,5 +1,5 @@
 /*
- * mni produce: sends incident events, written as JSON lines (common/events_json.h), to Kafka
+ * mni produce: sends incident events, written as JSON lines (lib/model/events_json.h), to Kafka
  * as Avro in the Confluent framing, the way a producer system would. For the demo, tests and
  * operators replaying a file.
  *
@@ -24,7 +24,7 @@
  * stderr, naming the line and the field only. Input text is never echoed: should a parse
  * error message quote a value that looks like a My Number, the value is withheld.
  *
- * Configuration: the workers' module (common/config.h): defaults, then --config FILE or
+ * Configuration: the workers' module (lib/runtime/config.h): defaults, then --config FILE or
  * $MNI_CONFIG, then the environment (MNI_KAFKA_BOOTSTRAP, MNI_TOPIC_EVENTS, MNI_KAFKA_*).
  * The topic is topic.events unless --topic names one. Delivery is checked: every message must
  * be acknowledged (kq_producer_flush_checked), else exit 1.
@@ -46,11 +46,11 @@
 
 #include "cli/commands.h"
 #include "cli/produce_pace.h"
-#include "common/config.h"
-#include "common/events.h"
-#include "common/events_json.h"
-#include "common/kq.h"
-#include "common/wire.h"
+#include "lib/runtime/config.h"
+#include "lib/model/events.h"
+#include "lib/model/events_json.h"
+#include "lib/kafka/kq.h"
+#include "lib/serdes/wire.h"
 #include "rules/mynumber.h"
 
 #define PRODUCE_MAX_ERRORS 20
@@ -199,7 +199,7 @@ static void produce_line_error(const char *name, int line, const char *msg)
 
 /* Reads, parses and encodes every line of in into b. Returns 0, MNI_EXIT_USAGE when a line is
  * bad (reported), MNI_EXIT_FAILURE when the input cannot be read or memory runs out. */
-static int produce_read(const produce_opts *o, const events_schema_set *schemas, FILE *in,
+static int produce_read(const produce_opts *o, const schema_set *schemas, FILE *in,
                         const char *name, produce_batch *b)
 {
     char *line = NULL, err[512];
@@ -431,8 +431,8 @@ int cmd_produce(int argc, char **argv)
         return MNI_EXIT_USAGE;
     }
 
-    events_schema_set *schemas = NULL;
-    if (!o.raw && events_schema_load_default(&schemas, err, sizeof err) != 0) {
+    schema_set *schemas = NULL;
+    if (!o.raw && schema_set_load_default(&schemas, err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: schemas: %s\n", err);
         config_free(cfg);
         return MNI_EXIT_FAILURE;
@@ -457,7 +457,7 @@ int cmd_produce(int argc, char **argv)
                     o.raw ? "message" : "event", batch.n == 1 ? "" : "s", topic);
     }
     produce_batch_free(&batch);
-    events_schema_free(schemas);
+    schema_set_free(schemas);
     config_free(cfg);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * mni report ID: one case as a document to file or print. --html writes the self-contained
- * HTML page (common/render_html.h) that `mni web` serves for the same case; without it, the
+ * HTML page (notify/render/render.html.h) that `mni web` serves for the same case; without it, the
  * page's model as JSON (cli/case_report.h), for other tools. --output writes the file whole
  * or not at all (a temporary file renamed into place).
  */
@@ -12,9 +12,9 @@
 #include "cli/case_report.h"
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
-#include "common/pgx.h"
-#include "common/render_html.h"
-#include "common/timefmt.h"
+#include "lib/pg/pgx.h"
+#include "notify/render/render_html.h"
+#include "lib/base/timefmt.h"
 
 static void report_usage(FILE *out)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "common/token.h"
+#include "lib/model/token.h"
 
 static void token_usage(FILE *out)
 {

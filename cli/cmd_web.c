@@ -2,7 +2,7 @@
  * mni web: serves the case list and the case pages over HTTP, read-only (cli/web_server.h),
  * until SIGTERM or SIGINT.
  *
- * Configuration (common/config.h: --config FILE or $MNI_CONFIG, then MNI_<KEY>):
+ * Configuration (lib/runtime/config.h: --config FILE or $MNI_CONFIG, then MNI_<KEY>):
  *   web.bind       address to listen on (default 127.0.0.1; 0.0.0.0 behind a proxy)
  *   web.port       port (default 8080; 0 = any free port, logged)
  *   web.threads    request threads, each with its own PostgreSQL connection (default 4)
@@ -22,9 +22,9 @@
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
 #include "cli/web_server.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/pgx.h"
+#include "lib/runtime/config.h"
+#include "lib/base/log.h"
+#include "lib/pg/pgx.h"
 
 static void web_usage(FILE *out)
 {

@@ -3,7 +3,7 @@
  * when the read began, without joining a consumer group (partitions assigned directly, no
  * offset committed anywhere): what `mni dlq list` and `mni dlq replay` look at.
  *
- * Each dead letter as kq_produce_dlq wrote it (common/kq.h): the original key and value (no
+ * Each dead letter as kq_produce_dlq wrote it (lib/kafka/kq.h): the original key and value (no
  * value when redacted, reason raw_my_number), the original headers, then mni.reason,
  * mni.detail, mni.origin.topic, mni.origin.partition, mni.origin.offset. A header lookup takes
  * the LAST header of a name, which is kq's even when the original message was itself a replayed
@@ -17,8 +17,8 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-#include "common/config.h"
-#include "common/kq.h"
+#include "lib/runtime/config.h"
+#include "lib/kafka/kq.h"
 
 typedef struct {
     rd_kafka_t *rk;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli_pg.h"
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 #define PACE_MAX_MESSAGES 50000 /* the mock keeps at most 100,000 message sets per partition */
 #define PACE_POLL_MS 50

@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "cli/case_report.h"
-#include "common/log.h"
-#include "common/pgx.h"
-#include "common/render_html.h"
+#include "lib/base/log.h"
+#include "lib/pg/pgx.h"
+#include "notify/render/render_html.h"
 
 #define WEB_CASE_PREFIX "/cases/"
 

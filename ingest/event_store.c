@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/events_json.h"
-#include "common/pgx.h"
+#include "lib/model/events_json.h"
+#include "lib/pg/pgx.h"
 
 static const char EVENT_STORE_LOAD_OPENED_SQL[] =
     "SELECT DISTINCT incident_id FROM event_log "

@@ -32,7 +32,7 @@
  * occurred_at (UTC), client_id for the client-scoped kinds (exposure manifest, exposure count,
  * and report_filed when it names a client), where the event was read (src_topic,
  * src_partition, src_epoch, src_offset; the epoch counts the logs an operator accepted on the
- * partition, common/logcheck.h) and body = the whole event as mni_event_to_json writes it
+ * partition, lib/base/log.heck.h) and body = the whole event as mni_event_to_json writes it
  * (envelope and body: self-contained evidence, parseable back into the same event with
  * mni_event_from_json). Only events that passed validate.h reach here, so no raw My Number is
  * ever written.
@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/events.h"
+#include "lib/model/events.h"
 #include "ingest/idset.h"
 
 #define EVENT_STORE_CHUNK_BYTES (8u * 1024 * 1024)

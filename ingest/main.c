@@ -25,7 +25,7 @@
  *
  * Another log: a row refused because its origin (topic, partition, log epoch, offset) already
  * holds another event means the partition's log is not the one event_log was read from (a
- * topic or broker recreated, read by a group with no stored offsets to tell; common/logcheck.h
+ * topic or broker recreated, read by a group with no stored offsets to tell; lib/base/log.heck.h
  * catches the other cases at assignment). The partition is held (worker_hold_partition) and
  * the batch rolled back, to be read again without it: never a loop on the key, never a skip.
  *
@@ -46,11 +46,11 @@
 
 #include <jansson.h>
 
-#include "common/events.h"
-#include "common/events_json.h"
-#include "common/kq.h"
-#include "common/log.h"
-#include "common/worker.h"
+#include "lib/model/events.h"
+#include "lib/model/events_json.h"
+#include "lib/kafka/kq.h"
+#include "lib/base/log.h"
+#include "lib/runtime/worker.h"
 #include "ingest/event_store.h"
 #include "ingest/idset.h"
 #include "ingest/validate.h"
@@ -65,7 +65,7 @@ typedef struct {
 } ingest_slot;
 
 typedef struct {
-    events_schema_set *schemas;
+    schema_set *schemas;
     ingest_slot *slots; /* cap_slots entries, each event initialised */
     size_t cap_slots;
     const char **lookup;      /* incident ids to look up (pointers into slots' events) */
@@ -80,7 +80,7 @@ static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
 {
     ingest_ctx *ctx = arg;
     (void)w;
-    return events_schema_load_default(&ctx->schemas, err, errlen);
+    return schema_set_load_default(&ctx->schemas, err, errlen);
 }
 
 /* Makes room for n slots (and the per-batch arrays). The capacity grows only once every
@@ -283,6 +283,6 @@ int main(int argc, char **argv)
     ingest_idset_free(&ctx.seen);
     ingest_idset_free(&ctx.inserted);
     ingest_idset_free(&ctx.conflicting);
-    events_schema_free(ctx.schemas);
+    schema_set_free(ctx.schemas);
     return rc;
 }

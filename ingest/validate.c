@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/kq.h"
+#include "lib/kafka/kq.h"
 #include "rules/mynumber.h"
 #include "rules/rules.h"
 
@@ -91,7 +91,7 @@ static int validate_opened_facts(const mni_event *ev, char *why, size_t whylen)
     return -1;
 }
 
-ingest_verdict ingest_validate_message(const events_schema_set *schemas, const void *msg,
+ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg,
                                        size_t len, mni_event *ev, char *detail, size_t detaillen)
 {
     static const uint8_t empty[1];

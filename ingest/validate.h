@@ -61,7 +61,7 @@
 
 #include <stddef.h>
 
-#include "common/events.h"
+#include "lib/model/events.h"
 #include "ingest/idset.h"
 
 typedef enum {
@@ -81,7 +81,7 @@ unsigned ingest_verdict_dlq_flags(ingest_verdict v);
 
 /* Tests 1 to 3 on msg[0..len) (msg may be NULL when len is 0). On ACCEPT, ev holds the decoded
  * event; otherwise ev is empty and detail (detaillen bytes) says why. */
-ingest_verdict ingest_validate_message(const events_schema_set *schemas, const void *msg,
+ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg,
                                        size_t len, mni_event *ev, char *detail, size_t detaillen);
 
 /* Test 4 on an event that passed tests 1 to 3. known holds the incidents known so far; an

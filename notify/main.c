@@ -1,6 +1,6 @@
 /*
  * mni-notify: consumes the tasks the assess worker (and this worker's sweeper) queue, renders
- * the documents each task calls for (common/render.h), stores them as deliveries with their
+ * the documents each task calls for (notify/render/render.h), stores them as deliveries with their
  * digests, opens a ticket per task, and keeps deadlines moving with reminders and escalations.
  * The loop is worker.h's: one transaction per batch with the consumer offsets.
  *
@@ -31,14 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/events_arena.h"
-#include "common/events_schema.h"
-#include "common/log.h"
-#include "common/outbox.h"
-#include "common/pgx.h"
-#include "common/records.h"
-#include "common/timefmt.h"
-#include "common/worker.h"
+#include "lib/base/arena.h"
+#include "lib/serdes/schema_set.h"
+#include "lib/base/log.h"
+#include "lib/runtime/outbox.h"
+#include "lib/pg/pgx.h"
+#include "lib/model/records.h"
+#include "lib/base/timefmt.h"
+#include "lib/runtime/worker.h"
 #include "notify/notify_store.h"
 #include "notify/notify_task.h"
 #include "notify/sweeper.h"
@@ -49,8 +49,8 @@
 #define NOTIFY_REMIND_DEFAULT 24
 
 typedef struct {
-    events_schema_set *schemas;
-    events_arena arena; /* the decoded task; reset per message */
+    schema_set *schemas;
+    mni_arena arena; /* the decoded task; reset per message */
     json_t *audit;      /* the batch's audit rows */
     sweeper_config sweep;
     char clock[64];
@@ -146,7 +146,7 @@ static int notify_start(worker *w, void *arg, char *err, size_t errlen)
 {
     notify_ctx *ctx = arg;
     if (notify_read_config(worker_config(w), ctx, err, errlen) != 0 ||
-        events_schema_load_default(&ctx->schemas, err, errlen) != 0)
+        schema_set_load_default(&ctx->schemas, err, errlen) != 0)
         return -1;
     ctx->audit = json_array();
     if (!ctx->audit) {
@@ -174,7 +174,7 @@ static int notify_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     for (size_t i = 0; i < n; i++) {
         char why[512] = "";
         records_notify_task task;
-        events_arena_reset(&ctx->arena);
+        arena_reset(&ctx->arena);
         if (records_notify_task_decode(ctx->schemas, msgs[i]->payload, msgs[i]->len, &ctx->arena,
                                        &task, why, sizeof why) != 0) {
             if (notify_dead_letter(w, msgs[i], "malformed", why, err, errlen) != 0) return -1;
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
         .tick = notify_tick,
     };
     notify_ctx ctx = {0};
-    events_arena_init(&ctx.arena);
+    arena_init(&ctx.arena);
     /* Before any thread exists: libcurl's global state (TLS) is set up once per process. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "mni-notify: libcurl cannot be initialised\n");
@@ -284,8 +284,8 @@ int main(int argc, char **argv)
     }
     int rc = worker_main(argc, argv, &spec, &ctx);
     curl_global_cleanup();
-    events_arena_free(&ctx.arena);
+    arena_free(&ctx.arena);
     json_decref(ctx.audit);
-    events_schema_free(ctx.schemas);
+    schema_set_free(ctx.schemas);
     return rc;
 }

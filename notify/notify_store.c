@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/outbox.h"
-#include "common/pgx.h"
+#include "lib/runtime/outbox.h"
+#include "lib/pg/pgx.h"
 
 void notify_sha256_hex(const char *text, size_t len, char out[65])
 {

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/render.h"
-#include "common/timefmt.h"
+#include "lib/base/log.h"
+#include "notify/render/render.h"
+#include "lib/base/timefmt.h"
 #include "notify/notify_store.h"
 #include "notify/snapshot.h"
 

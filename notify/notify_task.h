@@ -35,7 +35,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#include "common/records.h"
+#include "lib/model/records.h"
 
 typedef enum {
     NOTIFY_TASK_DONE,         /* documents, ticket and audit rows written */

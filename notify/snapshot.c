@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pgx.h"
-#include "common/timefmt.h"
+#include "lib/pg/pgx.h"
+#include "lib/base/timefmt.h"
 
 #define EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 

@@ -1,6 +1,6 @@
 /*
  * snapshot: one case as PostgreSQL holds it, in the JSON shape the renderers take
- * (common/render.h "Input"). Read inside the caller's transaction (the batch's), so every
+ * (notify/render/render.h "Input"). Read inside the caller's transaction (the batch's), so every
  * document of a task sees the same state.
  *
  *   cases           tenant, status, facts, known_at, version

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/pgx.h"
-#include "common/timefmt.h"
+#include "lib/base/log.h"
+#include "lib/pg/pgx.h"
+#include "lib/base/timefmt.h"
 #include "notify/notify_store.h"
 
 void sweeper_task_id(const char *incident_id, const char *kind, const char *client_id,

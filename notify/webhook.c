@@ -13,8 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "common/log.h"
-#include "common/pgx.h"
+#include "lib/base/log.h"
+#include "lib/pg/pgx.h"
 #include "notify/notify_store.h"
 
 /* $1 how many, $2 the lease in ms. The body is the ticket as the tickets topic carries it,

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"

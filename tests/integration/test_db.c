@@ -1,5 +1,5 @@
 /*
- * test_db: the schema (db/migrations) and the libpq layer (common/pgx) against the development
+ * test_db: the schema (db/migrations) and the libpq layer (lib/pg/pgx) against the development
  * PostgreSQL. Each case gets a fresh database (tests/support/testenv), so cases are independent
  * and can run in any order.
  *
@@ -42,7 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 #include "tests/support/testenv.h"
 
 /* ---- helpers ---- */

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/runcmd.h"

@@ -54,10 +54,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/events.h"
-#include "common/events_json.h"
-#include "common/kq.h"
-#include "common/pgx.h"
+#include "lib/model/events.h"
+#include "lib/model/events_json.h"
+#include "lib/kafka/kq.h"
+#include "lib/pg/pgx.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/runcmd.h"
@@ -95,7 +95,7 @@ typedef struct {
 
 static mockkafka *mk;
 static testenv_db db;
-static events_schema_set *schemas;
+static schema_set *schemas;
 /* Made at run time (see the head comment). */
 static char number_run[13];     /* 12 digits in a row, valid check digit */
 static char number_groups[15];  /* another one written 4-4-4 with hyphens */
@@ -414,7 +414,7 @@ static int group_setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    if (events_schema_load_default(&schemas, err, sizeof err) != 0) {
+    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
         fprintf(stderr, "schemas: %s\n", err);
         return -1;
     }
@@ -434,7 +434,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    events_schema_free(schemas);
+    schema_set_free(schemas);
     mockkafka_stop(mk);
     testenv_db_drop(&db);
     return 0;

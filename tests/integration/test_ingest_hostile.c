@@ -44,10 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/dlq.h"
-#include "common/events.h"
-#include "common/events_json.h"
-#include "common/kq.h"
+#include "lib/runtime/dlq.h"
+#include "lib/model/events.h"
+#include "lib/model/events_json.h"
+#include "lib/kafka/kq.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
@@ -64,7 +64,7 @@
 
 static mockkafka *mk;
 static testenv_db db;
-static events_schema_set *schemas;
+static schema_set *schemas;
 static char number[13]; /* a valid My Number, made at run time */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -628,7 +628,7 @@ static int group_setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    if (events_schema_load_default(&schemas, err, sizeof err) != 0) {
+    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
         fprintf(stderr, "schemas: %s\n", err);
         return -1;
     }
@@ -638,7 +638,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    events_schema_free(schemas);
+    schema_set_free(schemas);
     mockkafka_stop(mk);
     testenv_db_drop(&db);
     return 0;

@@ -1,5 +1,5 @@
 /*
- * test_kq: the Kafka layer (common/kq*) against librdkafka's in-process mock cluster, over the
+ * test_kq: the Kafka layer (lib/kafka/kq*) against librdkafka's in-process mock cluster, over the
  * real Kafka protocol on loopback.
  *
  * What each case establishes:
@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/kq.h"
+#include "lib/kafka/kq.h"
 #include "tests/support/mockkafka.h"
 
 #define T_DATA "kq.data"     /* 3 partitions */

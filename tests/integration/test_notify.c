@@ -46,14 +46,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/events_arena.h"
-#include "common/events_schema.h"
-#include "common/facts_json.h"
-#include "common/kq.h"
-#include "common/outbox.h"
-#include "common/pgx.h"
-#include "common/records.h"
-#include "common/verdict_json.h"
+#include "lib/base/arena.h"
+#include "lib/serdes/schema_set.h"
+#include "lib/model/facts_json.h"
+#include "lib/kafka/kq.h"
+#include "lib/runtime/outbox.h"
+#include "lib/pg/pgx.h"
+#include "lib/model/records.h"
+#include "lib/model/verdict_json.h"
 #include "rules/rules.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
@@ -64,7 +64,7 @@
 #define WORKER_TIMEOUT_MS 90000
 
 static mockkafka *kafka;
-static events_schema_set *schemas;
+static schema_set *schemas;
 
 /* The topics of one case. */
 typedef struct {
@@ -89,7 +89,7 @@ static int group_setup(void **state)
         fprintf(stderr, "mock kafka: %s\n", err);
         return -1;
     }
-    if (events_schema_load_default(&schemas, err, sizeof err) != 0) {
+    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
         fprintf(stderr, "schemas: %s\n", err);
         return -1;
     }
@@ -99,7 +99,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    events_schema_free(schemas);
+    schema_set_free(schemas);
     mockkafka_stop(kafka);
     return 0;
 }
@@ -376,13 +376,13 @@ static char *ticket_task_ids(const char *topic, size_t expect)
     topicio_messages m;
     assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), topic, 3, expect + 1, 2000, &m),
                      0);
-    events_arena arena;
-    events_arena_init(&arena);
+    mni_arena arena;
+    arena_init(&arena);
     json_t *ids = json_array();
     for (size_t i = 0; i < m.n; i++) {
         records_ticket t;
         char err[512];
-        events_arena_reset(&arena);
+        arena_reset(&arena);
         if (records_ticket_decode(schemas, m.msgs[i].value, m.msgs[i].value_len, &arena, &t, err,
                                   sizeof err) != 0)
             fail_msg("ticket %zu: %s", i, err);
@@ -391,7 +391,7 @@ static char *ticket_task_ids(const char *topic, size_t expect)
         json_array_append_new(ids, json_string(t.task_id));
     }
     topicio_messages_free(&m);
-    events_arena_free(&arena);
+    arena_free(&arena);
     /* sort */
     size_t n = json_array_size(ids);
     const char **v = calloc(n + 1, sizeof *v);

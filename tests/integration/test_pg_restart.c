@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"

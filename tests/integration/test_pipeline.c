@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "common/kq.h"
-#include "common/pgx.h"
+#include "lib/kafka/kq.h"
+#include "lib/pg/pgx.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"

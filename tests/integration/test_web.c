@@ -40,10 +40,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/facts_json.h"
-#include "common/pgx.h"
-#include "common/timefmt.h"
-#include "common/verdict_json.h"
+#include "lib/model/facts_json.h"
+#include "lib/pg/pgx.h"
+#include "lib/base/timefmt.h"
+#include "lib/model/verdict_json.h"
 #include "rules/rules.h"
 #include "tests/support/browser.h"
 #include "tests/support/httpget.h"

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 char *sqlcheck_text(PGconn *pg, const char *sql, const char *param)
 {

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/pgx.h"
+#include "lib/pg/pgx.h"
 
 static const char testenv_howto[] =
     "the development environment is not running: start it with `scripts/mni-env up` and "

@@ -8,15 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/events.h"
-#include "common/events_json.h"
-#include "common/kq.h"
+#include "lib/model/events.h"
+#include "lib/model/events_json.h"
+#include "lib/kafka/kq.h"
 
 int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *path)
 {
     char err[512];
-    events_schema_set *schemas = NULL;
-    if (events_schema_load_default(&schemas, err, sizeof err) != 0) {
+    schema_set *schemas = NULL;
+    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
         fprintf(stderr, "topicio: %s\n", err);
         return -1;
     }
@@ -56,7 +56,7 @@ int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *
         fprintf(stderr, "topicio: %s: %s\n", path, f ? err : "cannot open");
     }
     if (f) fclose(f);
-    events_schema_free(schemas);
+    schema_set_free(schemas);
     return sent;
 }
 

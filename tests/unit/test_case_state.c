@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "assess/case_state.h"
-#include "common/events.h"
+#include "lib/model/events.h"
 #include "rules/obligations.h"
 
 #define T0 1781226000000LL /* 2026-06-12T10:00:00+09:00 in ms */

@@ -1,5 +1,5 @@
 /*
- * test_config: common/config: defaults, the file format, the environment override rule,
+ * test_config: lib/runtime/config: defaults, the file format, the environment override rule,
  * typed getters and their messages, the prefix iterator, and masking in config_dump.
  *
  * Every case starts from an environment without MNI_* variables (the developer's shell may
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "lib/runtime/config.h"
 
 extern char **environ;
 

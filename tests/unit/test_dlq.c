@@ -1,5 +1,5 @@
 /*
- * What of a refused message may travel to the dead-letter topic (common/dlq.h): every byte of
+ * What of a refused message may travel to the dead-letter topic (lib/runtime/dlq.h): every byte of
  * key, value, headers and detail is scanned for a raw My Number whatever the reason, and every
  * part is bounded. Valid numbers are made at run time from eleven digits and their check digit.
  */
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dlq.h"
-#include "common/kq.h"
+#include "lib/runtime/dlq.h"
+#include "lib/kafka/kq.h"
 #include "rules/mynumber.h"
 
 static char number[13]; /* valid, made in main */

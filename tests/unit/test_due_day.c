@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "common/outbox.h"
-#include "common/render.h"
-#include "common/timefmt.h"
+#include "lib/runtime/outbox.h"
+#include "notify/render/render.h"
+#include "lib/base/timefmt.h"
 #include "rules/due_day.h"
 #include "rules/rules.h"
 

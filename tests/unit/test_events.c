@@ -23,10 +23,10 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "common/events.h"
-#include "common/events_avro.h"
-#include "common/events_json.h"
-#include "common/events_schema.h"
+#include "lib/model/events.h"
+#include "lib/serdes/avro_codec.h"
+#include "lib/model/events_json.h"
+#include "lib/serdes/schema_set.h"
 #include "tests/support/testdata.h"
 
 /* Person tokens for the samples: 64 lowercase hex digits, never a run of 12 decimal digits. */
@@ -34,7 +34,7 @@
 #define TOK2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 #define TOK3 "a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8"
 
-static events_schema_set *S;
+static schema_set *S;
 
 /* The current IncidentEvent id (schemas/ids.tsv): 2 was version 2, now frozen under history/. */
 #define CURRENT_EVENT_ID 6
@@ -43,7 +43,7 @@ static int setup(void **state)
 {
     char err[512];
     (void)state;
-    if (events_schema_load_default(&S, err, sizeof err) != 0) {
+    if (schema_set_load_default(&S, err, sizeof err) != 0) {
         fprintf(stderr, "cannot load the schemas: %s\n", err);
         return -1;
     }
@@ -53,7 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    events_schema_free(S);
+    schema_set_free(S);
     return 0;
 }
 
@@ -328,11 +328,11 @@ static void assert_events_equal(const mni_event *a, const mni_event *b)
 static void test_schema_set(void **state)
 {
     (void)state;
-    const events_schema *v1 = events_schema_by_id(S, 1), *v2 = events_schema_by_id(S, 2),
-                        *v3 = events_schema_by_id(S, CURRENT_EVENT_ID);
+    const schema_def *v1 = schema_set_by_id(S, 1), *v2 = schema_set_by_id(S, 2),
+                        *v3 = schema_set_by_id(S, CURRENT_EVENT_ID);
     char dir[4096], err[512];
 
-    assert_int_equal(events_schema_count(S), 6);
+    assert_int_equal(schema_set_count(S), 6);
     assert_non_null(v1);
     assert_non_null(v2);
     assert_non_null(v3);
@@ -346,16 +346,16 @@ static void test_schema_set(void **state)
     assert_true(v3->current);
     assert_ptr_equal(v3->reader, v3);
     assert_string_equal(v3->subject, "jp.mni.IncidentEvent");
-    assert_ptr_equal(events_schema_current(S, EVENTS_SCHEMA_INCIDENT_EVENT), v3);
-    assert_int_equal(events_schema_current(S, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 3);
-    assert_int_equal(events_schema_current(S, EVENTS_SCHEMA_NOTIFY_TASK)->id, 4);
-    assert_int_equal(events_schema_current(S, EVENTS_SCHEMA_TICKET)->id, 5);
-    assert_null(events_schema_by_id(S, 7));
-    assert_null(events_schema_current(S, "jp.mni.Nope"));
+    assert_ptr_equal(schema_set_current(S, EVENTS_SCHEMA_INCIDENT_EVENT), v3);
+    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 3);
+    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_NOTIFY_TASK)->id, 4);
+    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_TICKET)->id, 5);
+    assert_null(schema_set_by_id(S, 7));
+    assert_null(schema_set_current(S, "jp.mni.Nope"));
 
     /* The composed envelope is self-contained: each kind defined once, inline, and the types
      * of version 3 with it. */
-    char *text = events_schema_text(v3);
+    char *text = schema_set_text(v3);
     assert_non_null(text);
     assert_non_null(strstr(text, "\"jp.mni.ClientFacts\""));
     assert_non_null(strstr(text, "\"jp.mni.Notice2015\""));
@@ -370,10 +370,10 @@ static void test_schema_set(void **state)
     free(text);
 
     /* The directory lookup honours MNI_SCHEMAS_DIR, and refuses a wrong one. */
-    assert_int_equal(events_schema_find_dir(dir, sizeof dir, err, sizeof err), 0);
+    assert_int_equal(schema_set_find_dir(dir, sizeof dir, err, sizeof err), 0);
     char *old = getenv(EVENTS_SCHEMA_ENV) ? strdup(getenv(EVENTS_SCHEMA_ENV)) : NULL;
     setenv(EVENTS_SCHEMA_ENV, "/nonexistent/schemas", 1);
-    assert_int_equal(events_schema_find_dir(dir, sizeof dir, err, sizeof err), -1);
+    assert_int_equal(schema_set_find_dir(dir, sizeof dir, err, sizeof err), -1);
     assert_non_null(strstr(err, "MNI_SCHEMAS_DIR=/nonexistent/schemas: no readable ids.tsv"));
     if (old != NULL) {
         setenv(EVENTS_SCHEMA_ENV, old, 1);
@@ -399,7 +399,7 @@ static void strip_docs(json_t *j)
     }
 }
 
-static void fingerprint(const events_schema *s, char out[65])
+static void fingerprint(const schema_def *s, char out[65])
 {
     json_t *copy = json_deep_copy(s->json);
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -424,8 +424,8 @@ static void test_schema_fingerprints(void **state)
     testdata_path("events/fingerprints.tsv", path, sizeof path);
     char *pinned = testdata_read(path, &len);
     assert_non_null(pinned);
-    for (size_t i = 0; i < events_schema_count(S); i++) {
-        const events_schema *s = events_schema_at(S, i);
+    for (size_t i = 0; i < schema_set_count(S); i++) {
+        const schema_def *s = schema_set_at(S, i);
         char fp[65], line[128];
         fingerprint(s, fp);
         snprintf(line, sizeof line, "%d\t%s\n", (int)s->id, fp);
@@ -689,7 +689,7 @@ static void set_enum(avro_value_t *rec, const char *name, int idx)
 /* A v1 envelope (schema id 1) with body branch `branch`; *body receives the branch. */
 static void v1_envelope(avro_value_t *rec, const char *id, int branch, avro_value_t *body)
 {
-    const events_schema *v1 = events_schema_by_id(S, 1);
+    const schema_def *v1 = schema_set_by_id(S, 1);
     avro_value_t u;
     assert_int_equal(avro_generic_value_new(v1->iface, rec), 0);
     set_str(rec, "event_id", id);
@@ -705,7 +705,7 @@ static void decode_v1(avro_value_t *rec, mni_event *ev)
     wire_buf buf;
     char err[512];
     wire_buf_init(&buf);
-    if (events_avro_encode(events_schema_by_id(S, 1), rec, &buf, err, sizeof err) != 0)
+    if (avro_codec_encode(schema_set_by_id(S, 1), rec, &buf, err, sizeof err) != 0)
         fail_msg("%s", err);
     avro_value_decref(rec);
     assert_int_equal(buf.data[4], 1); /* framed with the old id */
@@ -809,12 +809,12 @@ static json_t *find_def(json_t *j, const char *name)
 static void test_newer_writer(void **state)
 {
     (void)state;
-    events_schema_set *set;
+    schema_set *set;
     char err[512];
-    json_t *j = json_deep_copy(events_schema_by_id(S, CURRENT_EVENT_ID)->json);
+    json_t *j = json_deep_copy(schema_set_by_id(S, CURRENT_EVENT_ID)->json);
     json_t *reason = find_def(j, "CloseReason");
 
-    assert_int_equal(events_schema_load_default(&set, err, sizeof err), 0);
+    assert_int_equal(schema_set_load_default(&set, err, sizeof err), 0);
     assert_non_null(reason);
     json_array_append_new(json_object_get(reason, "symbols"), json_string("merged"));
     json_array_append_new(
@@ -822,10 +822,10 @@ static void test_newer_writer(void **state)
         json_pack("{s:s, s:s, s:i}", "name", "priority", "type", "long", "default", 0));
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    if (events_schema_add(set, 100, "jp.mni.IncidentEvent", text, err, sizeof err) != 0)
+    if (schema_set_add(set, 100, "jp.mni.IncidentEvent", text, err, sizeof err) != 0)
         fail_msg("%s", err);
     free(text);
-    const events_schema *w = events_schema_by_id(set, 100);
+    const schema_def *w = schema_set_by_id(set, 100);
     assert_non_null(w);
     assert_false(w->current);
     assert_int_equal(w->reader->id, CURRENT_EVENT_ID);
@@ -844,7 +844,7 @@ static void test_newer_writer(void **state)
     set_str(&body, "note", "merged into INC-OTHER");
     wire_buf buf;
     wire_buf_init(&buf);
-    assert_int_equal(events_avro_encode(w, &rec, &buf, err, sizeof err), 0);
+    assert_int_equal(avro_codec_encode(w, &rec, &buf, err, sizeof err), 0);
     avro_value_decref(&rec);
 
     mni_event ev;
@@ -861,25 +861,25 @@ static void test_newer_writer(void **state)
     assert_string_equal(err, "unknown schema id 100");
 
     /* A writer that cannot be read is refused when added. */
-    assert_int_equal(events_schema_add(set, 101, NULL,
+    assert_int_equal(schema_set_add(set, 101, NULL,
                                        "{\"type\":\"record\",\"name\":\"jp.mni.IncidentEvent\","
                                        "\"fields\":[{\"name\":\"event_id\",\"type\":\"long\"}]}",
                                        err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "schema id 101 ((registry)) cannot be read with id 6"));
     assert_non_null(strstr(err, "event_id: the writer's long cannot be read as string"));
-    assert_null(events_schema_by_id(set, 101));
-    assert_int_equal(events_schema_add(set, 102, NULL,
+    assert_null(schema_set_by_id(set, 101));
+    assert_int_equal(schema_set_add(set, 102, NULL,
                                        "{\"type\":\"record\",\"name\":\"x.Y\","
                                        "\"fields\":[]}",
                                        err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "no current version of x.Y"));
-    assert_int_equal(events_schema_add(set, 100, NULL, "{}", err, sizeof err), -1);
+    assert_int_equal(schema_set_add(set, 100, NULL, "{}", err, sizeof err), -1);
 
     wire_buf_free(&buf);
     mni_event_free(&ev);
-    events_schema_free(set);
+    schema_set_free(set);
 }
 
 /* Registry mode: local ids dropped, current versions bound to the registry's ids, older
@@ -887,18 +887,18 @@ static void test_newer_writer(void **state)
 static void test_registry_mode(void **state)
 {
     (void)state;
-    events_schema_set *set;
+    schema_set *set;
     char err[512];
     mni_event ev, out;
     wire_buf buf;
 
-    assert_int_equal(events_schema_load_default(&set, err, sizeof err), 0);
-    events_schema_registry_mode(set);
-    assert_int_equal(events_schema_count(set), 4);
-    assert_null(events_schema_by_id(set, 1));
-    assert_null(events_schema_by_id(set, 2));
-    assert_null(events_schema_by_id(set, CURRENT_EVENT_ID));
-    assert_int_equal(events_schema_current(set, EVENTS_SCHEMA_INCIDENT_EVENT)->id, 0);
+    assert_int_equal(schema_set_load_default(&set, err, sizeof err), 0);
+    schema_set_registry_mode(set);
+    assert_int_equal(schema_set_count(set), 4);
+    assert_null(schema_set_by_id(set, 1));
+    assert_null(schema_set_by_id(set, 2));
+    assert_null(schema_set_by_id(set, CURRENT_EVENT_ID));
+    assert_int_equal(schema_set_current(set, EVENTS_SCHEMA_INCIDENT_EVENT)->id, 0);
 
     wire_buf_init(&buf);
     mni_event_init(&out);
@@ -906,12 +906,12 @@ static void test_registry_mode(void **state)
     assert_int_equal(mni_event_encode(set, &ev, &buf, err, sizeof err), -1);
     assert_string_equal(err, "no schema id bound for jp.mni.IncidentEvent: register it with the "
                              "schema registry first");
-    assert_int_equal(events_schema_bind(set, EVENTS_SCHEMA_INCIDENT_EVENT, 1001, err, sizeof err),
+    assert_int_equal(schema_set_bind(set, EVENTS_SCHEMA_INCIDENT_EVENT, 1001, err, sizeof err),
                      0);
-    assert_int_equal(events_schema_bind(set, EVENTS_SCHEMA_TICKET, 1001, err, sizeof err), -1);
+    assert_int_equal(schema_set_bind(set, EVENTS_SCHEMA_TICKET, 1001, err, sizeof err), -1);
     assert_string_equal(err,
                         "schema id 1001 already names jp.mni.IncidentEvent (IncidentEvent.avsc)");
-    assert_int_equal(events_schema_bind(set, "jp.mni.Nope", 1002, err, sizeof err), -1);
+    assert_int_equal(schema_set_bind(set, "jp.mni.Nope", 1002, err, sizeof err), -1);
     assert_string_equal(err, "no current version of jp.mni.Nope to bind");
     assert_int_equal(mni_event_encode(set, &ev, &buf, err, sizeof err), 0);
     assert_memory_equal(buf.data, "\x00\x00\x00\x03\xe9", 5);
@@ -920,14 +920,14 @@ static void test_registry_mode(void **state)
     assert_events_equal(&ev, &out);
 
     /* The frozen v1 schema, as a registry would return it under its own id. */
-    char *v1 = events_schema_text(events_schema_by_id(S, 1));
-    assert_int_equal(events_schema_add(set, 77, "jp.mni.IncidentEvent", v1, err, sizeof err), 0);
+    char *v1 = schema_set_text(schema_set_by_id(S, 1));
+    assert_int_equal(schema_set_add(set, 77, "jp.mni.IncidentEvent", v1, err, sizeof err), 0);
     free(v1);
     avro_value_t rec, body;
     v1_envelope(&rec, "old-close", 2, &body);
     set_enum(&body, "reason", 0);
     set_str(&body, "note", "");
-    assert_int_equal(events_avro_encode(events_schema_by_id(set, 77), &rec, &buf, err, sizeof err),
+    assert_int_equal(avro_codec_encode(schema_set_by_id(set, 77), &rec, &buf, err, sizeof err),
                      0);
     avro_value_decref(&rec);
     assert_int_equal(mni_event_decode(set, buf.data, buf.len, &out, err, sizeof err), 0);
@@ -937,7 +937,7 @@ static void test_registry_mode(void **state)
     mni_event_free(&ev);
     mni_event_free(&out);
     wire_buf_free(&buf);
-    events_schema_free(set);
+    schema_set_free(set);
 }
 
 /* ---- contract checks on encoding ---- */
@@ -1288,21 +1288,21 @@ static void test_symbols(void **state)
 static int dump_schema(const char *id)
 {
     char err[512];
-    events_schema_set *set;
-    if (events_schema_load_default(&set, err, sizeof err) != 0) {
+    schema_set *set;
+    if (schema_set_load_default(&set, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    const events_schema *s = events_schema_by_id(set, (int32_t)atoi(id));
+    const schema_def *s = schema_set_by_id(set, (int32_t)atoi(id));
     char *text = s != NULL ? json_dumps(s->json, JSON_INDENT(2)) : NULL;
     if (text == NULL) {
         fprintf(stderr, "no schema id %s\n", id);
-        events_schema_free(set);
+        schema_set_free(set);
         return 1;
     }
     puts(text);
     free(text);
-    events_schema_free(set);
+    schema_set_free(set);
     return 0;
 }
 

@@ -27,16 +27,16 @@
 
 #include <cmocka.h>
 
-#include "common/events.h"
-#include "common/events_avro.h"
-#include "common/events_json.h"
-#include "common/events_schema.h"
+#include "lib/model/events.h"
+#include "lib/serdes/avro_codec.h"
+#include "lib/model/events_json.h"
+#include "lib/serdes/schema_set.h"
 #include "tests/support/testdata.h"
 
 #define TOK1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define TOK2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
-static events_schema_set *S;
+static schema_set *S;
 
 /* The fixture messages, encoded once. */
 static wire_buf fixtures[32];
@@ -49,7 +49,7 @@ static int setup(void **state)
     mni_event ev;
 
     (void)state;
-    if (events_schema_load_default(&S, err, sizeof err) != 0) {
+    if (schema_set_load_default(&S, err, sizeof err) != 0) {
         fprintf(stderr, "cannot load the schemas: %s\n", err);
         return -1;
     }
@@ -77,7 +77,7 @@ static int teardown(void **state)
     (void)state;
     for (size_t i = 0; i < n_fixtures; i++)
         wire_buf_free(&fixtures[i]);
-    events_schema_free(S);
+    schema_set_free(S);
     return 0;
 }
 
@@ -477,29 +477,29 @@ static void test_check_other_types(void **state)
     mb_raw(&m, "12345678", 8);
     mb_long(&m, 2);
     mb_raw(&m, "\xff\x00", 2); /* bytes need not be text */
-    assert_int_equal(events_avro_check(s, m.b, m.n, err, sizeof err), 0);
+    assert_int_equal(avro_codec_check(s, m.b, m.n, err, sizeof err), 0);
     for (size_t len = 0; len < m.n; len++)
-        assert_int_equal(events_avro_check(s, m.b, len, err, sizeof err), -1);
-    assert_int_equal(events_avro_check(s, m.b, 7, err, sizeof err), -1);
+        assert_int_equal(avro_codec_check(s, m.b, len, err, sizeof err), -1);
+    assert_int_equal(avro_codec_check(s, m.b, 7, err, sizeof err), -1);
     assert_string_equal(err, "f: truncated fixed (4 bytes needed, 3 left)");
-    assert_int_equal(events_avro_check(s, m.b, 9, err, sizeof err), -1);
+    assert_int_equal(avro_codec_check(s, m.b, 9, err, sizeof err), -1);
     assert_string_equal(err, "x: truncated float (4 bytes needed, 1 left)");
 
     m.n = 0;
     mb_long(&m, 1);
     mb_str(&m, "\xc0\xaf"); /* an overlong '/' */
-    assert_int_equal(events_avro_check(s, m.b, m.n, err, sizeof err), -1);
+    assert_int_equal(avro_codec_check(s, m.b, m.n, err, sizeof err), -1);
     assert_string_equal(err, "m[0]: map key is not valid UTF-8 text");
     avro_schema_decref(s);
 
     /* Text rules: overlong forms, surrogates, beyond U+10FFFF, truncated sequences. */
-    assert_true(events_avro_text_ok("", 0));
-    assert_true(events_avro_text_ok("個人番号 \xf0\x9f\x98\x80", 17));
-    assert_false(events_avro_text_ok("\xe0\x80\xaf", 3));
-    assert_false(events_avro_text_ok("\xed\xa0\x80", 3));
-    assert_false(events_avro_text_ok("\xf4\x90\x80\x80", 4));
-    assert_false(events_avro_text_ok("\xe3\x81", 2));
-    assert_false(events_avro_text_ok("\x80", 1));
+    assert_true(avro_codec_text_ok("", 0));
+    assert_true(avro_codec_text_ok("個人番号 \xf0\x9f\x98\x80", 17));
+    assert_false(avro_codec_text_ok("\xe0\x80\xaf", 3));
+    assert_false(avro_codec_text_ok("\xed\xa0\x80", 3));
+    assert_false(avro_codec_text_ok("\xf4\x90\x80\x80", 4));
+    assert_false(avro_codec_text_ok("\xe3\x81", 2));
+    assert_false(avro_codec_text_ok("\x80", 1));
 }
 
 /* ---- JSON errors, from the data file ---- */
@@ -559,7 +559,7 @@ typedef struct {
 /* Writes the files into a fresh temporary directory (with history/), loads it and returns the
  * result; *set is freed. */
 static int load_dir(const file_spec *files, size_t n, char *err, size_t errlen,
-                    events_schema_set **out)
+                    schema_set **out)
 {
     char dir[] = "/tmp/mni-schemas-XXXXXX", path[512];
     int rc;
@@ -574,7 +574,7 @@ static int load_dir(const file_spec *files, size_t n, char *err, size_t errlen,
         fputs(files[i].content, f);
         fclose(f);
     }
-    rc = events_schema_load(dir, out, err, errlen);
+    rc = schema_set_load(dir, out, err, errlen);
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
         unlink(path);
@@ -590,7 +590,7 @@ static int load_dir(const file_spec *files, size_t n, char *err, size_t errlen,
 
 static void expect_load_error(const file_spec *files, size_t n, const char *reason)
 {
-    events_schema_set *set = NULL;
+    schema_set *set = NULL;
     char err[1024] = "";
     assert_int_equal(load_dir(files, n, err, sizeof err, &set), -1);
     assert_null(set);
@@ -743,11 +743,11 @@ static void test_generic_resolution(void **state)
                        "{\"name\":\"l\",\"type\":{\"type\":\"array\",\"items\":\"string\"},"
                        "\"default\":[\"x\",\"y\"]}")},
     };
-    events_schema_set *set;
+    schema_set *set;
     char err[512];
     avro_value_t rec, v, out, child;
     wire_buf buf;
-    const events_schema *w;
+    const schema_def *w;
     int64_t l = 0;
     double d = 0;
     const void *bytes = NULL;
@@ -756,7 +756,7 @@ static void test_generic_resolution(void **state)
     int i = 0;
 
     if (load_dir(f, 3, err, sizeof err, &set) != 0) fail_msg("%s", err);
-    assert_int_equal(avro_generic_value_new(events_schema_by_id(set, 1)->iface, &rec), 0);
+    assert_int_equal(avro_generic_value_new(schema_set_by_id(set, 1)->iface, &rec), 0);
     assert_int_equal(avro_value_get_by_name(&rec, "gone", &v, NULL), 0);
     assert_int_equal(avro_value_set_string(&v, "skipped"), 0);
     set_field_long(&rec, "a", -5, 1);
@@ -767,10 +767,10 @@ static void test_generic_resolution(void **state)
     assert_int_equal(avro_value_set_enum(&v, 2), 0); /* C: unknown to the reader */
     set_field_long(&rec, "o", 99, 0);
     wire_buf_init(&buf);
-    assert_int_equal(events_avro_encode(events_schema_by_id(set, 1), &rec, &buf, err, sizeof err),
+    assert_int_equal(avro_codec_encode(schema_set_by_id(set, 1), &rec, &buf, err, sizeof err),
                      0);
     avro_value_decref(&rec);
-    if (events_avro_decode(set, buf.data, buf.len, "t.X", &out, &w, err, sizeof err) != 0)
+    if (avro_codec_decode(set, buf.data, buf.len, "t.X", &out, &w, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_int_equal(w->id, 1);
     assert_int_equal(avro_value_get_by_name(&out, "gone", &v, NULL), EINVAL);
@@ -812,10 +812,10 @@ static void test_generic_resolution(void **state)
 
     /* Decoding as another record is refused before any Avro work. */
     assert_int_equal(
-        events_avro_decode(set, buf.data, buf.len, "t.Other", &out, NULL, err, sizeof err), -1);
+        avro_codec_decode(set, buf.data, buf.len, "t.Other", &out, NULL, err, sizeof err), -1);
     assert_string_equal(err, "schema id 1 is t.X, not the expected t.Other");
     wire_buf_free(&buf);
-    events_schema_free(set);
+    schema_set_free(set);
 }
 
 int main(void)

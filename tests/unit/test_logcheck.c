@@ -1,5 +1,5 @@
 /*
- * logcheck's plans as a table (common/logcheck.h): where a partition starts on assignment,
+ * logcheck's plans as a table (lib/base/log.heck.h): where a partition starts on assignment,
  * given the group's stored offset, whether a digest of the message before it is kept, and the
  * broker's log start and end; and what a refused fetch means. The digest itself and what the
  * worker does with each plan are covered by tests/integration/test_broker_log.c.
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "common/logcheck.h"
+#include "lib/runtime/logcheck.h"
 
 typedef struct {
     const char *name;

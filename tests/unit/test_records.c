@@ -14,16 +14,16 @@
 
 #include <cmocka.h>
 
-#include "common/events.h"
-#include "common/records.h"
+#include "lib/model/events.h"
+#include "lib/model/records.h"
 
-static events_schema_set *S;
+static schema_set *S;
 
 static int setup(void **state)
 {
     char err[512];
     (void)state;
-    if (events_schema_load_default(&S, err, sizeof err) != 0) {
+    if (schema_set_load_default(&S, err, sizeof err) != 0) {
         fprintf(stderr, "cannot load the schemas: %s\n", err);
         return -1;
     }
@@ -33,7 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    events_schema_free(S);
+    schema_set_free(S);
     return 0;
 }
 
@@ -169,12 +169,12 @@ static void test_assessment_roundtrip(void **state)
 {
     (void)state;
     records_case_assessment in = sample_assessment(), out;
-    events_arena arena;
+    mni_arena arena;
     wire_buf buf;
     char err[512];
 
     wire_buf_init(&buf);
-    events_arena_init(&arena);
+    arena_init(&arena);
     if (records_case_assessment_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("%s", err);
     assert_int_equal(buf.data[4], 3);
     if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
@@ -187,12 +187,12 @@ static void test_assessment_roundtrip(void **state)
     in.n_rules = 0;
     in.rules = NULL;
     in.deadlines.preliminary_target = in.deadlines.preliminary_latest = in.deadlines.final = NULL;
-    events_arena_reset(&arena);
+    arena_reset(&arena);
     assert_int_equal(records_case_assessment_encode(S, &in, &buf, err, sizeof err), 0);
     assert_int_equal(
         records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err), 0);
     assert_assessment(&in, &out);
-    events_arena_free(&arena);
+    arena_free(&arena);
     wire_buf_free(&buf);
 }
 
@@ -201,12 +201,12 @@ static void test_task_and_ticket_roundtrip(void **state)
     (void)state;
     records_notify_task t = sample_task(), t2;
     records_ticket k = sample_ticket(), k2;
-    events_arena arena;
+    mni_arena arena;
     wire_buf buf;
     char err[512];
 
     wire_buf_init(&buf);
-    events_arena_init(&arena);
+    arena_init(&arena);
     for (int kind = RECORDS_TASK_CLIENT_NOTICE; kind <= RECORDS_TASK_ESCALATION; kind++) {
         t.kind = (records_task_kind)kind;
         t.client_id = kind % 2 ? NULL : "client-a";
@@ -239,7 +239,7 @@ static void test_task_and_ticket_roundtrip(void **state)
     assert_int_equal(records_task_kind_parse("reminder", &kk), 0);
     assert_int_equal(kk, RECORDS_TASK_REMINDER);
     assert_int_equal(records_task_kind_parse("remind", &kk), -1);
-    events_arena_free(&arena);
+    arena_free(&arena);
     wire_buf_free(&buf);
 }
 
@@ -309,10 +309,10 @@ static uint64_t rng(void)
     return rng_state;
 }
 
-typedef int (*decode_fn)(const uint8_t *msg, size_t len, events_arena *arena, char *err,
+typedef int (*decode_fn)(const uint8_t *msg, size_t len, mni_arena *arena, char *err,
                          size_t errlen);
 
-static int dec_assessment(const uint8_t *msg, size_t len, events_arena *arena, char *err,
+static int dec_assessment(const uint8_t *msg, size_t len, mni_arena *arena, char *err,
                           size_t errlen)
 {
     records_case_assessment a;
@@ -329,13 +329,13 @@ static int dec_assessment(const uint8_t *msg, size_t len, events_arena *arena, c
     return rc;
 }
 
-static int dec_task(const uint8_t *msg, size_t len, events_arena *arena, char *err, size_t errlen)
+static int dec_task(const uint8_t *msg, size_t len, mni_arena *arena, char *err, size_t errlen)
 {
     records_notify_task t;
     return records_notify_task_decode(S, msg, len, arena, &t, err, errlen);
 }
 
-static int dec_ticket(const uint8_t *msg, size_t len, events_arena *arena, char *err, size_t errlen)
+static int dec_ticket(const uint8_t *msg, size_t len, mni_arena *arena, char *err, size_t errlen)
 {
     records_ticket t;
     return records_ticket_decode(S, msg, len, arena, &t, err, errlen);
@@ -349,7 +349,7 @@ static void test_malformed(void **state)
     records_case_assessment a = sample_assessment();
     records_notify_task t = sample_task();
     records_ticket k = sample_ticket();
-    events_arena arena;
+    mni_arena arena;
     char err[512];
     size_t refused = 0;
 
@@ -358,7 +358,7 @@ static void test_malformed(void **state)
     assert_int_equal(records_case_assessment_encode(S, &a, &bufs[0], err, sizeof err), 0);
     assert_int_equal(records_notify_task_encode(S, &t, &bufs[1], err, sizeof err), 0);
     assert_int_equal(records_ticket_encode(S, &k, &bufs[2], err, sizeof err), 0);
-    events_arena_init(&arena);
+    arena_init(&arena);
 
     for (int i = 0; i < 3; i++) {
         for (size_t len = 0; len < bufs[i].len; len++) {
@@ -368,7 +368,7 @@ static void test_malformed(void **state)
             assert_int_equal(decs[i](cut, len, &arena, err, sizeof err), -1);
             assert_true(err[0] != '\0');
             free(cut);
-            events_arena_reset(&arena);
+            arena_reset(&arena);
         }
     }
     for (int m = 0; m < 1000; m++) {
@@ -386,7 +386,7 @@ static void test_malformed(void **state)
             refused++;
         }
         free(copy);
-        events_arena_reset(&arena);
+        arena_reset(&arena);
     }
     print_message("1000 mutations: %zu refused\n", refused);
     assert_true(refused > 500);
@@ -400,7 +400,7 @@ static void test_malformed(void **state)
     assert_int_equal(dec_task(bufs[1].data, bufs[1].len, &arena, err, sizeof err), -1);
     assert_string_equal(err, "unknown schema id 42");
 
-    events_arena_free(&arena);
+    arena_free(&arena);
     for (int i = 0; i < 3; i++)
         wire_buf_free(&bufs[i]);
 }

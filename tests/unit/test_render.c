@@ -1,5 +1,5 @@
 /*
- * test_render: the documents notify delivers (common/render*), from case snapshots whose
+ * test_render: the documents notify delivers (notify/render/render*), from case snapshots whose
  * verdicts come from the real rule core (facts_json_parse + rules_assess + verdict_json_build).
  *
  * What each case establishes:
@@ -35,10 +35,10 @@
 
 #include <cmocka.h>
 
-#include "common/facts_json.h"
-#include "common/render.h"
-#include "common/render_md.h"
-#include "common/verdict_json.h"
+#include "lib/model/facts_json.h"
+#include "notify/render/render.h"
+#include "notify/render/render_md.h"
+#include "lib/model/verdict_json.h"
 #include "rules/mynumber.h"
 #include "rules/rules.h"
 #include "tests/support/testdata.h"

@@ -1,5 +1,5 @@
 /*
- * test_render_html: the case page and the case list (common/render_html.h) from models as
+ * test_render_html: the case page and the case list (notify/render/render.html.h) from models as
  * cli/case_report.c builds them (tests/data/report/case-direct-report.json was printed by
  * `mni report --as-of` after `make demo`, then trimmed; its "_comment" says what it holds).
  *
@@ -35,8 +35,8 @@
 
 #include <cmocka.h>
 
-#include "common/render_html.h"
-#include "common/render_md.h"
+#include "notify/render/render_html.h"
+#include "notify/render/render_md.h"
 #include "rules/mynumber.h"
 #include "tests/support/testdata.h"
 

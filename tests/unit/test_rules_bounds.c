@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "common/events.h"
+#include "lib/model/events.h"
 #include "rules/rules.h"
 #include "rules/rules_internal.h"
 

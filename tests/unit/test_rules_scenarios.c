@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "common/facts_json.h"
-#include "common/verdict_json.h"
+#include "lib/model/facts_json.h"
+#include "lib/model/verdict_json.h"
 #include "rules/mynumber.h"
 #include "tests/support/testdata.h"
 

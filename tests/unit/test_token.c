@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "common/token.h"
+#include "lib/model/token.h"
 
 #define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "common/wire.h"
+#include "lib/serdes/wire.h"
 
 static void test_header_layout(void **state)
 {

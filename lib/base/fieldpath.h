@@ -1,0 +1,64 @@
+/*
+ * fieldpath: the field path that every codec error starts with ("body.kinds[1]: ...").
+ *
+ * A fixed buffer on the caller's stack; push a field name or an array index before descending
+ * and pop back to the saved length after. A path longer than the buffer is cut short (the
+ * message stays readable, never overflows). Header-only: the helpers are tiny and inlined into
+ * each codec (events_resolve, events_avro, events, events_json, records).
+ */
+#ifndef MNI_FIELDPATH_H
+#define MNI_FIELDPATH_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define FIELDPATH_MAX 192
+
+typedef struct {
+    char s[FIELDPATH_MAX];
+    size_t n; /* bytes used, < FIELDPATH_MAX */
+} fieldpath;
+
+static inline void fieldpath_init(fieldpath *p)
+{
+    p->s[0] = '\0';
+    p->n = 0;
+}
+
+static inline void fieldpath_clip(fieldpath *p, int wrote)
+{
+    if (wrote < 0) return;
+    p->n += (size_t)wrote;
+    if (p->n >= FIELDPATH_MAX) p->n = FIELDPATH_MAX - 1;
+}
+
+/* Appends ".name" (or "name" at the top); returns the length to pop back to. */
+static inline size_t fieldpath_field(fieldpath *p, const char *name)
+{
+    size_t old = p->n;
+    fieldpath_clip(p,
+                     snprintf(p->s + p->n, FIELDPATH_MAX - p->n, "%s%s", p->n ? "." : "", name));
+    return old;
+}
+
+/* Appends "[i]"; returns the length to pop back to. */
+static inline size_t fieldpath_index(fieldpath *p, size_t i)
+{
+    size_t old = p->n;
+    fieldpath_clip(p, snprintf(p->s + p->n, FIELDPATH_MAX - p->n, "[%zu]", i));
+    return old;
+}
+
+static inline void fieldpath_pop(fieldpath *p, size_t old)
+{
+    p->n = old;
+    p->s[old] = '\0';
+}
+
+/* The path for a message: "(top)" when empty. */
+static inline const char *fieldpath_str(const fieldpath *p)
+{
+    return p->n ? p->s : "(top)";
+}
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * kq consumer: group membership with PostgreSQL as the offset store, and batched consumption.
+ *
+ * States of a consumer:
+ *
+ *   unassigned --assign event: load_offsets, rd_kafka_assign(offsets)--> assigned
+ *   assigned   --revoke event: on_revoke, rd_kafka_assign(NULL)-------> unassigned
+ *   any        --load_offsets refused, assign failed, fatal error-----> failed (terminal)
+ *
+ * Events arrive through the rebalance callback, which librdkafka runs inside
+ * rd_kafka_consumer_poll, that is inside kq_consume_batch or kq_consumer_close on the caller's
+ * thread. The protocol is eager (kq_conf_new refuses cooperative assignors): an assignment gives
+ * the member its whole new set and a revocation takes all of it.
+ *
+ * Offsets. The partitions handed to load_offsets start at RD_KAFKA_OFFSET_BEGINNING rather than
+ * RD_KAFKA_OFFSET_INVALID: INVALID would make librdkafka look for an offset committed to Kafka
+ * (there must be none; a stray commit by a tool would be obeyed), while BEGINNING reads the
+ * partition from its log start, which is what a group with no stored offsets needs. What
+ * happens when the broker no longer has a position (retention; the mock cluster keeps ~5 MiB per
+ * partition) is auto.offset.reset's: kq's default, earliest, resets silently to the log start;
+ * the workers set `error` instead, so that the position is never moved behind their back: the
+ * fetch stops and an _AUTO_OFFSET_RESET error reaches on_error, and the worker decides
+ * (lib/base/log.heck.h).
+ *
+ * Holding a partition: load_offsets may mark partitions (elems[i].err non-zero) that must not be
+ * read; they are assigned (the group counts them as this member's, so no other member reads them
+ * either) and paused at once. kq_pause holds one later on. A held partition stays paused until
+ * the next rebalance, when load_offsets decides again.
+ *
+ * Batches never span a revocation. kq_consume_batch notes the revocation count when it starts;
+ * if a revocation happens while it collects, it destroys what it collected (those offsets were
+ * never stored, so the partitions' next owner, maybe this member again, reads them from the
+ * stored offsets) and goes on collecting from the new assignment. librdkafka itself drops
+ * messages fetched under an older assignment or before a seek (its op version barrier), so
+ * nothing stale is returned after the callback has run.
+ */
+#include "lib/kafka/kq.h"
+#include "lib/kafka/kq_int.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long kq_seek waits for librdkafka to apply a seek. */
+#define KQ_SEEK_TIMEOUT_MS 10000
+
+struct kq_consumer {
+    rd_kafka_t *rk;
+    kq_consumer_cbs cbs;
+    unsigned long revocations; /* revoke events seen; a batch compares it before and after */
+    size_t batch_bytes;        /* a batch closes once its values reach this; 0: no bound */
+    int failed;                /* terminal: the reason is in why */
+    char why[512];
+};
+
+static void kq_consumer_fail(kq_consumer *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void kq_consumer_fail(kq_consumer *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->failed) return; /* the first reason is the one worth reporting */
+    c->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    va_end(ap);
+}
+
+/* Drops the assignment. A failure makes the consumer fail; when it has already failed, the
+ * first reason is kept (kq_consumer_fail), which is the one worth reporting. */
+static void kq_unassign(kq_consumer *c, rd_kafka_t *rk, int cnt)
+{
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, NULL);
+
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        kq_consumer_fail(c, "unassignment of %d partitions: %s", cnt, rd_kafka_err2str(e));
+}
+
+/* Pauses the partitions of list; a failure makes the consumer fail (a held partition must never
+ * be fetched). */
+static void kq_hold(kq_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *list)
+{
+    rd_kafka_resp_err_t e;
+    int i;
+
+    if (list->cnt == 0) return;
+    e = rd_kafka_pause_partitions(rk, list);
+    for (i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; i++)
+        e = list->elems[i].err;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        kq_consumer_fail(c, "holding %d partitions: %s", list->cnt, rd_kafka_err2str(e));
+}
+
+static void kq_on_assign(kq_consumer *c, rd_kafka_t *rk,
+                         const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *want = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_t *hold = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *run = rd_kafka_topic_partition_list_new(want->cnt + 1);
+    rd_kafka_resp_err_t e;
+    int i;
+
+    for (i = 0; i < want->cnt; i++) {
+        want->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        want->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    if (c->failed) {
+        /* A failed consumer consumes nothing more; it waits to be closed. */
+        kq_unassign(c, rk, want->cnt);
+    } else if (c->cbs.load_offsets && c->cbs.load_offsets(c->cbs.ctx, want) != 0) {
+        kq_consumer_fail(c, "assignment of %d partitions: load_offsets refused it", want->cnt);
+        kq_unassign(c, rk, want->cnt);
+    } else {
+        for (i = 0; i < want->cnt; i++) {
+            rd_kafka_topic_partition_list_add(want->elems[i].err ? hold : run, want->elems[i].topic,
+                                              want->elems[i].partition);
+            want->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        if ((e = rd_kafka_assign(rk, want)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            kq_consumer_fail(c, "assignment of %d partitions: %s", want->cnt, rd_kafka_err2str(e));
+        } else {
+            /* A pause outlives a rebalance in librdkafka: resume what was held before. */
+            if (run->cnt > 0) rd_kafka_resume_partitions(rk, run);
+            kq_hold(c, rk, hold);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(run);
+    rd_kafka_topic_partition_list_destroy(hold);
+    rd_kafka_topic_partition_list_destroy(want);
+}
+
+static void kq_on_revoke(kq_consumer *c, rd_kafka_t *rk,
+                         const rd_kafka_topic_partition_list_t *parts)
+{
+    c->revocations++;
+    if (c->cbs.on_revoke) c->cbs.on_revoke(c->cbs.ctx, parts, rd_kafka_assignment_lost(rk));
+    kq_unassign(c, rk, parts->cnt);
+}
+
+static void kq_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t ev,
+                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kq_consumer *c = opaque;
+
+    switch (ev) {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        kq_on_assign(c, rk, parts);
+        break;
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        kq_on_revoke(c, rk, parts);
+        break;
+    default:
+        /* librdkafka's documented answer to a rebalance error: drop the assignment. */
+        kq_consumer_fail(c, "rebalance: %s", rd_kafka_err2str(ev));
+        kq_unassign(c, rk, parts ? parts->cnt : 0);
+        break;
+    }
+}
+
+kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consumer_cbs *cbs,
+                             char *err, size_t errlen)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf;
+    rd_kafka_resp_err_t e;
+    kq_consumer *c = calloc(1, sizeof *c);
+
+    if (!c) {
+        kq__errf(err, errlen, "kafka consumer: out of memory");
+        return NULL;
+    }
+    if (cbs) c->cbs = *cbs;
+    conf = kq_conf_new(KQ_CONSUMER, props, nprops, err, errlen);
+    if (!conf) {
+        free(c);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, kq_rebalance_cb);
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!c->rk) {
+        kq__errf(err, errlen, "kafka consumer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        return NULL;
+    }
+    /* One queue for messages, errors and callbacks: kq_consume_batch serves them all. */
+    e = rd_kafka_poll_set_consumer(c->rk);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "kafka consumer: %s", rd_kafka_err2str(e));
+        rd_kafka_destroy(c->rk);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+rd_kafka_t *kq_consumer_handle(kq_consumer *c)
+{
+    return c->rk;
+}
+
+int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char *err,
+                 size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *list;
+    rd_kafka_resp_err_t e;
+    size_t i;
+
+    if (ntopics == 0 || ntopics > INT32_MAX) {
+        kq__errf(err, errlen, "subscribe: no topics");
+        return -1;
+    }
+    list = rd_kafka_topic_partition_list_new((int)ntopics);
+    for (i = 0; i < ntopics; i++)
+        rd_kafka_topic_partition_list_add(list, topics[i], RD_KAFKA_PARTITION_UA);
+    e = rd_kafka_subscribe(c->rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "subscribe to %s%s: %s", topics[0], ntopics > 1 ? ", ..." : "",
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t kq_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void kq_messages_destroy(rd_kafka_message_t **msgs, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (msgs[i]) rd_kafka_message_destroy(msgs[i]);
+        msgs[i] = NULL;
+    }
+}
+
+static void kq_report_error(kq_consumer *c, const rd_kafka_message_t *m)
+{
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+    const char *reason = rd_kafka_message_errstr(m);
+
+    if (c->cbs.on_error)
+        c->cbs.on_error(c->cbs.ctx, m->err, topic, m->partition, reason);
+    else if (topic)
+        fprintf(stderr, "kq: consumer error on %s [%" PRId32 "]: %s\n", topic, m->partition,
+                reason);
+    else
+        fprintf(stderr, "kq: consumer error: %s\n", reason);
+}
+
+void kq_consumer_set_batch_bytes(kq_consumer *c, size_t bytes)
+{
+    c->batch_bytes = bytes;
+}
+
+int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_message_t **out,
+                     size_t *n, char *err, size_t errlen)
+{
+    int64_t deadline = kq_now_ms() + (max_ms > 0 ? max_ms : 0);
+    unsigned long revocations = c->revocations;
+    char fatal[512];
+
+    size_t bytes = 0;
+    *n = 0;
+    while (*n < max_msgs && !c->failed && (c->batch_bytes == 0 || bytes < c->batch_bytes)) {
+        int64_t left = deadline - kq_now_ms();
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, left > 0 ? (int)left : 0);
+
+        if (c->revocations != revocations) {
+            /* See the head comment: a batch never spans a revocation. */
+            kq_messages_destroy(out, *n);
+            *n = 0;
+            bytes = 0;
+            revocations = c->revocations;
+        }
+        if (!m) {
+            if (left <= 0) break;
+            continue; /* woke up for a callback; the deadline decides */
+        }
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            bytes += m->len;
+            out[(*n)++] = m;
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            if (rd_kafka_fatal_error(c->rk, fatal, sizeof fatal) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                snprintf(fatal, sizeof fatal, "%s", rd_kafka_message_errstr(m));
+            kq_consumer_fail(c, "fatal consumer error: %s", fatal);
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            kq_report_error(c, m);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (c->failed) {
+        kq_messages_destroy(out, *n);
+        *n = 0;
+        kq__errf(err, errlen, "%s", c->why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Seeks every partition of list; partitions left with .err set make it fail. */
+static int kq_seek_list(kq_consumer *c, rd_kafka_topic_partition_list_t *list, char *err,
+                        size_t errlen)
+{
+    rd_kafka_error_t *error;
+    int i;
+
+    if (list->cnt == 0) return 0;
+    error = rd_kafka_seek_partitions(c->rk, list, KQ_SEEK_TIMEOUT_MS);
+    if (error) {
+        kq__errf(err, errlen, "seek: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return -1;
+    }
+    for (i = 0; i < list->cnt; i++) {
+        if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            kq__errf(err, errlen, "seek %s [%" PRId32 "] to %" PRId64 ": %s", list->elems[i].topic,
+                     list->elems[i].partition, list->elems[i].offset,
+                     rd_kafka_err2str(list->elems[i].err));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int kq_seek(kq_consumer *c, const char *topic, int32_t partition, int64_t offset, char *err,
+            size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    int rc;
+
+    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = offset;
+    rc = kq_seek_list(c, list, err, errlen);
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+int kq_seek_batch(kq_consumer *c, rd_kafka_message_t *const *msgs, size_t n, char *err,
+                  size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL, *list;
+    rd_kafka_topic_partition_t *tp;
+    rd_kafka_resp_err_t e;
+    size_t i;
+    int rc;
+
+    e = rd_kafka_assignment(c->rk, &assigned);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "seek: reading the assignment: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    list = rd_kafka_topic_partition_list_new(assigned->cnt > 0 ? assigned->cnt : 1);
+    for (i = 0; i < n; i++) {
+        const rd_kafka_message_t *m = msgs[i];
+        const char *topic;
+
+        if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR || !m->rkt) continue;
+        topic = rd_kafka_topic_name(m->rkt);
+        if (!rd_kafka_topic_partition_list_find(assigned, topic, m->partition))
+            continue; /* revoked since: its next owner starts from the stored offset */
+        tp = rd_kafka_topic_partition_list_find(list, topic, m->partition);
+        if (!tp)
+            rd_kafka_topic_partition_list_add(list, topic, m->partition)->offset = m->offset;
+        else if (m->offset < tp->offset)
+            tp->offset = m->offset;
+    }
+    rc = kq_seek_list(c, list, err, errlen);
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return rc;
+}
+
+int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t e;
+
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    e = rd_kafka_pause_partitions(c->rk, list);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = list->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "pause %s [%" PRId32 "]: %s", topic, partition, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions, char *err,
+                size_t errlen)
+{
+    rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, positions);
+
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "assigning %d partitions again: %s", positions->cnt,
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+int kq_consumer_close(kq_consumer *c, char *err, size_t errlen)
+{
+    rd_kafka_resp_err_t e;
+    int rc = 0;
+
+    if (!c) return 0;
+    e = rd_kafka_consumer_close(c->rk);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        kq__errf(err, errlen, "consumer close: %s", rd_kafka_err2str(e));
+        rc = -1;
+    }
+    rd_kafka_destroy(c->rk);
+    free(c);
+    return rc;
+}

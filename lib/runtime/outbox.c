@@ -1,0 +1,302 @@
+/*
+ * outbox: see outbox.h.
+ */
+#include "lib/runtime/outbox.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/base/log.h"
+#include "lib/pg/pgx.h"
+#include "lib/model/records.h"
+#include "lib/base/timefmt.h"
+#include "rules/due_day.h"
+#include "rules/rules.h"
+
+#define OUTBOX_FLUSH_MS 30000
+
+long long outbox_due_ms(const char *due_date, const char *due_at)
+{
+    int64_t ms;
+    char ignored[64];
+    if (due_at && timefmt_parse_rfc3339(due_at, &ms, ignored, sizeof ignored) == 0) return ms;
+    jpcal_day d;
+    if (due_date && jpcal_parse(due_date, &d)) return rules_due_day_last_second(d) * 1000;
+    return RECORDS_NO_TIME;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int encode_task(const schema_set *schemas, const char *task_id,
+                       const char *incident_id, long long created_ms, const json_t *payload,
+                       const char *payload_text, wire_buf *out, char *err, size_t errlen)
+{
+    records_notify_task t = {
+        .task_id = task_id,
+        .incident_id = incident_id,
+        .client_id = jstr(payload, "client_id"),
+        .due_at_ms = outbox_due_ms(jstr(payload, "due_date"), jstr(payload, "due_at")),
+        .case_version = json_integer_value(json_object_get(payload, "case_version")),
+        .created_at_ms = created_ms,
+        .payload_json = payload_text,
+    };
+    if (records_task_kind_parse(jstr(payload, "kind"), &t.kind) != 0) {
+        snprintf(err, errlen, "outbox %s: payload.kind: unknown task kind", task_id);
+        return -1;
+    }
+    return records_notify_task_encode(schemas, &t, out, err, errlen);
+}
+
+/* The verdict of an assessments row: in its payload (rows queued before migration 0009), else
+ * the case version it names, put back together by case_verdict() in the claim (column 8). A
+ * new reference. */
+static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, char *err,
+                                  size_t errlen)
+{
+    json_t *v = json_object_get(payload, "verdict");
+    if (v) return json_incref(v);
+    json_error_t jerr;
+    v = PQgetisnull(res, r, 8) ? NULL : json_loads(PQgetvalue(res, r, 8), 0, &jerr);
+    if (!v) snprintf(err, errlen, "assessment %s: no such case version", PQgetvalue(res, r, 0));
+    return v;
+}
+
+static int encode_assessment(const schema_set *schemas, const char *incident_id,
+                             long long created_ms, const json_t *payload, const json_t *v,
+                             wire_buf *out, char *err, size_t errlen)
+{
+    const json_t *clients = json_object_get(v, "clients");
+    size_t n = json_array_size(clients), n_rules = 0;
+    records_client *rc = calloc(n + 1, sizeof *rc);
+    const char **rules = calloc(RULES_MAX_FIRED * 2 + 1, sizeof *rules);
+    const char **client_rules = calloc(n * RULES_MAX_FIRED + 1, sizeof *client_rules);
+    if (!rc || !rules || !client_rules) {
+        free(rc);
+        free(rules);
+        free(client_rules);
+        snprintf(err, errlen, "assessment of %s: out of memory for %zu clients", incident_id, n);
+        return -1;
+    }
+    const char *acts[] = {"my_number", "appi"};
+    for (size_t a = 0; a < 2; a++) {
+        size_t i;
+        const json_t *id;
+        json_array_foreach(json_object_get(json_object_get(v, acts[a]), "rules"), i,
+                           id) if (n_rules < RULES_MAX_FIRED * 2) rules[n_rules++] =
+            json_string_value(id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *c = json_array_get(clients, i);
+        const json_t *ids = json_object_get(c, "rules");
+        rc[i].client_id = jstr(c, "client_id");
+        rc[i].persons = json_integer_value(json_object_get(c, "headcount"));
+        rc[i].status = jstr(c, "status");
+        rc[i].rules = client_rules + i * RULES_MAX_FIRED;
+        for (size_t k = 0; k < json_array_size(ids) && k < RULES_MAX_FIRED; k++)
+            client_rules[i * RULES_MAX_FIRED + rc[i].n_rules++] =
+                json_string_value(json_array_get(ids, k));
+    }
+    const json_t *d = json_object_get(v, "deadlines");
+    char *verdict_text = json_dumps(v, JSON_COMPACT);
+    records_case_assessment rec = {
+        .incident_id = incident_id,
+        .version = json_integer_value(json_object_get(payload, "version")),
+        .assessed_at_ms = created_ms,
+        .regime = jstr(v, "regime"),
+        .my_number_status = jstr(json_object_get(v, "my_number"), "status"),
+        .appi_status = jstr(json_object_get(v, "appi"), "status"),
+        .rules = rules,
+        .n_rules = n_rules,
+        .headcount_total =
+            json_integer_value(json_object_get(json_object_get(v, "headcount"), "total")),
+        .clients = rc,
+        .n_clients = n,
+        .route = jstr(v, "route"),
+        .deadlines = {jstr(d, "preliminary_target"), jstr(d, "preliminary_latest"),
+                      jstr(d, "final"), jstr(d, "appi_final")},
+        .verdict_json = verdict_text,
+    };
+    int result = records_case_assessment_encode(schemas, &rec, out, err, errlen);
+    free(verdict_text);
+    free(rc);
+    free(rules);
+    free(client_rules);
+    return result;
+}
+
+static int encode_ticket(const schema_set *schemas, const char *incident_id,
+                         const json_t *payload, wire_buf *out, char *err, size_t errlen)
+{
+    records_ticket t = {
+        .ticket_id = jstr(payload, "ticket_id"),
+        .task_id = jstr(payload, "task_id"),
+        .incident_id = incident_id,
+        .client_id = jstr(payload, "client_id"),
+        .kind = jstr(payload, "kind"),
+        .title = jstr(payload, "title"),
+        .summary = jstr(payload, "summary"),
+        .due_at_ms = outbox_due_ms(jstr(payload, "due_date"), jstr(payload, "due_at")),
+        .document_ref = jstr(payload, "document_ref"),
+    };
+    return records_ticket_encode(schemas, &t, out, err, errlen);
+}
+
+static int encode_row(const schema_set *schemas, PGresult *res, int r, wire_buf *out,
+                      char *err, size_t errlen)
+{
+    const char *task_id = PQgetvalue(res, r, 0), *topic = PQgetvalue(res, r, 1);
+    const char *incident_id = PQgetvalue(res, r, 2), *text = PQgetvalue(res, r, 3);
+    long long created_ms = atoll(PQgetvalue(res, r, 4));
+    json_error_t jerr;
+    json_t *payload = json_loads(text, 0, &jerr);
+    int rc = -1;
+    if (!payload)
+        snprintf(err, errlen, "outbox %s: payload is not JSON", task_id);
+    else if (!strcmp(topic, "tasks"))
+        rc =
+            encode_task(schemas, task_id, incident_id, created_ms, payload, text, out, err, errlen);
+    else if (!strcmp(topic, "assessments")) {
+        json_t *v = assessment_verdict(res, r, payload, err, errlen);
+        if (v)
+            rc = encode_assessment(schemas, incident_id, created_ms, payload, v, out, err, errlen);
+        json_decref(v);
+    } else if (!strcmp(topic, "tickets"))
+        rc = encode_ticket(schemas, incident_id, payload, out, err, errlen);
+    else
+        snprintf(err, errlen, "outbox %s: unknown topic '%s'", task_id, topic);
+    json_decref(payload);
+    return rc;
+}
+
+/* The row's record: the message as the row's writer encoded it (migration 0014), copied into
+ * out. 0 when the row has none (the relay encodes it from the payload). */
+static int ready_record(PGresult *res, int r, wire_buf *out)
+{
+    if (PQgetisnull(res, r, 7)) return 0;
+    size_t n = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 7), &n);
+    int ok = bytes && n > 0 && wire_buf_reserve(out, n, NULL, 0) == 0;
+    if (ok) {
+        memcpy(out->data, bytes, n);
+        out->len = n;
+    }
+    PQfreemem(bytes);
+    return ok;
+}
+
+/* An assessments row of which the same claim holds a newer version of the same case (column
+ * 9): the topic is compacted by incident, so only the newest is produced (every version stays
+ * in case_versions); the older is marked published without being sent. */
+static int superseded(PGresult *res, int r)
+{
+    return PQgetvalue(res, r, 9)[0] == 't';
+}
+
+/* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed. */
+static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
+                       const schema_set *schemas, int batch, int *rows, long *relayed,
+                       char *err, size_t errlen)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", batch);
+    const char *p[] = {limit};
+    if (pgx_begin(pg, err, errlen) != 0) return -1;
+    /* One round trip: the rows, which assessments are superseded within the claim, and the
+     * verdict of each newest one (case_verdict, migration 0009). */
+    PGresult *res = pgx_query(
+        pg, "outbox.claim",
+        "WITH claimed AS (SELECT task_id, topic, incident_id, payload, created_at, kind, record "
+        "FROM outbox WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
+        "FOR UPDATE SKIP LOCKED), "
+        "ranked AS (SELECT *, (payload->>'version')::integer AS version, row_number() OVER "
+        "(PARTITION BY topic, incident_id ORDER BY (payload->>'version')::integer DESC) AS rank "
+        "FROM claimed) "
+        "SELECT task_id, topic, incident_id, payload::text, "
+        "(extract(epoch FROM created_at) * 1000)::bigint, kind, version, record, "
+        "CASE WHEN topic = 'assessments' AND rank = 1 AND NOT payload ? 'verdict' "
+        "THEN case_verdict(incident_id, version)::text END, "
+        "topic = 'assessments' AND rank > 1 FROM ranked ORDER BY created_at, task_id",
+        1, p, err, errlen);
+    if (!res) {
+        pgx_rollback(pg, NULL, 0);
+        return -1;
+    }
+    *rows = PQntuples(res);
+    json_t *sent = json_array();
+    wire_buf buf;
+    wire_buf_init(&buf);
+    int rc = 0;
+    for (int r = 0; r < *rows && rc == 0; r++) {
+        char why[512], key[64];
+        if (superseded(res, r)) { /* compacted topic: only the newest version matters */
+            json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
+            continue;
+        }
+        if (!ready_record(res, r, &buf) &&
+            encode_row(schemas, res, r, &buf, why, sizeof why) != 0) {
+            /* A row that cannot be encoded stays unpublished and visible; the rest go on. */
+            log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
+                      LOG_STR("error", why), LOG_END);
+            continue;
+        }
+        snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
+        const char *topic = config_get(cfg, key);
+        const char *task_id = PQgetvalue(res, r, 0), *kind = PQgetvalue(res, r, 5);
+        kq_header headers[] = {{"mni.task_id", task_id, strlen(task_id)},
+                               {"mni.kind", kind, strlen(kind)}};
+        const char *incident_id = PQgetvalue(res, r, 2);
+        rc = kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
+                        strlen(incident_id), buf.data, buf.len, headers, 2, err, errlen);
+        if (rc == 0) json_array_append_new(sent, json_string(task_id));
+    }
+    wire_buf_free(&buf);
+    PQclear(res);
+    if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
+    if (rc == 0 && json_array_size(sent) > 0) {
+        char *ids = json_dumps(sent, JSON_COMPACT);
+        const char *pm[] = {ids};
+        rc = pgx_exec_params(pg, "outbox.mark",
+                             "UPDATE outbox SET published_at = now() WHERE task_id IN "
+                             "(SELECT jsonb_array_elements_text($1::jsonb))",
+                             1, pm, NULL, err, errlen);
+        free(ids);
+    }
+    if (rc == 0)
+        rc = pgx_commit(pg, err, errlen);
+    else
+        pgx_rollback(pg, NULL, 0);
+    if (rc == 0) *relayed += (long)json_array_size(sent);
+    /* Rows that could not be encoded would be claimed again at once: stop this round. */
+    if (rc == 0 && (int)json_array_size(sent) < *rows) *rows = 0;
+    json_decref(sent);
+    return rc;
+}
+
+int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
+                   const char *client_id, const char *kind, const char *payload_json, char *err,
+                   size_t errlen)
+{
+    const char *p[] = {task_id, topic, incident_id, client_id, kind, payload_json};
+    return pgx_exec_params(pg, "outbox.enqueue",
+                           "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
+                           "payload) VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+                           6, p, NULL, err, errlen);
+}
+
+int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
+                 const schema_set *schemas, int batch, long *relayed, char *err,
+                 size_t errlen)
+{
+    *relayed = 0;
+    int rows;
+    do {
+        if (relay_batch(pg, producer, cfg, schemas, batch, &rows, relayed, err, errlen) != 0)
+            return -1;
+    } while (rows == batch);
+    return 0;
+}

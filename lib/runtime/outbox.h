@@ -1,0 +1,45 @@
+/*
+ * outbox: the relay from the outbox table to Kafka (DESIGN.md "Outbox").
+ *
+ * Rows are written by a worker in the same transaction as the results they come from. The
+ * relay, in a transaction of its own, claims unpublished rows with FOR UPDATE SKIP LOCKED (so
+ * two relays never send the same row at once and neither waits for the other), encodes each as
+ * the record of its topic, produces them keyed by incident id with the task id in the header
+ * `mni.task_id`, waits for every delivery report, and only then marks them published. A crash
+ * between delivery and the mark sends them again: consumers de-duplicate by task id. Rows are
+ * never selected by a serial high-water mark, because rows commit out of order.
+ *
+ * Logical topics (outbox.topic) and their records: "tasks" -> NotifyTask, "assessments" ->
+ * CaseAssessment, "tickets" -> Ticket; the physical name is the config key topic.<logical>.
+ * Payload shapes: tasks {kind, client_id, due_date | due_at, case_version, ...}; assessments
+ * {incident_id, version, verdict}; tickets {ticket_id, task_id, kind, title, summary, due_at,
+ * document_ref, client_id}.
+ */
+#ifndef MNI_OUTBOX_H
+#define MNI_OUTBOX_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "lib/runtime/config.h"
+#include "lib/serdes/schema_set.h"
+#include "lib/kafka/kq.h"
+
+/* Queues one row in the outbox inside the caller's transaction (topic: the logical name,
+ * tasks / assessments / tickets; client_id may be NULL). A task id already queued is left as it
+ * was, so queuing is idempotent. */
+int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
+                   const char *client_id, const char *kind, const char *payload_json, char *err,
+                   size_t errlen);
+
+/* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts them. */
+int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
+                 const schema_set *schemas, int batch, long *relayed, char *err,
+                 size_t errlen);
+
+/* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
+ * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it
+ * is over one second later, when the day ends). RECORDS_NO_TIME if neither. */
+long long outbox_due_ms(const char *due_date, const char *due_at);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * worker: the loop the three workers share (DESIGN.md "How it stays correct").
+ *
+ *   consume a batch -> BEGIN -> spec.process (writes results, produces dead letters or
+ *   forwards) -> every produced message flush-checked -> consumer offsets advanced by
+ *   compare-and-set -> COMMIT -> spec.tick (outbox relay, sweeper)
+ *
+ * Effectively once into PostgreSQL: the consumer's offsets live in consumer_offsets and move
+ * in the same transaction as the batch's results. On assignment the loop seeks to the stored
+ * offsets. The update is `... SET next_offset = new WHERE next_offset = expected`, with
+ * `expected` what this member loaded or last committed: a stale member (its partitions moved
+ * on) updates no row and its whole transaction is rolled back. Any failure before COMMIT rolls
+ * back and rewinds the consumer to the batch's first offsets, so the batch is read again.
+ * Messages produced inside a batch (dead letters, forwards) are delivered before COMMIT, so a
+ * crash can repeat them but never lose them; consumers de-duplicate by id.
+ * One message only ever costs itself: when a batch fails because Kafka refused a message it
+ * produced for what that message is (too large, invalid; kq_producer_take_refused), the batch
+ * is applied again message by message, each in its own transaction, and the message whose
+ * output is refused is dead-lettered alone (reason undeliverable, without value and headers,
+ * its origin as the reference) while the partition goes on. Other failures (PostgreSQL or the
+ * broker down) roll back and retry the batch with backoff, never dead-letter.
+ *
+ * Lifecycle: worker_main parses the command line (--config FILE, --print-config, --help,
+ * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL and Kafka,
+ * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
+ * consumer (leaving the group) and flushes the producer.
+ * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
+ * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics and /healthz), the input
+ * topic key, pg.conninfo, kafka.* (kafka.auto.offset.reset is refused unless it is "error"),
+ * log.level, and the crash-test knob
+ * test.pause_before_commit_ms (default 0: never set it in production).
+ * The broker's log (lib/base/log.heck.h): on every assignment each partition's stored offset is
+ * checked against the broker's log start and end and, by re-reading the message before it,
+ * against the log it was taken from; the consumer runs with auto.offset.reset=error, so a
+ * position the broker no longer has is never moved silently. Events found gone are logged as an
+ * error, counted and recorded (consumer_gaps); the worker is then degraded on /healthz until an
+ * operator acknowledges them (`mni ack-loss`). A partition whose log is not the one its offsets
+ * belong to (a recreated topic or broker) is held: never read, never skipped, shown on /healthz,
+ * until an operator decides (deploy/RUNBOOK.md).
+ * Timed work (spec.tick, or a connection check for a worker without one) runs every tick.ms
+ * when idle and after each commit; it first reconnects PostgreSQL when the connection broke, and
+ * a failure is retried with backoff and shown on /healthz (metrics.h).
+ * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
+ * usage or configuration.
+ */
+#ifndef MNI_WORKER_H
+#define MNI_WORKER_H
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "lib/runtime/config.h"
+#include "lib/kafka/kq.h"
+#include "lib/runtime/metrics.h"
+
+typedef struct worker worker;
+
+typedef struct {
+    const char *component;   /* "ingest": logs, application_name, group id "mni-ingest" */
+    const char *summary;     /* one line for --help */
+    const char *input_topic; /* config key of the topic consumed, e.g. "topic.events" */
+    /* The worker's own keys with their defaults, {key, value} pairs ending with {NULL}: known
+     * before the file and the environment are read, so MNI_<KEY> overrides them and
+     * --print-config shows them. May be NULL. */
+    const char *const (*defaults)[2];
+    /* After connecting, before consuming: prepare statements and the like. May be NULL. */
+    int (*start)(worker *w, void *ctx, char *err, size_t errlen);
+    /* Handles one batch inside an open transaction. Return 0 to commit, -1 to roll back and
+     * read the batch again (after a pause). */
+    int (*process)(worker *w, void *ctx, rd_kafka_message_t **msgs, size_t n, char *err,
+                   size_t errlen);
+    /* After each commit and every tick.ms when idle, outside any transaction (the outbox
+     * relay, the sweeper). May be NULL. Return -1 to log the error and try again later. */
+    int (*tick)(worker *w, void *ctx, char *err, size_t errlen);
+} worker_spec;
+
+/* Runs the worker; returns the process exit code. */
+int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx);
+
+PGconn *worker_pg(worker *w);
+kq_producer *worker_producer(worker *w);
+const config *worker_config(worker *w);
+/* The physical topic name of a logical config key ("topic.dlq"). */
+const char *worker_topic(const worker *w, const char *key);
+/* Adds to one of the worker's Prometheus counters (metrics.h), e.g. outbox rows relayed. */
+void worker_count(worker *w, metrics_counter c, uint64_t n);
+/* The log epoch of a partition of the input topic (consumer_offsets.log_epoch, 0 for the log
+ * the group started on; logcheck.h): ingest records it with each event's origin. */
+int32_t worker_log_epoch(const worker *w, int32_t partition);
+/* From spec.process: partition of the input topic holds another log than the worker's results
+ * came from (ingest: an origin in event_log holds another event). Holds it (logged, /healthz,
+ * mni_partition_stopped; logcheck.h) until the next rebalance; process then returns -1, and
+ * the batch is read again without that partition's messages. why is copied. */
+void worker_hold_partition(worker *w, int32_t partition, const char *why);
+/* True once SIGTERM or SIGINT arrived. */
+int worker_stopping(const worker *w);
+
+/* Sends m to the dead-letter topic with the reason and its origin (kq_produce_dlq); logs it.
+ * Every byte is screened first (dlq.h): a part holding a raw My Number, or too large to send,
+ * is withheld and the dead letter says so; flags are the parts the reason itself withholds. */
+int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reason,
+                       const char *detail, unsigned flags, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * render_html: see render_html.h. This file: escaping, the page frame and style sheet, state
+ * marks, the case list and the message page.
+ */
+#include "notify/render/render_html.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "notify/render/render_html_int.h"
+#include "notify/render/render_int.h"
+#include "lib/base/timefmt.h"
+#include "lib/model/verdict_json.h"
+
+/* ---- escaping ---- */
+
+void render_html_escape(render_buf *b, const char *s)
+{
+    if (!s) return;
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        const char *entity = NULL;
+        unsigned char c = (unsigned char)*p;
+        switch (c) {
+        case '&':
+            entity = "&amp;";
+            break;
+        case '<':
+            entity = "&lt;";
+            break;
+        case '>':
+            entity = "&gt;";
+            break;
+        case '"':
+            entity = "&quot;";
+            break;
+        case '\'':
+            entity = "&#39;";
+            break;
+        default:
+            /* Control characters have no business in a page (and some are invalid in HTML). */
+            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) entity = "";
+        }
+        if (!entity) continue;
+        render_buf_putn(b, run, (size_t)(p - run));
+        render_buf_put(b, entity);
+        run = p + 1;
+    }
+    render_buf_put(b, run);
+}
+
+void render_html_url(render_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            render_buf_putn(b, (const char *)p, 1);
+        } else {
+            char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            render_buf_putn(b, enc, 3);
+        }
+    }
+}
+
+/* ---- the page frame ---- */
+
+/* One style sheet for every page: readable on screen, plain on paper (A4), no web fonts. */
+static const char page_style[] =
+    "body{font-family:\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Yu Gothic\",\"Meiryo\","
+    "sans-serif;color:#1a1a1a;line-height:1.55;max-width:1100px;margin:1.5em auto;"
+    "padding:0 1em}"
+    "h1{font-size:1.45em;margin:.2em 0}h2{font-size:1.15em;border-bottom:2px solid #333;"
+    "margin-top:1.8em;padding-bottom:.15em}h3{font-size:1em;margin:1.2em 0 .3em}"
+    ".en{color:#5f6368;font-size:.82em;font-weight:normal;margin-left:.35em}"
+    "table{border-collapse:collapse;width:100%;margin:.4em 0 .8em;font-size:.9em}"
+    "th,td{border:1px solid #b8b8b8;padding:.28em .5em;text-align:left;vertical-align:top}"
+    "th{background:#eef0f2;font-weight:600}th a{color:inherit}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "tr.total td{font-weight:700;background:#f6f6f6}"
+    "tr.overdue td{background:#fdecea}tr.failed td{background:#fdecea}"
+    ".mark{display:inline-block;padding:0 .45em;border-radius:3px;font-size:.85em;"
+    "font-weight:700;white-space:nowrap}"
+    ".mark.overdue,.mark.failed{background:#c62828;color:#fff}"
+    ".mark.met,.mark.delivered{background:#2e7d32;color:#fff}"
+    ".mark.met_late{background:#e65100;color:#fff}"
+    ".mark.open,.mark.pending{background:#1565c0;color:#fff}"
+    ".mark.closed{background:#757575;color:#fff}"
+    ".mark.mandatory{background:#b71c1c;color:#fff}.mark.voluntary{background:#f9a825}"
+    ".mark.none{background:#e0e0e0}"
+    "dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em;margin:.6em 0}"
+    "dl.summary dt{color:#444}dl.summary dd{margin:0}"
+    ".hash,code{font-family:\"DejaVu Sans Mono\",monospace;font-size:.82em;"
+    "word-break:break-all}"
+    ".text{white-space:pre-wrap;border-left:3px solid #ccc;padding-left:.6em}"
+    ".note{color:#555;font-size:.85em}"
+    "figure{margin:.5em 0}svg{max-width:100%;height:auto}"
+    ".disclaimer{border:2px solid #c62828;background:#fff7f7;padding:.8em 1em;margin-top:2em}"
+    "nav{margin-bottom:1em}"
+    "@page{size:A4;margin:15mm}"
+    "@media print{nav{display:none}body{max-width:none;margin:0;padding:0;font-size:10pt}"
+    "section{break-inside:auto}tr,figure{break-inside:avoid}a{color:inherit;"
+    "text-decoration:none}}";
+
+void render_html__open(render_buf *b, const char *title, const render_html_opts *opts)
+{
+    render_buf_put(b, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
+                      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+                      "'none'; style-src 'unsafe-inline'; img-src data:\">\n"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                      "<meta name=\"generator\" content=\"mni\">\n<title>");
+    render_html_escape(b, title);
+    render_buf_put(b, "</title>\n<style>");
+    render_buf_put(b, page_style);
+    render_buf_put(b, "</style>\n</head>\n<body>\n");
+    if (opts && opts->list_href) {
+        render_buf_put(b, "<nav><a href=\"");
+        render_html_escape(b, opts->list_href);
+        render_buf_put(b, "\">← 事案一覧<span class=\"en\">All cases</span></a></nav>\n");
+    }
+}
+
+void render_html__close(render_buf *b)
+{
+    render_buf_put(b, "</body>\n</html>\n");
+}
+
+/* ---- shared pieces ---- */
+
+static const struct {
+    const char *state, *ja, *en;
+} state_words[] = {
+    {"overdue", "期限超過", "OVERDUE"},          {"met", "履行済み", "met"},
+    {"met_late", "期限後に履行", "met late"},    {"open", "期限前", "open"},
+    {"closed", "対象外（終結）", "case closed"}, {"pending", "送信待ち", "pending"},
+    {"delivered", "送信済み", "delivered"},      {"failed", "送信失敗", "FAILED"},
+};
+
+void render_html__mark(render_buf *b, const char *state)
+{
+    for (size_t i = 0; state && i < sizeof state_words / sizeof state_words[0]; i++)
+        if (!strcmp(state_words[i].state, state)) {
+            render_buf_printf(b, "<span class=\"mark %s\">%s %s</span>", state_words[i].state,
+                              state_words[i].ja, state_words[i].en);
+            return;
+        }
+    render_html_escape(b, state ? state : "—");
+}
+
+const char *render_html__obligation(const char *kind)
+{
+    const char *ja = render__report_ja(kind);
+    return strcmp(ja, RENDER_UNKNOWN) != 0 ? ja : kind;
+}
+
+void render_html__time(render_buf *b, const char *rfc3339)
+{
+    char words[64];
+    if (!rfc3339) {
+        render_buf_put(b, "—");
+        return;
+    }
+    render_html_escape(b, render__time_ja(rfc3339, words));
+}
+
+void render_html__persons(render_buf *b, const json_t *count)
+{
+    if (!json_is_integer(count)) {
+        render_buf_put(b, "—");
+        return;
+    }
+    long long n = (long long)json_integer_value(count);
+    char digits[32], grouped[48];
+    int len = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+    size_t o = 0;
+    if (n < 0) grouped[o++] = '-';
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0) grouped[o++] = ',';
+        grouped[o++] = digits[i];
+    }
+    grouped[o] = '\0';
+    render_buf_printf(b, "%s名", grouped);
+}
+
+int render_html__ms(const char *rfc3339, long long *out)
+{
+    int64_t ms;
+    char why[64];
+    if (!rfc3339 || timefmt_parse_rfc3339(rfc3339, &ms, why, sizeof why) != 0) return -1;
+    *out = (long long)ms;
+    return 0;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---- the case list ---- */
+
+typedef struct {
+    const char *key; /* case_report_sort_keys, or NULL: not sortable */
+    const char *ja, *en;
+} list_column;
+
+static const list_column list_columns[] = {
+    {"incident", "事案ID", "Incident"}, {"tenant", "テナント", "Tenant"},
+    {"status", "状態", "Status"},       {NULL, "番号法", "My Number Act"},
+    {NULL, "個人情報保護法", "APPI"},   {NULL, "報告経路", "Route"},
+    {"persons", "本人の数", "Persons"}, {"next_due", "次の期限", "Next deadline"},
+    {"overdue", "期限超過", "Overdue"}, {"opened", "受付", "Opened"},
+};
+
+static void list_header(render_buf *b, const json_t *list)
+{
+    const char *sort = str(list, "sort"), *order = str(list, "order");
+    render_buf_put(b, "<thead><tr>");
+    for (size_t i = 0; i < sizeof list_columns / sizeof list_columns[0]; i++) {
+        const list_column *c = &list_columns[i];
+        render_buf_put(b, "<th>");
+        if (c->key) {
+            int current = sort && !strcmp(sort, c->key);
+            int desc_next = current && order && !strcmp(order, "asc");
+            render_buf_put(b, "<a href=\"?sort=");
+            render_html_url(b, c->key);
+            render_buf_printf(b, "&amp;order=%s\">", desc_next ? "desc" : "asc");
+        }
+        render_buf_printf(b, "%s<span class=\"en\">%s</span>", c->ja, c->en);
+        if (c->key) {
+            if (sort && !strcmp(sort, c->key))
+                render_buf_put(b, order && !strcmp(order, "desc") ? " ▼" : " ▲");
+            render_buf_put(b, "</a>");
+        }
+        render_buf_put(b, "</th>");
+    }
+    render_buf_put(b, "</tr></thead>\n");
+}
+
+static void status_mark(render_buf *b, const char *status)
+{
+    if (!status) {
+        render_buf_put(b, "—");
+        return;
+    }
+    render_buf_put(b, "<span class=\"mark ");
+    render_html_escape(b, status);
+    render_buf_put(b, "\">");
+    render_html_escape(b, status);
+    render_buf_put(b, "</span>");
+}
+
+static void list_row(render_buf *b, const json_t *c, const render_html_opts *opts)
+{
+    const char *id = str(c, "incident_id"), *next_state = str(c, "next_state");
+    json_int_t overdue = json_integer_value(json_object_get(c, "overdue"));
+    render_buf_put(b, overdue > 0 ? "<tr class=\"overdue\"" : "<tr");
+    render_buf_put(b, " data-incident=\"");
+    render_html_escape(b, id);
+    render_buf_put(b, "\"><td><a href=\"");
+    render_html_escape(b, opts && opts->case_href_prefix ? opts->case_href_prefix : "");
+    render_html_url(b, id);
+    render_buf_put(b, "\">");
+    render_html_escape(b, id);
+    render_buf_put(b, "</a></td><td>");
+    render_html_escape(b, str(c, "tenant"));
+    render_buf_put(b, "</td><td>");
+    render_html_escape(b, str(c, "status"));
+    render_buf_put(b, "</td><td>");
+    status_mark(b, str(c, "my_number"));
+    render_buf_put(b, "</td><td>");
+    status_mark(b, str(c, "appi"));
+    render_buf_put(b, "</td><td>");
+    render_html_escape(b, str(c, "route") ? str(c, "route") : "—");
+    render_buf_put(b, "</td><td class=\"num\">");
+    render_html__persons(b, json_object_get(c, "persons_known"));
+    render_buf_put(b, " / ");
+    render_html__persons(b, json_object_get(c, "persons_max"));
+    render_buf_put(b, "</td><td data-state=\"");
+    render_html_escape(b, next_state ? next_state : "none");
+    render_buf_put(b, "\">");
+    if (str(c, "next_kind")) {
+        render_html_escape(b, render_html__obligation(str(c, "next_kind")));
+        if (str(c, "next_client_id")) {
+            render_buf_put(b, "（");
+            render_html_escape(b, str(c, "next_client_id"));
+            render_buf_put(b, "）");
+        }
+        render_buf_put(b, "<br>");
+        /* A due day ("2026-11-21") or a due instant (RFC 3339), in words. */
+        const char *due = str(c, "next_due");
+        char words[64];
+        if (due && strlen(due) == 10)
+            render_html_escape(b, render__date_ja(due, words));
+        else
+            render_html__time(b, due);
+        render_buf_put(b, " ");
+        render_html__mark(b, next_state);
+    } else {
+        render_buf_put(b, "—");
+    }
+    render_buf_printf(b, "</td><td class=\"num\">%lld</td><td>", (long long)overdue);
+    render_html__time(b, str(c, "opened_at"));
+    render_buf_put(b, "</td></tr>\n");
+}
+
+char *render_html_case_list(const json_t *list, const render_html_opts *opts, char *err,
+                            size_t errlen)
+{
+    const json_t *cases = json_object_get(list, "cases");
+    if (!json_is_array(cases)) {
+        snprintf(err, errlen, "list.cases: missing");
+        return NULL;
+    }
+    render_buf b;
+    render_buf_init(&b);
+    render_html_opts no_back = opts ? *opts : (render_html_opts){0};
+    no_back.list_href = NULL; /* this is the list */
+    render_html__open(&b, "事案一覧 Cases — mni", &no_back);
+    render_buf_put(&b, "<header><h1>事案一覧<span class=\"en\">Cases</span></h1>"
+                       "<p class=\"note\">作成時点<span class=\"en\">as of</span> ");
+    render_html__time(&b, str(list, "as_of"));
+    render_buf_printf(&b,
+                      " ・ %zu件<span class=\"en\">cases</span> ・ "
+                      "本人の数は把握済み / 最大（おそれを含む）"
+                      "<span class=\"en\">persons: known / possible maximum</span></p>"
+                      "</header>\n<main>\n<table id=\"cases\">",
+                      json_array_size(cases));
+    list_header(&b, list);
+    render_buf_put(&b, "<tbody>\n");
+    size_t i;
+    const json_t *c;
+    json_array_foreach(cases, i, c) list_row(&b, c, opts);
+    if (json_array_size(cases) == 0)
+        render_buf_put(&b, "<tr><td colspan=\"10\">事案はありません<span class=\"en\">no "
+                           "cases</span></td></tr>\n");
+    render_buf_put(&b, "</tbody></table>\n</main>\n<footer class=\"disclaimer\"><p>");
+    render_html_escape(&b, RENDER_DISCLAIMER_JA);
+    render_buf_put(&b, "</p><p lang=\"en\">");
+    render_html_escape(&b, VERDICT_DISCLAIMER);
+    render_buf_put(&b, "</p></footer>\n");
+    render_html__close(&b);
+    char *page = render_buf_take(&b);
+    if (!page) snprintf(err, errlen, "render_html: out of memory");
+    return page;
+}
+
+char *render_html_message(const char *title, const char *text, const render_html_opts *opts)
+{
+    render_buf b;
+    render_buf_init(&b);
+    render_html__open(&b, title, opts);
+    render_buf_put(&b, "<main><h1>");
+    render_html_escape(&b, title);
+    render_buf_put(&b, "</h1><p>");
+    render_html_escape(&b, text);
+    render_buf_put(&b, "</p></main>\n");
+    render_html__close(&b);
+    return render_buf_take(&b);
+}
