@@ -897,7 +897,7 @@ static int read_gauges(worker *w, char *err, size_t errlen)
                       "due_end <= now() + make_interval(hours => $1::int)), "
                       "count(*) FILTER (WHERE due_end <= now()) "
                       "FROM (SELECT mni_due_end(due_date, due_at) AS due_end FROM deadlines "
-                      "WHERE met_at IS NULL) open",
+                      "WHERE met_at IS NULL) d",
                       1, params, err, errlen);
         if (!res) return -1;
         metrics_set_deadlines(w->metrics, atoll(PQgetvalue(res, 0, 0)),
@@ -935,7 +935,9 @@ static void run_tick(worker *w, int idle)
         char ignored[256];
         pgx_rollback(w->pg, ignored, sizeof ignored);
     }
-    if (ok && w->metrics && w->spec->gauges && now_ms() >= w->next_gauges_at) {
+    /* Read even when the tick failed: a relay that cannot deliver is when the backlog counts. */
+    if (w->metrics && w->spec->gauges && now_ms() >= w->next_gauges_at &&
+        PQstatus(w->pg) == CONNECTION_OK && PQtransactionStatus(w->pg) == PQTRANS_IDLE) {
         char why[512];
         w->next_gauges_at = now_ms() + (double)w->gauges_ms;
         if (read_gauges(w, why, sizeof why) != 0)

@@ -46,7 +46,8 @@
  * Consumer lag comes from librdkafka's statistics (kq_stats: the log end of each assigned
  * partition) minus the next offset stored in PostgreSQL. With metrics on, the tick reads the
  * gauges spec.gauges asks for from PostgreSQL every metrics.gauges_ms (one indexed query each,
- * between batches, never inside one; a failure is logged and counted, the tick goes on).
+ * between batches, never inside one, also after a failed tick; a failure is logged and counted,
+ * the tick goes on).
  * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
  * usage or configuration.
  */

@@ -5,7 +5,8 @@
     each program prints ("(none)" for a key without a value, "(empty)" for an empty one), and
     no row for a key nothing reads;
   - docs/operators-guide.md names every metric series lib/runtime/metrics.c writes and every
-    probe path it serves;
+    probe path it serves, and its topics table has every topic.* key with its default name and
+    the partition count deploy/create-topics.sh creates;
   - every relative link of docs/*.md and deploy/RUNBOOK.md points at a file that exists, and
     every #anchor at a heading of that file;
   - the runbooks the guide promises exist as sections of deploy/RUNBOOK.md;
@@ -90,6 +91,18 @@ class Guide(unittest.TestCase):
         self.assertGreater(len(names), 15)
         for name in sorted(names):
             self.assertRegex(self.guide, rf"`{name}[`{{]", f"{name} not in the guide's metrics")
+
+    def test_topics_table_matches_the_code(self):
+        rows = re.findall(r"^\|\s*`(topic\.[a-z]+)`\s*\|\s*`([^`]+)`\s*\|\s*(\d+)\s*\|",
+                          self.guide, re.M)
+        partitions = mniconfig.topic_partitions()
+        defaults = mniconfig.print_config(["mni-ingest"], mniconfig.CONNECTIONS)
+        topic_keys = {k for k in defaults if k.startswith("topic.")}
+        self.assertEqual({key for key, _, _ in rows}, topic_keys)
+        for key, name, count in rows:
+            with self.subTest(key=key):
+                self.assertEqual(defaults[key][0], name)
+                self.assertEqual(partitions.get(name), int(count), "deploy/create-topics.sh")
 
     def test_every_probe_is_documented(self):
         code = mniconfig.read("lib/runtime/metrics.c")
