@@ -161,6 +161,41 @@ static void kq_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t ev,
     }
 }
 
+/* librdkafka's statistics, parsed for on_stats (kq_stats.c). Runs inside rd_kafka_consumer_poll
+ * (the main queue is the consumer's: kq_consumer_new). Returns 0: librdkafka frees json. */
+static int kq_stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    kq_consumer *c = opaque;
+    kq_stats stats;
+    char err[256];
+
+    (void)rk;
+    if (kq_stats_parse(json, json_len, &stats, err, sizeof err) != 0) {
+        if (c->cbs.on_error) c->cbs.on_error(c->cbs.ctx, RD_KAFKA_RESP_ERR__BAD_MSG, NULL, -1, err);
+        return 0;
+    }
+    c->cbs.on_stats(c->cbs.ctx, &stats);
+    kq_stats_free(&stats);
+    return 0;
+}
+
+/* props with statistics.interval.ms = KQ_STATS_INTERVAL_MS added when it is not among them, in
+ * *extended (nprops + 1 entries); returns what to pass to kq_conf_new. */
+static const kq_prop *kq_with_stats_interval(const kq_prop *props, size_t *nprops,
+                                             kq_prop **extended)
+{
+    size_t i;
+
+    *extended = NULL;
+    for (i = 0; i < *nprops; i++)
+        if (!strcmp(props[i].key, "statistics.interval.ms")) return props;
+    *extended = malloc((*nprops + 1) * sizeof **extended);
+    if (!*extended) return NULL;
+    if (*nprops) memcpy(*extended, props, *nprops * sizeof **extended);
+    (*extended)[(*nprops)++] = (kq_prop){"statistics.interval.ms", KQ_STR(KQ_STATS_INTERVAL_MS)};
+    return *extended;
+}
+
 kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consumer_cbs *cbs,
                              char *err, size_t errlen)
 {
@@ -174,12 +209,20 @@ kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consu
         return NULL;
     }
     if (cbs) c->cbs = *cbs;
+    kq_prop *extended = NULL;
+    if (c->cbs.on_stats && !(props = kq_with_stats_interval(props, &nprops, &extended))) {
+        kq__errf(err, errlen, "kafka consumer: out of memory");
+        free(c);
+        return NULL;
+    }
     conf = kq_conf_new(KQ_CONSUMER, props, nprops, err, errlen);
+    free(extended);
     if (!conf) {
         free(c);
         return NULL;
     }
     rd_kafka_conf_set_opaque(conf, c);
+    if (c->cbs.on_stats) rd_kafka_conf_set_stats_cb(conf, kq_stats_cb);
     rd_kafka_conf_set_rebalance_cb(conf, kq_rebalance_cb);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!c->rk) {
