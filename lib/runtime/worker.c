@@ -744,13 +744,47 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
     return 0;
 }
 
+/* The first connection to PostgreSQL. A database that is unreachable when the worker starts
+ * (restarting, or the worker restarted during an outage) is waited for like one lost later:
+ * retried with backoff, each failure logged, until it answers or a signal stops the worker. */
+static PGconn *connect_pg(const char *conninfo, const char *app, char *err, size_t errlen)
+{
+    int backoff_ms = 100;
+    for (int attempt = 1;; attempt++) {
+        PGconn *pg = pgx_connect(conninfo, app, err, errlen);
+        if (pg || worker_signal) return pg;
+        log_warn("cannot connect to PostgreSQL; retrying", LOG_STR("error", err),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
+    }
+}
+
+/* spec.start (prepared statements and the like); a connection lost meanwhile is reconnected
+ * and start tried again, with backoff, as above. */
+static int start_spec(worker *w, char *err, size_t errlen)
+{
+    int backoff_ms = 100;
+    for (int attempt = 1;; attempt++) {
+        if (w->spec->start(w, w->ctx, err, errlen) == 0) return 0;
+        if (PQstatus(w->pg) == CONNECTION_OK || worker_signal) return -1;
+        log_warn("PostgreSQL connection lost while starting; retrying", LOG_STR("error", err),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
+        PQreset(w->pg);
+    }
+}
+
 static int connect_all(worker *w, char *err, size_t errlen)
 {
     const char *conninfo;
     if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
-    w->pg = pgx_connect(conninfo, app, err, errlen);
+    w->pg = connect_pg(conninfo, app, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 2];
@@ -913,7 +947,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         connect_all(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
-    } else if (spec->start && spec->start(&w, ctx, err, sizeof err) != 0) {
+    } else if (spec->start && start_spec(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
     } else {

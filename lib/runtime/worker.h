@@ -21,7 +21,9 @@
  * broker down) roll back and retry the batch with backoff, never dead-letter.
  *
  * Lifecycle: worker_main parses the command line (--config FILE, --print-config, --help,
- * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL and Kafka,
+ * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL (waiting
+ * with backoff, logged, while it is unreachable: a worker restarted during an outage starts
+ * once it is back) and Kafka,
  * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
  * consumer (leaving the group) and flushes the producer.
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms

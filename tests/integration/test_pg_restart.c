@@ -13,6 +13,9 @@
  * and hold a session in the database again. Nothing waits a fixed time: each step waits for its
  * condition.
  *
+ * A second case starts mni-ingest while PostgreSQL is stopped: it must wait (log "cannot
+ * connect to PostgreSQL; retrying", never "cannot start") and answer 200 once it is back.
+ *
  * It stops the shared test cluster for a few seconds: the test runner runs test programs one
  * after another, so no other test is affected.
  */
@@ -162,10 +165,52 @@ static void idle_workers_reconnect(void **state)
     testenv_db_drop(&db);
 }
 
+/* Waits until w's log has a line with needle. */
+static void wait_log(const workerproc *w, const char *needle)
+{
+    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000))
+        if (workerproc_log_count(w, needle) > 0) return;
+    workerproc_dump_log(w);
+    fail_msg("%s: no log line with %s", w->log_path, needle);
+}
+
+/* A worker (re)started while PostgreSQL is down (found by tests/integration/test_faults.c: a
+ * worker killed and restarted during a PostgreSQL restart exited 1 with "cannot start") waits
+ * for it with backoff and starts once it is back. */
+static void worker_started_while_database_down(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    static const mockkafka_topic topics[] = {
+        {"incident.events", 1}, {"incident.accepted", 1}, {"incident.dlq", 1}};
+    char err[512];
+    mockkafka *mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!mk) fail_msg("%s", err);
+    int port = httpget_free_port();
+    workerproc w;
+    mni_env("pg-stop");
+    start(&w, "mni-ingest", &db, mk, port);
+    wait_log(&w, "\"msg\":\"cannot connect to PostgreSQL; retrying\"");
+    assert_int_equal(workerproc_log_count(&w, "\"msg\":\"cannot start\""), 0);
+    mni_env("pg-start");
+    wait_health("mni-ingest", port, 200, "ok");
+    PQreset(db.conn);
+    assert_int_equal(PQstatus(db.conn), CONNECTION_OK);
+    workerproc_signal(&w, SIGTERM);
+    int rc = workerproc_wait(&w, WAIT_MS);
+    if (rc != 0) workerproc_dump_log(&w);
+    assert_int_equal(rc, 0);
+    unlink(w.log_path);
+    mockkafka_stop(mk);
+    testenv_db_drop(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idle_workers_reconnect),
+        cmocka_unit_test(worker_started_while_database_down),
     };
     return cmocka_run_group_tests_name("pg_restart", tests, NULL, NULL);
 }
