@@ -338,7 +338,6 @@ static void step_workers(run *r)
         int status;
         if (waitpid(r->extra.p.pid, &status, WNOHANG) == r->extra.p.pid) {
             r->extra.up = 0;
-            r->fenced += workerproc_log_count(&r->extra.p, "fenced");
             if (!r->extra.expect_death) {
                 r->unplanned_exits++;
                 note(r, "second %s exited on its own; log %s", programs[r->extra_of],
@@ -449,7 +448,8 @@ static int apply_fault(run *r, fault_kind f)
     case F_REBALANCE:
         if (r->extra.up) return -1;
         r->extra_of = (int)(next_rand(&r->rng) % N_WORKERS);
-        r->extra_leave_at = elapsed(r) + rand_between(&r->rng, 5000, 12000);
+        /* Long enough for a batch, its 7 s pause and the group moving on without it. */
+        r->extra_leave_at = elapsed(r) + rand_between(&r->rng, 12000, 20000);
         note(r, "rebalance: a second %s joins, leaves in %.1f s", programs[r->extra_of],
              (r->extra_leave_at - elapsed(r)) / 1e3);
         start_worker(r, &r->extra, r->extra_of, stale_env);
@@ -597,7 +597,6 @@ static int run_stop(run *r)
         if (!r->w[i].up) continue;
         int rc = workerproc_wait(&r->w[i].p, 60000);
         r->w[i].up = 0;
-        r->fenced += workerproc_log_count(&r->w[i].p, "fenced");
         if (rc != 0) {
             note(r, "%s stopped with exit %d; log %s", programs[i], rc, r->w[i].p.log_path);
             bad++;
@@ -606,8 +605,21 @@ static int run_stop(run *r)
     return bad;
 }
 
+/* Commits refused by the offsets' compare-and-set, over every log of the run. */
+static long count_fenced(const run *r)
+{
+    long n = 0;
+    for (int i = 0; i < r->n_logs; i++) {
+        workerproc p = {0};
+        snprintf(p.log_path, sizeof p.log_path, "%s", r->logs[i]);
+        n += workerproc_log_count(&p, ": fenced\"");
+    }
+    return n;
+}
+
 static void run_snapshot(run *r, faultcheck_snapshot *s)
 {
+    r->fenced = count_fenced(r);
     PGconn *pg = harness_pg(r);
     assert_non_null(pg);
     assert_int_equal(faultcheck_add_pg(s, pg), 0);

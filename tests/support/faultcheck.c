@@ -142,6 +142,13 @@ static void fc_topic_key(const char *topic, const topicio_message *m, char *key,
     }
 }
 
+/* The version at the end of an assessment's task id (A-<incident>-<version>). */
+static long fc_version(const char *task_id)
+{
+    const char *dash = strrchr(task_id, '-');
+    return dash ? atol(dash + 1) : -1;
+}
+
 int faultcheck_add_topic(faultcheck_snapshot *s, const char *bootstrap, const char *topic,
                          int partitions)
 {
@@ -167,9 +174,26 @@ int faultcheck_add_topic(faultcheck_snapshot *s, const char *bootstrap, const ch
     snprintf(cat, sizeof cat, "topic:%s", topic);
     size_t first = s->n;
     int rc = 0;
+    int compacted = !strcmp(topic, "case.assessments");
     for (size_t i = 0; i < msgs.n && rc == 0; i++) {
-        fc_topic_key(topic, &msgs.msgs[i], key, sizeof key);
         const topicio_message *m = &msgs.msgs[i];
+        fc_topic_key(topic, m, key, sizeof key);
+        if (compacted) {
+            /* Compacted by incident, and the relay skips a version a newer one of the same
+             * claim supersedes (lib/runtime/outbox.c): what must match is each incident's
+             * newest assessment (task id A-<incident>-<version>), not every version. */
+            long version = fc_version(key), newest = version;
+            for (size_t j = 0; j < msgs.n; j++) {
+                char other[1024];
+                fc_topic_key(topic, &msgs.msgs[j], other, sizeof other);
+                if (msgs.msgs[j].key_len == m->key_len &&
+                    !memcmp(msgs.msgs[j].key, m->key, m->key_len) && fc_version(other) > newest)
+                    newest = fc_version(other);
+            }
+            if (version != newest) continue;
+            if (!fc_add(s, cat, key, key, strlen(key))) rc = -1;
+            continue;
+        }
         if (!fc_add(s, cat, key, m->value ? m->value : "", m->value ? m->value_len : 0)) rc = -1;
     }
     topicio_messages_free(&msgs);
@@ -195,7 +219,7 @@ int faultcheck_add_topic(faultcheck_snapshot *s, const char *bootstrap, const ch
     /* An outbox topic's message holds the time its row was queued (created_at): its content
      * is compared across runs through the row's payload (pg:outbox), its id here. */
     int outbox_topic =
-        strcmp(topic, "incident.accepted") != 0 && strcmp(topic, "incident.dlq") != 0;
+        !compacted && strcmp(topic, "incident.accepted") != 0 && strcmp(topic, "incident.dlq") != 0;
     for (size_t i = first; outbox_topic && i < s->n; i++)
         s->items[i].digest[0] = '\0';
     return 0;

@@ -8,8 +8,9 @@
  * of an event, which differs when a producer sent it twice). Every output topic is read to its
  * high watermark; its messages are de-duplicated by the id the design de-duplicates them by
  * (DESIGN.md: delivery to topics is at least once, "consumers de-duplicate by id"):
- * incident.accepted by mni.event_id, the outbox topics (case.assessments, notify.tasks,
- * tickets) by mni.task_id, incident.dlq by reason, key, event id, detail and value. Copies of
+ * incident.accepted by mni.event_id, the outbox topics (notify.tasks, tickets) by mni.task_id,
+ * incident.dlq by reason, key, event id, detail and value; case.assessments, compacted by
+ * incident, by the newest assessment of each incident (the relay skips superseded versions). Copies of
  * one id are counted (redelivered); copies of one id with different content are an error
  * (conflicting), since a redelivery must be the same message.
  *
