@@ -691,7 +691,8 @@ static void faults_against_reference(void **state)
     unsigned seed = seed_env && *seed_env ? (unsigned)strtoul(seed_env, NULL, 10)
                                           : (unsigned)time(NULL) ^ (unsigned)getpid();
     int incidents = full ? 120 : 40, chunks = full ? 24 : 8, per_kind = full ? 5 : 2;
-    double window_ms = full ? 200000 : 55000, limit_ms = full ? 900000 : 240000;
+    /* limit_ms is a watchdog for a run that never settles, not a timing check. */
+    double window_ms = full ? 200000 : 55000, limit_ms = full ? 1800000 : 600000;
     print_message("[ FAULTS   ] %s run, seed %u (MNI_FAULTS_SEED=%u repeats it)\n",
                   full ? "full" : "short", seed, seed);
 
