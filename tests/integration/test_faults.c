@@ -20,10 +20,12 @@
  *                         ends its connection)
  *       request-errors    retriable errors injected into Produce and Fetch requests
  *       rebalance         a second member joins one worker's group, then leaves (SIGTERM or
- *                         SIGKILL); it pauses 7 s before each commit with max.poll.interval.ms
- *                         6 s, so that it is stale (out of the group) when it commits, while
- *                         the first member redoes its batch: the offset compare-and-set lets
- *                         one commit only ("fenced" in the other's log).
+ *                         SIGKILL); it pauses 12 s before each commit (its offsets' update
+ *                         done, the row locked) with max.poll.interval.ms 6 s, so that it is
+ *                         out of the group when it commits, while the first member has taken
+ *                         the partition back and redone the batch: the offsets' compare-and-set
+ *                         lets one of the two commit ("fenced" in the other's log), and the
+ *                         fenced one reads on from the stored offsets (worker.h).
  *
  * A run ends when every chunk is sent, every fault undone, and each group's stored offsets
  * (consumer_offsets) reach their topic's high watermarks with the outbox empty, twice in a row;
@@ -102,7 +104,7 @@ static const char *const worker_env[] = {"MNI_TICK_MS=200", "MNI_BATCH_SIZE=50",
 static const char *const stale_env[] = {"MNI_TICK_MS=200",
                                         "MNI_BATCH_SIZE=50",
                                         "MNI_NOTIFY_CLOCK=2026-01-01T00:00:00+09:00",
-                                        "MNI_TEST_PAUSE_BEFORE_COMMIT_MS=7000",
+                                        "MNI_TEST_PAUSE_BEFORE_COMMIT_MS=12000",
                                         "MNI_KAFKA_MAX_POLL_INTERVAL_MS=6000",
                                         NULL};
 
@@ -448,8 +450,8 @@ static int apply_fault(run *r, fault_kind f)
     case F_REBALANCE:
         if (r->extra.up) return -1;
         r->extra_of = (int)(next_rand(&r->rng) % N_WORKERS);
-        /* Long enough for a batch, its 7 s pause and the group moving on without it. */
-        r->extra_leave_at = elapsed(r) + rand_between(&r->rng, 12000, 20000);
+        /* Long enough for a batch, its 12 s pause and the group moving on without it. */
+        r->extra_leave_at = elapsed(r) + rand_between(&r->rng, 20000, 28000);
         note(r, "rebalance: a second %s joins, leaves in %.1f s", programs[r->extra_of],
              (r->extra_leave_at - elapsed(r)) / 1e3);
         start_worker(r, &r->extra, r->extra_of, stale_env);
@@ -770,7 +772,7 @@ static void faults_against_reference(void **state)
         snprintf(what, sizeof what, "fault: %s", fault_names[k]);
         row(what, 0, b.caused[k]);
     }
-    row("stale commits refused (fenced)", a.fenced, b.fenced);
+    row("commits fenced (offsets compare-and-set)", a.fenced, b.fenced);
     row("mni produce failures (repeated)", a.produce_failures, b.produce_failures);
     row("worker exits not caused by the harness", a.unplanned_exits, b.unplanned_exits);
     row("workers not stopping cleanly at the end", 0, stop_bad);
