@@ -75,9 +75,9 @@ int schema_set_add(schema_set *set, int32_t id, const char *subject, const char 
  * with a local one, so a process that uses a registry first calls schema_set_registry_mode:
  * the frozen history entries are dropped and every current version loses its id (encoders
  * refuse to write until bound). It then registers each current version's text
- * (schema_set_text) under its subject and binds the id the registry returns with
- * schema_set_bind; older or newer writer schemas it meets are fetched by id and added with
- * schema_set_add. */
+ * (schema_set_text) under the subject of its topic ("<topic>-value", registry_client_attach) and
+ * binds the id the registry returns with schema_set_bind; older or newer writer schemas it meets
+ * are fetched by id and added with schema_set_add. */
 void schema_set_registry_mode(schema_set *set);
 int schema_set_bind(schema_set *set, const char *name, int32_t id, char *err, size_t errlen);
 
