@@ -484,6 +484,15 @@ static enum MHD_Result rs_handle(void *cls, struct MHD_Connection *c, const char
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rs_route(s, method, url, up, &r);
+    if (r.status == MHD_HTTP_INTERNAL_SERVER_ERROR && s->pg != NULL &&
+        PQstatus(s->pg) != CONNECTION_OK) {
+        /* The connection died under us (a PostgreSQL restart): nothing was committed, so the
+         * request runs once more on a new one. */
+        json_decref(r.json);
+        free(r.raw);
+        r = (rs_reply){0};
+        rs_route(s, method, url, up, &r);
+    }
     ok = rs_send(c, &r);
     json_decref(r.json);
     clock_gettime(CLOCK_MONOTONIC, &t1);

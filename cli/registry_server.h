@@ -22,7 +22,8 @@
  * 50001 store error (HTTP 500); 404/405 with codes 404/405 for other paths and methods. Only
  * Avro (schemaType absent or "AVRO", no references); a schema Avro C cannot parse is 42201.
  *
- * Concurrency: one request thread and one PostgreSQL connection (opened again when it broke);
+ * Concurrency: one request thread and one PostgreSQL connection (opened again when it broke: a
+ * request that failed because it broke runs once more on a new one);
  * a registration takes a transaction-level advisory lock, so several servers on one database
  * still give one id per schema. Request bodies are at most REGISTRY_SERVER_MAX_BODY bytes.
  * No authentication: it listens on loopback for the development environment; production runs a
@@ -43,8 +44,7 @@ typedef struct {
 
 typedef struct registry_server registry_server;
 
-registry_server *registry_server_start(const registry_server_config *cfg, char *err,
-                                       size_t errlen);
+registry_server *registry_server_start(const registry_server_config *cfg, char *err, size_t errlen);
 int registry_server_port(const registry_server *s);
 /* Stops, waits for the request in hand, closes the connection. NULL is fine. */
 void registry_server_stop(registry_server *s);

@@ -23,6 +23,7 @@
 #include "lib/serdes/registry_client.h"
 #include "lib/serdes/schema_set.h"
 #include "lib/serdes/wire.h"
+#include "tests/support/httprecv.h"
 #include "tests/support/registryproc.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
@@ -190,6 +191,14 @@ static void test_register_is_idempotent_and_persisted(void **state)
     snprintf(path, sizeof path, "/schemas/ids/%d/schema", b);
     expect_body(call("GET", path, NULL), schema_b);
     assert_int_equal(register_schema("s1-value", schema_b), b);
+
+    /* Its PostgreSQL connection killed (as by a server restart): the next request still works. */
+    sqlcheck_equal(d->conn,
+                   "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE "
+                   "application_name = 'mni-registry' AND datname = $1",
+                   d->name, "1");
+    assert_int_equal(register_schema("s2-value", schema_b), b);
+    expect_body(call("GET", "/subjects/s2-value/versions", NULL), "[1,2]");
 }
 
 static void test_lookup(void **state)
@@ -399,6 +408,37 @@ static void test_client_errors_name_the_registry_without_secrets(void **state)
     assert_non_null(strstr(err, "schema.registry.url"));
 }
 
+/* What goes on the wire: basic auth, the content type, the body; and a 401 answered. */
+static void test_client_request_on_the_wire(void **state)
+{
+    (void)state;
+    char err[1024], url[128];
+    const int script[] = {401};
+    httprecv *recv = httprecv_start(script, 1, err, sizeof err);
+    assert_non_null(recv);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", httprecv_port(recv));
+    registry_settings s = {.url = url, .user_info = "alice:s3cret"};
+    registry_client *c = registry_client_new(&s, err, sizeof err);
+    assert_non_null(c);
+    int32_t id = 0;
+    assert_int_equal(registry_client_register(c, "x-value", schema_a, &id, err, sizeof err), -1);
+    assert_non_null(strstr(err, "HTTP 401"));
+    assert_null(strstr(err, "s3cret"));
+    registry_client_free(c);
+    httprecv_request *reqs;
+    size_t n = httprecv_requests(recv, &reqs);
+    assert_int_equal(n, 1);
+    assert_string_equal(reqs[0].method, "POST");
+    assert_string_equal(reqs[0].path, "/subjects/x-value/versions");
+    assert_string_equal(reqs[0].authorization, "Basic YWxpY2U6czNjcmV0"); /* alice:s3cret */
+    assert_string_equal(reqs[0].content_type, REGISTRY_CONTENT_TYPE);
+    char *body = registry_request_body(schema_a);
+    assert_string_equal(reqs[0].body, body);
+    free(body);
+    httprecv_requests_free(reqs, n);
+    httprecv_stop(recv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -409,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_set_on_the_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_errors_name_the_registry_without_secrets, setup,
                                         teardown),
+        cmocka_unit_test(test_client_request_on_the_wire),
     };
     int rc = cmocka_run_group_tests_name("embedded schema registry", tests, NULL, NULL);
     curl_global_cleanup();
