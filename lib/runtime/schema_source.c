@@ -49,6 +49,8 @@ int schema_source_open(const config *cfg, schema_set **set, registry_client **re
     long long timeout_ms = 10000;
     registry_binding bindings[] = {
         {EVENTS_SCHEMA_INCIDENT_EVENT, config_get(cfg, "topic.events")},
+        /* ingest forwards the events it accepted: the same schema, so the same id */
+        {EVENTS_SCHEMA_INCIDENT_EVENT, config_get(cfg, "topic.accepted")},
         {EVENTS_SCHEMA_CASE_ASSESSMENT, config_get(cfg, "topic.assessments")},
         {EVENTS_SCHEMA_NOTIFY_TASK, config_get(cfg, "topic.tasks")},
         {EVENTS_SCHEMA_TICKET, config_get(cfg, "topic.tickets")},

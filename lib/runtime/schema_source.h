@@ -4,7 +4,8 @@
  * Without schema.registry.url: the local id table (schemas/ids.tsv, schema_set_load_default),
  * as before. With it: the same schema files, but the ids are the schema registry's
  * (registry_client_attach): each record is registered under "<topic>-value" of the topic it is
- * written to (topic.events, topic.assessments, topic.tasks, topic.tickets), and ids the process
+ * written to (topic.events and topic.accepted, topic.assessments, topic.tasks, topic.tickets;
+ * a registry gives one schema one id whatever the subject), and ids the process
  * does not know are fetched from the registry when a message carries one.
  *
  * Keys (deploy/mni.conf), named after the Confluent clients' schema.registry.* settings:
