@@ -40,6 +40,9 @@ if [ "$which" != unit ] && [ ${#integ[@]} -gt 0 ] && [ -z "${MNI_PG_CONNINFO:-}"
     started_env=1
     # shellcheck disable=SC1091
     . "$MNI_ENV_DIR/env"
+    # Tests encode with the local id table unless they opt into the registry, which they find
+    # in the env file (tests/support/testenv.h: testenv_registry_url).
+    unset MNI_SCHEMA_REGISTRY_URL
   else
     cat /tmp/mni-env-up.$$ >&2
     echo "run-tests: could not start the embedded environment; integration tests will fail" >&2

@@ -49,6 +49,15 @@ static const struct {
     {"batch.bytes", "33554432"},
     {"metrics.port", "0"},
     {"log.level", "info"},
+    /* The schema registry (lib/runtime/schema_source.h): none unless the URL is set. */
+    {"schema.registry.url", NULL},
+    {"schema.registry.basic.auth.user.info", NULL},
+    {"schema.registry.basic.auth.user.info.file", NULL},
+    {"schema.registry.ssl.ca.location", NULL},
+    {"schema.registry.ssl.certificate.location", NULL},
+    {"schema.registry.ssl.key.location", NULL},
+    {"schema.registry.ssl.key.password", NULL},
+    {"schema.registry.timeout.ms", "10000"},
 };
 
 #define CONFIG_KEY_MAX 200
@@ -481,6 +490,7 @@ static const char *const config_kafka_secrets[] = {
     "kafka.ssl.keystore.password",
     "kafka.ssl.key.pem",
     "kafka.ssl_key",
+    "schema.registry.basic.auth.user.info", /* user:password */
 };
 
 int config_key_is_secret(const char *key)
