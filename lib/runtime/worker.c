@@ -15,6 +15,7 @@
 #include "lib/pg/pgx.h"
 #include "lib/runtime/dlq.h"
 #include "lib/runtime/logcheck.h"
+#include "lib/runtime/offsets.h"
 #include "lib/runtime/metrics.h"
 
 #define WORKER_MAX_PROPS 64
@@ -567,29 +568,10 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
         if (o->next < 0) continue;
-        char part[16], next[32], expected[32];
-        snprintf(part, sizeof part, "%d", o->partition);
-        snprintf(next, sizeof next, "%lld", (long long)o->next);
-        snprintf(expected, sizeof expected, "%lld", (long long)o->expected);
-        long long rows = 0;
-        int rc;
-        if (o->expected < 0) {
-            const char *p[] = {w->group, w->topic, part, next, o->next_digest};
-            rc = pgx_exec_params(w->pg, "worker.insert_offset",
-                                 "INSERT INTO consumer_offsets (group_id, topic, partition, "
-                                 "next_offset, last_digest) VALUES ($1, $2, $3, $4, $5) "
-                                 "ON CONFLICT DO NOTHING",
-                                 5, p, &rows, err, errlen);
-        } else {
-            const char *p[] = {w->group, w->topic, part, next, expected, o->next_digest};
-            rc = pgx_exec_params(w->pg, "worker.advance_offset",
-                                 "UPDATE consumer_offsets SET next_offset = $4, last_digest = $6, "
-                                 "updated_at = now() WHERE group_id = $1 AND topic = $2 AND "
-                                 "partition = $3 AND next_offset = $5",
-                                 6, p, &rows, err, errlen);
-        }
-        if (rc != 0) return -1;
-        if (rows != 1) {
+        int moved = offsets_advance(w->pg, w->group, w->topic, o->partition, o->expected,
+                                    o->next, o->next_digest, err, errlen);
+        if (moved < 0) return -1;
+        if (!moved) {
             w->fenced = 1;
             snprintf(err, errlen,
                      "consumer offsets of %s[%d] moved under this member (expected %lld): fenced",

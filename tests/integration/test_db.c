@@ -429,6 +429,17 @@ static void offsets_compare_and_set(void **state)
                                               "'incident.events', 1, 5, 9)"),
                         "t");
     exec_fails(db->conn, "SELECT consumer_offset_advance('g', 'incident.events', 1, 9, 8)");
+    /* expected NULL: the member found no row; it inserts, or is fenced when a row exists. */
+    assert_string_equal(query_value(db->conn, "SELECT consumer_offset_advance('g', "
+                                              "'incident.events', 2, NULL, 4, "
+                                              "'0123456789abcdef0123456789abcdef')"),
+                        "t");
+    assert_string_equal(query_value(db->conn, "SELECT last_digest FROM consumer_offsets WHERE "
+                                              "partition = 2 AND next_offset = 4"),
+                        "0123456789abcdef0123456789abcdef");
+    assert_string_equal(query_value(db->conn, "SELECT consumer_offset_advance('g', "
+                                              "'incident.events', 2, NULL, 6)"),
+                        "f");
 
     /* Two members at once: A holds its uncommitted move 9 -> 12 while B tries 9 -> 11; B
      * waits for A, then finds the offset moved and is fenced. */
@@ -441,7 +452,15 @@ static void offsets_compare_and_set(void **state)
     assert_int_equal(PQsendQuery(other, "SELECT consumer_offset_advance('g', "
                                         "'incident.events', 1, 9, 11)"),
                      1);
-    usleep(200 * 1000); /* let B reach the row lock */
+    /* Wait until B is blocked on A's row lock (a condition, not a time). */
+    for (int i = 0; i < 5000; i++) {
+        if (!strcmp(query_value(db->conn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                          "application_name = 'mni test b' AND "
+                                          "wait_event_type = 'Lock'"),
+                    "1"))
+            break;
+        usleep(2000);
+    }
     exec_ok(db->conn, "COMMIT");
     PGresult *r = PQgetResult(other);
     assert_non_null(r);
