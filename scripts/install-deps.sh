@@ -4,14 +4,17 @@
 #   scripts/install-deps.sh           what the build, the demo and the workers need
 #   scripts/install-deps.sh --test    also what only the tests need: Debian's Chromium (the web
 #                                     pages are tested in a headless browser), Japanese fonts
-#                                     for its screenshots, and curl (a client nobody here wrote)
+#                                     for its screenshots, curl (a client nobody here wrote),
+#                                     clang with its libFuzzer runtime (tests/fuzz) and valgrind
+#                                     (the workers under memcheck) and openssl (a local CA for
+#                                     the TLS test)
 #   scripts/install-deps.sh --bench   what `make bench` needs besides: Debian's Python with
 #                                     the packages of its drivers and Python baseline (bench/)
 set -euo pipefail
 packages=(gcc make pkg-config librdkafka-dev libavro-dev libpq-dev postgresql postgresql-client
           libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev)
 if [ "${1:-}" = --test ]; then
-  packages+=(chromium fonts-noto-cjk curl)
+  packages+=(chromium fonts-noto-cjk curl clang libclang-rt-14-dev valgrind openssl)
 elif [ "${1:-}" = --bench ]; then
   packages=(python3 python3-psycopg2 python3-confluent-kafka)
 fi

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the cmocka test binaries of a build and ends with one summary over all of them.
-#   scripts/run-tests.sh BUILD_DIR unit|integration|all
+#   scripts/run-tests.sh BUILD_DIR unit|fuzz|integration|all
+# fuzz: the short run of every libFuzzer target (scripts/fuzz.sh, MNI_FUZZ_SECONDS each, built
+# by `make fuzz-build`), one test per target in the summary; `all` runs it between unit and
+# integration, and fails when the targets were not built.
 # Unit tests need no services. Integration tests need PostgreSQL and the mock Kafka cluster:
 # this script starts the embedded environment (scripts/mni-env) when MNI_PG_CONNINFO is not
 # set, and stops it afterwards.
@@ -18,16 +21,18 @@ for t in "$build"/tests/test_*; do
   name=$(basename "$t")
   if [ -f "tests/unit/$name.c" ]; then unit+=("$t"); else integ+=("$t"); fi
 done
+fuzz=(scripts/fuzz.sh)
 run=()
 case "$which" in
   unit) run=("${unit[@]}") ;;
+  fuzz) run=("${fuzz[@]}") ;;
   integration) run=("${integ[@]}") ;;
-  all) run=("${unit[@]}" "${integ[@]}") ;;
-  *) echo "usage: $0 BUILD_DIR unit|integration|all" >&2; exit 2 ;;
+  all) run=("${unit[@]}" "${fuzz[@]}" "${integ[@]}") ;;
+  *) echo "usage: $0 BUILD_DIR unit|fuzz|integration|all" >&2; exit 2 ;;
 esac
 
 started_env=0
-if [ "$which" != unit ] && [ ${#integ[@]} -gt 0 ] && [ -z "${MNI_PG_CONNINFO:-}" ]; then
+if [ "$which" != unit ] && [ "$which" != fuzz ] && [ ${#integ[@]} -gt 0 ] && [ -z "${MNI_PG_CONNINFO:-}" ]; then
   export MNI_ENV_DIR="${MNI_ENV_DIR:-$PWD/.mni-env-test}"
   if scripts/mni-env up >/tmp/mni-env-up.$$ 2>&1; then
     started_env=1
