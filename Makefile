@@ -154,6 +154,7 @@ test: deps-test
 	@scripts/check-includes.sh
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+	@$(MAKE) --no-print-directory SAN=0 all
 	@scripts/run-tests.sh build/san all
 
 # Each fuzz target for a while (MNI_FUZZ_SECONDS, 60 s each); make test runs them 15 s each.
@@ -176,8 +177,10 @@ unit: deps-check
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@scripts/run-tests.sh build/san unit
 
+# The release binaries too: test_valgrind runs them under memcheck (valgrind and ASan do not mix).
 integration: deps-check
 	@$(MAKE) --no-print-directory SAN=1 build-tests
+	@$(MAKE) --no-print-directory SAN=0 all
 	@scripts/run-tests.sh build/san integration
 
 # The rule core in C, then the pipeline end to end (bench/run.py, bench/README.md); the Python
