@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/base/timefmt.h"
 #include "lib/kafka/kq.h"
 #include "rules/mynumber.h"
 #include "rules/rules.h"
@@ -98,10 +99,12 @@ static int validate_time(const char *field, int64_t ms, char *why, size_t whylen
     int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     jpcal_day day = rules_japan_day(s);
     if (day >= RULES_FIRST_KNOWN_DAYNUM && day <= RULES_LAST_KNOWN_DAYNUM) return 0;
+    char when[32];
+    timefmt_format_utc_ms(ms, when);
     snprintf(why, whylen,
-             "%s: %lld ms is %s the Japan days the pipeline handles (%04d-%02d-%02d .. "
+             "%s: %s is %s the Japan days the pipeline handles (%04d-%02d-%02d .. "
              "%04d-%02d-%02d)",
-             field, (long long)ms, day < RULES_FIRST_KNOWN_DAYNUM ? "before" : "after",
+             field, when, day < RULES_FIRST_KNOWN_DAYNUM ? "before" : "after",
              RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH, RULES_FIRST_KNOWN_DAY,
              RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY);
     return -1;

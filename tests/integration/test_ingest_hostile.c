@@ -672,22 +672,24 @@ static const struct bad_row {
     {"occurred_at far in the future", BAD_AS_IS,
      ENVELOPE("tb-future", "incident_closed",
               "2100-01-01T10:00:00+09:00") "{\"reason\":\"closed\",\"note\":\"n\"}}",
-     "invalid_facts", "occurred_at: 4102448400000 ms is after the Japan days the pipeline handles"},
+     "invalid_facts",
+     "occurred_at: 2100-01-01T01:00:00.000Z is after the Japan days the pipeline handles"},
     {"known_at far in the future", BAD_AS_IS,
      ENVELOPE("tb-future-known", "facts_updated",
               NOW) "{\"known_at\":\"2100-01-01T09:00:00+09:00\",\"note\":\"n\"}}",
      "invalid_facts",
-     "body.known_at: 4102444800000 ms is after the Japan days the pipeline handles"},
+     "body.known_at: 2100-01-01T00:00:00.000Z is after the Japan days the pipeline handles"},
     {"step completed before 2015", BAD_AS_IS,
      ENVELOPE(
          "tb-past", "response_step_completed",
          NOW) "{\"step\":\"fact_investigation\",\"completed_at\":\"2014-12-31T10:00:00+09:00\"}}",
-     "invalid_facts", "body.completed_at: 1419987600000 ms is before the Japan days"},
+     "invalid_facts", "body.completed_at: 2014-12-31T01:00:00.000Z is before the Japan days"},
     {"occurred_at before 2015", BAD_AS_IS,
      ENVELOPE("tb-past-env", "incident_closed",
               "2015-10-04T23:59:59+09:00") "{\"reason\":\"closed\",\"note\":\"n\"}}",
      "invalid_facts",
-     "occurred_at: 1443970799000 ms is before the Japan days the pipeline handles (2015-10-05 "
+     "occurred_at: 2015-10-04T14:59:59.000Z is before the Japan days the pipeline handles "
+     "(2015-10-05 "
      ".. 2099-10-31)"},
     {"count negative", BAD_NEGATIVE_COUNT,
      ENVELOPE("tb-neg", "exposure_count", NOW) "{\"client_id\":\"client-a\",\"persons\":63}}",

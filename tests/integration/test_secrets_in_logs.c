@@ -16,6 +16,12 @@
  *                            errors are logged, with the conninfo's password in it), stopped
  *                            with SIGTERM once it has logged the failure: every line searched.
  *
+ *   kafka_tls_sasl_pass_through  kafka.security.protocol, kafka.ssl.ca.location and
+ *                            kafka.sasl.mechanisms (from the environment) reach librdkafka: a
+ *                            CA file that does not exist and a SASL mechanism librdkafka does not
+ *                            have stop the worker at start with librdkafka's own error naming
+ *                            them; the SASL password given with them is not in the log either.
+ *
  * The searches can fail: each run's log is checked to hold what it should (lines, the
  * failure), and the secrets are checked to be in the inputs the workers got.
  */
@@ -188,6 +194,49 @@ static void failing_database_logs_no_secret(void **state)
         }
 }
 
+/* Runs a worker with the extra settings until it exits by itself; returns its exit code and
+ * leaves its log in w. */
+static int run_until_exit(workerproc *w, const char *program, const char *a, const char *b)
+{
+    const char *env[10];
+    worker_env(env, env_conninfo);
+    size_t n = 0;
+    while (env[n])
+        n++;
+    env[n++] = a;
+    env[n++] = b;
+    env[n] = NULL;
+    const char *argv[] = {"--config", config_path, "--exit-when-idle", "3000", NULL};
+    assert_int_equal(workerproc_start(w, program, "", mockkafka_bootstraps(mk), NULL, env, argv),
+                     0);
+    return workerproc_wait(w, 60000);
+}
+
+static void kafka_tls_sasl_pass_through(void **state)
+{
+    (void)state;
+    for (int i = 0; i < WORKERS; i++) {
+        workerproc w;
+        int rc = run_until_exit(&w, workers[i], "MNI_KAFKA_SECURITY_PROTOCOL=ssl",
+                                "MNI_KAFKA_SSL_CA_LOCATION=/nonexistent/mni-test-ca.pem");
+        if (rc == 0 || workerproc_log_count(&w, "ssl.ca.location") < 1) {
+            workerproc_dump_log(&w);
+            fail_msg("%s: exit %d, librdkafka did not get ssl.ca.location", workers[i], rc);
+        }
+        grep_secrets(workers[i], w.log_path);
+        unlink(w.log_path);
+        rc = run_until_exit(&w, workers[i], "MNI_KAFKA_SECURITY_PROTOCOL=sasl_ssl",
+                            "MNI_KAFKA_SASL_MECHANISMS=NO-SUCH-MECHANISM");
+        if (rc == 0 ||
+            workerproc_log_count(&w, "Unsupported SASL mechanism: NO-SUCH-MECHANISM") < 1) {
+            workerproc_dump_log(&w);
+            fail_msg("%s: exit %d, librdkafka did not get sasl.mechanisms", workers[i], rc);
+        }
+        grep_secrets(workers[i], w.log_path);
+        unlink(w.log_path);
+    }
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -234,6 +283,7 @@ int main(void)
         cmocka_unit_test(print_config_masks),
         cmocka_unit_test(run_logs_no_secret),
         cmocka_unit_test(failing_database_logs_no_secret),
+        cmocka_unit_test(kafka_tls_sasl_pass_through),
     };
     return cmocka_run_group_tests_name("secrets_in_logs", tests, group_setup, group_teardown);
 }
