@@ -12,8 +12,15 @@
 # (what `make test` and CI use); the default build goes to build/rel with binaries in bin/.
 
 SAN ?= 0
+FUZZ ?= 0
 CC ?= gcc
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+  # libFuzzer targets (tests/fuzz): clang, coverage for the fuzzer, ASan+UBSan, into build/fuzz.
+  CC := clang
+  BUILD := build/fuzz
+  BIN := build/fuzz/bin
+  OPT := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),1)
   BUILD := build/san
   BIN := build/san/bin
   OPT := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -62,6 +69,7 @@ help:
 	@echo "make unit       unit tests only (no services)"
 	@echo "make faults     the pipeline under faults against an undisturbed run, full version (minutes;"
 	@echo "                make test runs a short one); MNI_FAULTS_SEED=N repeats a run"
+	@echo "make fuzz       each libFuzzer target (tests/fuzz) for 60 s (MNI_FUZZ_SECONDS); make test runs them 15 s each"
 	@echo "make bench      benchmarks (release build): rule core and the pipeline end to end"
 	@echo "make bench-quick  the same at a tenth of the size (MNI_BENCH_SCALE=0.1)"
 	@echo "make deps       install the Debian packages the build needs (make test adds the test-only ones)"
@@ -125,6 +133,21 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_WORKER_OBJ) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BENCH_WORKER_OBJ) $(LIBS) $(DEP_LIBS)
 
+# libFuzzer targets (tests/fuzz/README.md), one per tests/fuzz/fuzz_*.c, and the program that
+# writes their seed corpora; only in the clang build (FUZZ=1, build/fuzz).
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+ifeq ($(FUZZ),1)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_LIB) $(CORE_LIB) $(DEP_LIBS)
+
+$(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c $(LIB_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIB_LIB) $(CORE_LIB) $(DEP_LIBS)
+endif
+fuzz-targets: $(FUZZ_TARGETS) $(BUILD)/fuzz/make_seeds
+.PHONY: fuzz-targets
+
 build-tests: $(BINARIES) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 .PHONY: build-tests
 
@@ -132,14 +155,34 @@ build-tests: $(BINARIES) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 test: deps-test
 	@scripts/check-includes.sh
 	@$(MAKE) --no-print-directory SAN=1 build-tests
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+	@$(MAKE) --no-print-directory SAN=0 all
 	@scripts/run-tests.sh build/san all
+
+# Each fuzz target for a while (MNI_FUZZ_SECONDS, 60 s each); make test runs them 15 s each.
+# fuzz-merge adds what the last `make fuzz` found (new coverage, minimised) to the corpora;
+# fuzz-seeds writes the seed inputs again from tests/data.
+fuzz: deps-test fuzz-build
+	@MNI_FUZZ_SECONDS=$${MNI_FUZZ_SECONDS:-60} MNI_FUZZ_KEEP=1 scripts/fuzz.sh
+
+fuzz-build: deps-check
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+
+fuzz-merge: fuzz-build
+	@scripts/fuzz.sh --merge
+
+fuzz-seeds: fuzz-build
+	@ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz/make_seeds
+.PHONY: fuzz fuzz-build fuzz-merge fuzz-seeds
 
 unit: deps-check
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@scripts/run-tests.sh build/san unit
 
+# The release binaries too: test_valgrind runs them under memcheck (valgrind and ASan do not mix).
 integration: deps-check
 	@$(MAKE) --no-print-directory SAN=1 build-tests
+	@$(MAKE) --no-print-directory SAN=0 all
 	@scripts/run-tests.sh build/san integration
 
 # tests/integration/test_faults.c at full length (make test runs it short): kills, PostgreSQL

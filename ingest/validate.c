@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/base/timefmt.h"
 #include "lib/kafka/kq.h"
 #include "rules/mynumber.h"
 #include "rules/rules.h"
@@ -91,6 +92,78 @@ static int validate_opened_facts(const mni_event *ev, char *why, size_t whylen)
     return -1;
 }
 
+/* A time stamp outside the Japan days the rule core handles (2015-10-05 .. 2099-10-31): before
+ * My Numbers were issued, or so far ahead that no clock could run from it. */
+static int validate_time(const char *field, int64_t ms, char *why, size_t whylen)
+{
+    int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    jpcal_day day = rules_japan_day(s);
+    if (day >= RULES_FIRST_KNOWN_DAYNUM && day <= RULES_LAST_KNOWN_DAYNUM) return 0;
+    char when[32];
+    timefmt_format_utc_ms(ms, when);
+    snprintf(why, whylen,
+             "%s: %s is %s the Japan days the pipeline handles (%04d-%02d-%02d .. "
+             "%04d-%02d-%02d)",
+             field, when, day < RULES_FIRST_KNOWN_DAYNUM ? "before" : "after",
+             RULES_FIRST_KNOWN_YEAR, RULES_FIRST_KNOWN_MONTH, RULES_FIRST_KNOWN_DAY,
+             RULES_LAST_KNOWN_YEAR, RULES_LAST_KNOWN_MONTH, RULES_LAST_KNOWN_DAY);
+    return -1;
+}
+
+/* A headcount the rule core would refuse (above RULES_MAX_PERSONS); negative ones never
+ * decode (events.h). */
+static int validate_count(const char *field, bool given, int64_t n, char *why, size_t whylen)
+{
+    if (!given || n <= RULES_MAX_PERSONS) return 0;
+    snprintf(why, whylen, "%s: %lld is more than %lld persons", field, (long long)n,
+             RULES_MAX_PERSONS);
+    return -1;
+}
+
+static int validate_client_facts(const mni_event_client_facts *c, char *why, size_t whylen)
+{
+    return validate_count("body.client_facts.appi_persons", c->present && c->appi_persons_given,
+                          c->appi_persons, why, whylen);
+}
+
+/* Every time stamp and count of any kind of event within what the rule core accepts (validate.h,
+ * test 3), so that no event reaches assess only to be refused there. */
+static int validate_ranges(const mni_event *ev, char *why, size_t whylen)
+{
+    if (validate_time("occurred_at", ev->occurred_at_ms, why, whylen)) return -1;
+    switch (ev->type) {
+    case MNI_EVENT_INCIDENT_OPENED:
+        return validate_time("body.known_at", ev->body.opened.known_at_ms, why, whylen) ||
+               validate_count("body.reporter.employees", ev->body.opened.reporter.employees_given,
+                              ev->body.opened.reporter.employees, why, whylen);
+    case MNI_EVENT_FACTS_UPDATED: {
+        const mni_event_facts_updated *u = &ev->body.facts_updated;
+        return ((u->present & MNI_FACT_KNOWN_AT) &&
+                validate_time("body.known_at", u->facts.known_at_ms, why, whylen)) ||
+               validate_count("body.reporter.employees",
+                              (u->present & MNI_FACT_REPORTER) && u->facts.reporter.employees_given,
+                              u->facts.reporter.employees, why, whylen);
+    }
+    case MNI_EVENT_EXPOSURE_COUNT: {
+        const mni_event_exposure_count *c = &ev->body.count;
+        return validate_count("body.persons", true, c->persons, why, whylen) ||
+               validate_count("body.persons_max", c->persons_max != MNI_EVENT_ABSENT,
+                              c->persons_max, why, whylen) ||
+               validate_client_facts(&c->client_facts, why, whylen);
+    }
+    case MNI_EVENT_EXPOSURE_MANIFEST:
+        return validate_client_facts(&ev->body.manifest.client_facts, why, whylen);
+    case MNI_EVENT_RESPONSE_STEP_COMPLETED:
+        return validate_time("body.completed_at", ev->body.step.completed_at_ms, why, whylen);
+    case MNI_EVENT_REPORT_FILED:
+        return validate_time("body.filed_at", ev->body.report.filed_at_ms, why, whylen);
+    case MNI_EVENT_INCIDENT_CLOSED:
+    case MNI_EVENT_NONE:
+        break;
+    }
+    return 0;
+}
+
 ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg,
                                        size_t len, mni_event *ev, char *detail, size_t detaillen)
 {
@@ -113,8 +186,9 @@ ingest_verdict ingest_validate_message(const schema_set *schemas, const void *ms
         mni_event_reset(ev); /* the text must not linger past the decision */
         return INGEST_RAW_MY_NUMBER;
     }
-    if (ev->type == MNI_EVENT_INCIDENT_OPENED &&
-        validate_opened_facts(ev, detail, detaillen) != 0) {
+    if ((ev->type == MNI_EVENT_INCIDENT_OPENED &&
+         validate_opened_facts(ev, detail, detaillen) != 0) ||
+        validate_ranges(ev, detail, detaillen) != 0) {
         mni_event_reset(ev);
         return INGEST_INVALID_FACTS;
     }

@@ -24,7 +24,12 @@
  *                        Detail: the field's path only ("body.description"), never the text. The
  *                        dead letter is redacted (KQ_DLQ_REDACT: empty value, no original
  *                        headers), and the decoded event is emptied at once.
- *   3. invalid_facts     an incident_opened whose facts the rule core refuses, checked here
+ *   3. invalid_facts     a time stamp of any event (occurred_at, known_at, completed_at,
+ *                        filed_at) outside the Japan days the rule core handles (2015-10-05 ..
+ *                        2099-10-31: before My Numbers, or so far ahead that no clock can run
+ *                        from it), or a headcount above RULES_MAX_PERSONS (persons,
+ *                        persons_max, appi_persons, employees). Detail: the field and the
+ *                        bound. Or an incident_opened whose facts the rule core refuses, checked here
  *                        with the core's own validation (rules_assess on the incident's facts
  *                        alone; a contractor's clients come later, so it runs with one empty
  *                        placeholder client): no kind, known_at outside 2015-10-05 ..

@@ -157,10 +157,11 @@ bool mynumber_in_token(const char *token, size_t len)
             run = token[at + k] >= '0' && token[at + k] <= '9';
             d[k] = token[at + k] - '0';
         }
+        if (!run) continue; /* d[] is filled only up to the first non-digit */
         bool same = true;
         for (size_t k = 1; k < MYNUMBER_DIGITS; k++)
             same = same && d[k] == d[0];
-        if (!run || same || !digits_valid(d)) continue;
+        if (same || !digits_valid(d)) continue;
         if (all_digits) return true;
         /* The characters around the run: padding takes at most two values. */
         char seen[2];

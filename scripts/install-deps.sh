@@ -9,7 +9,10 @@
 #                                     Node.js with npm and the npm packages of tests/node (a
 #                                     Kafka consumer nobody here wrote: kafkajs and
 #                                     @kafkajs/confluent-schema-registry, versions pinned in its
-#                                     package-lock.json, installed with `npm ci`)
+#                                     package-lock.json, installed with `npm ci`),
+#                                     clang with its libFuzzer runtime (tests/fuzz) and valgrind
+#                                     (the workers under memcheck) and openssl (a local CA for
+#                                     the TLS test)
 #   scripts/install-deps.sh --bench   what `make bench` needs besides: Debian's Python with
 #                                     the packages of its drivers and Python baseline (bench/)
 set -euo pipefail
@@ -17,7 +20,7 @@ packages=(gcc make pkg-config librdkafka-dev libavro-dev libpq-dev postgresql po
           libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
           python3 python3-yaml)
 if [ "${1:-}" = --test ]; then
-  packages+=(chromium fonts-noto-cjk curl)
+  packages+=(chromium fonts-noto-cjk curl clang libclang-rt-14-dev valgrind openssl)
 elif [ "${1:-}" = --bench ]; then
   packages=(python3 python3-psycopg2 python3-confluent-kafka)
 fi

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the cmocka test binaries of a build and ends with one summary over all of them.
-#   scripts/run-tests.sh BUILD_DIR unit|integration|all|faults
+#   scripts/run-tests.sh BUILD_DIR unit|fuzz|integration|all|faults
 # (faults: test_faults alone; `make faults` runs it with MNI_FAULTS=full)
+# fuzz: the short run of every libFuzzer target (scripts/fuzz.sh, MNI_FUZZ_SECONDS each, built
+# by `make fuzz-build`), one test per target in the summary; `all` runs it between unit and
+# integration, and fails when the targets were not built.
 # Unit tests need no services. Integration tests need PostgreSQL and the mock Kafka cluster:
 # this script starts the embedded environment (scripts/mni-env) when MNI_PG_CONNINFO is not
 # set, and stops it afterwards.
@@ -24,17 +27,19 @@ done
 for t in tests/deploy/test_*.py; do
   [ -f "$t" ] && unit+=("$t")
 done
+fuzz=(scripts/fuzz.sh)
 run=()
 case "$which" in
   unit) run=("${unit[@]}") ;;
+  fuzz) run=("${fuzz[@]}") ;;
   integration) run=("${integ[@]}") ;;
-  all) run=("${unit[@]}" "${integ[@]}") ;;
+  all) run=("${unit[@]}" "${fuzz[@]}" "${integ[@]}") ;;
   faults) for t in "${integ[@]}"; do [ "$(basename "$t")" = test_faults ] && run+=("$t"); done ;;
-  *) echo "usage: $0 BUILD_DIR unit|integration|all|faults" >&2; exit 2 ;;
+  *) echo "usage: $0 BUILD_DIR unit|fuzz|integration|all|faults" >&2; exit 2 ;;
 esac
 
 started_env=0
-if [ "$which" != unit ] && [ ${#integ[@]} -gt 0 ] && [ -z "${MNI_PG_CONNINFO:-}" ]; then
+if [ "$which" != unit ] && [ "$which" != fuzz ] && [ ${#integ[@]} -gt 0 ] && [ -z "${MNI_PG_CONNINFO:-}" ]; then
   export MNI_ENV_DIR="${MNI_ENV_DIR:-$PWD/.mni-env-test}"
   if scripts/mni-env up >/tmp/mni-env-up.$$ 2>&1; then
     started_env=1

@@ -104,7 +104,8 @@ static int ck_length(ea_check *c, int64_t *len, const char *what)
     if (ck_varint(c, len, 10, what) != 0) return -1;
     if (*len < 0) return ck_fail(c, "negative %s %lld", what, (long long)*len);
     if ((uint64_t)*len > c->left)
-        return ck_fail(c, "%s %lld exceeds the %zu bytes left", what, (long long)*len, c->left);
+        return ck_fail(c, "%s %lld exceeds the %zu bytes left (truncated, or a wrong length)", what,
+                       (long long)*len, c->left);
     return 0;
 }
 

@@ -29,6 +29,14 @@
  *                              (and its update is an unknown incident); an ESC in a title is
  *                              malformed; the good event after them is forwarded.
  *
+ *   every_bad_event_has_its_reason  one table, one row per kind of bad event: oversized, wrong
+ *                              magic byte, unknown schema id, header only, truncated, unknown
+ *                              event kind, time stamps far in the future or before 2015-10-05,
+ *                              counts negative or above 10^10, invalid UTF-8, control characters
+ *                              in an id and in free text; each is dead-lettered with its reason
+ *                              and a detail of its own, and the valid event produced after each
+ *                              is stored and forwarded.
+ *
  * No valid My Number is written in this file: they are made at run time.
  */
 #include <setjmp.h>
@@ -614,6 +622,255 @@ static void impossible_facts_and_control_characters(void **state)
     topicio_messages_free(&accepted);
 }
 
+/* ---- every kind of bad event, one table ------------------------------------------------ */
+
+/* How a row's bad message is made from the row's JSON event (encoded as `mni produce` would). */
+typedef enum {
+    BAD_AS_IS,          /* the encoding of the JSON (valid Avro; ingest's own checks refuse it) */
+    BAD_OVERSIZED,      /* a framed message over WIRE_MAX_MESSAGE */
+    BAD_MAGIC,          /* byte 0 is '{' (a JSON message on an Avro topic) */
+    BAD_SCHEMA_ID,      /* an id no schema has */
+    BAD_HEADER_ONLY,    /* the 5-byte header and nothing else */
+    BAD_TRUNCATED,      /* the first half of the message */
+    BAD_UNKNOWN_KIND,   /* the body's union branch one past the last kind */
+    BAD_NEGATIVE_COUNT, /* persons 63 (zigzag 0x7e) after "client-a" patched to -64 (0x7f) */
+    BAD_UTF8,           /* "Xbad" of the text patched to an invalid UTF-8 sequence */
+    BAD_CONTROL_IN_ID,  /* the 'X' of "Xid" patched to BEL (0x07) */
+    BAD_CONTROL_IN_TEXT /* the 'X' of "Xred" patched to ESC (0x1b) */
+} bad_make;
+
+#define ENVELOPE(id, type, when)                                                                   \
+    "{\"event_id\":\"" id "\",\"incident_id\":\"INC-TBL-" id "\",\"tenant\":\"bpo-tokyo\","        \
+    "\"occurred_at\":\"" when "\",\"type\":\"" type "\",\"body\":"
+#define NOW "2026-05-03T10:00:00+09:00"
+
+static const struct bad_row {
+    const char *name;
+    bad_make make;
+    const char *json; /* the event it starts from (NULL: none needed) */
+    const char *reason, *detail;
+} bad_rows[] = {
+    {"oversized", BAD_OVERSIZED, NULL, "malformed",
+     "message of 1048577 bytes exceeds the 1048576-byte limit"},
+    {"wrong magic byte", BAD_MAGIC,
+     ENVELOPE("tb-magic", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "malformed", "wrong magic byte 0x7b (expected 0x00)"},
+    {"unknown schema id", BAD_SCHEMA_ID,
+     ENVELOPE("tb-schema", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "malformed", "unknown schema id 99"},
+    {"header only", BAD_HEADER_ONLY,
+     ENVELOPE("tb-header", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "malformed", "event_id: truncated string length (no bytes left)"},
+    {"truncated", BAD_TRUNCATED,
+     ENVELOPE(
+         "tb-trunc", "incident_closed",
+         NOW) "{\"reason\":\"closed\",\"note\":\"a note long enough to be cut in the middle\"}}",
+     "malformed", "exceeds the 2 bytes left (truncated, or a wrong length)"},
+    {"unknown event kind", BAD_UNKNOWN_KIND,
+     ENVELOPE("tb-kind", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "malformed", "union branch 7 out of range"},
+    {"occurred_at far in the future", BAD_AS_IS,
+     ENVELOPE("tb-future", "incident_closed",
+              "2100-01-01T10:00:00+09:00") "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "invalid_facts",
+     "occurred_at: 2100-01-01T01:00:00.000Z is after the Japan days the pipeline handles"},
+    {"known_at far in the future", BAD_AS_IS,
+     ENVELOPE("tb-future-known", "facts_updated",
+              NOW) "{\"known_at\":\"2100-01-01T09:00:00+09:00\",\"note\":\"n\"}}",
+     "invalid_facts",
+     "body.known_at: 2100-01-01T00:00:00.000Z is after the Japan days the pipeline handles"},
+    {"step completed before 2015", BAD_AS_IS,
+     ENVELOPE(
+         "tb-past", "response_step_completed",
+         NOW) "{\"step\":\"fact_investigation\",\"completed_at\":\"2014-12-31T10:00:00+09:00\"}}",
+     "invalid_facts", "body.completed_at: 2014-12-31T01:00:00.000Z is before the Japan days"},
+    {"occurred_at before 2015", BAD_AS_IS,
+     ENVELOPE("tb-past-env", "incident_closed",
+              "2015-10-04T23:59:59+09:00") "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "invalid_facts",
+     "occurred_at: 2015-10-04T14:59:59.000Z is before the Japan days the pipeline handles "
+     "(2015-10-05 "
+     ".. 2099-10-31)"},
+    {"count negative", BAD_NEGATIVE_COUNT,
+     ENVELOPE("tb-neg", "exposure_count", NOW) "{\"client_id\":\"client-a\",\"persons\":63}}",
+     "malformed", "body.persons: -64"},
+    {"count above 10^10", BAD_AS_IS,
+     ENVELOPE("tb-big", "exposure_count",
+              NOW) "{\"client_id\":\"client-a\",\"persons\":10000000001}}",
+     "invalid_facts", "body.persons: 10000000001 is more than 10000000000 persons"},
+    {"persons_max above 10^10", BAD_AS_IS,
+     ENVELOPE("tb-bigmax", "exposure_count",
+              NOW) "{\"client_id\":\"client-a\",\"persons\":5,\"persons_max\":99999999999}}",
+     "invalid_facts", "body.persons_max: 99999999999 is more than 10000000000 persons"},
+    {"invalid UTF-8", BAD_UTF8,
+     ENVELOPE("tb-utf8", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"Xbad text\"}}",
+     "malformed", "not valid UTF-8"},
+    {"control character in an id", BAD_CONTROL_IN_ID,
+     ENVELOPE("Xid-ctl", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"n\"}}",
+     "malformed", "event_id: byte 0 is not printable ASCII"},
+    {"control character in free text", BAD_CONTROL_IN_TEXT,
+     ENVELOPE("tb-esc", "incident_closed", NOW) "{\"reason\":\"closed\",\"note\":\"Xred\"}}",
+     "malformed", "body.note: control character U+001B at byte 0"},
+};
+
+/* Replaces the first `from` in b with `to` (same length). */
+static void patch(wire_buf *b, const char *from, const char *to)
+{
+    uint8_t *at = memmem(b->data, b->len, from, strlen(from));
+    if (!at) fail_msg("'%s' is not in the encoding", from);
+    memcpy(at, to, strlen(to));
+}
+
+/* The offset of the body's union branch: the first byte where the encodings of the same
+ * envelope with two kinds differ. */
+static size_t union_branch_at(const char *json)
+{
+    const char *closed = strstr(json, "\"incident_closed\"");
+    assert_non_null(closed);
+    char other[2048];
+    snprintf(other, sizeof other, "%.*s\"facts_updated\",\"body\":{\"note\":\"n\"}}",
+             (int)(closed - json), json);
+    wire_buf a, b;
+    char key[64];
+    encode_json(json, &a, key, sizeof key);
+    encode_json(other, &b, key, sizeof key);
+    size_t i = 0;
+    while (i < a.len && i < b.len && a.data[i] == b.data[i])
+        i++;
+    wire_buf_free(&a);
+    wire_buf_free(&b);
+    return i;
+}
+
+/* The bad message of row r into b (its key: the row's incident). */
+static void make_bad(const struct bad_row *r, wire_buf *b, char *key, size_t keylen)
+{
+    if (r->make == BAD_OVERSIZED) {
+        wire_buf_init(b);
+        char err[256];
+        size_t over = WIRE_MAX_MESSAGE + 1;
+        assert_int_equal(wire_buf_reserve(b, over, err, sizeof err), 0);
+        memset(b->data, 0, over);
+        b->data[4] = 6;
+        b->len = over;
+        snprintf(key, keylen, "INC-TBL-oversized");
+        return;
+    }
+    encode_json(r->json, b, key, keylen);
+    switch (r->make) {
+    case BAD_MAGIC:
+        b->data[0] = '{';
+        break;
+    case BAD_SCHEMA_ID:
+        b->data[4] = 99;
+        break;
+    case BAD_HEADER_ONLY:
+        b->len = WIRE_HEADER_SIZE;
+        break;
+    case BAD_TRUNCATED:
+        b->len /= 2;
+        break;
+    case BAD_UNKNOWN_KIND: {
+        size_t at = union_branch_at(r->json);
+        assert_int_equal(b->data[at], 6 * 2); /* incident_closed: branch 6, zigzag */
+        b->data[at] = 7 * 2;
+        break;
+    }
+    case BAD_NEGATIVE_COUNT:
+        patch(b, "client-a\x7e", "client-a\x7f");
+        break;
+    case BAD_UTF8:
+        patch(b, "Xbad", "\xff\xfe\xfd\xfc");
+        break;
+    case BAD_CONTROL_IN_ID:
+        patch(b, "Xid", "\x07id");
+        break;
+    case BAD_CONTROL_IN_TEXT:
+        patch(b, "Xred", "\x1bred");
+        break;
+    case BAD_AS_IS:
+    case BAD_OVERSIZED:
+        break;
+    }
+}
+
+/* Issue 8, "Bad input": every kind of bad event gets its own dead letter, with a reason and a
+ * detail that name what is wrong with it (the field and the bound), and a valid event after each
+ * is still applied (stored and forwarded). One row per kind; one run of the worker over all. */
+static void every_bad_event_has_its_reason(void **state)
+{
+    (void)state;
+    const size_t n = sizeof bad_rows / sizeof bad_rows[0];
+    char json[2048], buf[DLQ_DETAIL_MAX];
+    int64_t first = events_end();
+    const kq_prop allow[] = {{"message.max.bytes", "2000000"}};
+    for (size_t i = 0; i < n; i++) {
+        wire_buf b;
+        char key[64], id[32], incident[32];
+        make_bad(&bad_rows[i], &b, key, sizeof key);
+        produce_raw(key, b.data, b.len, NULL, 0, allow, 1); /* first + 2i */
+        wire_buf_free(&b);
+        snprintf(id, sizeof id, "tb-good-%zu", i);
+        snprintf(incident, sizeof incident, "INC-TBL-GOOD-%zu", i);
+        opened_json(json, sizeof json, id, incident, "after a bad one");
+        produce_json(json); /* first + 2i + 1 */
+    }
+
+    run_ingest(NULL);
+
+    topicio_messages dlq, accepted;
+    read_topic(T_DLQ, &dlq);
+    read_topic(T_ACCEPTED, &accepted);
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct bad_row *r = &bad_rows[i];
+        const topicio_message *d = dead_letter_of(&dlq, first + 2 * (int64_t)i);
+        char reason[64] = "";
+        buf[0] = '\0';
+        if (d) {
+            topicio_header(d, "mni.reason", reason, sizeof reason);
+            topicio_header(d, "mni.detail", buf, sizeof buf);
+        }
+        if (!d || strcmp(reason, r->reason) != 0 || !strstr(buf, r->detail)) {
+            print_error("%s: dead letter %s, reason '%s', detail '%s'; want '%s', '%s'\n", r->name,
+                        d ? "present" : "missing", reason, buf, r->reason, r->detail);
+            wrong++;
+        }
+        char id[32];
+        snprintf(id, sizeof id, "tb-good-%zu", i);
+        if (dead_letter_of(&dlq, first + 2 * (int64_t)i + 1) ||
+            !find_by_header(&accepted, "mni.event_id", id)) {
+            print_error("%s: the valid event after it was not forwarded\n", r->name);
+            wrong++;
+        }
+    }
+    /* Each detail is its own: no two rows share one. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++) {
+            char a[DLQ_DETAIL_MAX] = "", b[DLQ_DETAIL_MAX] = "";
+            const topicio_message *da = dead_letter_of(&dlq, first + 2 * (int64_t)i);
+            const topicio_message *db_ = dead_letter_of(&dlq, first + 2 * (int64_t)k);
+            if (da) topicio_header(da, "mni.detail", a, sizeof a);
+            if (db_) topicio_header(db_, "mni.detail", b, sizeof b);
+            if (a[0] && !strcmp(a, b)) {
+                print_error("%s and %s have the same detail '%s'\n", bad_rows[i].name,
+                            bad_rows[k].name, a);
+                wrong++;
+            }
+        }
+    topicio_messages_free(&dlq);
+    topicio_messages_free(&accepted);
+    assert_int_equal(wrong, 0);
+    char count[32];
+    snprintf(count, sizeof count, "%zu", n);
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM event_log WHERE event_id LIKE 'tb-good-%'", NULL,
+                   count);
+    sqlcheck_equal(db.conn,
+                   "SELECT count(*) FROM event_log WHERE event_id LIKE 'tb-%' AND event_id NOT "
+                   "LIKE 'tb-good-%'",
+                   NULL, "0");
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static int group_setup(void **state)
@@ -652,6 +909,7 @@ int main(void)
         cmocka_unit_test(refused_forward_costs_only_itself),
         cmocka_unit_test(duplicate_id_with_other_content),
         cmocka_unit_test(impossible_facts_and_control_characters),
+        cmocka_unit_test(every_bad_event_has_its_reason),
     };
     return cmocka_run_group_tests_name("ingest_hostile", tests, group_setup, group_teardown);
 }
