@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/headcount.h"
 #include "rules/obligations.h"
 
 void case_state_init(case_state *c, const char *incident_id)
@@ -90,9 +91,8 @@ void case_client_refresh(case_state *c, size_t i)
 {
     rules_client *rc = &c->clients[i];
     const case_client *x = &c->extra[i];
-    rc->persons = x->reported > x->tokens ? x->reported : x->tokens;
-    /* A reported maximum below what the tokens prove is stale: the count is then exact. */
-    rc->persons_max = x->reported_max >= rc->persons ? x->reported_max : RULES_ABSENT;
+    rc->persons = rules_client_persons(x->reported, x->tokens);
+    rc->persons_max = rules_client_persons_max(x->reported_max, rc->persons);
 }
 
 void case_facts_apply(case_state *c, const mni_event_facts *f, unsigned present)

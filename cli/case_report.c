@@ -43,7 +43,7 @@ static const char *const case_sql =
     "   WHERE v.incident_id = k.incident_id),"
     " 'clients', (SELECT coalesce(json_agg(json_build_object('client_id', x.client_id,"
     "   'persons', x.persons, 'persons_max', x.persons_max, 'token_count', x.token_count,"
-    "   'known', greatest(x.persons, x.token_count)) ORDER BY x.client_id COLLATE \"C\"),"
+    "   'known', mni_client_persons(x.persons, x.token_count)) ORDER BY x.client_id COLLATE \"C\"),"
     "   '[]'::json) FROM client_exposure x WHERE x.incident_id = k.incident_id),"
     " 'deadlines', (SELECT coalesce(json_agg(json_build_object('kind', d.kind,"
     "   'client_id', d.client_id, 'due_date', d.due_date, 'due_at', mni_jst(d.due_at),"

@@ -99,7 +99,7 @@ static int load_clients(PGconn *pg, const char *incident_id, const char *client_
 {
     const char *p[] = {incident_id, client_id};
     PGresult *res = pgx_query(pg, "notify.snapshot_clients",
-                              "SELECT client_id, greatest(persons, token_count), persons_max, "
+                              "SELECT client_id, mni_client_persons(persons, token_count), persons_max, "
                               "token_count FROM client_exposure WHERE incident_id = $1 "
                               "AND ($2::text IS NULL OR client_id = $2) ORDER BY client_id",
                               2, p, err, errlen);
