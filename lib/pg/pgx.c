@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,9 +227,13 @@ PGconn *pgx_connect(const char *conninfo, const char *application_name, char *er
     return conn;
 }
 
+static void pgx_forget_statements(const PGconn *conn);
+
 void pgx_close(PGconn *conn)
 {
-    if (conn) PQfinish(conn);
+    if (!conn) return;
+    pgx_forget_statements(conn);
+    PQfinish(conn);
 }
 
 /* ---- statements ---- */
@@ -291,24 +296,117 @@ static int pgx_finish_exec(PGconn *conn, PGresult *res, const char *name, long l
     return 0;
 }
 
+/* ---- statements prepared once per connection ----
+ *
+ * Every parameterized statement is parsed and planned once per server session: the first run
+ * of a SQL text on a connection prepares it under a generated name, later runs execute that
+ * name. The cache is per thread (a PGconn belongs to one thread) and keyed by the connection,
+ * its backend's process id (a reset connection is a new session without the old statements)
+ * and the exact SQL text, so a caller never names or invalidates anything. When the cache is
+ * full, or the prepare itself fails, the statement runs unnamed as before. */
+
+#define PGX_STMT_CACHE 256
+
+typedef struct {
+    const PGconn *conn;
+    int backend_pid;
+    uint64_t hash;
+    char *sql;
+    char name[24];
+} pgx_stmt;
+
+static _Thread_local pgx_stmt pgx_stmts[PGX_STMT_CACHE];
+static _Thread_local unsigned pgx_stmt_serial;
+
+static uint64_t pgx_sql_hash(const char *sql)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+/* The prepared name of sql on conn (preparing it the first time), or NULL: run it unnamed.
+ * A prepare the server refuses (a syntax error, a missing relation) hands its result to
+ * *failed: that is the statement's error, as running it would have given. */
+static const char *pgx_prepared_name(PGconn *conn, const char *sql, int nparams,
+                                     PGresult **failed)
+{
+    *failed = NULL;
+    int pid = PQbackendPID(conn);
+    if (pid == 0 || PQtransactionStatus(conn) == PQTRANS_INERROR) return NULL;
+    uint64_t h = pgx_sql_hash(sql);
+    size_t start = (size_t)(h % PGX_STMT_CACHE), free_slot = PGX_STMT_CACHE;
+    for (size_t k = 0; k < PGX_STMT_CACHE; k++) {
+        pgx_stmt *st = &pgx_stmts[(start + k) % PGX_STMT_CACHE];
+        if (!st->sql) {
+            free_slot = (start + k) % PGX_STMT_CACHE;
+            break;
+        }
+        if (st->conn == conn && st->backend_pid == pid && st->hash == h && !strcmp(st->sql, sql))
+            return st->name;
+        if (st->conn == conn && st->backend_pid != pid) { /* a session gone: reuse its slot */
+            free(st->sql);
+            st->sql = NULL;
+            free_slot = (start + k) % PGX_STMT_CACHE;
+            break;
+        }
+    }
+    if (free_slot == PGX_STMT_CACHE) return NULL;
+    pgx_stmt *st = &pgx_stmts[free_slot];
+    snprintf(st->name, sizeof st->name, "mni_%u", ++pgx_stmt_serial);
+    PGresult *res = PQprepare(conn, st->name, sql, nparams, NULL);
+    if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+        *failed = res;
+        return NULL;
+    }
+    int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok || !(st->sql = strdup(sql))) return NULL; /* run unnamed */
+    st->conn = conn;
+    st->backend_pid = pid;
+    st->hash = h;
+    return st->name;
+}
+
+/* Forgets the statements of conn (it is being closed: its address may be reused). */
+static void pgx_forget_statements(const PGconn *conn)
+{
+    for (size_t i = 0; i < PGX_STMT_CACHE; i++)
+        if (pgx_stmts[i].sql && pgx_stmts[i].conn == conn) {
+            free(pgx_stmts[i].sql);
+            pgx_stmts[i].sql = NULL;
+        }
+}
+
+static PGresult *pgx_run(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                         int binary)
+{
+    PGresult *failed;
+    const char *name = pgx_prepared_name(conn, sql, nparams, &failed);
+    if (failed) return failed;
+    if (name) return PQexecPrepared(conn, name, nparams, params, NULL, NULL, binary);
+    return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, binary);
+}
+
 int pgx_exec_params(PGconn *conn, const char *name, const char *sql, int nparams,
                     const char *const *params, long long *rows, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = pgx_run(conn, sql, nparams, params, 0);
     return pgx_finish_exec(conn, res, name, rows, err, errlen);
 }
 
 PGresult *pgx_query(PGconn *conn, const char *name, const char *sql, int nparams,
                     const char *const *params, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = pgx_run(conn, sql, nparams, params, 0);
     return pgx_check(conn, res, name, true, err, errlen) == 0 ? res : NULL;
 }
 
 PGresult *pgx_query_binary(PGconn *conn, const char *name, const char *sql, int nparams,
                            const char *const *params, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 1);
+    PGresult *res = pgx_run(conn, sql, nparams, params, 1);
     return pgx_check(conn, res, name, true, err, errlen) == 0 ? res : NULL;
 }
 

@@ -21,6 +21,11 @@
  * COMMIT into a ROLLBACK (a statement in the transaction had failed), which plain PQexec would
  * report as success. pgx_rollback outside a transaction is a no-op.
  *
+ * Statements with parameters (pgx_exec_params, pgx_query, pgx_query_binary) are prepared once
+ * per server session and SQL text, behind the caller's back, and executed by name afterwards;
+ * the cache is per thread and notices a reset connection by its new backend. (Behind a
+ * transaction-pooling proxy such as PgBouncer in transaction mode, use session pooling.)
+ *
  * Connections are not thread-safe (libpq); one PGconn per thread. Session state a caller may
  * rely on after pgx_connect: client_encoding UTF8, application_name as given, and notices
  * (RAISE NOTICE, warnings) routed to the structured log instead of raw stderr lines.
