@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/timefmt.h"
 #include "lib/model/facts_json.h"
 #include "lib/pg/pgx.h"
-#include "lib/base/timefmt.h"
+#include "lib/runtime/audit_anchor.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
 {
@@ -358,6 +359,8 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
         rowset_copy(&w->audit, pg, "assess.audit",
                     "COPY audit_log (actor, action, incident_id, client_id, payload) FROM STDIN",
                     err, errlen) != 0 ||
+        /* The head of the chain is signed in the same transaction (migration 0041). */
+        (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
         rowset_copy(&w->events, pg, "assess.events",
                     "COPY case_events (event_id, incident_id, kind, occurred_at, version_after) "
                     "FROM STDIN",
