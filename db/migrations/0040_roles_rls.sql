@@ -11,19 +11,23 @@
 --   mni_reader         mni web, mni cases / case / report: SELECT only
 --   mni_all_clients    NOLOGIN, no privileges: its members see every client's rows (the three
 --                      workers, mni_reader, the owner, every `mni db bpo-role`)
---   mni_client         NOLOGIN: what every `mni db client-role` shares (SELECT on the tables);
+--   mni_client         NOLOGIN: what every `mni db client-role` shares (SELECT on the
+--                      client-owned tables and the two views below);
 --                      its members see only the rows of their own client
 --
--- Row-level security: every table of the schema (schema_migrations aside) has it enabled AND
--- forced, so that the owner is held to the policies too. Two policies per table:
+-- Row-level security: every client-owned table (one with a client_id column) has it enabled
+-- AND forced, so that the owner is held to the policies too. Two policies each:
 --   all_clients  TO mni_all_clients  USING (true)            every row
 --   own_client   TO mni_client       client_id = the caller's client (mni_client_id()), for
---                                    reading, changing and inserting alike; only on tables
---                                    with a client_id column.
--- A row without client_id (incident-wide: the incident's opening event, a PPC deadline) and a
--- table without the column (cases, case_versions, incident_persons: the de-duplicated total
--- over all clients) are invisible to a client role. What a client may see of a case comes
--- through the two views below, which cut it down to the client's own part.
+--                                    reading, changing and inserting alike.
+-- A row without client_id (incident-wide: the incident's opening event, a PPC deadline) is
+-- invisible to a client role. Tables without the column (cases, case_versions,
+-- incident_persons with the de-duplicated total over all clients, the workers' bookkeeping)
+-- get no row-level security but no privilege for mni_client either: a client role cannot read
+-- them at all. (Row-level security there would also stop mni-assess's COPY into case_versions
+-- and case_events: PostgreSQL refuses COPY FROM into a table whose policies apply; assess
+-- therefore INSERTs into the client-owned tables from staging tables.) What a client may see
+-- of a case comes through the two views below, which cut it down to the client's own part.
 --
 -- Which client a role is: mni_client_roles (role_name -> client_id), written by
 -- `mni db client-role` (mni_client_role() below). A role is either a client's or sees all,
@@ -112,7 +116,7 @@ LANGUAGE sql STABLE AS $$
         OR coalesce((SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user), false)
 $$;
 
--- ---- row-level security on every table ----
+-- ---- row-level security on every client-owned table ----
 DO $$
 DECLARE
     t record;
@@ -124,16 +128,17 @@ BEGIN
               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
                 AND c.relname NOT IN ('schema_migrations', 'mni_client_roles')
     LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY',
-                       t.relname);
-        EXECUTE format('CREATE POLICY all_clients ON %I TO mni_all_clients'
-                       ' USING (true) WITH CHECK (true)', t.relname);
         IF t.has_client THEN
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY',
+                           t.relname);
+            EXECUTE format('CREATE POLICY all_clients ON %I TO mni_all_clients'
+                           ' USING (true) WITH CHECK (true)', t.relname);
             EXECUTE format('CREATE POLICY own_client ON %I TO mni_client'
                            ' USING (client_id = (SELECT mni_client_id()))'
                            ' WITH CHECK (client_id = (SELECT mni_client_id()))', t.relname);
+            EXECUTE format('GRANT SELECT ON %I TO mni_client', t.relname);
         END IF;
-        EXECUTE format('GRANT SELECT ON %I TO mni_client, mni_reader', t.relname);
+        EXECUTE format('GRANT SELECT ON %I TO mni_reader', t.relname);
     END LOOP;
 END
 $$;

@@ -31,9 +31,7 @@ CREATE TRIGGER audit_anchors_append_only BEFORE UPDATE OR DELETE ON audit_anchor
     FOR EACH ROW EXECUTE FUNCTION mni_refuse_change();
 CREATE TRIGGER audit_anchors_no_truncate BEFORE TRUNCATE ON audit_anchors
     FOR EACH STATEMENT EXECUTE FUNCTION mni_refuse_change();
-ALTER TABLE audit_anchors ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY all_clients ON audit_anchors TO mni_all_clients USING (true) WITH CHECK (true);
-GRANT SELECT ON audit_anchors TO mni_client, mni_reader;
+GRANT SELECT ON audit_anchors TO mni_reader;
 GRANT INSERT ON audit_anchors TO mni_assess, mni_notify;
 
 -- The chain trigger reads the last row of audit_log: as the owner, so that writers need
