@@ -569,7 +569,7 @@ static void test_web_client_role(void **state)
     workerproc w;
     start_web(&w, port, role);
     char *body = NULL;
-    assert_int_equal(httpget(port, "/cases", &body), 200);
+    assert_int_equal(httpget(port, "/", &body), 200);
     assert_non_null(strstr(body, "INC-WEB-1"));
     assert_null(strstr(body, "INC-WEB-2"));
     assert_null(strstr(body, "C-BETA"));
