@@ -13,6 +13,7 @@
 #include "lib/model/facts_json.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/outbox.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
 {
@@ -364,13 +365,12 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                "reference) SELECT event_id, incident_id, report, client_id, filed_at, reference "
                "FROM assess_filings",
                err, errlen) != 0 ||
-        staged(pg, &w->outbox, "assess.outbox",
-               "COPY assess_outbox (task_id, topic, incident_id, client_id, kind, payload, "
-               "record) FROM STDIN",
-               "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, "
-               "record) SELECT task_id, topic, incident_id, client_id, kind, payload, record "
-               "FROM assess_outbox ON CONFLICT DO NOTHING",
-               err, errlen) != 0 ||
+        (w->outbox.n_rows > 0 &&
+         (rowset_copy(&w->outbox, pg, "assess.outbox",
+                      "COPY assess_outbox (task_id, topic, incident_id, client_id, kind, payload, "
+                      "record) FROM STDIN",
+                      err, errlen) != 0 ||
+          outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
         /* In the order staged: the chain trigger numbers them as they come. */
         staged(pg, &w->audit, "assess.audit",
                "COPY assess_audit (actor, action, incident_id, client_id, payload) FROM STDIN",

@@ -29,6 +29,7 @@
 
 #include "cli/commands.h"
 #include "lib/base/log.h"
+#include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/config.h"
 

@@ -20,7 +20,7 @@
  *    silently (rd_kafka_mock_msgset_new: whole message sets, the newest always kept), read or
  *    not, so a consumer lagging behind loses data. `mni produce` therefore paces itself by the
  *    ingest group's progress (cli/produce_pace.h), and a worker that finds its next offset
- *    below a partition's log start reports the lost range (lib/base/log.heck.h). The limits are
+ *    below a partition's log start reports the lost range (lib/runtime/logcheck.h). The limits are
  *    fixed in librdkafka 2.0.2 (no API or property changes them);
  *  - a consumer group's first join takes 3 s (the initial rebalance delay); a later rebalance
  *    waits until every member rejoined or session.timeout.ms runs out;

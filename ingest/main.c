@@ -25,7 +25,7 @@
  *
  * Another log: a row refused because its origin (topic, partition, log epoch, offset) already
  * holds another event means the partition's log is not the one event_log was read from (a
- * topic or broker recreated, read by a group with no stored offsets to tell; lib/base/log.heck.h
+ * topic or broker recreated, read by a group with no stored offsets to tell; lib/runtime/logcheck.h
  * catches the other cases at assignment). The partition is held (worker_hold_partition) and
  * the batch rolled back, to be read again without it: never a loop on the key, never a skip.
  *
@@ -52,7 +52,7 @@
 #include "lib/base/log.h"
 #include "lib/runtime/worker.h"
 #include "ingest/event_store.h"
-#include "ingest/idset.h"
+#include "lib/base/strset.h"
 #include "ingest/validate.h"
 
 #define INGEST_DETAIL_MAX 256
@@ -70,10 +70,10 @@ typedef struct {
     size_t cap_slots;
     const char **lookup;      /* incident ids to look up (pointers into slots' events) */
     event_store_row *rows;    /* accepted events to insert */
-    ingest_idset known;       /* incidents with an incident_opened (validate.h test 4) */
-    ingest_idset seen;        /* event ids accepted so far in this batch */
-    ingest_idset inserted;    /* event ids the INSERT added */
-    ingest_idset conflicting; /* event ids event_log holds with other content */
+    strset known;       /* incidents with an incident_opened (validate.h test 4) */
+    strset seen;        /* event ids accepted so far in this batch */
+    strset inserted;    /* event ids the INSERT added */
+    strset conflicting; /* event ids event_log holds with other content */
 } ingest_ctx;
 
 static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
@@ -157,10 +157,10 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     size_t n_lookup = 0, n_rows = 0, forwarded = 0, replayed = 0, refused = 0;
 
     if (ingest_reserve(ctx, n, err, errlen) != 0) return -1;
-    ingest_idset_clear(&ctx->known);
-    ingest_idset_clear(&ctx->seen);
-    ingest_idset_clear(&ctx->inserted);
-    ingest_idset_clear(&ctx->conflicting);
+    strset_clear(&ctx->known);
+    strset_clear(&ctx->seen);
+    strset_clear(&ctx->inserted);
+    strset_clear(&ctx->conflicting);
 
     /* 1. judge each message alone. */
     for (size_t i = 0; i < n; i++) {
@@ -186,11 +186,11 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     for (size_t i = 0; i < n; i++) {
         ingest_slot *s = &ctx->slots[i];
         if (s->verdict != INGEST_ACCEPT) continue;
-        if (ingest_idset_contains(&ctx->seen, s->ev.event_id)) {
+        if (strset_contains(&ctx->seen, s->ev.event_id)) {
             judge_repeat(ctx, msgs, i);
             continue;
         }
-        if (ingest_idset_add(&ctx->seen, s->ev.event_id) != 0) {
+        if (strset_add(&ctx->seen, s->ev.event_id) != 0) {
             snprintf(err, errlen, "ingest: out of memory");
             return -1;
         }
@@ -230,8 +230,8 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         }
         /* The first occurrence in the batch takes the id; a later one is a replay, unless
          * event_log holds the id with other content. */
-        if (!ingest_idset_contains(&ctx->inserted, s->ev.event_id) &&
-            ingest_idset_take(&ctx->conflicting, s->ev.event_id)) {
+        if (!strset_contains(&ctx->inserted, s->ev.event_id) &&
+            strset_take(&ctx->conflicting, s->ev.event_id)) {
             refused++;
             snprintf(s->detail, sizeof s->detail,
                      "event_id: %s is stored with other content; the first stays", s->ev.event_id);
@@ -240,7 +240,7 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
                 return -1;
             continue;
         }
-        if (!ingest_idset_take(&ctx->inserted, s->ev.event_id)) {
+        if (!strset_take(&ctx->inserted, s->ev.event_id)) {
             replayed++;
             log_debug("replayed event not forwarded", LOG_STR("event_id", s->ev.event_id),
                       LOG_STR("incident_id", s->ev.incident_id),
@@ -269,20 +269,20 @@ int main(int argc, char **argv)
         .tick = NULL,
     };
     ingest_ctx ctx = {0};
-    ingest_idset_init(&ctx.known);
-    ingest_idset_init(&ctx.seen);
-    ingest_idset_init(&ctx.inserted);
-    ingest_idset_init(&ctx.conflicting);
+    strset_init(&ctx.known);
+    strset_init(&ctx.seen);
+    strset_init(&ctx.inserted);
+    strset_init(&ctx.conflicting);
     int rc = worker_main(argc, argv, &spec, &ctx);
     for (size_t i = 0; i < ctx.cap_slots; i++)
         mni_event_free(&ctx.slots[i].ev);
     free(ctx.slots);
     free(ctx.lookup);
     free(ctx.rows);
-    ingest_idset_free(&ctx.known);
-    ingest_idset_free(&ctx.seen);
-    ingest_idset_free(&ctx.inserted);
-    ingest_idset_free(&ctx.conflicting);
+    strset_free(&ctx.known);
+    strset_free(&ctx.seen);
+    strset_free(&ctx.inserted);
+    strset_free(&ctx.conflicting);
     schema_set_free(ctx.schemas);
     return rc;
 }
