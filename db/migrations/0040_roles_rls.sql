@@ -24,7 +24,7 @@
 -- invisible to a client role. Tables without the column (cases, case_versions,
 -- incident_persons with the de-duplicated total over all clients, the workers' bookkeeping)
 -- get no row-level security but no privilege for mni_client either: a client role cannot read
--- them at all. (Row-level security there would also stop mni-assess's COPY into case_versions
+-- them at all. One exception, read-only and scoped by incident: case_steps (below). (Row-level security there would also stop mni-assess's COPY into case_versions
 -- and case_events: PostgreSQL refuses COPY FROM into a table whose policies apply; assess
 -- therefore INSERTs into the client-owned tables from staging tables.) What a client may see
 -- of a case comes through the two views below, which cut it down to the client's own part.
@@ -142,6 +142,15 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- case_steps: the incident's response steps (containment, investigation, ...), which every
+-- client of the incident may see on its case page: scoped by incident, not by client.
+ALTER TABLE case_steps ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY all_clients ON case_steps TO mni_all_clients USING (true) WITH CHECK (true);
+CREATE POLICY own_incident ON case_steps FOR SELECT TO mni_client
+    USING (EXISTS (SELECT FROM client_exposure x WHERE x.incident_id = case_steps.incident_id
+                                                   AND x.client_id = (SELECT mni_client_id())));
+GRANT SELECT ON case_steps TO mni_client;
 
 -- ---- what a client sees of a case ----
 -- Both views are NOT security_invoker: they read cases, case_versions and client_verdicts as

@@ -5,7 +5,8 @@
  *
  *   every_table_forced        the catalogue: every table with a client_id column has
  *                             row-level security enabled and forced and the own_client policy;
- *                             on any other table a client role has no privilege; a table added
+ *                             on any other table a client role has no privilege unless forced
+ *                             row-level security scopes it (case_steps); a table added
  *                             later without them fails here (iterated over pg_class, not a
  *                             list).
  *   client_sees_its_part      a role from `mni db client-role` reads every table and view:
@@ -185,12 +186,14 @@ static void every_table_forced(void **state)
     testenv_db_from_state(state);
     char err[512];
     /* Client-owned (a client_id column): forced row-level security and the own_client policy
-     * for mni_client. Any other table: no privilege at all for mni_client. */
+     * for mni_client. Any other table: no privilege for mni_client, unless forced row-level
+     * security with a policy for it scopes what it reads (case_steps, by incident). */
     PGresult *res = pgx_query(
         db.conn, "forced",
         "SELECT c.relname || CASE WHEN h.has_client THEN ' (client-owned: no forced row-level"
         " security or no own_client policy)' ELSE ' (not client-owned, yet mni_client may read"
-        " it)' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " it without forced row-level security)' END FROM pg_class c JOIN pg_namespace n ON n.oid "
+        "= c.relnamespace"
         " CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid"
         "  AND a.attname = 'client_id' AND NOT a.attisdropped) AS has_client) h"
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
@@ -200,6 +203,8 @@ static void every_table_forced(void **state)
         "   AND p.polname = 'own_client' AND p.polcmd = '*' AND p.polpermissive"
         "   AND 'mni_client'::regrole = ANY (p.polroles))"
         " ELSE has_table_privilege('mni_client', c.oid, 'SELECT, INSERT, UPDATE, DELETE')"
+        "  AND NOT (c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (SELECT FROM"
+        "   pg_policy p WHERE p.polrelid = c.oid AND 'mni_client'::regrole = ANY (p.polroles)))"
         " END ORDER BY 1",
         0, NULL, err, sizeof err);
     if (!res) fail_msg("%s", err);
