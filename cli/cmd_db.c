@@ -11,8 +11,10 @@
  * applied, pending, changed (the file differs from what was applied) or missing-file (applied
  * by a newer version of mni), and exits 1 when anything is pending or changed.
  *
- * client-role creates (LOGIN, no password) or updates a PostgreSQL role that sees and may
- * change only the rows of one client; bpo-role one that sees every client's rows and reads
+ * client-role creates (LOGIN, no password) or updates a PostgreSQL role that sees only the rows
+ * of one client: it is given SELECT, and row-level security confines any write privilege a DBA
+ * adds (a client acknowledging its tickets) to those rows too; bpo-role one that sees every
+ * client's rows and reads
  * what mni_reader reads. Both run as the owner (CREATEROLE) and call the SQL functions of
  * migration 0040 (mni_client_role, mni_bpo_role), which refuse to turn a client's role into a
  * BPO's or back. The role's password, if any, is set by the DBA (ALTER ROLE ... PASSWORD).
@@ -51,8 +53,9 @@ static void db_usage(FILE *out)
             "            running it again changes nothing)\n"
             "  status    list the migrations: applied, pending, changed, missing-file;\n"
             "            exit 1 when any is pending or changed\n"
-            "  client-role  create or update ROLE (LOGIN, no password) so that it sees and may\n"
-            "            change only CLIENT_ID's rows (row-level security, migration 0040)\n"
+            "  client-role  create or update ROLE (LOGIN, no password) so that it sees, and\n"
+            "            could change, only CLIENT_ID's rows (row-level security, migration 0040;\n"
+            "            it is given SELECT only)\n"
             "  bpo-role  create or update ROLE so that it sees every client's rows (read-only)\n"
             "            Both run as the owner of the schema (the role that migrates).\n"
             "\n"
@@ -125,7 +128,8 @@ static int db_role(PGconn *conn, const char *sub, const char *client_id, const c
         return MNI_EXIT_FAILURE;
     }
     if (client_id)
-        printf("%s role %s: sees and may change only the rows of client %s\n",
+        printf("%s role %s: sees only the rows of client %s (read-only; any write privilege "
+               "granted later is confined to them too)\n",
                PQgetvalue(res, 0, 0), role, client_id);
     else
         printf("%s role %s: sees every client's rows (read-only)\n", PQgetvalue(res, 0, 0), role);

@@ -12,8 +12,8 @@
 --   mni_all_clients    NOLOGIN, no privileges: its members see every client's rows (the three
 --                      workers, mni_reader, the owner, every `mni db bpo-role`)
 --   mni_client         NOLOGIN: what every `mni db client-role` shares (SELECT on the
---                      client-owned tables and the two views below);
---                      its members see only the rows of their own client
+--                      client-owned tables, case_steps and the two views below); its
+--                      members see only the rows of their own client
 --
 -- Row-level security: every client-owned table (one with a client_id column) has it enabled
 -- AND forced, so that the owner is held to the policies too. Two policies each:
@@ -24,10 +24,11 @@
 -- invisible to a client role. Tables without the column (cases, case_versions,
 -- incident_persons with the de-duplicated total over all clients, the workers' bookkeeping)
 -- get no row-level security but no privilege for mni_client either: a client role cannot read
--- them at all. One exception, read-only and scoped by incident: case_steps (below). (Row-level security there would also stop mni-assess's COPY into case_versions
--- and case_events: PostgreSQL refuses COPY FROM into a table whose policies apply; assess
--- therefore INSERTs into the client-owned tables from staging tables.) What a client may see
--- of a case comes through the two views below, which cut it down to the client's own part.
+-- them at all; one exception, read-only and scoped by incident: case_steps (below).
+-- PostgreSQL refuses COPY FROM into a table whose policies apply to the writer, so mni-assess
+-- COPYs only into case_versions and case_events (no row-level security) and INSERTs into the
+-- client-owned tables from staging tables. What a client may see of a case comes through the
+-- two views below, which cut it down to the client's own part.
 --
 -- Which client a role is: mni_client_roles (role_name -> client_id), written by
 -- `mni db client-role` (mni_client_role() below). A role is either a client's or sees all,
@@ -247,7 +248,8 @@ GRANT SELECT, INSERT ON ticket_webhook_attempts TO mni_notify;
 -- ---- client and BPO roles (`mni db client-role`, `mni db bpo-role`; cli/cmd_db.c) ----
 -- Run by the owner (CREATEROLE). Each returns 'created' or 'updated'.
 
--- A role that sees and may change only client p_client's rows. An existing role is updated
+-- A role that sees only client p_client's rows: SELECT through mni_client, and the policies
+-- confine any write privilege granted to it later to those rows too. An existing role is updated
 -- (its client changed) unless it sees all or is one of mni's own roles.
 CREATE FUNCTION mni_client_role(p_role name, p_client text) RETURNS text
 LANGUAGE plpgsql AS $$
