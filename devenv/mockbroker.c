@@ -44,15 +44,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/model/topics.h"
 #include "lib/base/log.h"
 
 #define MOCKBROKER_MAX_BROKERS 16
 #define MOCKBROKER_MAX_TOPICS 64
 #define MOCKBROKER_MAX_PARTITIONS 1000
 
-static const char mockbroker_default_topics[] =
-    "incident.events:6,incident.accepted:6,incident.dlq:3,case.assessments:6,notify.tasks:6,"
-    "tickets:3";
+/* The pipeline's topics (lib/model/topics.h), as --topics would list them. */
+static char mockbroker_default_topics[512];
 
 typedef struct {
     char name[250]; /* Kafka allows 249 characters */
@@ -181,6 +181,10 @@ int main(int argc, char **argv)
     const char *topics_arg = mockbroker_default_topics, *bootstrap_file = NULL;
     static mockbroker_topic topics[MOCKBROKER_MAX_TOPICS];
     char err[512];
+    if (mni_topics_list(mockbroker_default_topics, sizeof mockbroker_default_topics) != 0) {
+        fprintf(stderr, "mni-mockbroker: the topic table does not fit its list\n");
+        return 1;
+    }
 
     log_init("mockbroker");
     for (int i = 1; i < argc; i++) {

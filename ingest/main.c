@@ -251,6 +251,8 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         if (ingest_forward(w, msgs[i], &s->ev, err, errlen) != 0) return -1;
         forwarded++;
     }
+    worker_outcome(w, "accepted", forwarded);
+    worker_outcome(w, "replayed", replayed);
     log_info("batch processed", LOG_UINT("messages", n), LOG_UINT("stored", forwarded),
              LOG_UINT("replayed", replayed), LOG_UINT("dead_letters", refused), LOG_END);
     return 0;
