@@ -16,13 +16,13 @@
 #include "lib/model/task_id.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
+#include "lib/base/timefmt.h"
 #include "lib/model/events.h"
 #include "lib/model/facts_json.h"
-#include "lib/runtime/outbox.h"
-#include "lib/pg/pgx.h"
 #include "lib/model/records.h"
-#include "lib/base/timefmt.h"
 #include "lib/model/verdict_json.h"
+#include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 #include "rules/obligations.h"
 
 #define NO_CASE ((size_t)-1)
@@ -546,15 +546,38 @@ static void record_side_rows(assess_batch *ab, size_t seq, size_t c)
     }
 }
 
+/* The client an event speaks for, NULL for an incident-wide one. */
+static const char *event_client(const mni_event *ev)
+{
+    switch (ev->type) {
+    case MNI_EVENT_EXPOSURE_MANIFEST:
+        return ev->body.manifest.client_id;
+    case MNI_EVENT_EXPOSURE_COUNT:
+        return ev->body.count.client_id;
+    case MNI_EVENT_REPORT_FILED:
+        return ev->body.report.client_id;
+    default:
+        return NULL;
+    }
+}
+
+/* Every applied event changes its case: it is recorded in case_events and, as evidence, in
+ * the audit chain (one row per event, so the chain is the same however the events were
+ * batched). */
 static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
 {
+    static const char *const status_names[] = {"open", "closed", "withdrawn"};
     const mni_event *ev = &ab->evs[seq];
+    const char *kind = mni_event_sym_name(MNI_SYM_TYPE, (int)ev->type);
     char at[32], version[16];
     snprintf(version, sizeof version, "%d", cs->version);
-    const char *row[] = {ev->event_id, ev->incident_id,
-                         mni_event_sym_name(MNI_SYM_TYPE, (int)ev->type),
-                         fmt_ms(ev->occurred_at_ms, at), version};
+    const char *row[] = {ev->event_id, ev->incident_id, kind, fmt_ms(ev->occurred_at_ms, at),
+                         version};
     rowset_add(&ab->w.events, row);
+    const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, event_client(ev), NULL};
+    add_json_row(&ab->w.audit, arow, 4,
+                 json_pack("{s:s, s:s, s:i, s:s}", "event_id", ev->event_id, "kind", kind,
+                           "version", cs->version, "status", status_names[cs->status]));
 }
 
 /* Folds every applied event in order. Returns 1 when a manifest whose tokens were merged got

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/timefmt.h"
 #include "lib/model/facts_json.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/audit_anchor.h"
 #include "lib/runtime/outbox.h"
-#include "lib/base/timefmt.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
 {
@@ -37,6 +38,16 @@ int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
         "step text, completed_at timestamptz, event_id text) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS assess_outbox (task_id text, topic text, "
         "incident_id text, client_id text, kind text, payload jsonb, record bytea) "
+        "ON COMMIT DELETE ROWS;"
+        /* Client-owned tables have row-level security, which refuses COPY FROM (migration
+         * 0040): their rows are staged and inserted. */
+        "CREATE TEMP TABLE IF NOT EXISTS assess_client_verdicts (incident_id text, "
+        "client_id text, version integer, entry jsonb) ON COMMIT DELETE ROWS;"
+        "CREATE TEMP TABLE IF NOT EXISTS assess_filings (event_id text, incident_id text, "
+        "report text, client_id text, filed_at timestamptz, reference text) "
+        "ON COMMIT DELETE ROWS;"
+        "CREATE TEMP TABLE IF NOT EXISTS assess_audit (n bigint GENERATED ALWAYS AS IDENTITY, "
+        "actor text, action text, incident_id text, client_id text, payload jsonb) "
         "ON COMMIT DELETE ROWS",
         err, errlen);
 }
@@ -317,9 +328,11 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                     "COPY case_versions (incident_id, version, verdict, rules, cause_event_id) "
                     "FROM STDIN",
                     err, errlen) != 0 ||
-        rowset_copy(&w->client_verdicts, pg, "assess.client_verdicts",
-                    "COPY client_verdicts (incident_id, client_id, version, entry) FROM STDIN", err,
-                    errlen) != 0 ||
+        staged(pg, &w->client_verdicts, "assess.client_verdicts",
+               "COPY assess_client_verdicts (incident_id, client_id, version, entry) FROM STDIN",
+               "INSERT INTO client_verdicts (incident_id, client_id, version, entry) "
+               "SELECT incident_id, client_id, version, entry FROM assess_client_verdicts",
+               err, errlen) != 0 ||
         /* The last due of each deadline in the batch wins; every staged row moved (the fold
          * stages only new or changed dues), so a moved deadline is reminded of again. */
         staged(pg, &w->deadlines, "assess.deadlines",
@@ -345,19 +358,27 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                "SELECT DISTINCT ON (incident_id, step) incident_id, step, completed_at, event_id "
                "FROM assess_steps ORDER BY incident_id, step, seq ON CONFLICT DO NOTHING",
                err, errlen) != 0 ||
-        rowset_copy(&w->filings, pg, "assess.filings",
-                    "COPY case_filings (event_id, incident_id, report, client_id, filed_at, "
-                    "reference) FROM STDIN",
-                    err, errlen) != 0 ||
+        staged(pg, &w->filings, "assess.filings",
+               "COPY assess_filings (event_id, incident_id, report, client_id, filed_at, "
+               "reference) FROM STDIN",
+               "INSERT INTO case_filings (event_id, incident_id, report, client_id, filed_at, "
+               "reference) SELECT event_id, incident_id, report, client_id, filed_at, reference "
+               "FROM assess_filings",
+               err, errlen) != 0 ||
         (w->outbox.n_rows > 0 &&
          (rowset_copy(&w->outbox, pg, "assess.outbox",
                       "COPY assess_outbox (task_id, topic, incident_id, client_id, kind, payload, "
                       "record) FROM STDIN",
                       err, errlen) != 0 ||
           outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
-        rowset_copy(&w->audit, pg, "assess.audit",
-                    "COPY audit_log (actor, action, incident_id, client_id, payload) FROM STDIN",
-                    err, errlen) != 0 ||
+        /* In the order staged: the chain trigger numbers them as they come. */
+        staged(pg, &w->audit, "assess.audit",
+               "COPY assess_audit (actor, action, incident_id, client_id, payload) FROM STDIN",
+               "INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
+               "SELECT actor, action, incident_id, client_id, payload FROM assess_audit ORDER BY n",
+               err, errlen) != 0 ||
+        /* The head of the chain is signed in the same transaction (migration 0041). */
+        (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
         rowset_copy(&w->events, pg, "assess.events",
                     "COPY case_events (event_id, incident_id, kind, occurred_at, version_after) "
                     "FROM STDIN",

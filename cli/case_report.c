@@ -11,11 +11,15 @@
 
 #include "lib/pg/pgx.h"
 
-/* $2 (the case) or $1 (the list) is the page's clock as text, NULL for the server's now();
+/* Cases and verdicts are read through case_overview and case_versions_shown (migration 0040):
+ * the whole case for a role that sees every client, only the client's own part for a client's
+ * role (row-level security hides the other tables' rows of other clients).
+ *
+ * $2 (the case) or $1 (the list) is the page's clock as text, NULL for the server's now();
  * mni_jst (migration 0021) writes an instant as RFC 3339 in Japan time. A deadline's state
  * (case_report.h) compares the clock with mni_due_end (migration 0010). */
 static const char *const case_sql =
-    "WITH k AS (SELECT c.*, coalesce($2::timestamptz, now()) AS as_of FROM cases c"
+    "WITH k AS (SELECT c.*, coalesce($2::timestamptz, now()) AS as_of FROM case_overview c"
     " WHERE c.incident_id = $1) "
     "SELECT json_build_object("
     " 'incident_id', k.incident_id, 'tenant', k.tenant, 'status', k.status,"
@@ -23,7 +27,8 @@ static const char *const case_sql =
     " 'known_at', mni_jst(k.known_at), 'mandatory_since', mni_jst(k.mandatory_since),"
     " 'closed_at', mni_jst(k.closed_at), 'persons_total', k.persons_total,"
     " 'distinct_tokens', k.distinct_tokens, 'facts', k.facts,"
-    " 'verdict', CASE WHEN k.version > 0 THEN case_verdict(k.incident_id, k.version) END,"
+    " 'verdict', (SELECT s.verdict FROM case_versions_shown s"
+    "   WHERE s.incident_id = k.incident_id AND s.version = k.version),"
     /* Free text: the opening event's, replaced by any later update that carries one. */
     " 'title', (SELECT e.body->'body'->>'title' FROM event_log e"
     "   WHERE e.incident_id = k.incident_id AND e.kind IN ('incident_opened', 'facts_updated')"
@@ -38,8 +43,7 @@ static const char *const case_sql =
     "   'my_number', cv.verdict->'my_number'->>'status',"
     "   'appi', cv.verdict->'appi'->>'status', 'route', cv.verdict->>'route',"
     "   'cause_event_id', v.cause_event_id) ORDER BY v.version), '[]'::json)"
-    "   FROM case_versions v"
-    "   CROSS JOIN LATERAL (SELECT case_verdict(v.incident_id, v.version) AS verdict) cv"
+    "   FROM case_versions_shown v CROSS JOIN LATERAL (SELECT v.verdict) cv"
     "   WHERE v.incident_id = k.incident_id),"
     " 'clients', (SELECT coalesce(json_agg(json_build_object('client_id', x.client_id,"
     "   'persons', x.persons, 'persons_max', x.persons_max, 'token_count', x.token_count,"
@@ -105,9 +109,8 @@ static const char *const list_sql =
     " (SELECT count(*) FROM deadlines d WHERE d.incident_id = c.incident_id"
     "  AND d.met_at IS NULL AND c.status = 'open'"
     "  AND clock.as_of >= mni_due_end(d.due_date, d.due_at)) AS overdue"
-    " FROM clock, cases c"
-    " LEFT JOIN LATERAL (SELECT case_verdict(c.incident_id, c.version) AS verdict"
-    "   WHERE c.version > 0) v ON true"
+    " FROM clock, case_overview c"
+    " LEFT JOIN case_versions_shown v ON v.incident_id = c.incident_id AND v.version = c.version"
     " LEFT JOIN LATERAL (SELECT d.kind, d.client_id, d.due_date, d.due_at,"
     "   mni_due_end(d.due_date, d.due_at) AS due_end FROM deadlines d"
     "   WHERE d.incident_id = c.incident_id AND d.met_at IS NULL"

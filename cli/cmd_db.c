@@ -3,11 +3,21 @@
  *
  *   mni db migrate [--dir DIR] [--conninfo STR] [--config FILE]
  *   mni db status  [--dir DIR] [--conninfo STR] [--config FILE]
+ *   mni db client-role CLIENT_ID ROLE [--conninfo STR] [--config FILE]
+ *   mni db bpo-role ROLE [--conninfo STR] [--config FILE]
  *
  * migrate applies the missing files of the migrations directory (pgx_migrate: in order, each
  * in its own transaction, under an advisory lock, idempotent); status lists every migration as
  * applied, pending, changed (the file differs from what was applied) or missing-file (applied
  * by a newer version of mni), and exits 1 when anything is pending or changed.
+ *
+ * client-role creates (LOGIN, no password) or updates a PostgreSQL role that sees only the rows
+ * of one client: it is given SELECT, and row-level security confines any write privilege a DBA
+ * adds (a client acknowledging its tickets) to those rows too; bpo-role one that sees every
+ * client's rows and reads
+ * what mni_reader reads. Both run as the owner (CREATEROLE) and call the SQL functions of
+ * migration 0040 (mni_client_role, mni_bpo_role), which refuse to turn a client's role into a
+ * BPO's or back. The role's password, if any, is set by the DBA (ALTER ROLE ... PASSWORD).
  *
  * Where the database is: --conninfo, else pg.conninfo from the configuration (MNI_PG_CONNINFO,
  * MNI_CONFIG or --config; lib/runtime/config.h). Where the migrations are: --dir, else
@@ -20,10 +30,10 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "lib/runtime/config.h"
 #include "lib/base/log.h"
 #include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/config.h"
 
 typedef struct {
     const char *dir;
@@ -36,11 +46,18 @@ static void db_usage(FILE *out)
     fprintf(out,
             "usage: mni db migrate [--dir DIR] [--conninfo STR] [--config FILE]\n"
             "       mni db status  [--dir DIR] [--conninfo STR] [--config FILE]\n"
+            "       mni db client-role CLIENT_ID ROLE [--conninfo STR] [--config FILE]\n"
+            "       mni db bpo-role ROLE [--conninfo STR] [--config FILE]\n"
             "\n"
             "  migrate   apply the missing migrations (in order, each in its own transaction;\n"
             "            running it again changes nothing)\n"
             "  status    list the migrations: applied, pending, changed, missing-file;\n"
             "            exit 1 when any is pending or changed\n"
+            "  client-role  create or update ROLE (LOGIN, no password) so that it sees, and\n"
+            "            could change, only CLIENT_ID's rows (row-level security, migration 0040;\n"
+            "            it is given SELECT only)\n"
+            "  bpo-role  create or update ROLE so that it sees every client's rows (read-only)\n"
+            "            Both run as the owner of the schema (the role that migrates).\n"
             "\n"
             "  --dir DIR        migrations directory (default: $MNI_MIGRATIONS_DIR, else\n"
             "                   ./db/migrations, else db/migrations beside the program)\n"
@@ -52,11 +69,17 @@ static void db_usage(FILE *out)
             "MNI_PG_CONNINFO.\n");
 }
 
-/* Parses the options after the subcommand; -1 on bad usage (message printed). */
-static int db_parse(int argc, char **argv, db_options *o)
+/* Parses the options after the subcommand and its npos positional arguments (into pos);
+ * -1 on bad usage (message printed). */
+static int db_parse(int argc, char **argv, db_options *o, int npos, const char **pos)
 {
+    int have = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (a[0] != '-' && have < npos) {
+            pos[have++] = a;
+            continue;
+        }
         const char **slot = !strcmp(a, "--dir")        ? &o->dir
                             : !strcmp(a, "--conninfo") ? &o->conninfo
                             : !strcmp(a, "--config")   ? &o->config_file
@@ -71,11 +94,52 @@ static int db_parse(int argc, char **argv, db_options *o)
         }
         *slot = argv[++i];
     }
+    if (have < npos) {
+        fprintf(stderr, "mni db %s: %s (see mni db --help)\n", argv[0],
+                npos == 2 ? "needs CLIENT_ID and ROLE" : "needs ROLE");
+        return -1;
+    }
+    if (o->dir && npos > 0) {
+        fprintf(stderr, "mni db %s: --dir is for migrate and status only\n", argv[0]);
+        return -1;
+    }
     return 0;
 }
 
+/* mni db client-role / bpo-role: one call of the migration's SQL function, printed. */
+static int db_role(PGconn *conn, const char *sub, const char *client_id, const char *role)
+{
+    char err[1024];
+    /* PostgreSQL would cut a longer name silently (NAMEDATALEN). */
+    if (!*role || strlen(role) > 63 || (client_id && !*client_id)) {
+        fprintf(stderr, "mni db %s: %s\n", sub,
+                client_id && !*client_id ? "CLIENT_ID: must not be empty"
+                                         : "ROLE: must be 1 to 63 bytes");
+        return MNI_EXIT_USAGE;
+    }
+    const char *p[] = {role, client_id};
+    PGresult *res = client_id
+                        ? pgx_query(conn, "db.client_role", "SELECT mni_client_role($1::name, $2)",
+                                    2, p, err, sizeof err)
+                        : pgx_query(conn, "db.bpo_role", "SELECT mni_bpo_role($1::name)", 1, p, err,
+                                    sizeof err);
+    if (!res) {
+        fprintf(stderr, "mni db %s: %s\n", sub, err);
+        return MNI_EXIT_FAILURE;
+    }
+    if (client_id)
+        printf("%s role %s: sees only the rows of client %s (read-only; any write privilege "
+               "granted later is confined to them too)\n",
+               PQgetvalue(res, 0, 0), role, client_id);
+    else
+        printf("%s role %s: sees every client's rows (read-only)\n", PQgetvalue(res, 0, 0), role);
+    PQclear(res);
+    return MNI_EXIT_OK;
+}
+
 /* Resolves the conninfo and the directory and connects; returns the exit code on failure. */
-static int db_open(const char *cmd, const db_options *o, PGconn **conn, char *dir, size_t dirlen)
+static int db_open(const char *cmd, const db_options *o, int need_dir, PGconn **conn, char *dir,
+                   size_t dirlen)
 {
     char err[1024];
     config *cfg = NULL;
@@ -101,8 +165,8 @@ static int db_open(const char *cmd, const db_options *o, PGconn **conn, char *di
         }
     }
     int rc = MNI_EXIT_OK;
-    if (o->dir) {
-        snprintf(dir, dirlen, "%s", o->dir);
+    if (o->dir || !need_dir) {
+        snprintf(dir, dirlen, "%s", o->dir ? o->dir : "");
     } else if (pgx_migrations_dir(dir, dirlen, err, sizeof err) != 0) {
         fprintf(stderr, "mni db %s: %s\n", cmd, err);
         rc = MNI_EXIT_FAILURE;
@@ -149,7 +213,8 @@ int cmd_db(int argc, char **argv)
         return MNI_EXIT_OK;
     }
     int is_migrate = !strcmp(sub, "migrate"), is_status = !strcmp(sub, "status");
-    if (!is_migrate && !is_status) {
+    int npos = !strcmp(sub, "client-role") ? 2 : !strcmp(sub, "bpo-role") ? 1 : 0;
+    if (!is_migrate && !is_status && !npos) {
         fprintf(stderr, "mni db: unknown command '%s' (see mni db --help)\n", sub);
         return MNI_EXIT_USAGE;
     }
@@ -159,16 +224,19 @@ int cmd_db(int argc, char **argv)
             return MNI_EXIT_OK;
         }
     db_options o = {0};
-    if (db_parse(argc - 1, argv + 1, &o) != 0) return MNI_EXIT_USAGE;
+    const char *pos[2] = {NULL, NULL};
+    if (db_parse(argc - 1, argv + 1, &o, npos, pos) != 0) return MNI_EXIT_USAGE;
 
     /* Notices and library diagnostics go to stderr as JSON lines tagged "mni". */
     log_init("mni");
     PGconn *conn = NULL;
     char dir[4096], err[1024];
-    int rc = db_open(sub, &o, &conn, dir, sizeof dir);
+    int rc = db_open(sub, &o, !npos, &conn, dir, sizeof dir);
     if (rc != MNI_EXIT_OK) return rc;
 
-    if (is_migrate) {
+    if (npos) {
+        rc = db_role(conn, sub, npos == 2 ? pos[0] : NULL, npos == 2 ? pos[1] : pos[0]);
+    } else if (is_migrate) {
         int applied = 0;
         if (pgx_migrate(conn, dir, db_print_applied, NULL, &applied, err, sizeof err) != 0) {
             fprintf(stderr, "mni db migrate: %s\n", err);

@@ -14,6 +14,7 @@ int cmd_assess(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_cases(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -34,6 +34,7 @@
 #include "lib/base/arena.h"
 #include "lib/serdes/schema_set.h"
 #include "lib/base/log.h"
+#include "lib/runtime/audit_anchor.h"
 #include "lib/runtime/outbox.h"
 #include "lib/pg/pgx.h"
 #include "lib/model/records.h"
@@ -234,13 +235,23 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
         return -1;
     worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
     /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
-     * published once its row is. */
-    if (pgx_exec_params(pg, "notify.tickets_published",
-                        "UPDATE tickets t SET status = 'published', updated_at = now() "
-                        "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
-                        "AND o.published_at IS NOT NULL AND t.status = 'open'",
-                        0, NULL, &published, err, errlen) != 0)
-        return -1;
+     * published once its row is; each publication is a delivery, audited and signed. */
+    PGresult *res = pgx_query(
+        pg, "notify.tickets_published",
+        "WITH moved AS (UPDATE tickets t SET status = 'published', updated_at = now() "
+        "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
+        "AND o.published_at IS NOT NULL AND t.status = 'open' "
+        "RETURNING t.ticket_id, t.incident_id, t.client_id), "
+        "audit AS (INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
+        "SELECT '" NOTIFY_ACTOR "', 'ticket_published', incident_id, client_id, "
+        "jsonb_build_object('ticket_id', ticket_id) FROM moved ORDER BY ticket_id RETURNING seq) "
+        "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM audit)",
+        0, NULL, err, errlen);
+    if (!res) return -1;
+    published = atoll(PQgetvalue(res, 0, 0));
+    long long audited = atoll(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (audited > 0 && audit_anchor_sign(pg, err, errlen) != 0) return -1;
     if (relayed > 0 || published > 0)
         log_info("outbox relayed", LOG_INT("rows", relayed),
                  LOG_INT("tickets_published", published), LOG_END);

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/runtime/outbox.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/outbox.h"
 
 int notify_store_task_seen(PGconn *pg, const char *task_id, int *seen, char *err, size_t errlen)
 {
@@ -117,6 +118,8 @@ int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
                              "ORDER BY n",
                              1, p, NULL, err, errlen);
     free(text);
+    /* The head of the chain is signed in the same transaction (migration 0041). */
+    if (rc == 0) rc = audit_anchor_sign(pg, err, errlen);
     if (rc == 0) json_array_clear(rows);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "lib/base/digest.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/audit_anchor.h"
 #include "notify/notify_store.h"
 
 /* $1 how many, $2 the lease in ms. The body is the ticket as the tickets topic carries it,
@@ -373,7 +374,10 @@ int webhook_run(PGconn *pg, const webhook_config *cfg, webhook_counts *counts, c
     free(text);
     if (!res) return -1;
     long long recorded = atoll(PQgetvalue(res, 0, 0));
+    long long audited = atoll(PQgetvalue(res, 0, 1));
     PQclear(res);
+    /* The audit rows just appended are signed (migration 0041). */
+    if (audited > 0 && audit_anchor_sign(pg, err, errlen) != 0) return -1;
     if (recorded < (long long)n)
         log_warn("webhook: attempts not recorded (another member moved these tickets on)",
                  LOG_INT("sent", n), LOG_INT("recorded", recorded), LOG_END);

@@ -39,9 +39,14 @@ scripts/mni-env up
 "$bin/mni" db migrate
 logs=$MNI_ENV_DIR/logs
 mkdir -p "$logs"
+# Each worker logs in as its own role (migration 0040) and signs the audit chain with a key
+# the database never sees (0041).
+export MNI_AUDIT_KEY_FILE=$MNI_ENV_DIR/audit.key
+[ -f "$MNI_AUDIT_KEY_FILE" ] || "$bin/mni" token --generate-key "$MNI_AUDIT_KEY_FILE" >/dev/null
 pids=()
 for w in ingest assess notify; do
-  "$bin/mni-$w" >"$logs/$w.log" 2>&1 &
+  role_conninfo=MNI_PG_CONNINFO_${w^^}
+  MNI_PG_CONNINFO=${!role_conninfo} "$bin/mni-$w" >"$logs/$w.log" 2>&1 &
   pids+=($!)
 done
 stop_workers() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
@@ -98,6 +103,8 @@ echo "  (kafkajs + @kafkajs/confluent-schema-registry, kafka-avro-console-consum
 say "The case as a page to file or print (mni report INC-2026-0101 --html)"
 "$bin/mni" report INC-2026-0101 --html --as-of "$MNI_NOTIFY_CLOCK" --output "$logs/INC-2026-0101.html"
 echo "  $logs/INC-2026-0101.html (deadlines as of $MNI_NOTIFY_CLOCK, the demo's clock)"
+say "The audit log: hash chain and the workers' signatures (mni audit verify)"
+"$bin/mni" audit verify
 say "Done in $(( $(date +%s) - started )) s"
 echo "The environment is still running: try 'bin/mni cases' or 'bin/mni case INC-2026-0103',"
 echo "or 'bin/mni web' and open http://127.0.0.1:8080/ (the case list and pages, read-only);"

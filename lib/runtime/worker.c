@@ -13,6 +13,7 @@
 
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/audit_anchor.h"
 #include "lib/runtime/dlq.h"
 #include "lib/runtime/logcheck.h"
 #include "lib/runtime/offsets.h"
@@ -831,7 +832,9 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_set_default(w->cfg, "test.pause_before_commit_ms", "0", err, errlen) != 0 ||
         config_set_default(w->cfg, "metrics.bind", "127.0.0.1", err, errlen) != 0 ||
         config_set_default(w->cfg, "metrics.gauges_ms", "15000", err, errlen) != 0 ||
+        config_set_default(w->cfg, "audit.key_file", NULL, err, errlen) != 0 ||
         config_load(w->cfg, config_path, err, errlen) != 0 ||
+        audit_anchor_configure(w->cfg, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.bytes", 1024, 1LL << 31, &w->batch_bytes, err, errlen) != 0 ||

@@ -46,14 +46,14 @@
 #include <unistd.h>
 
 #include "lib/base/arena.h"
-#include "lib/serdes/schema_set.h"
-#include "lib/model/facts_json.h"
 #include "lib/kafka/kq.h"
-#include "lib/runtime/outbox.h"
+#include "lib/model/facts_json.h"
 #include "lib/model/task_id.h"
-#include "lib/pg/pgx.h"
 #include "lib/model/records.h"
 #include "lib/model/verdict_json.h"
+#include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
+#include "lib/serdes/schema_set.h"
 #include "rules/rules.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
@@ -503,8 +503,9 @@ static void test_tasks_render_and_ticket(void **state)
     sqlcheck_equal(pg,
                    "SELECT count(*) FILTER (WHERE action = 'document_rendered') || '/' || "
                    "count(*) FILTER (WHERE action = 'ticket_created') || '/' || "
+                   "count(*) FILTER (WHERE action = 'ticket_published') || '/' || "
                    "count(*) FILTER (WHERE actor = 'mni-notify') FROM audit_log",
-                   NULL, "12/5/17");
+                   NULL, "12/5/5/22");
     sqlcheck_equal(pg,
                    "SELECT count(*) FROM audit_log a JOIN deliveries d ON d.task_id = "
                    "a.payload->>'task_id' AND d.channel = a.payload->>'channel' AND d.format = "
@@ -519,7 +520,7 @@ static void test_tasks_render_and_ticket(void **state)
                                  "count(*) FROM tickets) || '/' || (SELECT count(*) FROM outbox) "
                                  "|| '/' || (SELECT count(*) FROM audit_log)",
                                  NULL);
-    assert_string_equal(before, "12/5/10/17");
+    assert_string_equal(before, "12/5/10/22"); /* audit: 12 documents, 5 tickets, 5 published */
     assert_int_equal(replay_outbox_tasks(pg, T1.tasks), 5);
     run_notify(db, &T1, "notify-t1", "2026-06-10T11:00:00+09:00");
     sqlcheck_equal(pg,

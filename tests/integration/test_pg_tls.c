@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"

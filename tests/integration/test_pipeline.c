@@ -20,7 +20,9 @@
 #include "lib/pg/pgx.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
+#include "tests/support/testdata.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
@@ -159,6 +161,26 @@ static void test_pipeline_end_to_end(void **state)
     assert_int_equal((size_t)atoi(tickets), on_topic);
     free(tickets);
     sqlcheck_equal(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
+    /* Every case change (each applied event), document rendered and delivery (each ticket
+     * published) is in the chain, and the workers, logged in as their own roles, signed it
+     * with the test key (workerproc): `mni audit verify` finds it intact. */
+    sqlcheck_equal(pg,
+                   "SELECT (SELECT count(*) FROM case_events) = (SELECT count(*) FROM audit_log "
+                   "WHERE action = 'event_applied') AND (SELECT count(*) FROM deliveries) = "
+                   "(SELECT count(*) FROM audit_log WHERE action = 'document_rendered') AND "
+                   "(SELECT count(*) FROM tickets WHERE status <> 'open') = (SELECT count(*) FROM "
+                   "audit_log WHERE action = 'ticket_published') AND (SELECT count(*) FROM "
+                   "case_events) > 0 AND (SELECT count(*) FROM audit_anchors) > 0",
+                   NULL, "t");
+    char key[1024];
+    testdata_path("audit-test.key", key, sizeof key);
+    const char *verify[] = {"mni",       "audit",      "verify", "--conninfo",
+                            db.conninfo, "--key-file", key,      NULL};
+    runcmd_result vr;
+    assert_int_equal(runcmd(verify, NULL, &vr), 0);
+    if (vr.status != 0 || !strstr(vr.out, "intact"))
+        fail_msg("mni audit verify after the pipeline: exit %d: %s%s", vr.status, vr.out, vr.err);
+    runcmd_free(&vr);
     /* The documents carry what ingest stored: the report draft names the incident by its title. */
     sqlcheck_equal(pg,
                    "SELECT count(*) > 0 FROM deliveries WHERE incident_id = 'INC-2026-0101' AND "

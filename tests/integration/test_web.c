@@ -24,6 +24,10 @@
  *                   sort column, the security headers, /healthz.
  *   web_role        web.role is applied with SET ROLE: the role itself works, a role that does
  *                   not exist makes the pages answer 503 and says why in the log.
+ *   web_client_role web.role = a role from `mni db client-role C-ALPHA`: the list holds only
+ *                   C-ALPHA's case, another case is 404, and the case page shows C-ALPHA's row
+ *                   and its count but neither C-BETA nor the de-duplicated total (row-level
+ *                   security and the views of migration 0040).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,10 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/model/facts_json.h"
-#include "lib/pg/pgx.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/facts_json.h"
 #include "lib/model/verdict_json.h"
+#include "lib/pg/pgx.h"
 #include "rules/rules.h"
 #include "tests/support/browser.h"
 #include "tests/support/httpget.h"
@@ -546,13 +550,64 @@ static void test_web_role(void **state)
     }
 }
 
+static void test_web_client_role(void **state)
+{
+    (void)testenv_db_from_state(state);
+    char role[64], sql[256], err[256];
+    snprintf(role, sizeof role, "web_alpha_%d", (int)getpid());
+    const char *cr[] = {"mni", "db",         "client-role", "C-ALPHA",
+                        role,  "--conninfo", db.conninfo,   NULL};
+    runcmd_result r;
+    assert_int_equal(runcmd(cr, NULL, &r), 0);
+    if (r.status != 0) fail_msg("mni db client-role: %s%s", r.out, r.err);
+    runcmd_free(&r);
+    /* mni web logs in as the owner and SETs ROLE, which takes membership. */
+    snprintf(sql, sizeof sql, "GRANT %s TO CURRENT_USER", role);
+    exec_ok(db.conn, sql, 0, NULL);
+
+    int port = httpget_free_port();
+    workerproc w;
+    start_web(&w, port, role);
+    char *body = NULL;
+    assert_int_equal(httpget(port, "/", &body), 200);
+    assert_non_null(strstr(body, "INC-WEB-1"));
+    assert_null(strstr(body, "INC-WEB-2"));
+    assert_null(strstr(body, "C-BETA"));
+    free(body);
+    assert_int_equal(httpget(port, "/cases/INC-WEB-2", &body), 404);
+    free(body);
+    assert_int_equal(httpget(port, "/cases/INC-WEB-1", &body), 200);
+    assert_non_null(strstr(body, "data-client=\"C-ALPHA\""));
+    assert_null(strstr(body, "C-BETA"));
+    /* Its own count (80) is there; the total row over all clients (120) is blank. */
+    const char *total = strstr(body, "id=\"persons-total\"");
+    assert_non_null(total);
+    const char *end = strstr(total, "</tr>");
+    assert_non_null(end);
+    char total_row[2048];
+    snprintf(total_row, sizeof total_row, "%.*s", (int)(end - total), total);
+    if (strstr(total_row, "120") || count(total_row, "—") < 3)
+        fail_msg("a client's page shows the total over all clients: %s", total_row);
+    const char *own = strstr(body, "data-client=\"C-ALPHA\"");
+    end = own ? strstr(own, "</tr>") : NULL;
+    assert_non_null(end);
+    snprintf(total_row, sizeof total_row, "%.*s", (int)(end - own), own);
+    if (!strstr(total_row, ">80名<"))
+        fail_msg("the client's own count is not shown: %s", total_row);
+    free(body);
+    stop_web(&w);
+
+    /* Roles are the cluster's: this one goes with the test (it holds no privilege itself). */
+    snprintf(sql, sizeof sql, "DROP ROLE %s", role);
+    if (pgx_exec(db.conn, "drop_role", sql, err, sizeof err) != 0) fail_msg("%s", err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_file_in_browser),
-        cmocka_unit_test(test_web_pages_in_browser),
-        cmocka_unit_test(test_web_http_contract),
-        cmocka_unit_test(test_web_role),
+        cmocka_unit_test(test_report_file_in_browser), cmocka_unit_test(test_web_pages_in_browser),
+        cmocka_unit_test(test_web_http_contract),      cmocka_unit_test(test_web_role),
+        cmocka_unit_test(test_web_client_role),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

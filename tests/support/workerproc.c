@@ -14,15 +14,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/pg/pgx.h"
 #include "tests/support/runcmd.h"
+#include "tests/support/testdata.h"
 
 static int log_seq;
+
+/* The role a worker program logs in as (migration 0040), NULL for other programs. */
+static const char *worker_role(const char *program)
+{
+    static const char *const roles[][2] = {
+        {"mni-ingest", "mni_ingest"}, {"mni-assess", "mni_assess"}, {"mni-notify", "mni_notify"}};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (!strcmp(program, roles[i][0])) return roles[i][1];
+    return NULL;
+}
 
 /* Forks the child: prefix (NULL-terminated, may be NULL) runs first, with path as its program. */
 static int start_child(workerproc *w, const char *const *prefix, const char *path,
                        const char *program, const char *conninfo, const char *bootstrap,
                        const char *group, const char *const *env, const char *const *argv)
 {
+    /* Workers log in as their own roles, as in production, so that every test running one
+     * proves its grants suffice (deploy/RUNBOOK.md "Database roles"). */
+    char as_role[2048], why[256];
+    const char *role = worker_role(program);
+    if (role &&
+        pgx_conninfo_set(conninfo, "user", role, as_role, sizeof as_role, why, sizeof why) == 0)
+        conninfo = as_role;
+    char key[1024];
+    testdata_path("audit-test.key", key, sizeof key);
     snprintf(w->log_path, sizeof w->log_path, "/tmp/mni-%s-%d-%d.log", program, (int)getpid(),
              log_seq++);
     fflush(NULL);
@@ -39,6 +60,8 @@ static int start_child(workerproc *w, const char *const *prefix, const char *pat
         dup2(fd, 2);
         setenv("MNI_PG_CONNINFO", conninfo, 1);
         setenv("MNI_KAFKA_BOOTSTRAP", bootstrap, 1);
+        /* Workers sign the audit chain's head with the test key (migration 0041). */
+        setenv("MNI_AUDIT_KEY_FILE", key, 0);
         if (group) setenv("MNI_GROUP_ID", group, 1);
         /* A member killed with SIGKILL never leaves its group: with the default 45 s session
          * the next member would wait that long for its partitions. */
