@@ -29,9 +29,15 @@ const char *ingest_verdict_reason(ingest_verdict v)
     case INGEST_INVALID_FACTS:
         return "invalid_facts";
     case INGEST_ACCEPT:
+    case INGEST_WAITING:
         break;
     }
     return NULL;
+}
+
+int ingest_verdict_admits(ingest_verdict v)
+{
+    return v == INGEST_ACCEPT || v == INGEST_WAITING;
 }
 
 unsigned ingest_verdict_dlq_flags(ingest_verdict v)
@@ -91,8 +97,8 @@ static int validate_opened_facts(const mni_event *ev, char *why, size_t whylen)
     return -1;
 }
 
-ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg,
-                                       size_t len, mni_event *ev, char *detail, size_t detaillen)
+ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg, size_t len,
+                                       mni_event *ev, char *detail, size_t detaillen)
 {
     static const uint8_t empty[1];
     char why[512] = "";
@@ -123,7 +129,7 @@ ingest_verdict ingest_validate_message(const schema_set *schemas, const void *ms
 }
 
 int ingest_validate_incident(const mni_event *ev, ingest_idset *known, ingest_verdict *verdict,
-                             char *detail, size_t detaillen, char *err, size_t errlen)
+                             char *err, size_t errlen)
 {
     if (ev->type == MNI_EVENT_INCIDENT_OPENED) {
         if (ingest_idset_add(known, ev->incident_id) != 0) {
@@ -133,14 +139,6 @@ int ingest_validate_incident(const mni_event *ev, ingest_idset *known, ingest_ve
         *verdict = INGEST_ACCEPT;
         return 0;
     }
-    if (ingest_idset_contains(known, ev->incident_id)) {
-        *verdict = INGEST_ACCEPT;
-        return 0;
-    }
-    /* Ids passed the raw My Number scan, so naming the incident is safe. */
-    snprintf(detail, detaillen,
-             "incident_id: no incident_opened for %s in event_log or earlier in the batch",
-             ev->incident_id);
-    *verdict = INGEST_UNKNOWN_INCIDENT;
+    *verdict = ingest_idset_contains(known, ev->incident_id) ? INGEST_ACCEPT : INGEST_WAITING;
     return 0;
 }

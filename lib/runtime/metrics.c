@@ -33,7 +33,10 @@ struct metrics {
     _Atomic int last_tick_failed;
     _Atomic int database_down;
     _Atomic int64_t last_commit; /* seconds since the epoch, 0: none yet */
-    pthread_mutex_t lock;        /* guards what follows */
+    _Atomic int waiting_known;   /* metrics_set_waiting was called */
+    _Atomic uint64_t waiting_events, waiting_overdue;
+    _Atomic int64_t waiting_oldest_s;
+    pthread_mutex_t lock; /* guards what follows */
     metrics_partition *parts;
     size_t n_parts, cap_parts;
     char degraded[METRICS_WHY_MAX]; /* "" when not degraded */
@@ -128,6 +131,18 @@ static char *render_metrics(metrics *m, size_t *len)
             "# TYPE mni_up gauge\nmni_up{component=\"%s\"} %d\n",
             c, degraded, c, !atomic_load(&m->database_down), c,
             (long long)atomic_load(&m->last_commit), c, status == MHD_HTTP_OK);
+    if (atomic_load(&m->waiting_known))
+        fprintf(f,
+                "# HELP mni_waiting_events Events waiting for their incident to be opened.\n"
+                "# TYPE mni_waiting_events gauge\nmni_waiting_events{component=\"%s\"} %llu\n"
+                "# HELP mni_waiting_oldest_seconds Age of the oldest waiting event.\n"
+                "# TYPE mni_waiting_oldest_seconds gauge\n"
+                "mni_waiting_oldest_seconds{component=\"%s\"} %lld\n"
+                "# HELP mni_waiting_overdue Events waiting longer than the configured time.\n"
+                "# TYPE mni_waiting_overdue gauge\nmni_waiting_overdue{component=\"%s\"} %llu\n",
+                c, (unsigned long long)atomic_load(&m->waiting_events), c,
+                (long long)atomic_load(&m->waiting_oldest_s), c,
+                (unsigned long long)atomic_load(&m->waiting_overdue));
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -289,4 +304,13 @@ void metrics_set_degraded(metrics *m, const char *why)
     pthread_mutex_lock(&m->lock);
     snprintf(m->degraded, sizeof m->degraded, "%s", why ? why : "");
     pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_set_waiting(metrics *m, uint64_t events, int64_t oldest_age_s, uint64_t overdue)
+{
+    if (!m) return;
+    atomic_store(&m->waiting_events, events);
+    atomic_store(&m->waiting_oldest_s, oldest_age_s);
+    atomic_store(&m->waiting_overdue, overdue);
+    atomic_store(&m->waiting_known, 1);
 }

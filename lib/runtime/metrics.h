@@ -7,7 +7,10 @@
  *                 and whether the partition is stopped (mni_partition_stopped); whether the
  *                 worker is degraded by unacknowledged loss (mni_degraded), whether its
  *                 PostgreSQL connection works (mni_database_up); the time of the last commit;
- *                 mni_up (1 exactly when /healthz answers 200).
+ *                 mni_up (1 exactly when /healthz answers 200); for ingest, the events waiting
+ *                 for their incident to be opened: mni_waiting_events,
+ *                 mni_waiting_oldest_seconds, mni_waiting_overdue (waiting longer than
+ *                 ingest.waiting.warn.after), shown once metrics_set_waiting was called.
  *   GET /healthz  200 "ok", else 503 with the first reason that applies, one line:
  *                   "database unreachable"   the PostgreSQL connection is broken (reconnecting)
  *                   "starting"               no partition assignment yet
@@ -59,5 +62,8 @@ void metrics_events_lost(metrics *m, const char *topic, int32_t partition, uint6
 void metrics_partition_stopped(metrics *m, const char *topic, int32_t partition, const char *why);
 /* Degraded by unacknowledged loss, described by why (copied); NULL: not degraded. */
 void metrics_set_degraded(metrics *m, const char *why);
+/* Events waiting for their incident to be opened (ingest): how many, the age of the oldest in
+ * seconds, how many wait longer than the configured time. */
+void metrics_set_waiting(metrics *m, uint64_t events, int64_t oldest_age_s, uint64_t overdue);
 
 #endif
