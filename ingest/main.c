@@ -79,15 +79,15 @@
 
 #include <jansson.h>
 
-#include "lib/model/events.h"
-#include "lib/model/events_json.h"
-#include "lib/kafka/kq.h"
-#include "lib/base/log.h"
-#include "lib/runtime/worker.h"
 #include "ingest/event_store.h"
 #include "ingest/idset.h"
 #include "ingest/validate.h"
 #include "ingest/waiting_store.h"
+#include "lib/base/log.h"
+#include "lib/kafka/kq.h"
+#include "lib/model/events.h"
+#include "lib/model/events_json.h"
+#include "lib/runtime/worker.h"
 
 #define INGEST_DETAIL_MAX 256
 
@@ -103,8 +103,11 @@ typedef struct {
     schema_set *schemas;
     ingest_slot *slots; /* cap_slots entries, each event initialised */
     size_t cap_slots;
-    const char **lookup;      /* incident ids to look up (pointers into slots' events) */
-    event_store_row *rows;    /* accepted events to insert */
+    const char **lookup;   /* incident ids to look up (pointers into slots' events) */
+    event_store_row *rows; /* accepted events to insert */
+    size_t *row_slot;      /* the slot of each row */
+    size_t *deferred;      /* slots released at their opening in this batch, by incident */
+    size_t n_deferred;
     ingest_idset known;       /* incidents with an incident_opened (validate.h test 4) */
     ingest_idset seen;        /* event ids accepted so far in this batch */
     ingest_idset inserted;    /* event ids the INSERT added */
@@ -169,6 +172,12 @@ static int ingest_reserve(ingest_ctx *ctx, size_t n, char *err, size_t errlen)
     waiting_event *parked = realloc(ctx->parked, n * sizeof *parked);
     if (!parked) goto oom;
     ctx->parked = parked;
+    size_t *row_slot = realloc(ctx->row_slot, n * sizeof *row_slot);
+    if (!row_slot) goto oom;
+    ctx->row_slot = row_slot;
+    size_t *deferred = realloc(ctx->deferred, n * sizeof *deferred);
+    if (!deferred) goto oom;
+    ctx->deferred = deferred;
     /* mni_event may move: its strings live in arena chunks, not in the struct. */
     ingest_slot *slots = realloc(ctx->slots, n * sizeof *slots);
     if (!slots) goto oom;
@@ -269,6 +278,29 @@ static int released_push(ingest_ctx *ctx, const char *event_id)
     return 0;
 }
 
+/* Orders ctx->deferred by incident id (byte order), then message order. */
+static int deferred_cmp(const void *a, const void *b, void *arg)
+{
+    const ingest_ctx *ctx = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(ctx->slots[i].ev.incident_id, ctx->slots[j].ev.incident_id);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* The first index of ctx->deferred whose incident is not below incident_id. */
+static size_t deferred_find(const ingest_ctx *ctx, const char *incident_id)
+{
+    size_t lo = 0, hi = ctx->n_deferred;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ctx->slots[ctx->deferred[mid]].ev.incident_id, incident_id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Slot i, an incident_opened just forwarded, releases its incident's waiting events: the stored
  * ones and those earlier in this batch (deferred), merged in release order (waiting_store.h)
  * and forwarded right after it. *count receives how many. */
@@ -276,15 +308,14 @@ static int release_waiting(worker *w, ingest_ctx *ctx, rd_kafka_message_t **msgs
                            size_t *count, char *err, size_t errlen)
 {
     const char *incident = ctx->slots[i].ev.incident_id;
-    size_t n = 0;
-    for (size_t r = 0; r < ctx->loaded.n; r++) {
-        const waiting_event *e = &ctx->loaded.v[r];
-        if (strcmp(e->incident_id, incident) != 0) continue;
+    size_t n = 0, first = 0;
+    for (size_t r = 0, k = waiting_loaded_find(&ctx->loaded, incident, &first); r < k; r++) {
+        const waiting_event *e = &ctx->loaded.v[first + r];
         if (release_push(ctx, &n, e) != 0 || released_push(ctx, e->event_id) != 0) goto oom;
     }
-    for (size_t j = 0; j < i; j++) {
-        if (!ctx->slots[j].deferred || strcmp(ctx->slots[j].ev.incident_id, incident) != 0)
-            continue;
+    for (size_t d = deferred_find(ctx, incident); d < ctx->n_deferred; d++) {
+        size_t j = ctx->deferred[d];
+        if (strcmp(ctx->slots[j].ev.incident_id, incident) != 0) break;
         waiting_event e = slot_waiting(w, ctx, msgs, j);
         if (release_push(ctx, &n, &e) != 0) goto oom;
     }
@@ -391,6 +422,7 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             snprintf(err, errlen, "ingest: out of memory");
             return -1;
         }
+        ctx->row_slot[n_rows] = i;
         ctx->rows[n_rows++] = (event_store_row){
             .ev = &s->ev,
             .src_topic = rd_kafka_topic_name(msgs[i]->rkt),
@@ -432,6 +464,18 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     }
     if (waiting_store_load(worker_pg(w), ctx->lookup, n_releasing, &ctx->loaded, err, errlen) != 0)
         return -1;
+    /* The waiting events of those incidents earlier in this batch (first occurrences whose row
+     * is new) are released at the opening, never parked. */
+    ctx->n_deferred = 0;
+    for (size_t k = 0; k < n_rows && n_releasing > 0; k++) {
+        ingest_slot *s = &ctx->slots[ctx->row_slot[k]];
+        if (s->verdict == INGEST_WAITING && ingest_idset_contains(&ctx->inserted, s->ev.event_id) &&
+            ingest_idset_contains(&ctx->releasing, s->ev.incident_id)) {
+            s->deferred = true;
+            ctx->deferred[ctx->n_deferred++] = ctx->row_slot[k];
+        }
+    }
+    qsort_r(ctx->deferred, ctx->n_deferred, sizeof *ctx->deferred, deferred_cmp, ctx);
 
     /* 4. dead letters, forwards, waiting and releases, in message order. */
     for (size_t i = 0; i < n; i++) {
@@ -465,10 +509,7 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         }
         if (s->verdict == INGEST_WAITING) {
             /* Released at its incident's opening later in this batch, or parked. */
-            if (ingest_idset_contains(&ctx->releasing, s->ev.incident_id))
-                s->deferred = true;
-            else
-                ctx->parked[n_parked++] = slot_waiting(w, ctx, msgs, i);
+            if (!s->deferred) ctx->parked[n_parked++] = slot_waiting(w, ctx, msgs, i);
             continue;
         }
         if (ingest_forward(w, s->ev.incident_id, s->ev.event_id, msgs[i]->payload, msgs[i]->len,
@@ -563,6 +604,8 @@ int main(int argc, char **argv)
     ingest_idset_free(&ctx.opened_here);
     ingest_idset_free(&ctx.releasing);
     free(ctx.parked);
+    free(ctx.row_slot);
+    free(ctx.deferred);
     free(ctx.release);
     free(ctx.released_ids);
     waiting_loaded_free(&ctx.loaded);

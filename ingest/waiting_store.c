@@ -19,7 +19,8 @@ static const char WAITING_LOAD_SQL[] =
     "floor(extract(epoch FROM occurred_at) * 1000)::bigint::text, src_epoch::text, "
     "src_partition::text, src_offset::text, payload FROM waiting_events "
     "WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
-    "ORDER BY incident_id, occurred_at, src_epoch, src_partition, src_offset, event_id";
+    "ORDER BY incident_id COLLATE \"C\", occurred_at, src_epoch, src_partition, src_offset, "
+    "event_id COLLATE \"C\"";
 
 static const char WAITING_PARK_SQL[] =
     "INSERT INTO waiting_events (event_id, incident_id, kind, occurred_at, src_epoch, "
@@ -65,6 +66,23 @@ void waiting_loaded_free(waiting_loaded *l)
     PQclear(l->res);
     free(l->v);
     memset(l, 0, sizeof *l);
+}
+
+size_t waiting_loaded_find(const waiting_loaded *l, const char *incident_id, size_t *first)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) { /* the first row whose incident is not below incident_id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(l->v[mid].incident_id, incident_id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < l->n && !strcmp(l->v[end].incident_id, incident_id))
+        end++;
+    *first = lo;
+    return end - lo;
 }
 
 /* A JSON array of strings as a parameter; NULL with err set when out of memory. */

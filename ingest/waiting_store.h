@@ -54,11 +54,13 @@ typedef struct {
 } waiting_loaded;
 
 void waiting_loaded_free(waiting_loaded *l);
+/* The rows of l waiting for incident_id: l->v[*first .. *first + return value). */
+size_t waiting_loaded_find(const waiting_loaded *l, const char *incident_id, size_t *first);
 
 int waiting_store_count(PGconn *pg, long long *n, char *err, size_t errlen);
 
-/* The events waiting for the incidents ids[0..n), ordered by incident id, then release order.
- * out is emptied first; free it with waiting_loaded_free. */
+/* The events waiting for the incidents ids[0..n), ordered by incident id (byte order, as
+ * strcmp), then release order. out is emptied first; free it with waiting_loaded_free. */
 int waiting_store_load(PGconn *pg, const char *const *ids, size_t n, waiting_loaded *out, char *err,
                        size_t errlen);
 
