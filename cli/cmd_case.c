@@ -64,7 +64,8 @@ static const case_section case_sections[] = {
     {"Tasks (outbox)",
      "SELECT CASE WHEN topic = 'tasks' THEN left(task_id, 12) ELSE task_id END AS task, topic, "
      "kind, coalesce(client_id, '-') AS client, "
-     "CASE WHEN published_at IS NULL THEN 'pending' ELSE 'published' END AS state "
+     "CASE WHEN published_at IS NOT NULL THEN 'published' WHEN failed_at IS NOT NULL THEN "
+     "'failed: ' || left(failure, 120) ELSE 'pending' END AS state "
      "FROM outbox WHERE incident_id = $1 ORDER BY created_at, task_id"},
     {"Documents",
      "SELECT left(task_id, 12) AS task, channel, format, length(document) AS bytes, "

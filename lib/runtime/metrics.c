@@ -50,6 +50,7 @@ static const struct {
     {"mni_batches_rolled_back_total", "Batches rolled back and read again."},
     {"mni_dead_letters_total", "Messages sent to the dead-letter topic."},
     {"mni_outbox_relayed_total", "Outbox rows delivered to Kafka."},
+    {"mni_outbox_failed_total", "Outbox rows Kafka refused for good, marked failed."},
     {"mni_ticks_failed_total", "Ticks (outbox relay, sweeper, connection check) that failed."},
 };
 

@@ -2,9 +2,10 @@
  * metrics: each worker's Prometheus metrics and health endpoint (DESIGN.md "Operations").
  *
  *   GET /metrics  Prometheus text format: counters of messages consumed, batches committed and
- *                 rolled back, dead letters, outbox rows relayed, failed ticks; per partition,
- *                 events found gone from the broker (mni_events_lost_total{topic,partition})
- *                 and whether the partition is stopped (mni_partition_stopped); whether the
+ *                 rolled back, dead letters, outbox rows relayed and refused for good (marked
+ *                 failed), failed ticks; per partition, events found gone from the broker
+ *                 (mni_events_lost_total{topic,partition}) and whether the partition is
+ *                 stopped (mni_partition_stopped); whether the
  *                 worker is degraded by unacknowledged loss (mni_degraded), whether its
  *                 PostgreSQL connection works (mni_database_up); the time of the last commit;
  *                 mni_up (1 exactly when /healthz answers 200); for ingest, the events waiting
@@ -38,6 +39,7 @@ typedef enum {
     METRICS_BATCHES_FAILED, /* batches rolled back (read again) */
     METRICS_DEAD_LETTERS,   /* messages sent to the dead-letter topic */
     METRICS_OUTBOX_RELAYED, /* outbox rows delivered to Kafka */
+    METRICS_OUTBOX_FAILED,  /* outbox rows Kafka refused for good (marked failed) */
     METRICS_TICKS_FAILED,   /* ticks (outbox relay, sweeper, connection check) that failed */
     METRICS_COUNTERS
 } metrics_counter;
