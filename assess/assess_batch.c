@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "assess/batch_store.h"
+#include "lib/base/strset.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
 #include "lib/model/events.h"
@@ -29,7 +30,6 @@ typedef struct {
     assess_outcome out;
     char reason[480];
     size_t case_index;
-    uint64_t id_hash;
     bool fresh_manifest; /* its batch id was new: its tokens were merged */
     size_t merge_item;   /* index in ab->merge when fresh_manifest */
 } event_info;
@@ -48,6 +48,7 @@ struct assess_batch {
     size_t n_cases, cap_cases;
     uint32_t *case_slots; /* incident id -> case index + 1 */
     size_t case_mask;
+    strset ids;  /* event id -> the index of the message that carries it first */
     bool *track; /* per case: a filing in the batch may meet its deadlines */
     token_merge_item *merge;
     size_t n_merge;
@@ -79,6 +80,7 @@ assess_batch *assess_batch_new(const schema_set *schemas)
     rowset_init(&ab->claims, 5);
     batch_writes_init(&ab->w);
     wire_buf_init(&ab->record);
+    strset_init(&ab->ids);
     return ab;
 }
 
@@ -99,6 +101,7 @@ void assess_batch_free(assess_batch *ab)
     free(ab->info);
     free(ab->cases);
     free(ab->case_slots);
+    strset_free(&ab->ids);
     free(ab->track);
     free(ab->merge);
     free(ab->claim_event);
@@ -113,14 +116,6 @@ assess_outcome assess_batch_outcome(const assess_batch *ab, size_t i, const char
 {
     if (reason) *reason = ab->info[i].reason;
     return ab->info[i].out;
-}
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h ? h : 1;
 }
 
 static int reserve(assess_batch *ab, size_t n)
@@ -161,7 +156,7 @@ static int reserve(assess_batch *ab, size_t n)
 static size_t case_find(void *ctx, const char *incident_id)
 {
     assess_batch *ab = ctx;
-    for (size_t s = str_hash(incident_id) & ab->case_mask;; s = (s + 1) & ab->case_mask) {
+    for (size_t s = strset_hash(incident_id) & ab->case_mask;; s = (s + 1) & ab->case_mask) {
         uint32_t o = ab->case_slots[s];
         if (o == 0) return NO_CASE;
         if (!strcmp(ab->cases[o - 1].incident_id, incident_id)) return o - 1;
@@ -170,7 +165,7 @@ static size_t case_find(void *ctx, const char *incident_id)
 
 static size_t case_add(assess_batch *ab, const char *incident_id)
 {
-    size_t s = str_hash(incident_id) & ab->case_mask;
+    size_t s = strset_hash(incident_id) & ab->case_mask;
     for (;; s = (s + 1) & ab->case_mask) {
         uint32_t o = ab->case_slots[s];
         if (o == 0) break;
@@ -188,11 +183,9 @@ static size_t case_add(assess_batch *ab, const char *incident_id)
 static void mark_seen(void *ctx, const char *event_id)
 {
     assess_batch *ab = ctx;
-    uint64_t h = str_hash(event_id);
-    for (size_t i = 0; i < ab->n; i++)
-        if (ab->info[i].out == ASSESS_APPLIED && ab->info[i].id_hash == h &&
-            !strcmp(ab->evs[i].event_id, event_id))
-            ab->info[i].out = ASSESS_SKIPPED;
+    size_t i;
+    if (strset_get(&ab->ids, event_id, &i) && ab->info[i].out == ASSESS_APPLIED)
+        ab->info[i].out = ASSESS_SKIPPED;
 }
 
 /* Decodes every message and drops replays: ids seen earlier in the batch or applied before. */
@@ -200,6 +193,7 @@ static int decode_and_dedup(assess_batch *ab, PGconn *pg, const assess_input *in
                             size_t errlen)
 {
     json_t *ids = json_array();
+    strset_clear(&ab->ids);
     for (size_t i = 0; i < ab->n; i++) {
         event_info *info = &ab->info[i];
         memset(info, 0, sizeof *info);
@@ -209,16 +203,14 @@ static int decode_and_dedup(assess_batch *ab, PGconn *pg, const assess_input *in
             info->out = ASSESS_UNDECODABLE;
             continue;
         }
-        info->out = ASSESS_APPLIED;
-        info->id_hash = str_hash(ab->evs[i].event_id);
-        for (size_t j = 0; j < i; j++)
-            if (ab->info[j].out != ASSESS_UNDECODABLE && ab->info[j].id_hash == info->id_hash &&
-                !strcmp(ab->evs[j].event_id, ab->evs[i].event_id)) {
-                info->out = ASSESS_SKIPPED;
-                break;
-            }
-        if (info->out == ASSESS_APPLIED)
-            json_array_append_new(ids, json_string(ab->evs[i].event_id));
+        bool first = false;
+        if (strset_put(&ab->ids, ab->evs[i].event_id, i, &first) != 0) {
+            json_decref(ids);
+            snprintf(err, errlen, "assess: out of memory for the batch's event ids");
+            return -1;
+        }
+        info->out = first ? ASSESS_APPLIED : ASSESS_SKIPPED;
+        if (first) json_array_append_new(ids, json_string(ab->evs[i].event_id));
     }
     int rc = 0;
     if (json_array_size(ids) > 0) {
@@ -317,8 +309,8 @@ static int merge(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
         if (ev->type != MNI_EVENT_EXPOSURE_MANIFEST || !opened[info->case_index]) continue;
         /* A batch id sent twice within the batch counts at its first appearance only. */
         const mni_event_exposure_manifest *m = &ev->body.manifest;
-        key[i] = str_hash(ev->incident_id) ^ (str_hash(m->client_id) * 31) ^
-                 (str_hash(m->batch_id) * 131);
+        key[i] = strset_hash(ev->incident_id) ^ (strset_hash(m->client_id) * 31) ^
+                 (strset_hash(m->batch_id) * 131);
         bool dup = false;
         for (size_t r = 0; r < ab->claims.n_rows && !dup; r++) {
             size_t j = ab->claim_event[r];

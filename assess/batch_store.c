@@ -11,6 +11,7 @@
 
 #include "lib/model/facts_json.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 #include "lib/base/timefmt.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
@@ -348,13 +349,12 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                     "COPY case_filings (event_id, incident_id, report, client_id, filed_at, "
                     "reference) FROM STDIN",
                     err, errlen) != 0 ||
-        staged(pg, &w->outbox, "assess.outbox",
-               "COPY assess_outbox (task_id, topic, incident_id, client_id, kind, payload, "
-               "record) FROM STDIN",
-               "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, "
-               "record) SELECT task_id, topic, incident_id, client_id, kind, payload, record "
-               "FROM assess_outbox ON CONFLICT DO NOTHING",
-               err, errlen) != 0 ||
+        (w->outbox.n_rows > 0 &&
+         (rowset_copy(&w->outbox, pg, "assess.outbox",
+                      "COPY assess_outbox (task_id, topic, incident_id, client_id, kind, payload, "
+                      "record) FROM STDIN",
+                      err, errlen) != 0 ||
+          outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
         rowset_copy(&w->audit, pg, "assess.audit",
                     "COPY audit_log (actor, action, incident_id, client_id, payload) FROM STDIN",
                     err, errlen) != 0 ||

@@ -2,6 +2,7 @@
  * token_merge: see token_merge.h.
  */
 #include "assess/token_merge.h"
+#include "lib/base/strset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,14 +57,6 @@ static uint64_t hex64(const char *hex)
         v = (v << 4) | (uint64_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
     }
     return v;
-}
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
 }
 
 /* The slot hash of a key: its token's leading 64 bits, the case and (per client) the client. */
@@ -123,7 +116,7 @@ static int copy_tokens(PGconn *pg, token_table *t, size_t n_refs, char *err, siz
     for (uint32_t r = 0; r < n_refs; r++) {
         if (t->refs[r].item != last_item) {
             last_item = t->refs[r].item;
-            client_hash = str_hash(ref_client(t, r));
+            client_hash = strset_hash(ref_client(t, r));
         }
         if (!table_add(t, t->by_client, r, 1, client_hash)) continue; /* seen in this batch */
         int first = table_add(t, t->by_incident, r, 0, 0);
@@ -182,7 +175,7 @@ static int merge_into(PGconn *pg, token_table *t, const char *name, const char *
         }
         if (client && (!last_client || strcmp(last_client, client) != 0)) {
             last_client = client;
-            client_hash = str_hash(client);
+            client_hash = strset_hash(client);
         }
         size_t slot, c = case_of(t, incident, &last_incident, &last_case);
         int64_t ref = c == (size_t)-1 ? -1

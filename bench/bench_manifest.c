@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "assess/token_merge.h"
+#include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 
 #define BATCH 10000

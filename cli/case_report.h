@@ -1,6 +1,6 @@
 /*
  * case_report: what `mni report ID` and `mni web` show, read from PostgreSQL as one JSON model
- * per page (notify/render/render.html.h renders it). Each model is built by ONE statement, so it is
+ * per page (notify/render/render_html.h renders it). Each model is built by ONE statement, so it is
  * one consistent snapshot without a transaction, and it costs one round trip.
  *
  * Every part is read through the tables a client's row-level security will filter (issue 8):

@@ -1,6 +1,6 @@
 /*
  * mni ack-loss, mni accept-new-log: the operator's two answers when a worker finds the broker's
- * log of a partition is not what its group's stored offsets expect (lib/base/log.heck.h,
+ * log of a partition is not what its group's stored offsets expect (lib/runtime/logcheck.h,
  * deploy/RUNBOOK.md).
  *
  *   mni ack-loss                 lists the losses not yet acknowledged (consumer_gaps)

@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "lib/runtime/config.h"
 #include "lib/base/log.h"
+#include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 
 typedef struct {

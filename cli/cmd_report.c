@@ -1,6 +1,6 @@
 /*
  * mni report ID: one case as a document to file or print. --html writes the self-contained
- * HTML page (notify/render/render.html.h) that `mni web` serves for the same case; without it, the
+ * HTML page (notify/render/render_html.h) that `mni web` serves for the same case; without it, the
  * page's model as JSON (cli/case_report.h), for other tools. --output writes the file whole
  * or not at all (a temporary file renamed into place).
  */

@@ -4,7 +4,8 @@
 #   deploy/create-topics.sh BOOTSTRAP [REPLICATION]
 #
 # Uses kafka-topics.sh from $KAFKA_HOME/bin (default /opt/kafka, as in the apache/kafka image).
-# Partition counts match the embedded development cluster (devenv/mockbroker.c); more
+# Names, partitions and compaction are those of lib/model/topics.c (tests/unit/test_topics.c
+# checks this file against it; the embedded cluster takes its list from there too); more
 # partitions allow more members per consumer group. The topic names are the defaults of the
 # topic.* configuration keys: if you rename them there, rename them here too.
 # case.assessments is compacted: it holds the latest assessment per incident (keyed by it).

@@ -20,7 +20,7 @@
  *    silently (rd_kafka_mock_msgset_new: whole message sets, the newest always kept), read or
  *    not, so a consumer lagging behind loses data. `mni produce` therefore paces itself by the
  *    ingest group's progress (cli/produce_pace.h), and a worker that finds its next offset
- *    below a partition's log start reports the lost range (lib/base/log.heck.h). The limits are
+ *    below a partition's log start reports the lost range (lib/runtime/logcheck.h). The limits are
  *    fixed in librdkafka 2.0.2 (no API or property changes them);
  *  - a consumer group's first join takes 3 s (the initial rebalance delay); a later rebalance
  *    waits until every member rejoined or session.timeout.ms runs out;
@@ -44,15 +44,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/model/topics.h"
 #include "lib/base/log.h"
 
 #define MOCKBROKER_MAX_BROKERS 16
 #define MOCKBROKER_MAX_TOPICS 64
 #define MOCKBROKER_MAX_PARTITIONS 1000
 
-static const char mockbroker_default_topics[] =
-    "incident.events:6,incident.accepted:6,incident.dlq:3,case.assessments:6,notify.tasks:6,"
-    "tickets:3";
+/* The pipeline's topics (lib/model/topics.h), as --topics would list them. */
+static char mockbroker_default_topics[512];
 
 typedef struct {
     char name[250]; /* Kafka allows 249 characters */
@@ -181,6 +181,10 @@ int main(int argc, char **argv)
     const char *topics_arg = mockbroker_default_topics, *bootstrap_file = NULL;
     static mockbroker_topic topics[MOCKBROKER_MAX_TOPICS];
     char err[512];
+    if (mni_topics_list(mockbroker_default_topics, sizeof mockbroker_default_topics) != 0) {
+        fprintf(stderr, "mni-mockbroker: the topic table does not fit its list\n");
+        return 1;
+    }
 
     log_init("mockbroker");
     for (int i = 1; i < argc; i++) {

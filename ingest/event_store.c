@@ -49,7 +49,7 @@ static char *event_store_dump(json_t *value, const char *what, char *err, size_t
     return text;
 }
 
-int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, ingest_idset *known,
+int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset *known,
                             char *err, size_t errlen)
 {
     if (n == 0) return 0;
@@ -75,7 +75,7 @@ int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, ingest
     if (!res) return -1;
     int rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        if (ingest_idset_add(known, PQgetvalue(res, r, 0)) != 0) {
+        if (strset_add(known, PQgetvalue(res, r, 0)) != 0) {
             snprintf(err, errlen, "ingest.load_opened: out of memory");
             rc = -1;
         }
@@ -123,7 +123,7 @@ static json_t *event_store_row_json(const event_store_row *row, char *err, size_
 }
 
 /* Runs the INSERT for one chunk (a JSON array of rows) and records the new event ids. */
-static int event_store_flush(PGconn *pg, json_t *chunk, ingest_idset *inserted, char *err,
+static int event_store_flush(PGconn *pg, json_t *chunk, strset *inserted, char *err,
                              size_t errlen)
 {
     if (json_array_size(chunk) == 0) return 0;
@@ -137,7 +137,7 @@ static int event_store_flush(PGconn *pg, json_t *chunk, ingest_idset *inserted, 
     if (!res) return -1;
     int rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        if (ingest_idset_add(inserted, PQgetvalue(res, r, 0)) != 0) {
+        if (strset_add(inserted, PQgetvalue(res, r, 0)) != 0) {
             snprintf(err, errlen, "ingest.insert_events: out of memory");
             rc = -1;
         }
@@ -147,13 +147,13 @@ static int event_store_flush(PGconn *pg, json_t *chunk, ingest_idset *inserted, 
 
 /* Looks for a clash among the rows that were not inserted (event_store.h). */
 static int event_store_find_clash(PGconn *pg, const event_store_row *rows, size_t n,
-                                  const ingest_idset *inserted, event_store_clash *clash, char *err,
+                                  const strset *inserted, event_store_clash *clash, char *err,
                                   size_t errlen)
 {
     json_t *refused = json_array();
     int rc = refused ? 0 : -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (ingest_idset_contains(inserted, rows[i].ev->event_id)) continue;
+        if (strset_contains(inserted, rows[i].ev->event_id)) continue;
         json_t *r =
             json_pack("{s:s, s:s, s:i, s:i, s:I}", "event_id", rows[i].ev->event_id, "src_topic",
                       rows[i].src_topic, "src_partition", (int)rows[i].src_partition, "src_epoch",
@@ -190,13 +190,13 @@ static int event_store_find_clash(PGconn *pg, const event_store_row *rows, size_
 
 /* Adds to conflicting the event id of each row not inserted whose stored body differs. */
 static int event_store_find_conflicts(PGconn *pg, const event_store_row *rows, size_t n,
-                                      const ingest_idset *inserted, ingest_idset *conflicting,
+                                      const strset *inserted, strset *conflicting,
                                       char *err, size_t errlen)
 {
     json_t *replayed = json_array();
     int rc = replayed ? 0 : -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (ingest_idset_contains(inserted, rows[i].ev->event_id)) continue;
+        if (strset_contains(inserted, rows[i].ev->event_id)) continue;
         json_t *body = mni_event_to_json(rows[i].ev, err, errlen);
         json_t *r =
             body ? json_pack("{s:s, s:o}", "event_id", rows[i].ev->event_id, "body", body) : NULL;
@@ -216,7 +216,7 @@ static int event_store_find_conflicts(PGconn *pg, const event_store_row *rows, s
     free(param);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        if (ingest_idset_add(conflicting, PQgetvalue(res, r, 0)) != 0) {
+        if (strset_add(conflicting, PQgetvalue(res, r, 0)) != 0) {
             snprintf(err, errlen, "ingest.find_conflicts: out of memory");
             rc = -1;
         }
@@ -224,8 +224,8 @@ static int event_store_find_conflicts(PGconn *pg, const event_store_row *rows, s
     return rc;
 }
 
-int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
-                       ingest_idset *conflicting, event_store_clash *clash, char *err,
+int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, strset *inserted,
+                       strset *conflicting, event_store_clash *clash, char *err,
                        size_t errlen)
 {
     clash->found = 0;

@@ -32,7 +32,7 @@
  * occurred_at (UTC), client_id for the client-scoped kinds (exposure manifest, exposure count,
  * and report_filed when it names a client), where the event was read (src_topic,
  * src_partition, src_epoch, src_offset; the epoch counts the logs an operator accepted on the
- * partition, lib/base/log.heck.h) and body = the whole event as mni_event_to_json writes it
+ * partition, lib/runtime/logcheck.h) and body = the whole event as mni_event_to_json writes it
  * (envelope and body: self-contained evidence, parseable back into the same event with
  * mni_event_from_json). Only events that passed validate.h reach here, so no raw My Number is
  * ever written.
@@ -51,7 +51,7 @@
 #include <stdint.h>
 
 #include "lib/model/events.h"
-#include "ingest/idset.h"
+#include "lib/base/strset.h"
 
 #define EVENT_STORE_CHUNK_BYTES (8u * 1024 * 1024)
 
@@ -66,7 +66,7 @@ typedef struct {
 } event_store_row;
 
 /* Adds to known each of ids[0..n) that has an incident_opened row in event_log. */
-int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, ingest_idset *known,
+int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset *known,
                             char *err, size_t errlen);
 
 /* An event whose origin already holds another event in event_log. */
@@ -82,8 +82,8 @@ typedef struct {
  * inserted to inserted, and of each row whose id event_log holds with other content to
  * conflicting; clash->found is set when a row was refused because its origin holds another
  * event (see above): the caller must then not commit the batch. */
-int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, ingest_idset *inserted,
-                       ingest_idset *conflicting, event_store_clash *clash, char *err,
+int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, strset *inserted,
+                       strset *conflicting, event_store_clash *clash, char *err,
                        size_t errlen);
 
 #endif

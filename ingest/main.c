@@ -47,7 +47,7 @@
  *
  * Another log: a row refused because its origin (topic, partition, log epoch, offset) already
  * holds another event means the partition's log is not the one event_log was read from (a
- * topic or broker recreated, read by a group with no stored offsets to tell; lib/base/log.heck.h
+ * topic or broker recreated, read by a group with no stored offsets to tell; lib/runtime/logcheck.h
  * catches the other cases at assignment). The partition is held (worker_hold_partition) and
  * the batch rolled back, to be read again without it: never a loop on the key, never a skip.
  *
@@ -80,10 +80,10 @@
 #include <jansson.h>
 
 #include "ingest/event_store.h"
-#include "ingest/idset.h"
 #include "ingest/validate.h"
 #include "ingest/waiting_store.h"
 #include "lib/base/log.h"
+#include "lib/base/strset.h"
 #include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
@@ -108,15 +108,15 @@ typedef struct {
     size_t *row_slot;      /* the slot of each row */
     size_t *deferred;      /* slots released at their opening in this batch, by incident */
     size_t n_deferred;
-    ingest_idset known;       /* incidents with an incident_opened (validate.h test 4) */
-    ingest_idset seen;        /* event ids accepted so far in this batch */
-    ingest_idset inserted;    /* event ids the INSERT added */
-    ingest_idset conflicting; /* event ids event_log holds with other content */
-    ingest_idset opened_here; /* incidents whose first incident_opened is in this batch */
-    ingest_idset releasing;   /* incidents whose incident_opened row this batch inserted */
-    waiting_event *parked;    /* new waiting events to park (cap_slots entries) */
-    waiting_loaded loaded;    /* stored events waiting for the incidents being released */
-    waiting_event *release;   /* one incident's release, sorted */
+    strset known;           /* incidents with an incident_opened (validate.h test 4) */
+    strset seen;            /* event ids accepted so far in this batch */
+    strset inserted;        /* event ids the INSERT added */
+    strset conflicting;     /* event ids event_log holds with other content */
+    strset opened_here;     /* incidents whose first incident_opened is in this batch */
+    strset releasing;       /* incidents whose incident_opened row this batch inserted */
+    waiting_event *parked;  /* new waiting events to park (cap_slots entries) */
+    waiting_loaded loaded;  /* stored events waiting for the incidents being released */
+    waiting_event *release; /* one incident's release, sorted */
     size_t cap_release;
     const char **released_ids; /* event ids of stored waiting events forwarded */
     size_t n_released_ids, cap_released_ids;
@@ -343,7 +343,7 @@ static int bound_waiting(worker *w, ingest_ctx *ctx, size_t n, char *err, size_t
     size_t parking = 0;
     for (size_t i = 0; i < n; i++)
         parking += ctx->slots[i].verdict == INGEST_WAITING &&
-                   !ingest_idset_contains(&ctx->opened_here, ctx->slots[i].ev.incident_id);
+                   !strset_contains(&ctx->opened_here, ctx->slots[i].ev.incident_id);
     if (parking == 0) return 0;
     long long waiting = 0;
     if (waiting_store_count(worker_pg(w), &waiting, err, errlen) != 0) return -1;
@@ -351,8 +351,7 @@ static int bound_waiting(worker *w, ingest_ctx *ctx, size_t n, char *err, size_t
     if (room >= (long long)parking) return 0;
     for (size_t i = 0; i < n; i++) {
         ingest_slot *s = &ctx->slots[i];
-        if (s->verdict != INGEST_WAITING ||
-            ingest_idset_contains(&ctx->opened_here, s->ev.incident_id))
+        if (s->verdict != INGEST_WAITING || strset_contains(&ctx->opened_here, s->ev.incident_id))
             continue;
         if (room > 0) {
             room--;
@@ -376,12 +375,12 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
            released = 0;
 
     if (ingest_reserve(ctx, n, err, errlen) != 0) return -1;
-    ingest_idset_clear(&ctx->known);
-    ingest_idset_clear(&ctx->seen);
-    ingest_idset_clear(&ctx->inserted);
-    ingest_idset_clear(&ctx->conflicting);
-    ingest_idset_clear(&ctx->opened_here);
-    ingest_idset_clear(&ctx->releasing);
+    strset_clear(&ctx->known);
+    strset_clear(&ctx->seen);
+    strset_clear(&ctx->inserted);
+    strset_clear(&ctx->conflicting);
+    strset_clear(&ctx->opened_here);
+    strset_clear(&ctx->releasing);
     ctx->n_released_ids = 0;
 
     /* 1. judge each message alone. */
@@ -401,9 +400,9 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         ingest_slot *s = &ctx->slots[i];
         if (s->verdict != INGEST_ACCEPT) continue;
         bool opening = s->ev.type == MNI_EVENT_INCIDENT_OPENED &&
-                       !ingest_idset_contains(&ctx->known, s->ev.incident_id);
+                       !strset_contains(&ctx->known, s->ev.incident_id);
         if (ingest_validate_incident(&s->ev, &ctx->known, &s->verdict, err, errlen) != 0) return -1;
-        if (opening && ingest_idset_add(&ctx->opened_here, s->ev.incident_id) != 0) {
+        if (opening && strset_add(&ctx->opened_here, s->ev.incident_id) != 0) {
             snprintf(err, errlen, "ingest: out of memory");
             return -1;
         }
@@ -414,11 +413,11 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     for (size_t i = 0; i < n; i++) {
         ingest_slot *s = &ctx->slots[i];
         if (!ingest_verdict_admits(s->verdict)) continue;
-        if (ingest_idset_contains(&ctx->seen, s->ev.event_id)) {
+        if (strset_contains(&ctx->seen, s->ev.event_id)) {
             judge_repeat(ctx, msgs, i);
             continue;
         }
-        if (ingest_idset_add(&ctx->seen, s->ev.event_id) != 0) {
+        if (strset_add(&ctx->seen, s->ev.event_id) != 0) {
             snprintf(err, errlen, "ingest: out of memory");
             return -1;
         }
@@ -453,10 +452,10 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     for (size_t i = 0; i < n; i++) {
         const ingest_slot *s = &ctx->slots[i];
         if (s->verdict != INGEST_ACCEPT || s->ev.type != MNI_EVENT_INCIDENT_OPENED ||
-            !ingest_idset_contains(&ctx->inserted, s->ev.event_id) ||
-            ingest_idset_contains(&ctx->releasing, s->ev.incident_id))
+            !strset_contains(&ctx->inserted, s->ev.event_id) ||
+            strset_contains(&ctx->releasing, s->ev.incident_id))
             continue;
-        if (ingest_idset_add(&ctx->releasing, s->ev.incident_id) != 0) {
+        if (strset_add(&ctx->releasing, s->ev.incident_id) != 0) {
             snprintf(err, errlen, "ingest: out of memory");
             return -1;
         }
@@ -469,8 +468,8 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     ctx->n_deferred = 0;
     for (size_t k = 0; k < n_rows && n_releasing > 0; k++) {
         ingest_slot *s = &ctx->slots[ctx->row_slot[k]];
-        if (s->verdict == INGEST_WAITING && ingest_idset_contains(&ctx->inserted, s->ev.event_id) &&
-            ingest_idset_contains(&ctx->releasing, s->ev.incident_id)) {
+        if (s->verdict == INGEST_WAITING && strset_contains(&ctx->inserted, s->ev.event_id) &&
+            strset_contains(&ctx->releasing, s->ev.incident_id)) {
             s->deferred = true;
             ctx->deferred[ctx->n_deferred++] = ctx->row_slot[k];
         }
@@ -489,8 +488,8 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         }
         /* The first occurrence in the batch takes the id; a later one is a replay, unless
          * event_log holds the id with other content. */
-        if (!ingest_idset_contains(&ctx->inserted, s->ev.event_id) &&
-            ingest_idset_take(&ctx->conflicting, s->ev.event_id)) {
+        if (!strset_contains(&ctx->inserted, s->ev.event_id) &&
+            strset_take(&ctx->conflicting, s->ev.event_id)) {
             refused++;
             snprintf(s->detail, sizeof s->detail,
                      "event_id: %s is stored with other content; the first stays", s->ev.event_id);
@@ -499,7 +498,7 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
                 return -1;
             continue;
         }
-        if (!ingest_idset_take(&ctx->inserted, s->ev.event_id)) {
+        if (!strset_take(&ctx->inserted, s->ev.event_id)) {
             replayed++;
             log_debug("replayed event not forwarded", LOG_STR("event_id", s->ev.event_id),
                       LOG_STR("incident_id", s->ev.incident_id),
@@ -517,7 +516,7 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             return -1;
         forwarded++;
         if (s->ev.type == MNI_EVENT_INCIDENT_OPENED &&
-            ingest_idset_take(&ctx->releasing, s->ev.incident_id)) {
+            strset_take(&ctx->releasing, s->ev.incident_id)) {
             size_t count = 0;
             if (release_waiting(w, ctx, msgs, i, &count, err, errlen) != 0) return -1;
             released += count;
@@ -585,24 +584,24 @@ int main(int argc, char **argv)
         .tick = ingest_tick,
     };
     ingest_ctx ctx = {0};
-    ingest_idset_init(&ctx.known);
-    ingest_idset_init(&ctx.seen);
-    ingest_idset_init(&ctx.inserted);
-    ingest_idset_init(&ctx.conflicting);
-    ingest_idset_init(&ctx.opened_here);
-    ingest_idset_init(&ctx.releasing);
+    strset_init(&ctx.known);
+    strset_init(&ctx.seen);
+    strset_init(&ctx.inserted);
+    strset_init(&ctx.conflicting);
+    strset_init(&ctx.opened_here);
+    strset_init(&ctx.releasing);
     int rc = worker_main(argc, argv, &spec, &ctx);
     for (size_t i = 0; i < ctx.cap_slots; i++)
         mni_event_free(&ctx.slots[i].ev);
     free(ctx.slots);
     free(ctx.lookup);
     free(ctx.rows);
-    ingest_idset_free(&ctx.known);
-    ingest_idset_free(&ctx.seen);
-    ingest_idset_free(&ctx.inserted);
-    ingest_idset_free(&ctx.conflicting);
-    ingest_idset_free(&ctx.opened_here);
-    ingest_idset_free(&ctx.releasing);
+    strset_free(&ctx.known);
+    strset_free(&ctx.seen);
+    strset_free(&ctx.inserted);
+    strset_free(&ctx.conflicting);
+    strset_free(&ctx.opened_here);
+    strset_free(&ctx.releasing);
     free(ctx.parked);
     free(ctx.row_slot);
     free(ctx.deferred);

@@ -128,17 +128,17 @@ ingest_verdict ingest_validate_message(const schema_set *schemas, const void *ms
     return INGEST_ACCEPT;
 }
 
-int ingest_validate_incident(const mni_event *ev, ingest_idset *known, ingest_verdict *verdict,
-                             char *err, size_t errlen)
+int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict *verdict, char *err,
+                             size_t errlen)
 {
     if (ev->type == MNI_EVENT_INCIDENT_OPENED) {
-        if (ingest_idset_add(known, ev->incident_id) != 0) {
+        if (strset_add(known, ev->incident_id) != 0) {
             snprintf(err, errlen, "known incidents: out of memory");
             return -1;
         }
         *verdict = INGEST_ACCEPT;
         return 0;
     }
-    *verdict = ingest_idset_contains(known, ev->incident_id) ? INGEST_ACCEPT : INGEST_WAITING;
+    *verdict = strset_contains(known, ev->incident_id) ? INGEST_ACCEPT : INGEST_WAITING;
     return 0;
 }

@@ -68,8 +68,8 @@
 
 #include <stddef.h>
 
+#include "lib/base/strset.h"
 #include "lib/model/events.h"
-#include "ingest/idset.h"
 
 typedef enum {
     INGEST_ACCEPT = 0,
@@ -98,7 +98,7 @@ ingest_verdict ingest_validate_message(const schema_set *schemas, const void *ms
 /* Test 4 on an event that passed tests 1 to 3. known holds the incidents known so far; an
  * accepted incident_opened is added to it. *verdict receives ACCEPT or WAITING (the bound of
  * ingest.waiting.max is the caller's). Returns 0, or -1 when out of memory (err). */
-int ingest_validate_incident(const mni_event *ev, ingest_idset *known, ingest_verdict *verdict,
-                             char *err, size_t errlen);
+int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict *verdict, char *err,
+                             size_t errlen);
 
 #endif

@@ -101,7 +101,7 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
                              8, pt, NULL, err, errlen);
         if (rc == 0)
             rc = outbox_enqueue(pg, ticket_id, "tickets", t->incident_id, t->client_id, t->kind,
-                                payload_text, err, errlen);
+                                payload_text, NULL, err, errlen);
     }
     free(body_text);
     free(payload_text);

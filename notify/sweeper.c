@@ -11,6 +11,7 @@
 
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 #include "lib/base/timefmt.h"
 #include "notify/notify_store.h"
 
@@ -90,18 +91,14 @@ static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const 
                  PQgetvalue(res, r, 0));
         return -1;
     }
-    const char *p[] = {task_id, incident_id, client_id, kind, text};
-    long long rows = 0;
-    /* clock_timestamp(): a reminder queued with its escalation is created (and relayed)
-     * first. */
-    int rc = pgx_exec_params(pg, "sweeper.queue",
-                             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
-                             "payload, created_at) VALUES ($1, 'tasks', $2, $3, $4, $5::jsonb, "
-                             "clock_timestamp()) ON CONFLICT DO NOTHING",
-                             5, p, &rows, err, errlen);
+    /* outbox_enqueue stamps created_at with the statement's clock: a reminder queued with its
+     * escalation is relayed first. */
+    bool is_new = false;
+    int rc = outbox_enqueue(pg, task_id, "tasks", incident_id, client_id, kind, text, &is_new,
+                            err, errlen);
     free(text);
     if (rc != 0) return -1;
-    *queued = rows == 1;
+    *queued = is_new;
     if (*queued)
         notify_audit_add(audit, !strcmp(kind, "reminder") ? "reminder_queued" : "escalation_queued",
                          incident_id, client_id,

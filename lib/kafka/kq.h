@@ -31,7 +31,7 @@
  *
  *   consumer: enable.auto.commit=false (fixed), enable.auto.offset.store=false (fixed),
  *             partition.assignment.strategy=range (range or roundrobin; no cooperative-sticky),
- *             auto.offset.reset=earliest (the workers set error: lib/base/log.heck.h),
+ *             auto.offset.reset=earliest (the workers set error: lib/runtime/logcheck.h),
  *             isolation.level=read_committed, queued.max.messages.kbytes=16384,
  *             fetch.max.bytes=8388608 (memory bounded on purpose); group.id is required.
  *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
@@ -159,7 +159,7 @@ typedef struct kq_consumer_cbs {
      * arrives as RD_KAFKA_OFFSET_BEGINNING; set it to the next offset stored for that partition
      * and leave it alone when there is none. Set parts->elems[i].err to any non-zero code to
      * hold that partition: it is assigned but paused at once, and never fetched until the next
-     * rebalance (a log that is not the one its stored offsets belong to, lib/base/log.heck.h).
+     * rebalance (a log that is not the one its stored offsets belong to, lib/runtime/logcheck.h).
      * Return 0, or -1 to refuse: nothing is assigned and
      * the next kq_consume_batch() returns -1 (the worker should close and exit, which hands the
      * partitions to another member). Retry transient database errors inside the callback.

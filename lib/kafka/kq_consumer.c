@@ -20,7 +20,7 @@
  * partition) is auto.offset.reset's: kq's default, earliest, resets silently to the log start;
  * the workers set `error` instead, so that the position is never moved behind their back: the
  * fetch stops and an _AUTO_OFFSET_RESET error reaches on_error, and the worker decides
- * (lib/base/log.heck.h).
+ * (lib/runtime/logcheck.h).
  *
  * Holding a partition: load_offsets may mark partitions (elems[i].err non-zero) that must not be
  * read; they are assigned (the group counts them as this member's, so no other member reads them

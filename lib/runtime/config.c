@@ -15,9 +15,12 @@
 #include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "lib/model/topics.h"
 
 extern char **environ;
 
@@ -33,19 +36,13 @@ struct config {
     size_t n, cap;
 };
 
-/* Built-in defaults. NULL values register a key as known (so its MNI_ variable applies) while
+/* Built-in defaults (the topic.* keys come from lib/model/topics.h). NULL values register a key as known (so its MNI_ variable applies) while
  * leaving it unset: there is no sensible default for where Kafka and PostgreSQL are. */
 static const struct {
     const char *key, *value;
 } config_defaults[] = {
     {"kafka.bootstrap.servers", NULL},
     {"pg.conninfo", NULL},
-    {"topic.events", "incident.events"},
-    {"topic.accepted", "incident.accepted"},
-    {"topic.dlq", "incident.dlq"},
-    {"topic.assessments", "case.assessments"},
-    {"topic.tasks", "notify.tasks"},
-    {"topic.tickets", "tickets"},
     {"group.id", "mni"},
     {"batch.size", "500"},
     {"batch.ms", "100"},
@@ -167,6 +164,14 @@ config *config_new(void)
             config_free(cfg);
             return NULL;
         }
+    for (size_t i = 0; i < mni_topic_count; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "topic.%s", mni_topics[i].logical);
+        if (config_put(cfg, key, mni_topics[i].name, "default", true, NULL, 0) != 0) {
+            config_free(cfg);
+            return NULL;
+        }
+    }
     return cfg;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/errbuf.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
 #include "lib/model/records.h"
@@ -356,14 +357,32 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
 }
 
 int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
-                   const char *client_id, const char *kind, const char *payload_json, char *err,
-                   size_t errlen)
+                   const char *client_id, const char *kind, const char *payload_json,
+                   bool *queued, char *err, size_t errlen)
 {
     const char *p[] = {task_id, topic, incident_id, client_id, kind, payload_json};
-    return pgx_exec_params(pg, "outbox.enqueue",
-                           "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
-                           "payload) VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
-                           6, p, NULL, err, errlen);
+    long long rows = 0;
+    int rc = pgx_exec_params(pg, "outbox.enqueue",
+                             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
+                             "payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, "
+                             "clock_timestamp()) ON CONFLICT DO NOTHING",
+                             6, p, &rows, err, errlen);
+    if (queued) *queued = rc == 0 && rows == 1;
+    return rc;
+}
+
+int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size_t errlen)
+{
+    if (strspn(staging_table, "abcdefghijklmnopqrstuvwxyz_") != strlen(staging_table))
+        return errbuf_fail(err, errlen, "outbox: staging table %s: not a plain identifier",
+                           staging_table);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, record) "
+             "SELECT task_id, topic, incident_id, client_id, kind, payload, record FROM %s "
+             "ON CONFLICT DO NOTHING",
+             staging_table);
+    return pgx_exec(pg, "outbox.enqueue_staged", sql, err, errlen);
 }
 
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,

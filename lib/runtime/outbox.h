@@ -26,6 +26,8 @@
 #ifndef MNI_OUTBOX_H
 #define MNI_OUTBOX_H
 
+#include <stdbool.h>
+
 #include <libpq-fe.h>
 #include <stddef.h>
 
@@ -33,12 +35,22 @@
 #include "lib/serdes/schema_set.h"
 #include "lib/kafka/kq.h"
 
+/* This module is the outbox table's one writer (db/README.md): rows go in through the two
+ * enqueue functions and out through the relay. */
+
 /* Queues one row in the outbox inside the caller's transaction (topic: the logical name,
  * tasks / assessments / tickets; client_id may be NULL). A task id already queued is left as it
- * was, so queuing is idempotent. */
+ * was, so queuing is idempotent; *queued (may be NULL) says whether this call added the row.
+ * created_at is the statement's clock, so rows queued one after the other in a transaction are
+ * relayed in that order (a reminder before its escalation). */
 int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
-                   const char *client_id, const char *kind, const char *payload_json, char *err,
-                   size_t errlen);
+                   const char *client_id, const char *kind, const char *payload_json,
+                   bool *queued, char *err, size_t errlen);
+
+/* Queues every row of a staging table the caller filled in this transaction (columns task_id,
+ * topic, incident_id, client_id, kind, payload, record: a batch's tasks with their Avro
+ * bytes), idempotently like outbox_enqueue. `staging_table` is a plain SQL identifier. */
+int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size_t errlen);
 
 /* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts the rows
  * published, *failed the rows Kafka refused for good (marked failed). */

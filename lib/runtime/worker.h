@@ -5,6 +5,24 @@
  *   forwards) -> every produced message flush-checked -> consumer offsets advanced by
  *   compare-and-set -> COMMIT -> spec.tick (outbox relay, sweeper)
  *
+ * Batch lifecycle (each edge names the function in worker.c that performs it):
+ *
+ *   IDLE      --kq_consume_batch, screen_batch------------> IN HAND   (messages read, nothing
+ *                                                                       applied)
+ *   IN HAND   --pgx_begin (run_batch_with)----------------> OPEN      (transaction open)
+ *   OPEN      --spec.process------------------------------> APPLIED   (results written, dead
+ *                                                                       letters/forwards queued)
+ *   APPLIED   --kq_producer_flush_checked-----------------> DELIVERED (broker acknowledged all)
+ *   DELIVERED --advance_offsets (compare-and-set)---------> FENCED?   (0 rows: stale member)
+ *   DELIVERED --pgx_commit--------------------------------> COMMITTED (offsets moved with the
+ *                                                                       results)
+ *   COMMITTED --run_tick----------------------------------> IDLE
+ *   any state before COMMITTED, on failure
+ *             --pgx_rollback, kq_seek_batch, rewind_positions, backoff--> IDLE (same batch again)
+ *   failure because Kafka refused a produced message
+ *             --run_one_by_one--> one IN HAND..COMMITTED per message; the refused one is
+ *                                 dead-lettered alone (process_undeliverable)
+ *
  * Effectively once into PostgreSQL: the consumer's offsets live in consumer_offsets and move
  * in the same transaction as the batch's results. On assignment the loop seeks to the stored
  * offsets. The update is `... SET next_offset = new WHERE next_offset = expected`, with
@@ -29,7 +47,7 @@
  * topic key, pg.conninfo, kafka.* (kafka.auto.offset.reset is refused unless it is "error"),
  * log.level, and the crash-test knob
  * test.pause_before_commit_ms (default 0: never set it in production).
- * The broker's log (lib/base/log.heck.h): on every assignment each partition's stored offset is
+ * The broker's log (lib/runtime/logcheck.h): on every assignment each partition's stored offset is
  * checked against the broker's log start and end and, by re-reading the message before it,
  * against the log it was taken from; the consumer runs with auto.offset.reset=error, so a
  * position the broker no longer has is never moved silently. Events found gone are logged as an

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 #include "tests/support/testenv.h"
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 
 static const char testenv_howto[] =

@@ -1,5 +1,5 @@
 /*
- * logcheck's plans as a table (lib/base/log.heck.h): where a partition starts on assignment,
+ * logcheck's plans as a table (lib/runtime/logcheck.h): where a partition starts on assignment,
  * given the group's stored offset, whether a digest of the message before it is kept, and the
  * broker's log start and end; and what a refused fetch means. The digest itself and what the
  * worker does with each plan are covered by tests/integration/test_broker_log.c.

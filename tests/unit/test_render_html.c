@@ -1,5 +1,5 @@
 /*
- * test_render_html: the case page and the case list (notify/render/render.html.h) from models as
+ * test_render_html: the case page and the case list (notify/render/render_html.h) from models as
  * cli/case_report.c builds them (tests/data/report/case-direct-report.json was printed by
  * `mni report --as-of` after `make demo`, then trimmed; its "_comment" says what it holds).
  *
