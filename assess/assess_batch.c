@@ -4,7 +4,6 @@
 #include "assess/assess_batch.h"
 
 #include <jansson.h>
-#include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,9 @@
 #include <time.h>
 
 #include "assess/batch_store.h"
+#include "lib/base/digest.h"
 #include "lib/base/strset.h"
+#include "lib/model/task_id.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
 #include "lib/model/events.h"
@@ -61,16 +62,6 @@ struct assess_batch {
     wire_buf record;    /* scratch for encoding a task */
     int64_t now_ms;     /* the batch's wall clock: the tasks' created_at */
 };
-
-void assess_task_id(const char *incident_id, const char *kind, const char *client_id, char out[33])
-{
-    char key[512];
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    int n = snprintf(key, sizeof key, "%s|%s|%s", incident_id, kind, client_id ? client_id : "");
-    SHA256((const unsigned char *)key, (size_t)n, digest);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
 
 assess_batch *assess_batch_new(const schema_set *schemas)
 {
@@ -401,9 +392,7 @@ static char *task_record(assess_batch *ab, const char *task_id, const char *inci
     char *hex = malloc(2 * ab->record.len + 3);
     if (!hex) return NULL;
     memcpy(hex, "\\x", 2);
-    for (size_t i = 0; i < ab->record.len; i++)
-        snprintf(hex + 2 + 2 * i, 3, "%02x", ab->record.data[i]);
-    hex[2 + 2 * ab->record.len] = '\0';
+    digest_hex(ab->record.data, ab->record.len, hex + 2);
     return hex;
 }
 
@@ -419,7 +408,7 @@ static void emit_obligation(assess_batch *ab, size_t seq, size_t c, int version,
     const char *due_date = fmt_day(now->due_day, day), *due_at = fmt_jst(now->due_at, at);
     if (!before) {
         char task_id[33];
-        assess_task_id(cs->incident_id, kind, client_id, task_id);
+        mni_task_id(cs->incident_id, kind, client_id, task_id);
         json_t *payload =
             json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i}", "task_id", task_id, "incident_id",
                       cs->incident_id, "kind", kind, "client_id",

@@ -65,7 +65,4 @@ int assess_batch_run(assess_batch *ab, PGconn *pg, const assess_input *in, size_
 /* The outcome of message i of the last run; *reason (may be NULL) says why it was not applied. */
 assess_outcome assess_batch_outcome(const assess_batch *ab, size_t i, const char **reason);
 
-/* The deterministic task id of an obligation: 32 hex digits of sha256(incident|kind|client). */
-void assess_task_id(const char *incident_id, const char *kind, const char *client_id, char out[33]);
-
 #endif

@@ -138,6 +138,7 @@ int main(int argc, char **argv)
         .summary = "Consumes accepted incident events, assesses each case with the rule core,\n"
                    "keeps case state in PostgreSQL and emits tasks and assessments.",
         .input_topic = "topic.accepted",
+        .gauges = WORKER_GAUGE_OUTBOX,
         .start = assess_start,
         .process = assess_process,
         .tick = assess_tick,

@@ -2,6 +2,7 @@
  * token_merge: see token_merge.h.
  */
 #include "assess/token_merge.h"
+#include "lib/base/digest.h"
 #include "lib/base/strset.h"
 
 #include <stdio.h>
@@ -154,7 +155,6 @@ static int merge_into(PGconn *pg, token_table *t, const char *name, const char *
 {
     PGresult *res = pgx_query_binary(pg, name, sql, 0, NULL, err, errlen);
     if (!res) return -1;
-    static const char digits[] = "0123456789abcdef";
     const char *last_incident = NULL, *last_client = NULL;
     size_t last_case = 0;
     uint64_t client_hash = 0;
@@ -168,11 +168,8 @@ static int merge_into(PGconn *pg, token_table *t, const char *name, const char *
             rc = -1;
             break;
         }
-        char hex[MNI_EVENT_TOKEN_LEN];
-        for (int i = 0; i < MNI_EVENT_TOKEN_LEN / 2; i++) {
-            hex[2 * i] = digits[bin[i] >> 4];
-            hex[2 * i + 1] = digits[bin[i] & 15];
-        }
+        char hex[MNI_EVENT_TOKEN_LEN + 1];
+        digest_hex(bin, MNI_EVENT_TOKEN_LEN / 2, hex);
         if (client && (!last_client || strcmp(last_client, client) != 0)) {
             last_client = client;
             client_hash = strset_hash(client);

@@ -527,6 +527,10 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             0)
         return -1;
     waiting_loaded_free(&ctx->loaded);
+    /* Released events were accepted before; they are counted now, when they are forwarded. */
+    worker_outcome(w, "accepted", forwarded + released);
+    worker_outcome(w, "waiting", n_parked);
+    worker_outcome(w, "replayed", replayed);
     log_info("batch processed", LOG_UINT("messages", n),
              LOG_UINT("forwarded", forwarded + released), LOG_UINT("waiting", n_parked),
              LOG_UINT("released", released), LOG_UINT("replayed", replayed),

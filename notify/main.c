@@ -213,6 +213,8 @@ static int notify_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         }
     }
     if (notify_audit_flush(pg, ctx->audit, err, errlen) != 0) return -1;
+    worker_outcome(w, "rendered", done);
+    worker_outcome(w, "duplicate", duplicates);
     log_info("batch handled", LOG_UINT("messages", n), LOG_UINT("rendered", done),
              LOG_UINT("duplicates", duplicates), LOG_UINT("dead_letters", dead), LOG_END);
     return 0;
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
         .start = notify_start,
         .process = notify_process,
         .tick = notify_tick,
+        .gauges = WORKER_GAUGE_OUTBOX | WORKER_GAUGE_DEADLINES,
     };
     notify_ctx ctx = {0};
     arena_init(&ctx.arena);

@@ -3,21 +3,15 @@
  */
 #include "notify/notify_store.h"
 
-#include <openssl/sha.h>
+#include "lib/base/digest.h"
+#include "lib/model/task_id.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/runtime/outbox.h"
 #include "lib/pg/pgx.h"
-
-void notify_sha256_hex(const char *text, size_t len, char out[65])
-{
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)text, len, digest);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
 
 int notify_store_task_seen(PGconn *pg, const char *task_id, int *seen, char *err, size_t errlen)
 {
@@ -35,7 +29,7 @@ int notify_store_delivery(PGconn *pg, const notify_delivery *d, char sha256_hex[
                           char *err, size_t errlen)
 {
     char digest[2 + 64 + 1] = "\\x";
-    notify_sha256_hex(d->document, strlen(d->document), sha256_hex);
+    digest_sha256_hex(d->document, strlen(d->document), sha256_hex);
     memcpy(digest + 2, sha256_hex, 65);
     const char *p[] = {d->task_id,   d->incident_id, d->client_id, d->channel,
                        d->recipient, d->format,      d->document,  digest};
@@ -51,17 +45,6 @@ int notify_store_delivery(PGconn *pg, const notify_delivery *d, char sha256_hex[
     return 0;
 }
 
-void notify_ticket_id(const char *task_id, char out[64])
-{
-    if (strlen(task_id) + 2 <= 63) {
-        snprintf(out, 64, "T-%s", task_id);
-        return;
-    }
-    char hex[65];
-    notify_sha256_hex(task_id, strlen(task_id), hex);
-    snprintf(out, 64, "T-%.32s", hex);
-}
-
 static json_t *str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -70,7 +53,7 @@ static json_t *str_or_null(const char *s)
 int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen)
 {
     char ticket_id[64];
-    notify_ticket_id(t->task_id, ticket_id);
+    mni_ticket_id(t->task_id, ticket_id);
     json_t *body = json_pack("{s:s, s:o, s:o, s:s, s:O, s:I}", "summary", t->summary, "due_date",
                              str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
                              "document_ref", t->document_ref, "channels", t->channels,

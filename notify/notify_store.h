@@ -54,9 +54,6 @@ typedef struct {
     int webhook; /* non-zero: also to be POSTed (webhook.h): stored pending, due at once */
 } notify_ticket;
 
-/* The ticket id of a task: "T-" + task id, or "T-" + 32 hex of its sha256 when that would
- * exceed the 63 bytes an id may have. out holds 64 bytes. */
-void notify_ticket_id(const char *task_id, char out[64]);
 /* Inserts the ticket and its outbox row (topic 'tickets'). */
 int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen);
 
@@ -65,8 +62,5 @@ void notify_audit_add(json_t *rows, const char *action, const char *incident_id,
                       const char *client_id, json_t *payload);
 /* Appends the queued rows in their order and empties the array. */
 int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen);
-
-/* The lowercase hex sha256 of text (65 bytes with the NUL). */
-void notify_sha256_hex(const char *text, size_t len, char out[65]);
 
 #endif

@@ -10,6 +10,7 @@
 #include "lib/base/log.h"
 #include "notify/render/render.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/task_id.h"
 #include "notify/notify_store.h"
 #include "notify/snapshot.h"
 
@@ -146,7 +147,7 @@ static notify_task_outcome store_ticket(PGconn *pg, const records_notify_task *t
     free(title);
     free(summary);
     if (rc != 0) return NOTIFY_TASK_FAILED;
-    notify_ticket_id(t->task_id, ticket_id);
+    mni_ticket_id(t->task_id, ticket_id);
     notify_audit_add(audit, "ticket_created", t->incident_id, t->client_id,
                      json_pack("{s:s, s:s, s:s}", "ticket_id", ticket_id, "task_id", t->task_id,
                                "kind", records_task_kind_name(t->kind)));

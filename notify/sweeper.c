@@ -4,36 +4,16 @@
 #include "notify/sweeper.h"
 
 #include <jansson.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
+#include "lib/model/task_id.h"
 #include "lib/runtime/outbox.h"
 #include "lib/base/timefmt.h"
 #include "notify/notify_store.h"
-
-void sweeper_task_id(const char *incident_id, const char *kind, const char *client_id,
-                     const char *deadline_kind, const char *due, char out[33])
-{
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    char *key = NULL;
-    int n = asprintf(&key, "%s|%s|%s|%s|%s", incident_id, kind, client_id ? client_id : "",
-                     deadline_kind, due);
-    if (n < 0) { /* out of memory: hash what fits, still deterministic */
-        char small[512];
-        n = snprintf(small, sizeof small, "%s|%s|%s|%s|%s", incident_id, kind,
-                     client_id ? client_id : "", deadline_kind, due);
-        SHA256((const unsigned char *)small, strlen(small), digest);
-    } else {
-        SHA256((const unsigned char *)key, (size_t)n, digest);
-    }
-    free(key);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
 
 /* The sweep's "now" in milliseconds: notify.clock, else the server's now(). */
 static int sweep_now(PGconn *pg, const sweeper_config *cfg, long long *now_ms, char *err,
@@ -75,7 +55,7 @@ static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const 
     if (!PQgetisnull(res, r, 5)) jst_text(atoll(PQgetvalue(res, r, 5)), due_at);
     const char *due = due_at[0] ? due_at : due_date;
     char task_id[33];
-    sweeper_task_id(incident_id, kind, client_id, deadline_kind, due, task_id);
+    mni_reminder_task_id(incident_id, kind, client_id, deadline_kind, due, task_id);
     json_t *payload = json_pack(
         "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:s}", "task_id", task_id, "incident_id",
         incident_id, "kind", kind, "client_id", client_id ? json_string(client_id) : json_null(),

@@ -46,8 +46,4 @@ typedef struct {
 int sweeper_run(PGconn *pg, const sweeper_config *cfg, long *reminders, long *escalations,
                 char *err, size_t errlen);
 
-/* The task id of a sweeper task (33 bytes with the NUL). client_id may be NULL. */
-void sweeper_task_id(const char *incident_id, const char *kind, const char *client_id,
-                     const char *deadline_kind, const char *due, char out[33]);
-
 #endif

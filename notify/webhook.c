@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "lib/base/digest.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
 #include "notify/notify_store.h"
@@ -138,8 +139,7 @@ static void signature(const char *secret, const char *body, char out[7 + 65])
     HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, strlen(body), mac,
          &len);
     memcpy(out, "sha256=", 7);
-    for (unsigned i = 0; i < len && i < 32; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
+    digest_hex(mac, len < 32 ? len : 32, out + 7);
 }
 
 /* A header value must not carry a line break or other control character. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages mni needs to build, test and run its embedded default,
 # only when one is missing (so a second run costs nothing). Needs root or sudo for apt-get.
-#   scripts/install-deps.sh           what the build, the demo and the workers need
+#   scripts/install-deps.sh           what the build, the demo and the workers need, and the
+#                                     unit tests (cmocka; python3-yaml for tests/deploy)
 #   scripts/install-deps.sh --test    also what only the tests need: Debian's Chromium (the web
 #                                     pages are tested in a headless browser), Japanese fonts
 #                                     for its screenshots, and curl (a client nobody here wrote)
@@ -9,7 +10,8 @@
 #                                     the packages of its drivers and Python baseline (bench/)
 set -euo pipefail
 packages=(gcc make pkg-config librdkafka-dev libavro-dev libpq-dev postgresql postgresql-client
-          libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev)
+          libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
+          python3 python3-yaml)
 if [ "${1:-}" = --test ]; then
   packages+=(chromium fonts-noto-cjk curl)
 elif [ "${1:-}" = --bench ]; then

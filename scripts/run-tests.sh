@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the cmocka test binaries of a build and ends with one summary over all of them.
-#   scripts/run-tests.sh BUILD_DIR unit|integration|all
+#   scripts/run-tests.sh BUILD_DIR unit|integration|all|faults
+# (faults: test_faults alone; `make faults` runs it with MNI_FAULTS=full)
 # Unit tests need no services. Integration tests need PostgreSQL and the mock Kafka cluster:
 # this script starts the embedded environment (scripts/mni-env) when MNI_PG_CONNINFO is not
 # set, and stops it afterwards.
@@ -18,12 +19,18 @@ for t in "$build"/tests/test_*; do
   name=$(basename "$t")
   if [ -f "tests/unit/$name.c" ]; then unit+=("$t"); else integ+=("$t"); fi
 done
+# Checks of deploy/ and docs/ against the code (Python's unittest, python3-yaml); they need the
+# built programs ($MNI_BIN) but no services.
+for t in tests/deploy/test_*.py; do
+  [ -f "$t" ] && unit+=("$t")
+done
 run=()
 case "$which" in
   unit) run=("${unit[@]}") ;;
   integration) run=("${integ[@]}") ;;
   all) run=("${unit[@]}" "${integ[@]}") ;;
-  *) echo "usage: $0 BUILD_DIR unit|integration|all" >&2; exit 2 ;;
+  faults) for t in "${integ[@]}"; do [ "$(basename "$t")" = test_faults ] && run+=("$t"); done ;;
+  *) echo "usage: $0 BUILD_DIR unit|integration|all|faults" >&2; exit 2 ;;
 esac
 
 started_env=0
@@ -44,10 +51,23 @@ passed=0 failed=0 broken=()
 for t in "${run[@]}"; do
   echo "=== $(basename "$t")"
   log=$(mktemp)
-  "$t" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
-  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+  case "$t" in
+  *.py)
+    python3 "$t" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    # unittest: "Ran N tests", then "OK" or "FAILED (failures=F, errors=E)".
+    n=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    f=$(grep -E '^FAILED \(' "$log" | grep -oE '(failures|errors)=[0-9]+' | cut -d= -f2 |
+      awk '{s+=$1} END {print s+0}')
+    p=$(( ${n:-0} - f ))
+    ;;
+  *)
+    "$t" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+    f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+    ;;
+  esac
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # a crash or sanitizer report
   passed=$((passed + p)) failed=$((failed + f))
   [ "$rc" -ne 0 ] && broken+=("$(basename "$t") (exit $rc)")

@@ -152,6 +152,7 @@ rd_kafka_t *kq_producer_handle(kq_producer *p);
 /* ---- consumer (kq_consumer.c) ---------------------------------------------------------------- */
 
 typedef struct kq_consumer kq_consumer;
+struct kq_stats;
 
 typedef struct kq_consumer_cbs {
     void *ctx; /* passed to each callback */
@@ -173,6 +174,10 @@ typedef struct kq_consumer_cbs {
      * NULL: they are printed on stderr. */
     void (*on_error)(void *ctx, rd_kafka_resp_err_t code, const char *topic, int32_t partition,
                      const char *reason);
+    /* librdkafka's statistics, parsed (kq_stats below), every statistics.interval.ms: set, the
+     * consumer emits them (KQ_STATS_INTERVAL_MS unless the caller sets the property; 0 turns
+     * them off). Runs inside kq_consume_batch on the caller's thread. May be NULL. */
+    void (*on_stats)(void *ctx, const struct kq_stats *stats);
 } kq_consumer_cbs;
 
 /* props must include group.id. cbs may be NULL (no callbacks); it is copied. */
@@ -232,6 +237,32 @@ int kq_consumer_close(kq_consumer *c, char *err, size_t errlen);
 
 /* The underlying handle. Owned by c. */
 rd_kafka_t *kq_consumer_handle(kq_consumer *c);
+
+/* ---- statistics (kq_stats.c) ----------------------------------------------------------------- */
+
+/* How often a consumer with on_stats emits statistics when the caller does not say. */
+#define KQ_STATS_INTERVAL_MS 5000
+
+/* One partition as librdkafka's statistics see it. Its log's start and end are those of the last
+ * fetch response (or watermark query); -1 while unknown. The end is the last stable offset (what
+ * a read_committed consumer may read), the high watermark when the statistics have none. */
+typedef struct kq_partition_stats {
+    char topic[250]; /* Kafka allows 249 characters */
+    int32_t partition;
+    int64_t log_start, log_end;
+} kq_partition_stats;
+
+/* What the workers take from one statistics JSON document (librdkafka's STATISTICS.md). */
+typedef struct kq_stats {
+    int brokers_up;            /* brokers (with a node id) whose connection state is UP */
+    kq_partition_stats *parts; /* every real partition (not the internal -1) of each topic */
+    size_t n;
+} kq_stats;
+
+/* Parses librdkafka's statistics JSON; 0, or -1 with the reason (not JSON, not an object). The
+ * parts are malloc'd: kq_stats_free. */
+int kq_stats_parse(const char *json, size_t len, kq_stats *out, char *err, size_t errlen);
+void kq_stats_free(kq_stats *s);
 
 /* ---- message headers (kq_header.c) ----------------------------------------------------------- */
 

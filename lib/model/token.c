@@ -2,6 +2,7 @@
  * token: see token.h. HMAC and randomness come from OpenSSL's libcrypto.
  */
 #include "lib/model/token.h"
+#include "lib/base/digest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,8 +67,7 @@ int token_key_generate(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "no randomness from the crypto library");
         return -1;
     }
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    digest_hex(raw, sizeof raw, hex);
     hex[2 * sizeof raw] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
@@ -96,12 +96,7 @@ int token_make(const token_key *key, const char *person_key, size_t len,
               &maclen) ||
         maclen != TOKEN_HEX_LEN / 2)
         return -1;
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < maclen; i++) {
-        out[2 * i] = digits[mac[i] >> 4];
-        out[2 * i + 1] = digits[mac[i] & 15];
-    }
-    out[TOKEN_HEX_LEN] = '\0';
+    digest_hex(mac, maclen, out);
     return 0;
 }
 

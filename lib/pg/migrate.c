@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base/digest.h"
 #include "lib/base/errbuf.h"
 #include "lib/pg/pgx_int.h"
 
@@ -69,20 +69,6 @@ static bool pgx_migration_name_ok(const char *name, size_t *digits)
             return false;
     *digits = d;
     return true;
-}
-
-static int pgx_sha256_hex(const void *data, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) return -1;
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-    return 0;
 }
 
 static int pgx_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
@@ -183,7 +169,7 @@ static int pgx_migrations_scan(const char *dir, pgx_migration_list *out, char *e
             break;
         }
         out->n++;
-        if (pgx_sha256_hex(m->sql, m->sql_len, m->sha256) != 0) {
+        if (digest_sha256_hex(m->sql, m->sql_len, m->sha256) != 0) {
             errbuf_fail(err, errlen, "%s: sha256 failed", path);
             rc = -1;
         }

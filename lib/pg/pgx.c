@@ -32,6 +32,14 @@
 #define PGX_COPY_FLUSH (64 * 1024)
 
 _Thread_local char pgx_sqlstate[6];
+static pgx_error_hook pgx_hook;
+static void *pgx_hook_arg;
+
+void pgx_set_error_hook(pgx_error_hook hook, void *arg)
+{
+    pgx_hook = hook;
+    pgx_hook_arg = arg;
+}
 
 /* Copies s into out with newlines and tabs folded to single spaces and the ends trimmed:
  * libpq messages end in '\n' and some span lines ("...failed: ...\n\tIs the server..."). */
@@ -59,6 +67,7 @@ void pgx_result_error(PGconn *conn, const PGresult *res, const char *name, char 
     char primary[1024], detail[1024] = "", hint[512] = "";
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(pgx_sqlstate, sizeof pgx_sqlstate, "%s", state ? state : "");
+    if (pgx_hook) pgx_hook(pgx_hook_arg, pgx_sqlstate);
     if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
         pgx_one_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), primary, sizeof primary);
         const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
@@ -209,6 +218,7 @@ PGconn *pgx_connect(const char *conninfo, const char *application_name, char *er
         pgx_one_line(PQerrorMessage(conn), reason, sizeof reason);
         errbuf_fail(err, errlen, "cannot connect to PostgreSQL (%s): %s", target, reason);
         pgx_sqlstate[0] = '\0';
+        if (pgx_hook) pgx_hook(pgx_hook_arg, pgx_sqlstate);
         PQfinish(conn);
         return NULL;
     }

@@ -52,6 +52,12 @@ int pgx_conninfo_set(const char *conninfo, const char *key, const char *value, c
 const char *pgx_last_sqlstate(void);
 /* True when the last failure was a serialization failure or deadlock: retry the transaction. */
 int pgx_last_retryable(void);
+/* Called on the failing thread with the SQLSTATE of every failed statement ("" when there is
+ * none: a lost connection, no answer) and of every failed connection attempt (""): for counting
+ * errors (the workers' mni_postgres_errors_total). Process-wide; set it once at start, before
+ * other threads use pgx. NULL (the default): nothing is called. */
+typedef void (*pgx_error_hook)(void *arg, const char *sqlstate);
+void pgx_set_error_hook(pgx_error_hook hook, void *arg);
 
 /* ---- statements ---- */
 

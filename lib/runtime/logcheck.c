@@ -2,6 +2,7 @@
  * logcheck: see logcheck.h.
  */
 #include "lib/runtime/logcheck.h"
+#include "lib/base/digest.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -78,7 +79,6 @@ static void logcheck_put_u32(EVP_MD_CTX *ctx, uint32_t v)
 
 void logcheck_digest(const rd_kafka_message_t *m, char out[LOGCHECK_DIGEST_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     rd_kafka_timestamp_type_t type;
@@ -98,11 +98,7 @@ void logcheck_digest(const rd_kafka_message_t *m, char out[LOGCHECK_DIGEST_LEN])
         EVP_DigestFinal_ex(ctx, md, &mdlen);
     }
     EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[32] = '\0';
+    digest_hex(md, 16, out);
 }
 
 int logcheck_record_gap(PGconn *pg, const char *group, const char *topic, int32_t partition,

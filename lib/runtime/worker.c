@@ -11,16 +11,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/runtime/dlq.h"
 #include "lib/base/log.h"
+#include "lib/pg/pgx.h"
+#include "lib/runtime/dlq.h"
 #include "lib/runtime/logcheck.h"
 #include "lib/runtime/metrics.h"
-#include "lib/pg/pgx.h"
 
 #define WORKER_MAX_PROPS 64
 #define WORKER_FLUSH_MS 30000
 #define WORKER_BACKOFF_MAX_MS 5000
 #define WORKER_WATERMARK_MS 10000
+#define WORKER_TALLY_MAX 32
+
+/* What a batch counted, kept aside until it commits (worker.h "Metrics"). */
+typedef struct {
+    metrics_family family;
+    char label[48];
+    uint64_t n;
+} worker_tally;
 
 /* What this member knows of each partition of its input topic: loaded at assignment, advanced
  * at each commit (logcheck.h for the checks against the broker's log). */
@@ -55,12 +63,18 @@ struct worker {
     size_t n_offsets, cap_offsets;
     int assigned;        /* a partition assignment arrived (the idle clock runs from then) */
     int degraded;        /* events were lost and not every loss is acknowledged yet */
+    int fenced;          /* the last batch's compare-and-set found its offsets moved */
     metrics *metrics;    /* NULL when metrics.port is 0 */
     double next_tick_at; /* monotonic ms */
     int tick_backoff_ms; /* 0 while ticks succeed */
     long long metrics_port;
     long long batch_size, batch_ms, batch_bytes, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
+    long long gauges_ms;              /* metrics.gauges_ms */
+    double next_gauges_at;            /* monotonic ms */
+    worker_tally tally[WORKER_TALLY_MAX];
+    size_t n_tally;
+    uint64_t classified; /* messages of the batch in hand with an outcome already */
 };
 
 static volatile sig_atomic_t worker_signal;
@@ -94,6 +108,48 @@ metrics *worker_metrics(worker *w)
 void worker_count(worker *w, metrics_counter c, uint64_t n)
 {
     metrics_add(w->metrics, c, n);
+}
+
+/* Keeps n of family's label aside for the batch in hand (the last slot takes the overflow). */
+static void tally(worker *w, metrics_family family, const char *label, uint64_t n)
+{
+    size_t i = 0;
+    while (i < w->n_tally && !(w->tally[i].family == family && !strcmp(w->tally[i].label, label)))
+        i++;
+    if (i == w->n_tally) {
+        if (w->n_tally == WORKER_TALLY_MAX) {
+            i = WORKER_TALLY_MAX - 1;
+            label = "other";
+        } else {
+            w->n_tally++;
+        }
+        w->tally[i].family = family;
+        w->tally[i].n = 0;
+        snprintf(w->tally[i].label, sizeof w->tally[i].label, "%s", label);
+    }
+    w->tally[i].n += n;
+}
+
+void worker_outcome(worker *w, const char *outcome, uint64_t n)
+{
+    tally(w, METRICS_EVENTS, outcome, n);
+    w->classified += n;
+}
+
+/* The batch of n messages committed: what it counted becomes visible. */
+static void tally_commit(worker *w, size_t n)
+{
+    if (n > w->classified) tally(w, METRICS_EVENTS, "processed", n - w->classified);
+    for (size_t i = 0; i < w->n_tally; i++)
+        metrics_count(w->metrics, w->tally[i].family, w->tally[i].label, w->tally[i].n);
+    w->n_tally = 0;
+    w->classified = 0;
+}
+
+/* Every failed PostgreSQL statement or connection attempt (pgx_set_error_hook). */
+static void on_pg_error(void *arg, const char *sqlstate)
+{
+    metrics_count(arg, METRICS_PG_ERRORS, *sqlstate ? sqlstate : "connection", 1);
 }
 
 int worker_stopping(const worker *w)
@@ -265,7 +321,9 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
     w->n_offsets = 0;
     w->assigned = 1;
     metrics_set_ready(w->metrics, 1);
+    metrics_set_kafka(w->metrics, 1); /* the group coordinator answered */
     const char *params[] = {w->group, w->topic};
+    int backoff_ms = 100;
     for (int attempt = 0;; attempt++) {
         PGresult *res = pgx_query(w->pg, "worker.load_offsets",
                                   "SELECT partition, next_offset, coalesce(last_digest, ''), "
@@ -284,11 +342,16 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
             PQclear(res);
             break;
         }
+        /* PostgreSQL down during a rebalance (a restart, an outage): wait for it, as a batch
+         * does; giving up would stop the consumer for good and the worker with it. */
         log_warn("cannot load consumer offsets; retrying", LOG_STR("error", err),
-                 LOG_INT("attempt", attempt), LOG_END);
-        if (attempt >= 5 || worker_signal) return -1;
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        if (worker_signal) return -1;
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
         PQreset(w->pg);
-        sleep(1);
+        metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);
     }
     metrics_set_database(w->metrics, 1);
     for (int i = 0; i < parts->cnt; i++) {
@@ -308,6 +371,27 @@ static void on_revoke(void *arg, const rd_kafka_topic_partition_list_t *parts, i
             metrics_partition_stopped(w->metrics, w->topic, w->offsets[i].partition, NULL);
     w->n_offsets = 0;
     metrics_set_ready(w->metrics, 0);
+    metrics_clear_lag(w->metrics);
+}
+
+/* librdkafka's statistics (kq_stats): the lag of each partition this member holds, measured
+ * from the next offset stored in PostgreSQL (or the log start when none is stored yet), and
+ * whether any broker is connected. */
+static void on_stats(void *arg, const kq_stats *stats)
+{
+    worker *w = arg;
+    metrics_set_kafka(w->metrics, stats->brokers_up > 0);
+    for (size_t i = 0; i < stats->n; i++) {
+        const kq_partition_stats *p = &stats->parts[i];
+        if (strcmp(p->topic, w->topic) != 0 || p->log_end < 0) continue;
+        for (size_t k = 0; k < w->n_offsets; k++) {
+            const worker_offset *o = &w->offsets[k];
+            if (o->partition != p->partition) continue;
+            int64_t from = o->expected >= 0 ? o->expected : p->log_start > 0 ? p->log_start : 0;
+            metrics_set_lag(w->metrics, w->topic, p->partition,
+                            p->log_end > from ? p->log_end - from : 0);
+        }
+    }
 }
 
 /* librdkafka's own log lines (syslog levels), as structured log lines. Runs on librdkafka's
@@ -335,6 +419,7 @@ static void on_kafka_error(void *arg, rd_kafka_resp_err_t code, const char *topi
         if (o) o->reset_pending = 1;
         return;
     }
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) metrics_set_kafka(w->metrics, 0);
     log_warn("kafka error", LOG_STR("code", rd_kafka_err2name(code)), LOG_STR("topic", topic),
              LOG_INT("partition", partition), LOG_STR("reason", reason), LOG_END);
 }
@@ -510,6 +595,7 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
         }
         if (rc != 0) return -1;
         if (rows != 1) {
+            w->fenced = 1;
             snprintf(err, errlen,
                      "consumer offsets of %s[%d] moved under this member (expected %lld): fenced",
                      w->topic, o->partition, (long long)o->expected);
@@ -517,6 +603,46 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* After a fenced batch: another member committed this member's partitions meanwhile (one
+ * that Kafka had already counted out of the group, or this one is stale). The stored offsets
+ * are the truth: take them and read on from there, instead of retrying the batch against an
+ * offset that will never match again (which only the next rebalance would end). What lies
+ * below a stored offset was applied by the member that moved it. */
+static void take_stored_offsets(worker *w)
+{
+    char err[512];
+    const char *params[] = {w->group, w->topic};
+    w->fenced = 0;
+    PGresult *res = pgx_query(w->pg, "worker.fenced_offsets",
+                              "SELECT partition, next_offset, coalesce(last_digest, '') FROM "
+                              "consumer_offsets WHERE group_id = $1 AND topic = $2",
+                              2, params, err, sizeof err);
+    if (!res) {
+        log_warn("fenced: cannot read the stored offsets; retrying the batch",
+                 LOG_STR("error", err), LOG_END);
+        return;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        int32_t partition = (int32_t)atoi(PQgetvalue(res, r, 0));
+        int64_t stored = atoll(PQgetvalue(res, r, 1));
+        worker_offset *o = NULL;
+        for (size_t i = 0; i < w->n_offsets && !o; i++)
+            if (w->offsets[i].partition == partition) o = &w->offsets[i];
+        if (!o || o->held || o->expected == stored) continue;
+        log_warn("fenced: another member committed this partition; reading on from its stored "
+                 "offset",
+                 LOG_STR("topic", w->topic), LOG_INT("partition", partition),
+                 LOG_INT("expected", o->expected), LOG_INT("stored", stored), LOG_END);
+        if (kq_seek(w->consumer, w->topic, partition, stored, err, sizeof err) != 0) {
+            log_warn("fenced: seek failed; retrying the batch", LOG_STR("error", err), LOG_END);
+            continue;
+        }
+        o->expected = o->position = stored;
+        snprintf(o->digest, sizeof o->digest, "%s", PQgetvalue(res, r, 2));
+    }
+    PQclear(res);
 }
 
 typedef int (*worker_process_fn)(worker *w, void *ctx, rd_kafka_message_t **msgs, size_t n,
@@ -528,6 +654,8 @@ static int run_batch_with(worker *w, worker_process_fn process, void *ctx,
                           rd_kafka_message_t **msgs, size_t n, char *err, size_t errlen)
 {
     kq_producer_take_refused(w->producer); /* a refusal counts for this batch only */
+    w->n_tally = 0; /* what an earlier, rolled back attempt counted is void */
+    w->classified = 0;
     for (size_t i = 0; i < w->n_offsets; i++)
         w->offsets[i].next = w->offsets[i].first = -1;
     for (size_t i = 0; i < n; i++) {
@@ -560,6 +688,7 @@ static int run_batch_with(worker *w, worker_process_fn process, void *ctx,
         pgx_rollback(w->pg, ignored, sizeof ignored);
         return -1;
     }
+    tally_commit(w, n);
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
         if (o->next < 0) continue;
@@ -651,6 +780,8 @@ int worker_dead_letter(worker *w, const rd_kafka_message_t *m, const char *reaso
     if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) headers = NULL;
     dlq_screened s;
     dlq_screen(m->key, m->key_len, m->payload, m->payload ? m->len : 0, headers, flags, detail, &s);
+    tally(w, METRICS_DEAD_LETTERS, reason, 1);
+    worker_outcome(w, "dead_lettered", 1);
     log_warn("dead letter", LOG_STR("reason", reason), LOG_STR("detail", s.detail),
              LOG_STR("withheld", s.withheld), LOG_STR("topic", rd_kafka_topic_name(m->rkt)),
              LOG_INT("partition", m->partition), LOG_INT("offset", m->offset), LOG_END);
@@ -722,6 +853,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_set_default(w->cfg, "tick.ms", "1000", err, errlen) != 0 ||
         config_set_default(w->cfg, "test.pause_before_commit_ms", "0", err, errlen) != 0 ||
         config_set_default(w->cfg, "metrics.bind", "127.0.0.1", err, errlen) != 0 ||
+        config_set_default(w->cfg, "metrics.gauges_ms", "15000", err, errlen) != 0 ||
         config_load(w->cfg, config_path, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
@@ -729,7 +861,8 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
                        err, errlen) != 0 ||
-        config_get_int(w->cfg, "metrics.port", 0, 65535, &w->metrics_port, err, errlen) != 0)
+        config_get_int(w->cfg, "metrics.port", 0, 65535, &w->metrics_port, err, errlen) != 0 ||
+        config_get_int(w->cfg, "metrics.gauges_ms", 100, 3600000, &w->gauges_ms, err, errlen) != 0)
         return -1;
     const char *reset = config_get(w->cfg, "kafka.auto.offset.reset");
     if (reset && strcmp(reset, "error") != 0) {
@@ -749,13 +882,47 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
     return 0;
 }
 
+/* The first connection to PostgreSQL. A database that is unreachable when the worker starts
+ * (restarting, or the worker restarted during an outage) is waited for like one lost later:
+ * retried with backoff, each failure logged, until it answers or a signal stops the worker. */
+static PGconn *connect_pg(const char *conninfo, const char *app, char *err, size_t errlen)
+{
+    int backoff_ms = 100;
+    for (int attempt = 1;; attempt++) {
+        PGconn *pg = pgx_connect(conninfo, app, err, errlen);
+        if (pg || worker_signal) return pg;
+        log_warn("cannot connect to PostgreSQL; retrying", LOG_STR("error", err),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
+    }
+}
+
+/* spec.start (prepared statements and the like); a connection lost meanwhile is reconnected
+ * and start tried again, with backoff, as above. */
+static int start_spec(worker *w, char *err, size_t errlen)
+{
+    int backoff_ms = 100;
+    for (int attempt = 1;; attempt++) {
+        if (w->spec->start(w, w->ctx, err, errlen) == 0) return 0;
+        if (PQstatus(w->pg) == CONNECTION_OK || worker_signal) return -1;
+        log_warn("PostgreSQL connection lost while starting; retrying", LOG_STR("error", err),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
+        PQreset(w->pg);
+    }
+}
+
 static int connect_all(worker *w, char *err, size_t errlen)
 {
     const char *conninfo;
     if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
-    w->pg = pgx_connect(conninfo, app, err, errlen);
+    w->pg = connect_pg(conninfo, app, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 2];
@@ -764,13 +931,67 @@ static int connect_all(worker *w, char *err, size_t errlen)
     if (!w->producer) return -1;
     props[n++] = (kq_prop){"group.id", w->group};
     props[n++] = (kq_prop){"auto.offset.reset", "error"}; /* logcheck.h */
-    kq_consumer_cbs cbs = {
-        .ctx = w, .load_offsets = load_offsets, .on_revoke = on_revoke, .on_error = on_kafka_error};
+    kq_consumer_cbs cbs = {.ctx = w,
+                           .load_offsets = load_offsets,
+                           .on_revoke = on_revoke,
+                           .on_error = on_kafka_error,
+                           .on_stats = w->metrics ? on_stats : NULL};
     w->consumer = kq_consumer_new(props, n, &cbs, err, errlen);
     if (!w->consumer) return -1;
     kq_consumer_set_batch_bytes(w->consumer, (size_t)w->batch_bytes);
     const char *topics[] = {w->topic};
     return kq_subscribe(w->consumer, topics, 1, err, errlen);
+}
+
+/* The PostgreSQL gauges spec.gauges asks for (worker.h "Metrics"); one query each, on the
+ * partial indexes of unpublished outbox rows and open deadlines. */
+static int read_gauges(worker *w, char *err, size_t errlen)
+{
+    if (w->spec->gauges & WORKER_GAUGE_OUTBOX) {
+        static const char *const logical[] = {"tasks", "assessments", "tickets"};
+        long long unpublished[3] = {0};
+        double oldest[3] = {0};
+        PGresult *res =
+            pgx_query(w->pg, "worker.gauge_outbox",
+                      "SELECT topic, count(*), extract(epoch FROM now() - min(created_at)) "
+                      "FROM outbox WHERE published_at IS NULL GROUP BY topic",
+                      0, NULL, err, errlen);
+        if (!res) return -1;
+        for (int r = 0; r < PQntuples(res); r++) {
+            const char *topic = PQgetvalue(res, r, 0);
+            size_t i = 0;
+            while (i < 3 && strcmp(logical[i], topic) != 0)
+                i++;
+            if (i == 3) {
+                metrics_set_outbox(w->metrics, topic, atoll(PQgetvalue(res, r, 1)),
+                                   atof(PQgetvalue(res, r, 2)));
+                continue;
+            }
+            unpublished[i] = atoll(PQgetvalue(res, r, 1));
+            oldest[i] = atof(PQgetvalue(res, r, 2));
+        }
+        PQclear(res);
+        for (size_t i = 0; i < 3; i++)
+            metrics_set_outbox(w->metrics, logical[i], unpublished[i], oldest[i]);
+    }
+    if (w->spec->gauges & WORKER_GAUGE_DEADLINES) {
+        char hours[16];
+        snprintf(hours, sizeof hours, "%d", METRICS_DUE_SOON_HOURS);
+        const char *params[] = {hours};
+        PGresult *res =
+            pgx_query(w->pg, "worker.gauge_deadlines",
+                      "SELECT count(*) FILTER (WHERE due_end > now() AND "
+                      "due_end <= now() + make_interval(hours => $1::int)), "
+                      "count(*) FILTER (WHERE due_end <= now()) "
+                      "FROM (SELECT mni_due_end(due_date, due_at) AS due_end FROM deadlines "
+                      "WHERE met_at IS NULL) d",
+                      1, params, err, errlen);
+        if (!res) return -1;
+        metrics_set_deadlines(w->metrics, atoll(PQgetvalue(res, 0, 0)),
+                              atoll(PQgetvalue(res, 0, 1)));
+        PQclear(res);
+    }
+    return 0;
 }
 
 /* The timed work: reconnects PostgreSQL when the connection broke (a restart while idle),
@@ -801,6 +1022,15 @@ static void run_tick(worker *w, int idle)
         char ignored[256];
         pgx_rollback(w->pg, ignored, sizeof ignored);
     }
+    /* Read even when the tick failed: a relay that cannot deliver is when the backlog counts. */
+    if (w->metrics && w->spec->gauges && now_ms() >= w->next_gauges_at &&
+        PQstatus(w->pg) == CONNECTION_OK && PQtransactionStatus(w->pg) == PQTRANS_IDLE) {
+        char why[512];
+        w->next_gauges_at = now_ms() + (double)w->gauges_ms;
+        if (read_gauges(w, why, sizeof why) != 0)
+            log_warn("cannot read the PostgreSQL gauges; will retry", LOG_STR("error", why),
+                     LOG_END);
+    }
     metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);
     metrics_tick_done(w->metrics, ok);
     if (ok) {
@@ -827,6 +1057,7 @@ static int loop(worker *w)
     double last_input = now_ms();
     while (!worker_signal) {
         size_t n = 0;
+        metrics_alive(w->metrics);
         if (kq_consume_batch(w->consumer, (size_t)w->batch_size, (int)w->batch_ms, msgs, &n, err,
                              sizeof err) != 0) {
             log_error("consumer failed", LOG_STR("error", err), LOG_END);
@@ -849,6 +1080,7 @@ static int loop(worker *w)
                 failed = done < n;
             }
             metrics_batch_done(w->metrics, !failed);
+            metrics_batch_seconds(w->metrics, (now_ms() - t0) / 1e3);
             if (failed) {
                 char seek_err[256];
                 log_warn("batch rolled back; reading it again", LOG_STR("error", err),
@@ -858,6 +1090,7 @@ static int loop(worker *w)
                     0)
                     log_warn("rewind failed", LOG_STR("error", seek_err), LOG_END);
                 rewind_positions(w, msgs + done, n - done);
+                if (w->fenced) take_stored_offsets(w);
                 kq_messages_destroy(msgs, n);
                 if (PQstatus(w->pg) != CONNECTION_OK) PQreset(w->pg);
                 metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);
@@ -869,6 +1102,7 @@ static int loop(worker *w)
             }
             backoff_ms = 100;
             metrics_set_database(w->metrics, 1);
+            metrics_set_kafka(w->metrics, 1); /* it delivered and flushed */
             log_debug("batch committed", LOG_UINT("messages", n), LOG_F64("ms", now_ms() - t0),
                       LOG_END);
             kq_messages_destroy(msgs, n);
@@ -913,12 +1147,13 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    if (metrics_start(spec->component, config_get(w.cfg, "metrics.bind"), (int)w.metrics_port,
-                      &w.metrics, err, sizeof err) != 0 ||
-        connect_all(&w, err, sizeof err) != 0) {
+    int metrics_ok = metrics_start(spec->component, config_get(w.cfg, "metrics.bind"),
+                                   (int)w.metrics_port, &w.metrics, err, sizeof err) == 0;
+    if (metrics_ok) pgx_set_error_hook(on_pg_error, w.metrics);
+    if (!metrics_ok || connect_all(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
-    } else if (spec->start && spec->start(&w, ctx, err, sizeof err) != 0) {
+    } else if (spec->start && start_spec(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
     } else {
@@ -937,6 +1172,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         rc = rc ? rc : 1;
     }
     pgx_close(w.pg);
+    pgx_set_error_hook(NULL, NULL);
     metrics_stop(w.metrics);
     free(w.offsets);
     config_free(w.cfg);

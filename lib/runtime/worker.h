@@ -27,7 +27,9 @@
  * in the same transaction as the batch's results. On assignment the loop seeks to the stored
  * offsets. The update is `... SET next_offset = new WHERE next_offset = expected`, with
  * `expected` what this member loaded or last committed: a stale member (its partitions moved
- * on) updates no row and its whole transaction is rolled back. Any failure before COMMIT rolls
+ * on) updates no row and its whole transaction is rolled back. A fenced member then takes the
+ * stored offsets as they are and reads on from them (whoever moved them applied what lies
+ * below), rather than retrying against an offset that no longer matches. Any failure before COMMIT rolls
  * back and rewinds the consumer to the batch's first offsets, so the batch is read again.
  * Messages produced inside a batch (dead letters, forwards) are delivered before COMMIT, so a
  * crash can repeat them but never lose them; consumers de-duplicate by id.
@@ -39,11 +41,14 @@
  * broker down) roll back and retry the batch with backoff, never dead-letter.
  *
  * Lifecycle: worker_main parses the command line (--config FILE, --print-config, --help,
- * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL and Kafka,
+ * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL (waiting
+ * with backoff, logged, while it is unreachable: a worker restarted during an outage starts
+ * once it is back) and Kafka,
  * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
  * consumer (leaving the group) and flushes the producer.
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
- * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics and /healthz), the input
+ * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics, /healthz, /readyz, /livez),
+ * metrics.gauges_ms (default 15000: how often the tick reads the PostgreSQL gauges), the input
  * topic key, pg.conninfo, kafka.* (kafka.auto.offset.reset is refused unless it is "error"),
  * log.level, and the crash-test knob
  * test.pause_before_commit_ms (default 0: never set it in production).
@@ -58,6 +63,13 @@
  * Timed work (spec.tick, or a connection check for a worker without one) runs every tick.ms
  * when idle and after each commit; it first reconnects PostgreSQL when the connection broke, and
  * a failure is retried with backoff and shown on /healthz (metrics.h).
+ * Metrics (metrics.h): what a batch counts (events by outcome, dead letters by reason) is kept
+ * aside while it runs and added only when it commits, so a batch read again is counted once.
+ * Consumer lag comes from librdkafka's statistics (kq_stats: the log end of each assigned
+ * partition) minus the next offset stored in PostgreSQL. With metrics on, the tick reads the
+ * gauges spec.gauges asks for from PostgreSQL every metrics.gauges_ms (one indexed query each,
+ * between batches, never inside one, also after a failed tick; a failure is logged and counted,
+ * the tick goes on).
  * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
  * usage or configuration.
  */
@@ -68,11 +80,16 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-#include "lib/runtime/config.h"
 #include "lib/kafka/kq.h"
+#include "lib/runtime/config.h"
 #include "lib/runtime/metrics.h"
 
 typedef struct worker worker;
+
+/* PostgreSQL gauges a worker publishes (spec.gauges): the outbox's backlog and age (the workers
+ * that relay it) and the deadlines due soon and overdue (the one that sweeps them). */
+#define WORKER_GAUGE_OUTBOX 1u
+#define WORKER_GAUGE_DEADLINES 2u
 
 typedef struct {
     const char *component;   /* "ingest": logs, application_name, group id "mni-ingest" */
@@ -91,6 +108,7 @@ typedef struct {
     /* After each commit and every tick.ms when idle, outside any transaction (the outbox
      * relay, the sweeper). May be NULL. Return -1 to log the error and try again later. */
     int (*tick)(worker *w, void *ctx, char *err, size_t errlen);
+    unsigned gauges; /* WORKER_GAUGE_* */
 } worker_spec;
 
 /* Runs the worker; returns the process exit code. */
@@ -105,6 +123,11 @@ const char *worker_topic(const worker *w, const char *key);
 metrics *worker_metrics(worker *w);
 /* Adds to one of the worker's Prometheus counters (metrics.h), e.g. outbox rows relayed. */
 void worker_count(worker *w, metrics_counter c, uint64_t n);
+/* From spec.process: n messages of the batch had this outcome (a constant such as "accepted",
+ * "replayed", "rendered", "duplicate"); counted in mni_events_total if the batch commits.
+ * Dead letters count themselves (outcome dead_lettered); the rest of a batch counts as
+ * "processed". */
+void worker_outcome(worker *w, const char *outcome, uint64_t n);
 /* The log epoch of a partition of the input topic (consumer_offsets.log_epoch, 0 for the log
  * the group started on; logcheck.h): ingest records it with each event's origin. */
 int32_t worker_log_epoch(const worker *w, int32_t partition);

@@ -39,7 +39,6 @@
 
 #include <cmocka.h>
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +50,7 @@
 #include "lib/model/facts_json.h"
 #include "lib/kafka/kq.h"
 #include "lib/runtime/outbox.h"
+#include "lib/model/task_id.h"
 #include "lib/pg/pgx.h"
 #include "lib/model/records.h"
 #include "lib/model/verdict_json.h"
@@ -166,12 +166,8 @@ static void add_deadline(PGconn *pg, const char *incident, const char *client, c
 static void add_task(PGconn *pg, const char *incident, const char *kind, const char *client,
                      const char *due_date, const char *due_at, const json_t *verdict)
 {
-    char key[256], task_id[33];
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    int n = snprintf(key, sizeof key, "%s|%s|%s", incident, kind, client ? client : "");
-    SHA256((const unsigned char *)key, (size_t)n, digest);
-    for (int i = 0; i < 16; i++)
-        snprintf(task_id + 2 * i, 3, "%02x", digest[i]);
+    char task_id[MNI_TASK_ID_LEN];
+    mni_task_id(incident, kind, client, task_id);
     json_t *payload = json_pack(
         "{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:O}", "task_id", task_id, "incident_id", incident,
         "kind", kind, "client_id", client ? json_string(client) : json_null(), "due_date",
@@ -622,19 +618,6 @@ static void test_dead_letters(void **state)
     assert_audit_intact(pg);
 }
 
-/* sha256("incident|kind|client|deadline kind|due"), 32 hex: the sweeper's task id contract. */
-static void expected_task_id(const char *incident, const char *kind, const char *client,
-                             const char *deadline_kind, const char *due, char out[33])
-{
-    char key[512];
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    int n = snprintf(key, sizeof key, "%s|%s|%s|%s|%s", incident, kind, client ? client : "",
-                     deadline_kind, due);
-    SHA256((const unsigned char *)key, (size_t)n, digest);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
 static void test_sweeper_once(void **state)
 {
     testenv_db *db = *state;
@@ -721,7 +704,7 @@ static void test_sweeper_once(void **state)
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char id[33];
-        expected_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind, want[i].due,
+        mni_reminder_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind, want[i].due,
                          id);
         sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
                        "1");
