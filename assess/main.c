@@ -124,10 +124,11 @@ static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
 static int assess_tick(worker *w, void *arg, char *err, size_t errlen)
 {
     assess_ctx *ctx = arg;
-    long relayed = 0;
+    long relayed = 0, failed = 0;
     int rc = outbox_relay(worker_pg(w), worker_producer(w), worker_config(w), ctx->schemas,
-                          ASSESS_RELAY_BATCH, &relayed, err, errlen);
+                          ASSESS_RELAY_BATCH, &relayed, &failed, err, errlen);
     worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
+    worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
     if (relayed > 0) log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
     return rc;
 }

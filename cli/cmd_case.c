@@ -3,9 +3,12 @@
  * rules that fired, per-client headcounts (counts and distinct tokens), the de-duplicated total
  * (each version's known count next to its possible maximum), deadlines and their state, the
  * tasks queued, the documents rendered and the tickets (with their webhook delivery: pending,
- * delivered or failed, attempts and the last answer).
+ * delivered or failed, attempts and the last answer), and the events that wait for the
+ * incident to be opened (waiting_events, ingest/main.c "Waiting") with their age. An incident
+ * not opened yet has no case; when events wait for it, they are shown (exit 0).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli_pg.h"
@@ -18,7 +21,8 @@ static void case_usage(FILE *out)
     fprintf(out, "usage: mni case [--conninfo STR] [--json] INCIDENT_ID\n"
                  "\n"
                  "Shows one case: facts, versions, headcounts, deadlines, tasks, documents,\n"
-                 "tickets. --json prints the latest verdict document only.\n"
+                 "tickets, and events waiting for the incident to be opened. --json prints the\n"
+                 "latest verdict document only.\n"
                  "  --conninfo STR  PostgreSQL (default: $MNI_PG_CONNINFO, else .mni-env/env)\n");
 }
 
@@ -60,7 +64,8 @@ static const case_section case_sections[] = {
     {"Tasks (outbox)",
      "SELECT CASE WHEN topic = 'tasks' THEN left(task_id, 12) ELSE task_id END AS task, topic, "
      "kind, coalesce(client_id, '-') AS client, "
-     "CASE WHEN published_at IS NULL THEN 'pending' ELSE 'published' END AS state "
+     "CASE WHEN published_at IS NOT NULL THEN 'published' WHEN failed_at IS NOT NULL THEN "
+     "'failed: ' || left(failure, 120) ELSE 'pending' END AS state "
      "FROM outbox WHERE incident_id = $1 ORDER BY created_at, task_id"},
     {"Documents",
      "SELECT left(task_id, 12) AS task, channel, format, length(document) AS bytes, "
@@ -73,7 +78,16 @@ static const case_section case_sections[] = {
      "NULL AND a.error IS NOT NULL THEN ': ' ELSE '' END || coalesce(a.error, '') FROM "
      "ticket_webhook_attempts a WHERE a.ticket_id = t.ticket_id ORDER BY a.attempt DESC LIMIT 1), "
      "'-') AS last_answer FROM tickets t WHERE incident_id = $1 ORDER BY created_at, ticket_id"},
+    {"Waiting events",
+     "SELECT event_id AS event, kind, to_char(occurred_at AT TIME ZONE 'Asia/Tokyo', "
+     "'YYYY-MM-DD HH24:MI') AS occurred_jst, to_char(waiting_since AT TIME ZONE 'Asia/Tokyo', "
+     "'MM-DD HH24:MI:SS') AS waiting_since_jst, floor(extract(epoch FROM now() - "
+     "waiting_since))::bigint AS age_s, CASE WHEN reported_at IS NULL THEN '-' ELSE 'overdue' "
+     "END AS reported FROM waiting_events WHERE incident_id = $1 "
+     "ORDER BY occurred_at, src_epoch, src_partition, src_offset, event_id"},
 };
+
+#define CASE_WAITING_SECTION (sizeof case_sections / sizeof *case_sections - 1)
 
 int cmd_case(int argc, char **argv)
 {
@@ -105,14 +119,23 @@ int cmd_case(int argc, char **argv)
         return MNI_EXIT_FAILURE;
     }
     const char *params[] = {id};
-    PGresult *res = pgx_query(pg, "case.exists", "SELECT version FROM cases WHERE incident_id = $1",
+    PGresult *res = pgx_query(pg, "case.exists",
+                              "SELECT (SELECT count(*) FROM cases WHERE incident_id = $1), "
+                              "(SELECT count(*) FROM waiting_events WHERE incident_id = $1)",
                               1, params, err, sizeof err);
     int rc = MNI_EXIT_OK;
+    size_t first = 0;
     if (!res) {
         fprintf(stderr, "mni case: %s\n", err);
         rc = MNI_EXIT_FAILURE;
-    } else if (PQntuples(res) == 0) {
-        fprintf(stderr, "mni case: %s: no such case\n", id);
+    } else if (atoi(PQgetvalue(res, 0, 0)) == 0 && atoi(PQgetvalue(res, 0, 1)) > 0 && !json) {
+        /* Not opened yet, but its events wait: show them. */
+        printf("== Case\n%s: not opened yet; %s events wait for its incident_opened\n\n", id,
+               PQgetvalue(res, 0, 1));
+        first = CASE_WAITING_SECTION;
+    } else if (atoi(PQgetvalue(res, 0, 0)) == 0) {
+        fprintf(stderr, "mni case: %s: no such case%s\n", id,
+                atoi(PQgetvalue(res, 0, 1)) > 0 ? " (not opened yet; events wait for it)" : "");
         rc = MNI_EXIT_FAILURE;
     }
     PQclear(res);
@@ -125,7 +148,7 @@ int cmd_case(int argc, char **argv)
         PQclear(res);
         rc = res ? MNI_EXIT_OK : MNI_EXIT_FAILURE;
     }
-    for (size_t s = 0;
+    for (size_t s = first;
          rc == MNI_EXIT_OK && !json && s < sizeof case_sections / sizeof *case_sections; s++) {
         res =
             pgx_query(pg, case_sections[s].title, case_sections[s].sql, 1, params, err, sizeof err);
@@ -134,7 +157,7 @@ int cmd_case(int argc, char **argv)
             rc = MNI_EXIT_FAILURE;
             break;
         }
-        printf("%s== %s\n", s ? "\n" : "", case_sections[s].title);
+        printf("%s== %s\n", s > first ? "\n" : "", case_sections[s].title);
         cli_print_table(stdout, res, "(none)");
         PQclear(res);
     }

@@ -30,9 +30,15 @@ const char *ingest_verdict_reason(ingest_verdict v)
     case INGEST_INVALID_FACTS:
         return "invalid_facts";
     case INGEST_ACCEPT:
+    case INGEST_WAITING:
         break;
     }
     return NULL;
+}
+
+int ingest_verdict_admits(ingest_verdict v)
+{
+    return v == INGEST_ACCEPT || v == INGEST_WAITING;
 }
 
 unsigned ingest_verdict_dlq_flags(ingest_verdict v)
@@ -196,8 +202,8 @@ ingest_verdict ingest_validate_message(const schema_set *schemas, const void *ms
     return INGEST_ACCEPT;
 }
 
-int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict *verdict,
-                             char *detail, size_t detaillen, char *err, size_t errlen)
+int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict *verdict, char *err,
+                             size_t errlen)
 {
     if (ev->type == MNI_EVENT_INCIDENT_OPENED) {
         if (strset_add(known, ev->incident_id) != 0) {
@@ -207,14 +213,6 @@ int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict 
         *verdict = INGEST_ACCEPT;
         return 0;
     }
-    if (strset_contains(known, ev->incident_id)) {
-        *verdict = INGEST_ACCEPT;
-        return 0;
-    }
-    /* Ids passed the raw My Number scan, so naming the incident is safe. */
-    snprintf(detail, detaillen,
-             "incident_id: no incident_opened for %s in event_log or earlier in the batch",
-             ev->incident_id);
-    *verdict = INGEST_UNKNOWN_INCIDENT;
+    *verdict = strset_contains(known, ev->incident_id) ? INGEST_ACCEPT : INGEST_WAITING;
     return 0;
 }

@@ -37,19 +37,26 @@
  *                        core's reason with the field's path ("body.kinds: at least one kind
  *                        is required"). Refused at the edge, so that the error is not blamed
  *                        on the events that follow.
- *   4. unknown_incident  an event other than incident_opened whose incident has no
+ *   4. waiting           an event other than incident_opened whose incident has no
  *                        incident_opened, neither stored in event_log nor accepted earlier in the
- *                        same batch. Every topic is keyed by incident id, so an incident's events
- *                        arrive in order on one partition and the opening event always comes
- *                        first; an update without one is a producer error (or a mis-keyed
- *                        message) that assess could not apply.
+ *                        same batch, is not refused: producers are independent systems (a
+ *                        manifest exporter may send before the helpdesk opens the incident), so
+ *                        it is accepted and WAITS (INGEST_WAITING): stored in event_log, parked in
+ *                        waiting_events instead of forwarded, and forwarded right after its
+ *                        incident's incident_opened (main.c "Waiting"). Only beyond the bound
+ *                        ingest.waiting.max (events waiting in all) is it refused as
+ *
+ *      unknown_incident  the incident is not open and no more events may wait; detail: the
+ *                        incident and the bound. `mni dlq replay --reason unknown_incident`
+ *                        sends it back once the incident is open or room is made.
  *
  * Tests 1 to 3 need only the bytes (ingest_validate_message); test 4 needs what is already
  * known (ingest_validate_incident), which the caller prepares per batch: the incident ids
  * that have an incident_opened row in event_log (event_store_load_opened) in a set that
  * ingest_validate_incident then extends, in message order, with each accepted
  * incident_opened. A later message can rely on an earlier one of the same batch; never the
- * other way round.
+ * other way round (an event before its incident's opening in the same batch waits, and is
+ * released at the opening, exactly as if the batch had been cut between them).
  *
  * Replays are not a validation matter: an event whose id is already stored (or came earlier in
  * the batch) with the same content is valid, and is simply not stored or forwarded again (see
@@ -66,8 +73,8 @@
 
 #include <stddef.h>
 
-#include "lib/model/events.h"
 #include "lib/base/strset.h"
+#include "lib/model/events.h"
 
 typedef enum {
     INGEST_ACCEPT = 0,
@@ -75,24 +82,28 @@ typedef enum {
     INGEST_RAW_MY_NUMBER,
     INGEST_INVALID_FACTS,
     INGEST_UNKNOWN_INCIDENT,
-    INGEST_CONFLICTING_DUPLICATE
+    INGEST_CONFLICTING_DUPLICATE,
+    INGEST_WAITING /* admitted, but its incident is not open yet (test 4) */
 } ingest_verdict;
 
+/* ACCEPT or WAITING: the event is admitted (stored in event_log). */
+int ingest_verdict_admits(ingest_verdict v);
+
 /* The dead-letter reason ("malformed", "raw_my_number", "unknown_incident",
- * "conflicting_duplicate"); NULL for ACCEPT. */
+ * "conflicting_duplicate"); NULL for ACCEPT and WAITING. */
 const char *ingest_verdict_reason(ingest_verdict v);
 /* The kq_produce_dlq flags of a refused message: KQ_DLQ_REDACT for raw_my_number, else 0. */
 unsigned ingest_verdict_dlq_flags(ingest_verdict v);
 
 /* Tests 1 to 3 on msg[0..len) (msg may be NULL when len is 0). On ACCEPT, ev holds the decoded
  * event; otherwise ev is empty and detail (detaillen bytes) says why. */
-ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg,
-                                       size_t len, mni_event *ev, char *detail, size_t detaillen);
+ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg, size_t len,
+                                       mni_event *ev, char *detail, size_t detaillen);
 
 /* Test 4 on an event that passed tests 1 to 3. known holds the incidents known so far; an
- * accepted incident_opened is added to it. *verdict receives ACCEPT or UNKNOWN_INCIDENT (with
- * detail). Returns 0, or -1 when out of memory (err). */
-int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict *verdict,
-                             char *detail, size_t detaillen, char *err, size_t errlen);
+ * accepted incident_opened is added to it. *verdict receives ACCEPT or WAITING (the bound of
+ * ingest.waiting.max is the caller's). Returns 0, or -1 when out of memory (err). */
+int ingest_validate_incident(const mni_event *ev, strset *known, ingest_verdict *verdict, char *err,
+                             size_t errlen);
 
 #endif

@@ -227,13 +227,14 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
 {
     notify_ctx *ctx = arg;
     PGconn *pg = worker_pg(w);
-    long reminders = 0, escalations = 0, relayed = 0;
+    long reminders = 0, escalations = 0, relayed = 0, failed = 0;
     long long published = 0;
     if (sweeper_run(pg, &ctx->sweep, &reminders, &escalations, err, errlen) != 0) return -1;
     if (outbox_relay(pg, worker_producer(w), worker_config(w), ctx->schemas, NOTIFY_RELAY_BATCH,
-                     &relayed, err, errlen) != 0)
+                     &relayed, &failed, err, errlen) != 0)
         return -1;
     worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
+    worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
     /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
      * published once its row is; each publication is a delivery, audited and signed. */
     PGresult *res = pgx_query(

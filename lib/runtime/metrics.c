@@ -58,7 +58,10 @@ struct metrics {
     _Atomic int kafka_down;
     _Atomic int64_t last_commit; /* seconds since the epoch, 0: none yet */
     _Atomic int64_t alive_at;    /* monotonic seconds of the loop's last turn */
-    pthread_mutex_t lock;        /* guards what follows */
+    _Atomic int waiting_known;   /* metrics_set_waiting was called */
+    _Atomic uint64_t waiting_events, waiting_overdue;
+    _Atomic int64_t waiting_oldest_s;
+    pthread_mutex_t lock; /* guards what follows */
     metrics_partition *parts;
     size_t n_parts, cap_parts;
     char degraded[METRICS_WHY_MAX]; /* "" when not degraded */
@@ -80,6 +83,7 @@ static const struct {
     {"mni_batches_committed_total", "Batches committed to PostgreSQL with their offsets."},
     {"mni_batches_rolled_back_total", "Batches rolled back and read again."},
     {"mni_outbox_relayed_total", "Outbox rows delivered to Kafka."},
+    {"mni_outbox_failed_total", "Outbox rows Kafka refused for good, marked failed."},
     {"mni_ticks_failed_total", "Ticks (outbox relay, sweeper, connection check) that failed."},
 };
 
@@ -264,6 +268,18 @@ static char *render_metrics(metrics *m, size_t *len)
             c, degraded, c, !atomic_load(&m->database_down), c,
             (long long)atomic_load(&m->last_commit), c, !atomic_load(&m->kafka_down), c,
             status == MHD_HTTP_OK, c, ready == MHD_HTTP_OK);
+    if (atomic_load(&m->waiting_known))
+        fprintf(f,
+                "# HELP mni_waiting_events Events waiting for their incident to be opened.\n"
+                "# TYPE mni_waiting_events gauge\nmni_waiting_events{component=\"%s\"} %llu\n"
+                "# HELP mni_waiting_oldest_seconds Age of the oldest waiting event.\n"
+                "# TYPE mni_waiting_oldest_seconds gauge\n"
+                "mni_waiting_oldest_seconds{component=\"%s\"} %lld\n"
+                "# HELP mni_waiting_overdue Events waiting longer than the configured time.\n"
+                "# TYPE mni_waiting_overdue gauge\nmni_waiting_overdue{component=\"%s\"} %llu\n",
+                c, (unsigned long long)atomic_load(&m->waiting_events), c,
+                (long long)atomic_load(&m->waiting_oldest_s), c,
+                (unsigned long long)atomic_load(&m->waiting_overdue));
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -537,4 +553,13 @@ void metrics_set_degraded(metrics *m, const char *why)
     pthread_mutex_lock(&m->lock);
     snprintf(m->degraded, sizeof m->degraded, "%s", why ? why : "");
     pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_set_waiting(metrics *m, uint64_t events, int64_t oldest_age_s, uint64_t overdue)
+{
+    if (!m) return;
+    atomic_store(&m->waiting_events, events);
+    atomic_store(&m->waiting_oldest_s, oldest_age_s);
+    atomic_store(&m->waiting_overdue, overdue);
+    atomic_store(&m->waiting_known, 1);
 }

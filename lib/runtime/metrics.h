@@ -4,7 +4,8 @@
  *
  *   GET /metrics  Prometheus text format (every series labelled component="ingest|assess|notify"):
  *                 counters of messages consumed, batches committed and rolled back, outbox rows
- *                 relayed, failed ticks; events by outcome (mni_events_total{outcome}), dead
+ *                 relayed and refused for good (mni_outbox_failed_total: marked failed), failed
+ *                 ticks; events by outcome (mni_events_total{outcome}), dead
  *                 letters by reason (mni_dead_letters_total{reason}), PostgreSQL errors by
  *                 SQLSTATE (mni_postgres_errors_total{code}; "connection" when there is none);
  *                 the batch latency histogram (mni_batch_duration_seconds); per partition of
@@ -17,7 +18,10 @@
  *                 whether the worker is degraded by unacknowledged loss (mni_degraded), its
  *                 PostgreSQL connection works (mni_database_up), a broker is connected
  *                 (mni_kafka_up); the time of the last commit; mni_up (1 exactly when /healthz
- *                 answers 200) and mni_ready (1 exactly when /readyz does).
+ *                 answers 200) and mni_ready (1 exactly when /readyz does); for ingest, the
+ *                 events waiting for their incident to be opened (mni_waiting_events,
+ *                 mni_waiting_oldest_seconds, mni_waiting_overdue: longer than
+ *                 ingest.waiting.warn.after), shown once metrics_set_waiting was called.
  *   GET /healthz  the alarm: 200 "ok", else 503 with the first reason that applies, one line:
  *                   "database unreachable"   the PostgreSQL connection is broken (reconnecting)
  *                   "starting"               no partition assignment yet
@@ -56,6 +60,7 @@ typedef enum {
     METRICS_BATCHES_OK,     /* batches committed */
     METRICS_BATCHES_FAILED, /* batches rolled back (read again) */
     METRICS_OUTBOX_RELAYED, /* outbox rows delivered to Kafka */
+    METRICS_OUTBOX_FAILED,  /* outbox rows Kafka refused for good (marked failed) */
     METRICS_TICKS_FAILED,   /* ticks (outbox relay, sweeper, connection check) that failed */
     METRICS_COUNTERS
 } metrics_counter;
@@ -105,6 +110,9 @@ void metrics_set_lag(metrics *m, const char *topic, int32_t partition, int64_t l
 void metrics_clear_lag(metrics *m);
 /* Degraded by unacknowledged loss, described by why (copied); NULL: not degraded. */
 void metrics_set_degraded(metrics *m, const char *why);
+/* Events waiting for their incident to be opened (ingest): how many, the age of the oldest in
+ * seconds, how many wait longer than the configured time. */
+void metrics_set_waiting(metrics *m, uint64_t events, int64_t oldest_age_s, uint64_t overdue);
 /* The outbox rows of logical topic not yet published, and the age of the oldest (0 if none). */
 void metrics_set_outbox(metrics *m, const char *topic, long long unpublished, double oldest_s);
 /* Open deadlines that end within the next METRICS_DUE_SOON_HOURS, and those already over. */

@@ -198,10 +198,90 @@ static int superseded(PGresult *res, int r)
     return PQgetvalue(res, r, 9)[0] == 't';
 }
 
-/* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed. */
+/* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
+ * mni.task_id and mni.kind. 0 produced; 1 not encodable (logged: the row stays unpublished and
+ * visible, the rest go on); -1 kq_produce failed (err). */
+static int produce_row(kq_producer *producer, const config *cfg, const schema_set *schemas,
+                       PGresult *res, int r, wire_buf *buf, char *err, size_t errlen)
+{
+    char why[512], key[64];
+    if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, sizeof why) != 0) {
+        log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
+                  LOG_STR("error", why), LOG_END);
+        return 1;
+    }
+    snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
+    const char *topic = config_get(cfg, key);
+    const char *task_id = PQgetvalue(res, r, 0), *kind = PQgetvalue(res, r, 5);
+    kq_header headers[] = {{"mni.task_id", task_id, strlen(task_id)},
+                           {"mni.kind", kind, strlen(kind)}};
+    const char *incident_id = PQgetvalue(res, r, 2);
+    return kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
+                      strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
+}
+
+/* The fallback after Kafka refused a message of the batch for what it is: each row alone,
+ * produced and flush-checked; a row refused for good goes to failed ({task_id, failure}), the
+ * others to sent. -1 (err) when a row fails for another reason (the broker down): the whole
+ * claim is then rolled back and tried again later, like any failed batch. */
+static int relay_one_by_one(kq_producer *producer, const config *cfg, const schema_set *schemas,
+                            PGresult *res, wire_buf *buf, json_t *sent, json_t *failed, char *err,
+                            size_t errlen)
+{
+    for (int r = 0; r < PQntuples(res); r++) {
+        if (superseded(res, r)) continue; /* already in sent */
+        int rc = produce_row(producer, cfg, schemas, res, r, buf, err, errlen);
+        if (rc == 1) continue;
+        if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
+        const char *task_id = PQgetvalue(res, r, 0);
+        if (rc == 0) {
+            json_array_append_new(sent, json_string(task_id));
+            continue;
+        }
+        if (!kq_producer_take_refused(producer)) return -1;
+        log_error("outbox row refused by Kafka for good: marked failed",
+                  LOG_STR("task_id", task_id), LOG_STR("topic", PQgetvalue(res, r, 1)),
+                  LOG_STR("error", err), LOG_END);
+        json_array_append_new(failed, json_pack("{s:s, s:s}", "task_id", task_id, "failure", err));
+    }
+    return 0;
+}
+
+/* Marks the rows of ids published, or failed with their reason. */
+static int mark_rows(PGconn *pg, const json_t *sent, const json_t *failed, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (json_array_size(sent) > 0) {
+        char *ids = json_dumps(sent, JSON_COMPACT);
+        const char *pm[] = {ids};
+        rc = pgx_exec_params(pg, "outbox.mark",
+                             "UPDATE outbox SET published_at = now() WHERE task_id IN "
+                             "(SELECT jsonb_array_elements_text($1::jsonb))",
+                             1, pm, NULL, err, errlen);
+        free(ids);
+    }
+    if (rc == 0 && json_array_size(failed) > 0) {
+        char *rows = json_dumps(failed, JSON_COMPACT);
+        const char *pm[] = {rows};
+        rc = pgx_exec_params(pg, "outbox.mark_failed",
+                             "UPDATE outbox o SET failed_at = now(), failure = f.failure FROM "
+                             "jsonb_to_recordset($1::jsonb) AS f(task_id text, failure text) "
+                             "WHERE o.task_id = f.task_id",
+                             1, pm, NULL, err, errlen);
+        free(rows);
+    }
+    return rc;
+}
+
+/* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed.
+ * When Kafka refuses a message of the batch for what it is (kq_producer_take_refused: too
+ * large, invalid), producing the batch again would fail again forever: the batch is relayed
+ * row by row instead (relay_one_by_one), the culprit marked failed and the others published.
+ * Rows delivered by the failed try may be sent a second time (consumers de-duplicate by task
+ * id). */
 static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
                        const schema_set *schemas, int batch, int *rows, long *relayed,
-                       char *err, size_t errlen)
+                       long *failures, char *err, size_t errlen)
 {
     char limit[16];
     snprintf(limit, sizeof limit, "%d", batch);
@@ -212,8 +292,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     PGresult *res = pgx_query(
         pg, "outbox.claim",
         "WITH claimed AS (SELECT task_id, topic, incident_id, payload, created_at, kind, record "
-        "FROM outbox WHERE published_at IS NULL ORDER BY created_at, task_id LIMIT $1 "
-        "FOR UPDATE SKIP LOCKED), "
+        "FROM outbox WHERE published_at IS NULL AND failed_at IS NULL "
+        "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED), "
         "ranked AS (SELECT *, (payload->>'version')::integer AS version, row_number() OVER "
         "(PARTITION BY topic, incident_id ORDER BY (payload->>'version')::integer DESC) AS rank "
         "FROM claimed) "
@@ -228,53 +308,51 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         return -1;
     }
     *rows = PQntuples(res);
-    json_t *sent = json_array();
+    json_t *sent = json_array(), *produced = json_array(), *failed = json_array();
     wire_buf buf;
     wire_buf_init(&buf);
     int rc = 0;
     for (int r = 0; r < *rows && rc == 0; r++) {
-        char why[512], key[64];
         if (superseded(res, r)) { /* compacted topic: only the newest version matters */
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        if (!ready_record(res, r, &buf) &&
-            encode_row(schemas, res, r, &buf, why, sizeof why) != 0) {
-            /* A row that cannot be encoded stays unpublished and visible; the rest go on. */
-            log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
-                      LOG_STR("error", why), LOG_END);
-            continue;
+        rc = produce_row(producer, cfg, schemas, res, r, &buf, err, errlen);
+        if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
+        if (rc == 1) rc = 0;
+    }
+    if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
+    if (rc == 0)
+        json_array_extend(sent, produced);
+    else {
+        /* Let whatever the failed try still has in flight report first, so that the row by
+         * row pass blames each row for its own delivery only. */
+        int refused = kq_producer_take_refused(producer);
+        char drain[256];
+        kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, drain, sizeof drain);
+        refused |= kq_producer_take_refused(producer);
+        if (refused) {
+            log_warn("outbox batch refused by Kafka; relaying it row by row", LOG_STR("error", err),
+                     LOG_INT("rows", *rows), LOG_END);
+            rc = relay_one_by_one(producer, cfg, schemas, res, &buf, sent, failed, err, errlen);
         }
-        snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
-        const char *topic = config_get(cfg, key);
-        const char *task_id = PQgetvalue(res, r, 0), *kind = PQgetvalue(res, r, 5);
-        kq_header headers[] = {{"mni.task_id", task_id, strlen(task_id)},
-                               {"mni.kind", kind, strlen(kind)}};
-        const char *incident_id = PQgetvalue(res, r, 2);
-        rc = kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
-                        strlen(incident_id), buf.data, buf.len, headers, 2, err, errlen);
-        if (rc == 0) json_array_append_new(sent, json_string(task_id));
     }
     wire_buf_free(&buf);
     PQclear(res);
-    if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
-    if (rc == 0 && json_array_size(sent) > 0) {
-        char *ids = json_dumps(sent, JSON_COMPACT);
-        const char *pm[] = {ids};
-        rc = pgx_exec_params(pg, "outbox.mark",
-                             "UPDATE outbox SET published_at = now() WHERE task_id IN "
-                             "(SELECT jsonb_array_elements_text($1::jsonb))",
-                             1, pm, NULL, err, errlen);
-        free(ids);
-    }
+    if (rc == 0) rc = mark_rows(pg, sent, failed, err, errlen);
     if (rc == 0)
         rc = pgx_commit(pg, err, errlen);
     else
         pgx_rollback(pg, NULL, 0);
-    if (rc == 0) *relayed += (long)json_array_size(sent);
+    if (rc == 0) {
+        *relayed += (long)json_array_size(sent);
+        *failures += (long)json_array_size(failed);
+    }
     /* Rows that could not be encoded would be claimed again at once: stop this round. */
-    if (rc == 0 && (int)json_array_size(sent) < *rows) *rows = 0;
+    if (rc == 0 && (int)(json_array_size(sent) + json_array_size(failed)) < *rows) *rows = 0;
     json_decref(sent);
+    json_decref(produced);
+    json_decref(failed);
     return rc;
 }
 
@@ -307,14 +385,15 @@ int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size
     return pgx_exec(pg, "outbox.enqueue_staged", sql, err, errlen);
 }
 
-int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
-                 const schema_set *schemas, int batch, long *relayed, char *err,
-                 size_t errlen)
+int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
+                 int batch, long *relayed, long *failed, char *err, size_t errlen)
 {
     *relayed = 0;
+    *failed = 0;
     int rows;
     do {
-        if (relay_batch(pg, producer, cfg, schemas, batch, &rows, relayed, err, errlen) != 0)
+        if (relay_batch(pg, producer, cfg, schemas, batch, &rows, relayed, failed, err, errlen) !=
+            0)
             return -1;
     } while (rows == batch);
     return 0;

@@ -9,6 +9,14 @@
  * between delivery and the mark sends them again: consumers de-duplicate by task id. Rows are
  * never selected by a serial high-water mark, because rows commit out of order.
  *
+ * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
+ * (too large, an invalid record: kq_producer_take_refused), which would fail again on every
+ * try, the claimed rows are produced again one at a time, each flush-checked; the row refused
+ * for good is marked failed (outbox.failed_at and .failure, migration 0051: never claimed
+ * again, shown by `mni case`, counted by the caller as mni_outbox_failed_total) and the others
+ * are published. Any other failure (the broker down, a time-out) rolls the claim back, to be
+ * tried again later; nothing is marked failed for it.
+ *
  * Logical topics (outbox.topic) and their records: "tasks" -> NotifyTask, "assessments" ->
  * CaseAssessment, "tickets" -> Ticket; the physical name is the config key topic.<logical>.
  * Payload shapes: tasks {kind, client_id, due_date | due_at, case_version, ...}; assessments
@@ -44,10 +52,10 @@ int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const cha
  * bytes), idempotently like outbox_enqueue. `staging_table` is a plain SQL identifier. */
 int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size_t errlen);
 
-/* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts them. */
-int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg,
-                 const schema_set *schemas, int batch, long *relayed, char *err,
-                 size_t errlen);
+/* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts the rows
+ * published, *failed the rows Kafka refused for good (marked failed). */
+int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
+                 int batch, long *relayed, long *failed, char *err, size_t errlen);
 
 /* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
  * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it

@@ -102,6 +102,11 @@ const char *worker_topic(const worker *w, const char *key)
 {
     return config_get(w->cfg, key);
 }
+metrics *worker_metrics(worker *w)
+{
+    return w->metrics;
+}
+
 void worker_count(worker *w, metrics_counter c, uint64_t n)
 {
     metrics_add(w->metrics, c, n);

@@ -119,6 +119,8 @@ kq_producer *worker_producer(worker *w);
 const config *worker_config(worker *w);
 /* The physical topic name of a logical config key ("topic.dlq"). */
 const char *worker_topic(const worker *w, const char *key);
+/* The worker's metrics (NULL when metrics.port is 0; every metrics_* call accepts NULL). */
+metrics *worker_metrics(worker *w);
 /* Adds to one of the worker's Prometheus counters (metrics.h), e.g. outbox rows relayed. */
 void worker_count(worker *w, metrics_counter c, uint64_t n);
 /* From spec.process: n messages of the batch had this outcome (a constant such as "accepted",

@@ -6,7 +6,8 @@
  * produce`, as a producer system's would.
  *
  * The story (one case, in order):
- *   1. Before INC-D is opened, two exposure counts for it arrive (unknown_incident), one for
+ *   1. Before INC-D is opened, two exposure counts for it arrive (unknown_incident: ingest runs
+ *      with ingest.waiting.max = 0, so they may not wait), one for
  *      INC-E which is never opened (unknown_incident), a line that is not an event
  *      (malformed) and an opening whose title holds a valid My Number, built at run time
  *      (raw_my_number: value and headers withheld).
@@ -109,10 +110,13 @@ static void produce(const char *text, int raw)
     unlink(path);
 }
 
+/* With ingest.waiting.max = 0 no event may wait for its incident's opening (ingest/main.c
+ * "Waiting"): an update of an incident not open is dead-lettered at once as unknown_incident, as
+ * beyond the bound (and as before events could wait), which is what this story replays. */
 static void run_ingest(void)
 {
     const char *env[] = {"MNI_TOPIC_EVENTS=d.events", "MNI_TOPIC_ACCEPTED=d.accepted",
-                         "MNI_TOPIC_DLQ=d.dlq", NULL};
+                         "MNI_TOPIC_DLQ=d.dlq", "MNI_INGEST_WAITING_MAX=0", NULL};
     const char *argv[] = {"--exit-when-idle", "1500", NULL};
     workerproc w;
     assert_int_equal(workerproc_start(&w, "mni-ingest", db.conninfo, mockkafka_bootstraps(kafka),

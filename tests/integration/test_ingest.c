@@ -18,21 +18,21 @@
  *                       opened with it in body.description; an A update with it in 4-4-4
  *                       groups in body.note), an update of R, and an A manifest whose token
  *                       contains a valid-looking 12-digit run (random-looking: not refused).
- *                       Expected: 4 event_log rows (a1, a2, b1, a4) whose bodies parse back;
- *                       the same 4 on incident.accepted, byte-identical to the input, keyed by
- *                       incident, headed by event id; 6 dead letters with their reasons and
- *                       origins (malformed x2, unknown_incident for z1 and for r2 since r1 was
- *                       refused, raw_my_number x2 with empty values and the field path as
- *                       detail); b1, after the malformed messages on the same partition, is
- *                       stored; the raw numbers appear in no event_log row and in no message
- *                       on incident.accepted or incident.dlq (they do on incident.events,
+ *                       Expected: 6 event_log rows (a1, a2, b1, a4, and z1 and r2, which wait
+ *                       in waiting_events for their incident's opening: r1 was refused) whose
+ *                       bodies parse back; a1, a2, b1, a4 on incident.accepted, byte-identical
+ *                       to the input, keyed by incident, headed by event id; 4 dead letters
+ *                       with their reasons and origins (malformed x2, raw_my_number x2 with
+ *                       empty values and the field path as detail); b1, after the malformed
+ *                       messages on the same partition, is stored; the raw numbers appear in no
+ * event_log row and in no message on incident.accepted or incident.dlq (they do on incident.events,
  *                       which shows the search works); consumer_offsets of the group equal
  *                       the end of each partition.
  *   restart_same_group  the same events produced again, the worker restarted with the same
  *                       group: it resumes at the stored offsets (only the new messages are
- *                       read: one new dead letter, z1), stores and forwards nothing new, and
- *                       its offsets advance to the new end.
- *   replay_new_group    a new group reads everything from offset 0: still 4 rows and 4
+ *                       read; z1 is a replay of a waiting event), stores, forwards and
+ *                       dead-letters nothing new, and its offsets advance to the new end.
+ *   replay_new_group    a new group reads everything from offset 0: still 6 rows and 4
  *                       accepted messages; every refused message is dead-lettered again (a
  *                       dead letter is per reading, not per event); the new group's offsets
  *                       reach the end.
@@ -54,9 +54,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
-#include "lib/kafka/kq.h"
 #include "lib/pg/pgx.h"
 #include "rules/mynumber.h"
 #include "tests/support/mockkafka.h"
@@ -381,7 +381,7 @@ static void produce_runtime_events(void)
              "\"type\":\"facts_updated\",\"body\":{\"note\":\"caller read out %s\"}}",
              number_groups);
     produce_json(json);
-    /* R was refused, so it is not known: its update is unknown_incident. */
+    /* R was refused, so it is not open: its update waits for an opening. */
     produce_json("{\"event_id\":\"ing-r2\",\"incident_id\":\"INC-ING-R\",\"tenant\":\"bpo-tokyo\","
                  "\"occurred_at\":\"2026-05-03T12:00:00+09:00\",\"producer\":\"helpdesk\","
                  "\"type\":\"facts_updated\",\"body\":{\"note\":\"follow-up\"}}");
@@ -503,8 +503,8 @@ static void first_run(void **state)
 
     run_ingest("ingest-test-1");
 
-    /* event_log: exactly the accepted events, bodies that parse back into events. */
-    assert_int_equal(db_count("SELECT count(*) FROM event_log", NULL), 4);
+    /* event_log: exactly the admitted events, bodies that parse back into events. */
+    assert_int_equal(db_count("SELECT count(*) FROM event_log", NULL), 6);
     assert_int_equal(db_count("SELECT count(*) FROM event_log WHERE event_id IN "
                               "('ing-a1','ing-a2','ing-b1','ing-a4')",
                               NULL),
@@ -554,10 +554,18 @@ static void first_run(void **state)
     assert_true(find_event(&acc, "ing-a1")->offset < find_event(&acc, "ing-a2")->offset);
     assert_true(find_event(&acc, "ing-a2")->offset < find_event(&acc, "ing-a4")->offset);
 
+    /* The updates of incidents not opened wait: stored, not forwarded, not dead-lettered. */
+    assert_int_equal(db_count("SELECT count(*) FROM waiting_events WHERE event_id IN "
+                              "('ing-z1','ing-r2')",
+                              NULL),
+                     2);
+    assert_null(find_event(&acc, "ing-z1"));
+    assert_null(find_event(&acc, "ing-r2"));
+
     /* incident.dlq: reasons, details and origins. */
-    assert_int_equal(dlq.n, 6);
+    assert_int_equal(dlq.n, 4);
     assert_int_equal(count_reason(&dlq, "malformed"), 2);
-    assert_int_equal(count_reason(&dlq, "unknown_incident"), 2);
+    assert_int_equal(count_reason(&dlq, "unknown_incident"), 0);
     assert_int_equal(count_reason(&dlq, "raw_my_number"), 2);
     const tmsg *b1 = find_event(&in, "ing-b1");
     assert_non_null(b1);
@@ -586,9 +594,7 @@ static void first_run(void **state)
             assert_string_equal(d->detail, !strcmp(orig->event_id, "ing-r1") ? "body.description"
                                                                              : "body.note");
         } else {
-            assert_string_equal(d->reason, "unknown_incident");
-            assert_true(!strcmp(orig->event_id, "ing-z1") || !strcmp(orig->event_id, "ing-r2"));
-            assert_non_null(strstr(d->detail, "incident_id"));
+            fail_msg("unexpected dead letter reason %s", d->reason);
         }
     }
 
@@ -627,13 +633,13 @@ static void restart_same_group(void **state)
     run_produce_file("events/ingest.jsonl"); /* a1 a2 z1 b1 again */
     run_ingest("ingest-test-1");
 
-    assert_int_equal(db_count("SELECT count(*) FROM event_log", NULL), 4);
+    assert_int_equal(db_count("SELECT count(*) FROM event_log", NULL), 6);
+    assert_int_equal(db_count("SELECT count(*) FROM waiting_events", NULL), 2);
     read_topic(T_ACCEPTED, &acc);
     read_topic(T_DLQ, &dlq);
     assert_int_equal(acc.n, 4);
-    /* Only the four new messages were read: z1 is refused once more, nothing else. */
-    assert_int_equal(dlq.n, 7);
-    assert_int_equal(count_reason(&dlq, "unknown_incident"), 3);
+    /* Only the four new messages were read, all replays (z1 of a waiting event): nothing. */
+    assert_int_equal(dlq.n, 4);
     assert_offsets_at_end("ingest-test-1");
     tmsgs_free(&acc);
     tmsgs_free(&dlq);
@@ -646,15 +652,15 @@ static void replay_new_group(void **state)
 
     run_ingest("ingest-test-2");
 
-    assert_int_equal(db_count("SELECT count(*) FROM event_log", NULL), 4);
+    assert_int_equal(db_count("SELECT count(*) FROM event_log", NULL), 6);
     read_topic(T_ACCEPTED, &acc);
     read_topic(T_DLQ, &dlq);
     assert_int_equal(acc.n, 4);
-    /* All 14 input messages were read again; the 7 refused ones are dead-lettered again. */
-    assert_int_equal(dlq.n, 14);
+    /* All 14 input messages were read again; the 4 refused ones are dead-lettered again. */
+    assert_int_equal(dlq.n, 8);
     assert_int_equal(count_reason(&dlq, "malformed"), 4);
     assert_int_equal(count_reason(&dlq, "raw_my_number"), 4);
-    assert_int_equal(count_reason(&dlq, "unknown_incident"), 6);
+    assert_int_equal(count_reason(&dlq, "unknown_incident"), 0);
     for (size_t i = 0; i < dlq.n; i++)
         if (!strcmp(dlq.v[i].reason, "raw_my_number")) assert_int_equal(dlq.v[i].len, 0);
     assert_offsets_at_end("ingest-test-2");
