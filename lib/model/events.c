@@ -8,6 +8,7 @@
 
 #include "lib/serdes/avro_codec.h"
 #include "lib/serdes/avro_resolve.h"
+#include "rules/vocabulary.h"
 
 /* ---- symbols ---- */
 
@@ -24,36 +25,6 @@ static const ev_sym ev_sym_type[] = {
     {"response_step_completed", MNI_EVENT_RESPONSE_STEP_COMPLETED},
     {"report_filed", MNI_EVENT_REPORT_FILED},
     {"incident_closed", MNI_EVENT_INCIDENT_CLOSED},
-};
-static const ev_sym ev_sym_role[] = {
-    {"own", RULES_ROLE_OWN},
-    {"contractor", RULES_ROLE_CONTRACTOR},
-};
-static const ev_sym ev_sym_kind[] = {
-    {"leak", RULES_KIND_LEAK},
-    {"loss", RULES_KIND_LOSS},
-    {"damage", RULES_KIND_DAMAGE},
-    {"unlawful_use", RULES_KIND_UNLAWFUL_USE},
-    {"unlawful_provision", RULES_KIND_UNLAWFUL_PROVISION},
-};
-static const ev_sym ev_sym_certainty[] = {
-    {"confirmed", RULES_CERTAINTY_CONFIRMED},
-    {"possible", RULES_CERTAINTY_POSSIBLE},
-};
-static const ev_sym ev_sym_level[] = {
-    {"none", RULES_LEVEL_NONE},
-    {"possible", RULES_LEVEL_POSSIBLE},
-    {"confirmed", RULES_LEVEL_CONFIRMED},
-};
-static const ev_sym ev_sym_system[] = {
-    {"info_provision_network", RULES_SYS_INFO_PROVISION_NETWORK},
-    {"number_use_system", RULES_SYS_NUMBER_USE},
-    {"public_related_system", RULES_SYS_PUBLIC_RELATED},
-};
-static const ev_sym ev_sym_viewing[] = {
-    {"none", RULES_VIEW_NONE},
-    {"possible", RULES_VIEW_POSSIBLE},
-    {"viewed", RULES_VIEW_VIEWED},
 };
 static const ev_sym ev_sym_step[] = {
     {"internal_report_containment", MNI_STEP_INTERNAL_REPORT_CONTAINMENT},
@@ -74,30 +45,28 @@ static const ev_sym ev_sym_close[] = {
     {"closed", MNI_CLOSE_CLOSED},
     {"withdrawn", MNI_CLOSE_WITHDRAWN},
 };
-static const ev_sym ev_sym_actor[] = {
-    {"unknown", RULES_ACTOR_UNKNOWN},
-    {"outsider", RULES_ACTOR_OUTSIDER},
-    {"insider", RULES_ACTOR_INSIDER},
-    {"business", RULES_ACTOR_BUSINESS},
-};
 
 #define EV_N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A set is either a table of its own (the event model's names) or one of the rule core's
+ * positional name arrays (rules/vocabulary.h): value i, or bit 1 << i for a bit set. */
 static const struct {
     const ev_sym *v;
+    const char *const *names;
     size_t n;
+    bool bits;
 } ev_syms[] = {
-    [MNI_SYM_TYPE] = {ev_sym_type, EV_N(ev_sym_type)},
-    [MNI_SYM_ROLE] = {ev_sym_role, EV_N(ev_sym_role)},
-    [MNI_SYM_KIND] = {ev_sym_kind, EV_N(ev_sym_kind)},
-    [MNI_SYM_CERTAINTY] = {ev_sym_certainty, EV_N(ev_sym_certainty)},
-    [MNI_SYM_LEVEL] = {ev_sym_level, EV_N(ev_sym_level)},
-    [MNI_SYM_SYSTEM] = {ev_sym_system, EV_N(ev_sym_system)},
-    [MNI_SYM_VIEWING] = {ev_sym_viewing, EV_N(ev_sym_viewing)},
-    [MNI_SYM_STEP] = {ev_sym_step, EV_N(ev_sym_step)},
-    [MNI_SYM_REPORT] = {ev_sym_report, EV_N(ev_sym_report)},
-    [MNI_SYM_CLOSE] = {ev_sym_close, EV_N(ev_sym_close)},
-    [MNI_SYM_ACTOR] = {ev_sym_actor, EV_N(ev_sym_actor)},
+    [MNI_SYM_TYPE] = {ev_sym_type, NULL, EV_N(ev_sym_type), false},
+    [MNI_SYM_ROLE] = {NULL, rules_role_names, EV_N(rules_role_names), false},
+    [MNI_SYM_KIND] = {NULL, rules_kind_names, EV_N(rules_kind_names), true},
+    [MNI_SYM_CERTAINTY] = {NULL, rules_certainty_names, EV_N(rules_certainty_names), false},
+    [MNI_SYM_LEVEL] = {NULL, rules_level_names, EV_N(rules_level_names), false},
+    [MNI_SYM_SYSTEM] = {NULL, rules_system_names, EV_N(rules_system_names), true},
+    [MNI_SYM_VIEWING] = {NULL, rules_viewing_names, EV_N(rules_viewing_names), false},
+    [MNI_SYM_STEP] = {ev_sym_step, NULL, EV_N(ev_sym_step), false},
+    [MNI_SYM_REPORT] = {ev_sym_report, NULL, EV_N(ev_sym_report), false},
+    [MNI_SYM_CLOSE] = {ev_sym_close, NULL, EV_N(ev_sym_close), false},
+    [MNI_SYM_ACTOR] = {NULL, rules_actor_names, EV_N(rules_actor_names), false},
 };
 
 /* Avro record names of the body kinds, in mni_event_type order. */
@@ -111,22 +80,38 @@ static const char *const ev_records[] = {
     [MNI_EVENT_INCIDENT_CLOSED] = "IncidentClosed",
 };
 
+/* The i-th name and value of a set. */
+static const char *ev_sym_at(mni_event_sym set, size_t i, int *value)
+{
+    if (ev_syms[set].v) {
+        *value = ev_syms[set].v[i].value;
+        return ev_syms[set].v[i].name;
+    }
+    *value = ev_syms[set].bits ? 1 << i : (int)i;
+    return ev_syms[set].names[i];
+}
+
 const char *mni_event_sym_name(mni_event_sym set, int value)
 {
     if ((size_t)set >= EV_N(ev_syms)) return NULL;
-    for (size_t i = 0; i < ev_syms[set].n; i++)
-        if (ev_syms[set].v[i].value == value) return ev_syms[set].v[i].name;
+    for (size_t i = 0; i < ev_syms[set].n; i++) {
+        int v;
+        const char *name = ev_sym_at(set, i, &v);
+        if (v == value) return name;
+    }
     return NULL;
 }
 
 int mni_event_sym_parse(mni_event_sym set, const char *name, int *value)
 {
     if ((size_t)set >= EV_N(ev_syms) || name == NULL) return -1;
-    for (size_t i = 0; i < ev_syms[set].n; i++)
-        if (strcmp(ev_syms[set].v[i].name, name) == 0) {
-            *value = ev_syms[set].v[i].value;
+    for (size_t i = 0; i < ev_syms[set].n; i++) {
+        int v;
+        if (strcmp(ev_sym_at(set, i, &v), name) == 0) {
+            *value = v;
             return 0;
         }
+    }
     return -1;
 }
 
@@ -138,8 +123,11 @@ const char *mni_event_type_record(mni_event_type t)
 static unsigned ev_bits_mask(mni_event_sym set)
 {
     unsigned m = 0;
-    for (size_t i = 0; i < ev_syms[set].n; i++)
-        m |= (unsigned)ev_syms[set].v[i].value;
+    for (size_t i = 0; i < ev_syms[set].n; i++) {
+        int v;
+        ev_sym_at(set, i, &v);
+        m |= (unsigned)v;
+    }
     return m;
 }
 
@@ -445,9 +433,11 @@ static int put_bits(avro_value_t *arr, mni_event_sym set, unsigned bits, const c
 {
     for (size_t i = 0; i < ev_syms[set].n; i++) {
         avro_value_t item;
-        if (!(bits & (unsigned)ev_syms[set].v[i].value)) continue;
+        int v;
+        ev_sym_at(set, i, &v);
+        if (!(bits & (unsigned)v)) continue;
         EV_AVRO(avro_value_append(arr, &item, NULL), field);
-        if (put_sym(&item, set, ev_syms[set].v[i].value, field, err, errlen)) return -1;
+        if (put_sym(&item, set, v, field, err, errlen)) return -1;
     }
     return 0;
 }

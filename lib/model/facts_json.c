@@ -12,16 +12,8 @@
 
 #include "lib/base/timefmt.h"
 #include "rules/mynumber.h"
+#include "rules/vocabulary.h"
 
-static const char *const kind_names[] = {"leak", "loss", "damage", "unlawful_use",
-                                         "unlawful_provision"};
-static const char *const system_names[] = {"info_provision_network", "number_use_system",
-                                           "public_related_system"};
-static const char *const level_names[] = {"none", "possible", "confirmed"};
-static const char *const viewing_names[] = {"none", "possible", "viewed"};
-static const char *const certainty_names[] = {"confirmed", "possible"};
-static const char *const role_names[] = {"own", "contractor"};
-static const char *const actor_names[] = {"unknown", "outsider", "insider", "business"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *bit_name(const char *const *names, size_t n, unsigned bit)
@@ -33,31 +25,31 @@ static const char *bit_name(const char *const *names, size_t n, unsigned bit)
 
 const char *facts_kind_name(unsigned kind_bit)
 {
-    return bit_name(kind_names, COUNT(kind_names), kind_bit);
+    return bit_name(rules_kind_names, COUNT(rules_kind_names), kind_bit);
 }
 const char *facts_system_name(unsigned system_bit)
 {
-    return bit_name(system_names, COUNT(system_names), system_bit);
+    return bit_name(rules_system_names, COUNT(rules_system_names), system_bit);
 }
 const char *facts_level_name(rules_level l)
 {
-    return level_names[l];
+    return rules_level_names[l];
 }
 const char *facts_viewing_name(rules_viewing v)
 {
-    return viewing_names[v];
+    return rules_viewing_names[v];
 }
 const char *facts_certainty_name(rules_certainty c)
 {
-    return certainty_names[c];
+    return rules_certainty_names[c];
 }
 const char *facts_role_name(rules_role r)
 {
-    return role_names[r];
+    return rules_role_names[r];
 }
 const char *facts_actor_name(rules_actor a)
 {
-    return actor_names[a];
+    return rules_actor_names[a];
 }
 
 /* Refuses keys that the contract does not name. */
@@ -280,7 +272,7 @@ static int parse_reporter(const json_t *root, rules_facts *f, char *err, size_t 
     if (!r) return rc;
     if (!json_is_object(r)) return errbuf_fail(err, errlen, "reporter: must be an object");
     if (check_keys(r, "reporter", keys, COUNT(keys), err, errlen) ||
-        get_enum(r, "reporter", "role", role_names, COUNT(role_names), &role, err, errlen) ||
+        get_enum(r, "reporter", "role", rules_role_names, COUNT(rules_role_names), &role, err, errlen) ||
         get_bool(r, "reporter", "number_use_entity", &f->number_use_entity, err, errlen) ||
         get_bool(r, "reporter", "public_body_system", &f->public_body_system, err, errlen) ||
         get_body(r, "reporter", &f->body, err, errlen) ||
@@ -317,7 +309,7 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
             get_count(c, path, "persons", true, &out->persons, err, errlen) ||
             get_count(c, path, "persons_max", false, &out->persons_max, err, errlen) ||
             get_hours(c, path, "contract_notice_hours", &out->contract_notice_hours, err, errlen) ||
-            get_flags_at(c, path, "systems", false, system_names, COUNT(system_names), false,
+            get_flags_at(c, path, "systems", false, rules_system_names, COUNT(rules_system_names), false,
                          &out->systems, &out->systems_given, err, errlen) ||
             get_count(c, path, "appi_persons", false, &out->appi_persons, err, errlen) ||
             get_body(c, path, &out->body, err, errlen) ||
@@ -392,14 +384,14 @@ int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t
         get_text(root, "", "incident_id", f->incident_id, sizeof f->incident_id, err, errlen) ||
         get_time(root, "", "known_at", true, &f->known_at, err, errlen) ||
         parse_reporter(root, f, err, errlen) ||
-        get_flags(root, "kinds", kind_names, COUNT(kind_names), true, &f->kinds, err, errlen) ||
-        get_enum(root, "", "certainty", certainty_names, COUNT(certainty_names), &certainty, err,
+        get_flags(root, "kinds", rules_kind_names, COUNT(rules_kind_names), true, &f->kinds, err, errlen) ||
+        get_enum(root, "", "certainty", rules_certainty_names, COUNT(rules_certainty_names), &certainty, err,
                  errlen) ||
-        get_enum(root, "", "improper_purpose", level_names, COUNT(level_names), &improper, err,
+        get_enum(root, "", "improper_purpose", rules_level_names, COUNT(rules_level_names), &improper, err,
                  errlen) ||
-        get_flags(root, "systems", system_names, COUNT(system_names), false, &f->systems, err,
+        get_flags(root, "systems", rules_system_names, COUNT(rules_system_names), false, &f->systems, err,
                   errlen) ||
-        get_enum(root, "", "unspecified_viewing", viewing_names, COUNT(viewing_names), &viewing,
+        get_enum(root, "", "unspecified_viewing", rules_viewing_names, COUNT(rules_viewing_names), &viewing,
                  err, errlen) ||
         get_bool(root, "", "encrypted_protected", &f->encrypted_protected, err, errlen) ||
         get_bool(root, "", "recovered_unviewed", &f->recovered_unviewed, err, errlen) ||
@@ -407,7 +399,7 @@ int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t
         parse_clients(root, doc, err, errlen) ||
         get_count(root, "", "distinct_persons", false, &f->distinct_persons, err, errlen) ||
         parse_appi(root, f, err, errlen) ||
-        get_enum_opt(root, "", "actor", false, actor_names, COUNT(actor_names), &actor, err,
+        get_enum_opt(root, "", "actor", false, rules_actor_names, COUNT(rules_actor_names), &actor, err,
                      errlen) ||
         parse_notice2015(root, f, err, errlen)) {
         facts_doc_free(doc);
@@ -472,7 +464,7 @@ json_t *facts_json_build(const rules_facts *f)
             json_object_set_new(o, "contract_notice_hours", json_integer(c->contract_notice_hours));
         if (c->systems_given)
             json_object_set_new(o, "systems",
-                                flags_json(c->systems, system_names, COUNT(system_names)));
+                                flags_json(c->systems, rules_system_names, COUNT(rules_system_names)));
         if (c->appi_persons_given)
             json_object_set_new(o, "appi_persons", json_integer(c->appi_persons));
         body_json(o, &c->body);
@@ -485,19 +477,19 @@ json_t *facts_json_build(const rules_facts *f)
     }
     json_t *root = json_pack(
         "{s:s, s:s, s:{s:s, s:b, s:b}, s:o, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:o}", "incident_id",
-        f->incident_id, "known_at", when, "reporter", "role", role_names[f->role],
+        f->incident_id, "known_at", when, "reporter", "role", rules_role_names[f->role],
         "number_use_entity", f->number_use_entity, "public_body_system", f->public_body_system,
-        "kinds", flags_json(f->kinds, kind_names, COUNT(kind_names)), "certainty",
-        certainty_names[f->certainty], "improper_purpose", level_names[f->improper_purpose],
-        "systems", flags_json(f->systems, system_names, COUNT(system_names)), "unspecified_viewing",
-        viewing_names[f->unspecified_viewing], "encrypted_protected", f->encrypted_protected,
+        "kinds", flags_json(f->kinds, rules_kind_names, COUNT(rules_kind_names)), "certainty",
+        rules_certainty_names[f->certainty], "improper_purpose", rules_level_names[f->improper_purpose],
+        "systems", flags_json(f->systems, rules_system_names, COUNT(rules_system_names)), "unspecified_viewing",
+        rules_viewing_names[f->unspecified_viewing], "encrypted_protected", f->encrypted_protected,
         "recovered_unviewed", f->recovered_unviewed, "intact_copy", f->intact_copy, "clients",
         clients);
     json_t *reporter = json_object_get(root, "reporter");
     body_json(reporter, &f->body);
     if (f->employees_given) json_object_set_new(reporter, "employees", json_integer(f->employees));
     if (f->actor != RULES_ACTOR_UNKNOWN)
-        json_object_set_new(root, "actor", json_string(actor_names[f->actor]));
+        json_object_set_new(root, "actor", json_string(rules_actor_names[f->actor]));
     if (f->notice2015_given)
         json_object_set_new(root, "notice_2015",
                             json_pack("{s:b, s:b, s:b}", "all_persons_contacted",
