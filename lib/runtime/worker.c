@@ -765,6 +765,21 @@ static size_t kafka_props(const config *cfg, kq_prop *props, size_t cap)
     return n;
 }
 
+/* pg.synchronous_commit: one of PostgreSQL's values, or "" for the server's own setting. Off
+ * by default: why that loses nothing is in deploy/mni.conf and deploy/RUNBOOK.md. */
+static int check_synchronous_commit(const config *cfg, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"", "off", "local", "remote_write", "remote_apply", "on"};
+    const char *v = config_get(cfg, "pg.synchronous_commit");
+    for (size_t i = 0; v && i < sizeof allowed / sizeof allowed[0]; i++)
+        if (!strcmp(v, allowed[i])) return 0;
+    snprintf(err, errlen,
+             "pg.synchronous_commit = '%s' (%s): not one of off, local, remote_write, "
+             "remote_apply, on (or empty: the server's setting)",
+             v ? v : "", config_source(cfg, "pg.synchronous_commit"));
+    return -1;
+}
+
 static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int *print_only)
 {
     const char *config_path = NULL;
@@ -801,6 +816,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_set_default(w->cfg, "test.pause_before_commit_ms", "0", err, errlen) != 0 ||
         config_set_default(w->cfg, "metrics.bind", "127.0.0.1", err, errlen) != 0 ||
         config_set_default(w->cfg, "metrics.gauges_ms", "15000", err, errlen) != 0 ||
+        config_set_default(w->cfg, "pg.synchronous_commit", "off", err, errlen) != 0 ||
         config_load(w->cfg, config_path, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
@@ -826,7 +842,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         return -1;
     snprintf(w->group, sizeof w->group, "%s", group_id);
     w->topic = topic;
-    return 0;
+    return check_synchronous_commit(w->cfg, err, errlen);
 }
 
 static int connect_all(worker *w, char *err, size_t errlen)
@@ -835,7 +851,10 @@ static int connect_all(worker *w, char *err, size_t errlen)
     if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
-    w->pg = pgx_connect(conninfo, app, err, errlen);
+    char settings[64] = "";
+    const char *sync = config_get(w->cfg, "pg.synchronous_commit");
+    if (sync && *sync) snprintf(settings, sizeof settings, "-c synchronous_commit=%s", sync);
+    w->pg = pgx_connect_with(conninfo, app, settings, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 2];
@@ -1070,7 +1089,9 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         rc = 1;
     } else {
         log_info("started", LOG_STR("group", w.group), LOG_STR("topic", w.topic),
-                 LOG_INT("batch_size", w.batch_size), LOG_END);
+                 LOG_INT("batch_size", w.batch_size),
+                 LOG_STR("synchronous_commit", config_get(w.cfg, "pg.synchronous_commit")),
+                 LOG_END);
         metrics_set_database(w.metrics, 1);
         if (check_losses(&w, err, sizeof err) != 0)
             log_warn("cannot read the open losses", LOG_STR("error", err), LOG_END);
