@@ -16,6 +16,7 @@
 #include "lib/runtime/dlq.h"
 #include "lib/runtime/logcheck.h"
 #include "lib/runtime/metrics.h"
+#include "lib/runtime/relayer.h"
 
 #define WORKER_MAX_PROPS 64
 #define WORKER_FLUSH_MS 30000
@@ -61,11 +62,13 @@ struct worker {
     const char *topic;
     worker_offset *offsets;
     size_t n_offsets, cap_offsets;
-    int assigned;        /* a partition assignment arrived (the idle clock runs from then) */
-    int degraded;        /* events were lost and not every loss is acknowledged yet */
-    metrics *metrics;    /* NULL when metrics.port is 0 */
-    double next_tick_at; /* monotonic ms */
-    int tick_backoff_ms; /* 0 while ticks succeed */
+    int assigned;         /* a partition assignment arrived (the idle clock runs from then) */
+    int degraded;         /* events were lost and not every loss is acknowledged yet */
+    metrics *metrics;     /* NULL when metrics.port is 0 */
+    relayer *relay;       /* the outbox relay's thread (worker_start_relay), or NULL */
+    char pg_settings[64]; /* pgx_connect_with's settings: pg.synchronous_commit */
+    double next_tick_at;  /* monotonic ms */
+    int tick_backoff_ms;  /* 0 while ticks succeed */
     long long metrics_port;
     long long batch_size, batch_ms, batch_bytes, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
@@ -851,10 +854,10 @@ static int connect_all(worker *w, char *err, size_t errlen)
     if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
-    char settings[64] = "";
     const char *sync = config_get(w->cfg, "pg.synchronous_commit");
-    if (sync && *sync) snprintf(settings, sizeof settings, "-c synchronous_commit=%s", sync);
-    w->pg = pgx_connect_with(conninfo, app, settings, err, errlen);
+    if (sync && *sync)
+        snprintf(w->pg_settings, sizeof w->pg_settings, "-c synchronous_commit=%s", sync);
+    w->pg = pgx_connect_with(conninfo, app, w->pg_settings, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 2];
@@ -926,6 +929,27 @@ static int read_gauges(worker *w, char *err, size_t errlen)
     return 0;
 }
 
+int worker_start_relay(worker *w, const schema_set *schemas, int batch, char *err, size_t errlen)
+{
+    char app[64];
+    snprintf(app, sizeof app, "mni-%s-relay", w->spec->component);
+    kq_prop props[WORKER_MAX_PROPS];
+    relayer_spec spec = {
+        .conninfo = config_get(w->cfg, "pg.conninfo"),
+        .app = app,
+        .pg_settings = w->pg_settings,
+        .kafka_props = props,
+        .n_kafka_props = kafka_props(w->cfg, props, WORKER_MAX_PROPS),
+        .cfg = w->cfg,
+        .schemas = schemas,
+        .batch = batch,
+        .tick_ms = w->tick_ms,
+        .metrics = w->metrics,
+    };
+    w->relay = relayer_start(&spec, err, errlen);
+    return w->relay ? 0 : -1;
+}
+
 /* The timed work: reconnects PostgreSQL when the connection broke (a restart while idle),
  * follows acknowledgements of lost events while degraded, then runs spec.tick, or, for a worker
  * without one, checks the connection when idle. A failure is counted and retried with backoff
@@ -950,6 +974,7 @@ static void run_tick(worker *w, int idle)
         ok = w->spec->tick(w, w->ctx, err, sizeof err) == 0;
     else if (ok && idle)
         ok = pgx_exec(w->pg, "worker.ping", "SELECT 1", err, sizeof err) == 0;
+    if (ok && w->relay) ok = relayer_ok(w->relay, err, sizeof err); /* its failures show here */
     if (!ok && PQstatus(w->pg) == CONNECTION_OK && PQtransactionStatus(w->pg) != PQTRANS_IDLE) {
         char ignored[256];
         pgx_rollback(w->pg, ignored, sizeof ignored);
@@ -1037,6 +1062,7 @@ static int loop(worker *w)
             log_debug("batch committed", LOG_UINT("messages", n), LOG_F64("ms", now_ms() - t0),
                       LOG_END);
             kq_messages_destroy(msgs, n);
+            relayer_kick(w->relay); /* the batch's outbox rows leave beside the next batch */
             handle_resets(w);
             run_tick(w, 0);
         } else {
@@ -1098,6 +1124,9 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         rc = loop(&w);
         run_tick(&w, 0); /* relay what the last batch left in the outbox */
     }
+    if (relayer_stop(w.relay, err, sizeof err) != 0) /* its last pass: the same */
+        log_warn("the outbox relay's last pass failed; its rows stay unpublished",
+                 LOG_STR("error", err), LOG_END);
     if (kq_consumer_close(w.consumer, err, sizeof err) != 0)
         log_warn("consumer close reported an error", LOG_STR("error", err), LOG_END);
     if (kq_producer_close(w.producer, WORKER_FLUSH_MS, err, sizeof err) != 0) {

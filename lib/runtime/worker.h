@@ -77,6 +77,7 @@
 #include "lib/kafka/kq.h"
 #include "lib/runtime/config.h"
 #include "lib/runtime/metrics.h"
+#include "lib/serdes/schema_set.h"
 
 typedef struct worker worker;
 
@@ -104,6 +105,11 @@ typedef struct {
     int (*tick)(worker *w, void *ctx, char *err, size_t errlen);
     unsigned gauges; /* WORKER_GAUGE_* */
 } worker_spec;
+
+/* Relays the outbox on a thread of its own (relayer.h), kicked after each commit, instead of
+ * in the loop; call from spec.start. schemas must outlive the worker. Its failures show as the
+ * tick's (/healthz "failing: timed work"); worker_main stops it after a last pass. */
+int worker_start_relay(worker *w, const schema_set *schemas, int batch, char *err, size_t errlen);
 
 /* Runs the worker; returns the process exit code. */
 int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx);
