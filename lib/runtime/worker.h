@@ -45,27 +45,30 @@
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
  * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics, /healthz, /readyz, /livez),
  * metrics.gauges_ms (default 15000: how often the tick reads the PostgreSQL gauges), the input
- * topic key, pg.conninfo, pg.synchronous_commit (default off, sent with every connection:
- * lost commits are read again from Kafka, deploy/mni.conf), kafka.* (kafka.auto.offset.reset is
- * refused unless it is "error"), log.level, and the crash-test knob test.pause_before_commit_ms
- * (default 0: never set it in production). The broker's log (lib/runtime/logcheck.h): on every
- * assignment each partition's stored offset is checked against the broker's log start and end and,
- * by re-reading the message before it, against the log it was taken from; the consumer runs with
- * auto.offset.reset=error, so a position the broker no longer has is never moved silently. Events
- * found gone are logged as an error, counted and recorded (consumer_gaps); the worker is then
- * degraded on /healthz until an operator acknowledges them (`mni ack-loss`). A partition whose log
- * is not the one its offsets belong to (a recreated topic or broker) is held: never read, never
- * skipped, shown on /healthz, until an operator decides (deploy/RUNBOOK.md). Timed work (spec.tick,
- * or a connection check for a worker without one) runs every tick.ms when idle and after each
- * commit; it first reconnects PostgreSQL when the connection broke, and a failure is retried with
- * backoff and shown on /healthz (metrics.h). Metrics (metrics.h): what a batch counts (events by
- * outcome, dead letters by reason) is kept aside while it runs and added only when it commits, so a
- * batch read again is counted once. Consumer lag comes from librdkafka's statistics (kq_stats: the
- * log end of each assigned partition) minus the next offset stored in PostgreSQL. With metrics on,
- * the tick reads the gauges spec.gauges asks for from PostgreSQL every metrics.gauges_ms (one
- * indexed query each, between batches, never inside one, also after a failed tick; a failure is
- * logged and counted, the tick goes on). Exit codes: 0 stopped cleanly, 1 runtime failure
- * (PostgreSQL or Kafka lost for good), 2 bad usage or configuration.
+ * topic key, pg.conninfo, pg.synchronous_commit (default off, sent with every connection: a
+ * lost commit is read again from Kafka, deploy/mni.conf), kafka.* (kafka.auto.offset.reset is
+ * refused unless it is "error"), log.level, and the crash-test knob
+ * test.pause_before_commit_ms (default 0: never set it in production).
+ * The broker's log (lib/runtime/logcheck.h): on every assignment each partition's stored offset is
+ * checked against the broker's log start and end and, by re-reading the message before it,
+ * against the log it was taken from; the consumer runs with auto.offset.reset=error, so a
+ * position the broker no longer has is never moved silently. Events found gone are logged as an
+ * error, counted and recorded (consumer_gaps); the worker is then degraded on /healthz until an
+ * operator acknowledges them (`mni ack-loss`). A partition whose log is not the one its offsets
+ * belong to (a recreated topic or broker) is held: never read, never skipped, shown on /healthz,
+ * until an operator decides (deploy/RUNBOOK.md).
+ * Timed work (spec.tick, or a connection check for a worker without one) runs every tick.ms
+ * when idle and after each commit; it first reconnects PostgreSQL when the connection broke, and
+ * a failure is retried with backoff and shown on /healthz (metrics.h).
+ * Metrics (metrics.h): what a batch counts (events by outcome, dead letters by reason) is kept
+ * aside while it runs and added only when it commits, so a batch read again is counted once.
+ * Consumer lag comes from librdkafka's statistics (kq_stats: the log end of each assigned
+ * partition) minus the next offset stored in PostgreSQL. With metrics on, the tick reads the
+ * gauges spec.gauges asks for from PostgreSQL every metrics.gauges_ms (one indexed query each,
+ * between batches, never inside one, also after a failed tick; a failure is logged and counted,
+ * the tick goes on).
+ * Exit codes: 0 stopped cleanly, 1 runtime failure (PostgreSQL or Kafka lost for good), 2 bad
+ * usage or configuration.
  */
 #ifndef MNI_WORKER_H
 #define MNI_WORKER_H
