@@ -52,7 +52,7 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcar
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps test unit integration bench bench-quick demo env-up env-down clean help format
+.PHONY: all deps test unit integration faults bench bench-quick demo env-up env-down clean help format
 all: deps-check $(BINARIES)
 
 help:
@@ -60,6 +60,8 @@ help:
 	@echo "make demo       install what is missing, start the embedded Kafka + PostgreSQL, run the scenario"
 	@echo "make test       install what is missing, build with ASan+UBSan, run unit and integration tests"
 	@echo "make unit       unit tests only (no services)"
+	@echo "make faults     the pipeline under faults against an undisturbed run, full version (minutes;"
+	@echo "                make test runs a short one); MNI_FAULTS_SEED=N repeats a run"
 	@echo "make bench      benchmarks (release build): rule core and the pipeline end to end"
 	@echo "make bench-quick  the same at a tenth of the size (MNI_BENCH_SCALE=0.1)"
 	@echo "make deps       install the Debian packages the build needs (make test adds the test-only ones)"
@@ -139,6 +141,12 @@ unit: deps-check
 integration: deps-check
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@scripts/run-tests.sh build/san integration
+
+# tests/integration/test_faults.c at full length (make test runs it short): kills, PostgreSQL
+# restarts, broker outages and rebalances against an undisturbed run of the same stream.
+faults: deps-check
+	@$(MAKE) --no-print-directory SAN=1 build-tests
+	@MNI_FAULTS=full scripts/run-tests.sh build/san faults
 
 # The rule core in C, then the pipeline end to end (bench/run.py, bench/README.md); the Python
 # baseline's packages are installed by install-deps.sh --bench. bench-quick: a tenth of each.

@@ -21,12 +21,14 @@
 #include "lib/base/log.h"
 #include "lib/model/events.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
 
 #define ASSESS_RELAY_BATCH 500
 
 typedef struct {
     schema_set *schemas;
+    registry_client *registry; /* NULL without a schema registry */
     assess_batch *batch;
     assess_input *inputs;
     size_t cap_inputs;
@@ -35,7 +37,8 @@ typedef struct {
 static int assess_start(worker *w, void *arg, char *err, size_t errlen)
 {
     assess_ctx *ctx = arg;
-    if (schema_set_load_default(&ctx->schemas, err, errlen) != 0) return -1;
+    if (schema_source_open(worker_config(w), &ctx->schemas, &ctx->registry, err, errlen) != 0)
+        return -1;
     ctx->batch = assess_batch_new(ctx->schemas);
     if (!ctx->batch) {
         snprintf(err, errlen, "assess: out of memory");
@@ -134,6 +137,6 @@ int main(int argc, char **argv)
     int rc = worker_main(argc, argv, &spec, &ctx);
     assess_batch_free(ctx.batch);
     free(ctx.inputs);
-    schema_set_free(ctx.schemas);
+    schema_source_close(ctx.schemas, ctx.registry);
     return rc;
 }

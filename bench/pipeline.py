@@ -98,11 +98,14 @@ class Env:
         return psycopg2.extensions.make_dsn(self.vars["MNI_PG_CONNINFO"], dbname=dbname)
 
     def process_env(self, dbname):
-        return dict(
+        env = dict(
             os.environ,
             MNI_PG_CONNINFO=self.conninfo(dbname),
             MNI_KAFKA_BOOTSTRAP=self.vars["MNI_KAFKA_BOOTSTRAP"],
         )
+        # The bench's workers and the Python baseline share the local schema id table.
+        env.pop("MNI_SCHEMA_REGISTRY_URL", None)
+        return env
 
     def broker_pid(self):
         with open(os.path.join(self.env_dir, "mockbroker.pid")) as f:

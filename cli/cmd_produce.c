@@ -47,6 +47,7 @@
 #include "cli/commands.h"
 #include "cli/produce_pace.h"
 #include "lib/runtime/config.h"
+#include "lib/runtime/schema_source.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
 #include "lib/kafka/kq.h"
@@ -432,7 +433,8 @@ int cmd_produce(int argc, char **argv)
     }
 
     schema_set *schemas = NULL;
-    if (!o.raw && schema_set_load_default(&schemas, err, sizeof err) != 0) {
+    registry_client *registry = NULL;
+    if (!o.raw && schema_source_open(cfg, &schemas, &registry, err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: schemas: %s\n", err);
         config_free(cfg);
         return MNI_EXIT_FAILURE;
@@ -457,7 +459,7 @@ int cmd_produce(int argc, char **argv)
                     o.raw ? "message" : "event", batch.n == 1 ? "" : "s", topic);
     }
     produce_batch_free(&batch);
-    schema_set_free(schemas);
+    schema_source_close(schemas, registry);
     config_free(cfg);
     return rc;
 }

@@ -22,5 +22,6 @@ int cmd_dlq(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_ack_loss(int argc, char **argv);
 int cmd_accept_new_log(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const mni_command mni_commands[] = {
     {"case", cmd_case, "show one case: versions, headcounts, deadlines, tasks, documents"},
     {"report", cmd_report, "write one case as a document to file or print (HTML or JSON)"},
     {"web", cmd_web, "serve the case list and case pages over HTTP (read-only)"},
+    {"registry", cmd_registry, "serve the embedded schema registry (development and tests)"},
     {"produce", cmd_produce, "send incident events (JSON lines) to Kafka as Avro"},
     {"dlq", cmd_dlq, "list dead letters, or replay them to the events topic once fixed"},
     {"ack-loss", cmd_ack_loss, "list or acknowledge events the workers found gone from Kafka"},

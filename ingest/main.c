@@ -50,6 +50,7 @@
 #include "lib/model/events_json.h"
 #include "lib/kafka/kq.h"
 #include "lib/base/log.h"
+#include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
 #include "ingest/event_store.h"
 #include "lib/base/strset.h"
@@ -66,6 +67,7 @@ typedef struct {
 
 typedef struct {
     schema_set *schemas;
+    registry_client *registry; /* NULL without a schema registry */
     ingest_slot *slots; /* cap_slots entries, each event initialised */
     size_t cap_slots;
     const char **lookup;      /* incident ids to look up (pointers into slots' events) */
@@ -79,8 +81,7 @@ typedef struct {
 static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
 {
     ingest_ctx *ctx = arg;
-    (void)w;
-    return schema_set_load_default(&ctx->schemas, err, errlen);
+    return schema_source_open(worker_config(w), &ctx->schemas, &ctx->registry, err, errlen);
 }
 
 /* Makes room for n slots (and the per-batch arrays). The capacity grows only once every
@@ -285,6 +286,6 @@ int main(int argc, char **argv)
     strset_free(&ctx.seen);
     strset_free(&ctx.inserted);
     strset_free(&ctx.conflicting);
-    schema_set_free(ctx.schemas);
+    schema_source_close(ctx.schemas, ctx.registry);
     return rc;
 }

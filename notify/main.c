@@ -38,6 +38,7 @@
 #include "lib/pg/pgx.h"
 #include "lib/model/records.h"
 #include "lib/base/timefmt.h"
+#include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
 #include "notify/notify_store.h"
 #include "notify/notify_task.h"
@@ -50,6 +51,7 @@
 
 typedef struct {
     schema_set *schemas;
+    registry_client *registry; /* NULL without a schema registry */
     mni_arena arena; /* the decoded task; reset per message */
     json_t *audit;      /* the batch's audit rows */
     sweeper_config sweep;
@@ -146,7 +148,7 @@ static int notify_start(worker *w, void *arg, char *err, size_t errlen)
 {
     notify_ctx *ctx = arg;
     if (notify_read_config(worker_config(w), ctx, err, errlen) != 0 ||
-        schema_set_load_default(&ctx->schemas, err, errlen) != 0)
+        schema_source_open(worker_config(w), &ctx->schemas, &ctx->registry, err, errlen) != 0)
         return -1;
     ctx->audit = json_array();
     if (!ctx->audit) {
@@ -289,6 +291,6 @@ int main(int argc, char **argv)
     curl_global_cleanup();
     arena_free(&ctx.arena);
     json_decref(ctx.audit);
-    schema_set_free(ctx.schemas);
+    schema_source_close(ctx.schemas, ctx.registry);
     return rc;
 }

@@ -2,8 +2,9 @@
 # The demo of `make demo`: the whole pipeline on the embedded default.
 #
 #   1. the rule core alone: `mni assess` on the bundled example incidents;
-#   2. a throwaway PostgreSQL and the librdkafka mock cluster on loopback (scripts/mni-env),
-#      migrated, with the three workers (mni-ingest, mni-assess, mni-notify) running;
+#   2. a throwaway PostgreSQL, the librdkafka mock cluster and the schema registry on loopback
+#      (scripts/mni-env), migrated, with the three workers (mni-ingest, mni-assess, mni-notify)
+#      running, registering their schemas and framing with the registry's ids;
 #   3. a BPO's week of incidents (examples/scenario): a misdirected batch mailing touching two
 #      clients whose persons overlap, an insider case, an encrypted laptop theft, a line that is
 #      not an event at all; later updates push the mailing past 100 distinct persons;
@@ -89,7 +90,11 @@ say "Dead letters (mni dlq list)"
 "$bin/mni" dlq list
 say "The PPC report draft of the direct report (Markdown, first lines)"
 sql "SELECT document FROM deliveries WHERE incident_id = 'INC-2026-0101' AND format = 'text'
-     AND channel LIKE 'ppc%' ORDER BY delivery_id LIMIT 1" | head -n 60
+     AND channel LIKE 'ppc%' ORDER BY delivery_id LIMIT 1" | sed -n '1,60p' # sed reads all: no SIGPIPE
+say "Schema registry ($MNI_SCHEMA_REGISTRY_URL): the subjects our programs registered"
+sql "SELECT subject || '  version ' || version || '  id ' || schema_id FROM registry_versions
+     ORDER BY subject, version"
+echo "  (kafkajs + @kafkajs/confluent-schema-registry, kafka-avro-console-consumer ... read the topics with it)"
 say "The case as a page to file or print (mni report INC-2026-0101 --html)"
 "$bin/mni" report INC-2026-0101 --html --as-of "$MNI_NOTIFY_CLOCK" --output "$logs/INC-2026-0101.html"
 echo "  $logs/INC-2026-0101.html (deadlines as of $MNI_NOTIFY_CLOCK, the demo's clock)"

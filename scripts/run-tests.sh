@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the cmocka test binaries of a build and ends with one summary over all of them.
-#   scripts/run-tests.sh BUILD_DIR unit|integration|all
+#   scripts/run-tests.sh BUILD_DIR unit|integration|all|faults
+# (faults: test_faults alone; `make faults` runs it with MNI_FAULTS=full)
 # Unit tests need no services. Integration tests need PostgreSQL and the mock Kafka cluster:
 # this script starts the embedded environment (scripts/mni-env) when MNI_PG_CONNINFO is not
 # set, and stops it afterwards.
@@ -28,7 +29,8 @@ case "$which" in
   unit) run=("${unit[@]}") ;;
   integration) run=("${integ[@]}") ;;
   all) run=("${unit[@]}" "${integ[@]}") ;;
-  *) echo "usage: $0 BUILD_DIR unit|integration|all" >&2; exit 2 ;;
+  faults) for t in "${integ[@]}"; do [ "$(basename "$t")" = test_faults ] && run+=("$t"); done ;;
+  *) echo "usage: $0 BUILD_DIR unit|integration|all|faults" >&2; exit 2 ;;
 esac
 
 started_env=0
@@ -38,6 +40,9 @@ if [ "$which" != unit ] && [ ${#integ[@]} -gt 0 ] && [ -z "${MNI_PG_CONNINFO:-}"
     started_env=1
     # shellcheck disable=SC1091
     . "$MNI_ENV_DIR/env"
+    # Tests encode with the local id table unless they opt into the registry, which they find
+    # in the env file (tests/support/testenv.h: testenv_registry_url).
+    unset MNI_SCHEMA_REGISTRY_URL
   else
     cat /tmp/mni-env-up.$$ >&2
     echo "run-tests: could not start the embedded environment; integration tests will fail" >&2

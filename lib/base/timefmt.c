@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/base/errbuf.h"
+
 #include "rules/jpcal.h"
 
 static bool read_digits(const char *s, int n, int *out)
@@ -22,30 +24,24 @@ static bool read_digits(const char *s, int n, int *out)
     return true;
 }
 
-static int bad(char *err, size_t errlen, const char *why)
-{
-    if (err && errlen) snprintf(err, errlen, "%s", why);
-    return -1;
-}
-
 int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t errlen)
 {
     int y, mo, d, h, mi, sec;
     const char *s = text;
     char date[11];
     if (strlen(s) < 19)
-        return bad(err, errlen, "not an RFC 3339 time (want YYYY-MM-DDTHH:MM:SS+09:00)");
+        return errbuf_fail(err, errlen, "not an RFC 3339 time (want YYYY-MM-DDTHH:MM:SS+09:00)");
     memcpy(date, s, 10);
     date[10] = '\0';
     jpcal_day day;
     if (!jpcal_parse(date, &day))
-        return bad(err, errlen, "not an RFC 3339 time: bad or impossible date");
+        return errbuf_fail(err, errlen, "not an RFC 3339 time: bad or impossible date");
     if (!(s[10] == 'T' || s[10] == 't' || s[10] == ' ') || !read_digits(s + 11, 2, &h) ||
         s[13] != ':' || !read_digits(s + 14, 2, &mi) || s[16] != ':' ||
         !read_digits(s + 17, 2, &sec))
-        return bad(err, errlen, "not an RFC 3339 time: bad time of day (want THH:MM:SS)");
+        return errbuf_fail(err, errlen, "not an RFC 3339 time: bad time of day (want THH:MM:SS)");
     if (h > 23 || mi > 59 || sec > 60)
-        return bad(err, errlen, "not an RFC 3339 time: time of day out of range");
+        return errbuf_fail(err, errlen, "not an RFC 3339 time: time of day out of range");
     if (sec == 60) sec = 59; /* a leap second belongs to the same day; POSIX time has none */
     jpcal_to_ymd(day, &y, &mo, &d);
     s += 19;
@@ -59,7 +55,7 @@ int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t
             s++;
         }
         if (digits == 0)
-            return bad(err, errlen, "not an RFC 3339 time: empty fraction of a second");
+            return errbuf_fail(err, errlen, "not an RFC 3339 time: empty fraction of a second");
         for (; digits < 3; digits++)
             ms *= 10;
     }
@@ -71,13 +67,13 @@ int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t
         int oh, om;
         if (!read_digits(s + 1, 2, &oh) || s[3] != ':' || !read_digits(s + 4, 2, &om) || oh > 23 ||
             om > 59)
-            return bad(err, errlen, "not an RFC 3339 time: bad offset (want +HH:MM)");
+            return errbuf_fail(err, errlen, "not an RFC 3339 time: bad offset (want +HH:MM)");
         offset_min = (oh * 60 + om) * (*s == '-' ? -1 : 1);
         s += 6;
     } else {
-        return bad(err, errlen, "not an RFC 3339 time: the offset (Z or +HH:MM) is required");
+        return errbuf_fail(err, errlen, "not an RFC 3339 time: the offset (Z or +HH:MM) is required");
     }
-    if (*s != '\0') return bad(err, errlen, "not an RFC 3339 time: text after the offset");
+    if (*s != '\0') return errbuf_fail(err, errlen, "not an RFC 3339 time: text after the offset");
     int64_t secs = (int64_t)day * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
     *epoch_ms = secs * 1000 + ms;
     return 0;

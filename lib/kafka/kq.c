@@ -18,21 +18,10 @@
  * process-wide because logging is, and set here so that every client kq builds uses it.
  */
 #include "lib/kafka/kq.h"
-#include "lib/kafka/kq_int.h"
+#include "lib/base/errbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void kq__errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0) return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Written once at start (kq_set_log), read by librdkafka's threads afterwards. */
 static kq_log_fn kq_log;
@@ -82,12 +71,12 @@ static int kq_conf_set(rd_kafka_conf_t *conf, const kq_prop *p, char *err, size_
     char errstr[512];
 
     if (!p->key || !p->value) {
-        kq__errf(err, errlen, "kafka property %s: missing %s", p->key ? p->key : "(null)",
+        errbuf_fail(err, errlen, "kafka property %s: missing %s", p->key ? p->key : "(null)",
                  p->key ? "value" : "name");
         return -1;
     }
     if (rd_kafka_conf_set(conf, p->key, p->value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-        kq__errf(err, errlen, "kafka property %s: %s", p->key, errstr);
+        errbuf_fail(err, errlen, "kafka property %s: %s", p->key, errstr);
         return -1;
     }
     return 0;
@@ -100,7 +89,7 @@ static int kq_conf_value(rd_kafka_conf_t *conf, const char *key, char *buf, size
     size_t size = bufsize;
 
     if (rd_kafka_conf_get(conf, key, buf, &size) != RD_KAFKA_CONF_OK) {
-        kq__errf(err, errlen, "kafka property %s: cannot read it back", key);
+        errbuf_fail(err, errlen, "kafka property %s: cannot read it back", key);
         return -1;
     }
     return 0;
@@ -113,7 +102,7 @@ static int kq_conf_require(rd_kafka_conf_t *conf, const char *key, const char *w
 
     if (kq_conf_value(conf, key, val, sizeof val, err, errlen) != 0) return -1;
     if (strcmp(val, want1) == 0 || (want2 && strcmp(val, want2) == 0)) return 0;
-    kq__errf(err, errlen, "kafka property %s: must be %s, not \"%s\" (%s)", key, want1, val, why);
+    errbuf_fail(err, errlen, "kafka property %s: must be %s, not \"%s\" (%s)", key, want1, val, why);
     return -1;
 }
 
@@ -136,7 +125,7 @@ static int kq_conf_check(kq_role role, rd_kafka_conf_t *conf, char *err, size_t 
     if (kq_conf_value(conf, "partition.assignment.strategy", val, sizeof val, err, errlen) != 0)
         return -1;
     if (strstr(val, "cooperative")) {
-        kq__errf(err, errlen,
+        errbuf_fail(err, errlen,
                  "kafka property partition.assignment.strategy: \"%s\" is cooperative; kq "
                  "implements eager rebalancing only (range or roundrobin)",
                  val);
@@ -144,7 +133,7 @@ static int kq_conf_check(kq_role role, rd_kafka_conf_t *conf, char *err, size_t 
     }
     if (kq_conf_value(conf, "group.id", val, sizeof val, err, errlen) != 0) return -1;
     if (val[0] == '\0') {
-        kq__errf(err, errlen, "kafka property group.id: required for a consumer");
+        errbuf_fail(err, errlen, "kafka property group.id: required for a consumer");
         return -1;
     }
     return 0;
@@ -161,7 +150,7 @@ rd_kafka_conf_t *kq_conf_new(kq_role role, const kq_prop *props, size_t nprops, 
     size_t i;
 
     if (!conf) {
-        kq__errf(err, errlen, "kafka configuration: out of memory");
+        errbuf_fail(err, errlen, "kafka configuration: out of memory");
         return NULL;
     }
     for (i = 0; i < ndefs; i++)

@@ -35,7 +35,7 @@
  * nothing stale is returned after the callback has run.
  */
 #include "lib/kafka/kq.h"
-#include "lib/kafka/kq_int.h"
+#include "lib/base/errbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -205,13 +205,13 @@ kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consu
     kq_consumer *c = calloc(1, sizeof *c);
 
     if (!c) {
-        kq__errf(err, errlen, "kafka consumer: out of memory");
+        errbuf_fail(err, errlen, "kafka consumer: out of memory");
         return NULL;
     }
     if (cbs) c->cbs = *cbs;
     kq_prop *extended = NULL;
     if (c->cbs.on_stats && !(props = kq_with_stats_interval(props, &nprops, &extended))) {
-        kq__errf(err, errlen, "kafka consumer: out of memory");
+        errbuf_fail(err, errlen, "kafka consumer: out of memory");
         free(c);
         return NULL;
     }
@@ -226,7 +226,7 @@ kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consu
     rd_kafka_conf_set_rebalance_cb(conf, kq_rebalance_cb);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!c->rk) {
-        kq__errf(err, errlen, "kafka consumer: %s", errstr);
+        errbuf_fail(err, errlen, "kafka consumer: %s", errstr);
         rd_kafka_conf_destroy(conf);
         free(c);
         return NULL;
@@ -234,7 +234,7 @@ kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consu
     /* One queue for messages, errors and callbacks: kq_consume_batch serves them all. */
     e = rd_kafka_poll_set_consumer(c->rk);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "kafka consumer: %s", rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "kafka consumer: %s", rd_kafka_err2str(e));
         rd_kafka_destroy(c->rk);
         free(c);
         return NULL;
@@ -255,7 +255,7 @@ int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char
     size_t i;
 
     if (ntopics == 0 || ntopics > INT32_MAX) {
-        kq__errf(err, errlen, "subscribe: no topics");
+        errbuf_fail(err, errlen, "subscribe: no topics");
         return -1;
     }
     list = rd_kafka_topic_partition_list_new((int)ntopics);
@@ -264,7 +264,7 @@ int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char
     e = rd_kafka_subscribe(c->rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "subscribe to %s%s: %s", topics[0], ntopics > 1 ? ", ..." : "",
+        errbuf_fail(err, errlen, "subscribe to %s%s: %s", topics[0], ntopics > 1 ? ", ..." : "",
                  rd_kafka_err2str(e));
         return -1;
     }
@@ -349,7 +349,7 @@ int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_messa
     if (c->failed) {
         kq_messages_destroy(out, *n);
         *n = 0;
-        kq__errf(err, errlen, "%s", c->why);
+        errbuf_fail(err, errlen, "%s", c->why);
         return -1;
     }
     return 0;
@@ -365,13 +365,13 @@ static int kq_seek_list(kq_consumer *c, rd_kafka_topic_partition_list_t *list, c
     if (list->cnt == 0) return 0;
     error = rd_kafka_seek_partitions(c->rk, list, KQ_SEEK_TIMEOUT_MS);
     if (error) {
-        kq__errf(err, errlen, "seek: %s", rd_kafka_error_string(error));
+        errbuf_fail(err, errlen, "seek: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         return -1;
     }
     for (i = 0; i < list->cnt; i++) {
         if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            kq__errf(err, errlen, "seek %s [%" PRId32 "] to %" PRId64 ": %s", list->elems[i].topic,
+            errbuf_fail(err, errlen, "seek %s [%" PRId32 "] to %" PRId64 ": %s", list->elems[i].topic,
                      list->elems[i].partition, list->elems[i].offset,
                      rd_kafka_err2str(list->elems[i].err));
             return -1;
@@ -403,7 +403,7 @@ int kq_seek_batch(kq_consumer *c, rd_kafka_message_t *const *msgs, size_t n, cha
 
     e = rd_kafka_assignment(c->rk, &assigned);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "seek: reading the assignment: %s", rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "seek: reading the assignment: %s", rd_kafka_err2str(e));
         return -1;
     }
     list = rd_kafka_topic_partition_list_new(assigned->cnt > 0 ? assigned->cnt : 1);
@@ -437,7 +437,7 @@ int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, si
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = list->elems[0].err;
     rd_kafka_topic_partition_list_destroy(list);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "pause %s [%" PRId32 "]: %s", topic, partition, rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "pause %s [%" PRId32 "]: %s", topic, partition, rd_kafka_err2str(e));
         return -1;
     }
     return 0;
@@ -449,7 +449,7 @@ int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions
     rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, positions);
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "assigning %d partitions again: %s", positions->cnt,
+        errbuf_fail(err, errlen, "assigning %d partitions again: %s", positions->cnt,
                  rd_kafka_err2str(e));
         return -1;
     }
@@ -464,7 +464,7 @@ int kq_consumer_close(kq_consumer *c, char *err, size_t errlen)
     if (!c) return 0;
     e = rd_kafka_consumer_close(c->rk);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "consumer close: %s", rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "consumer close: %s", rd_kafka_err2str(e));
         rc = -1;
     }
     rd_kafka_destroy(c->rk);

@@ -24,7 +24,7 @@
  * from one that met a broker outage, and retry it message by message.
  */
 #include "lib/kafka/kq.h"
-#include "lib/kafka/kq_int.h"
+#include "lib/base/errbuf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -81,7 +81,7 @@ kq_producer *kq_producer_new(const kq_prop *props, size_t nprops, char *err, siz
     kq_producer *p = calloc(1, sizeof *p);
 
     if (!p) {
-        kq__errf(err, errlen, "kafka producer: out of memory");
+        errbuf_fail(err, errlen, "kafka producer: out of memory");
         return NULL;
     }
     conf = kq_conf_new(KQ_PRODUCER, props, nprops, err, errlen);
@@ -94,7 +94,7 @@ kq_producer *kq_producer_new(const kq_prop *props, size_t nprops, char *err, siz
     /* rd_kafka_new takes conf on success only. */
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!p->rk) {
-        kq__errf(err, errlen, "kafka producer: %s", errstr);
+        errbuf_fail(err, errlen, "kafka producer: %s", errstr);
         rd_kafka_conf_destroy(conf);
         free(p);
         return NULL;
@@ -114,9 +114,9 @@ static void kq_produce_error(kq_producer *p, const char *topic, rd_kafka_resp_er
 
     if (e == RD_KAFKA_RESP_ERR__FATAL &&
         rd_kafka_fatal_error(p->rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        kq__errf(err, errlen, "produce to %s: fatal producer error: %s", topic, fatal);
+        errbuf_fail(err, errlen, "produce to %s: fatal producer error: %s", topic, fatal);
     else
-        kq__errf(err, errlen, "produce to %s: %s", topic, rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "produce to %s: %s", topic, rd_kafka_err2str(e));
 }
 
 /* Produces with hdrs (may be NULL), whose ownership this takes whatever the outcome. */
@@ -158,7 +158,7 @@ static int kq_header_add(rd_kafka_headers_t *hdrs, const char *name, const void 
     rd_kafka_resp_err_t e = rd_kafka_header_add(hdrs, name, -1, value, value ? (ssize_t)len : 0);
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "header %s: %s", name, rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "header %s: %s", name, rd_kafka_err2str(e));
         return -1;
     }
     return 0;
@@ -174,7 +174,7 @@ int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen
         hdrs = rd_kafka_headers_new(nheaders);
         for (i = 0; i < nheaders; i++) {
             if (!headers[i].name) {
-                kq__errf(err, errlen, "produce to %s: header %zu has no name", topic, i);
+                errbuf_fail(err, errlen, "produce to %s: header %zu has no name", topic, i);
                 rd_kafka_headers_destroy(hdrs);
                 return -1;
             }
@@ -197,12 +197,12 @@ int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message
     char part[16], off[24], bytes[24];
 
     if (!orig || !orig->rkt) {
-        kq__errf(err, errlen, "dead letter to %s: the original is not a consumed message",
+        errbuf_fail(err, errlen, "dead letter to %s: the original is not a consumed message",
                  dlq_topic);
         return -1;
     }
     if (!reason || !*reason) {
-        kq__errf(err, errlen, "dead letter to %s: a reason is required", dlq_topic);
+        errbuf_fail(err, errlen, "dead letter to %s: a reason is required", dlq_topic);
         return -1;
     }
     origin_topic = rd_kafka_topic_name(orig->rkt);
@@ -242,17 +242,17 @@ int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t 
     int rc = 0;
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__TIMED_OUT) {
-        kq__errf(err, errlen, "flush: %s", rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "flush: %s", rd_kafka_err2str(e));
         rc = -1;
     } else if (rd_kafka_fatal_error(p->rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kq__errf(err, errlen, "flush: fatal producer error: %s", fatal);
+        errbuf_fail(err, errlen, "flush: fatal producer error: %s", fatal);
         rc = -1;
     } else if (p->failed > 0) {
-        kq__errf(err, errlen, "flush: %zu of %zu deliveries failed; first: %s", p->failed,
+        errbuf_fail(err, errlen, "flush: %zu of %zu deliveries failed; first: %s", p->failed,
                  p->failed + p->delivered + p->outstanding, p->first_failure);
         rc = -1;
     } else if (e == RD_KAFKA_RESP_ERR__TIMED_OUT || p->outstanding > 0) {
-        kq__errf(err, errlen, "flush: %zu deliveries still unconfirmed after %d ms", p->outstanding,
+        errbuf_fail(err, errlen, "flush: %zu deliveries still unconfirmed after %d ms", p->outstanding,
                  timeout_ms);
         rc = -1;
     }
@@ -273,13 +273,13 @@ int kq_producer_close(kq_producer *p, int timeout_ms, char *err, size_t errlen)
         /* Whatever is left would only delay rd_kafka_destroy; its fate is already reported. */
         e = rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR && rc == 0) {
-            kq__errf(err, errlen, "close: purge: %s", rd_kafka_err2str(e));
+            errbuf_fail(err, errlen, "close: purge: %s", rd_kafka_err2str(e));
             rc = -1;
         }
         /* Serves the purge's delivery reports. */
         e = rd_kafka_flush(p->rk, 1000);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR && rc == 0) {
-            kq__errf(err, errlen, "close: %d messages or events left after purging: %s",
+            errbuf_fail(err, errlen, "close: %d messages or events left after purging: %s",
                      rd_kafka_outq_len(p->rk), rd_kafka_err2str(e));
             rc = -1;
         }

@@ -11,7 +11,7 @@
  * counted; a learned broker counts when its state is UP.
  */
 #include "lib/kafka/kq.h"
-#include "lib/kafka/kq_int.h"
+#include "lib/base/errbuf.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -45,7 +45,7 @@ int kq_stats_parse(const char *json, size_t len, kq_stats *out, char *err, size_
     json_error_t jerr;
     json_t *root = json_loadb(json, len, 0, &jerr);
     if (!root || !json_is_object(root)) {
-        kq__errf(err, errlen, "kafka statistics: %s", root ? "not a JSON object" : jerr.text);
+        errbuf_fail(err, errlen, "kafka statistics: %s", root ? "not a JSON object" : jerr.text);
         json_decref(root);
         return -1;
     }
@@ -63,7 +63,7 @@ int kq_stats_parse(const char *json, size_t len, kq_stats *out, char *err, size_
                 size_t grown_cap = cap ? cap * 2 : 16;
                 kq_partition_stats *grown = realloc(out->parts, grown_cap * sizeof *grown);
                 if (!grown) {
-                    kq__errf(err, errlen, "kafka statistics: out of memory");
+                    errbuf_fail(err, errlen, "kafka statistics: out of memory");
                     kq_stats_free(out);
                     json_decref(root);
                     return -1;

@@ -13,13 +13,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "lib/base/errbuf.h"
 #include "lib/model/topics.h"
 
 extern char **environ;
@@ -49,22 +49,19 @@ static const struct {
     {"batch.bytes", "33554432"},
     {"metrics.port", "0"},
     {"log.level", "info"},
+    /* The schema registry (lib/runtime/schema_source.h): none unless the URL is set. */
+    {"schema.registry.url", NULL},
+    {"schema.registry.basic.auth.user.info", NULL},
+    {"schema.registry.basic.auth.user.info.file", NULL},
+    {"schema.registry.ssl.ca.location", NULL},
+    {"schema.registry.ssl.certificate.location", NULL},
+    {"schema.registry.ssl.key.location", NULL},
+    {"schema.registry.ssl.key.password", NULL},
+    {"schema.registry.timeout.ms", "10000"},
 };
 
 #define CONFIG_KEY_MAX 200
 #define CONFIG_ENV_PREFIX "MNI_"
-
-static void config_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void config_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool config_key_valid(const char *key)
 {
@@ -109,7 +106,7 @@ static int config_put(config *cfg, const char *key, const char *value, const cha
                       bool builtin, char *err, size_t errlen)
 {
     if (!config_key_valid(key)) {
-        config_errf(err, errlen,
+        errbuf_fail(err, errlen,
                     "invalid key '%s' (%s): keys are lowercase letters, digits and . _ -", key,
                     source);
         return -1;
@@ -119,7 +116,7 @@ static int config_put(config *cfg, const char *key, const char *value, const cha
     if ((value && !v) || !s) {
         free(v);
         free(s);
-        config_errf(err, errlen, "out of memory setting %s", key);
+        errbuf_fail(err, errlen, "out of memory setting %s", key);
         return -1;
     }
     bool found;
@@ -144,7 +141,7 @@ static int config_put(config *cfg, const char *key, const char *value, const cha
         free(k);
         free(v);
         free(s);
-        config_errf(err, errlen, "out of memory setting %s", key);
+        errbuf_fail(err, errlen, "out of memory setting %s", key);
         return -1;
     }
     cfg->v = nv;
@@ -213,7 +210,7 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        config_errf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        errbuf_fail(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
         return -1;
     }
     /* Keys this file has set, with their line, to refuse duplicates. */
@@ -234,14 +231,14 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen)
         if (!*s || *s == '#') continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            config_errf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+            errbuf_fail(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
             rc = -1;
             break;
         }
         *eq = '\0';
         char *key = config_trim(s), *value = config_trim(eq + 1);
         if (!config_key_valid(key)) {
-            config_errf(err, errlen,
+            errbuf_fail(err, errlen,
                         "%s:%u: invalid key '%s': keys are lowercase letters, digits and . _ -",
                         path, lineno, key);
             rc = -1;
@@ -249,7 +246,7 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen)
         }
         for (size_t i = 0; i < nseen; i++)
             if (!strcmp(seen[i].key, key)) {
-                config_errf(err, errlen, "%s:%u: key %s given twice (first at line %u)", path,
+                errbuf_fail(err, errlen, "%s:%u: key %s given twice (first at line %u)", path,
                             lineno, key, seen[i].line);
                 rc = -1;
             }
@@ -259,7 +256,7 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen)
         if (!ns || !k) {
             if (ns) seen = ns;
             free(k);
-            config_errf(err, errlen, "%s:%u: out of memory", path, lineno);
+            errbuf_fail(err, errlen, "%s:%u: out of memory", path, lineno);
             rc = -1;
             break;
         }
@@ -271,7 +268,7 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen)
         rc = config_put(cfg, key, value, source, false, err, errlen);
     }
     if (rc == 0 && ferror(f)) {
-        config_errf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        errbuf_fail(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
         rc = -1;
     }
     for (size_t i = 0; i < nseen; i++)
@@ -354,7 +351,7 @@ int config_apply_env(config *cfg, char *err, size_t errlen)
         }
         key[k] = '\0';
         if (!ok || !config_key_valid(key)) {
-            config_errf(err, errlen,
+            errbuf_fail(err, errlen,
                         "environment variable %s does not name a librdkafka property "
                         "(expected MNI_KAFKA_ then upper-case words joined by '_')",
                         name);
@@ -394,7 +391,7 @@ static const config_entry *config_need(const config *cfg, const char *key, char 
     if (!e || !e->value) {
         char name[CONFIG_KEY_MAX + 8];
         config_env_name(key, name, sizeof name);
-        config_errf(err, errlen, "%s is not set (set it in the config file or %s)", key, name);
+        errbuf_fail(err, errlen, "%s is not set (set it in the config file or %s)", key, name);
         return NULL;
     }
     return e;
@@ -405,7 +402,7 @@ int config_get_str(const config *cfg, const char *key, const char **out, char *e
     const config_entry *e = config_need(cfg, key, err, errlen);
     if (!e) return -1;
     if (!*e->value) {
-        config_errf(err, errlen, "%s is empty (%s)", key, e->source);
+        errbuf_fail(err, errlen, "%s is empty (%s)", key, e->source);
         return -1;
     }
     *out = e->value;
@@ -424,11 +421,11 @@ int config_get_int(const config *cfg, const char *key, long long min, long long 
     if (!(isdigit((unsigned char)s[0]) ||
           ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))) ||
         *end != '\0') {
-        config_errf(err, errlen, "%s = '%s' (%s): not an integer", key, s, e->source);
+        errbuf_fail(err, errlen, "%s = '%s' (%s): not an integer", key, s, e->source);
         return -1;
     }
     if (errno == ERANGE || v < min || v > max) {
-        config_errf(err, errlen, "%s = '%s' (%s): out of range [%lld, %lld]", key, s, e->source,
+        errbuf_fail(err, errlen, "%s = '%s' (%s): out of range [%lld, %lld]", key, s, e->source,
                     min, max);
         return -1;
     }
@@ -452,7 +449,7 @@ int config_get_bool(const config *cfg, const char *key, int *out, char *err, siz
             return 0;
         }
     }
-    config_errf(err, errlen, "%s = '%s' (%s): not a boolean (true/false, yes/no, on/off, 1/0)", key,
+    errbuf_fail(err, errlen, "%s = '%s' (%s): not a boolean (true/false, yes/no, on/off, 1/0)", key,
                 e->value, e->source);
     return -1;
 }
@@ -493,6 +490,7 @@ static const char *const config_kafka_secrets[] = {
     "kafka.ssl.keystore.password",
     "kafka.ssl.key.pem",
     "kafka.ssl_key",
+    "schema.registry.basic.auth.user.info", /* user:password */
 };
 
 int config_key_is_secret(const char *key)

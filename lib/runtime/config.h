@@ -21,6 +21,8 @@
  *   batch.size, batch.ms      batch bounds: rows per transaction, milliseconds to fill one
  *   metrics.port              Prometheus/health HTTP port, 0 = off
  *   log.level                 debug, info, warn, error
+ *   schema.registry.*         the schema registry; none unless schema.registry.url is set
+ *                             (lib/runtime/schema_source.h lists the keys)
  *
  * Environment override rule, applied after the file:
  *   1. A key that is known (it has a default, even an empty one, or the file sets it) is

@@ -64,6 +64,7 @@ struct worker {
     size_t n_offsets, cap_offsets;
     int assigned;         /* a partition assignment arrived (the idle clock runs from then) */
     int degraded;         /* events were lost and not every loss is acknowledged yet */
+    int fenced;           /* the last batch's compare-and-set found its offsets moved */
     metrics *metrics;     /* NULL when metrics.port is 0 */
     relayer *relay;       /* the outbox relay's thread (worker_start_relay), or NULL */
     char pg_settings[64]; /* pgx_connect_with's settings: pg.synchronous_commit */
@@ -320,6 +321,7 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
     metrics_set_ready(w->metrics, 1);
     metrics_set_kafka(w->metrics, 1); /* the group coordinator answered */
     const char *params[] = {w->group, w->topic};
+    int backoff_ms = 100;
     for (int attempt = 0;; attempt++) {
         PGresult *res = pgx_query(w->pg, "worker.load_offsets",
                                   "SELECT partition, next_offset, coalesce(last_digest, ''), "
@@ -338,11 +340,16 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
             PQclear(res);
             break;
         }
+        /* PostgreSQL down during a rebalance (a restart, an outage): wait for it, as a batch
+         * does; giving up would stop the consumer for good and the worker with it. */
         log_warn("cannot load consumer offsets; retrying", LOG_STR("error", err),
-                 LOG_INT("attempt", attempt), LOG_END);
-        if (attempt >= 5 || worker_signal) return -1;
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        if (worker_signal) return -1;
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
         PQreset(w->pg);
-        sleep(1);
+        metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);
     }
     metrics_set_database(w->metrics, 1);
     for (int i = 0; i < parts->cnt; i++) {
@@ -586,6 +593,7 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
         }
         if (rc != 0) return -1;
         if (rows != 1) {
+            w->fenced = 1;
             snprintf(err, errlen,
                      "consumer offsets of %s[%d] moved under this member (expected %lld): fenced",
                      w->topic, o->partition, (long long)o->expected);
@@ -593,6 +601,46 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* After a fenced batch: another member committed this member's partitions meanwhile (one
+ * that Kafka had already counted out of the group, or this one is stale). The stored offsets
+ * are the truth: take them and read on from there, instead of retrying the batch against an
+ * offset that will never match again (which only the next rebalance would end). What lies
+ * below a stored offset was applied by the member that moved it. */
+static void take_stored_offsets(worker *w)
+{
+    char err[512];
+    const char *params[] = {w->group, w->topic};
+    w->fenced = 0;
+    PGresult *res = pgx_query(w->pg, "worker.fenced_offsets",
+                              "SELECT partition, next_offset, coalesce(last_digest, '') FROM "
+                              "consumer_offsets WHERE group_id = $1 AND topic = $2",
+                              2, params, err, sizeof err);
+    if (!res) {
+        log_warn("fenced: cannot read the stored offsets; retrying the batch",
+                 LOG_STR("error", err), LOG_END);
+        return;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        int32_t partition = (int32_t)atoi(PQgetvalue(res, r, 0));
+        int64_t stored = atoll(PQgetvalue(res, r, 1));
+        worker_offset *o = NULL;
+        for (size_t i = 0; i < w->n_offsets && !o; i++)
+            if (w->offsets[i].partition == partition) o = &w->offsets[i];
+        if (!o || o->held || o->expected == stored) continue;
+        log_warn("fenced: another member committed this partition; reading on from its stored "
+                 "offset",
+                 LOG_STR("topic", w->topic), LOG_INT("partition", partition),
+                 LOG_INT("expected", o->expected), LOG_INT("stored", stored), LOG_END);
+        if (kq_seek(w->consumer, w->topic, partition, stored, err, sizeof err) != 0) {
+            log_warn("fenced: seek failed; retrying the batch", LOG_STR("error", err), LOG_END);
+            continue;
+        }
+        o->expected = o->position = stored;
+        snprintf(o->digest, sizeof o->digest, "%s", PQgetvalue(res, r, 2));
+    }
+    PQclear(res);
 }
 
 typedef int (*worker_process_fn)(worker *w, void *ctx, rd_kafka_message_t **msgs, size_t n,
@@ -848,6 +896,41 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
     return check_synchronous_commit(w->cfg, err, errlen);
 }
 
+/* The first connection to PostgreSQL. A database that is unreachable when the worker starts
+ * (restarting, or the worker restarted during an outage) is waited for like one lost later:
+ * retried with backoff, each failure logged, until it answers or a signal stops the worker. */
+static PGconn *connect_pg(const char *conninfo, const char *app, const char *settings, char *err,
+                          size_t errlen)
+{
+    int backoff_ms = 100;
+    for (int attempt = 1;; attempt++) {
+        PGconn *pg = pgx_connect_with(conninfo, app, settings, err, errlen);
+        if (pg || worker_signal) return pg;
+        log_warn("cannot connect to PostgreSQL; retrying", LOG_STR("error", err),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
+    }
+}
+
+/* spec.start (prepared statements and the like); a connection lost meanwhile is reconnected
+ * and start tried again, with backoff, as above. */
+static int start_spec(worker *w, char *err, size_t errlen)
+{
+    int backoff_ms = 100;
+    for (int attempt = 1;; attempt++) {
+        if (w->spec->start(w, w->ctx, err, errlen) == 0) return 0;
+        if (PQstatus(w->pg) == CONNECTION_OK || worker_signal) return -1;
+        log_warn("PostgreSQL connection lost while starting; retrying", LOG_STR("error", err),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms =
+            backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS : backoff_ms * 2;
+        PQreset(w->pg);
+    }
+}
+
 static int connect_all(worker *w, char *err, size_t errlen)
 {
     const char *conninfo;
@@ -857,7 +940,7 @@ static int connect_all(worker *w, char *err, size_t errlen)
     const char *sync = config_get(w->cfg, "pg.synchronous_commit");
     if (sync && *sync)
         snprintf(w->pg_settings, sizeof w->pg_settings, "-c synchronous_commit=%s", sync);
-    w->pg = pgx_connect_with(conninfo, app, w->pg_settings, err, errlen);
+    w->pg = connect_pg(conninfo, app, w->pg_settings, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 2];
@@ -1047,6 +1130,7 @@ static int loop(worker *w)
                     0)
                     log_warn("rewind failed", LOG_STR("error", seek_err), LOG_END);
                 rewind_positions(w, msgs + done, n - done);
+                if (w->fenced) take_stored_offsets(w);
                 kq_messages_destroy(msgs, n);
                 if (PQstatus(w->pg) != CONNECTION_OK) PQreset(w->pg);
                 metrics_set_database(w->metrics, PQstatus(w->pg) == CONNECTION_OK);
@@ -1110,7 +1194,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
     if (!metrics_ok || connect_all(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
-    } else if (spec->start && spec->start(&w, ctx, err, sizeof err) != 0) {
+    } else if (spec->start && start_spec(&w, err, sizeof err) != 0) {
         log_error("cannot start", LOG_STR("error", err), LOG_END);
         rc = 1;
     } else {

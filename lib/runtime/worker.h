@@ -27,7 +27,9 @@
  * in the same transaction as the batch's results. On assignment the loop seeks to the stored
  * offsets. The update is `... SET next_offset = new WHERE next_offset = expected`, with
  * `expected` what this member loaded or last committed: a stale member (its partitions moved
- * on) updates no row and its whole transaction is rolled back. Any failure before COMMIT rolls
+ * on) updates no row and its whole transaction is rolled back. A fenced member then takes the
+ * stored offsets as they are and reads on from them (whoever moved them applied what lies
+ * below), rather than retrying against an offset that no longer matches. Any failure before COMMIT rolls
  * back and rewinds the consumer to the batch's first offsets, so the batch is read again.
  * Messages produced inside a batch (dead letters, forwards) are delivered before COMMIT, so a
  * crash can repeat them but never lose them; consumers de-duplicate by id.
@@ -39,7 +41,9 @@
  * broker down) roll back and retry the batch with backoff, never dead-letter.
  *
  * Lifecycle: worker_main parses the command line (--config FILE, --print-config, --help,
- * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL and Kafka,
+ * --exit-when-idle MS), loads the configuration (config.h), connects to PostgreSQL (waiting
+ * with backoff, logged, while it is unreachable: a worker restarted during an outage starts
+ * once it is back) and Kafka,
  * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
  * consumer (leaving the group) and flushes the producer.
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms

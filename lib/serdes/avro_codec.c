@@ -214,7 +214,7 @@ static int ck_datum(ea_check *c, avro_schema_t s, int depth)
 }
 
 int avro_codec_check(avro_schema_t schema, const uint8_t *data, size_t len, char *err,
-                      size_t errlen)
+                     size_t errlen)
 {
     ea_check c = {.p = data, .left = len, .items_left = len, .err = err, .errlen = errlen};
 
@@ -228,9 +228,8 @@ int avro_codec_check(avro_schema_t schema, const uint8_t *data, size_t len, char
 
 /* ---- decode and encode ---- */
 
-int avro_codec_decode(const schema_set *set, const uint8_t *msg, size_t len,
-                       const char *expect, avro_value_t *out, const schema_def **writer,
-                       char *err, size_t errlen)
+int avro_codec_decode(const schema_set *set, const uint8_t *msg, size_t len, const char *expect,
+                      avro_value_t *out, const schema_def **writer, char *err, size_t errlen)
 {
     int32_t id;
     const uint8_t *payload;
@@ -242,8 +241,8 @@ int avro_codec_decode(const schema_set *set, const uint8_t *msg, size_t len,
 
     if (writer != NULL) *writer = NULL;
     if (wire_decode(msg, len, &id, &payload, &plen, err, errlen) != 0) return -1;
-    w = schema_set_by_id(set, id);
-    if (w == NULL) return errbuf_fail(err, errlen, "unknown schema id %d", (int)id);
+    w = schema_set_resolve(set, id, err, errlen); /* a registry's id is fetched once */
+    if (w == NULL) return -1;
     if (expect != NULL && strcmp(w->name, expect) != 0)
         return errbuf_fail(err, errlen, "schema id %d is %s, not the expected %s", (int)id, w->name,
                            expect);
@@ -287,7 +286,7 @@ int avro_codec_decode(const schema_set *set, const uint8_t *msg, size_t len,
 }
 
 int avro_codec_new(const schema_set *set, const char *name, avro_value_t *out,
-                    const schema_def **schema, char *err, size_t errlen)
+                   const schema_def **schema, char *err, size_t errlen)
 {
     const schema_def *s = schema_set_current(set, name);
 
@@ -298,8 +297,7 @@ int avro_codec_new(const schema_set *set, const char *name, avro_value_t *out,
     return 0;
 }
 
-int avro_codec_encode(const schema_def *s, avro_value_t *v, wire_buf *out, char *err,
-                       size_t errlen)
+int avro_codec_encode(const schema_def *s, avro_value_t *v, wire_buf *out, char *err, size_t errlen)
 {
     size_t size;
     avro_writer_t w;

@@ -3,7 +3,8 @@
  *
  * Decoding a message (avro_codec_decode):
  *   1. wire_decode: size limit, magic byte, schema id;
- *   2. the id names the WRITER's schema in the set (unknown id: error);
+ *   2. the id names the WRITER's schema in the set (unknown id: fetched from the schema
+ *      registry when the set has one, schema_set_resolve; else an error);
  *   3. avro_codec_check walks the payload against that schema before Avro C sees it;
  *   4. Avro C reads it into a generic value of the writer's schema;
  *   5. when the writer is an older (or newer) version, events_resolve copies the value into the

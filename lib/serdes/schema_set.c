@@ -19,6 +19,8 @@
 struct schema_set {
     schema_def **v; /* pointers, so that entries never move */
     size_t n, cap;
+    schema_set_fetch_fn fetch; /* ids not in v (registry mode), or NULL */
+    void *fetch_ctx;
 };
 
 /* ---- names ---- */
@@ -262,6 +264,31 @@ const schema_def *schema_set_by_id(const schema_set *set, int32_t id)
     return NULL;
 }
 
+void schema_set_on_unknown(schema_set *set, schema_set_fetch_fn fetch, void *ctx)
+{
+    set->fetch = fetch;
+    set->fetch_ctx = ctx;
+}
+
+const schema_def *schema_set_resolve(const schema_set *set, int32_t id, char *err, size_t errlen)
+{
+    const schema_def *s = schema_set_by_id(set, id);
+    char why[512];
+
+    if (s != NULL) return s;
+    if (set == NULL || set->fetch == NULL) {
+        errbuf_fail(err, errlen, "unknown schema id %d", (int)id);
+        return NULL;
+    }
+    if (set->fetch(set->fetch_ctx, id, why, sizeof(why)) != 0) {
+        errbuf_fail(err, errlen, "unknown schema id %d: %s", (int)id, why);
+        return NULL;
+    }
+    s = schema_set_by_id(set, id);
+    if (s == NULL) errbuf_fail(err, errlen, "unknown schema id %d", (int)id);
+    return s;
+}
+
 const schema_def *schema_set_current(const schema_set *set, const char *name)
 {
     for (size_t i = 0; set != NULL && i < set->n; i++)
@@ -388,8 +415,8 @@ static int es_link(schema_set *set, char *err, size_t errlen)
     return 0;
 }
 
-int schema_set_add(schema_set *set, int32_t id, const char *subject,
-                      const char *json_text, char *err, size_t errlen)
+int schema_set_add(schema_set *set, int32_t id, const char *subject, const char *json_text,
+                   char *err, size_t errlen)
 {
     json_error_t jerr;
     json_t *json;
@@ -423,8 +450,7 @@ void schema_set_registry_mode(schema_set *set)
     set->n = kept;
 }
 
-int schema_set_bind(schema_set *set, const char *name, int32_t id, char *err,
-                       size_t errlen)
+int schema_set_bind(schema_set *set, const char *name, int32_t id, char *err, size_t errlen)
 {
     schema_def *cur = NULL;
 
@@ -524,8 +550,8 @@ static int es_load_files(const char *dir, json_t *files, json_t *defs, char *err
 }
 
 /* Reads ids.tsv and adds one entry per line. */
-static int es_load_ids(schema_set *set, const char *dir, json_t *files, json_t *defs,
-                       char *err, size_t errlen)
+static int es_load_ids(schema_set *set, const char *dir, json_t *files, json_t *defs, char *err,
+                       size_t errlen)
 {
     char path[PATH_MAX];
     FILE *f;

@@ -50,9 +50,9 @@ typedef struct schema_def {
     char *name;    /* full name of the top-level record, e.g. "jp.mni.IncidentEvent" */
     bool current;  /* the version this binary writes and reads into */
     avro_schema_t schema;
-    avro_value_iface_t *iface; /* generic value class of schema */
-    json_t *json;              /* the self-contained (composed) schema */
-    json_t *named;             /* full name -> definition inside json (defaults live there) */
+    avro_value_iface_t *iface;       /* generic value class of schema */
+    json_t *json;                    /* the self-contained (composed) schema */
+    json_t *named;                   /* full name -> definition inside json (defaults live there) */
     const struct schema_def *reader; /* the current version of the same record */
 } schema_def;
 
@@ -68,22 +68,32 @@ void schema_set_free(schema_set *set);
 
 /* Adds a writer-only version (for example fetched from a registry): self-contained schema JSON
  * text of a record that the set already has a current version of, readable by it. */
-int schema_set_add(schema_set *set, int32_t id, const char *subject,
-                      const char *json_text, char *err, size_t errlen);
+int schema_set_add(schema_set *set, int32_t id, const char *subject, const char *json_text,
+                   char *err, size_t errlen);
 
 /* Registry mode. The local ids mean nothing to a schema registry, and a registry id may collide
  * with a local one, so a process that uses a registry first calls schema_set_registry_mode:
  * the frozen history entries are dropped and every current version loses its id (encoders
  * refuse to write until bound). It then registers each current version's text
- * (schema_set_text) under its subject and binds the id the registry returns with
- * schema_set_bind; older or newer writer schemas it meets are fetched by id and added with
- * schema_set_add. */
+ * (schema_set_text) under the subject of its topic ("<topic>-value", registry_client_attach) and
+ * binds the id the registry returns with schema_set_bind; older or newer writer schemas it meets
+ * are fetched by id and added with schema_set_add. */
 void schema_set_registry_mode(schema_set *set);
-int schema_set_bind(schema_set *set, const char *name, int32_t id, char *err,
-                       size_t errlen);
+int schema_set_bind(schema_set *set, const char *name, int32_t id, char *err, size_t errlen);
 
 /* NULL when unknown. */
 const schema_def *schema_set_by_id(const schema_set *set, int32_t id);
+
+/* Ids the set does not know. A process with a registry installs a fetcher (its client): for an
+ * unknown id, schema_set_resolve calls it once, and the fetcher adds the writer schema with
+ * schema_set_add through its own (non-const) pointer to the set, so the set acts as the local
+ * cache of the registry. Without a fetcher, schema_set_resolve is schema_set_by_id. */
+typedef int (*schema_set_fetch_fn)(void *ctx, int32_t id, char *err, size_t errlen);
+void schema_set_on_unknown(schema_set *set, schema_set_fetch_fn fetch, void *ctx);
+/* The schema of id, fetched when unknown; NULL with the reason in err. */
+const schema_def *schema_set_resolve(const schema_set *set, int32_t id, char *err, size_t errlen);
+
+/* NULL when unknown. */
 const schema_def *schema_set_current(const schema_set *set, const char *name);
 size_t schema_set_count(const schema_set *set);
 const schema_def *schema_set_at(const schema_set *set, size_t i);

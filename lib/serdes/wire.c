@@ -2,23 +2,11 @@
 #include "lib/serdes/wire.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void wire_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void wire_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "lib/base/errbuf.h"
 
 void wire_buf_init(wire_buf *b)
 {
@@ -44,7 +32,7 @@ int wire_buf_reserve(wire_buf *b, size_t n, char *err, size_t errlen)
         cap = cap > SIZE_MAX / 2 ? n : cap * 2;
     p = realloc(b->data, cap);
     if (p == NULL) {
-        wire_err(err, errlen, "out of memory for a %zu-byte message", n);
+        errbuf_fail(err, errlen, "out of memory for a %zu-byte message", n);
         return -1;
     }
     b->data = p;
@@ -57,7 +45,7 @@ int wire_put_header(uint8_t out[WIRE_HEADER_SIZE], int32_t schema_id, char *err,
     uint32_t id = (uint32_t)schema_id;
 
     if (schema_id <= 0) {
-        wire_err(err, errlen, "schema id %" PRId32 " is not positive", schema_id);
+        errbuf_fail(err, errlen, "schema id %" PRId32 " is not positive", schema_id);
         return -1;
     }
     out[0] = WIRE_MAGIC;
@@ -72,7 +60,7 @@ int wire_encode(int32_t schema_id, const uint8_t *payload, size_t payload_len, w
                 char *err, size_t errlen)
 {
     if (payload_len > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE) {
-        wire_err(err, errlen, "message of %zu bytes exceeds the %d-byte limit",
+        errbuf_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit",
                  payload_len + WIRE_HEADER_SIZE, WIRE_MAX_MESSAGE);
         return -1;
     }
@@ -89,22 +77,22 @@ int wire_decode(const uint8_t *msg, size_t len, int32_t *schema_id, const uint8_
     uint32_t id;
 
     if (len > WIRE_MAX_MESSAGE) {
-        wire_err(err, errlen, "message of %zu bytes exceeds the %d-byte limit", len,
+        errbuf_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit", len,
                  WIRE_MAX_MESSAGE);
         return -1;
     }
     if (msg == NULL || len < WIRE_HEADER_SIZE) {
-        wire_err(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
+        errbuf_fail(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
                  WIRE_HEADER_SIZE);
         return -1;
     }
     if (msg[0] != WIRE_MAGIC) {
-        wire_err(err, errlen, "wrong magic byte 0x%02x (expected 0x00)", msg[0]);
+        errbuf_fail(err, errlen, "wrong magic byte 0x%02x (expected 0x00)", msg[0]);
         return -1;
     }
     id = (uint32_t)msg[1] << 24 | (uint32_t)msg[2] << 16 | (uint32_t)msg[3] << 8 | msg[4];
     if (id == 0 || id > INT32_MAX) {
-        wire_err(err, errlen, "schema id %" PRIu32 " is out of range", id);
+        errbuf_fail(err, errlen, "schema id %" PRIu32 " is out of range", id);
         return -1;
     }
     *schema_id = (int32_t)id;

@@ -132,75 +132,75 @@ static int multi_line(const char *s)
     return strchr(s, '\n') != NULL;
 }
 
-static void md_label(render_buf *b, const char *label)
+static void md_label(buf *b, const char *label)
 {
-    render_buf_put(b, "**");
+    buf_puts(b, "**");
     render_md_inline(b, label);
-    render_buf_put(b, "**");
+    buf_puts(b, "**");
 }
 
-static int md_table(render_buf *b, const char *label, const json_t *t)
+static int md_table(buf *b, const char *label, const json_t *t)
 {
     const json_t *cols = json_object_get(t, "columns"), *rows = json_object_get(t, "rows");
     if (!json_is_array(cols) || !json_is_array(rows)) return -1;
-    render_buf_put(b, "\n");
+    buf_puts(b, "\n");
     md_label(b, label);
-    render_buf_put(b, "\n\n|");
+    buf_puts(b, "\n\n|");
     size_t i, j;
     const json_t *c, *row;
     json_array_foreach(cols, i, c)
     {
-        render_buf_put(b, " ");
+        buf_puts(b, " ");
         render_md_inline(b, json_string_value(c));
-        render_buf_put(b, " |");
+        buf_puts(b, " |");
     }
-    render_buf_put(b, "\n|");
+    buf_puts(b, "\n|");
     for (i = 0; i < json_array_size(cols); i++)
-        render_buf_put(b, " --- |");
-    render_buf_put(b, "\n");
+        buf_puts(b, " --- |");
+    buf_puts(b, "\n");
     json_array_foreach(rows, i, row)
     {
-        render_buf_put(b, "|");
+        buf_puts(b, "|");
         json_array_foreach(row, j, c)
         {
-            render_buf_put(b, " ");
+            buf_puts(b, " ");
             render_md_inline(b, json_string_value(c));
-            render_buf_put(b, " |");
+            buf_puts(b, " |");
         }
-        render_buf_put(b, "\n");
+        buf_puts(b, "\n");
     }
-    render_buf_put(b, "\n");
+    buf_puts(b, "\n");
     return 0;
 }
 
-static int md_entry(render_buf *b, const json_t *entry)
+static int md_entry(buf *b, const json_t *entry)
 {
     const char *label = json_string_value(json_object_get(entry, "label"));
     const json_t *value = json_object_get(entry, "value");
     if (!label) return -1;
     if (json_is_string(value) && !multi_line(json_string_value(value))) {
-        render_buf_put(b, "- ");
+        buf_puts(b, "- ");
         md_label(b, label);
-        render_buf_put(b, ": ");
+        buf_puts(b, ": ");
         render_md_inline(b, json_string_value(value));
-        render_buf_put(b, "\n");
+        buf_puts(b, "\n");
     } else if (json_is_string(value)) {
-        render_buf_put(b, "\n");
+        buf_puts(b, "\n");
         md_label(b, label);
-        render_buf_put(b, "\n\n");
+        buf_puts(b, "\n\n");
         render_md_block(b, json_string_value(value));
-        render_buf_put(b, "\n");
+        buf_puts(b, "\n");
     } else if (json_is_array(value)) {
-        render_buf_put(b, "- ");
+        buf_puts(b, "- ");
         md_label(b, label);
-        render_buf_put(b, ":\n");
+        buf_puts(b, ":\n");
         size_t i;
         const json_t *v;
         json_array_foreach(value, i, v)
         {
-            render_buf_put(b, "  - ");
+            buf_puts(b, "  - ");
             render_md_inline(b, json_string_value(v));
-            render_buf_put(b, "\n");
+            buf_puts(b, "\n");
         }
     } else if (json_is_object(value)) {
         return md_table(b, label, value);
@@ -210,7 +210,7 @@ static int md_entry(render_buf *b, const json_t *entry)
     return 0;
 }
 
-static int md_entries(render_buf *b, const json_t *entries)
+static int md_entries(buf *b, const json_t *entries)
 {
     size_t i;
     const json_t *e;
@@ -219,16 +219,16 @@ static int md_entries(render_buf *b, const json_t *entries)
     return 0;
 }
 
-static void md_disclaimer(render_buf *b, const json_t *doc)
+static void md_disclaimer(buf *b, const json_t *doc)
 {
-    render_buf_put(b, "> **法的助言ではありません / Not legal advice**\n>\n");
+    buf_puts(b, "> **法的助言ではありません / Not legal advice**\n>\n");
     const char *ja = json_string_value(json_object_get(doc, "disclaimer_ja"));
     const char *en = json_string_value(json_object_get(doc, "disclaimer"));
-    render_buf_put(b, "> ");
+    buf_puts(b, "> ");
     render_md_inline(b, ja ? ja : RENDER_DISCLAIMER_JA);
-    render_buf_put(b, "\\\n> ");
+    buf_puts(b, "\\\n> ");
     render_md_inline(b, en ? en : "");
-    render_buf_put(b, "\n");
+    buf_puts(b, "\n");
 }
 
 char *render_markdown(const json_t *doc, char *err, size_t errlen)
@@ -239,13 +239,13 @@ char *render_markdown(const json_t *doc, char *err, size_t errlen)
         snprintf(err, errlen, "document: title, header or blocks missing");
         return NULL;
     }
-    render_buf b;
-    render_buf_init(&b);
-    render_buf_put(&b, "# ");
+    buf b;
+    buf_init(&b, RENDER_MAX_BYTES);
+    buf_puts(&b, "# ");
     render_md_inline(&b, title);
-    render_buf_put(&b, "\n\n");
+    buf_puts(&b, "\n\n");
     md_disclaimer(&b, doc);
-    render_buf_put(&b, "\n");
+    buf_puts(&b, "\n");
     int rc = md_entries(&b, header);
     size_t i;
     const json_t *block;
@@ -256,19 +256,19 @@ char *render_markdown(const json_t *doc, char *err, size_t errlen)
             rc = -1;
             break;
         }
-        render_buf_put(&b, "\n## ");
+        buf_puts(&b, "\n## ");
         render_md_inline(&b, heading);
-        render_buf_put(&b, "\n\n");
+        buf_puts(&b, "\n\n");
         rc = md_entries(&b, json_object_get(block, "entries"));
     }
     if (rc != 0) {
-        render_buf_free(&b);
+        buf_free(&b);
         snprintf(err, errlen, "document: an entry is not {label, value} of a known shape");
         return NULL;
     }
-    render_buf_put(&b, "\n---\n\n");
+    buf_puts(&b, "\n---\n\n");
     md_disclaimer(&b, doc);
-    char *out = render_buf_take(&b);
+    char *out = buf_take(&b);
     if (!out) snprintf(err, errlen, "out of memory");
     return out;
 }

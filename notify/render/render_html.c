@@ -14,7 +14,7 @@
 
 /* ---- escaping ---- */
 
-void render_html_escape(render_buf *b, const char *s)
+void render_html_escape(buf *b, const char *s)
 {
     if (!s) return;
     const char *run = s;
@@ -42,23 +42,23 @@ void render_html_escape(render_buf *b, const char *s)
             if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) entity = "";
         }
         if (!entity) continue;
-        render_buf_putn(b, run, (size_t)(p - run));
-        render_buf_put(b, entity);
+        buf_putn(b, run, (size_t)(p - run));
+        buf_puts(b, entity);
         run = p + 1;
     }
-    render_buf_put(b, run);
+    buf_puts(b, run);
 }
 
-void render_html_url(render_buf *b, const char *s)
+void render_html_url(buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            render_buf_putn(b, (const char *)p, 1);
+            buf_putn(b, (const char *)p, 1);
         } else {
             char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            render_buf_putn(b, enc, 3);
+            buf_putn(b, enc, 3);
         }
     }
 }
@@ -102,27 +102,27 @@ static const char page_style[] =
     "section{break-inside:auto}tr,figure{break-inside:avoid}a{color:inherit;"
     "text-decoration:none}}";
 
-void render_html__open(render_buf *b, const char *title, const render_html_opts *opts)
+void render_html__open(buf *b, const char *title, const render_html_opts *opts)
 {
-    render_buf_put(b, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
+    buf_puts(b, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
                       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
                       "'none'; style-src 'unsafe-inline'; img-src data:\">\n"
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                       "<meta name=\"generator\" content=\"mni\">\n<title>");
     render_html_escape(b, title);
-    render_buf_put(b, "</title>\n<style>");
-    render_buf_put(b, page_style);
-    render_buf_put(b, "</style>\n</head>\n<body>\n");
+    buf_puts(b, "</title>\n<style>");
+    buf_puts(b, page_style);
+    buf_puts(b, "</style>\n</head>\n<body>\n");
     if (opts && opts->list_href) {
-        render_buf_put(b, "<nav><a href=\"");
+        buf_puts(b, "<nav><a href=\"");
         render_html_escape(b, opts->list_href);
-        render_buf_put(b, "\">← 事案一覧<span class=\"en\">All cases</span></a></nav>\n");
+        buf_puts(b, "\">← 事案一覧<span class=\"en\">All cases</span></a></nav>\n");
     }
 }
 
-void render_html__close(render_buf *b)
+void render_html__close(buf *b)
 {
-    render_buf_put(b, "</body>\n</html>\n");
+    buf_puts(b, "</body>\n</html>\n");
 }
 
 /* ---- shared pieces ---- */
@@ -136,11 +136,11 @@ static const struct {
     {"delivered", "送信済み", "delivered"},      {"failed", "送信失敗", "FAILED"},
 };
 
-void render_html__mark(render_buf *b, const char *state)
+void render_html__mark(buf *b, const char *state)
 {
     for (size_t i = 0; state && i < sizeof state_words / sizeof state_words[0]; i++)
         if (!strcmp(state_words[i].state, state)) {
-            render_buf_printf(b, "<span class=\"mark %s\">%s %s</span>", state_words[i].state,
+            buf_printf(b, "<span class=\"mark %s\">%s %s</span>", state_words[i].state,
                               state_words[i].ja, state_words[i].en);
             return;
         }
@@ -153,20 +153,20 @@ const char *render_html__obligation(const char *kind)
     return strcmp(ja, RENDER_UNKNOWN) != 0 ? ja : kind;
 }
 
-void render_html__time(render_buf *b, const char *rfc3339)
+void render_html__time(buf *b, const char *rfc3339)
 {
     char words[64];
     if (!rfc3339) {
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
         return;
     }
     render_html_escape(b, render__time_ja(rfc3339, words));
 }
 
-void render_html__persons(render_buf *b, const json_t *count)
+void render_html__persons(buf *b, const json_t *count)
 {
     if (!json_is_integer(count)) {
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
         return;
     }
     long long n = (long long)json_integer_value(count);
@@ -179,7 +179,7 @@ void render_html__persons(render_buf *b, const json_t *count)
         grouped[o++] = digits[i];
     }
     grouped[o] = '\0';
-    render_buf_printf(b, "%s名", grouped);
+    buf_printf(b, "%s名", grouped);
 }
 
 int render_html__ms(const char *rfc3339, long long *out)
@@ -211,81 +211,81 @@ static const list_column list_columns[] = {
     {"overdue", "期限超過", "Overdue"}, {"opened", "受付", "Opened"},
 };
 
-static void list_header(render_buf *b, const json_t *list)
+static void list_header(buf *b, const json_t *list)
 {
     const char *sort = str(list, "sort"), *order = str(list, "order");
-    render_buf_put(b, "<thead><tr>");
+    buf_puts(b, "<thead><tr>");
     for (size_t i = 0; i < sizeof list_columns / sizeof list_columns[0]; i++) {
         const list_column *c = &list_columns[i];
-        render_buf_put(b, "<th>");
+        buf_puts(b, "<th>");
         if (c->key) {
             int current = sort && !strcmp(sort, c->key);
             int desc_next = current && order && !strcmp(order, "asc");
-            render_buf_put(b, "<a href=\"?sort=");
+            buf_puts(b, "<a href=\"?sort=");
             render_html_url(b, c->key);
-            render_buf_printf(b, "&amp;order=%s\">", desc_next ? "desc" : "asc");
+            buf_printf(b, "&amp;order=%s\">", desc_next ? "desc" : "asc");
         }
-        render_buf_printf(b, "%s<span class=\"en\">%s</span>", c->ja, c->en);
+        buf_printf(b, "%s<span class=\"en\">%s</span>", c->ja, c->en);
         if (c->key) {
             if (sort && !strcmp(sort, c->key))
-                render_buf_put(b, order && !strcmp(order, "desc") ? " ▼" : " ▲");
-            render_buf_put(b, "</a>");
+                buf_puts(b, order && !strcmp(order, "desc") ? " ▼" : " ▲");
+            buf_puts(b, "</a>");
         }
-        render_buf_put(b, "</th>");
+        buf_puts(b, "</th>");
     }
-    render_buf_put(b, "</tr></thead>\n");
+    buf_puts(b, "</tr></thead>\n");
 }
 
-static void status_mark(render_buf *b, const char *status)
+static void status_mark(buf *b, const char *status)
 {
     if (!status) {
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
         return;
     }
-    render_buf_put(b, "<span class=\"mark ");
+    buf_puts(b, "<span class=\"mark ");
     render_html_escape(b, status);
-    render_buf_put(b, "\">");
+    buf_puts(b, "\">");
     render_html_escape(b, status);
-    render_buf_put(b, "</span>");
+    buf_puts(b, "</span>");
 }
 
-static void list_row(render_buf *b, const json_t *c, const render_html_opts *opts)
+static void list_row(buf *b, const json_t *c, const render_html_opts *opts)
 {
     const char *id = str(c, "incident_id"), *next_state = str(c, "next_state");
     json_int_t overdue = json_integer_value(json_object_get(c, "overdue"));
-    render_buf_put(b, overdue > 0 ? "<tr class=\"overdue\"" : "<tr");
-    render_buf_put(b, " data-incident=\"");
+    buf_puts(b, overdue > 0 ? "<tr class=\"overdue\"" : "<tr");
+    buf_puts(b, " data-incident=\"");
     render_html_escape(b, id);
-    render_buf_put(b, "\"><td><a href=\"");
+    buf_puts(b, "\"><td><a href=\"");
     render_html_escape(b, opts && opts->case_href_prefix ? opts->case_href_prefix : "");
     render_html_url(b, id);
-    render_buf_put(b, "\">");
+    buf_puts(b, "\">");
     render_html_escape(b, id);
-    render_buf_put(b, "</a></td><td>");
+    buf_puts(b, "</a></td><td>");
     render_html_escape(b, str(c, "tenant"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     render_html_escape(b, str(c, "status"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     status_mark(b, str(c, "my_number"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     status_mark(b, str(c, "appi"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     render_html_escape(b, str(c, "route") ? str(c, "route") : "—");
-    render_buf_put(b, "</td><td class=\"num\">");
+    buf_puts(b, "</td><td class=\"num\">");
     render_html__persons(b, json_object_get(c, "persons_known"));
-    render_buf_put(b, " / ");
+    buf_puts(b, " / ");
     render_html__persons(b, json_object_get(c, "persons_max"));
-    render_buf_put(b, "</td><td data-state=\"");
+    buf_puts(b, "</td><td data-state=\"");
     render_html_escape(b, next_state ? next_state : "none");
-    render_buf_put(b, "\">");
+    buf_puts(b, "\">");
     if (str(c, "next_kind")) {
         render_html_escape(b, render_html__obligation(str(c, "next_kind")));
         if (str(c, "next_client_id")) {
-            render_buf_put(b, "（");
+            buf_puts(b, "（");
             render_html_escape(b, str(c, "next_client_id"));
-            render_buf_put(b, "）");
+            buf_puts(b, "）");
         }
-        render_buf_put(b, "<br>");
+        buf_puts(b, "<br>");
         /* A due day ("2026-11-21") or a due instant (RFC 3339), in words. */
         const char *due = str(c, "next_due");
         char words[64];
@@ -293,14 +293,14 @@ static void list_row(render_buf *b, const json_t *c, const render_html_opts *opt
             render_html_escape(b, render__date_ja(due, words));
         else
             render_html__time(b, due);
-        render_buf_put(b, " ");
+        buf_puts(b, " ");
         render_html__mark(b, next_state);
     } else {
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
     }
-    render_buf_printf(b, "</td><td class=\"num\">%lld</td><td>", (long long)overdue);
+    buf_printf(b, "</td><td class=\"num\">%lld</td><td>", (long long)overdue);
     render_html__time(b, str(c, "opened_at"));
-    render_buf_put(b, "</td></tr>\n");
+    buf_puts(b, "</td></tr>\n");
 }
 
 char *render_html_case_list(const json_t *list, const render_html_opts *opts, char *err,
@@ -311,49 +311,49 @@ char *render_html_case_list(const json_t *list, const render_html_opts *opts, ch
         snprintf(err, errlen, "list.cases: missing");
         return NULL;
     }
-    render_buf b;
-    render_buf_init(&b);
+    buf b;
+    buf_init(&b, RENDER_MAX_BYTES);
     render_html_opts no_back = opts ? *opts : (render_html_opts){0};
     no_back.list_href = NULL; /* this is the list */
     render_html__open(&b, "事案一覧 Cases — mni", &no_back);
-    render_buf_put(&b, "<header><h1>事案一覧<span class=\"en\">Cases</span></h1>"
+    buf_puts(&b, "<header><h1>事案一覧<span class=\"en\">Cases</span></h1>"
                        "<p class=\"note\">作成時点<span class=\"en\">as of</span> ");
     render_html__time(&b, str(list, "as_of"));
-    render_buf_printf(&b,
+    buf_printf(&b,
                       " ・ %zu件<span class=\"en\">cases</span> ・ "
                       "本人の数は把握済み / 最大（おそれを含む）"
                       "<span class=\"en\">persons: known / possible maximum</span></p>"
                       "</header>\n<main>\n<table id=\"cases\">",
                       json_array_size(cases));
     list_header(&b, list);
-    render_buf_put(&b, "<tbody>\n");
+    buf_puts(&b, "<tbody>\n");
     size_t i;
     const json_t *c;
     json_array_foreach(cases, i, c) list_row(&b, c, opts);
     if (json_array_size(cases) == 0)
-        render_buf_put(&b, "<tr><td colspan=\"10\">事案はありません<span class=\"en\">no "
+        buf_puts(&b, "<tr><td colspan=\"10\">事案はありません<span class=\"en\">no "
                            "cases</span></td></tr>\n");
-    render_buf_put(&b, "</tbody></table>\n</main>\n<footer class=\"disclaimer\"><p>");
+    buf_puts(&b, "</tbody></table>\n</main>\n<footer class=\"disclaimer\"><p>");
     render_html_escape(&b, RENDER_DISCLAIMER_JA);
-    render_buf_put(&b, "</p><p lang=\"en\">");
+    buf_puts(&b, "</p><p lang=\"en\">");
     render_html_escape(&b, VERDICT_DISCLAIMER);
-    render_buf_put(&b, "</p></footer>\n");
+    buf_puts(&b, "</p></footer>\n");
     render_html__close(&b);
-    char *page = render_buf_take(&b);
+    char *page = buf_take(&b);
     if (!page) snprintf(err, errlen, "render_html: out of memory");
     return page;
 }
 
 char *render_html_message(const char *title, const char *text, const render_html_opts *opts)
 {
-    render_buf b;
-    render_buf_init(&b);
+    buf b;
+    buf_init(&b, RENDER_MAX_BYTES);
     render_html__open(&b, title, opts);
-    render_buf_put(&b, "<main><h1>");
+    buf_puts(&b, "<main><h1>");
     render_html_escape(&b, title);
-    render_buf_put(&b, "</h1><p>");
+    buf_puts(&b, "</h1><p>");
     render_html_escape(&b, text);
-    render_buf_put(&b, "</p></main>\n");
+    buf_puts(&b, "</p></main>\n");
     render_html__close(&b);
-    return render_buf_take(&b);
+    return buf_take(&b);
 }

@@ -63,9 +63,9 @@ char *render_html_case_list(const json_t *list, const render_html_opts *opts, ch
 char *render_html_message(const char *title, const char *text, const render_html_opts *opts);
 
 /* Appends s (may be NULL: nothing) escaped for HTML text and attribute values. */
-void render_html_escape(render_buf *b, const char *s);
+void render_html_escape(buf *b, const char *s);
 /* Appends s percent-encoded for a URL path segment or query value (RFC 3986 unreserved
  * characters kept). */
-void render_html_url(render_buf *b, const char *s);
+void render_html_url(buf *b, const char *s);
 
 #endif

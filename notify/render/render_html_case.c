@@ -17,31 +17,31 @@ static const char *str(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-static void put_text(render_buf *b, const char *s)
+static void put_text(buf *b, const char *s)
 {
     render_html_escape(b, s ? s : "—");
 }
 
 /* Free text typed by people: screened (render__free_text), then escaped. */
-static void put_free_text(render_buf *b, const char *s)
+static void put_free_text(buf *b, const char *s)
 {
     json_t *screened = render__free_text(s);
     render_html_escape(b, json_string_value(screened));
     json_decref(screened);
 }
 
-static void heading(render_buf *b, const char *id, const char *ja, const char *en)
+static void heading(buf *b, const char *id, const char *ja, const char *en)
 {
-    render_buf_printf(b, "<section id=\"%s\">\n<h2>%s<span class=\"en\">%s</span></h2>\n", id, ja,
+    buf_printf(b, "<section id=\"%s\">\n<h2>%s<span class=\"en\">%s</span></h2>\n", id, ja,
                       en);
 }
 
-static void columns(render_buf *b, const char *const *names)
+static void columns(buf *b, const char *const *names)
 {
-    render_buf_put(b, "<thead><tr>");
+    buf_puts(b, "<thead><tr>");
     for (size_t i = 0; names[i]; i += 2)
-        render_buf_printf(b, "<th>%s<span class=\"en\">%s</span></th>", names[i], names[i + 1]);
-    render_buf_put(b, "</tr></thead>\n<tbody>\n");
+        buf_printf(b, "<th>%s<span class=\"en\">%s</span></th>", names[i], names[i + 1]);
+    buf_puts(b, "</tr></thead>\n<tbody>\n");
 }
 
 static const json_t *find_by(const json_t *arr, const char *key, const char *value)
@@ -69,26 +69,26 @@ static long long count_state(const json_t *deadlines, const char *state)
     return n;
 }
 
-static void status_mark(render_buf *b, const char *status)
+static void status_mark(buf *b, const char *status)
 {
     if (!status) {
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
         return;
     }
-    render_buf_put(b, "<span class=\"mark ");
+    buf_puts(b, "<span class=\"mark ");
     render_html_escape(b, status);
-    render_buf_put(b, "\">");
+    buf_puts(b, "\">");
     render_html_escape(b, render__status_ja(status));
-    render_buf_put(b, " ");
+    buf_puts(b, " ");
     render_html_escape(b, status);
-    render_buf_put(b, "</span>");
+    buf_puts(b, "</span>");
 }
 
-static void date_words(render_buf *b, const char *date)
+static void date_words(buf *b, const char *date)
 {
     char words[64];
     if (!date) {
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
         return;
     }
     render_html_escape(b, render__date_ja(date, words));
@@ -96,42 +96,42 @@ static void date_words(render_buf *b, const char *date)
 
 /* ---- header ---- */
 
-static void section_header(render_buf *b, const json_t *m)
+static void section_header(buf *b, const json_t *m)
 {
-    render_buf_put(b, "<header>\n<h1>個人番号の漏えい等事案 報告書<span class=\"en\">Incident "
+    buf_puts(b, "<header>\n<h1>個人番号の漏えい等事案 報告書<span class=\"en\">Incident "
                       "report</span></h1>\n<dl class=\"summary\">\n");
-    render_buf_put(b, "<dt>事案ID<span class=\"en\">Incident</span></dt><dd><code "
+    buf_puts(b, "<dt>事案ID<span class=\"en\">Incident</span></dt><dd><code "
                       "id=\"incident-id\">");
     put_text(b, str(m, "incident_id"));
-    render_buf_put(b, "</code></dd>\n<dt>件名<span class=\"en\">Title</span></dt><dd>");
+    buf_puts(b, "</code></dd>\n<dt>件名<span class=\"en\">Title</span></dt><dd>");
     put_free_text(b, str(m, "title"));
-    render_buf_put(b, "</dd>\n<dt>テナント<span class=\"en\">Tenant</span></dt><dd>");
+    buf_puts(b, "</dd>\n<dt>テナント<span class=\"en\">Tenant</span></dt><dd>");
     put_text(b, str(m, "tenant"));
-    render_buf_put(b, "</dd>\n<dt>状態<span class=\"en\">Status</span></dt><dd>");
+    buf_puts(b, "</dd>\n<dt>状態<span class=\"en\">Status</span></dt><dd>");
     put_text(b, str(m, "status"));
     if (str(m, "closed_at")) {
-        render_buf_put(b, "（");
+        buf_puts(b, "（");
         render_html__time(b, str(m, "closed_at"));
-        render_buf_put(b, "）");
+        buf_puts(b, "）");
     }
-    render_buf_printf(b, "</dd>\n<dt>判定の版<span class=\"en\">Version</span></dt><dd>%lld</dd>\n",
+    buf_printf(b, "</dd>\n<dt>判定の版<span class=\"en\">Version</span></dt><dd>%lld</dd>\n",
                       (long long)json_integer_value(json_object_get(m, "version")));
-    render_buf_put(b, "<dt>把握日時<span class=\"en\">Known at</span></dt><dd>");
+    buf_puts(b, "<dt>把握日時<span class=\"en\">Known at</span></dt><dd>");
     render_html__time(b, str(m, "known_at"));
-    render_buf_put(b, "</dd>\n<dt>期限の起算<span class=\"en\">Clocks from</span></dt><dd>");
+    buf_puts(b, "</dd>\n<dt>期限の起算<span class=\"en\">Clocks from</span></dt><dd>");
     render_html__time(b, str(m, "mandatory_since"));
-    render_buf_put(b, "</dd>\n<dt>作成時点<span class=\"en\">As of</span></dt><dd id=\"as-of\">");
+    buf_puts(b, "</dd>\n<dt>作成時点<span class=\"en\">As of</span></dt><dd id=\"as-of\">");
     render_html__time(b, str(m, "as_of"));
     long long overdue = count_state(json_object_get(m, "deadlines"), "overdue");
-    render_buf_printf(b,
+    buf_printf(b,
                       "</dd>\n<dt>期限超過<span class=\"en\">Overdue</span></dt><dd "
                       "id=\"overdue-count\">%lld件",
                       overdue);
     if (overdue > 0) {
-        render_buf_put(b, " ");
+        buf_puts(b, " ");
         render_html__mark(b, "overdue");
     }
-    render_buf_put(b, "</dd>\n</dl>\n</header>\n");
+    buf_puts(b, "</dd>\n</dl>\n</header>\n");
 }
 
 /* ---- verdict ---- */
@@ -180,7 +180,7 @@ static void collect(json_t *rules, const json_t *arr, const char *act, const cha
     }
 }
 
-static void rules_table(render_buf *b, const json_t *v)
+static void rules_table(buf *b, const json_t *v)
 {
     json_t *rules = json_object();
     collect(rules, json_object_get(json_object_get(v, "my_number"), "rules"), "番号法", NULL, 0);
@@ -193,7 +193,7 @@ static void rules_table(render_buf *b, const json_t *v)
         collect(rules, json_object_get(c, "rules"), "番号法", str(c, "client_id"), 0);
         collect(rules, json_object_get(c, "appi_rules"), "個人情報保護法", str(c, "client_id"), 0);
     }
-    render_buf_put(b, "<h3>該当した規則<span class=\"en\">Rules that fired</span></h3>\n"
+    buf_puts(b, "<h3>該当した規則<span class=\"en\">Rules that fired</span></h3>\n"
                       "<table id=\"rules\">");
     static const char *const cols[] = {
         "法令",   "Act",  "規則ID",     "Rule", "条文", "Article", "該当した要件（理由）",
@@ -205,110 +205,110 @@ static void rules_table(render_buf *b, const json_t *v)
     {
         char reason[1024], article[512];
         split_meaning(render__rule_meaning(id), reason, sizeof reason, article, sizeof article);
-        render_buf_put(b, "<tr data-rule=\"");
+        buf_puts(b, "<tr data-rule=\"");
         render_html_escape(b, id);
-        render_buf_put(b, "\"><td>");
+        buf_puts(b, "\"><td>");
         render_html_escape(b, str(r, "act"));
-        render_buf_put(b, "</td><td><code>");
+        buf_puts(b, "</td><td><code>");
         render_html_escape(b, id);
-        render_buf_put(b, "</code></td><td>");
+        buf_puts(b, "</code></td><td>");
         render_html_escape(b, article);
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         render_html_escape(b, reason);
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         const char *sep = "";
         if (json_is_true(json_object_get(r, "case"))) {
-            render_buf_put(b, "事案全体<span class=\"en\">whole case</span>");
+            buf_puts(b, "事案全体<span class=\"en\">whole case</span>");
             sep = "<br>";
         }
         if (json_is_true(json_object_get(r, "possible"))) {
-            render_buf_printf(b, "%sおそれ<span class=\"en\">possible</span>", sep);
+            buf_printf(b, "%sおそれ<span class=\"en\">possible</span>", sep);
             sep = "<br>";
         }
         const json_t *clients = json_object_get(r, "clients");
         if (json_array_size(clients) > 0) {
-            render_buf_printf(b, "%s委託元<span class=\"en\">clients</span>: ", sep);
+            buf_printf(b, "%s委託元<span class=\"en\">clients</span>: ", sep);
             size_t k;
             const json_t *cid;
             json_array_foreach(clients, k, cid)
             {
-                if (k) render_buf_put(b, ", ");
+                if (k) buf_puts(b, ", ");
                 render_html_escape(b, json_string_value(cid));
             }
         }
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
     }
     if (json_object_size(rules) == 0)
-        render_buf_put(b, "<tr><td colspan=\"5\">該当する規則はありません<span class=\"en\">no "
+        buf_puts(b, "<tr><td colspan=\"5\">該当する規則はありません<span class=\"en\">no "
                           "rule fired</span></td></tr>\n");
-    render_buf_put(b, "</tbody></table>\n");
+    buf_puts(b, "</tbody></table>\n");
     json_decref(rules);
 }
 
-static void section_verdict(render_buf *b, const json_t *m)
+static void section_verdict(buf *b, const json_t *m)
 {
     const json_t *v = json_object_get(m, "verdict");
     heading(b, "verdict", "判定", "Verdict");
     if (!json_is_object(v)) {
-        render_buf_put(b, "<p>まだ判定されていません<span class=\"en\">not yet "
+        buf_puts(b, "<p>まだ判定されていません<span class=\"en\">not yet "
                           "assessed</span></p>\n</section>\n");
         return;
     }
     const json_t *mn = json_object_get(v, "my_number"), *appi = json_object_get(v, "appi");
     const json_t *dl = json_object_get(v, "deadlines");
-    render_buf_put(b, "<table id=\"acts\">");
+    buf_puts(b, "<table id=\"acts\">");
     static const char *const cols[] = {
         "法令", "Act", "判定", "Status", "報告経路", "Route", "確報期限", "Final report due", NULL};
     columns(b, cols);
-    render_buf_put(b, "<tr><td>番号法<span class=\"en\">My Number Act</span></td><td>");
+    buf_puts(b, "<tr><td>番号法<span class=\"en\">My Number Act</span></td><td>");
     status_mark(b, str(mn, "status"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     put_text(b, str(v, "route") ? render__route_ja(str(v, "route")) : NULL);
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     date_words(b, str(dl, "final"));
     if (json_is_integer(json_object_get(dl, "final_days")))
-        render_buf_printf(b, "（%lld日）",
+        buf_printf(b, "（%lld日）",
                           (long long)json_integer_value(json_object_get(dl, "final_days")));
-    render_buf_put(b, "</td></tr>\n<tr><td>個人情報保護法<span class=\"en\">APPI</span></td><td>");
+    buf_puts(b, "</td></tr>\n<tr><td>個人情報保護法<span class=\"en\">APPI</span></td><td>");
     status_mark(b, str(appi, "status"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     put_text(b, str(v, "appi_route") ? render__route_ja(str(v, "appi_route")) : NULL);
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     date_words(b, str(dl, "appi_final"));
     if (json_is_integer(json_object_get(dl, "appi_final_days")))
-        render_buf_printf(b, "（%lld日）",
+        buf_printf(b, "（%lld日）",
                           (long long)json_integer_value(json_object_get(dl, "appi_final_days")));
-    render_buf_put(b, "</td></tr>\n</tbody></table>\n");
+    buf_puts(b, "</td></tr>\n</tbody></table>\n");
     rules_table(b, v);
-    render_buf_put(b, "<dl class=\"summary\">\n<dt>速報の目安<span class=\"en\">Preliminary "
+    buf_puts(b, "<dl class=\"summary\">\n<dt>速報の目安<span class=\"en\">Preliminary "
                       "report, target</span></dt><dd>");
     date_words(b, str(dl, "preliminary_target"));
-    render_buf_put(b, "</dd>\n<dt>速報の期限<span class=\"en\">Preliminary report, "
+    buf_puts(b, "</dd>\n<dt>速報の期限<span class=\"en\">Preliminary report, "
                       "latest</span></dt><dd>");
     date_words(b, str(dl, "preliminary_latest"));
-    render_buf_put(b, "</dd>\n<dt>本人への通知<span class=\"en\">Notice to the persons</span></dt>"
+    buf_puts(b, "</dd>\n<dt>本人への通知<span class=\"en\">Notice to the persons</span></dt>"
                       "<dd>");
     const json_t *pn = json_object_get(v, "principal_notice");
     const char *by = str(v, "principal_notice_by");
     if (!json_is_boolean(pn))
-        render_buf_put(b, "—");
+        buf_puts(b, "—");
     else if (json_is_false(pn))
-        render_buf_put(b, "不要<span class=\"en\">not required</span>");
+        buf_puts(b, "不要<span class=\"en\">not required</span>");
     else
-        render_buf_printf(b, "要<span class=\"en\">required</span>（%s）",
+        buf_printf(b, "要<span class=\"en\">required</span>（%s）",
                           by && !strcmp(by, "clients") ? "委託元が行う by the clients"
                                                        : "自ら行う by the reporter");
-    render_buf_put(b, "</dd>\n</dl>\n</section>\n");
+    buf_puts(b, "</dd>\n</dl>\n</section>\n");
 }
 
 /* ---- headcount ---- */
 
-static void section_headcount(render_buf *b, const json_t *m)
+static void section_headcount(buf *b, const json_t *m)
 {
     const json_t *v = json_object_get(m, "verdict");
     const json_t *hc = json_object_get(v, "headcount");
     heading(b, "headcount", "本人の数", "Persons affected");
-    render_buf_put(b, "<table id=\"persons\">");
+    buf_puts(b, "<table id=\"persons\">");
     static const char *const cols[] = {"委託元",
                                        "Client",
                                        "把握済み",
@@ -336,34 +336,34 @@ static void section_headcount(render_buf *b, const json_t *m)
             json_int_t pm = json_integer_value(json_object_get(c, "persons_max"));
             max = json_integer(pm > k ? pm : k);
         }
-        render_buf_put(b, "<tr data-client=\"");
+        buf_puts(b, "<tr data-client=\"");
         render_html_escape(b, str(c, "client_id"));
-        render_buf_put(b, "\"><td>");
+        buf_puts(b, "\"><td>");
         put_text(b, str(c, "client_id"));
-        render_buf_put(b, "</td><td class=\"num\">");
+        buf_puts(b, "</td><td class=\"num\">");
         render_html__persons(b, known);
-        render_buf_put(b, "</td><td class=\"num\">");
+        buf_puts(b, "</td><td class=\"num\">");
         render_html__persons(b, max);
-        render_buf_put(b, "</td><td class=\"num\">");
+        buf_puts(b, "</td><td class=\"num\">");
         render_html__persons(b, json_object_get(c, "token_count"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         status_mark(b, str(vc, "status"));
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
         json_decref(max);
     }
-    render_buf_put(b, "<tr class=\"total\" id=\"persons-total\"><td>合計（重複を除く）<span "
+    buf_puts(b, "<tr class=\"total\" id=\"persons-total\"><td>合計（重複を除く）<span "
                       "class=\"en\">de-duplicated total</span></td><td class=\"num\">");
     render_html__persons(b, json_object_get(hc, "known"));
-    render_buf_put(b, "</td><td class=\"num\">");
+    buf_puts(b, "</td><td class=\"num\">");
     render_html__persons(b, json_object_get(hc, "total"));
-    render_buf_put(b, "</td><td class=\"num\">");
+    buf_puts(b, "</td><td class=\"num\">");
     render_html__persons(b, json_object_get(m, "distinct_tokens"));
-    render_buf_put(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     status_mark(b, str(json_object_get(v, "my_number"), "status"));
-    render_buf_put(b, "</td></tr>\n</tbody></table>\n<p class=\"note\">個人情報保護法の本人の数"
+    buf_puts(b, "</td></tr>\n</tbody></table>\n<p class=\"note\">個人情報保護法の本人の数"
                       "<span class=\"en\">APPI persons</span>: ");
     render_html__persons(b, json_object_get(hc, "appi_persons"));
-    render_buf_put(b, "。同じ本人が複数の委託元にいるときは1名と数えます（トークンの照合）。"
+    buf_puts(b, "。同じ本人が複数の委託元にいるときは1名と数えます（トークンの照合）。"
                       "最大は漏えい等のおそれがある本人を含みます。<span class=\"en\">A person "
                       "under several clients counts once (matched by person token); the maximum "
                       "includes persons whose data may have leaked.</span></p>\n</section>\n");
@@ -371,7 +371,7 @@ static void section_headcount(render_buf *b, const json_t *m)
 
 /* ---- timeline ---- */
 
-static void due_words(render_buf *b, const json_t *d)
+static void due_words(buf *b, const json_t *d)
 {
     if (str(d, "due_at"))
         render_html__time(b, str(d, "due_at"));
@@ -379,9 +379,9 @@ static void due_words(render_buf *b, const json_t *d)
         date_words(b, str(d, "due_date"));
 }
 
-static void deadline_table(render_buf *b, const json_t *m)
+static void deadline_table(buf *b, const json_t *m)
 {
-    render_buf_put(b, "<h3>期限<span class=\"en\">Deadlines</span></h3>\n<table id=\"deadlines\">");
+    buf_puts(b, "<h3>期限<span class=\"en\">Deadlines</span></h3>\n<table id=\"deadlines\">");
     static const char *const cols[] = {"義務",
                                        "Obligation",
                                        "委託元",
@@ -403,32 +403,32 @@ static void deadline_table(render_buf *b, const json_t *m)
     json_array_foreach(json_object_get(m, "deadlines"), i, d)
     {
         const char *state = str(d, "state");
-        render_buf_put(b, "<tr");
-        if (state && !strcmp(state, "overdue")) render_buf_put(b, " class=\"overdue\"");
-        render_buf_put(b, " data-kind=\"");
+        buf_puts(b, "<tr");
+        if (state && !strcmp(state, "overdue")) buf_puts(b, " class=\"overdue\"");
+        buf_puts(b, " data-kind=\"");
         render_html_escape(b, str(d, "kind"));
-        render_buf_put(b, "\" data-state=\"");
+        buf_puts(b, "\" data-state=\"");
         render_html_escape(b, state);
-        render_buf_put(b, "\"><td>");
+        buf_puts(b, "\"><td>");
         put_text(b, render_html__obligation(str(d, "kind")));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(d, "client_id"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         due_words(b, d);
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         render_html__mark(b, state);
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         render_html__time(b, str(d, "met_at"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         render_html__time(b, str(d, "reminded_at"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         render_html__time(b, str(d, "escalated_at"));
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
     }
     if (json_array_size(json_object_get(m, "deadlines")) == 0)
-        render_buf_put(b, "<tr><td colspan=\"7\">期限はありません<span class=\"en\">no "
+        buf_puts(b, "<tr><td colspan=\"7\">期限はありません<span class=\"en\">no "
                           "deadlines</span></td></tr>\n");
-    render_buf_put(b, "</tbody></table>\n");
+    buf_puts(b, "</tbody></table>\n");
 }
 
 typedef struct {
@@ -472,18 +472,18 @@ static size_t collect_actions(const json_t *m, action **out)
     return n;
 }
 
-static void action_table(render_buf *b, const json_t *m)
+static void action_table(buf *b, const json_t *m)
 {
-    render_buf_put(b, "<h3>対応の記録<span class=\"en\">What was done</span></h3>\n"
+    buf_puts(b, "<h3>対応の記録<span class=\"en\">What was done</span></h3>\n"
                       "<table id=\"actions\">");
     static const char *const cols[] = {"日時", "When", "種類", "What", "内容", "Detail", NULL};
     columns(b, cols);
     action *a = NULL;
     size_t n = collect_actions(m, &a);
     for (size_t i = 0; i < n; i++) {
-        render_buf_put(b, "<tr><td>");
+        buf_puts(b, "<tr><td>");
         render_html__time(b, a[i].at);
-        render_buf_printf(b, "</td><td>%s<span class=\"en\">%s</span></td><td>", a[i].what_ja,
+        buf_printf(b, "</td><td>%s<span class=\"en\">%s</span></td><td>", a[i].what_ja,
                           a[i].what_en);
         const json_t *e = a[i].item;
         if (a[i].kind == 0) {
@@ -491,34 +491,34 @@ static void action_table(render_buf *b, const json_t *m)
         } else if (a[i].kind == 1) {
             put_text(b, render_html__obligation(str(e, "report")));
             if (str(e, "client_id")) {
-                render_buf_put(b, "（");
+                buf_puts(b, "（");
                 render_html_escape(b, str(e, "client_id"));
-                render_buf_put(b, "）");
+                buf_puts(b, "）");
             }
             const char *ref = str(e, "reference");
             if (ref && *ref) {
-                render_buf_put(b, " 参照<span class=\"en\">ref</span>: ");
+                buf_puts(b, " 参照<span class=\"en\">ref</span>: ");
                 put_free_text(b, ref);
             }
         } else {
             put_text(b, str(e, "channel"));
         }
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
     }
     if (n == 0)
-        render_buf_put(b, "<tr><td colspan=\"3\">記録はありません<span class=\"en\">nothing "
+        buf_puts(b, "<tr><td colspan=\"3\">記録はありません<span class=\"en\">nothing "
                           "recorded yet</span></td></tr>\n");
-    render_buf_put(b, "</tbody></table>\n");
+    buf_puts(b, "</tbody></table>\n");
     free(a);
 }
 
-static void section_timeline(render_buf *b, const json_t *m)
+static void section_timeline(buf *b, const json_t *m)
 {
     heading(b, "timeline", "期限と対応の経過", "Timeline");
     render_html__timeline(b, m);
     deadline_table(b, m);
     action_table(b, m);
-    render_buf_put(b, "</section>\n");
+    buf_puts(b, "</section>\n");
 }
 
 /* ---- facts ---- */
@@ -542,7 +542,7 @@ static const fact_label fact_labels[] = {
 };
 
 /* A fact's value in words where the vocabulary has them, else its JSON. */
-static void fact_value(render_buf *b, const char *key, const json_t *v)
+static void fact_value(buf *b, const char *key, const json_t *v)
 {
     const char *(*words)(const char *) = NULL;
     if (!strcmp(key, "kinds")) words = render__kind_ja;
@@ -551,7 +551,7 @@ static void fact_value(render_buf *b, const char *key, const json_t *v)
     if (!strcmp(key, "improper_purpose")) words = render__improper_ja;
     if (!strcmp(key, "unspecified_viewing")) words = render__viewing_ja;
     if (json_is_boolean(v)) {
-        render_buf_put(b, json_is_true(v) ? "はい<span class=\"en\">yes</span>"
+        buf_puts(b, json_is_true(v) ? "はい<span class=\"en\">yes</span>"
                                           : "いいえ<span class=\"en\">no</span>");
     } else if (json_is_string(v) && !strcmp(key, "known_at")) {
         render_html__time(b, json_string_value(v));
@@ -562,23 +562,23 @@ static void fact_value(render_buf *b, const char *key, const json_t *v)
         const json_t *e;
         json_array_foreach(v, i, e)
         {
-            if (i) render_buf_put(b, "、");
+            if (i) buf_puts(b, "、");
             render_html_escape(b, words(json_string_value(e)));
         }
-        if (json_array_size(v) == 0) render_buf_put(b, "なし<span class=\"en\">none</span>");
+        if (json_array_size(v) == 0) buf_puts(b, "なし<span class=\"en\">none</span>");
     } else {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        render_buf_put(b, "<code>");
+        buf_puts(b, "<code>");
         render_html_escape(b, text);
-        render_buf_put(b, "</code>");
+        buf_puts(b, "</code>");
         free(text);
     }
 }
 
-static void section_facts(render_buf *b, const json_t *m)
+static void section_facts(buf *b, const json_t *m)
 {
     heading(b, "facts", "判断に用いた事実", "Facts assessed");
-    render_buf_put(b, "<table id=\"facts-table\">");
+    buf_puts(b, "<table id=\"facts-table\">");
     static const char *const cols[] = {"事実", "Fact", "内容", "Value", NULL};
     columns(b, cols);
     const char *key;
@@ -592,26 +592,26 @@ static void section_facts(render_buf *b, const json_t *m)
                 ja = fact_labels[i].ja;
                 en = fact_labels[i].en;
             }
-        render_buf_put(b, "<tr><td>");
-        if (ja) render_buf_put(b, ja);
-        render_buf_put(b, "<span class=\"en\">");
+        buf_puts(b, "<tr><td>");
+        if (ja) buf_puts(b, ja);
+        buf_puts(b, "<span class=\"en\">");
         render_html_escape(b, en);
-        render_buf_put(b, "</span></td><td>");
+        buf_puts(b, "</span></td><td>");
         fact_value(b, key, v);
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
     }
-    render_buf_put(b, "</tbody></table>\n<h3>事案の概要<span class=\"en\">Description</span>"
+    buf_puts(b, "</tbody></table>\n<h3>事案の概要<span class=\"en\">Description</span>"
                       "</h3>\n<p class=\"text\">");
     put_free_text(b, str(m, "description"));
-    render_buf_put(b, "</p>\n</section>\n");
+    buf_puts(b, "</p>\n</section>\n");
 }
 
 /* ---- versions, documents, tickets ---- */
 
-static void section_versions(render_buf *b, const json_t *m)
+static void section_versions(buf *b, const json_t *m)
 {
     heading(b, "versions", "判定の履歴", "Verdict history");
-    render_buf_put(b, "<table id=\"versions-table\">");
+    buf_puts(b, "<table id=\"versions-table\">");
     static const char *const cols[] = {
         "版",   "Version", "日時",  "At",   "番号法", "My Number",        "個人情報保護法",
         "APPI", "経路",    "Route", "規則", "Rules",  "契機となった事象", "Cause event",
@@ -621,30 +621,30 @@ static void section_versions(render_buf *b, const json_t *m)
     const json_t *v;
     json_array_foreach(json_object_get(m, "versions"), i, v)
     {
-        render_buf_printf(b, "<tr><td class=\"num\">%lld</td><td>",
+        buf_printf(b, "<tr><td class=\"num\">%lld</td><td>",
                           (long long)json_integer_value(json_object_get(v, "version")));
         render_html__time(b, str(v, "created_at"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(v, "my_number"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(v, "appi"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(v, "route"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         size_t k;
         const json_t *id;
         json_array_foreach(json_object_get(v, "rules"), k, id)
         {
-            if (k) render_buf_put(b, ", ");
-            render_buf_put(b, "<code>");
+            if (k) buf_puts(b, ", ");
+            buf_puts(b, "<code>");
             render_html_escape(b, json_string_value(id));
-            render_buf_put(b, "</code>");
+            buf_puts(b, "</code>");
         }
-        render_buf_put(b, "</td><td><code>");
+        buf_puts(b, "</td><td><code>");
         put_text(b, str(v, "cause_event_id"));
-        render_buf_put(b, "</code></td></tr>\n");
+        buf_puts(b, "</code></td></tr>\n");
     }
-    render_buf_put(b, "</tbody></table>\n</section>\n");
+    buf_puts(b, "</tbody></table>\n</section>\n");
 }
 
 static const struct {
@@ -657,29 +657,29 @@ static const struct {
     {"escalation", "期限超過のエスカレーション"},
 };
 
-static void channel_name(render_buf *b, const char *channel)
+static void channel_name(buf *b, const char *channel)
 {
     if (channel && !strncmp(channel, "client:", 7)) {
-        render_buf_put(b, "委託元への通知（");
+        buf_puts(b, "委託元への通知（");
         render_html_escape(b, channel + 7);
-        render_buf_put(b, "）");
+        buf_puts(b, "）");
         return;
     }
     for (size_t i = 0; channel && i < sizeof channel_words / sizeof channel_words[0]; i++)
         if (!strcmp(channel_words[i].channel, channel)) {
-            render_buf_put(b, channel_words[i].ja);
-            render_buf_put(b, "<span class=\"en\">");
+            buf_puts(b, channel_words[i].ja);
+            buf_puts(b, "<span class=\"en\">");
             render_html_escape(b, channel);
-            render_buf_put(b, "</span>");
+            buf_puts(b, "</span>");
             return;
         }
     put_text(b, channel);
 }
 
-static void section_documents(render_buf *b, const json_t *m)
+static void section_documents(buf *b, const json_t *m)
 {
     heading(b, "documents", "作成した文書", "Documents produced");
-    render_buf_put(b, "<table id=\"documents-table\">");
+    buf_puts(b, "<table id=\"documents-table\">");
     static const char *const cols[] = {"作成",   "Rendered", "文書",  "Document", "形式",
                                        "Format", "バイト",   "Bytes", "SHA-256",  "",
                                        "状態",   "State",    NULL};
@@ -688,32 +688,32 @@ static void section_documents(render_buf *b, const json_t *m)
     const json_t *d;
     json_array_foreach(json_object_get(m, "documents"), i, d)
     {
-        render_buf_put(b, "<tr><td>");
+        buf_puts(b, "<tr><td>");
         render_html__time(b, str(d, "rendered_at"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         channel_name(b, str(d, "channel"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(d, "format"));
-        render_buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"hash\">",
+        buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"hash\">",
                           (long long)json_integer_value(json_object_get(d, "bytes")));
         put_text(b, str(d, "sha256"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(d, "status"));
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
     }
     if (json_array_size(json_object_get(m, "documents")) == 0)
-        render_buf_put(b, "<tr><td colspan=\"6\">まだありません<span class=\"en\">none "
+        buf_puts(b, "<tr><td colspan=\"6\">まだありません<span class=\"en\">none "
                           "yet</span></td></tr>\n");
-    render_buf_put(b, "</tbody></table>\n<p class=\"note\">SHA-256 は保存された文書そのものの"
+    buf_puts(b, "</tbody></table>\n<p class=\"note\">SHA-256 は保存された文書そのものの"
                       "ハッシュです（監査ログにも記録）。<span class=\"en\">Each hash is the "
                       "SHA-256 of the stored document, also written to the audit "
                       "log.</span></p>\n</section>\n");
 }
 
-static void section_tickets(render_buf *b, const json_t *m)
+static void section_tickets(buf *b, const json_t *m)
 {
     heading(b, "tickets", "チケット", "Tickets");
-    render_buf_put(b, "<table id=\"tickets-table\">");
+    buf_puts(b, "<table id=\"tickets-table\">");
     static const char *const cols[] = {"チケット", "Ticket", "種類",       "Kind",        "委託元",
                                        "Client",   "件名",   "Title",      "Kafka",       "",
                                        "Webhook",  "",       "最後の応答", "Last answer", NULL};
@@ -723,44 +723,44 @@ static void section_tickets(render_buf *b, const json_t *m)
     json_array_foreach(json_object_get(m, "tickets"), i, t)
     {
         const char *ws = str(t, "webhook_state");
-        render_buf_put(b, ws && !strcmp(ws, "failed") ? "<tr class=\"failed\"" : "<tr");
-        render_buf_put(b, " data-webhook=\"");
+        buf_puts(b, ws && !strcmp(ws, "failed") ? "<tr class=\"failed\"" : "<tr");
+        buf_puts(b, " data-webhook=\"");
         render_html_escape(b, ws ? ws : "none");
-        render_buf_put(b, "\"><td><code>");
+        buf_puts(b, "\"><td><code>");
         put_text(b, str(t, "ticket_id"));
-        render_buf_put(b, "</code></td><td>");
+        buf_puts(b, "</code></td><td>");
         put_text(b, render_html__obligation(str(t, "kind")));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(t, "client_id"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(t, "title"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         put_text(b, str(t, "status"));
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         if (ws) {
             render_html__mark(b, ws);
-            render_buf_printf(
+            buf_printf(
                 b, " %lld回<span class=\"en\">attempts</span>",
                 (long long)json_integer_value(json_object_get(t, "webhook_attempts")));
         } else {
-            render_buf_put(b, "—");
+            buf_puts(b, "—");
         }
-        render_buf_put(b, "</td><td>");
+        buf_puts(b, "</td><td>");
         const json_t *code = json_object_get(t, "webhook_last_status");
         if (json_is_integer(code))
-            render_buf_printf(b, "HTTP %lld", (long long)json_integer_value(code));
+            buf_printf(b, "HTTP %lld", (long long)json_integer_value(code));
         if (str(t, "webhook_last_error")) {
-            render_buf_put(b, json_is_integer(code) ? " " : "");
+            buf_puts(b, json_is_integer(code) ? " " : "");
             render_html_escape(b, str(t, "webhook_last_error"));
         } else if (!json_is_integer(code)) {
-            render_buf_put(b, "—");
+            buf_puts(b, "—");
         }
-        render_buf_put(b, "</td></tr>\n");
+        buf_puts(b, "</td></tr>\n");
     }
     if (json_array_size(json_object_get(m, "tickets")) == 0)
-        render_buf_put(b, "<tr><td colspan=\"7\">まだありません<span class=\"en\">none "
+        buf_puts(b, "<tr><td colspan=\"7\">まだありません<span class=\"en\">none "
                           "yet</span></td></tr>\n");
-    render_buf_put(b, "</tbody></table>\n</section>\n");
+    buf_puts(b, "</tbody></table>\n</section>\n");
 }
 
 char *render_html_case(const json_t *model, const render_html_opts *opts, char *err, size_t errlen)
@@ -770,16 +770,16 @@ char *render_html_case(const json_t *model, const render_html_opts *opts, char *
         snprintf(err, errlen, "model.incident_id: missing");
         return NULL;
     }
-    render_buf b;
-    render_buf_init(&b);
-    render_buf title;
-    render_buf_init(&title);
-    render_buf_printf(&title, "%s — 事案報告 Incident report — mni", id);
-    char *title_text = render_buf_take(&title);
+    buf b;
+    buf_init(&b, RENDER_MAX_BYTES);
+    buf title;
+    buf_init(&title, RENDER_MAX_BYTES);
+    buf_printf(&title, "%s — 事案報告 Incident report — mni", id);
+    char *title_text = buf_take(&title);
     render_html__open(&b, title_text ? title_text : "mni", opts);
     free(title_text);
     section_header(&b, model);
-    render_buf_put(&b, "<main>\n");
+    buf_puts(&b, "<main>\n");
     section_verdict(&b, model);
     section_headcount(&b, model);
     section_timeline(&b, model);
@@ -787,14 +787,14 @@ char *render_html_case(const json_t *model, const render_html_opts *opts, char *
     section_versions(&b, model);
     section_documents(&b, model);
     section_tickets(&b, model);
-    render_buf_put(&b, "</main>\n<footer class=\"disclaimer\" id=\"disclaimer\">\n<p>");
+    buf_puts(&b, "</main>\n<footer class=\"disclaimer\" id=\"disclaimer\">\n<p>");
     const char *en = str(json_object_get(model, "verdict"), "disclaimer");
     render_html_escape(&b, RENDER_DISCLAIMER_JA);
-    render_buf_put(&b, "</p>\n<p lang=\"en\">");
+    buf_puts(&b, "</p>\n<p lang=\"en\">");
     render_html_escape(&b, en ? en : VERDICT_DISCLAIMER);
-    render_buf_put(&b, "</p>\n</footer>\n");
+    buf_puts(&b, "</p>\n</footer>\n");
     render_html__close(&b);
-    char *page = render_buf_take(&b);
+    char *page = buf_take(&b);
     if (!page) snprintf(err, errlen, "render_html: out of memory");
     return page;
 }

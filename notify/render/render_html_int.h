@@ -7,7 +7,7 @@
  *   render_html_timeline.c  the timeline picture (inline SVG)
  *
  * Every helper that takes text from a model escapes it; the literal markup passed to
- * render_buf_put is ours.
+ * buf_puts is ours.
  */
 #ifndef MNI_RENDER_HTML_INT_H
 #define MNI_RENDER_HTML_INT_H
@@ -19,23 +19,23 @@
 
 /* <!DOCTYPE html> ... <body>, with the page title (escaped) and, when opts has one, the link
  * back to the list. */
-void render_html__open(render_buf *b, const char *title, const render_html_opts *opts);
+void render_html__open(buf *b, const char *title, const render_html_opts *opts);
 /* </body></html>. */
-void render_html__close(render_buf *b);
+void render_html__close(buf *b);
 
 /* <span class="mark STATE">Japanese English</span> for a deadline state (case_report.h). */
-void render_html__mark(render_buf *b, const char *state);
+void render_html__mark(buf *b, const char *state);
 /* The Japanese name of an obligation (deadlines.kind), e.g. 個人情報保護委員会への報告（速報）. */
 const char *render_html__obligation(const char *kind);
 /* An RFC 3339 instant in Japan-time words (escaped), or "—" when absent. */
-void render_html__time(render_buf *b, const char *rfc3339);
+void render_html__time(buf *b, const char *rfc3339);
 /* A count with thousands separators and 名, or "—" when not an integer. */
-void render_html__persons(render_buf *b, const json_t *count);
+void render_html__persons(buf *b, const json_t *count);
 /* Milliseconds since the epoch of an RFC 3339 instant into *out: 0, or -1 when absent or
  * unparseable. */
 int render_html__ms(const char *rfc3339, long long *out);
 
 /* The timeline picture of a case model. */
-void render_html__timeline(render_buf *b, const json_t *model);
+void render_html__timeline(buf *b, const json_t *model);
 
 #endif

@@ -102,7 +102,7 @@ static size_t make_lanes(const json_t *deadlines, tl_lane *lanes, size_t *n)
     return groups;
 }
 
-static void axis_ticks(render_buf *b, const tl_axis *a, int height)
+static void axis_ticks(buf *b, const tl_axis *a, int height)
 {
     static const int steps[] = {1, 2, 3, 7, 14, 30, 61, 91, 182, 365, 730};
     long long span_days = (a->t1 - a->t0) / DAY_MS + 1;
@@ -117,7 +117,7 @@ static void axis_ticks(render_buf *b, const tl_axis *a, int height)
         int y, mo, dd;
         jpcal_to_ymd((jpcal_day)((t + JST_MS) / DAY_MS), &y, &mo, &dd);
         double x = x_of(a, t);
-        render_buf_printf(b,
+        buf_printf(b,
                           "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
                           "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
                           "fill=\"#555\">%d/%d</text>\n",
@@ -126,56 +126,56 @@ static void axis_ticks(render_buf *b, const tl_axis *a, int height)
 }
 
 /* A line across the lanes with its label at label_y, anchored start, middle or end. */
-static void vertical(render_buf *b, double x, int height, const char *style, const char *label,
+static void vertical(buf *b, double x, int height, const char *style, const char *label,
                      int label_y, const char *anchor)
 {
-    render_buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" %s/>", x, TL_TOP - 6, x,
+    buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" %s/>", x, TL_TOP - 6, x,
                       height - 20, style);
     /* A little apart from the line, so that two labels at one instant do not touch. */
     double dx = !strcmp(anchor, "end") ? -4 : !strcmp(anchor, "start") ? 4 : 0;
-    render_buf_printf(b,
+    buf_printf(b,
                       "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\" "
                       "fill=\"#333\">%s</text>\n",
                       x + dx, label_y, anchor, label);
 }
 
-static void lane_label(render_buf *b, const tl_lane *l, int y)
+static void lane_label(buf *b, const tl_lane *l, int y)
 {
-    render_buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">",
+    buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">",
                       TL_LEFT - 8, y + 16);
     render_html_escape(b, render_html__obligation(l->kind));
     if (l->count > 1)
-        render_buf_printf(b, " ×%d", l->count);
+        buf_printf(b, " ×%d", l->count);
     else if (l->client) {
-        render_buf_put(b, " ");
+        buf_puts(b, " ");
         render_html_escape(b, l->client);
     }
-    render_buf_put(b, "</text>\n");
+    buf_puts(b, "</text>\n");
 }
 
-static void draw_lane(render_buf *b, const tl_axis *a, const tl_lane *l, long long start,
+static void draw_lane(buf *b, const tl_axis *a, const tl_lane *l, long long start,
                       long long as_of, int y)
 {
     const char *fill = colour(l->state);
     double xs = x_of(a, start < l->end_ms ? start : l->end_ms), xe = x_of(a, l->end_ms);
     lane_label(b, l, y);
-    render_buf_printf(b, "<g data-state=\"");
+    buf_printf(b, "<g data-state=\"");
     render_html_escape(b, l->state);
-    render_buf_printf(b,
+    buf_printf(b,
                       "\"><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" rx=\"3\" "
                       "fill=\"%s\" fill-opacity=\"0.75\"><title>",
                       xs, y + 5, xe - xs < 2 ? 2 : xe - xs, fill);
     render_html_escape(b, render_html__obligation(l->kind));
-    render_buf_put(b, " — ");
+    buf_puts(b, " — ");
     render_html__time(b, l->due_end);
-    render_buf_put(b, "</title></rect>");
-    render_buf_printf(b,
+    buf_puts(b, "</title></rect>");
+    buf_printf(b,
                       "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
                       "stroke-width=\"2\"/>",
                       xe, y + 2, xe, y + 22);
     if (!strcmp(l->state, "overdue") && as_of > l->end_ms) {
         double xn = x_of(a, as_of);
-        render_buf_printf(b,
+        buf_printf(b,
                           "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" "
                           "fill=\"#c62828\" fill-opacity=\"0.3\" stroke=\"#c62828\" "
                           "stroke-dasharray=\"3 2\"/>"
@@ -185,20 +185,20 @@ static void draw_lane(render_buf *b, const tl_axis *a, const tl_lane *l, long lo
     }
     if (l->met_ms >= 0) {
         double xm = x_of(a, l->met_ms);
-        render_buf_printf(b,
+        buf_printf(b,
                           "<circle cx=\"%.1f\" cy=\"%d\" r=\"6\" fill=\"#fff\" stroke=\"%s\" "
                           "stroke-width=\"3\"><title>履行 met</title></circle>",
                           xm, y + 12, fill);
     }
-    render_buf_put(b, "</g>\n");
+    buf_puts(b, "</g>\n");
 }
 
 /* A lane of dots: the response steps (which 0) or the reports filed and notices sent (1). */
-static void action_lane(render_buf *b, const tl_axis *a, const json_t *m, int which, int y)
+static void action_lane(buf *b, const tl_axis *a, const json_t *m, int which, int y)
 {
-    render_buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">%s</text>\n",
+    buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">%s</text>\n",
                       TL_LEFT - 8, y + 16, which == 0 ? "対応（ステップ）" : "報告・通知・送付");
-    render_buf_printf(b,
+    buf_printf(b,
                       "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\" "
                       "stroke-dasharray=\"2 3\"/>\n",
                       TL_LEFT, y + 12, TL_WIDTH - TL_RIGHT, y + 12);
@@ -209,18 +209,18 @@ static void action_lane(render_buf *b, const tl_axis *a, const json_t *m, int wh
     {
         long long ms;
         if (render_html__ms(str(e, which == 0 ? "completed_at" : "filed_at"), &ms) != 0) continue;
-        render_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>",
+        buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>",
                           x_of(a, ms), y + 12, which == 0 ? "#6a1b9a" : "#00695c");
         if (which == 0) {
             render_html_escape(b, render__step_ja(str(e, "step")));
         } else {
             render_html_escape(b, render_html__obligation(str(e, "report")));
             if (str(e, "client_id")) {
-                render_buf_put(b, " ");
+                buf_puts(b, " ");
                 render_html_escape(b, str(e, "client_id"));
             }
         }
-        render_buf_put(b, "</title></circle>\n");
+        buf_puts(b, "</title></circle>\n");
     }
     if (which == 1) {
         json_array_foreach(json_object_get(m, "documents"), i, e)
@@ -230,22 +230,22 @@ static void action_lane(render_buf *b, const tl_axis *a, const json_t *m, int wh
             if (!st || strcmp(st, "sent") != 0 || !fmt || strcmp(fmt, "text") != 0 ||
                 render_html__ms(str(e, "sent_at"), &ms) != 0)
                 continue;
-            render_buf_printf(b,
+            buf_printf(b,
                               "<rect x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" "
                               "fill=\"#00695c\"><title>送付 ",
                               x_of(a, ms) - 4, y + 8);
             render_html_escape(b, str(e, "channel"));
-            render_buf_put(b, "</title></rect>\n");
+            buf_puts(b, "</title></rect>\n");
         }
     }
 }
 
-void render_html__timeline(render_buf *b, const json_t *m)
+void render_html__timeline(buf *b, const json_t *m)
 {
     const json_t *deadlines = json_object_get(m, "deadlines");
     long long as_of = 0, known = 0, start = 0;
     if (render_html__ms(str(m, "as_of"), &as_of) != 0) {
-        render_buf_put(b, "<p class=\"note\">（作成時点が不明なため図は省略しました）</p>\n");
+        buf_puts(b, "<p class=\"note\">（作成時点が不明なため図は省略しました）</p>\n");
         return;
     }
     tl_axis a = {as_of, as_of};
@@ -275,7 +275,7 @@ void render_html__timeline(render_buf *b, const json_t *m)
     tl_lane lanes[TIMELINE_LANES];
     size_t n = 0, groups = make_lanes(deadlines, lanes, &n);
     int height = TL_TOP + (int)(n + 2) * TL_LANE + 50;
-    render_buf_printf(b,
+    buf_printf(b,
                       "<figure id=\"timeline-picture\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
                       "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
                       "aria-label=\"期限と対応の経過 timeline\" font-family=\"sans-serif\">\n"
@@ -307,18 +307,18 @@ void render_html__timeline(render_buf *b, const json_t *m)
                   {"closed", "終結 closed"}};
     for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
         int x = TL_LEFT + (int)k * 140;
-        render_buf_printf(b,
+        buf_printf(b,
                           "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" fill=\"%s\" "
                           "fill-opacity=\"0.75\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s"
                           "</text>\n",
                           x, height - 32, colour(legend[k].state), x + 18, height - 23,
                           legend[k].label);
     }
-    render_buf_put(b, "</svg>");
+    buf_puts(b, "</svg>");
     if (groups > n)
-        render_buf_printf(b,
+        buf_printf(b,
                           "<figcaption class=\"note\">図には%zu件のうち%zu件を表示しています"
                           "（すべての期限は下の表にあります）。</figcaption>",
                           groups, n);
-    render_buf_put(b, "</figure>\n");
+    buf_puts(b, "</figure>\n");
 }

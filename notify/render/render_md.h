@@ -19,33 +19,23 @@
  *
  * Bytes >= 0x80 pass through unchanged (UTF-8 Japanese text needs no escaping).
  *
- * Errors: the buffer remembers an allocation failure; render_buf_take then returns NULL.
+ * Errors: the buffer remembers an allocation failure; buf_take then returns NULL (lib/base/buf.h).
  */
 #ifndef MNI_RENDER_MD_H
 #define MNI_RENDER_MD_H
 
 #include <stddef.h>
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed; /* an allocation failed; everything after it was dropped */
-} render_buf;
+#include "lib/base/buf.h"
 
-void render_buf_init(render_buf *b);
-void render_buf_free(render_buf *b);
-/* Appends text as is (our own Markdown). */
-void render_buf_put(render_buf *b, const char *s);
-void render_buf_putn(render_buf *b, const char *s, size_t n);
-void render_buf_printf(render_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The NUL-terminated text (ownership moves to the caller), or NULL when an allocation failed;
- * the buffer is empty afterwards either way. */
-char *render_buf_take(render_buf *b);
+/* The largest document a renderer writes (a whole case page of a thousand clients is a few
+ * MiB); past it the buffer fails and the render is refused rather than growing without end. */
+#define RENDER_MAX_BYTES ((size_t)64 * 1024 * 1024)
 
 /* Appends s escaped for use inside a line (a list item, a table cell). */
-void render_md_inline(render_buf *b, const char *s);
+void render_md_inline(buf *b, const char *s);
 /* Appends s as a block quote, one quote line per line of s, escaped; ends with a newline. */
-void render_md_block(render_buf *b, const char *s);
+void render_md_block(buf *b, const char *s);
 
 /* The inline escaping of s as a new malloc'd string (for tests and callers without a buffer);
  * NULL when out of memory. */

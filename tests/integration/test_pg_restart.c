@@ -15,6 +15,12 @@
  * reconnected, and hold a session in the database again (the relay its own). Nothing waits a fixed
  * time: each step waits for its condition.
  *
+ * A second case starts mni-ingest while PostgreSQL is stopped: it must wait (log "cannot
+ * connect to PostgreSQL; retrying", never "cannot start") and answer 200 once it is back.
+ *
+ * A third has a member leave the group while PostgreSQL is stopped: the other's rebalance must
+ * wait for the database (load_offsets tried again and again), not fail the consumer.
+ *
  * It stops the shared test cluster for a few seconds: the test runner runs test programs one
  * after another, so no other test is affected.
  */
@@ -177,10 +183,97 @@ static void idle_workers_reconnect(void **state)
     testenv_db_drop(&db);
 }
 
+/* Waits until w's log has a line with needle. */
+static void wait_log(const workerproc *w, const char *needle)
+{
+    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000))
+        if (workerproc_log_count(w, needle) > 0) return;
+    workerproc_dump_log(w);
+    fail_msg("%s: no log line with %s", w->log_path, needle);
+}
+
+/* A worker (re)started while PostgreSQL is down (found by tests/integration/test_faults.c: a
+ * worker killed and restarted during a PostgreSQL restart exited 1 with "cannot start") waits
+ * for it with backoff and starts once it is back. */
+static void worker_started_while_database_down(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    static const mockkafka_topic topics[] = {
+        {"incident.events", 1}, {"incident.accepted", 1}, {"incident.dlq", 1}};
+    char err[512];
+    mockkafka *mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!mk) fail_msg("%s", err);
+    int port = httpget_free_port();
+    workerproc w;
+    mni_env("pg-stop");
+    start(&w, "mni-ingest", &db, mk, port);
+    wait_log(&w, "\"msg\":\"cannot connect to PostgreSQL; retrying\"");
+    assert_int_equal(workerproc_log_count(&w, "\"msg\":\"cannot start\""), 0);
+    mni_env("pg-start");
+    wait_health("mni-ingest", port, 200, "ok");
+    PQreset(db.conn);
+    assert_int_equal(PQstatus(db.conn), CONNECTION_OK);
+    workerproc_signal(&w, SIGTERM);
+    int rc = workerproc_wait(&w, WAIT_MS);
+    if (rc != 0) workerproc_dump_log(&w);
+    assert_int_equal(rc, 0);
+    unlink(w.log_path);
+    mockkafka_stop(mk);
+    testenv_db_drop(&db);
+}
+
+/* A rebalance while PostgreSQL is down (found by test_faults: a member leaving during a
+ * PostgreSQL restart made the others' load_offsets give up after six tries, their consumers
+ * fail for good and the workers exit 1): the remaining member waits for the database through
+ * as many tries as it takes, then reads on. Two members of mni-ingest; PostgreSQL stopped; one
+ * leaves (SIGTERM); the other must log its seventh try, then be healthy again once PostgreSQL
+ * is started, and stop cleanly. */
+static void rebalance_while_database_down(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    static const mockkafka_topic topics[] = {
+        {"incident.events", 2}, {"incident.accepted", 2}, {"incident.dlq", 1}};
+    char err[512];
+    mockkafka *mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!mk) fail_msg("%s", err);
+    int ports[2] = {httpget_free_port(), 0};
+    ports[1] = httpget_free_port();
+    if (ports[1] == ports[0]) ports[1]++;
+    workerproc w[2];
+    for (int i = 0; i < 2; i++)
+        start(&w[i], "mni-ingest", &db, mk, ports[i]);
+    for (int i = 0; i < 2; i++)
+        wait_log(&w[i], "\"msg\":\"partition assigned\"");
+    mni_env("pg-stop");
+    workerproc_signal(&w[1], SIGTERM);
+    assert_int_equal(workerproc_wait(&w[1], WAIT_MS), 0);
+    wait_log(&w[0], "\"msg\":\"cannot load consumer offsets; retrying\",\"error\"");
+    wait_log(&w[0], "\"attempt\":6,");
+    mni_env("pg-start");
+    wait_health("mni-ingest", ports[0], 200, "ok");
+    assert_int_equal(workerproc_log_count(&w[0], "\"msg\":\"consumer failed\""), 0);
+    PQreset(db.conn);
+    assert_int_equal(PQstatus(db.conn), CONNECTION_OK);
+    workerproc_signal(&w[0], SIGTERM);
+    int rc = workerproc_wait(&w[0], WAIT_MS);
+    if (rc != 0) workerproc_dump_log(&w[0]);
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < 2; i++)
+        unlink(w[i].log_path);
+    mockkafka_stop(mk);
+    testenv_db_drop(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idle_workers_reconnect),
+        cmocka_unit_test(worker_started_while_database_down),
+        cmocka_unit_test(rebalance_while_database_down),
     };
     return cmocka_run_group_tests_name("pg_restart", tests, NULL, NULL);
 }

@@ -76,8 +76,30 @@ static int testenv_env_file(char *out, size_t outlen)
     return -1;
 }
 
+/* The environment's schema registry, taken out of the environment (see testenv.h). */
+static char testenv_registry[512];
+
+static void testenv_take_registry(void)
+{
+    const char *url = getenv("MNI_SCHEMA_REGISTRY_URL");
+    if (url && *url && !testenv_registry[0])
+        snprintf(testenv_registry, sizeof testenv_registry, "%s", url);
+    unsetenv("MNI_SCHEMA_REGISTRY_URL");
+}
+
+const char *testenv_registry_url(void)
+{
+    char path[PATH_MAX + 32];
+    testenv_take_registry();
+    if (!testenv_registry[0] && testenv_env_file(path, sizeof path) == 0)
+        testenv_env_value(path, "MNI_SCHEMA_REGISTRY_URL", testenv_registry,
+                          sizeof testenv_registry);
+    return testenv_registry[0] ? testenv_registry : NULL;
+}
+
 int testenv_load(char *err, size_t errlen)
 {
+    testenv_take_registry();
     const char *ci = getenv("MNI_PG_CONNINFO");
     if (ci && *ci) return 0;
     char path[PATH_MAX + 32], value[2048];

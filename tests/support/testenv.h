@@ -40,6 +40,12 @@ typedef struct {
     PGconn *conn;        /* connected to it; owned, closed by testenv_db_drop */
 } testenv_db;
 
+/* The schema registry. mni-env's env file exports MNI_SCHEMA_REGISTRY_URL, which would put
+ * every worker and command a test starts into registry mode, while most tests encode with the
+ * local id table: testenv_load takes it out of this process's environment (children inherit
+ * none), and a test of the registry asks for it here and passes it on explicitly. NULL when
+ * the environment has no registry. */
+const char *testenv_registry_url(void);
 /* Loads the environment (see above). 0 when MNI_PG_CONNINFO is now set, -1 with a message
  * saying how to start it. Does not assert. */
 int testenv_load(char *err, size_t errlen);

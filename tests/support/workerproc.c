@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ int workerproc_start(workerproc *w, const char *program, const char *conninfo,
     w->pid = fork();
     if (w->pid < 0) return -1;
     if (w->pid == 0) {
+        /* A test that crashes takes its workers with it (they would run on, orphaned). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(w->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int devnull = open("/dev/null", O_RDONLY);
         if (fd < 0 || devnull < 0) _exit(126);

@@ -434,10 +434,10 @@ static void test_md_escape_table(void **state)
         if (strcmp(got, rows[i].inline_out) != 0)
             fail_msg("row %zu inline: got [%s] want [%s]", i, got, rows[i].inline_out);
         free(got);
-        render_buf b;
-        render_buf_init(&b);
+        buf b;
+        buf_init(&b, RENDER_MAX_BYTES);
         render_md_block(&b, rows[i].in);
-        got = render_buf_take(&b);
+        got = buf_take(&b);
         assert_non_null(got);
         if (strcmp(got, rows[i].block_out) != 0)
             fail_msg("row %zu block: got [%s] want [%s]", i, got, rows[i].block_out);

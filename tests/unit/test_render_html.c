@@ -101,15 +101,15 @@ static void test_escape_table(void **state)
         {"INC-2026_0.1~", "INC-2026_0.1~", "INC-2026_0.1~"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        render_buf b;
-        render_buf_init(&b);
+        buf b;
+        buf_init(&b, RENDER_MAX_BYTES);
         render_html_escape(&b, rows[i].in);
-        char *html = render_buf_take(&b);
+        char *html = buf_take(&b);
         assert_string_equal(html, rows[i].html);
         free(html);
-        render_buf_init(&b);
+        buf_init(&b, RENDER_MAX_BYTES);
         render_html_url(&b, rows[i].in);
-        char *url = render_buf_take(&b);
+        char *url = buf_take(&b);
         assert_string_equal(url, rows[i].url);
         free(url);
     }
