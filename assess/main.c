@@ -2,7 +2,9 @@
  * mni-assess: consumes accepted incident events, folds them into cases, runs the rule core,
  * keeps versions, headcounts, deadlines and the task outbox in PostgreSQL (one transaction per
  * batch, with the consumer offsets), and relays the outbox to the tasks topic and the compacted
- * assessments topic. See assess_batch.h for the batch and worker.h for the loop.
+ * assessments topic on a thread of its own, kicked after each commit, so that the next batch
+ * does not wait for deliveries (lib/runtime/relayer.h). See assess_batch.h for the batch and
+ * worker.h for the loop.
  *
  * An accepted event that cannot be decoded or applied goes to the dead-letter topic with its
  * reason (undecodable, or not_applicable: unknown incident, facts the rule core refuses). A
@@ -16,9 +18,8 @@
 #include <string.h>
 
 #include "assess/assess_batch.h"
-#include "lib/model/events.h"
 #include "lib/base/log.h"
-#include "lib/runtime/outbox.h"
+#include "lib/model/events.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
@@ -43,7 +44,7 @@ static int assess_start(worker *w, void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "assess: out of memory");
         return -1;
     }
-    return 0;
+    return worker_start_relay(w, ctx->schemas, ASSESS_RELAY_BATCH, err, errlen);
 }
 
 /* A data or integrity error will fail again on every retry: poison, not the database down. */
@@ -121,18 +122,6 @@ static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     return one_by_one(w, ctx, msgs, n, err, errlen);
 }
 
-static int assess_tick(worker *w, void *arg, char *err, size_t errlen)
-{
-    assess_ctx *ctx = arg;
-    long relayed = 0, failed = 0;
-    int rc = outbox_relay(worker_pg(w), worker_producer(w), worker_config(w), ctx->schemas,
-                          ASSESS_RELAY_BATCH, &relayed, &failed, err, errlen);
-    worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
-    worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
-    if (relayed > 0) log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     static const worker_spec spec = {
@@ -143,7 +132,6 @@ int main(int argc, char **argv)
         .gauges = WORKER_GAUGE_OUTBOX,
         .start = assess_start,
         .process = assess_process,
-        .tick = assess_tick,
     };
     assess_ctx ctx = {0};
     int rc = worker_main(argc, argv, &spec, &ctx);

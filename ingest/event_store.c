@@ -6,8 +6,10 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/model/events_json.h"
+#include "lib/model/token.h"
 #include "lib/pg/pgx.h"
 
 static const char EVENT_STORE_LOAD_OPENED_SQL[] =
@@ -17,12 +19,12 @@ static const char EVENT_STORE_LOAD_OPENED_SQL[] =
 
 static const char EVENT_STORE_INSERT_SQL[] =
     "INSERT INTO event_log (event_id, incident_id, tenant, client_id, kind, occurred_at, "
-    "src_topic, src_partition, src_epoch, src_offset, body) "
+    "src_topic, src_partition, src_epoch, src_offset, body, tokens) "
     "SELECT r.event_id, r.incident_id, r.tenant, r.client_id, r.kind, r.occurred_at, "
-    "r.src_topic, r.src_partition, r.src_epoch, r.src_offset, r.body "
+    "r.src_topic, r.src_partition, r.src_epoch, r.src_offset, r.body, decode(r.tokens, 'hex') "
     "FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, incident_id text, tenant text, "
     "client_id text, kind text, occurred_at timestamptz, src_topic text, src_partition integer, "
-    "src_epoch integer, src_offset bigint, body jsonb) "
+    "src_epoch integer, src_offset bigint, body jsonb, tokens text) "
     "ON CONFLICT DO NOTHING RETURNING event_id";
 
 /* The first of the given rows whose origin holds another event (event_store.h). */
@@ -34,11 +36,14 @@ static const char EVENT_STORE_CLASH_SQL[] =
     "AND e.src_epoch = r.src_epoch AND e.src_offset = r.src_offset AND e.event_id <> r.event_id "
     "ORDER BY r.src_partition, r.src_offset LIMIT 1";
 
-/* Which of the given events event_log holds with other content (event_store.h): jsonb equality
- * is by value, so the same event encoded by another writer's schema is the same content. */
+/* Which of the given events event_log holds with other content (event_store.h): whole events
+ * compared (event_log_event: a manifest stored before migration 0070 holds its tokens in body),
+ * and jsonb equality is by value, so the same event encoded by another writer's schema is the
+ * same content. */
 static const char EVENT_STORE_CONFLICTS_SQL[] =
-    "SELECT r.event_id FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, body jsonb) "
-    "JOIN event_log e ON e.event_id = r.event_id WHERE e.body <> r.body";
+    "SELECT r.event_id FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, body jsonb, "
+    "tokens text) JOIN event_log e ON e.event_id = r.event_id "
+    "WHERE event_log_event(e.body, e.tokens) <> event_log_event(r.body, decode(r.tokens, 'hex'))";
 
 /* Serialises a JSON parameter; NULL with err set when out of memory. */
 static char *event_store_dump(json_t *value, const char *what, char *err, size_t errlen)
@@ -49,8 +54,8 @@ static char *event_store_dump(json_t *value, const char *what, char *err, size_t
     return text;
 }
 
-int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset *known,
-                            char *err, size_t errlen)
+int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset *known, char *err,
+                            size_t errlen)
 {
     if (n == 0) return 0;
     json_t *arr = json_array();
@@ -98,6 +103,38 @@ static const char *event_store_client(const mni_event *ev)
     }
 }
 
+/* The event as stored (event_store.h): *body the whole event but a manifest's tokens, *tokens
+ * those as one string of hex digits (JSON null for other kinds). New references, or -1 with err
+ * set. */
+static int event_store_split(const mni_event *ev, json_t **body, json_t **tokens, char *err,
+                             size_t errlen)
+{
+    *tokens = NULL;
+    *body = mni_event_to_json(ev, err, errlen);
+    if (!*body) return -1;
+    if (ev->type != MNI_EVENT_EXPOSURE_MANIFEST) {
+        *tokens = json_null();
+        return 0;
+    }
+    const mni_event_exposure_manifest *m = &ev->body.manifest;
+    char *hex = malloc(m->n_tokens * TOKEN_HEX_LEN + 1);
+    if (hex) {
+        for (size_t i = 0; i < m->n_tokens; i++)
+            memcpy(hex + i * TOKEN_HEX_LEN, m->tokens[i], TOKEN_HEX_LEN); /* validated: 64 hex */
+        hex[m->n_tokens * TOKEN_HEX_LEN] = '\0';
+        *tokens = json_stringn_nocheck(hex, m->n_tokens * TOKEN_HEX_LEN);
+        free(hex);
+    }
+    if (!*tokens || json_object_del(json_object_get(*body, "body"), "tokens") != 0) {
+        snprintf(err, errlen, "event %s: cannot split off its tokens (out of memory)",
+                 ev->event_id);
+        json_decref(*body);
+        json_decref(*tokens);
+        return -1;
+    }
+    return 0;
+}
+
 /* One row as a JSON object for jsonb_to_recordset; NULL with err set. */
 static json_t *event_store_row_json(const event_store_row *row, char *err, size_t errlen)
 {
@@ -110,21 +147,21 @@ static json_t *event_store_row_json(const event_store_row *row, char *err, size_
         snprintf(err, errlen, "event %s: type or occurred_at out of range", ev->event_id);
         return NULL;
     }
-    json_t *body = mni_event_to_json(ev, err, errlen);
-    if (!body) return NULL;
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:I, s:o}", "event_id",
-                            ev->event_id, "incident_id", ev->incident_id, "tenant", ev->tenant,
-                            "client_id", client ? json_string(client) : json_null(), "kind", kind,
-                            "occurred_at", occurred, "src_topic", row->src_topic, "src_partition",
-                            (int)row->src_partition, "src_epoch", (int)row->src_epoch, "src_offset",
-                            (json_int_t)row->src_offset, "body", body);
+    json_t *body, *tokens;
+    if (event_store_split(ev, &body, &tokens, err, errlen) != 0) return NULL;
+    json_t *obj =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o}", "event_id",
+                  ev->event_id, "incident_id", ev->incident_id, "tenant", ev->tenant, "client_id",
+                  client ? json_string(client) : json_null(), "kind", kind, "occurred_at", occurred,
+                  "src_topic", row->src_topic, "src_partition", (int)row->src_partition,
+                  "src_epoch", (int)row->src_epoch, "src_offset", (json_int_t)row->src_offset,
+                  "body", body, "tokens", tokens);
     if (!obj) snprintf(err, errlen, "event %s: cannot build its row (out of memory)", ev->event_id);
     return obj;
 }
 
 /* Runs the INSERT for one chunk (a JSON array of rows) and records the new event ids. */
-static int event_store_flush(PGconn *pg, json_t *chunk, strset *inserted, char *err,
-                             size_t errlen)
+static int event_store_flush(PGconn *pg, json_t *chunk, strset *inserted, char *err, size_t errlen)
 {
     if (json_array_size(chunk) == 0) return 0;
     char *param = event_store_dump(chunk, "ingest.insert_events", err, errlen);
@@ -190,16 +227,18 @@ static int event_store_find_clash(PGconn *pg, const event_store_row *rows, size_
 
 /* Adds to conflicting the event id of each row not inserted whose stored body differs. */
 static int event_store_find_conflicts(PGconn *pg, const event_store_row *rows, size_t n,
-                                      const strset *inserted, strset *conflicting,
-                                      char *err, size_t errlen)
+                                      const strset *inserted, strset *conflicting, char *err,
+                                      size_t errlen)
 {
     json_t *replayed = json_array();
     int rc = replayed ? 0 : -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (strset_contains(inserted, rows[i].ev->event_id)) continue;
-        json_t *body = mni_event_to_json(rows[i].ev, err, errlen);
-        json_t *r =
-            body ? json_pack("{s:s, s:o}", "event_id", rows[i].ev->event_id, "body", body) : NULL;
+        json_t *body, *tokens;
+        json_t *r = event_store_split(rows[i].ev, &body, &tokens, err, errlen) == 0
+                        ? json_pack("{s:s, s:o, s:o}", "event_id", rows[i].ev->event_id, "body",
+                                    body, "tokens", tokens)
+                        : NULL;
         if (!r || json_array_append_new(replayed, r) != 0) rc = -1;
     }
     if (rc != 0 || json_array_size(replayed) == 0) {
@@ -225,8 +264,7 @@ static int event_store_find_conflicts(PGconn *pg, const event_store_row *rows, s
 }
 
 int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, strset *inserted,
-                       strset *conflicting, event_store_clash *clash, char *err,
-                       size_t errlen)
+                       strset *conflicting, event_store_clash *clash, char *err, size_t errlen)
 {
     clash->found = 0;
     json_t *chunk = json_array();

@@ -33,9 +33,13 @@
  * and report_filed when it names a client), where the event was read (src_topic,
  * src_partition, src_epoch, src_offset; the epoch counts the logs an operator accepted on the
  * partition, lib/runtime/logcheck.h) and body = the whole event as mni_event_to_json writes it
- * (envelope and body: self-contained evidence, parseable back into the same event with
- * mni_event_from_json). Only events that passed validate.h reach here, so no raw My Number is
- * ever written.
+ * (envelope and body: self-contained evidence), except an exposure manifest's tokens, which go
+ * to the column tokens as 32 bytes each, in order (migration 0070: a jsonb of 64-hex strings
+ * cost PostgreSQL far more to parse, build and store than the bytes). They travel to the server
+ * as one string of hex digits per row, decoded there. event_log_event(body, tokens) gives the
+ * whole event back, parseable into the same event with mni_event_from_json, and the replay
+ * comparison compares those. Only events that passed validate.h reach here, so no raw My
+ * Number is ever written.
  *
  * The caller de-duplicates event ids within one call (a producer retry inside a batch): two
  * rows with one event id in the same INSERT would leave which source position is stored to
@@ -50,8 +54,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/model/events.h"
 #include "lib/base/strset.h"
+#include "lib/model/events.h"
 
 #define EVENT_STORE_CHUNK_BYTES (8u * 1024 * 1024)
 
@@ -66,8 +70,8 @@ typedef struct {
 } event_store_row;
 
 /* Adds to known each of ids[0..n) that has an incident_opened row in event_log. */
-int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset *known,
-                            char *err, size_t errlen);
+int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset *known, char *err,
+                            size_t errlen);
 
 /* An event whose origin already holds another event in event_log. */
 typedef struct {
@@ -83,7 +87,6 @@ typedef struct {
  * conflicting; clash->found is set when a row was refused because its origin holds another
  * event (see above): the caller must then not commit the batch. */
 int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, strset *inserted,
-                       strset *conflicting, event_store_clash *clash, char *err,
-                       size_t errlen);
+                       strset *conflicting, event_store_clash *clash, char *err, size_t errlen);
 
 #endif

@@ -156,8 +156,8 @@ static int load_filings(PGconn *pg, const char *incident_id, json_t *snap, char 
 }
 
 /* Title and description: the opening event's, replaced by any later update that carries one.
- * event_log.body is the whole event as ingest stored it (mni_event_to_json: envelope and body),
- * so the texts are under its "body". */
+ * event_log.body is the whole event as ingest stored it (mni_event_to_json: envelope and body;
+ * only a manifest's tokens are apart, migration 0070), so the texts are under its "body". */
 static int load_texts(PGconn *pg, const char *incident_id, json_t *snap, char *err, size_t errlen)
 {
     const char *p[] = {incident_id};

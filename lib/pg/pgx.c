@@ -62,8 +62,7 @@ static void pgx_one_line(const char *s, char *out, size_t outlen)
 }
 
 /* The error of a failed result (res may be NULL: then the connection's message). */
-void pgx_result_error(PGconn *conn, const PGresult *res, const char *name, char *err,
-                             size_t errlen)
+void pgx_result_error(PGconn *conn, const PGresult *res, const char *name, char *err, size_t errlen)
 {
     char primary[1024], detail[1024] = "", hint[512] = "";
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -92,7 +91,7 @@ void pgx_result_error(PGconn *conn, const PGresult *res, const char *name, char 
     }
     if (*pgx_sqlstate)
         errbuf_fail(err, errlen, "%s: %s%s%s [SQLSTATE %s]", name, primary, detail, hint,
-                 pgx_sqlstate);
+                    pgx_sqlstate);
     else
         errbuf_fail(err, errlen, "%s: %s%s%s", name, primary, detail, hint);
 }
@@ -201,13 +200,54 @@ int pgx_conninfo_set(const char *conninfo, const char *key, const char *value, c
     return 0;
 }
 
+/* The connection string's own libpq `options` (server settings, "-c name=value ...") followed
+ * by settings, into out; -1 when conninfo does not parse or out is too small. */
+static int pgx_server_options(const char *conninfo, const char *settings, char *out, size_t outlen,
+                              char *err, size_t errlen)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &perr);
+    if (!opts) {
+        errbuf_fail(err, errlen, "cannot parse the PostgreSQL connection string: %s",
+                    perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return -1;
+    }
+    const char *own = "";
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (!strcmp(o->keyword, "options") && o->val) own = o->val;
+    int n = snprintf(out, outlen, "%s%s%s", own, *own ? " " : "", settings);
+    PQconninfoFree(opts);
+    if (n < 0 || (size_t)n >= outlen) {
+        errbuf_fail(err, errlen, "PostgreSQL connection options longer than %zu bytes", outlen);
+        return -1;
+    }
+    return 0;
+}
+
 PGconn *pgx_connect(const char *conninfo, const char *application_name, char *err, size_t errlen)
 {
+    return pgx_connect_with(conninfo, application_name, NULL, err, errlen);
+}
+
+PGconn *pgx_connect_with(const char *conninfo, const char *application_name, const char *settings,
+                         char *err, size_t errlen)
+{
     /* application_name comes before dbname so that the connection string can override it;
-     * client_encoding comes after so that it cannot (everything here is UTF-8). */
-    const char *keys[] = {"application_name", "dbname", "client_encoding", NULL};
+     * client_encoding comes after so that it cannot (everything here is UTF-8). The settings
+     * come after, too, appended to the string's own options (the last -c of a name wins): libpq
+     * sends them at every connection, PQreset's included, so they outlive reconnects, which a
+     * SET would not. */
+    char options[1024];
+    const char *keys[] = {"application_name", "dbname", "client_encoding", NULL, NULL};
     const char *vals[] = {application_name ? application_name : "mni", conninfo ? conninfo : "",
-                          "UTF8", NULL};
+                          "UTF8", NULL, NULL};
+    if (settings && *settings) {
+        if (pgx_server_options(conninfo, settings, options, sizeof options, err, errlen) != 0)
+            return NULL;
+        keys[3] = "options";
+        vals[3] = options;
+    }
     char target[512], reason[1024];
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
@@ -239,8 +279,7 @@ void pgx_close(PGconn *conn)
 /* ---- statements ---- */
 
 /* Checks res against the wanted statuses; clears it unless keep; 0 or -1. */
-int pgx_check(PGconn *conn, PGresult *res, const char *name, bool keep, char *err,
-                     size_t errlen)
+int pgx_check(PGconn *conn, PGresult *res, const char *name, bool keep, char *err, size_t errlen)
 {
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
@@ -436,7 +475,7 @@ int pgx_begin(PGconn *conn, char *err, size_t errlen)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
         errbuf_fail(err, errlen, "begin: the connection is %s",
-                 PQstatus(conn) != CONNECTION_OK ? "broken" : "already in a transaction");
+                    PQstatus(conn) != CONNECTION_OK ? "broken" : "already in a transaction");
         pgx_sqlstate[0] = '\0';
         return -1;
     }
@@ -448,7 +487,7 @@ int pgx_commit(PGconn *conn, char *err, size_t errlen)
     PGTransactionStatusType ts = PQtransactionStatus(conn);
     if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) {
         errbuf_fail(err, errlen, "commit: %s",
-                 ts == PQTRANS_IDLE ? "no transaction in progress" : "the connection is broken");
+                    ts == PQTRANS_IDLE ? "no transaction in progress" : "the connection is broken");
         pgx_sqlstate[0] = '\0';
         return -1;
     }
@@ -471,7 +510,7 @@ int pgx_rollback(PGconn *conn, char *err, size_t errlen)
     if (ts == PQTRANS_IDLE) return 0;
     if (ts == PQTRANS_UNKNOWN || ts == PQTRANS_ACTIVE) {
         errbuf_fail(err, errlen, "rollback: the connection is %s",
-                 ts == PQTRANS_ACTIVE ? "busy" : "broken");
+                    ts == PQTRANS_ACTIVE ? "busy" : "broken");
         pgx_sqlstate[0] = '\0';
         return -1;
     }

@@ -43,6 +43,11 @@
 /* Connects; NULL on failure with a message that names the target (host, port, dbname, user;
  * never the password) and libpq's reason. application_name may be NULL ("mni"). */
 PGconn *pgx_connect(const char *conninfo, const char *application_name, char *err, size_t errlen);
+/* pgx_connect with server settings for the session, in libpq's `options` form ("-c
+ * synchronous_commit=off"; NULL or "" for none), added after the connection string's own
+ * options so that they win over them. Sent at every connection, PQreset's included. */
+PGconn *pgx_connect_with(const char *conninfo, const char *application_name, const char *settings,
+                         char *err, size_t errlen);
 /* PQfinish; NULL is fine. */
 void pgx_close(PGconn *conn);
 /* Writes "host=... port=... dbname=... user=..." of conninfo (password left out) into out;

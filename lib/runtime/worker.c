@@ -18,6 +18,7 @@
 #include "lib/runtime/logcheck.h"
 #include "lib/runtime/offsets.h"
 #include "lib/runtime/metrics.h"
+#include "lib/runtime/relayer.h"
 
 #define WORKER_MAX_PROPS 64
 #define WORKER_FLUSH_MS 30000
@@ -63,12 +64,14 @@ struct worker {
     const char *topic;
     worker_offset *offsets;
     size_t n_offsets, cap_offsets;
-    int assigned;        /* a partition assignment arrived (the idle clock runs from then) */
-    int degraded;        /* events were lost and not every loss is acknowledged yet */
-    int fenced;          /* the last batch's compare-and-set found its offsets moved */
-    metrics *metrics;    /* NULL when metrics.port is 0 */
-    double next_tick_at; /* monotonic ms */
-    int tick_backoff_ms; /* 0 while ticks succeed */
+    int assigned;         /* a partition assignment arrived (the idle clock runs from then) */
+    int degraded;         /* events were lost and not every loss is acknowledged yet */
+    int fenced;           /* the last batch's compare-and-set found its offsets moved */
+    metrics *metrics;     /* NULL when metrics.port is 0 */
+    relayer *relay;       /* the outbox relay's thread (worker_start_relay), or NULL */
+    char pg_settings[64]; /* pgx_connect_with's settings: pg.synchronous_commit */
+    double next_tick_at;  /* monotonic ms */
+    int tick_backoff_ms;  /* 0 while ticks succeed */
     long long metrics_port;
     long long batch_size, batch_ms, batch_bytes, tick_ms, exit_when_idle_ms;
     long long pause_before_commit_ms; /* fault injection for crash tests; 0 in production */
@@ -801,6 +804,21 @@ static size_t kafka_props(const config *cfg, kq_prop *props, size_t cap)
     return n;
 }
 
+/* pg.synchronous_commit: one of PostgreSQL's values, or "" for the server's own setting. Off
+ * by default: why that loses nothing is in deploy/mni.conf and deploy/RUNBOOK.md. */
+static int check_synchronous_commit(const config *cfg, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"", "off", "local", "remote_write", "remote_apply", "on"};
+    const char *v = config_get(cfg, "pg.synchronous_commit");
+    for (size_t i = 0; v && i < sizeof allowed / sizeof allowed[0]; i++)
+        if (!strcmp(v, allowed[i])) return 0;
+    snprintf(err, errlen,
+             "pg.synchronous_commit = '%s' (%s): not one of off, local, remote_write, "
+             "remote_apply, on (or empty: the server's setting)",
+             v ? v : "", config_source(cfg, "pg.synchronous_commit"));
+    return -1;
+}
+
 static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int *print_only)
 {
     const char *config_path = NULL;
@@ -838,6 +856,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_set_default(w->cfg, "metrics.bind", "127.0.0.1", err, errlen) != 0 ||
         config_set_default(w->cfg, "metrics.gauges_ms", "15000", err, errlen) != 0 ||
         config_set_default(w->cfg, "audit.key_file", NULL, err, errlen) != 0 ||
+        config_set_default(w->cfg, "pg.synchronous_commit", "off", err, errlen) != 0 ||
         config_load(w->cfg, config_path, err, errlen) != 0 ||
         audit_anchor_configure(w->cfg, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
@@ -864,17 +883,18 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         return -1;
     snprintf(w->group, sizeof w->group, "%s", group_id);
     w->topic = topic;
-    return 0;
+    return check_synchronous_commit(w->cfg, err, errlen);
 }
 
 /* The first connection to PostgreSQL. A database that is unreachable when the worker starts
  * (restarting, or the worker restarted during an outage) is waited for like one lost later:
  * retried with backoff, each failure logged, until it answers or a signal stops the worker. */
-static PGconn *connect_pg(const char *conninfo, const char *app, char *err, size_t errlen)
+static PGconn *connect_pg(const char *conninfo, const char *app, const char *settings, char *err,
+                          size_t errlen)
 {
     int backoff_ms = 100;
     for (int attempt = 1;; attempt++) {
-        PGconn *pg = pgx_connect(conninfo, app, err, errlen);
+        PGconn *pg = pgx_connect_with(conninfo, app, settings, err, errlen);
         if (pg || worker_signal) return pg;
         log_warn("cannot connect to PostgreSQL; retrying", LOG_STR("error", err),
                  LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff_ms), LOG_END);
@@ -907,7 +927,10 @@ static int connect_all(worker *w, char *err, size_t errlen)
     if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
-    w->pg = connect_pg(conninfo, app, err, errlen);
+    const char *sync = config_get(w->cfg, "pg.synchronous_commit");
+    if (sync && *sync)
+        snprintf(w->pg_settings, sizeof w->pg_settings, "-c synchronous_commit=%s", sync);
+    w->pg = connect_pg(conninfo, app, w->pg_settings, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);
     kq_prop props[WORKER_MAX_PROPS + 2];
@@ -979,6 +1002,27 @@ static int read_gauges(worker *w, char *err, size_t errlen)
     return 0;
 }
 
+int worker_start_relay(worker *w, const schema_set *schemas, int batch, char *err, size_t errlen)
+{
+    char app[64];
+    snprintf(app, sizeof app, "mni-%s-relay", w->spec->component);
+    kq_prop props[WORKER_MAX_PROPS];
+    relayer_spec spec = {
+        .conninfo = config_get(w->cfg, "pg.conninfo"),
+        .app = app,
+        .pg_settings = w->pg_settings,
+        .kafka_props = props,
+        .n_kafka_props = kafka_props(w->cfg, props, WORKER_MAX_PROPS),
+        .cfg = w->cfg,
+        .schemas = schemas,
+        .batch = batch,
+        .tick_ms = w->tick_ms,
+        .metrics = w->metrics,
+    };
+    w->relay = relayer_start(&spec, err, errlen);
+    return w->relay ? 0 : -1;
+}
+
 /* The timed work: reconnects PostgreSQL when the connection broke (a restart while idle),
  * follows acknowledgements of lost events while degraded, then runs spec.tick, or, for a worker
  * without one, checks the connection when idle. A failure is counted and retried with backoff
@@ -1003,6 +1047,7 @@ static void run_tick(worker *w, int idle)
         ok = w->spec->tick(w, w->ctx, err, sizeof err) == 0;
     else if (ok && idle)
         ok = pgx_exec(w->pg, "worker.ping", "SELECT 1", err, sizeof err) == 0;
+    if (ok && w->relay) ok = relayer_ok(w->relay, err, sizeof err); /* its failures show here */
     if (!ok && PQstatus(w->pg) == CONNECTION_OK && PQtransactionStatus(w->pg) != PQTRANS_IDLE) {
         char ignored[256];
         pgx_rollback(w->pg, ignored, sizeof ignored);
@@ -1091,6 +1136,7 @@ static int loop(worker *w)
             log_debug("batch committed", LOG_UINT("messages", n), LOG_F64("ms", now_ms() - t0),
                       LOG_END);
             kq_messages_destroy(msgs, n);
+            relayer_kick(w->relay); /* the batch's outbox rows leave beside the next batch */
             handle_resets(w);
             run_tick(w, 0);
         } else {
@@ -1143,13 +1189,18 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         rc = 1;
     } else {
         log_info("started", LOG_STR("group", w.group), LOG_STR("topic", w.topic),
-                 LOG_INT("batch_size", w.batch_size), LOG_END);
+                 LOG_INT("batch_size", w.batch_size),
+                 LOG_STR("synchronous_commit", config_get(w.cfg, "pg.synchronous_commit")),
+                 LOG_END);
         metrics_set_database(w.metrics, 1);
         if (check_losses(&w, err, sizeof err) != 0)
             log_warn("cannot read the open losses", LOG_STR("error", err), LOG_END);
         rc = loop(&w);
         run_tick(&w, 0); /* relay what the last batch left in the outbox */
     }
+    if (relayer_stop(w.relay, err, sizeof err) != 0) /* its last pass: the same */
+        log_warn("the outbox relay's last pass failed; its rows stay unpublished",
+                 LOG_STR("error", err), LOG_END);
     if (kq_consumer_close(w.consumer, err, sizeof err) != 0)
         log_warn("consumer close reported an error", LOG_STR("error", err), LOG_END);
     if (kq_producer_close(w.producer, WORKER_FLUSH_MS, err, sizeof err) != 0) {

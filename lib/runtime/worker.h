@@ -49,8 +49,9 @@
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
  * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics, /healthz, /readyz, /livez),
  * metrics.gauges_ms (default 15000: how often the tick reads the PostgreSQL gauges), the input
- * topic key, pg.conninfo, kafka.* (kafka.auto.offset.reset is refused unless it is "error"),
- * log.level, and the crash-test knob
+ * topic key, pg.conninfo, pg.synchronous_commit (default off, sent with every connection: a
+ * lost commit is read again from Kafka, deploy/mni.conf), kafka.* (kafka.auto.offset.reset is
+ * refused unless it is "error"), log.level, and the crash-test knob
  * test.pause_before_commit_ms (default 0: never set it in production).
  * The broker's log (lib/runtime/logcheck.h): on every assignment each partition's stored offset is
  * checked against the broker's log start and end and, by re-reading the message before it,
@@ -83,6 +84,7 @@
 #include "lib/kafka/kq.h"
 #include "lib/runtime/config.h"
 #include "lib/runtime/metrics.h"
+#include "lib/serdes/schema_set.h"
 
 typedef struct worker worker;
 
@@ -110,6 +112,11 @@ typedef struct {
     int (*tick)(worker *w, void *ctx, char *err, size_t errlen);
     unsigned gauges; /* WORKER_GAUGE_* */
 } worker_spec;
+
+/* Relays the outbox on a thread of its own (relayer.h), kicked after each commit, instead of
+ * in the loop; call from spec.start. schemas must outlive the worker. Its failures show as the
+ * tick's (/healthz "failing: timed work"); worker_main stops it after a last pass. */
+int worker_start_relay(worker *w, const schema_set *schemas, int batch, char *err, size_t errlen);
 
 /* Runs the worker; returns the process exit code. */
 int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx);

@@ -335,11 +335,13 @@ static void paced_producer_loses_nothing(void **state)
                             "kind = 'incident_opened'",
                             NULL),
                      1);
-    assert_int_equal(db_int("SELECT sum(jsonb_array_length(body->'body'->'tokens')) FROM "
-                            "event_log WHERE kind = 'exposure_manifest' AND incident_id = "
-                            "'INC-BIG'",
-                            NULL),
-                     MANIFESTS * TOKENS);
+    assert_int_equal(
+        db_int(
+            "SELECT sum(jsonb_array_length(event_log_event(body, tokens)->'body'->'tokens')) FROM "
+            "event_log WHERE kind = 'exposure_manifest' AND incident_id = "
+            "'INC-BIG'",
+            NULL),
+        MANIFESTS * TOKENS);
     assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps", NULL), 0);
     for (int32_t dp = 0; dp < T_PARTITIONS; dp++) {
         watermarks(mk, "incident.dlq", dp, &lo, &hi);

@@ -26,6 +26,9 @@
  *                             UTF-8 and bytea unchanged; a bad row fails at pgx_copy_end; a
  *                             NUL byte is refused locally; pgx_exec refuses COPY statements
  *                             and the connection stays usable.
+ *   connect_with_settings     pgx_connect_with's server settings hold for the session, after
+ *                             PQreset too, and win over the connection string's own options,
+ *                             which are kept otherwise (pg.synchronous_commit of the workers).
  *   conninfo_helpers          pgx_conninfo_set rewrites dbname in keyword and URI forms;
  *                             pgx_conninfo_describe leaves the password out.
  */
@@ -634,6 +637,45 @@ static void conninfo_helpers(void **state)
     assert_null(strstr(err, "secret"));
 }
 
+/* The value of one setting in conn's session. */
+static void assert_setting(PGconn *conn, const char *name, const char *want)
+{
+    char err[512];
+    const char *params[] = {name};
+    PGresult *res =
+        pgx_query(conn, "test.setting", "SELECT current_setting($1)", 1, params, err, sizeof err);
+    if (!res) fail_msg("%s", err);
+    assert_string_equal(PQgetvalue(res, 0, 0), want);
+    PQclear(res);
+}
+
+static void connect_with_settings(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char err[1024], conninfo[2200];
+    /* The connection string's own options: one kept, one overridden. */
+    snprintf(conninfo, sizeof conninfo, "%s options='-c work_mem=5MB -c synchronous_commit=on'",
+             db->conninfo);
+    PGconn *c =
+        pgx_connect_with(conninfo, "mni test", "-c synchronous_commit=off", err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    assert_setting(c, "synchronous_commit", "off");
+    assert_setting(c, "work_mem", "5MB");
+    PQreset(c);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_setting(c, "synchronous_commit", "off");
+    pgx_close(c);
+    /* None given: the server's own. */
+    c = pgx_connect_with(db->conninfo, "mni test", "", err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    assert_setting(c, "synchronous_commit", "on");
+    pgx_close(c);
+    /* A setting the server refuses fails the connection, with the server's reason. */
+    assert_null(pgx_connect_with(db->conninfo, "mni test", "-c synchronous_commit=sometimes", err,
+                                 sizeof err));
+    assert_non_null(strstr(err, "synchronous_commit"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +689,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(deadlines_one_clock, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(commit_after_error, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(copy_roundtrip, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(connect_with_settings, setup_empty_db, teardown_db),
         cmocka_unit_test(conninfo_helpers),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);

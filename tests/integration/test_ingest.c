@@ -520,7 +520,9 @@ static void first_run(void **state)
                      0);
     {
         char err[512];
-        PGresult *res = pgx_query(db.conn, "test.bodies", "SELECT body::text FROM event_log", 0,
+        /* Whole events: a manifest's tokens are stored as bytes (migration 0070). */
+        PGresult *res = pgx_query(db.conn, "test.bodies",
+                                  "SELECT event_log_event(body, tokens)::text FROM event_log", 0,
                                   NULL, err, sizeof err);
         assert_non_null(res);
         for (int i = 0; i < PQntuples(res); i++) {
@@ -614,9 +616,16 @@ static void first_run(void **state)
         }
     }
     /* ... while the token's digit run was stored with the token (not a padded number). */
-    assert_int_equal(db_count("SELECT count(*) FROM event_log WHERE body::text LIKE '%' || $1 || "
-                              "'%'",
+    assert_int_equal(db_count("SELECT count(*) FROM event_log WHERE event_log_event(body, "
+                              "tokens)::text LIKE '%' || $1 || '%'",
                               token_number),
+                     1);
+    /* As 32 bytes beside a body without them, and given back whole. */
+    assert_int_equal(db_count("SELECT count(*) FROM event_log WHERE event_id = 'ing-a4' AND "
+                              "length(tokens) = 32 AND NOT body->'body' ? 'tokens' AND "
+                              "event_log_event(body, tokens)->'body'->'tokens' = "
+                              "jsonb_build_array(encode(tokens, 'hex'))",
+                              NULL),
                      1);
 
     assert_offsets_at_end("ingest-test-1");

@@ -3,15 +3,17 @@
  * the timed work (notify's sweeper and outbox relay; ingest has none) kept failing on the dead
  * connection until new input arrived, and /healthz said 200 meanwhile.
  *
- * mni-notify (sweeper + relay every tick) and mni-ingest (a connection check every idle tick)
+ * mni-notify (sweeper + relay every tick), mni-ingest (a connection check every idle tick) and
+ * mni-assess (a connection check, and its outbox relay on a thread and connection of its own)
  * run idle against a migrated database and an in-process mock cluster, with tick.ms 200 and
- * their metrics ports. Both answer 200 on /healthz; the test environment's PostgreSQL is stopped
- * (`scripts/mni-env pg-stop`: a fast shutdown, which ends their sessions) and both must answer
+ * their metrics ports. All answer 200 on /healthz; the test environment's PostgreSQL is stopped
+ * (`scripts/mni-env pg-stop`: a fast shutdown, which ends their sessions) and each must answer
  * 503 "database unreachable", count failed ticks and show mni_database_up 0; it is started again
- * (`scripts/mni-env pg-start`) and both must answer 200 again, which needs a tick that succeeded
- * after the restart (a failed tick answers "failing: timed work"), log that they reconnected,
- * and hold a session in the database again. Nothing waits a fixed time: each step waits for its
- * condition.
+ * (`scripts/mni-env pg-start`) and each must answer 200 again, which needs a tick that succeeded
+ * after the restart (a failed tick answers "failing: timed work"; mni-assess's tick also reports
+ * its relay's last pass, so its relay must have reconnected and relayed again), log that they
+ * reconnected, and hold a session in the database again (the relay its own). Nothing waits a fixed
+ * time: each step waits for its condition.
  *
  * A second case starts mni-ingest while PostgreSQL is stopped: it must wait (log "cannot
  * connect to PostgreSQL; retrying", never "cannot start") and answer 200 once it is back.
@@ -120,17 +122,25 @@ static void idle_workers_reconnect(void **state)
         const char *program, *component;
         int port;
         workerproc w;
-    } workers[] = {{"mni-notify", "notify", httpget_free_port(), {0}},
-                   {"mni-ingest", "ingest", 0, {0}}};
-    workers[1].port = httpget_free_port();
-    if (workers[1].port == workers[0].port) workers[1].port++;
-    for (int i = 0; i < 2; i++)
+    } workers[] = {{"mni-notify", "notify", 0, {0}},
+                   {"mni-ingest", "ingest", 0, {0}},
+                   {"mni-assess", "assess", 0, {0}}};
+    enum { N = sizeof workers / sizeof workers[0] };
+    for (int i = 0; i < N; i++) { /* free ports, none twice (none is bound until the start) */
+        workers[i].port = httpget_free_port();
+        for (int k = 0; k < i; k++)
+            if (workers[k].port == workers[i].port) {
+                workers[i].port++;
+                k = -1;
+            }
+    }
+    for (int i = 0; i < N; i++)
         start(&workers[i].w, workers[i].program, &db, mk, workers[i].port);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < N; i++)
         wait_health(workers[i].program, workers[i].port, 200, "ok");
 
     mni_env("pg-stop");
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N; i++) {
         char series[128];
         wait_health(workers[i].program, workers[i].port, 503, "database unreachable");
         snprintf(series, sizeof series, "mni_ticks_failed_total{component=\"%s\"}",
@@ -140,7 +150,7 @@ static void idle_workers_reconnect(void **state)
         assert_int_equal(metric(workers[i].port, series), 0);
     }
     mni_env("pg-start");
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N; i++) {
         char series[128];
         wait_health(workers[i].program, workers[i].port, 200, "ok");
         snprintf(series, sizeof series, "mni_database_up{component=\"%s\"}", workers[i].component);
@@ -149,15 +159,20 @@ static void idle_workers_reconnect(void **state)
                     1);
         assert_true(workerproc_log_count(&workers[i].w, "\"msg\":\"tick succeeded again\"") >= 1);
     }
+    /* mni-assess is ok only once its relay's thread (lib/runtime/relayer.h) succeeded again,
+     * on a connection of its own that it had to open again. */
+    assert_true(
+        workerproc_log_count(&workers[2].w, "\"msg\":\"relay reconnected to PostgreSQL\"") >= 1);
     /* The test's own session ended with the server too. */
     PQreset(db.conn);
     assert_int_equal(PQstatus(db.conn), CONNECTION_OK);
     sqlcheck_equal(db.conn,
                    "SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE datname = "
-                   "$1 AND application_name IN ('mni-notify', 'mni-ingest')",
-                   db.name, "2");
+                   "$1 AND application_name IN ('mni-notify', 'mni-ingest', 'mni-assess', "
+                   "'mni-assess-relay')",
+                   db.name, "4");
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N; i++) {
         workerproc_signal(&workers[i].w, SIGTERM);
         int rc = workerproc_wait(&workers[i].w, WAIT_MS);
         if (rc != 0 || getenv("PG_RESTART_TEST_LOG")) workerproc_dump_log(&workers[i].w);

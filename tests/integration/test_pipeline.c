@@ -189,7 +189,8 @@ static void test_pipeline_end_to_end(void **state)
 
     /* The raw number is nowhere downstream. */
     sqlcheck_equal(pg,
-                   "SELECT count(*) FROM (SELECT body::text t FROM event_log UNION ALL SELECT "
+                   "SELECT count(*) FROM (SELECT event_log_event(body, tokens)::text t FROM "
+                   "event_log UNION ALL SELECT "
                    "facts::text FROM cases UNION ALL SELECT verdict::text FROM case_versions UNION "
                    "ALL SELECT payload::text FROM outbox UNION ALL SELECT document FROM deliveries "
                    "UNION ALL SELECT title||body::text FROM tickets UNION ALL SELECT payload::text "
