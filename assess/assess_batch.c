@@ -11,15 +11,15 @@
 #include <time.h>
 
 #include "assess/batch_store.h"
-#include "lib/base/digest.h"
-#include "lib/base/strset.h"
-#include "lib/model/task_id.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
+#include "lib/base/digest.h"
+#include "lib/base/strset.h"
 #include "lib/base/timefmt.h"
 #include "lib/model/events.h"
 #include "lib/model/facts_json.h"
 #include "lib/model/records.h"
+#include "lib/model/task_id.h"
 #include "lib/model/verdict_json.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/outbox.h"

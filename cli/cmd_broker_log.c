@@ -22,8 +22,8 @@
 #include "cli/cli_pg.h"
 #include "cli/cli_table.h"
 #include "cli/commands.h"
-#include "lib/runtime/logcheck.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/logcheck.h"
 
 static void ack_loss_usage(FILE *out)
 {

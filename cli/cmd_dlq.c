@@ -39,11 +39,11 @@
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
 #include "cli/dlq_read.h"
-#include "lib/runtime/config.h"
-#include "lib/kafka/kq.h"
-#include "lib/runtime/logcheck.h"
-#include "lib/pg/pgx.h"
 #include "lib/base/timefmt.h"
+#include "lib/kafka/kq.h"
+#include "lib/pg/pgx.h"
+#include "lib/runtime/config.h"
+#include "lib/runtime/logcheck.h"
 
 #define DLQ_READ_MS 30000
 #define DLQ_FLUSH_MS 60000

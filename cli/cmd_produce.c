@@ -46,11 +46,11 @@
 
 #include "cli/commands.h"
 #include "cli/produce_pace.h"
-#include "lib/runtime/config.h"
-#include "lib/runtime/schema_source.h"
+#include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
-#include "lib/kafka/kq.h"
+#include "lib/runtime/config.h"
+#include "lib/runtime/schema_source.h"
 #include "lib/serdes/wire.h"
 #include "rules/mynumber.h"
 

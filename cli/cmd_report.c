@@ -12,9 +12,9 @@
 #include "cli/case_report.h"
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
+#include "lib/base/timefmt.h"
 #include "lib/pg/pgx.h"
 #include "notify/render/render_html.h"
-#include "lib/base/timefmt.h"
 
 static void report_usage(FILE *out)
 {

@@ -22,9 +22,9 @@
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
 #include "cli/web_server.h"
-#include "lib/runtime/config.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/config.h"
 
 static void web_usage(FILE *out)
 {

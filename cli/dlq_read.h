@@ -17,8 +17,8 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-#include "lib/runtime/config.h"
 #include "lib/kafka/kq.h"
+#include "lib/runtime/config.h"
 
 typedef struct {
     rd_kafka_t *rk;

@@ -44,8 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/model/topics.h"
 #include "lib/base/log.h"
+#include "lib/model/topics.h"
 
 #define MOCKBROKER_MAX_BROKERS 16
 #define MOCKBROKER_MAX_TOPICS 64

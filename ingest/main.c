@@ -103,7 +103,7 @@ typedef struct {
 typedef struct {
     schema_set *schemas;
     registry_client *registry; /* NULL without a schema registry */
-    ingest_slot *slots; /* cap_slots entries, each event initialised */
+    ingest_slot *slots;        /* cap_slots entries, each event initialised */
     size_t cap_slots;
     const char **lookup;   /* incident ids to look up (pointers into slots' events) */
     event_store_row *rows; /* accepted events to insert */

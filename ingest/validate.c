@@ -170,8 +170,8 @@ static int validate_ranges(const mni_event *ev, char *why, size_t whylen)
     return 0;
 }
 
-ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg,
-                                       size_t len, mni_event *ev, char *detail, size_t detaillen)
+ingest_verdict ingest_validate_message(const schema_set *schemas, const void *msg, size_t len,
+                                       mni_event *ev, char *detail, size_t detaillen)
 {
     static const uint8_t empty[1];
     char why[512] = "";

@@ -29,14 +29,12 @@
  *                        2099-10-31: before My Numbers, or so far ahead that no clock can run
  *                        from it), or a headcount above RULES_MAX_PERSONS (persons,
  *                        persons_max, appi_persons, employees). Detail: the field and the
- *                        bound. Or an incident_opened whose facts the rule core refuses, checked here
- *                        with the core's own validation (rules_assess on the incident's facts
- *                        alone; a contractor's clients come later, so it runs with one empty
- *                        placeholder client): no kind, known_at outside 2015-10-05 ..
- *                        2099-10-31, recovered_unviewed with viewing "viewed", ... Detail: the
- *                        core's reason with the field's path ("body.kinds: at least one kind
- *                        is required"). Refused at the edge, so that the error is not blamed
- *                        on the events that follow.
+ *                        bound. Or an incident_opened whose facts the rule core refuses, checked
+ * here with the core's own validation (rules_assess on the incident's facts alone; a contractor's
+ * clients come later, so it runs with one empty placeholder client): no kind, known_at outside
+ * 2015-10-05 .. 2099-10-31, recovered_unviewed with viewing "viewed", ... Detail: the core's reason
+ * with the field's path ("body.kinds: at least one kind is required"). Refused at the edge, so that
+ * the error is not blamed on the events that follow.
  *   4. waiting           an event other than incident_opened whose incident has no
  *                        incident_opened, neither stored in event_log nor accepted earlier in the
  *                        same batch, is not refused: producers are independent systems (a

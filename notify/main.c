@@ -32,15 +32,15 @@
 #include <string.h>
 
 #include "lib/base/arena.h"
-#include "lib/serdes/schema_set.h"
 #include "lib/base/log.h"
+#include "lib/base/timefmt.h"
+#include "lib/model/records.h"
+#include "lib/pg/pgx.h"
 #include "lib/runtime/audit_anchor.h"
 #include "lib/runtime/outbox.h"
-#include "lib/pg/pgx.h"
-#include "lib/model/records.h"
-#include "lib/base/timefmt.h"
 #include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
+#include "lib/serdes/schema_set.h"
 #include "notify/notify_store.h"
 #include "notify/notify_task.h"
 #include "notify/sweeper.h"
@@ -53,8 +53,8 @@
 typedef struct {
     schema_set *schemas;
     registry_client *registry; /* NULL without a schema registry */
-    mni_arena arena; /* the decoded task; reset per message */
-    json_t *audit;      /* the batch's audit rows */
+    mni_arena arena;           /* the decoded task; reset per message */
+    json_t *audit;             /* the batch's audit rows */
     sweeper_config sweep;
     char clock[64];
     webhook_config webhook;

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "lib/base/log.h"
-#include "notify/render/render.h"
 #include "lib/base/timefmt.h"
 #include "lib/model/task_id.h"
 #include "notify/notify_store.h"
+#include "notify/render/render.h"
 #include "notify/snapshot.h"
 
 #define NOTIFY_MAX_DOCS 2

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/pg/pgx.h"
 #include "lib/base/timefmt.h"
+#include "lib/pg/pgx.h"
 
 #define EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
@@ -98,11 +98,12 @@ static int load_clients(PGconn *pg, const char *incident_id, const char *client_
                         char *err, size_t errlen)
 {
     const char *p[] = {incident_id, client_id};
-    PGresult *res = pgx_query(pg, "notify.snapshot_clients",
-                              "SELECT client_id, mni_client_persons(persons, token_count), persons_max, "
-                              "token_count FROM client_exposure WHERE incident_id = $1 "
-                              "AND ($2::text IS NULL OR client_id = $2) ORDER BY client_id",
-                              2, p, err, errlen);
+    PGresult *res =
+        pgx_query(pg, "notify.snapshot_clients",
+                  "SELECT client_id, mni_client_persons(persons, token_count), persons_max, "
+                  "token_count FROM client_exposure WHERE incident_id = $1 "
+                  "AND ($2::text IS NULL OR client_id = $2) ORDER BY client_id",
+                  2, p, err, errlen);
     if (!res) return -1;
     json_t *arr = json_array();
     for (int r = 0; r < PQntuples(res); r++)

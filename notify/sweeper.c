@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "lib/base/log.h"
-#include "lib/pg/pgx.h"
-#include "lib/model/task_id.h"
-#include "lib/runtime/outbox.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/task_id.h"
+#include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 #include "notify/notify_store.h"
 
 /* The sweep's "now" in milliseconds: notify.clock, else the server's now(). */
@@ -74,8 +74,8 @@ static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const 
     /* outbox_enqueue stamps created_at with the statement's clock: a reminder queued with its
      * escalation is relayed first. */
     bool is_new = false;
-    int rc = outbox_enqueue(pg, task_id, "tasks", incident_id, client_id, kind, text, &is_new,
-                            err, errlen);
+    int rc = outbox_enqueue(pg, task_id, "tasks", incident_id, client_id, kind, text, &is_new, err,
+                            errlen);
     free(text);
     if (rc != 0) return -1;
     *queued = is_new;

@@ -10,7 +10,7 @@
 
 struct arena_chunk {
     arena_chunk *next; /* the chunk allocated before this one */
-    size_t size;              /* usable bytes in data */
+    size_t size;       /* usable bytes in data */
     size_t used;
     alignas(max_align_t) unsigned char data[];
 };

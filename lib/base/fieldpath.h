@@ -36,8 +36,7 @@ static inline void fieldpath_clip(fieldpath *p, int wrote)
 static inline size_t fieldpath_field(fieldpath *p, const char *name)
 {
     size_t old = p->n;
-    fieldpath_clip(p,
-                     snprintf(p->s + p->n, FIELDPATH_MAX - p->n, "%s%s", p->n ? "." : "", name));
+    fieldpath_clip(p, snprintf(p->s + p->n, FIELDPATH_MAX - p->n, "%s%s", p->n ? "." : "", name));
     return old;
 }
 

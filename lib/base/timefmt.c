@@ -71,7 +71,8 @@ int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t
         offset_min = (oh * 60 + om) * (*s == '-' ? -1 : 1);
         s += 6;
     } else {
-        return errbuf_fail(err, errlen, "not an RFC 3339 time: the offset (Z or +HH:MM) is required");
+        return errbuf_fail(err, errlen,
+                           "not an RFC 3339 time: the offset (Z or +HH:MM) is required");
     }
     if (*s != '\0') return errbuf_fail(err, errlen, "not an RFC 3339 time: text after the offset");
     int64_t secs = (int64_t)day * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;

@@ -72,7 +72,7 @@ static int kq_conf_set(rd_kafka_conf_t *conf, const kq_prop *p, char *err, size_
 
     if (!p->key || !p->value) {
         errbuf_fail(err, errlen, "kafka property %s: missing %s", p->key ? p->key : "(null)",
-                 p->key ? "value" : "name");
+                    p->key ? "value" : "name");
         return -1;
     }
     if (rd_kafka_conf_set(conf, p->key, p->value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
@@ -102,7 +102,8 @@ static int kq_conf_require(rd_kafka_conf_t *conf, const char *key, const char *w
 
     if (kq_conf_value(conf, key, val, sizeof val, err, errlen) != 0) return -1;
     if (strcmp(val, want1) == 0 || (want2 && strcmp(val, want2) == 0)) return 0;
-    errbuf_fail(err, errlen, "kafka property %s: must be %s, not \"%s\" (%s)", key, want1, val, why);
+    errbuf_fail(err, errlen, "kafka property %s: must be %s, not \"%s\" (%s)", key, want1, val,
+                why);
     return -1;
 }
 
@@ -126,9 +127,9 @@ static int kq_conf_check(kq_role role, rd_kafka_conf_t *conf, char *err, size_t 
         return -1;
     if (strstr(val, "cooperative")) {
         errbuf_fail(err, errlen,
-                 "kafka property partition.assignment.strategy: \"%s\" is cooperative; kq "
-                 "implements eager rebalancing only (range or roundrobin)",
-                 val);
+                    "kafka property partition.assignment.strategy: \"%s\" is cooperative; kq "
+                    "implements eager rebalancing only (range or roundrobin)",
+                    val);
         return -1;
     }
     if (kq_conf_value(conf, "group.id", val, sizeof val, err, errlen) != 0) return -1;

@@ -34,8 +34,8 @@
  * messages fetched under an older assignment or before a seek (its op version barrier), so
  * nothing stale is returned after the callback has run.
  */
-#include "lib/kafka/kq.h"
 #include "lib/base/errbuf.h"
+#include "lib/kafka/kq.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -265,7 +265,7 @@ int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char
     rd_kafka_topic_partition_list_destroy(list);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         errbuf_fail(err, errlen, "subscribe to %s%s: %s", topics[0], ntopics > 1 ? ", ..." : "",
-                 rd_kafka_err2str(e));
+                    rd_kafka_err2str(e));
         return -1;
     }
     return 0;
@@ -371,9 +371,9 @@ static int kq_seek_list(kq_consumer *c, rd_kafka_topic_partition_list_t *list, c
     }
     for (i = 0; i < list->cnt; i++) {
         if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            errbuf_fail(err, errlen, "seek %s [%" PRId32 "] to %" PRId64 ": %s", list->elems[i].topic,
-                     list->elems[i].partition, list->elems[i].offset,
-                     rd_kafka_err2str(list->elems[i].err));
+            errbuf_fail(err, errlen, "seek %s [%" PRId32 "] to %" PRId64 ": %s",
+                        list->elems[i].topic, list->elems[i].partition, list->elems[i].offset,
+                        rd_kafka_err2str(list->elems[i].err));
             return -1;
         }
     }
@@ -437,7 +437,8 @@ int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, si
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = list->elems[0].err;
     rd_kafka_topic_partition_list_destroy(list);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        errbuf_fail(err, errlen, "pause %s [%" PRId32 "]: %s", topic, partition, rd_kafka_err2str(e));
+        errbuf_fail(err, errlen, "pause %s [%" PRId32 "]: %s", topic, partition,
+                    rd_kafka_err2str(e));
         return -1;
     }
     return 0;
@@ -450,7 +451,7 @@ int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         errbuf_fail(err, errlen, "assigning %d partitions again: %s", positions->cnt,
-                 rd_kafka_err2str(e));
+                    rd_kafka_err2str(e));
         return -1;
     }
     return 0;

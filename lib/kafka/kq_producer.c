@@ -23,8 +23,8 @@
  * (kq_producer_take_refused), so that the worker can tell a batch that will never go through
  * from one that met a broker outage, and retry it message by message.
  */
-#include "lib/kafka/kq.h"
 #include "lib/base/errbuf.h"
+#include "lib/kafka/kq.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -198,7 +198,7 @@ int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message
 
     if (!orig || !orig->rkt) {
         errbuf_fail(err, errlen, "dead letter to %s: the original is not a consumed message",
-                 dlq_topic);
+                    dlq_topic);
         return -1;
     }
     if (!reason || !*reason) {
@@ -249,11 +249,11 @@ int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t 
         rc = -1;
     } else if (p->failed > 0) {
         errbuf_fail(err, errlen, "flush: %zu of %zu deliveries failed; first: %s", p->failed,
-                 p->failed + p->delivered + p->outstanding, p->first_failure);
+                    p->failed + p->delivered + p->outstanding, p->first_failure);
         rc = -1;
     } else if (e == RD_KAFKA_RESP_ERR__TIMED_OUT || p->outstanding > 0) {
-        errbuf_fail(err, errlen, "flush: %zu deliveries still unconfirmed after %d ms", p->outstanding,
-                 timeout_ms);
+        errbuf_fail(err, errlen, "flush: %zu deliveries still unconfirmed after %d ms",
+                    p->outstanding, timeout_ms);
         rc = -1;
     }
     p->delivered = 0;
@@ -280,7 +280,7 @@ int kq_producer_close(kq_producer *p, int timeout_ms, char *err, size_t errlen)
         e = rd_kafka_flush(p->rk, 1000);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR && rc == 0) {
             errbuf_fail(err, errlen, "close: %d messages or events left after purging: %s",
-                     rd_kafka_outq_len(p->rk), rd_kafka_err2str(e));
+                        rd_kafka_outq_len(p->rk), rd_kafka_err2str(e));
             rc = -1;
         }
     }

@@ -10,8 +10,8 @@
  * Brokers: bootstrap and logical entries ("GroupCoordinator") carry node id -1 and are not
  * counted; a learned broker counts when its state is UP.
  */
-#include "lib/kafka/kq.h"
 #include "lib/base/errbuf.h"
+#include "lib/kafka/kq.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -29,8 +29,7 @@ static int kq_stats_brokers_up(json_t *root)
     int up = 0;
     const char *name;
     json_t *b;
-    json_object_foreach(json_object_get(root, "brokers"), name, b)
-    {
+    json_object_foreach (json_object_get(root, "brokers"), name, b) {
         json_t *state = json_object_get(b, "state");
         if (kq_stats_int(b, "nodeid") >= 0 && json_is_string(state) &&
             !strcmp(json_string_value(state), "UP"))
@@ -53,10 +52,8 @@ int kq_stats_parse(const char *json, size_t len, kq_stats *out, char *err, size_
     const char *topic_name, *part_name;
     json_t *topic, *part;
     size_t cap = 0;
-    json_object_foreach(json_object_get(root, "topics"), topic_name, topic)
-    {
-        json_object_foreach(json_object_get(topic, "partitions"), part_name, part)
-        {
+    json_object_foreach (json_object_get(root, "topics"), topic_name, topic) {
+        json_object_foreach (json_object_get(topic, "partitions"), part_name, part) {
             int64_t p = kq_stats_int(part, "partition");
             if (p < 0 || p > INT32_MAX) continue; /* -1: librdkafka's unassigned queue */
             if (out->n == cap) {

@@ -719,8 +719,8 @@ static int put_event(avro_value_t *rec, const mni_event *ev, char *err, size_t e
     return put_body(&body, ev, err, errlen);
 }
 
-int mni_event_encode(const schema_set *schemas, const mni_event *ev, wire_buf *out,
-                     char *err, size_t errlen)
+int mni_event_encode(const schema_set *schemas, const mni_event *ev, wire_buf *out, char *err,
+                     size_t errlen)
 {
     avro_value_t rec;
     const schema_def *s;
@@ -1090,8 +1090,8 @@ static int get_event(mni_event *ev, avro_value_t *rec, char *err, size_t errlen)
     return get_body(ev, &body, err, errlen);
 }
 
-int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len,
-                     mni_event *ev, char *err, size_t errlen)
+int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len, mni_event *ev,
+                     char *err, size_t errlen)
 {
     avro_value_t rec;
     const schema_def *writer;
@@ -1099,7 +1099,7 @@ int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len,
 
     mni_event_reset(ev);
     if (avro_codec_decode(schemas, msg, len, EVENTS_SCHEMA_INCIDENT_EVENT, &rec, &writer, err,
-                           errlen) != 0)
+                          errlen) != 0)
         return -1;
     rc = get_event(ev, &rec, err, errlen);
     avro_value_decref(&rec);

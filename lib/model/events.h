@@ -231,12 +231,12 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen);
 int mni_event_check_id(const char *field, const char *id, char *err, size_t errlen);
 
 /* Encodes ev with the current IncidentEvent schema of the set into out (framed). */
-int mni_event_encode(const schema_set *schemas, const mni_event *ev, wire_buf *out,
-                     char *err, size_t errlen);
+int mni_event_encode(const schema_set *schemas, const mni_event *ev, wire_buf *out, char *err,
+                     size_t errlen);
 /* Decodes a framed message with its writer's schema (looked up by the frame's id), resolved
  * into the current version with defaults filled, then checked. On error ev is left empty. */
-int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len,
-                     mni_event *ev, char *err, size_t errlen);
+int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len, mni_event *ev,
+                     char *err, size_t errlen);
 
 /* Symbols shared by the Avro enums and the JSON form. Bit-set enums (kind, system) map a
  * single bit. */

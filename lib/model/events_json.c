@@ -211,8 +211,7 @@ static int in_known(ej_in *c, json_t *obj, const char *const *allowed)
     const char *key;
     json_t *v;
 
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         bool ok = false;
         for (size_t i = 0; allowed[i] != NULL && !ok; i++)
             ok = strcmp(key, allowed[i]) == 0;
@@ -339,8 +338,7 @@ static int in_bits(ej_in *c, json_t *obj, const char *key, bool required, mni_ev
     if (!json_is_array(v))
         return in_fail(c, "expected an array of %s names, got %s", ej_sym_noun(set), ej_type_of(v));
     *out = 0;
-    json_array_foreach(v, i, item)
-    {
+    json_array_foreach (v, i, item) {
         size_t o = fieldpath_index(&c->path, i);
         int bit;
         if (in_sym_value(c, item, set, &bit)) return -1;
@@ -562,8 +560,7 @@ static int in_body(ej_in *c, json_t *b)
             return in_fail(c, "expected an array of strings, got %s", ej_type_of(toks));
         arr = arena_array(&ev->arena, json_array_size(toks), sizeof(*arr));
         if (arr == NULL && json_array_size(toks) > 0) return in_fail(c, "out of memory");
-        json_array_foreach(toks, i, item)
-        {
+        json_array_foreach (toks, i, item) {
             size_t o = fieldpath_index(&c->path, i);
             if (in_string_value(c, item, &arr[i])) return -1;
             fieldpath_pop(&c->path, o);

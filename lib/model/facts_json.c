@@ -58,8 +58,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *al
 {
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)obj, key, value)
-    {
+    json_object_foreach ((json_t *)obj, key, value) {
         (void)value;
         bool known = false;
         for (size_t i = 0; i < n && !known; i++)
@@ -207,8 +206,7 @@ static int get_flags_at(const json_t *obj, const char *path, const char *key, bo
     *out = 0;
     size_t i;
     const json_t *item;
-    json_array_foreach(v, i, item)
-    {
+    json_array_foreach (v, i, item) {
         int k = enum_index(item, names, n);
         if (k < 0) {
             char at[96];
@@ -272,7 +270,8 @@ static int parse_reporter(const json_t *root, rules_facts *f, char *err, size_t 
     if (!r) return rc;
     if (!json_is_object(r)) return errbuf_fail(err, errlen, "reporter: must be an object");
     if (check_keys(r, "reporter", keys, COUNT(keys), err, errlen) ||
-        get_enum(r, "reporter", "role", rules_role_names, COUNT(rules_role_names), &role, err, errlen) ||
+        get_enum(r, "reporter", "role", rules_role_names, COUNT(rules_role_names), &role, err,
+                 errlen) ||
         get_bool(r, "reporter", "number_use_entity", &f->number_use_entity, err, errlen) ||
         get_bool(r, "reporter", "public_body_system", &f->public_body_system, err, errlen) ||
         get_body(r, "reporter", &f->body, err, errlen) ||
@@ -298,8 +297,7 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
         return errbuf_fail(err, errlen, "clients: out of memory for %zu clients", n);
     size_t i;
     const json_t *c;
-    json_array_foreach(arr, i, c)
-    {
+    json_array_foreach (arr, i, c) {
         char path[48];
         snprintf(path, sizeof path, "clients[%zu]", i);
         if (!json_is_object(c)) return errbuf_fail(err, errlen, "%s: must be an object", path);
@@ -309,8 +307,8 @@ static int parse_clients(const json_t *root, facts_doc *doc, char *err, size_t e
             get_count(c, path, "persons", true, &out->persons, err, errlen) ||
             get_count(c, path, "persons_max", false, &out->persons_max, err, errlen) ||
             get_hours(c, path, "contract_notice_hours", &out->contract_notice_hours, err, errlen) ||
-            get_flags_at(c, path, "systems", false, rules_system_names, COUNT(rules_system_names), false,
-                         &out->systems, &out->systems_given, err, errlen) ||
+            get_flags_at(c, path, "systems", false, rules_system_names, COUNT(rules_system_names),
+                         false, &out->systems, &out->systems_given, err, errlen) ||
             get_count(c, path, "appi_persons", false, &out->appi_persons, err, errlen) ||
             get_body(c, path, &out->body, err, errlen) ||
             get_time(c, path, "known_at", false, &out->known_at, err, errlen))
@@ -384,23 +382,24 @@ int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t
         get_text(root, "", "incident_id", f->incident_id, sizeof f->incident_id, err, errlen) ||
         get_time(root, "", "known_at", true, &f->known_at, err, errlen) ||
         parse_reporter(root, f, err, errlen) ||
-        get_flags(root, "kinds", rules_kind_names, COUNT(rules_kind_names), true, &f->kinds, err, errlen) ||
-        get_enum(root, "", "certainty", rules_certainty_names, COUNT(rules_certainty_names), &certainty, err,
-                 errlen) ||
-        get_enum(root, "", "improper_purpose", rules_level_names, COUNT(rules_level_names), &improper, err,
-                 errlen) ||
-        get_flags(root, "systems", rules_system_names, COUNT(rules_system_names), false, &f->systems, err,
+        get_flags(root, "kinds", rules_kind_names, COUNT(rules_kind_names), true, &f->kinds, err,
                   errlen) ||
-        get_enum(root, "", "unspecified_viewing", rules_viewing_names, COUNT(rules_viewing_names), &viewing,
-                 err, errlen) ||
+        get_enum(root, "", "certainty", rules_certainty_names, COUNT(rules_certainty_names),
+                 &certainty, err, errlen) ||
+        get_enum(root, "", "improper_purpose", rules_level_names, COUNT(rules_level_names),
+                 &improper, err, errlen) ||
+        get_flags(root, "systems", rules_system_names, COUNT(rules_system_names), false,
+                  &f->systems, err, errlen) ||
+        get_enum(root, "", "unspecified_viewing", rules_viewing_names, COUNT(rules_viewing_names),
+                 &viewing, err, errlen) ||
         get_bool(root, "", "encrypted_protected", &f->encrypted_protected, err, errlen) ||
         get_bool(root, "", "recovered_unviewed", &f->recovered_unviewed, err, errlen) ||
         get_bool(root, "", "intact_copy", &f->intact_copy, err, errlen) ||
         parse_clients(root, doc, err, errlen) ||
         get_count(root, "", "distinct_persons", false, &f->distinct_persons, err, errlen) ||
         parse_appi(root, f, err, errlen) ||
-        get_enum_opt(root, "", "actor", false, rules_actor_names, COUNT(rules_actor_names), &actor, err,
-                     errlen) ||
+        get_enum_opt(root, "", "actor", false, rules_actor_names, COUNT(rules_actor_names), &actor,
+                     err, errlen) ||
         parse_notice2015(root, f, err, errlen)) {
         facts_doc_free(doc);
         return -1;
@@ -463,8 +462,9 @@ json_t *facts_json_build(const rules_facts *f)
         if (c->contract_notice_hours != RULES_ABSENT)
             json_object_set_new(o, "contract_notice_hours", json_integer(c->contract_notice_hours));
         if (c->systems_given)
-            json_object_set_new(o, "systems",
-                                flags_json(c->systems, rules_system_names, COUNT(rules_system_names)));
+            json_object_set_new(
+                o, "systems",
+                flags_json(c->systems, rules_system_names, COUNT(rules_system_names)));
         if (c->appi_persons_given)
             json_object_set_new(o, "appi_persons", json_integer(c->appi_persons));
         body_json(o, &c->body);
@@ -480,11 +480,12 @@ json_t *facts_json_build(const rules_facts *f)
         f->incident_id, "known_at", when, "reporter", "role", rules_role_names[f->role],
         "number_use_entity", f->number_use_entity, "public_body_system", f->public_body_system,
         "kinds", flags_json(f->kinds, rules_kind_names, COUNT(rules_kind_names)), "certainty",
-        rules_certainty_names[f->certainty], "improper_purpose", rules_level_names[f->improper_purpose],
-        "systems", flags_json(f->systems, rules_system_names, COUNT(rules_system_names)), "unspecified_viewing",
-        rules_viewing_names[f->unspecified_viewing], "encrypted_protected", f->encrypted_protected,
-        "recovered_unviewed", f->recovered_unviewed, "intact_copy", f->intact_copy, "clients",
-        clients);
+        rules_certainty_names[f->certainty], "improper_purpose",
+        rules_level_names[f->improper_purpose], "systems",
+        flags_json(f->systems, rules_system_names, COUNT(rules_system_names)),
+        "unspecified_viewing", rules_viewing_names[f->unspecified_viewing], "encrypted_protected",
+        f->encrypted_protected, "recovered_unviewed", f->recovered_unviewed, "intact_copy",
+        f->intact_copy, "clients", clients);
     json_t *reporter = json_object_get(root, "reporter");
     body_json(reporter, &f->body);
     if (f->employees_given) json_object_set_new(reporter, "employees", json_integer(f->employees));

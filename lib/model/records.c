@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "lib/model/events.h"
-#include "lib/serdes/avro_codec.h"
 #include "lib/model/events_json.h"
+#include "lib/serdes/avro_codec.h"
 #include "lib/serdes/avro_resolve.h"
 
 /* Every Avro C call is checked; "prefix" + "name" is the field in the message. */
@@ -269,8 +269,8 @@ static int r_field(avro_value_t *rec, const char *prefix, const char *name, avro
     return 0;
 }
 
-static int r_string_value(avro_value_t *v, mni_arena *arena, const char **out,
-                          const char *prefix, const char *name, char *err, size_t errlen)
+static int r_string_value(avro_value_t *v, mni_arena *arena, const char **out, const char *prefix,
+                          const char *name, char *err, size_t errlen)
 {
     const char *s;
     size_t size;
@@ -518,8 +518,7 @@ static int get_ticket(avro_value_t *rec, mni_arena *arena, records_ticket *t, ch
 /* ---- the public codecs: check, build, frame; unframe, resolve, read, check ---- */
 
 typedef int (*rc_put_fn)(avro_value_t *rec, const void *in, char *err, size_t errlen);
-typedef int (*rc_get_fn)(avro_value_t *rec, mni_arena *arena, void *out, char *err,
-                         size_t errlen);
+typedef int (*rc_get_fn)(avro_value_t *rec, mni_arena *arena, void *out, char *err, size_t errlen);
 typedef int (*rc_check_fn)(const void *in, char *err, size_t errlen);
 
 static int rc_encode(const schema_set *schemas, const char *record, rc_check_fn check,
@@ -537,9 +536,9 @@ static int rc_encode(const schema_set *schemas, const char *record, rc_check_fn 
     return rc;
 }
 
-static int rc_decode(const schema_set *schemas, const char *record, const uint8_t *msg,
-                     size_t len, rc_check_fn check, rc_get_fn get, mni_arena *arena, void *out,
-                     size_t out_size, char *err, size_t errlen)
+static int rc_decode(const schema_set *schemas, const char *record, const uint8_t *msg, size_t len,
+                     rc_check_fn check, rc_get_fn get, mni_arena *arena, void *out, size_t out_size,
+                     char *err, size_t errlen)
 {
     avro_value_t rec;
     int rc;
@@ -587,15 +586,13 @@ static int rc_put_ticket(avro_value_t *rec, const void *in, char *err, size_t er
 {
     return put_ticket(rec, in, err, errlen);
 }
-static int rc_get_ticket(avro_value_t *rec, mni_arena *arena, void *out, char *err,
-                         size_t errlen)
+static int rc_get_ticket(avro_value_t *rec, mni_arena *arena, void *out, char *err, size_t errlen)
 {
     return get_ticket(rec, arena, out, err, errlen);
 }
 
-int records_case_assessment_encode(const schema_set *schemas,
-                                   const records_case_assessment *a, wire_buf *out, char *err,
-                                   size_t errlen)
+int records_case_assessment_encode(const schema_set *schemas, const records_case_assessment *a,
+                                   wire_buf *out, char *err, size_t errlen)
 {
     return rc_encode(schemas, EVENTS_SCHEMA_CASE_ASSESSMENT, rc_check_assessment, rc_put_assessment,
                      a, out, err, errlen);
@@ -617,8 +614,7 @@ int records_notify_task_encode(const schema_set *schemas, const records_notify_t
 }
 
 int records_notify_task_decode(const schema_set *schemas, const uint8_t *msg, size_t len,
-                               mni_arena *arena, records_notify_task *t, char *err,
-                               size_t errlen)
+                               mni_arena *arena, records_notify_task *t, char *err, size_t errlen)
 {
     return rc_decode(schemas, EVENTS_SCHEMA_NOTIFY_TASK, msg, len, rc_check_task, rc_get_task,
                      arena, t, sizeof(*t), err, errlen);

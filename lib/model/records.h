@@ -103,9 +103,8 @@ typedef struct {
 const char *records_task_kind_name(records_task_kind k);
 int records_task_kind_parse(const char *name, records_task_kind *out);
 
-int records_case_assessment_encode(const schema_set *schemas,
-                                   const records_case_assessment *a, wire_buf *out, char *err,
-                                   size_t errlen);
+int records_case_assessment_encode(const schema_set *schemas, const records_case_assessment *a,
+                                   wire_buf *out, char *err, size_t errlen);
 int records_case_assessment_decode(const schema_set *schemas, const uint8_t *msg, size_t len,
                                    mni_arena *arena, records_case_assessment *a, char *err,
                                    size_t errlen);
@@ -113,8 +112,7 @@ int records_case_assessment_decode(const schema_set *schemas, const uint8_t *msg
 int records_notify_task_encode(const schema_set *schemas, const records_notify_task *t,
                                wire_buf *out, char *err, size_t errlen);
 int records_notify_task_decode(const schema_set *schemas, const uint8_t *msg, size_t len,
-                               mni_arena *arena, records_notify_task *t, char *err,
-                               size_t errlen);
+                               mni_arena *arena, records_notify_task *t, char *err, size_t errlen);
 
 int records_ticket_encode(const schema_set *schemas, const records_ticket *t, wire_buf *out,
                           char *err, size_t errlen);

@@ -16,11 +16,11 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *logical;  /* "events": configuration key topic.events */
-    const char *name;     /* default physical name, "incident.events" */
-    int partitions;       /* partitions it is created with */
-    bool compacted;       /* cleanup.policy=compact (the latest record per key is what matters) */
-    const char *record;   /* the Avro record of its values (schemas/), or "(any)" */
+    const char *logical; /* "events": configuration key topic.events */
+    const char *name;    /* default physical name, "incident.events" */
+    int partitions;      /* partitions it is created with */
+    bool compacted;      /* cleanup.policy=compact (the latest record per key is what matters) */
+    const char *record;  /* the Avro record of its values (schemas/), or "(any)" */
 } mni_topic;
 
 extern const mni_topic mni_topics[];

@@ -137,9 +137,9 @@ static int pgx_migrations_scan(const char *dir, pgx_migration_list *out, char *e
         if (nlen < 4 || strcmp(de->d_name + nlen - 4, ".sql") != 0) continue;
         if (!pgx_migration_name_ok(de->d_name, &digits) || nlen >= sizeof out->v->file) {
             errbuf_fail(err, errlen,
-                     "%s/%s: migration files are named NNNN_name.sql (digits, '_', lowercase "
-                     "letters, digits and '_')",
-                     dir, de->d_name);
+                        "%s/%s: migration files are named NNNN_name.sql (digits, '_', lowercase "
+                        "letters, digits and '_')",
+                        dir, de->d_name);
             rc = -1;
             break;
         }
@@ -180,7 +180,7 @@ static int pgx_migrations_scan(const char *dir, pgx_migration_list *out, char *e
         for (size_t i = 1; i < out->n; i++)
             if (out->v[i].number == out->v[i - 1].number) {
                 errbuf_fail(err, errlen, "%s: %s and %s have the same version", dir,
-                         out->v[i - 1].file, out->v[i].file);
+                            out->v[i - 1].file, out->v[i].file);
                 rc = -1;
                 break;
             }
@@ -317,11 +317,11 @@ static int pgx_migrate_locked(PGconn *conn, const pgx_migration_list *list, pgx_
         const pgx_applied *a = pgx_applied_find(done, ndone, list->v[i].version);
         if (a && !pgx_applied_matches(a, &list->v[i])) {
             errbuf_fail(err, errlen,
-                     "%s: version %s was applied on %s as %s (sha256 %.12s...), but the file "
-                     "now differs (sha256 %.12s...); applied migrations are immutable: restore "
-                     "the file and add a new migration",
-                     list->v[i].file, a->version, a->applied_at, a->name, a->sha256,
-                     list->v[i].sha256);
+                        "%s: version %s was applied on %s as %s (sha256 %.12s...), but the file "
+                        "now differs (sha256 %.12s...); applied migrations are immutable: restore "
+                        "the file and add a new migration",
+                        list->v[i].file, a->version, a->applied_at, a->name, a->sha256,
+                        list->v[i].sha256);
             rc = -1;
             break;
         }
@@ -355,7 +355,7 @@ int pgx_migrate(PGconn *conn, const char *dir, pgx_migrate_cb cb, void *cb_arg, 
     if (applied) *applied = 0;
     if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
         errbuf_fail(err, errlen, "migrate: the connection is %s",
-                 PQstatus(conn) != CONNECTION_OK ? "broken" : "inside a transaction");
+                    PQstatus(conn) != CONNECTION_OK ? "broken" : "inside a transaction");
         pgx_sqlstate[0] = '\0';
         return -1;
     }
@@ -381,7 +381,7 @@ int pgx_migrate(PGconn *conn, const char *dir, pgx_migrate_cb cb, void *cb_arg, 
     PQclear(res);
     if (!released && rc == 0) {
         errbuf_fail(err, errlen, "%s",
-                 res ? "migrate.unlock: the advisory lock was not held" : unlock_err);
+                    res ? "migrate.unlock: the advisory lock was not held" : unlock_err);
         rc = -1;
     }
     return rc;
@@ -464,7 +464,7 @@ int pgx_migrations_dir(char *out, size_t outlen, char *err, size_t errlen)
         }
     }
     errbuf_fail(err, errlen,
-             "cannot find the migrations: set MNI_MIGRATIONS_DIR, pass --dir, or run from the "
-             "repository root (db/migrations)");
+                "cannot find the migrations: set MNI_MIGRATIONS_DIR, pass --dir, or run from the "
+                "repository root (db/migrations)");
     return -1;
 }

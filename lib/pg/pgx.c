@@ -368,8 +368,7 @@ static uint64_t pgx_sql_hash(const char *sql)
 /* The prepared name of sql on conn (preparing it the first time), or NULL: run it unnamed.
  * A prepare the server refuses (a syntax error, a missing relation) hands its result to
  * *failed: that is the statement's error, as running it would have given. */
-static const char *pgx_prepared_name(PGconn *conn, const char *sql, int nparams,
-                                     PGresult **failed)
+static const char *pgx_prepared_name(PGconn *conn, const char *sql, int nparams, PGresult **failed)
 {
     *failed = NULL;
     int pid = PQbackendPID(conn);

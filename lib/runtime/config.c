@@ -36,8 +36,9 @@ struct config {
     size_t n, cap;
 };
 
-/* Built-in defaults (the topic.* keys come from lib/model/topics.h). NULL values register a key as known (so its MNI_ variable applies) while
- * leaving it unset: there is no sensible default for where Kafka and PostgreSQL are. */
+/* Built-in defaults (the topic.* keys come from lib/model/topics.h). NULL values register a key as
+ * known (so its MNI_ variable applies) while leaving it unset: there is no sensible default for
+ * where Kafka and PostgreSQL are. */
 static const struct {
     const char *key, *value;
 } config_defaults[] = {

@@ -19,10 +19,10 @@ int offsets_advance(PGconn *pg, const char *group, const char *topic, int32_t pa
     snprintf(part, sizeof part, "%d", (int)partition);
     snprintf(expected_s, sizeof expected_s, "%lld", (long long)expected);
     snprintf(next_s, sizeof next_s, "%lld", (long long)next);
-    const char *p[] = {group, topic, part, expected < 0 ? NULL : expected_s, next_s,
-                       digest && digest[0] ? digest : NULL};
-    PGresult *res =
-        pgx_query(pg, "offsets.advance", OFFSETS_ADVANCE_SQL, 6, p, err, errlen);
+    const char *p[] = {group,  topic,
+                       part,   expected < 0 ? NULL : expected_s,
+                       next_s, digest && digest[0] ? digest : NULL};
+    PGresult *res = pgx_query(pg, "offsets.advance", OFFSETS_ADVANCE_SQL, 6, p, err, errlen);
     if (!res) return -1;
     int moved = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
     PQclear(res);

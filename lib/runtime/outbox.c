@@ -10,9 +10,9 @@
 
 #include "lib/base/errbuf.h"
 #include "lib/base/log.h"
-#include "lib/pg/pgx.h"
-#include "lib/model/records.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/records.h"
+#include "lib/pg/pgx.h"
 #include "rules/due_day.h"
 #include "rules/rules.h"
 
@@ -33,9 +33,9 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-static int encode_task(const schema_set *schemas, const char *task_id,
-                       const char *incident_id, long long created_ms, const json_t *payload,
-                       const char *payload_text, wire_buf *out, char *err, size_t errlen)
+static int encode_task(const schema_set *schemas, const char *task_id, const char *incident_id,
+                       long long created_ms, const json_t *payload, const char *payload_text,
+                       wire_buf *out, char *err, size_t errlen)
 {
     records_notify_task t = {
         .task_id = task_id,
@@ -87,9 +87,8 @@ static int encode_assessment(const schema_set *schemas, const char *incident_id,
     for (size_t a = 0; a < 2; a++) {
         size_t i;
         const json_t *id;
-        json_array_foreach(json_object_get(json_object_get(v, acts[a]), "rules"), i,
-                           id) if (n_rules < RULES_MAX_FIRED * 2) rules[n_rules++] =
-            json_string_value(id);
+        json_array_foreach (json_object_get(json_object_get(v, acts[a]), "rules"), i, id)
+            if (n_rules < RULES_MAX_FIRED * 2) rules[n_rules++] = json_string_value(id);
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *c = json_array_get(clients, i);
@@ -130,8 +129,8 @@ static int encode_assessment(const schema_set *schemas, const char *incident_id,
     return result;
 }
 
-static int encode_ticket(const schema_set *schemas, const char *incident_id,
-                         const json_t *payload, wire_buf *out, char *err, size_t errlen)
+static int encode_ticket(const schema_set *schemas, const char *incident_id, const json_t *payload,
+                         wire_buf *out, char *err, size_t errlen)
 {
     records_ticket t = {
         .ticket_id = jstr(payload, "ticket_id"),
@@ -147,8 +146,8 @@ static int encode_ticket(const schema_set *schemas, const char *incident_id,
     return records_ticket_encode(schemas, &t, out, err, errlen);
 }
 
-static int encode_row(const schema_set *schemas, PGresult *res, int r, wire_buf *out,
-                      char *err, size_t errlen)
+static int encode_row(const schema_set *schemas, PGresult *res, int r, wire_buf *out, char *err,
+                      size_t errlen)
 {
     const char *task_id = PQgetvalue(res, r, 0), *topic = PQgetvalue(res, r, 1);
     const char *incident_id = PQgetvalue(res, r, 2), *text = PQgetvalue(res, r, 3);
@@ -357,8 +356,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
 }
 
 int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
-                   const char *client_id, const char *kind, const char *payload_json,
-                   bool *queued, char *err, size_t errlen)
+                   const char *client_id, const char *kind, const char *payload_json, bool *queued,
+                   char *err, size_t errlen)
 {
     const char *p[] = {task_id, topic, incident_id, client_id, kind, payload_json};
     long long rows = 0;

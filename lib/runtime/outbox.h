@@ -31,9 +31,9 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "lib/kafka/kq.h"
 #include "lib/runtime/config.h"
 #include "lib/serdes/schema_set.h"
-#include "lib/kafka/kq.h"
 
 /* This module is the outbox table's one writer (db/README.md): rows go in through the two
  * enqueue functions and out through the relay. */
@@ -44,8 +44,8 @@
  * created_at is the statement's clock, so rows queued one after the other in a transaction are
  * relayed in that order (a reminder before its escalation). */
 int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
-                   const char *client_id, const char *kind, const char *payload_json,
-                   bool *queued, char *err, size_t errlen);
+                   const char *client_id, const char *kind, const char *payload_json, bool *queued,
+                   char *err, size_t errlen);
 
 /* Queues every row of a staging table the caller filled in this transaction (columns task_id,
  * topic, incident_id, client_id, kind, payload, record: a batch's tasks with their Avro

@@ -16,8 +16,8 @@
 #include "lib/runtime/audit_anchor.h"
 #include "lib/runtime/dlq.h"
 #include "lib/runtime/logcheck.h"
-#include "lib/runtime/offsets.h"
 #include "lib/runtime/metrics.h"
+#include "lib/runtime/offsets.h"
 #include "lib/runtime/relayer.h"
 
 #define WORKER_MAX_PROPS 64
@@ -577,8 +577,8 @@ static int advance_offsets(worker *w, char *err, size_t errlen)
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
         if (o->next < 0) continue;
-        int moved = offsets_advance(w->pg, w->group, w->topic, o->partition, o->expected,
-                                    o->next, o->next_digest, err, errlen);
+        int moved = offsets_advance(w->pg, w->group, w->topic, o->partition, o->expected, o->next,
+                                    o->next_digest, err, errlen);
         if (moved < 0) return -1;
         if (!moved) {
             w->fenced = 1;

@@ -29,8 +29,8 @@
  * `expected` what this member loaded or last committed: a stale member (its partitions moved
  * on) updates no row and its whole transaction is rolled back. A fenced member then takes the
  * stored offsets as they are and reads on from them (whoever moved them applied what lies
- * below), rather than retrying against an offset that no longer matches. Any failure before COMMIT rolls
- * back and rewinds the consumer to the batch's first offsets, so the batch is read again.
+ * below), rather than retrying against an offset that no longer matches. Any failure before COMMIT
+ * rolls back and rewinds the consumer to the batch's first offsets, so the batch is read again.
  * Messages produced inside a batch (dead letters, forwards) are delivered before COMMIT, so a
  * crash can repeat them but never lose them; consumers de-duplicate by id.
  * One message only ever costs itself: when a batch fails because Kafka refused a message it

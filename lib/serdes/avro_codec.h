@@ -46,21 +46,20 @@
 /* Decodes a framed message into a new value of the current version of its record. expect: the
  * record's full name the caller wants (NULL: any). *writer (may be NULL) receives the writer's
  * schema. */
-int avro_codec_decode(const schema_set *set, const uint8_t *msg, size_t len,
-                       const char *expect, avro_value_t *out, const schema_def **writer,
-                       char *err, size_t errlen);
+int avro_codec_decode(const schema_set *set, const uint8_t *msg, size_t len, const char *expect,
+                      avro_value_t *out, const schema_def **writer, char *err, size_t errlen);
 
 /* A new, empty value of the current version of record `name`, for an encoder to fill. */
 int avro_codec_new(const schema_set *set, const char *name, avro_value_t *out,
-                    const schema_def **schema, char *err, size_t errlen);
+                   const schema_def **schema, char *err, size_t errlen);
 
 /* Replaces out's content with the framed encoding of v, a value of schema s. */
 int avro_codec_encode(const schema_def *s, avro_value_t *v, wire_buf *out, char *err,
-                       size_t errlen);
+                      size_t errlen);
 
 /* Checks that data[0..len) is exactly one well-formed datum of schema (see above). */
 int avro_codec_check(avro_schema_t schema, const uint8_t *data, size_t len, char *err,
-                      size_t errlen);
+                     size_t errlen);
 
 /* True when s[0..len) is valid UTF-8 (RFC 3629: no overlong forms, no surrogates) with no NUL. */
 bool avro_codec_text_ok(const char *s, size_t len);

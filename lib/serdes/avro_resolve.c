@@ -134,8 +134,7 @@ static json_t *rs_field_default(json_t *named, avro_schema_t rec, const char *na
     json_t *f;
     size_t i;
 
-    json_array_foreach(fields, i, f)
-    {
+    json_array_foreach (fields, i, f) {
         json_t *fname = json_object_get(f, "name");
         if (json_is_string(fname) && strcmp(json_string_value(fname), name) == 0)
             return json_object_get(f, "default");
@@ -234,7 +233,7 @@ static int rs_compat(avro_schema_t w, avro_schema_t r, json_t *named, fieldpath 
 }
 
 int avro_resolve_compat(avro_schema_t writer, avro_schema_t reader, json_t *named, char *err,
-                          size_t errlen)
+                        size_t errlen)
 {
     fieldpath p;
 
@@ -321,8 +320,7 @@ static int rs_default(avro_value_t *v, json_t *def, json_t *named, fieldpath *p,
         size_t i;
         if (!json_is_array(def))
             return rs_fail(err, errlen, p, "default of an array must be an array");
-        json_array_foreach(def, i, item)
-        {
+        json_array_foreach (def, i, item) {
             avro_value_t child;
             size_t old;
             RS_AVRO(avro_value_append(v, &child, NULL), "cannot append");
@@ -337,8 +335,7 @@ static int rs_default(avro_value_t *v, json_t *def, json_t *named, fieldpath *p,
         json_t *item;
         if (!json_is_object(def))
             return rs_fail(err, errlen, p, "default of a map must be an object");
-        json_object_foreach(def, key, item)
-        {
+        json_object_foreach (def, key, item) {
             avro_value_t child;
             size_t old;
             RS_AVRO(avro_value_add(v, key, &child, NULL, NULL), "cannot add");
@@ -455,8 +452,7 @@ static int rs_defaults(avro_value_t *v, json_t *named, json_t *seen, fieldpath *
     }
 }
 
-int avro_resolve_check_defaults(avro_value_iface_t *reader, json_t *named, char *err,
-                                  size_t errlen)
+int avro_resolve_check_defaults(avro_value_iface_t *reader, json_t *named, char *err, size_t errlen)
 {
     fieldpath p;
     json_t *seen = json_object();

@@ -49,10 +49,10 @@ int avro_resolve_fullname(avro_schema_t s, char *buf, size_t len);
 bool avro_resolve_match(avro_schema_t w, avro_schema_t r, bool promote);
 
 int avro_resolve_compat(avro_schema_t writer, avro_schema_t reader, json_t *named, char *err,
-                          size_t errlen);
+                        size_t errlen);
 /* Tries every default of the reader's schema (iface: its generic value class). */
 int avro_resolve_check_defaults(avro_value_iface_t *reader, json_t *named, char *err,
-                                  size_t errlen);
+                                size_t errlen);
 
 /* Copies writer-shaped w into the reset reader-shaped r (see above). */
 int avro_resolve_value(avro_value_t *w, avro_value_t *r, json_t *named, char *err, size_t errlen);

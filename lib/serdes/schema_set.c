@@ -95,8 +95,8 @@ static int es_collect(json_t *node, const char *ns, json_t *defs, bool copy, con
 
     if (depth > ES_MAX_DEPTH) return errbuf_fail(err, errlen, "%s: schema nests too deep", where);
     if (json_is_array(node)) {
-        json_array_foreach(node, i, item) if (es_collect(item, ns, defs, copy, where, depth + 1,
-                                                         err, errlen)) return -1;
+        json_array_foreach (node, i, item)
+            if (es_collect(item, ns, defs, copy, where, depth + 1, err, errlen)) return -1;
         return 0;
     }
     if (!json_is_object(node)) return 0;
@@ -121,8 +121,7 @@ static int es_collect(json_t *node, const char *ns, json_t *defs, bool copy, con
         if (json_object_set_new(defs, full, stored) != 0)
             return errbuf_fail(err, errlen, "out of memory");
         es_namespace_of(full, inner, sizeof(inner));
-        json_array_foreach(json_object_get(node, "fields"), i, item)
-        {
+        json_array_foreach (json_object_get(node, "fields"), i, item) {
             if (es_collect(json_object_get(item, "type"), inner, defs, copy, where, depth + 1, err,
                            errlen))
                 return -1;
@@ -197,8 +196,7 @@ static int es_compose_slot(es_compose *c, json_t *parent, const char *key, size_
             return errbuf_fail(c->err, c->errlen, "%s: record %s has no \"fields\" array", c->where,
                                full);
         es_namespace_of(full, inner, sizeof(inner));
-        json_array_foreach(fields, i, item)
-        {
+        json_array_foreach (fields, i, item) {
             if (!json_is_object(item))
                 return errbuf_fail(c->err, c->errlen, "%s: a field of %s is not an object",
                                    c->where, full);

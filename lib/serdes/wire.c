@@ -61,7 +61,7 @@ int wire_encode(int32_t schema_id, const uint8_t *payload, size_t payload_len, w
 {
     if (payload_len > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE) {
         errbuf_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit",
-                 payload_len + WIRE_HEADER_SIZE, WIRE_MAX_MESSAGE);
+                    payload_len + WIRE_HEADER_SIZE, WIRE_MAX_MESSAGE);
         return -1;
     }
     if (wire_buf_reserve(b, WIRE_HEADER_SIZE + payload_len, err, errlen) != 0) return -1;
@@ -78,12 +78,12 @@ int wire_decode(const uint8_t *msg, size_t len, int32_t *schema_id, const uint8_
 
     if (len > WIRE_MAX_MESSAGE) {
         errbuf_fail(err, errlen, "message of %zu bytes exceeds the %d-byte limit", len,
-                 WIRE_MAX_MESSAGE);
+                    WIRE_MAX_MESSAGE);
         return -1;
     }
     if (msg == NULL || len < WIRE_HEADER_SIZE) {
         errbuf_fail(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
-                 WIRE_HEADER_SIZE);
+                    WIRE_HEADER_SIZE);
         return -1;
     }
     if (msg[0] != WIRE_MAGIC) {

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/timefmt.h"
 #include "notify/render/render_int.h"
 #include "notify/render/render_md.h"
-#include "lib/base/timefmt.h"
 #include "rules/due_day.h"
 #include "rules/jpcal.h"
 
@@ -148,8 +148,7 @@ static int md_table(buf *b, const char *label, const json_t *t)
     buf_puts(b, "\n\n|");
     size_t i, j;
     const json_t *c, *row;
-    json_array_foreach(cols, i, c)
-    {
+    json_array_foreach (cols, i, c) {
         buf_puts(b, " ");
         render_md_inline(b, json_string_value(c));
         buf_puts(b, " |");
@@ -158,11 +157,9 @@ static int md_table(buf *b, const char *label, const json_t *t)
     for (i = 0; i < json_array_size(cols); i++)
         buf_puts(b, " --- |");
     buf_puts(b, "\n");
-    json_array_foreach(rows, i, row)
-    {
+    json_array_foreach (rows, i, row) {
         buf_puts(b, "|");
-        json_array_foreach(row, j, c)
-        {
+        json_array_foreach (row, j, c) {
             buf_puts(b, " ");
             render_md_inline(b, json_string_value(c));
             buf_puts(b, " |");
@@ -196,8 +193,7 @@ static int md_entry(buf *b, const json_t *entry)
         buf_puts(b, ":\n");
         size_t i;
         const json_t *v;
-        json_array_foreach(value, i, v)
-        {
+        json_array_foreach (value, i, v) {
             buf_puts(b, "  - ");
             render_md_inline(b, json_string_value(v));
             buf_puts(b, "\n");
@@ -215,7 +211,8 @@ static int md_entries(buf *b, const json_t *entries)
     size_t i;
     const json_t *e;
     if (!json_is_array(entries)) return -1;
-    json_array_foreach(entries, i, e) if (md_entry(b, e) != 0) return -1;
+    json_array_foreach (entries, i, e)
+        if (md_entry(b, e) != 0) return -1;
     return 0;
 }
 
@@ -249,8 +246,7 @@ char *render_markdown(const json_t *doc, char *err, size_t errlen)
     int rc = md_entries(&b, header);
     size_t i;
     const json_t *block;
-    json_array_foreach(blocks, i, block)
-    {
+    json_array_foreach (blocks, i, block) {
         const char *heading = json_string_value(json_object_get(block, "heading"));
         if (rc != 0 || !heading) {
             rc = -1;

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "notify/render/render_int.h"
 #include "lib/base/timefmt.h"
+#include "notify/render/render_int.h"
 
 #define HOUR_MS 3600000LL
 

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "notify/render/render_html_int.h"
-#include "notify/render/render_int.h"
 #include "lib/base/timefmt.h"
 #include "lib/model/verdict_json.h"
+#include "notify/render/render_html_int.h"
+#include "notify/render/render_int.h"
 
 /* ---- escaping ---- */
 
@@ -105,10 +105,10 @@ static const char page_style[] =
 void render_html__open(buf *b, const char *title, const render_html_opts *opts)
 {
     buf_puts(b, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
-                      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-                      "'none'; style-src 'unsafe-inline'; img-src data:\">\n"
-                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                      "<meta name=\"generator\" content=\"mni\">\n<title>");
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+                "'none'; style-src 'unsafe-inline'; img-src data:\">\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                "<meta name=\"generator\" content=\"mni\">\n<title>");
     render_html_escape(b, title);
     buf_puts(b, "</title>\n<style>");
     buf_puts(b, page_style);
@@ -141,7 +141,7 @@ void render_html__mark(buf *b, const char *state)
     for (size_t i = 0; state && i < sizeof state_words / sizeof state_words[0]; i++)
         if (!strcmp(state_words[i].state, state)) {
             buf_printf(b, "<span class=\"mark %s\">%s %s</span>", state_words[i].state,
-                              state_words[i].ja, state_words[i].en);
+                       state_words[i].ja, state_words[i].en);
             return;
         }
     render_html_escape(b, state ? state : "—");
@@ -317,22 +317,23 @@ char *render_html_case_list(const json_t *list, const render_html_opts *opts, ch
     no_back.list_href = NULL; /* this is the list */
     render_html__open(&b, "事案一覧 Cases — mni", &no_back);
     buf_puts(&b, "<header><h1>事案一覧<span class=\"en\">Cases</span></h1>"
-                       "<p class=\"note\">作成時点<span class=\"en\">as of</span> ");
+                 "<p class=\"note\">作成時点<span class=\"en\">as of</span> ");
     render_html__time(&b, str(list, "as_of"));
     buf_printf(&b,
-                      " ・ %zu件<span class=\"en\">cases</span> ・ "
-                      "本人の数は把握済み / 最大（おそれを含む）"
-                      "<span class=\"en\">persons: known / possible maximum</span></p>"
-                      "</header>\n<main>\n<table id=\"cases\">",
-                      json_array_size(cases));
+               " ・ %zu件<span class=\"en\">cases</span> ・ "
+               "本人の数は把握済み / 最大（おそれを含む）"
+               "<span class=\"en\">persons: known / possible maximum</span></p>"
+               "</header>\n<main>\n<table id=\"cases\">",
+               json_array_size(cases));
     list_header(&b, list);
     buf_puts(&b, "<tbody>\n");
     size_t i;
     const json_t *c;
-    json_array_foreach(cases, i, c) list_row(&b, c, opts);
+    json_array_foreach (cases, i, c)
+        list_row(&b, c, opts);
     if (json_array_size(cases) == 0)
         buf_puts(&b, "<tr><td colspan=\"10\">事案はありません<span class=\"en\">no "
-                           "cases</span></td></tr>\n");
+                     "cases</span></td></tr>\n");
     buf_puts(&b, "</tbody></table>\n</main>\n<footer class=\"disclaimer\"><p>");
     render_html_escape(&b, RENDER_DISCLAIMER_JA);
     buf_puts(&b, "</p><p lang=\"en\">");

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/model/verdict_json.h"
 #include "notify/render/render_html.h"
 #include "notify/render/render_html_int.h"
 #include "notify/render/render_int.h"
-#include "lib/model/verdict_json.h"
 
 static const char *str(const json_t *o, const char *k)
 {
@@ -32,8 +32,7 @@ static void put_free_text(buf *b, const char *s)
 
 static void heading(buf *b, const char *id, const char *ja, const char *en)
 {
-    buf_printf(b, "<section id=\"%s\">\n<h2>%s<span class=\"en\">%s</span></h2>\n", id, ja,
-                      en);
+    buf_printf(b, "<section id=\"%s\">\n<h2>%s<span class=\"en\">%s</span></h2>\n", id, ja, en);
 }
 
 static void columns(buf *b, const char *const *names)
@@ -48,8 +47,7 @@ static const json_t *find_by(const json_t *arr, const char *key, const char *val
 {
     size_t i;
     const json_t *e;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         const char *v = str(e, key);
         if (v && value && !strcmp(v, value)) return e;
     }
@@ -61,8 +59,7 @@ static long long count_state(const json_t *deadlines, const char *state)
     long long n = 0;
     size_t i;
     const json_t *d;
-    json_array_foreach(deadlines, i, d)
-    {
+    json_array_foreach (deadlines, i, d) {
         const char *s = str(d, "state");
         n += s && !strcmp(s, state);
     }
@@ -99,9 +96,9 @@ static void date_words(buf *b, const char *date)
 static void section_header(buf *b, const json_t *m)
 {
     buf_puts(b, "<header>\n<h1>個人番号の漏えい等事案 報告書<span class=\"en\">Incident "
-                      "report</span></h1>\n<dl class=\"summary\">\n");
+                "report</span></h1>\n<dl class=\"summary\">\n");
     buf_puts(b, "<dt>事案ID<span class=\"en\">Incident</span></dt><dd><code "
-                      "id=\"incident-id\">");
+                "id=\"incident-id\">");
     put_text(b, str(m, "incident_id"));
     buf_puts(b, "</code></dd>\n<dt>件名<span class=\"en\">Title</span></dt><dd>");
     put_free_text(b, str(m, "title"));
@@ -115,7 +112,7 @@ static void section_header(buf *b, const json_t *m)
         buf_puts(b, "）");
     }
     buf_printf(b, "</dd>\n<dt>判定の版<span class=\"en\">Version</span></dt><dd>%lld</dd>\n",
-                      (long long)json_integer_value(json_object_get(m, "version")));
+               (long long)json_integer_value(json_object_get(m, "version")));
     buf_puts(b, "<dt>把握日時<span class=\"en\">Known at</span></dt><dd>");
     render_html__time(b, str(m, "known_at"));
     buf_puts(b, "</dd>\n<dt>期限の起算<span class=\"en\">Clocks from</span></dt><dd>");
@@ -124,9 +121,9 @@ static void section_header(buf *b, const json_t *m)
     render_html__time(b, str(m, "as_of"));
     long long overdue = count_state(json_object_get(m, "deadlines"), "overdue");
     buf_printf(b,
-                      "</dd>\n<dt>期限超過<span class=\"en\">Overdue</span></dt><dd "
-                      "id=\"overdue-count\">%lld件",
-                      overdue);
+               "</dd>\n<dt>期限超過<span class=\"en\">Overdue</span></dt><dd "
+               "id=\"overdue-count\">%lld件",
+               overdue);
     if (overdue > 0) {
         buf_puts(b, " ");
         render_html__mark(b, "overdue");
@@ -164,8 +161,7 @@ static void collect(json_t *rules, const json_t *arr, const char *act, const cha
 {
     size_t i;
     const json_t *id;
-    json_array_foreach(arr, i, id)
-    {
+    json_array_foreach (arr, i, id) {
         const char *s = json_string_value(id);
         if (!s) continue;
         json_t *r = json_object_get(rules, s);
@@ -188,21 +184,19 @@ static void rules_table(buf *b, const json_t *v)
     collect(rules, json_object_get(json_object_get(v, "appi"), "rules"), "個人情報保護法", NULL, 0);
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(v, "clients"), i, c)
-    {
+    json_array_foreach (json_object_get(v, "clients"), i, c) {
         collect(rules, json_object_get(c, "rules"), "番号法", str(c, "client_id"), 0);
         collect(rules, json_object_get(c, "appi_rules"), "個人情報保護法", str(c, "client_id"), 0);
     }
     buf_puts(b, "<h3>該当した規則<span class=\"en\">Rules that fired</span></h3>\n"
-                      "<table id=\"rules\">");
+                "<table id=\"rules\">");
     static const char *const cols[] = {
         "法令",   "Act",  "規則ID",     "Rule", "条文", "Article", "該当した要件（理由）",
         "Reason", "対象", "Applies to", NULL};
     columns(b, cols);
     const char *id;
     json_t *r;
-    json_object_foreach(rules, id, r)
-    {
+    json_object_foreach (rules, id, r) {
         char reason[1024], article[512];
         split_meaning(render__rule_meaning(id), reason, sizeof reason, article, sizeof article);
         buf_puts(b, "<tr data-rule=\"");
@@ -230,8 +224,7 @@ static void rules_table(buf *b, const json_t *v)
             buf_printf(b, "%s委託元<span class=\"en\">clients</span>: ", sep);
             size_t k;
             const json_t *cid;
-            json_array_foreach(clients, k, cid)
-            {
+            json_array_foreach (clients, k, cid) {
                 if (k) buf_puts(b, ", ");
                 render_html_escape(b, json_string_value(cid));
             }
@@ -240,7 +233,7 @@ static void rules_table(buf *b, const json_t *v)
     }
     if (json_object_size(rules) == 0)
         buf_puts(b, "<tr><td colspan=\"5\">該当する規則はありません<span class=\"en\">no "
-                          "rule fired</span></td></tr>\n");
+                    "rule fired</span></td></tr>\n");
     buf_puts(b, "</tbody></table>\n");
     json_decref(rules);
 }
@@ -251,7 +244,7 @@ static void section_verdict(buf *b, const json_t *m)
     heading(b, "verdict", "判定", "Verdict");
     if (!json_is_object(v)) {
         buf_puts(b, "<p>まだ判定されていません<span class=\"en\">not yet "
-                          "assessed</span></p>\n</section>\n");
+                    "assessed</span></p>\n</section>\n");
         return;
     }
     const json_t *mn = json_object_get(v, "my_number"), *appi = json_object_get(v, "appi");
@@ -268,7 +261,7 @@ static void section_verdict(buf *b, const json_t *m)
     date_words(b, str(dl, "final"));
     if (json_is_integer(json_object_get(dl, "final_days")))
         buf_printf(b, "（%lld日）",
-                          (long long)json_integer_value(json_object_get(dl, "final_days")));
+                   (long long)json_integer_value(json_object_get(dl, "final_days")));
     buf_puts(b, "</td></tr>\n<tr><td>個人情報保護法<span class=\"en\">APPI</span></td><td>");
     status_mark(b, str(appi, "status"));
     buf_puts(b, "</td><td>");
@@ -277,17 +270,17 @@ static void section_verdict(buf *b, const json_t *m)
     date_words(b, str(dl, "appi_final"));
     if (json_is_integer(json_object_get(dl, "appi_final_days")))
         buf_printf(b, "（%lld日）",
-                          (long long)json_integer_value(json_object_get(dl, "appi_final_days")));
+                   (long long)json_integer_value(json_object_get(dl, "appi_final_days")));
     buf_puts(b, "</td></tr>\n</tbody></table>\n");
     rules_table(b, v);
     buf_puts(b, "<dl class=\"summary\">\n<dt>速報の目安<span class=\"en\">Preliminary "
-                      "report, target</span></dt><dd>");
+                "report, target</span></dt><dd>");
     date_words(b, str(dl, "preliminary_target"));
     buf_puts(b, "</dd>\n<dt>速報の期限<span class=\"en\">Preliminary report, "
-                      "latest</span></dt><dd>");
+                "latest</span></dt><dd>");
     date_words(b, str(dl, "preliminary_latest"));
     buf_puts(b, "</dd>\n<dt>本人への通知<span class=\"en\">Notice to the persons</span></dt>"
-                      "<dd>");
+                "<dd>");
     const json_t *pn = json_object_get(v, "principal_notice");
     const char *by = str(v, "principal_notice_by");
     if (!json_is_boolean(pn))
@@ -296,8 +289,8 @@ static void section_verdict(buf *b, const json_t *m)
         buf_puts(b, "不要<span class=\"en\">not required</span>");
     else
         buf_printf(b, "要<span class=\"en\">required</span>（%s）",
-                          by && !strcmp(by, "clients") ? "委託元が行う by the clients"
-                                                       : "自ら行う by the reporter");
+                   by && !strcmp(by, "clients") ? "委託元が行う by the clients"
+                                                : "自ら行う by the reporter");
     buf_puts(b, "</dd>\n</dl>\n</section>\n");
 }
 
@@ -323,8 +316,7 @@ static void section_headcount(buf *b, const json_t *m)
     columns(b, cols);
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(m, "clients"), i, c)
-    {
+    json_array_foreach (json_object_get(m, "clients"), i, c) {
         const json_t *vc = find_by(json_object_get(v, "clients"), "client_id", str(c, "client_id"));
         const json_t *known = json_object_get(vc, "headcount_known");
         if (!json_is_integer(known)) known = json_object_get(c, "known");
@@ -352,7 +344,7 @@ static void section_headcount(buf *b, const json_t *m)
         json_decref(max);
     }
     buf_puts(b, "<tr class=\"total\" id=\"persons-total\"><td>合計（重複を除く）<span "
-                      "class=\"en\">de-duplicated total</span></td><td class=\"num\">");
+                "class=\"en\">de-duplicated total</span></td><td class=\"num\">");
     render_html__persons(b, json_object_get(hc, "known"));
     buf_puts(b, "</td><td class=\"num\">");
     render_html__persons(b, json_object_get(hc, "total"));
@@ -361,12 +353,12 @@ static void section_headcount(buf *b, const json_t *m)
     buf_puts(b, "</td><td>");
     status_mark(b, str(json_object_get(v, "my_number"), "status"));
     buf_puts(b, "</td></tr>\n</tbody></table>\n<p class=\"note\">個人情報保護法の本人の数"
-                      "<span class=\"en\">APPI persons</span>: ");
+                "<span class=\"en\">APPI persons</span>: ");
     render_html__persons(b, json_object_get(hc, "appi_persons"));
     buf_puts(b, "。同じ本人が複数の委託元にいるときは1名と数えます（トークンの照合）。"
-                      "最大は漏えい等のおそれがある本人を含みます。<span class=\"en\">A person "
-                      "under several clients counts once (matched by person token); the maximum "
-                      "includes persons whose data may have leaked.</span></p>\n</section>\n");
+                "最大は漏えい等のおそれがある本人を含みます。<span class=\"en\">A person "
+                "under several clients counts once (matched by person token); the maximum "
+                "includes persons whose data may have leaked.</span></p>\n</section>\n");
 }
 
 /* ---- timeline ---- */
@@ -400,8 +392,7 @@ static void deadline_table(buf *b, const json_t *m)
     columns(b, cols);
     size_t i;
     const json_t *d;
-    json_array_foreach(json_object_get(m, "deadlines"), i, d)
-    {
+    json_array_foreach (json_object_get(m, "deadlines"), i, d) {
         const char *state = str(d, "state");
         buf_puts(b, "<tr");
         if (state && !strcmp(state, "overdue")) buf_puts(b, " class=\"overdue\"");
@@ -427,7 +418,7 @@ static void deadline_table(buf *b, const json_t *m)
     }
     if (json_array_size(json_object_get(m, "deadlines")) == 0)
         buf_puts(b, "<tr><td colspan=\"7\">期限はありません<span class=\"en\">no "
-                          "deadlines</span></td></tr>\n");
+                    "deadlines</span></td></tr>\n");
     buf_puts(b, "</tbody></table>\n");
 }
 
@@ -454,12 +445,11 @@ static size_t collect_actions(const json_t *m, action **out)
     if (!a) return 0;
     size_t i;
     const json_t *e;
-    json_array_foreach(steps, i, e) a[n++] =
-        (action){0, str(e, "completed_at"), "対応", "response step", e, 0};
-    json_array_foreach(filings, i, e) a[n++] =
-        (action){0, str(e, "filed_at"), "報告・通知", "filed", e, 1};
-    json_array_foreach(docs, i, e)
-    {
+    json_array_foreach (steps, i, e)
+        a[n++] = (action){0, str(e, "completed_at"), "対応", "response step", e, 0};
+    json_array_foreach (filings, i, e)
+        a[n++] = (action){0, str(e, "filed_at"), "報告・通知", "filed", e, 1};
+    json_array_foreach (docs, i, e) {
         /* A document counts as done when it was sent, and once (its JSON twin is the same). */
         const char *st = str(e, "status"), *fmt = str(e, "format");
         if (st && !strcmp(st, "sent") && fmt && !strcmp(fmt, "text"))
@@ -475,7 +465,7 @@ static size_t collect_actions(const json_t *m, action **out)
 static void action_table(buf *b, const json_t *m)
 {
     buf_puts(b, "<h3>対応の記録<span class=\"en\">What was done</span></h3>\n"
-                      "<table id=\"actions\">");
+                "<table id=\"actions\">");
     static const char *const cols[] = {"日時", "When", "種類", "What", "内容", "Detail", NULL};
     columns(b, cols);
     action *a = NULL;
@@ -484,7 +474,7 @@ static void action_table(buf *b, const json_t *m)
         buf_puts(b, "<tr><td>");
         render_html__time(b, a[i].at);
         buf_printf(b, "</td><td>%s<span class=\"en\">%s</span></td><td>", a[i].what_ja,
-                          a[i].what_en);
+                   a[i].what_en);
         const json_t *e = a[i].item;
         if (a[i].kind == 0) {
             put_text(b, render__step_ja(str(e, "step")));
@@ -507,7 +497,7 @@ static void action_table(buf *b, const json_t *m)
     }
     if (n == 0)
         buf_puts(b, "<tr><td colspan=\"3\">記録はありません<span class=\"en\">nothing "
-                          "recorded yet</span></td></tr>\n");
+                    "recorded yet</span></td></tr>\n");
     buf_puts(b, "</tbody></table>\n");
     free(a);
 }
@@ -552,7 +542,7 @@ static void fact_value(buf *b, const char *key, const json_t *v)
     if (!strcmp(key, "unspecified_viewing")) words = render__viewing_ja;
     if (json_is_boolean(v)) {
         buf_puts(b, json_is_true(v) ? "はい<span class=\"en\">yes</span>"
-                                          : "いいえ<span class=\"en\">no</span>");
+                                    : "いいえ<span class=\"en\">no</span>");
     } else if (json_is_string(v) && !strcmp(key, "known_at")) {
         render_html__time(b, json_string_value(v));
     } else if (json_is_string(v) && words) {
@@ -560,8 +550,7 @@ static void fact_value(buf *b, const char *key, const json_t *v)
     } else if (json_is_array(v) && words) {
         size_t i;
         const json_t *e;
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach (v, i, e) {
             if (i) buf_puts(b, "、");
             render_html_escape(b, words(json_string_value(e)));
         }
@@ -583,8 +572,7 @@ static void section_facts(buf *b, const json_t *m)
     columns(b, cols);
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)json_object_get(m, "facts"), key, v)
-    {
+    json_object_foreach ((json_t *)json_object_get(m, "facts"), key, v) {
         if (!strcmp(key, "incident_id")) continue;
         const char *ja = NULL, *en = key;
         for (size_t i = 0; i < sizeof fact_labels / sizeof fact_labels[0]; i++)
@@ -601,7 +589,7 @@ static void section_facts(buf *b, const json_t *m)
         buf_puts(b, "</td></tr>\n");
     }
     buf_puts(b, "</tbody></table>\n<h3>事案の概要<span class=\"en\">Description</span>"
-                      "</h3>\n<p class=\"text\">");
+                "</h3>\n<p class=\"text\">");
     put_free_text(b, str(m, "description"));
     buf_puts(b, "</p>\n</section>\n");
 }
@@ -619,10 +607,9 @@ static void section_versions(buf *b, const json_t *m)
     columns(b, cols);
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(m, "versions"), i, v)
-    {
+    json_array_foreach (json_object_get(m, "versions"), i, v) {
         buf_printf(b, "<tr><td class=\"num\">%lld</td><td>",
-                          (long long)json_integer_value(json_object_get(v, "version")));
+                   (long long)json_integer_value(json_object_get(v, "version")));
         render_html__time(b, str(v, "created_at"));
         buf_puts(b, "</td><td>");
         put_text(b, str(v, "my_number"));
@@ -633,8 +620,7 @@ static void section_versions(buf *b, const json_t *m)
         buf_puts(b, "</td><td>");
         size_t k;
         const json_t *id;
-        json_array_foreach(json_object_get(v, "rules"), k, id)
-        {
+        json_array_foreach (json_object_get(v, "rules"), k, id) {
             if (k) buf_puts(b, ", ");
             buf_puts(b, "<code>");
             render_html_escape(b, json_string_value(id));
@@ -686,8 +672,7 @@ static void section_documents(buf *b, const json_t *m)
     columns(b, cols);
     size_t i;
     const json_t *d;
-    json_array_foreach(json_object_get(m, "documents"), i, d)
-    {
+    json_array_foreach (json_object_get(m, "documents"), i, d) {
         buf_puts(b, "<tr><td>");
         render_html__time(b, str(d, "rendered_at"));
         buf_puts(b, "</td><td>");
@@ -695,7 +680,7 @@ static void section_documents(buf *b, const json_t *m)
         buf_puts(b, "</td><td>");
         put_text(b, str(d, "format"));
         buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"hash\">",
-                          (long long)json_integer_value(json_object_get(d, "bytes")));
+                   (long long)json_integer_value(json_object_get(d, "bytes")));
         put_text(b, str(d, "sha256"));
         buf_puts(b, "</td><td>");
         put_text(b, str(d, "status"));
@@ -703,11 +688,11 @@ static void section_documents(buf *b, const json_t *m)
     }
     if (json_array_size(json_object_get(m, "documents")) == 0)
         buf_puts(b, "<tr><td colspan=\"6\">まだありません<span class=\"en\">none "
-                          "yet</span></td></tr>\n");
+                    "yet</span></td></tr>\n");
     buf_puts(b, "</tbody></table>\n<p class=\"note\">SHA-256 は保存された文書そのものの"
-                      "ハッシュです（監査ログにも記録）。<span class=\"en\">Each hash is the "
-                      "SHA-256 of the stored document, also written to the audit "
-                      "log.</span></p>\n</section>\n");
+                "ハッシュです（監査ログにも記録）。<span class=\"en\">Each hash is the "
+                "SHA-256 of the stored document, also written to the audit "
+                "log.</span></p>\n</section>\n");
 }
 
 static void section_tickets(buf *b, const json_t *m)
@@ -720,8 +705,7 @@ static void section_tickets(buf *b, const json_t *m)
     columns(b, cols);
     size_t i;
     const json_t *t;
-    json_array_foreach(json_object_get(m, "tickets"), i, t)
-    {
+    json_array_foreach (json_object_get(m, "tickets"), i, t) {
         const char *ws = str(t, "webhook_state");
         buf_puts(b, ws && !strcmp(ws, "failed") ? "<tr class=\"failed\"" : "<tr");
         buf_puts(b, " data-webhook=\"");
@@ -739,16 +723,14 @@ static void section_tickets(buf *b, const json_t *m)
         buf_puts(b, "</td><td>");
         if (ws) {
             render_html__mark(b, ws);
-            buf_printf(
-                b, " %lld回<span class=\"en\">attempts</span>",
-                (long long)json_integer_value(json_object_get(t, "webhook_attempts")));
+            buf_printf(b, " %lld回<span class=\"en\">attempts</span>",
+                       (long long)json_integer_value(json_object_get(t, "webhook_attempts")));
         } else {
             buf_puts(b, "—");
         }
         buf_puts(b, "</td><td>");
         const json_t *code = json_object_get(t, "webhook_last_status");
-        if (json_is_integer(code))
-            buf_printf(b, "HTTP %lld", (long long)json_integer_value(code));
+        if (json_is_integer(code)) buf_printf(b, "HTTP %lld", (long long)json_integer_value(code));
         if (str(t, "webhook_last_error")) {
             buf_puts(b, json_is_integer(code) ? " " : "");
             render_html_escape(b, str(t, "webhook_last_error"));
@@ -759,7 +741,7 @@ static void section_tickets(buf *b, const json_t *m)
     }
     if (json_array_size(json_object_get(m, "tickets")) == 0)
         buf_puts(b, "<tr><td colspan=\"7\">まだありません<span class=\"en\">none "
-                          "yet</span></td></tr>\n");
+                    "yet</span></td></tr>\n");
     buf_puts(b, "</tbody></table>\n</section>\n");
 }
 

@@ -80,8 +80,7 @@ static size_t make_lanes(const json_t *deadlines, tl_lane *lanes, size_t *n)
     *n = 0;
     size_t i;
     const json_t *d;
-    json_array_foreach(deadlines, i, d)
-    {
+    json_array_foreach (deadlines, i, d) {
         const char *kind = str(d, "kind"), *state = str(d, "state"), *end = str(d, "due_end");
         long long end_ms, met_ms = -1;
         if (!kind || !state || render_html__ms(end, &end_ms) != 0) continue;
@@ -118,10 +117,10 @@ static void axis_ticks(buf *b, const tl_axis *a, int height)
         jpcal_to_ymd((jpcal_day)((t + JST_MS) / DAY_MS), &y, &mo, &dd);
         double x = x_of(a, t);
         buf_printf(b,
-                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
-                          "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
-                          "fill=\"#555\">%d/%d</text>\n",
-                          x, TL_TOP - 8, x, height - 20, x, TL_TOP - 12, mo, dd);
+                   "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>"
+                   "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
+                   "fill=\"#555\">%d/%d</text>\n",
+                   x, TL_TOP - 8, x, height - 20, x, TL_TOP - 12, mo, dd);
     }
 }
 
@@ -130,19 +129,19 @@ static void vertical(buf *b, double x, int height, const char *style, const char
                      int label_y, const char *anchor)
 {
     buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" %s/>", x, TL_TOP - 6, x,
-                      height - 20, style);
+               height - 20, style);
     /* A little apart from the line, so that two labels at one instant do not touch. */
     double dx = !strcmp(anchor, "end") ? -4 : !strcmp(anchor, "start") ? 4 : 0;
     buf_printf(b,
-                      "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\" "
-                      "fill=\"#333\">%s</text>\n",
-                      x + dx, label_y, anchor, label);
+               "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\" "
+               "fill=\"#333\">%s</text>\n",
+               x + dx, label_y, anchor, label);
 }
 
 static void lane_label(buf *b, const tl_lane *l, int y)
 {
-    buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">",
-                      TL_LEFT - 8, y + 16);
+    buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">", TL_LEFT - 8,
+               y + 16);
     render_html_escape(b, render_html__obligation(l->kind));
     if (l->count > 1)
         buf_printf(b, " ×%d", l->count);
@@ -153,8 +152,8 @@ static void lane_label(buf *b, const tl_lane *l, int y)
     buf_puts(b, "</text>\n");
 }
 
-static void draw_lane(buf *b, const tl_axis *a, const tl_lane *l, long long start,
-                      long long as_of, int y)
+static void draw_lane(buf *b, const tl_axis *a, const tl_lane *l, long long start, long long as_of,
+                      int y)
 {
     const char *fill = colour(l->state);
     double xs = x_of(a, start < l->end_ms ? start : l->end_ms), xe = x_of(a, l->end_ms);
@@ -162,33 +161,33 @@ static void draw_lane(buf *b, const tl_axis *a, const tl_lane *l, long long star
     buf_printf(b, "<g data-state=\"");
     render_html_escape(b, l->state);
     buf_printf(b,
-                      "\"><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" rx=\"3\" "
-                      "fill=\"%s\" fill-opacity=\"0.75\"><title>",
-                      xs, y + 5, xe - xs < 2 ? 2 : xe - xs, fill);
+               "\"><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" rx=\"3\" "
+               "fill=\"%s\" fill-opacity=\"0.75\"><title>",
+               xs, y + 5, xe - xs < 2 ? 2 : xe - xs, fill);
     render_html_escape(b, render_html__obligation(l->kind));
     buf_puts(b, " — ");
     render_html__time(b, l->due_end);
     buf_puts(b, "</title></rect>");
     buf_printf(b,
-                      "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
-                      "stroke-width=\"2\"/>",
-                      xe, y + 2, xe, y + 22);
+               "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
+               "stroke-width=\"2\"/>",
+               xe, y + 2, xe, y + 22);
     if (!strcmp(l->state, "overdue") && as_of > l->end_ms) {
         double xn = x_of(a, as_of);
         buf_printf(b,
-                          "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" "
-                          "fill=\"#c62828\" fill-opacity=\"0.3\" stroke=\"#c62828\" "
-                          "stroke-dasharray=\"3 2\"/>"
-                          "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" font-weight=\"bold\" "
-                          "fill=\"#c62828\">期限超過</text>",
-                          xe, y + 5, xn - xe, xn + 4, y + 16);
+                   "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" "
+                   "fill=\"#c62828\" fill-opacity=\"0.3\" stroke=\"#c62828\" "
+                   "stroke-dasharray=\"3 2\"/>"
+                   "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" font-weight=\"bold\" "
+                   "fill=\"#c62828\">期限超過</text>",
+                   xe, y + 5, xn - xe, xn + 4, y + 16);
     }
     if (l->met_ms >= 0) {
         double xm = x_of(a, l->met_ms);
         buf_printf(b,
-                          "<circle cx=\"%.1f\" cy=\"%d\" r=\"6\" fill=\"#fff\" stroke=\"%s\" "
-                          "stroke-width=\"3\"><title>履行 met</title></circle>",
-                          xm, y + 12, fill);
+                   "<circle cx=\"%.1f\" cy=\"%d\" r=\"6\" fill=\"#fff\" stroke=\"%s\" "
+                   "stroke-width=\"3\"><title>履行 met</title></circle>",
+                   xm, y + 12, fill);
     }
     buf_puts(b, "</g>\n");
 }
@@ -197,20 +196,19 @@ static void draw_lane(buf *b, const tl_axis *a, const tl_lane *l, long long star
 static void action_lane(buf *b, const tl_axis *a, const json_t *m, int which, int y)
 {
     buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">%s</text>\n",
-                      TL_LEFT - 8, y + 16, which == 0 ? "対応（ステップ）" : "報告・通知・送付");
+               TL_LEFT - 8, y + 16, which == 0 ? "対応（ステップ）" : "報告・通知・送付");
     buf_printf(b,
-                      "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\" "
-                      "stroke-dasharray=\"2 3\"/>\n",
-                      TL_LEFT, y + 12, TL_WIDTH - TL_RIGHT, y + 12);
+               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\" "
+               "stroke-dasharray=\"2 3\"/>\n",
+               TL_LEFT, y + 12, TL_WIDTH - TL_RIGHT, y + 12);
     const json_t *arr = json_object_get(m, which == 0 ? "steps" : "filings");
     size_t i;
     const json_t *e;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         long long ms;
         if (render_html__ms(str(e, which == 0 ? "completed_at" : "filed_at"), &ms) != 0) continue;
-        buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>",
-                          x_of(a, ms), y + 12, which == 0 ? "#6a1b9a" : "#00695c");
+        buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>", x_of(a, ms),
+                   y + 12, which == 0 ? "#6a1b9a" : "#00695c");
         if (which == 0) {
             render_html_escape(b, render__step_ja(str(e, "step")));
         } else {
@@ -223,17 +221,16 @@ static void action_lane(buf *b, const tl_axis *a, const json_t *m, int which, in
         buf_puts(b, "</title></circle>\n");
     }
     if (which == 1) {
-        json_array_foreach(json_object_get(m, "documents"), i, e)
-        {
+        json_array_foreach (json_object_get(m, "documents"), i, e) {
             long long ms;
             const char *st = str(e, "status"), *fmt = str(e, "format");
             if (!st || strcmp(st, "sent") != 0 || !fmt || strcmp(fmt, "text") != 0 ||
                 render_html__ms(str(e, "sent_at"), &ms) != 0)
                 continue;
             buf_printf(b,
-                              "<rect x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" "
-                              "fill=\"#00695c\"><title>送付 ",
-                              x_of(a, ms) - 4, y + 8);
+                       "<rect x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" "
+                       "fill=\"#00695c\"><title>送付 ",
+                       x_of(a, ms) - 4, y + 8);
             render_html_escape(b, str(e, "channel"));
             buf_puts(b, "</title></rect>\n");
         }
@@ -254,14 +251,14 @@ void render_html__timeline(buf *b, const json_t *m)
     widen(&a.t0, &a.t1, str(m, "mandatory_since"));
     size_t i;
     const json_t *e;
-    json_array_foreach(deadlines, i, e)
-    {
+    json_array_foreach (deadlines, i, e) {
         widen(&a.t0, &a.t1, str(e, "due_end"));
         widen(&a.t0, &a.t1, str(e, "met_at"));
     }
-    json_array_foreach(json_object_get(m, "steps"), i, e)
+    json_array_foreach (json_object_get(m, "steps"), i, e)
         widen(&a.t0, &a.t1, str(e, "completed_at"));
-    json_array_foreach(json_object_get(m, "filings"), i, e) widen(&a.t0, &a.t1, str(e, "filed_at"));
+    json_array_foreach (json_object_get(m, "filings"), i, e)
+        widen(&a.t0, &a.t1, str(e, "filed_at"));
     if (a.t1 - a.t0 < 2 * DAY_MS) a.t1 = a.t0 + 2 * DAY_MS;
     long long pad = (a.t1 - a.t0) / 25;
     a.t0 -= pad;
@@ -276,11 +273,11 @@ void render_html__timeline(buf *b, const json_t *m)
     size_t n = 0, groups = make_lanes(deadlines, lanes, &n);
     int height = TL_TOP + (int)(n + 2) * TL_LANE + 50;
     buf_printf(b,
-                      "<figure id=\"timeline-picture\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
-                      "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
-                      "aria-label=\"期限と対応の経過 timeline\" font-family=\"sans-serif\">\n"
-                      "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
-                      TL_WIDTH, height, TL_WIDTH, height, TL_WIDTH, height);
+               "<figure id=\"timeline-picture\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
+               "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
+               "aria-label=\"期限と対応の経過 timeline\" font-family=\"sans-serif\">\n"
+               "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
+               TL_WIDTH, height, TL_WIDTH, height, TL_WIDTH, height);
     axis_ticks(b, &a, height);
     if (render_html__ms(str(m, "known_at"), &known) == 0)
         vertical(b, x_of(&a, known), height, "stroke=\"#777\" stroke-width=\"1.5\"", "把握 known",
@@ -308,17 +305,16 @@ void render_html__timeline(buf *b, const json_t *m)
     for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
         int x = TL_LEFT + (int)k * 140;
         buf_printf(b,
-                          "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" fill=\"%s\" "
-                          "fill-opacity=\"0.75\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s"
-                          "</text>\n",
-                          x, height - 32, colour(legend[k].state), x + 18, height - 23,
-                          legend[k].label);
+                   "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" fill=\"%s\" "
+                   "fill-opacity=\"0.75\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s"
+                   "</text>\n",
+                   x, height - 32, colour(legend[k].state), x + 18, height - 23, legend[k].label);
     }
     buf_puts(b, "</svg>");
     if (groups > n)
         buf_printf(b,
-                          "<figcaption class=\"note\">図には%zu件のうち%zu件を表示しています"
-                          "（すべての期限は下の表にあります）。</figcaption>",
-                          groups, n);
+                   "<figcaption class=\"note\">図には%zu件のうち%zu件を表示しています"
+                   "（すべての期限は下の表にあります）。</figcaption>",
+                   groups, n);
     buf_puts(b, "</figure>\n");
 }

@@ -51,8 +51,7 @@ static json_t *kinds_value(const json_t *facts)
     json_t *out = json_array();
     size_t i;
     const json_t *k;
-    json_array_foreach(arr, i, k)
-    {
+    json_array_foreach (arr, i, k) {
         char text[256];
         snprintf(text, sizeof text, "%s（%s）", render__kind_ja(json_string_value(k)),
                  render__certainty_ja(certainty));
@@ -85,8 +84,8 @@ static int involved_clients(const json_t *snapshot)
     int n = 0;
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(v, "clients"), i, c) n +=
-        json_is_true(json_object_get(c, "involved"));
+    json_array_foreach (json_object_get(v, "clients"), i, c)
+        n += json_is_true(json_object_get(c, "involved"));
     if (!v) n = (int)json_array_size(json_object_get(snapshot, "clients"));
     return n;
 }
@@ -118,15 +117,13 @@ static json_t *timeline(const json_t *snapshot, render__audience to, const char 
     }
     size_t i;
     const json_t *s;
-    json_array_foreach(json_object_get(snapshot, "steps"), i, s)
-    {
+    json_array_foreach (json_object_get(snapshot, "steps"), i, s) {
         snprintf(text, sizeof text, "%s %s（完了）",
                  render__time_ja(render__str(s, "completed_at"), when),
                  render__step_ja(render__str(s, "step")));
         json_array_append_new(lines, json_string(text));
     }
-    json_array_foreach(json_object_get(snapshot, "filings"), i, s)
-    {
+    json_array_foreach (json_object_get(snapshot, "filings"), i, s) {
         const char *c = render__str(s, "client_id");
         if (to == RENDER__TO_CLIENT && c && (!client_id || strcmp(c, client_id) != 0)) continue;
         if (c && to == RENDER__TO_PPC)
@@ -181,7 +178,7 @@ static json_t *item_data(const json_t *snapshot, render__audience to)
         json_t *names = json_array();
         size_t i;
         const json_t *s;
-        json_array_foreach(sys, i, s)
+        json_array_foreach (sys, i, s)
             json_array_append_new(names, json_string(render__system_ja(json_string_value(s))));
         render__add(e, "取り扱っていたシステム", names);
     } else {
@@ -202,8 +199,7 @@ static int has_possible_max(const json_t *snapshot, const char *client_id)
 {
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(snapshot, "clients"), i, c)
-    {
+    json_array_foreach (json_object_get(snapshot, "clients"), i, c) {
         const char *id = render__str(c, "client_id");
         if (client_id && (!id || strcmp(id, client_id) != 0)) continue;
         const json_t *max = json_object_get(c, "persons_max");
@@ -219,8 +215,7 @@ static json_t *client_table(const json_t *verdict)
     json_t *rows = json_array();
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(verdict, "clients"), i, c)
-    {
+    json_array_foreach (json_object_get(verdict, "clients"), i, c) {
         const json_t *n = json_object_get(c, "headcount");
         if (!json_is_true(json_object_get(c, "involved")) && json_integer_value(n) <= 0) continue;
         json_array_append_new(rows,

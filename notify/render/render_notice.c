@@ -23,8 +23,8 @@ static int has_rule(const json_t *arr, const char *id)
 {
     size_t i;
     const json_t *r;
-    json_array_foreach(arr, i,
-                       r) if (json_string_value(r) && !strcmp(json_string_value(r), id)) return 1;
+    json_array_foreach (arr, i, r)
+        if (json_string_value(r) && !strcmp(json_string_value(r), id)) return 1;
     return 0;
 }
 

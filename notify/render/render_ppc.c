@@ -22,7 +22,8 @@ static json_t *rules_json(const json_t *v)
         json_t *r = render__rules(json_object_get(v, acts[a]), "rules");
         size_t i;
         json_t *one;
-        json_array_foreach(r, i, one) json_object_set_new(one, "act", json_string(acts[a]));
+        json_array_foreach (r, i, one)
+            json_object_set_new(one, "act", json_string(acts[a]));
         out = render__concat(out, r);
     }
     return out;
@@ -36,8 +37,7 @@ static json_t *headcount_json(const json_t *v)
     if (route && !strcmp(route, "direct_report")) {
         size_t i;
         const json_t *c;
-        json_array_foreach(json_object_get(v, "clients"), i, c)
-        {
+        json_array_foreach (json_object_get(v, "clients"), i, c) {
             const json_t *n = json_object_get(c, "headcount");
             if (json_is_true(json_object_get(c, "involved")) || json_integer_value(n) > 0)
                 json_array_append_new(clients, json_pack("{s:s, s:I}", "client_id",
@@ -83,11 +83,11 @@ static size_t count_unknown(const json_t *blocks)
 {
     size_t n = 0, i, j;
     const json_t *b, *entry;
-    json_array_foreach(blocks, i, b) json_array_foreach(json_object_get(b, "entries"), j, entry)
-    {
-        const char *s = render__str(entry, "value");
-        n += s && !strcmp(s, RENDER_UNKNOWN);
-    }
+    json_array_foreach (blocks, i, b)
+        json_array_foreach (json_object_get(b, "entries"), j, entry) {
+            const char *s = render__str(entry, "value");
+            n += s && !strcmp(s, RENDER_UNKNOWN);
+        }
     return n;
 }
 

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "notify/render/render_int.h"
 #include "lib/base/timefmt.h"
 #include "lib/model/verdict_json.h"
+#include "notify/render/render_int.h"
 #include "rules/jpcal.h"
 #include "rules/mynumber.h"
 
@@ -246,8 +246,7 @@ static const json_t *find_client(const json_t *arr, const char *client_id)
 {
     size_t i;
     const json_t *c;
-    json_array_foreach(arr, i, c)
-    {
+    json_array_foreach (arr, i, c) {
         const char *id = render__str(c, "client_id");
         if (id && client_id && !strcmp(id, client_id)) return c;
     }
@@ -268,8 +267,7 @@ const char *render__step_done(const json_t *snapshot, const char *step)
 {
     size_t i;
     const json_t *s;
-    json_array_foreach(json_object_get(snapshot, "steps"), i, s)
-    {
+    json_array_foreach (json_object_get(snapshot, "steps"), i, s) {
         const char *name = render__str(s, "step");
         if (name && !strcmp(name, step)) return render__str(s, "completed_at");
     }
@@ -280,8 +278,7 @@ const json_t *render__filing(const json_t *snapshot, const char *report, const c
 {
     size_t i;
     const json_t *f, *found = NULL;
-    json_array_foreach(json_object_get(snapshot, "filings"), i, f)
-    {
+    json_array_foreach (json_object_get(snapshot, "filings"), i, f) {
         const char *r = render__str(f, "report"), *c = render__str(f, "client_id");
         if (!r || strcmp(r, report) != 0) continue;
         if (client_id && (!c || strcmp(c, client_id) != 0)) continue;
@@ -327,8 +324,7 @@ json_t *render__rules(const json_t *verdict_part, const char *rules_key)
     json_t *out = json_array();
     size_t i;
     const json_t *id;
-    json_array_foreach(json_object_get(verdict_part, rules_key), i, id)
-    {
+    json_array_foreach (json_object_get(verdict_part, rules_key), i, id) {
         const char *s = json_string_value(id);
         if (s)
             json_array_append_new(
@@ -349,8 +345,7 @@ json_t *render__rule_lines(const json_t *rules)
     json_t *lines = json_array();
     size_t i;
     const json_t *r;
-    json_array_foreach(rules, i, r)
-    {
+    json_array_foreach (rules, i, r) {
         char line[1024];
         snprintf(line, sizeof line, "%s: %s", render__str(r, "id"), render__str(r, "meaning"));
         json_array_append_new(lines, json_string(line));

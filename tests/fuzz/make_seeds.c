@@ -223,7 +223,7 @@ static char *assess_text(const json_t *base, const char *path)
         if (json_object_get(doc, "facts")) json_object_update(facts, json_object_get(doc, "facts"));
         size_t i;
         json_t *key;
-        json_array_foreach(json_object_get(doc, "remove"), i, key)
+        json_array_foreach (json_object_get(doc, "remove"), i, key)
             json_object_del(facts, json_string_value(key));
         text = json_dumps(facts, JSON_COMPACT);
         json_decref(facts);

@@ -1,7 +1,7 @@
 /*
  * test_broker_log: nothing is lost on the embedded broker without a word, and a recreated
- * broker never makes ingest skip or loop (cli/produce_pace.h, lib/runtime/logcheck.h; issue 6 item 5,
- * issue 8 item 3). Real programs throughout: `mni produce` and mni-ingest as child processes, an
+ * broker never makes ingest skip or loop (cli/produce_pace.h, lib/runtime/logcheck.h; issue 6 item
+ * 5, issue 8 item 3). Real programs throughout: `mni produce` and mni-ingest as child processes, an
  * in-process librdkafka mock cluster per case (an input topic of the case's own, events.<case>,
  * and incident.accepted, incident.dlq, 3 partitions each; each partition keeps ~5 MiB and drops
  * the oldest), one migrated PostgreSQL database for the file.

@@ -155,7 +155,8 @@ static size_t count_reason(const json_t *arr, const char *reason)
 {
     size_t i, n = 0;
     const json_t *e;
-    json_array_foreach(arr, i, e) n += !strcmp(jstr(e, "reason"), reason);
+    json_array_foreach (arr, i, e)
+        n += !strcmp(jstr(e, "reason"), reason);
     return n;
 }
 
@@ -202,8 +203,7 @@ static void test_replay_story(void **state)
     assert_int_equal(count_reason(all, "raw_my_number"), 1);
     size_t i;
     const json_t *e;
-    json_array_foreach(all, i, e)
-    {
+    json_array_foreach (all, i, e) {
         assert_string_equal(jstr(e, "origin_topic"), "d.events");
         assert_true(strlen(jstr(e, "origin_offset")) > 0);
         assert_true(strlen(jstr(e, "detail")) > 0);
@@ -299,7 +299,8 @@ static void test_replay_story(void **state)
     all = list_json(NULL);
     assert_int_equal(json_array_size(all), 7);
     size_t marked = 0;
-    json_array_foreach(all, i, e) marked += json_is_string(json_object_get(e, "replayed_at"));
+    json_array_foreach (all, i, e)
+        marked += json_is_string(json_object_get(e, "replayed_at"));
     assert_int_equal(marked, 4);
     json_decref(all);
     sqlcheck_equal(

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/pg/pgx.h"
 #include "lib/base/timefmt.h"
+#include "lib/pg/pgx.h"
 #include "rules/due_day.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"

@@ -50,12 +50,12 @@ static void sql_equals_core(void **state)
                 snprintf(ts, sizeof ts, "%lld", (long long)counts[t]);
                 snprintf(xs, sizeof xs, "%lld", (long long)maxima[x]);
                 const char *p[] = {rs, ts, maxima[x] == RULES_ABSENT ? NULL : xs};
-                PGresult *res = pgx_query(
-                    db->conn, "headcount",
-                    "SELECT mni_client_persons($1::bigint, $2::bigint), "
-                    "mni_client_persons_max($3::bigint, mni_client_persons($1::bigint, "
-                    "$2::bigint))",
-                    3, p, err, sizeof err);
+                PGresult *res =
+                    pgx_query(db->conn, "headcount",
+                              "SELECT mni_client_persons($1::bigint, $2::bigint), "
+                              "mni_client_persons_max($3::bigint, mni_client_persons($1::bigint, "
+                              "$2::bigint))",
+                              3, p, err, sizeof err);
                 if (!res) fail_msg("%s", err);
                 int64_t persons = rules_client_persons(counts[r], counts[t]);
                 int64_t persons_max = rules_client_persons_max(maxima[x], persons);

@@ -48,8 +48,8 @@
 #include "lib/base/arena.h"
 #include "lib/kafka/kq.h"
 #include "lib/model/facts_json.h"
-#include "lib/model/task_id.h"
 #include "lib/model/records.h"
+#include "lib/model/task_id.h"
 #include "lib/model/verdict_json.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/outbox.h"
@@ -244,8 +244,7 @@ static json_t *seed_case(PGconn *pg, const char *incident, int with_tasks)
     const json_t *d = json_object_get(verdict, "deadlines");
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(verdict, "clients"), i, c)
-    {
+    json_array_foreach (json_object_get(verdict, "clients"), i, c) {
         const char *due = jstr(c, "notice_due");
         assert_non_null(due);
         add_deadline(pg, incident, jstr(c, "client_id"), "client_notice", NULL, due);
@@ -705,8 +704,8 @@ static void test_sweeper_once(void **state)
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char id[33];
-        mni_reminder_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind, want[i].due,
-                         id);
+        mni_reminder_task_id("INC-N3", want[i].kind, want[i].client, want[i].deadline_kind,
+                             want[i].due, id);
         sqlcheck_equal(pg, "SELECT count(*) FROM outbox WHERE task_id = $1 AND topic = 'tasks'", id,
                        "1");
     }

@@ -106,8 +106,7 @@ static json_t *seed_case(PGconn *pg, const char *incident, const char *facts_tex
     char rules[256] = "{";
     size_t i;
     const json_t *id;
-    json_array_foreach(json_object_get(mn, "rules"), i, id)
-    {
+    json_array_foreach (json_object_get(mn, "rules"), i, id) {
         if (i) strcat(rules, ",");
         strcat(rules, json_string_value(id));
     }
@@ -158,8 +157,7 @@ static json_t *seed_case(PGconn *pg, const char *incident, const char *facts_tex
             "jsonb_build_object('type', 'incident_opened', 'body', $2::jsonb))",
             3, po);
     /* The deadlines of the verdict (assess/obligations.c). */
-    json_array_foreach(json_object_get(whole, "clients"), i, id)
-    {
+    json_array_foreach (json_object_get(whole, "clients"), i, id) {
         const char *pd[] = {incident, jstr(id, "client_id"), jstr(id, "notice_due")};
         if (pd[2])
             exec_ok(pg,

@@ -44,8 +44,8 @@
 #include <unistd.h>
 
 #include "lib/model/facts_json.h"
-#include "lib/pg/pgx.h"
 #include "lib/model/verdict_json.h"
+#include "lib/pg/pgx.h"
 #include "rules/rules.h"
 #include "tests/support/httpget.h"
 #include "tests/support/httprecv.h"
@@ -176,7 +176,7 @@ static void seed_case(PGconn *pg)
             0, NULL);
     const json_t *c;
     size_t i;
-    json_array_foreach(json_object_get(verdict, "clients"), i, c)
+    json_array_foreach (json_object_get(verdict, "clients"), i, c)
         add_task(pg, "client_notice", jstr(c, "client_id"), NULL, jstr(c, "notice_due"));
     add_task(pg, "ppc_preliminary", NULL,
              jstr(json_object_get(verdict, "deadlines"), "preliminary_target"), NULL);

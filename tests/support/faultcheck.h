@@ -10,8 +10,8 @@
  * (DESIGN.md: delivery to topics is at least once, "consumers de-duplicate by id"):
  * incident.accepted by mni.event_id, the outbox topics (notify.tasks, tickets) by mni.task_id,
  * incident.dlq by reason, key, event id, detail and value; case.assessments, compacted by
- * incident, by the newest assessment of each incident (the relay skips superseded versions). Copies of
- * one id are counted (redelivered); copies of one id with different content are an error
+ * incident, by the newest assessment of each incident (the relay skips superseded versions). Copies
+ * of one id are counted (redelivered); copies of one id with different content are an error
  * (conflicting), since a redelivery must be the same message.
  *
  * Comparison per category: lost = a key of the reference missing, duplicated = a key the

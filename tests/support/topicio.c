@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
-#include "lib/kafka/kq.h"
 
 int topicio_produce_jsonl(const char *bootstrap, const char *topic, const char *path)
 {

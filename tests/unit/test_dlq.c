@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/runtime/dlq.h"
 #include "lib/kafka/kq.h"
+#include "lib/runtime/dlq.h"
 #include "rules/mynumber.h"
 
 static char number[13]; /* valid, made in main */

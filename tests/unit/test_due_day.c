@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
+#include "lib/base/timefmt.h"
 #include "lib/runtime/outbox.h"
 #include "notify/render/render.h"
-#include "lib/base/timefmt.h"
 #include "rules/due_day.h"
 #include "rules/rules.h"
 

@@ -24,8 +24,8 @@
 #include <openssl/evp.h>
 
 #include "lib/model/events.h"
-#include "lib/serdes/avro_codec.h"
 #include "lib/model/events_json.h"
+#include "lib/serdes/avro_codec.h"
 #include "lib/serdes/schema_set.h"
 #include "tests/support/testdata.h"
 
@@ -329,7 +329,7 @@ static void test_schema_set(void **state)
 {
     (void)state;
     const schema_def *v1 = schema_set_by_id(S, 1), *v2 = schema_set_by_id(S, 2),
-                        *v3 = schema_set_by_id(S, CURRENT_EVENT_ID);
+                     *v3 = schema_set_by_id(S, CURRENT_EVENT_ID);
     char dir[4096], err[512];
 
     assert_int_equal(schema_set_count(S), 6);
@@ -393,9 +393,11 @@ static void strip_docs(json_t *j)
 
     if (json_is_object(j)) {
         json_object_del(j, "doc");
-        json_object_foreach_safe(j, tmp, key, v) strip_docs(v);
+        json_object_foreach_safe (j, tmp, key, v)
+            strip_docs(v);
     } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v) strip_docs(v);
+        json_array_foreach (j, i, v)
+            strip_docs(v);
     }
 }
 
@@ -796,9 +798,11 @@ static json_t *find_def(json_t *j, const char *name)
              (strncmp(json_string_value(n), "jp.mni.", 7) == 0 &&
               strcmp(json_string_value(n) + 7, name) == 0)))
             return j;
-        json_object_foreach(j, key, v) if ((found = find_def(v, name)) != NULL) return found;
+        json_object_foreach (j, key, v)
+            if ((found = find_def(v, name)) != NULL) return found;
     } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v) if ((found = find_def(v, name)) != NULL) return found;
+        json_array_foreach (j, i, v)
+            if ((found = find_def(v, name)) != NULL) return found;
     }
     return NULL;
 }
@@ -862,17 +866,17 @@ static void test_newer_writer(void **state)
 
     /* A writer that cannot be read is refused when added. */
     assert_int_equal(schema_set_add(set, 101, NULL,
-                                       "{\"type\":\"record\",\"name\":\"jp.mni.IncidentEvent\","
-                                       "\"fields\":[{\"name\":\"event_id\",\"type\":\"long\"}]}",
-                                       err, sizeof err),
+                                    "{\"type\":\"record\",\"name\":\"jp.mni.IncidentEvent\","
+                                    "\"fields\":[{\"name\":\"event_id\",\"type\":\"long\"}]}",
+                                    err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "schema id 101 ((registry)) cannot be read with id 6"));
     assert_non_null(strstr(err, "event_id: the writer's long cannot be read as string"));
     assert_null(schema_set_by_id(set, 101));
     assert_int_equal(schema_set_add(set, 102, NULL,
-                                       "{\"type\":\"record\",\"name\":\"x.Y\","
-                                       "\"fields\":[]}",
-                                       err, sizeof err),
+                                    "{\"type\":\"record\",\"name\":\"x.Y\","
+                                    "\"fields\":[]}",
+                                    err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "no current version of x.Y"));
     assert_int_equal(schema_set_add(set, 100, NULL, "{}", err, sizeof err), -1);
@@ -906,8 +910,7 @@ static void test_registry_mode(void **state)
     assert_int_equal(mni_event_encode(set, &ev, &buf, err, sizeof err), -1);
     assert_string_equal(err, "no schema id bound for jp.mni.IncidentEvent: register it with the "
                              "schema registry first");
-    assert_int_equal(schema_set_bind(set, EVENTS_SCHEMA_INCIDENT_EVENT, 1001, err, sizeof err),
-                     0);
+    assert_int_equal(schema_set_bind(set, EVENTS_SCHEMA_INCIDENT_EVENT, 1001, err, sizeof err), 0);
     assert_int_equal(schema_set_bind(set, EVENTS_SCHEMA_TICKET, 1001, err, sizeof err), -1);
     assert_string_equal(err,
                         "schema id 1001 already names jp.mni.IncidentEvent (IncidentEvent.avsc)");
@@ -927,8 +930,7 @@ static void test_registry_mode(void **state)
     v1_envelope(&rec, "old-close", 2, &body);
     set_enum(&body, "reason", 0);
     set_str(&body, "note", "");
-    assert_int_equal(avro_codec_encode(schema_set_by_id(set, 77), &rec, &buf, err, sizeof err),
-                     0);
+    assert_int_equal(avro_codec_encode(schema_set_by_id(set, 77), &rec, &buf, err, sizeof err), 0);
     avro_value_decref(&rec);
     assert_int_equal(mni_event_decode(set, buf.data, buf.len, &out, err, sizeof err), 0);
     assert_int_equal(out.schema_id, 77);

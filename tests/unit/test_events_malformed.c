@@ -28,8 +28,8 @@
 #include <cmocka.h>
 
 #include "lib/model/events.h"
-#include "lib/serdes/avro_codec.h"
 #include "lib/model/events_json.h"
+#include "lib/serdes/avro_codec.h"
 #include "lib/serdes/schema_set.h"
 #include "tests/support/testdata.h"
 
@@ -558,8 +558,7 @@ typedef struct {
 
 /* Writes the files into a fresh temporary directory (with history/), loads it and returns the
  * result; *set is freed. */
-static int load_dir(const file_spec *files, size_t n, char *err, size_t errlen,
-                    schema_set **out)
+static int load_dir(const file_spec *files, size_t n, char *err, size_t errlen, schema_set **out)
 {
     char dir[] = "/tmp/mni-schemas-XXXXXX", path[512];
     int rc;
@@ -767,8 +766,7 @@ static void test_generic_resolution(void **state)
     assert_int_equal(avro_value_set_enum(&v, 2), 0); /* C: unknown to the reader */
     set_field_long(&rec, "o", 99, 0);
     wire_buf_init(&buf);
-    assert_int_equal(avro_codec_encode(schema_set_by_id(set, 1), &rec, &buf, err, sizeof err),
-                     0);
+    assert_int_equal(avro_codec_encode(schema_set_by_id(set, 1), &rec, &buf, err, sizeof err), 0);
     avro_value_decref(&rec);
     if (avro_codec_decode(set, buf.data, buf.len, "t.X", &out, &w, err, sizeof err) != 0)
         fail_msg("%s", err);

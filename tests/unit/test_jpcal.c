@@ -7,8 +7,8 @@
  * holiday_jp, a copy of the project's shared data kept as a test fixture so that a clone alone
  * passes its tests), read at run time and compared day by day. The code never reads it: the
  * holidays are computed from the Act. Its folder is $MNI_SHARED_DATA when set, else tests/data
- * relative to the current directory (the repository root when the tests run). Then by tables of single
- * days, each citing the rule it exercises, for what the list does not cover: the years
+ * relative to the current directory (the repository root when the tests run). Then by tables of
+ * single days, each citing the rule it exercises, for what the list does not cover: the years
  * 1948-1969 and 2028-2099 and the edges of the computed range.
  */
 #include <setjmp.h>

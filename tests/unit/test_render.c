@@ -36,9 +36,9 @@
 #include <cmocka.h>
 
 #include "lib/model/facts_json.h"
+#include "lib/model/verdict_json.h"
 #include "notify/render/render.h"
 #include "notify/render/render_md.h"
-#include "lib/model/verdict_json.h"
 #include "rules/mynumber.h"
 #include "rules/rules.h"
 #include "tests/support/testdata.h"
@@ -171,8 +171,7 @@ static void test_fixture(void **state)
     json_t *snap = snapshot_from(root);
     const char *key;
     json_t *expect;
-    json_object_foreach(json_object_get(root, "expect"), key, expect)
-    {
+    json_object_foreach (json_object_get(root, "expect"), key, expect) {
         char kind_name[64];
         const char *colon = strchr(key, ':');
         snprintf(kind_name, sizeof kind_name, "%.*s", colon ? (int)(colon - key) : (int)strlen(key),
@@ -187,16 +186,16 @@ static void test_fixture(void **state)
         const json_t *s;
         char what[1024];
         snprintf(what, sizeof what, "%s %s", path, key);
-        json_array_foreach(json_object_get(expect, "contains"), i, s)
+        json_array_foreach (json_object_get(expect, "contains"), i, s)
             assert_contains(doc.markdown, json_string_value(s), what);
-        json_array_foreach(json_object_get(expect, "absent"), i, s)
+        json_array_foreach (json_object_get(expect, "absent"), i, s)
             assert_absent(doc.markdown, json_string_value(s), what);
         /* "absent" holds for the JSON too; "absent_md" is about Markdown structure only (the
          * JSON keeps the user's text as typed). */
-        json_array_foreach(json_object_get(expect, "absent_md"), i, s)
+        json_array_foreach (json_object_get(expect, "absent_md"), i, s)
             assert_absent(doc.markdown, json_string_value(s), what);
         char *text = dump(doc.json);
-        json_array_foreach(json_object_get(expect, "absent"), i, s)
+        json_array_foreach (json_object_get(expect, "absent"), i, s)
             assert_absent(text, json_string_value(s), what);
         free(text);
         render_doc_free(&doc);
@@ -272,8 +271,7 @@ static void test_ppc_nine_items(void **state)
         int next = 1;
         size_t i;
         const json_t *b;
-        json_array_foreach(json_object_get(doc.json, "blocks"), i, b)
-        {
+        json_array_foreach (json_object_get(doc.json, "blocks"), i, b) {
             const json_t *item = json_object_get(b, "item");
             if (!item) continue;
             assert_int_equal(json_integer_value(item), next);
@@ -351,8 +349,7 @@ static void test_persons_notice_private(void **state)
             assert_int_equal(json_integer_value(json_array_get(items, i)), want[i]);
         size_t i;
         const json_t *b;
-        json_array_foreach(json_object_get(doc.json, "blocks"), i, b)
-        {
+        json_array_foreach (json_object_get(doc.json, "blocks"), i, b) {
             json_int_t no = json_integer_value(json_object_get(b, "item"));
             assert_true(no == 1 || no == 2 || no == 4 || no == 5 || no == 9);
         }

@@ -60,8 +60,7 @@ static int mismatch(const json_t *expect, const json_t *got, const char *path, c
         if (!json_is_object(got)) return snprintf(why, n, "%s: want an object", path), 1;
         const char *key;
         json_t *value;
-        json_object_foreach((json_t *)expect, key, value)
-        {
+        json_object_foreach ((json_t *)expect, key, value) {
             char sub[256];
             snprintf(sub, sizeof sub, "%s.%s", path, key);
             const json_t *g = json_object_get(got, key);
@@ -136,7 +135,7 @@ static void test_invalid(void **state)
         if (json_object_get(doc, "facts")) json_object_update(facts, json_object_get(doc, "facts"));
         size_t i;
         json_t *key;
-        json_array_foreach(json_object_get(doc, "remove"), i, key)
+        json_array_foreach (json_object_get(doc, "remove"), i, key)
             json_object_del(facts, json_string_value(key));
         text = json_dumps(facts, 0);
         json_decref(facts);
@@ -159,12 +158,11 @@ static void collect_ids(const json_t *j, json_t *seen)
     if (json_is_object(j)) {
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)j, key, v)
-        {
+        json_object_foreach ((json_t *)j, key, v) {
             if ((!strcmp(key, "rules") || !strcmp(key, "appi_rules")) && json_is_array(v)) {
                 size_t i;
                 json_t *id;
-                json_array_foreach(v, i, id)
+                json_array_foreach (v, i, id)
                     json_object_set_new(seen, json_string_value(id), json_true());
             } else {
                 collect_ids(v, seen);
@@ -173,7 +171,8 @@ static void collect_ids(const json_t *j, json_t *seen)
     } else if (json_is_array(j)) {
         size_t i;
         json_t *v;
-        json_array_foreach(j, i, v) collect_ids(v, seen);
+        json_array_foreach (j, i, v)
+            collect_ids(v, seen);
     }
 }
 

@@ -50,7 +50,8 @@ static void create_topics_matches_the_table(void **state)
         const mni_topic *t = NULL;
         for (size_t i = 0; i < mni_topic_count; i++)
             if (!strcmp(mni_topics[i].name, name)) t = &mni_topics[i];
-        if (!t) fail_msg("create-topics.sh creates %s, which lib/model/topics.c does not know", name);
+        if (!t)
+            fail_msg("create-topics.sh creates %s, which lib/model/topics.c does not know", name);
         assert_int_equal(partitions, t->partitions);
         assert_int_equal(strstr(line, "cleanup.policy=compact") != NULL, t->compacted);
         created++;
