@@ -17,6 +17,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -354,8 +355,38 @@ typedef struct {
     char name[24];
 } pgx_stmt;
 
-static _Thread_local pgx_stmt pgx_stmts[PGX_STMT_CACHE];
+/* This thread's cache, allocated on first use and freed when the thread exits (a key's
+ * destructor: the relay's thread ends before the process). */
+static _Thread_local pgx_stmt *pgx_stmts;
 static _Thread_local unsigned pgx_stmt_serial;
+static pthread_key_t pgx_stmts_key;
+static pthread_once_t pgx_stmts_once = PTHREAD_ONCE_INIT;
+
+static void pgx_stmts_free(void *cache)
+{
+    pgx_stmt *c = cache;
+    for (size_t i = 0; i < PGX_STMT_CACHE; i++)
+        free(c[i].sql);
+    free(c);
+}
+
+static void pgx_stmts_key_init(void)
+{
+    if (pthread_key_create(&pgx_stmts_key, pgx_stmts_free) != 0) abort();
+}
+
+static pgx_stmt *pgx_stmt_cache(void)
+{
+    if (!pgx_stmts) {
+        pthread_once(&pgx_stmts_once, pgx_stmts_key_init);
+        pgx_stmts = calloc(PGX_STMT_CACHE, sizeof *pgx_stmts);
+        if (pgx_stmts && pthread_setspecific(pgx_stmts_key, pgx_stmts) != 0) {
+            free(pgx_stmts);
+            pgx_stmts = NULL;
+        }
+    }
+    return pgx_stmts;
+}
 
 static uint64_t pgx_sql_hash(const char *sql)
 {
@@ -373,10 +404,12 @@ static const char *pgx_prepared_name(PGconn *conn, const char *sql, int nparams,
     *failed = NULL;
     int pid = PQbackendPID(conn);
     if (pid == 0 || PQtransactionStatus(conn) == PQTRANS_INERROR) return NULL;
+    pgx_stmt *cache = pgx_stmt_cache();
+    if (!cache) return NULL;
     uint64_t h = pgx_sql_hash(sql);
     size_t start = (size_t)(h % PGX_STMT_CACHE), free_slot = PGX_STMT_CACHE;
     for (size_t k = 0; k < PGX_STMT_CACHE; k++) {
-        pgx_stmt *st = &pgx_stmts[(start + k) % PGX_STMT_CACHE];
+        pgx_stmt *st = &cache[(start + k) % PGX_STMT_CACHE];
         if (!st->sql) {
             free_slot = (start + k) % PGX_STMT_CACHE;
             break;
@@ -391,7 +424,7 @@ static const char *pgx_prepared_name(PGconn *conn, const char *sql, int nparams,
         }
     }
     if (free_slot == PGX_STMT_CACHE) return NULL;
-    pgx_stmt *st = &pgx_stmts[free_slot];
+    pgx_stmt *st = &cache[free_slot];
     snprintf(st->name, sizeof st->name, "mni_%u", ++pgx_stmt_serial);
     PGresult *res = PQprepare(conn, st->name, sql, nparams, NULL);
     if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
@@ -410,6 +443,7 @@ static const char *pgx_prepared_name(PGconn *conn, const char *sql, int nparams,
 /* Forgets the statements of conn (it is being closed: its address may be reused). */
 static void pgx_forget_statements(const PGconn *conn)
 {
+    if (!pgx_stmts) return;
     for (size_t i = 0; i < PGX_STMT_CACHE; i++)
         if (pgx_stmts[i].sql && pgx_stmts[i].conn == conn) {
             free(pgx_stmts[i].sql);
