@@ -358,7 +358,8 @@ typedef struct {
 /* This thread's cache, allocated on first use and freed when the thread exits (a key's
  * destructor: the relay's thread ends before the process). */
 static _Thread_local pgx_stmt *pgx_stmts;
-static _Thread_local unsigned pgx_stmt_serial;
+/* Names unique in the process: a connection may be handed from one thread to another. */
+static _Atomic unsigned pgx_stmt_serial;
 static pthread_key_t pgx_stmts_key;
 static pthread_once_t pgx_stmts_once = PTHREAD_ONCE_INIT;
 
