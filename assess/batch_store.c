@@ -240,7 +240,7 @@ void batch_writes_init(batch_writes *w)
 {
     rowset_init(&w->cases, 14);
     rowset_init(&w->exposure, 11);
-    rowset_init(&w->versions, 5);
+    rowset_init(&w->versions, 6);
     rowset_init(&w->client_verdicts, 4);
     rowset_init(&w->deadlines, 6);
     rowset_init(&w->meets, 4);
@@ -325,8 +325,8 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                "updated_at = now()",
                err, errlen) != 0 ||
         rowset_copy(&w->versions, pg, "assess.versions",
-                    "COPY case_versions (incident_id, version, verdict, rules, cause_event_id) "
-                    "FROM STDIN",
+                    "COPY case_versions (incident_id, version, verdict, rules, cause_event_id, "
+                    "facts) FROM STDIN",
                     err, errlen) != 0 ||
         staged(pg, &w->client_verdicts, "assess.client_verdicts",
                "COPY assess_client_verdicts (incident_id, client_id, version, entry) FROM STDIN",

@@ -62,7 +62,8 @@ typedef struct {
     rowset exposure; /* incident_id, client_id, persons, persons_max, token_count, hours,
                         systems, appi_persons, public_body, local_government,
                         ordinance_sensitive */
-    rowset versions; /* incident_id, version, verdict, rules (text[] literal), cause_event_id */
+    rowset versions; /* incident_id, version, verdict, rules (text[] literal), cause_event_id,
+                        facts */
     rowset client_verdicts; /* incident_id, client_id, version, entry */
     rowset deadlines;       /* seq, incident_id, client_id, kind, due_date, due_at */
     rowset meets;           /* incident_id, client_id, kind, met_at */
