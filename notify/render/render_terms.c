@@ -323,12 +323,10 @@ json_t *render__doc_new(const char *document, const char *title, const json_t *s
         char ja[256], en[256];
         long long n = (long long)json_integer_value(version);
         snprintf(ja, sizeof ja,
-                 "事案の第%lld版の時点の記録（事実・本人の数・対応・届出）から作成。"
-                 "それ以後の更新は含みません。",
-                 n);
+                 "事案の第%lld版の時点の記録から作成しました（それ以後の更新は含みません）。", n);
         snprintf(en, sizeof en,
-                 "Rendered from case version %lld: the facts, counts, steps and "
-                 "filings as of that version; later updates are not included.",
+                 "Rendered from case version %lld: the case as recorded at that version; later "
+                 "updates are not included.",
                  n);
         json_object_set_new(
             doc, "rendered_from",
