@@ -586,7 +586,8 @@ static const char *event_client(const mni_event *ev)
 
 /* Every applied event changes its case: it is recorded in case_events and, as evidence, in
  * the audit chain (one row per event, so the chain is the same however the events were
- * batched). */
+ * batched). The ledger row carries the version current after the event and the texts it
+ * carries (notify renders a version's title and description from these, migration 0075). */
 static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
 {
     static const char *const status_names[] = {"open", "closed", "withdrawn"};
@@ -594,8 +595,17 @@ static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
     const char *kind = mni_event_sym_name(MNI_SYM_TYPE, (int)ev->type);
     char at[32], version[16];
     snprintf(version, sizeof version, "%d", cs->version);
-    const char *row[] = {ev->event_id, ev->incident_id, kind, fmt_ms(ev->occurred_at_ms, at),
-                         version};
+    const char *title = NULL, *description = NULL;
+    if (ev->type == MNI_EVENT_INCIDENT_OPENED) {
+        title = ev->body.opened.title;
+        description = ev->body.opened.description;
+    } else if (ev->type == MNI_EVENT_FACTS_UPDATED) {
+        unsigned present = ev->body.facts_updated.present;
+        if (present & MNI_FACT_TITLE) title = ev->body.facts_updated.facts.title;
+        if (present & MNI_FACT_DESCRIPTION) description = ev->body.facts_updated.facts.description;
+    }
+    const char *row[] = {ev->event_id, ev->incident_id, kind,       fmt_ms(ev->occurred_at_ms, at),
+                         version,      title,           description};
     rowset_add(&ab->w.events, row);
     const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, event_client(ev), NULL};
     add_json_row(&ab->w.audit, arow, 4,

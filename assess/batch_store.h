@@ -71,7 +71,8 @@ typedef struct {
     rowset filings;         /* event_id, incident_id, report, client_id, filed_at, reference */
     rowset outbox;          /* task_id, topic, incident_id, client_id, kind, payload, record */
     rowset audit;           /* actor, action, incident_id, client_id, payload */
-    rowset events;          /* event_id, incident_id, kind, occurred_at, version_after */
+    rowset events;          /* event_id, incident_id, kind, occurred_at, version_after, title,
+                              description */
 } batch_writes;
 
 void batch_writes_init(batch_writes *w);

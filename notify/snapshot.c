@@ -229,22 +229,20 @@ static int load_filings(PGconn *pg, const char *incident_id, const as_of *at, js
     return 0;
 }
 
-/* Title and description: the opening event's, replaced by any later update that carries one.
- * event_log.body is the whole event as ingest stored it (mni_event_to_json: envelope and body),
- * so the texts are under its "body". Only events assess applied count (case_events): ingest
- * stores an event before assess gets to it. */
+/* Title and description: the opening event's, replaced by any later update that carries one,
+ * as assess recorded them with each event it applied (case_events, migration 0075): not from
+ * event_log, which ingest may commit after assess applied the event. */
 static int load_texts(PGconn *pg, const char *incident_id, const as_of *at, json_t *snap, char *err,
                       size_t errlen)
 {
     const char *p[] = {incident_id, at->version[0] ? at->version : NULL, at->cause};
-    PGresult *res =
-        pgx_query(pg, "notify.snapshot_texts",
-                  "SELECT l.body->'body'->>'title', l.body->'body'->>'description' "
-                  "FROM event_log l JOIN case_events e ON e.event_id = l.event_id "
-                  "WHERE l.incident_id = $1 AND l.kind IN ('incident_opened', "
-                  "'facts_updated') AND " AS_OF_VERSION " ORDER BY l.kind <> 'incident_opened', "
-                  "l.occurred_at, l.event_id",
-                  3, p, err, errlen);
+    PGresult *res = pgx_query(pg, "notify.snapshot_texts",
+                              "SELECT e.title, e.description FROM case_events e "
+                              "WHERE e.incident_id = $1 AND e.kind IN ('incident_opened', "
+                              "'facts_updated') AND (e.title IS NOT NULL OR e.description IS NOT "
+                              "NULL) AND " AS_OF_VERSION " ORDER BY e.kind <> 'incident_opened', "
+                              "e.occurred_at, e.event_id",
+                              3, p, err, errlen);
     if (!res) return -1;
     json_object_set_new(snap, "title", json_null());
     json_object_set_new(snap, "description", json_null());

@@ -17,9 +17,11 @@
  *                   they made a version of their own
  *   case_steps      the response steps those events completed, oldest first
  *   case_filings    the reports and notices those events filed, oldest first
- *   event_log       title and description: the incident_opened body, then each facts_updated
- *                   body that carries a new one, of those events, in event order. These texts
- *                   were screened by ingest for raw My Numbers before they were stored.
+ *                   and title and description: the incident_opened event's, then each
+ *                   facts_updated that carries a new one, of those events, in event order
+ *                   (assess records them with the event; event_log is not read: ingest may
+ *                   commit it after assess applied the event). These texts were screened by
+ *                   ingest for raw My Numbers.
  *   clients         each client's persons and possible maximum as the version's verdict has
  *                   them (headcount.clients_known, headcount.clients: the client's entry in
  *                   client_verdicts at or before the version), not client_exposure, which

@@ -12,8 +12,16 @@
 --                        client_verdicts, issue 6). NULL for versions stored before this
 --                        migration: readers fall back to cases.facts for those.
 --
+--   case_events.title, .description  the texts an incident_opened or facts_updated event
+--                        carries (NULL when it carries none), written by assess as it applies
+--                        the event. event_log holds them too, but ingest commits event_log
+--                        after forwarding the event (worker.h), so assess can apply an event
+--                        whose event_log row is not there yet: documents must not depend on
+--                        that race.
+--
 -- What else a version's documents show is derived, not stored again (notify/snapshot.h):
 -- steps, filings and texts are those of the events applied up to and including the version's
 -- cause event (case_events.version_after < version, or the cause itself), and each client's
 -- counts are those of its verdict entry as of the version.
 ALTER TABLE case_versions ADD COLUMN facts jsonb;
+ALTER TABLE case_events ADD COLUMN title text, ADD COLUMN description text;

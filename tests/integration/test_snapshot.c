@@ -171,6 +171,12 @@ static void test_documents_reproduce_from_the_version(void **state)
     char *all_late = documents(late.conn, NULL);
     assert_true(strlen(all_late) > strlen(got));
 
+    /* The texts come with the version too (the opening event's title). */
+    sqlcheck_equal(late.conn,
+                   "SELECT count(*) > 0 FROM deliveries WHERE format = 'text' AND incident_id = "
+                   "'INC-2026-0101' AND document LIKE '%源泉徴収票の誤送付%'",
+                   NULL, "t");
+
     /* Each document says which version it shows. */
     sqlcheck_equal(late.conn,
                    "SELECT count(*) FROM deliveries d JOIN outbox o ON o.task_id = d.task_id "
