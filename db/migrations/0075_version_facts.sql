@@ -25,3 +25,6 @@
 -- counts are those of its verdict entry as of the version.
 ALTER TABLE case_versions ADD COLUMN facts jsonb;
 ALTER TABLE case_events ADD COLUMN title text, ADD COLUMN description text;
+
+-- notify reads the ledger to know which events a version rests on (migration 0040's roles).
+GRANT SELECT ON case_events TO mni_notify;
