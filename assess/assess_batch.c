@@ -459,6 +459,23 @@ static void rules_literal(const rules_verdict *v, char *out, size_t len)
     if (n < len) snprintf(out + n, len - n, "}");
 }
 
+/* The case's facts as cases.facts and each case version keep them: the `mni assess` input
+ * without clients (their counts are in the client verdicts) and with known_at in UTC. */
+static json_t *facts_document(const case_state *cs)
+{
+    rules_facts f = cs->facts;
+    f.clients = NULL;
+    f.n_clients = 0;
+    f.distinct_persons = RULES_ABSENT;
+    f.appi.persons = RULES_ABSENT;
+    json_t *doc = facts_json_build(&f);
+    json_object_del(doc, "clients");
+    char at[32];
+    timefmt_format_utc_ms(cs->known_at_ms, at);
+    json_object_set_new(doc, "known_at", json_string(at));
+    return doc;
+}
+
 /* A new version of case c caused by event seq: the verdict, the client entries that changed,
  * the obligations, the assessments record and the audit row. */
 static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_verdict *v,
@@ -472,8 +489,14 @@ static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_ver
 
     char rules[512];
     rules_literal(v, rules, sizeof rules);
-    const char *vrow[] = {cs->incident_id, vtext, NULL, rules, ev->event_id};
+    /* The version keeps the facts it was assessed from: notify renders its documents from
+     * them, whatever later events change (migration 0075). */
+    json_t *facts = facts_document(cs);
+    char *facts_text = json_dumps(facts, JSON_COMPACT);
+    json_decref(facts);
+    const char *vrow[] = {cs->incident_id, vtext, NULL, rules, ev->event_id, facts_text};
     add_json_row(&ab->w.versions, vrow, 2, verdict_json_case(&cs->facts, v));
+    free(facts_text);
 
     for (size_t i = 0; i < v->n_clients; i++) {
         const case_client *x = &cs->extra[i];
@@ -563,7 +586,8 @@ static const char *event_client(const mni_event *ev)
 
 /* Every applied event changes its case: it is recorded in case_events and, as evidence, in
  * the audit chain (one row per event, so the chain is the same however the events were
- * batched). */
+ * batched). The ledger row carries the version current after the event and the texts it
+ * carries (notify renders a version's title and description from these, migration 0075). */
 static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
 {
     static const char *const status_names[] = {"open", "closed", "withdrawn"};
@@ -571,8 +595,17 @@ static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
     const char *kind = mni_event_sym_name(MNI_SYM_TYPE, (int)ev->type);
     char at[32], version[16];
     snprintf(version, sizeof version, "%d", cs->version);
-    const char *row[] = {ev->event_id, ev->incident_id, kind, fmt_ms(ev->occurred_at_ms, at),
-                         version};
+    const char *title = NULL, *description = NULL;
+    if (ev->type == MNI_EVENT_INCIDENT_OPENED) {
+        title = ev->body.opened.title;
+        description = ev->body.opened.description;
+    } else if (ev->type == MNI_EVENT_FACTS_UPDATED) {
+        unsigned present = ev->body.facts_updated.present;
+        if (present & MNI_FACT_TITLE) title = ev->body.facts_updated.facts.title;
+        if (present & MNI_FACT_DESCRIPTION) description = ev->body.facts_updated.facts.description;
+    }
+    const char *row[] = {ev->event_id, ev->incident_id, kind,       fmt_ms(ev->occurred_at_ms, at),
+                         version,      title,           description};
     rowset_add(&ab->w.events, row);
     const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, event_client(ev), NULL};
     add_json_row(&ab->w.audit, arow, 4,
@@ -631,21 +664,6 @@ static int fold(assess_batch *ab)
 }
 
 /* ---- the rows of the cases ---- */
-
-static json_t *facts_document(const case_state *cs)
-{
-    rules_facts f = cs->facts;
-    f.clients = NULL;
-    f.n_clients = 0;
-    f.distinct_persons = RULES_ABSENT;
-    f.appi.persons = RULES_ABSENT;
-    json_t *doc = facts_json_build(&f);
-    json_object_del(doc, "clients");
-    char at[32];
-    timefmt_format_utc_ms(cs->known_at_ms, at);
-    json_object_set_new(doc, "known_at", json_string(at));
-    return doc;
-}
 
 static void case_rows(assess_batch *ab)
 {

@@ -240,7 +240,7 @@ void batch_writes_init(batch_writes *w)
 {
     rowset_init(&w->cases, 14);
     rowset_init(&w->exposure, 11);
-    rowset_init(&w->versions, 5);
+    rowset_init(&w->versions, 6);
     rowset_init(&w->client_verdicts, 4);
     rowset_init(&w->deadlines, 6);
     rowset_init(&w->meets, 4);
@@ -248,7 +248,7 @@ void batch_writes_init(batch_writes *w)
     rowset_init(&w->filings, 6);
     rowset_init(&w->outbox, 7);
     rowset_init(&w->audit, 5);
-    rowset_init(&w->events, 5);
+    rowset_init(&w->events, 7);
 }
 
 #define EACH_ROWSET(w, fn)                                                                         \
@@ -325,8 +325,8 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                "updated_at = now()",
                err, errlen) != 0 ||
         rowset_copy(&w->versions, pg, "assess.versions",
-                    "COPY case_versions (incident_id, version, verdict, rules, cause_event_id) "
-                    "FROM STDIN",
+                    "COPY case_versions (incident_id, version, verdict, rules, cause_event_id, "
+                    "facts) FROM STDIN",
                     err, errlen) != 0 ||
         staged(pg, &w->client_verdicts, "assess.client_verdicts",
                "COPY assess_client_verdicts (incident_id, client_id, version, entry) FROM STDIN",
@@ -380,8 +380,8 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
         /* The head of the chain is signed in the same transaction (migration 0041). */
         (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
         rowset_copy(&w->events, pg, "assess.events",
-                    "COPY case_events (event_id, incident_id, kind, occurred_at, version_after) "
-                    "FROM STDIN",
+                    "COPY case_events (event_id, incident_id, kind, occurred_at, version_after, "
+                    "title, description) FROM STDIN",
                     err, errlen) != 0)
         return -1;
     return 0;

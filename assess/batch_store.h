@@ -62,7 +62,8 @@ typedef struct {
     rowset exposure; /* incident_id, client_id, persons, persons_max, token_count, hours,
                         systems, appi_persons, public_body, local_government,
                         ordinance_sensitive */
-    rowset versions; /* incident_id, version, verdict, rules (text[] literal), cause_event_id */
+    rowset versions; /* incident_id, version, verdict, rules (text[] literal), cause_event_id,
+                        facts */
     rowset client_verdicts; /* incident_id, client_id, version, entry */
     rowset deadlines;       /* seq, incident_id, client_id, kind, due_date, due_at */
     rowset meets;           /* incident_id, client_id, kind, met_at */
@@ -70,7 +71,8 @@ typedef struct {
     rowset filings;         /* event_id, incident_id, report, client_id, filed_at, reference */
     rowset outbox;          /* task_id, topic, incident_id, client_id, kind, payload, record */
     rowset audit;           /* actor, action, incident_id, client_id, payload */
-    rowset events;          /* event_id, incident_id, kind, occurred_at, version_after */
+    rowset events;          /* event_id, incident_id, kind, occurred_at, version_after, title,
+                              description */
 } batch_writes;
 
 void batch_writes_init(batch_writes *w);

@@ -3,7 +3,8 @@
  *
  *   1. seen?     a delivery of this task id exists: it was handled, do nothing (replays,
  *                redeliveries, the relay sending a row twice after a crash).
- *   2. snapshot  the case as PostgreSQL holds it now (snapshot.h); no such case: unknown.
+ *   2. snapshot  the case as of the version the task names (snapshot.h), so that the
+ *                documents are the same whenever they are rendered; no such case: unknown.
  *   3. render    the task's documents (render.h) from the snapshot and the task:
  *
  *                  task kind          documents (channel)

@@ -243,6 +243,14 @@ char *render_markdown(const json_t *doc, char *err, size_t errlen)
     buf_puts(&b, "\n\n");
     md_disclaimer(&b, doc);
     buf_puts(&b, "\n");
+    const json_t *from = json_object_get(doc, "rendered_from");
+    if (json_is_object(from)) {
+        buf_puts(&b, "*");
+        render_md_inline(&b, json_string_value(json_object_get(from, "ja")));
+        buf_puts(&b, "*\\\n*");
+        render_md_inline(&b, json_string_value(json_object_get(from, "en")));
+        buf_puts(&b, "*\n\n");
+    }
     int rc = md_entries(&b, header);
     size_t i;
     const json_t *block;

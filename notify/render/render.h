@@ -39,7 +39,10 @@
  *    "title": "...", "incident_id", "task_id", "case_version",
  *    "header": [entry...],                     key facts, shown first
  *    "blocks": [{"heading", "item"?: 1..9, "key"?, "entries": [entry...]}...],
- *    "disclaimer": VERDICT_DISCLAIMER, "disclaimer_ja": RENDER_DISCLAIMER_JA, ...}
+ *    "disclaimer": VERDICT_DISCLAIMER, "disclaimer_ja": RENDER_DISCLAIMER_JA,
+ *    "rendered_from": {"case_version", "ja", "en"},  when case_version > 0: the sentence that
+ *                                              the document shows the case as of that version
+ *    ...}
  *
  * An entry is {"label", "value"} where value is a string (may span lines), an array of strings
  * (a list) or {"columns": [...], "rows": [[...]...]} (a table). Blocks with "item" are the

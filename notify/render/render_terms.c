@@ -310,13 +310,29 @@ json_t *render__doc_new(const char *document, const char *title, const json_t *s
 {
     const json_t *version = json_object_get(snapshot, "case_version");
     const char *task_id = render__str(task, "task_id");
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:[], s:[], s:s, s:s}", "document", document,
-                     "title", title, "incident_id", render__str(snapshot, "incident_id"), "task_id",
-                     task_id ? json_string(task_id) : json_null(), "case_version",
-                     json_is_integer(version) ? json_integer(json_integer_value(version))
-                                              : json_null(),
-                     "header", "blocks", "disclaimer", VERDICT_DISCLAIMER, "disclaimer_ja",
-                     RENDER_DISCLAIMER_JA);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:[], s:[], s:s, s:s}", "document", document,
+                            "title", title, "incident_id", render__str(snapshot, "incident_id"),
+                            "task_id", task_id ? json_string(task_id) : json_null(), "case_version",
+                            json_is_integer(version) ? json_integer(json_integer_value(version))
+                                                     : json_null(),
+                            "header", "blocks", "disclaimer", VERDICT_DISCLAIMER, "disclaimer_ja",
+                            RENDER_DISCLAIMER_JA);
+    /* The snapshot is the case as of this version (notify/snapshot.h): the document says so,
+     * so that a reader does not take it for the case as it is when read. */
+    if (doc && json_integer_value(version) > 0) {
+        char ja[256], en[256];
+        long long n = (long long)json_integer_value(version);
+        snprintf(ja, sizeof ja,
+                 "事案の第%lld版の時点の記録から作成しました（それ以後の更新は含みません）。", n);
+        snprintf(en, sizeof en,
+                 "Rendered from case version %lld: the case as recorded at that version; later "
+                 "updates are not included.",
+                 n);
+        json_object_set_new(
+            doc, "rendered_from",
+            json_pack("{s:I, s:s, s:s}", "case_version", (json_int_t)n, "ja", ja, "en", en));
+    }
+    return doc;
 }
 
 json_t *render__rules(const json_t *verdict_part, const char *rules_key)

@@ -3,10 +3,10 @@
  * PostgreSQL database of its own and the mock Kafka cluster.
  *
  * Cases are seeded directly in SQL (cases, case_versions with a verdict from the real rule
- * core: facts_json_parse + rules_assess + verdict_json_build, client_exposure, event_log's
- * incident_opened body, deadlines) together with the outbox task rows assess would write;
- * the worker's own relay publishes them to the tasks topic. Other tasks are produced directly
- * as NotifyTask records.
+ * core: facts_json_parse + rules_assess + verdict_json_build and the facts it rests on,
+ * client_exposure, event_log's incident_opened body and its case_events row with the texts,
+ * deadlines) together with the outbox task rows assess would write; the worker's own relay
+ * publishes them to the tasks topic. Other tasks are produced directly as NotifyTask records.
  *
  * What each case establishes:
  *   tasks_render_and_ticket  five tasks of a direct-report case (two client notices, the PPC
@@ -220,11 +220,13 @@ static json_t *seed_case(PGconn *pg, const char *incident, int with_tasks)
             "'2026-06-10T10:00:00+09:00', '2026-06-10T10:00:00+09:00', $2::jsonb, 1, true, "
             "true, 120, '2026-06-10T10:00:00+09:00')",
             2, pc);
-    const char *pv[] = {incident, verdict_text};
+    /* Version 1, caused by the opening event, with the facts it was assessed from: notify
+     * renders from the version (notify/snapshot.h). */
+    const char *pv[] = {incident, verdict_text, stored_text};
     exec_ok(pg,
-            "INSERT INTO case_versions (incident_id, version, verdict, rules) "
-            "VALUES ($1, 1, $2::jsonb, '{MN-2-4}')",
-            2, pv);
+            "INSERT INTO case_versions (incident_id, version, verdict, rules, cause_event_id, "
+            "facts) VALUES ($1, 1, $2::jsonb, '{MN-2-4}', 'ev-open-'||$1, $3::jsonb)",
+            3, pv);
     exec_ok(pg,
             "INSERT INTO client_exposure (incident_id, client_id, persons) "
             "VALUES ($1, 'A', 80), ($1, 'B', 60)",
@@ -239,6 +241,12 @@ static json_t *seed_case(PGconn *pg, const char *incident, int with_tasks)
             "(SELECT count(*) FROM event_log), jsonb_build_object('type', 'incident_opened', "
             "'body', $3::jsonb))",
             3, pe);
+    const char *pl[] = {event_id, incident, TITLE_TEXT, DESCRIPTION_TEXT};
+    exec_ok(pg,
+            "INSERT INTO case_events (event_id, incident_id, kind, occurred_at, version_after, "
+            "title, description) VALUES ($1, $2, 'incident_opened', "
+            "'2026-06-10T10:00:00+09:00', 1, $3, $4)",
+            4, pl);
 
     /* The obligations of the verdict (assess/obligations.c), deadlines and tasks alike. */
     const json_t *d = json_object_get(verdict, "deadlines");
