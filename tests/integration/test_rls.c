@@ -360,7 +360,9 @@ static void bpo_role_sees_all(void **state)
 static void app_roles_least_privilege(void **state)
 {
     testenv_db_from_state(state);
-    /* Append-only tables are those with the mni_refuse_change trigger. */
+    /* Append-only tables are those with the mni_refuse_change trigger. The one DELETE a worker
+     * has is ingest's on waiting_events: a queue, whose rows leave when their incident opens
+     * (the events themselves stay in event_log). */
     const char *sql =
         "SELECT r.rolname || ' may ' || p.priv || ' ' || c.relname"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -369,6 +371,8 @@ static void app_roles_least_privilege(void **state)
         " CROSS JOIN (VALUES ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('TRIGGER'), ('INSERT')) p(priv)"
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
         " AND has_table_privilege(r.rolname, c.oid, p.priv)"
+        " AND NOT (r.rolname = 'mni_ingest' AND c.relname = 'waiting_events'"
+        "  AND p.priv IN ('DELETE', 'UPDATE', 'INSERT'))"
         " AND (p.priv IN ('DELETE', 'TRUNCATE', 'TRIGGER')"
         "  OR r.rolname IN ('mni_reader', 'mni_client')"
         "  OR EXISTS (SELECT FROM pg_trigger g JOIN pg_proc f ON f.oid = g.tgfoid"
