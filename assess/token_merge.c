@@ -133,25 +133,21 @@ static int copy_tokens(PGconn *pg, token_table *t, size_t n_refs, char *err, siz
     return pgx_copy_end(&cp, NULL, err, errlen);
 }
 
-/* The case index of an incident id of the batch (results come sorted by incident, so the last
- * answer is kept). */
-static size_t case_of(const token_table *t, const char *incident_id, const char **last,
+/* The case index of an incident id of the batch, through the merge's map (rows come back in
+ * token order, so incidents interleave); consecutive rows of one incident skip the lookup. */
+static size_t case_of(const strset *cases, const char *incident_id, const char **last,
                       size_t *last_case)
 {
     if (*last && !strcmp(*last, incident_id)) return *last_case;
-    for (size_t i = 0; i < t->n_items; i++)
-        if (!strcmp(t->items[i].ev->incident_id, incident_id)) {
-            *last = t->items[i].ev->incident_id;
-            *last_case = t->items[i].case_index;
-            return *last_case;
-        }
-    return (size_t)-1;
+    if (!strset_get(cases, incident_id, last_case)) return (size_t)-1;
+    *last = incident_id;
+    return *last_case;
 }
 
 /* Runs an INSERT ... RETURNING incident_id[, client_id], token (binary) and credits each row
  * it inserted to the manifest that staged it, found in C's own sets. */
-static int merge_into(PGconn *pg, token_table *t, const char *name, const char *sql, int per_client,
-                      char *err, size_t errlen)
+static int merge_into(PGconn *pg, token_table *t, const strset *cases, const char *name,
+                      const char *sql, int per_client, char *err, size_t errlen)
 {
     PGresult *res = pgx_query_binary(pg, name, sql, 0, NULL, err, errlen);
     if (!res) return -1;
@@ -174,7 +170,7 @@ static int merge_into(PGconn *pg, token_table *t, const char *name, const char *
             last_client = client;
             client_hash = strset_hash(client);
         }
-        size_t slot, c = case_of(t, incident, &last_incident, &last_case);
+        size_t slot, c = case_of(cases, incident, &last_incident, &last_case);
         int64_t ref = c == (size_t)-1 ? -1
                                       : table_find(t, per_client ? t->by_client : t->by_incident, c,
                                                    client, client_hash, hex, &slot);
@@ -204,6 +200,8 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
     size_t cap = 16;
     while (cap < n_refs * 2)
         cap <<= 1;
+    strset cases; /* incident id -> case index */
+    strset_init(&cases);
     token_table t = {.items = items,
                      .n_items = n,
                      .refs = malloc(n_refs * sizeof(token_ref)),
@@ -215,6 +213,11 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
         snprintf(err, errlen, "token merge: out of memory for %zu tokens", n_refs);
         goto done;
     }
+    for (size_t i = 0; i < n; i++)
+        if (strset_put(&cases, items[i].ev->incident_id, items[i].case_index, NULL) != 0) {
+            snprintf(err, errlen, "token merge: out of memory for %zu incidents", n);
+            goto done;
+        }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < items[i].ev->body.manifest.n_tokens; j++)
@@ -222,16 +225,16 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
     if (token_merge_prepare(pg, err, errlen) != 0 || copy_tokens(pg, &t, n_refs, err, errlen) != 0)
         goto done;
     /* Rows go in in index order (see the head comment); RETURNING says which were new. */
-    if (merge_into(pg, &t, "merge.client_tokens",
+    if (merge_into(pg, &t, &cases, "merge.client_tokens",
                    "INSERT INTO exposure_tokens (incident_id, client_id, token) "
                    "SELECT incident_id, client_id, token FROM assess_tokens "
-                   "ORDER BY incident_id, client_id, token "
+                   "ORDER BY token, incident_id, client_id "
                    "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token",
                    1, err, errlen) != 0 ||
-        merge_into(pg, &t, "merge.persons",
+        merge_into(pg, &t, &cases, "merge.persons",
                    "INSERT INTO incident_persons (incident_id, token) "
                    "SELECT incident_id, token FROM assess_tokens WHERE first_in_incident "
-                   "ORDER BY incident_id, token ON CONFLICT DO NOTHING "
+                   "ORDER BY token, incident_id ON CONFLICT DO NOTHING "
                    "RETURNING incident_id, token",
                    0, err, errlen) != 0 ||
         /* A savepoint-per-event retry merges again in the same transaction. */
@@ -239,6 +242,7 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
         goto done;
     rc = 0;
 done:
+    strset_free(&cases);
     free(t.refs);
     free(t.by_client);
     free(t.by_incident);
