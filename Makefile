@@ -59,13 +59,14 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcar
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps test unit integration faults bench bench-quick demo env-up env-down clean help format
+.PHONY: all deps test test-under-load test-build unit integration faults bench bench-quick demo env-up env-down clean help format
 all: deps-check $(BINARIES)
 
 help:
 	@echo "make            build bin/ (release)"
 	@echo "make demo       install what is missing, start the embedded Kafka + PostgreSQL, run the scenario"
 	@echo "make test       install what is missing, build with ASan+UBSan, run unit and integration tests"
+	@echo "make test-under-load  the whole suite 3 times in a row (ROUNDS=N) with every core kept busy"
 	@echo "make unit       unit tests only (no services)"
 	@echo "make faults     the pipeline under faults against an undisturbed run, full version (minutes;"
 	@echo "                make test runs a short one); MNI_FAULTS_SEED=N repeats a run"
@@ -152,12 +153,20 @@ build-tests: $(BINARIES) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 .PHONY: build-tests
 
 # The test command of README.md: installs what is missing, builds with sanitizers, runs all.
-test: deps-test
+test: test-build
+	@scripts/run-tests.sh build/san all
+
+# The whole suite three times in a row while busy processes keep every core busy (ROUNDS=N).
+test-under-load: test-build
+	@scripts/test-under-load.sh $${ROUNDS:-3}
+
+# What the suite runs: the include order checked, the sanitizer build with its tests, the fuzz
+# targets, and the release programs the deploy checks call.
+test-build: deps-test
 	@scripts/check-includes.sh
 	@$(MAKE) --no-print-directory SAN=1 build-tests
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	@$(MAKE) --no-print-directory SAN=0 all
-	@scripts/run-tests.sh build/san all
 
 # Each fuzz target for a while (MNI_FUZZ_SECONDS, 60 s each); make test runs them 15 s each.
 # fuzz-merge adds what the last `make fuzz` found (new coverage, minimised) to the corpora;
