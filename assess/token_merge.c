@@ -224,7 +224,8 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
             t.refs[k++] = (token_ref){(uint32_t)i, (uint32_t)j};
     if (token_merge_prepare(pg, err, errlen) != 0 || copy_tokens(pg, &t, n_refs, err, errlen) != 0)
         goto done;
-    /* Rows go in in index order (see the head comment); RETURNING says which were new. */
+    /* Rows go in in key order (every merge takes its index locks in one order; neighbours share
+     * pages); RETURNING says which were new. */
     if (merge_into(pg, &t, &cases, "merge.client_tokens",
                    "INSERT INTO exposure_tokens (incident_id, client_id, token) "
                    "SELECT incident_id, client_id, token FROM assess_tokens "
