@@ -359,6 +359,49 @@ static void audit_refuses_changes(void **state)
     assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
 }
 
+/* ---- the whole verdict of a version ---- */
+
+/* case_verdict(incident, version) puts back, for each client, its newest entry at or before
+ * the version (migration 0111: a loose index scan); a client whose entries all come later is
+ * left out. Checked against the plain DISTINCT ON formulation for every version, and spelled
+ * out for one. */
+static void case_verdict_latest_entries(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    exec_ok(db->conn, "INSERT INTO event_log (event_id, incident_id, tenant, kind, occurred_at, "
+                      "src_topic, src_partition, src_offset, body) VALUES ('ev-v', 'inc-v', "
+                      "'t1', 'incident_opened', now(), 'incident.events', 0, 0, '{}')");
+    exec_ok(db->conn, "INSERT INTO cases (incident_id, tenant, opened_at) "
+                      "VALUES ('inc-v', 't1', now())");
+    exec_ok(db->conn, "INSERT INTO case_versions (incident_id, version, verdict, rules, "
+                      "cause_event_id) SELECT 'inc-v', v, '{\"headcount\": {\"total\": 1}}', "
+                      "'{r1}', 'ev-v' FROM generate_series(1, 5) v");
+    /* C-B sorts before C-a in "C"; C-c only from version 4. */
+    exec_ok(db->conn,
+            "INSERT INTO client_verdicts (incident_id, client_id, version, entry) "
+            "SELECT 'inc-v', c, v, jsonb_build_object('client_id', c, 'headcount', v * 10, "
+            "'headcount_known', v) FROM (VALUES ('C-a', 1), ('C-a', 3), ('C-b', 2), "
+            "('C-b', 5), ('C-c', 4), ('C-B', 1)) t(c, v)");
+    assert_int_equal(
+        query_long(db->conn,
+                   "SELECT count(*) FROM generate_series(1, 5) n, LATERAL (SELECT "
+                   "jsonb_agg(entry ORDER BY client_id COLLATE \"C\") AS entries, "
+                   "jsonb_object_agg(client_id, entry -> 'headcount') AS counts FROM (SELECT "
+                   "DISTINCT ON (client_id) client_id, entry FROM client_verdicts WHERE "
+                   "incident_id = 'inc-v' AND version <= n ORDER BY client_id, version DESC) l) r "
+                   "WHERE case_verdict('inc-v', n) -> 'clients' = r.entries "
+                   "AND case_verdict('inc-v', n) -> 'headcount' -> 'clients' = r.counts"),
+        5);
+    assert_string_equal(
+        query_value(db->conn,
+                    "SELECT string_agg((c ->> 'client_id') || '@' || (c ->> 'headcount'), ' ') "
+                    "FROM jsonb_array_elements(case_verdict('inc-v', 3) -> 'clients') c"),
+        "C-B@10 C-a@30 C-b@20");
+    assert_string_equal(query_value(db->conn, "SELECT case_verdict('inc-v', 3) -> 'headcount' "
+                                              "->> 'clients_known'"),
+                        "{\"C-B\": 1, \"C-a\": 3, \"C-b\": 2}");
+}
+
 /* ---- append-only tables and case invariants ---- */
 
 static void append_only_tables(void **state)
@@ -684,6 +727,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrate_failure_rolls_back, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(audit_chain_links, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(audit_refuses_changes, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(case_verdict_latest_entries, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(append_only_tables, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(offsets_compare_and_set, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(deadlines_one_clock, setup_db, teardown_db),
