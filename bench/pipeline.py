@@ -72,9 +72,7 @@ class Env:
 
     def _mni_env(self, *args):
         env = dict(os.environ, MNI_ENV_DIR=self.env_dir, MNI_BIN=self.bin_dir)
-        # MNI_BENCH_PG_SETTINGS: more lines for a profile (e.g. pg_stat_statements).
-        extra = os.environ.get("MNI_BENCH_PG_SETTINGS", "")
-        env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on" + ("\n" + extra if extra else "")
+        env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on"
         r = subprocess.run(
             [os.path.join(self.repo, "scripts/mni-env"), *args],
             env=env,

@@ -179,27 +179,6 @@ def run_w1(rep):
 # ---- W2 ----
 
 
-def dump_statements(env):
-    """With MNI_BENCH_STATEMENTS=FILE (and pg_stat_statements preloaded through
-    MNI_BENCH_PG_SETTINGS, as root): the statements of the run by total time, for a profile.
-    Read as the cluster's superuser, since the workers' roles may not see each other's."""
-    path = os.environ.get("MNI_BENCH_STATEMENTS")
-    if not path:
-        return
-    info = dict(kv.split("=", 1) for kv in env.vars["MNI_PG_CONNINFO"].split() if "=" in kv)
-    sql = (
-        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; "
-        "SELECT round(total_exec_time::numeric, 0) AS ms, calls, rows, "
-        "round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) AS share, "
-        "left(regexp_replace(query, '\\s+', ' ', 'g'), 200) AS query "
-        "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40"
-    )
-    argv = ["runuser", "-u", "postgres", "--", "psql", "-X", "-h", info.get("host", ""),
-            "-p", info.get("port", ""), "-U", "postgres", "-d", "postgres", "-c", sql]
-    with open(path, "w") as out:
-        subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, cwd="/")
-
-
 def verify_w2(conninfo, wl, case_counts=True):
     """Exact counts: (ok, text). Checks incident_persons and exposure_tokens with
     count(DISTINCT ...) against the generator's numbers, and with case_counts the committed
@@ -801,7 +780,6 @@ def main():
             rep.say("\nbench: the harness failed: %s" % str(e).strip())
             rc = 1
         finally:
-            dump_statements(env)
             env.down()
             if os.environ.get("MNI_BENCH_KEEP") != "1":
                 shutil.rmtree(data_dir, ignore_errors=True)
