@@ -51,6 +51,18 @@ static const kq_prop kq_consumer_defaults[] = {
      * several 1 MiB messages) keep it busy without holding a large incident in memory. */
     {"queued.max.messages.kbytes", "16384"},
     {"fetch.max.bytes", "8388608"},
+    /* librdkafka keeps fetching until 100,000 messages wait (queued.min.messages) or the
+     * bytes above; the byte bound counts payloads only, and librdkafka adds ~260 bytes per
+     * message (its op). A consumer behind small messages therefore held a growing backlog in
+     * memory: mni-notify behind its tasks (~320 bytes each with their framing) grew from 23
+     * to 35 MB over a quick W3 bench (heaptrack: 12 MB of librdkafka's fetch buffers and ops,
+     * growing steadily) and to 54 MB, still growing, at three times its length; with this
+     * bound it stays at ~27 MB. Not lower than 10,000: once the queue is above a bound,
+     * librdkafka 2.0.2 fetches again only at its broker thread's next wakeup, up to 1 s later
+     * (rdkafka_fetcher.c, an "indefinite backoff"), so the queue must hold a second of input
+     * at W3's target rate (10,000 events/s) lest a fast worker wait on its fetcher. At most
+     * ~6 MB for small messages. */
+    {"queued.min.messages", "10000"},
 };
 
 static const kq_prop kq_producer_defaults[] = {

@@ -18,8 +18,12 @@
  *                       message is read exactly once through the offset table (PostgreSQL's role).
  *   dead_letter         a dead letter carries the original key, value, headers and every origin
  *                       header; a redacted one carries no value and no original headers.
+ *   batch_bytes         a batch closes once its values reach the byte bound.
+ *   prefetch_bounded    a consumer far behind small messages holds about queued.min.messages
+ *                       (kq's default, 10,000) of them, not the whole backlog (issue 6: mni-notify
+ *                       grew while it lagged behind its tasks).
  *
- * The mock's first group join takes 3 s, so only four cases join a group (about 23 s in all).
+ * The mock's first group join takes 3 s; every case that consumes joins one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,31 +44,37 @@
 #include "lib/kafka/kq.h"
 #include "tests/support/mockkafka.h"
 
-#define T_DATA "kq.data"     /* 3 partitions */
-#define T_SEEK "kq.seek"     /* 1 partition */
-#define T_REFUSE "kq.refuse" /* 1 partition */
-#define T_REBAL "kq.rebal"   /* 4 partitions */
-#define T_ORIGIN "kq.origin" /* 1 partition */
-#define T_DLQ "kq.dlq"       /* 1 partition */
-#define T_FAIL "kq.fail"     /* 1 partition */
-#define T_BYTES "kq.bytes"   /* 1 partition */
+#define T_DATA "kq.data"         /* 3 partitions */
+#define T_SEEK "kq.seek"         /* 1 partition */
+#define T_REFUSE "kq.refuse"     /* 1 partition */
+#define T_REBAL "kq.rebal"       /* 4 partitions */
+#define T_ORIGIN "kq.origin"     /* 1 partition */
+#define T_DLQ "kq.dlq"           /* 1 partition */
+#define T_FAIL "kq.fail"         /* 1 partition */
+#define T_BYTES "kq.bytes"       /* 1 partition */
+#define T_PREFETCH "kq.prefetch" /* 1 partition */
 
 static mockkafka *mk;
 
 /* librdkafka's own log lines, routed through kq_set_log; shown only with KQ_TEST_LOG set. */
 static atomic_int log_lines;
+/* Set when librdkafka's fetcher says it stops fetching a partition because enough messages
+ * wait (its FETCH debug line; test_prefetch_bounded turns that debug context on). */
+static atomic_int prefetch_stopped;
 
 static void test_log(int level, const char *facility, const char *message)
 {
     atomic_fetch_add(&log_lines, 1);
+    if (strstr(message, "not fetchable: queued.min.messages exceeded"))
+        atomic_store(&prefetch_stopped, 1);
     if (getenv("KQ_TEST_LOG")) fprintf(stderr, "rdkafka %d %s: %s\n", level, facility, message);
 }
 
 static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {
-        {T_DATA, 3},   {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},
-        {T_ORIGIN, 1}, {T_DLQ, 1},  {T_FAIL, 1},   {T_BYTES, 1},
+        {T_DATA, 3}, {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},    {T_ORIGIN, 1},
+        {T_DLQ, 1},  {T_FAIL, 1}, {T_BYTES, 1},  {T_PREFETCH, 1},
     };
     char err[512];
 
@@ -184,6 +194,7 @@ static void test_conf_defaults(void **state)
     conf_value(conf, "partition.assignment.strategy", "range");
     conf_value(conf, "auto.offset.reset", "smallest");       /* librdkafka's name for earliest */
     conf_value(conf, "isolation.level", "read_uncommitted"); /* the caller's pair wins */
+    conf_value(conf, "queued.min.messages", "10000");        /* memory bounded */
     rd_kafka_conf_destroy(conf);
 
     conf = kq_conf_new(KQ_PRODUCER, NULL, 0, err, sizeof err);
@@ -810,6 +821,52 @@ static void test_batch_bytes(void **state)
     close_consumer(c);
 }
 
+/* 30,000 small messages wait; the consumer takes one and then leaves the rest alone. Its fetcher
+ * must stop once queued.min.messages (10,000) wait in its queue, a fetch's message set on top
+ * (sets of 1,000 here; the bound allows two): librdkafka's own default (100,000) would fetch all
+ * 30,000. */
+static void test_prefetch_bounded(void **state)
+{
+    enum { TOTAL = 30000, SET = 1000, BOUND = 10000 };
+    char err[512], val[100];
+    (void)state;
+    memset(val, 'x', sizeof val);
+    kq_producer *p = new_producer(NULL, 0);
+    for (int i = 0; i < TOTAL; i++) {
+        if (kq_produce(p, T_PREFETCH, "k", 1, val, sizeof val, NULL, 0, err, sizeof err) != 0)
+            fail_msg("%s", err);
+        if ((i + 1) % SET == 0 && kq_producer_flush_checked(p, 10000, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    }
+    close_producer(p);
+
+    const kq_prop props[] = {
+        {"bootstrap.servers", mockkafka_bootstraps(mk)},
+        {"group.id", "g.prefetch"},
+        {"fetch.wait.max.ms", "50"},
+        {"debug", "fetch"}, /* the line test_log waits for */
+    };
+    kq_consumer *c = kq_consumer_new(props, sizeof props / sizeof props[0], NULL, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    subscribe1(c, T_PREFETCH);
+    rd_kafka_message_t *first[1];
+    assert_int_equal(consume_upto(c, 1, 15000, first, 1), 1);
+    kq_messages_destroy(first, 1);
+
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(kq_consumer_handle(c));
+    int64_t deadline = now_ms() + 15000;
+    while (!atomic_load(&prefetch_stopped) && now_ms() < deadline)
+        usleep(10 * 1000);
+    size_t queued = rd_kafka_queue_length(q);
+    rd_kafka_queue_destroy(q);
+    if (!atomic_load(&prefetch_stopped))
+        fail_msg("the consumer never stopped fetching (%zu of %d messages queued)", queued,
+                 TOTAL - 1);
+    if (queued > BOUND + 2 * SET)
+        fail_msg("%zu messages prefetched, more than %d + two sets of %d", queued, BOUND, SET);
+    close_consumer(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,7 +874,7 @@ int main(void)
         cmocka_unit_test(test_produce_consume),     cmocka_unit_test(test_delivery_failures),
         cmocka_unit_test(test_load_offsets_seek),   cmocka_unit_test(test_load_offsets_refused),
         cmocka_unit_test(test_revocation_in_batch), cmocka_unit_test(test_dead_letter),
-        cmocka_unit_test(test_batch_bytes),
+        cmocka_unit_test(test_batch_bytes),         cmocka_unit_test(test_prefetch_bounded),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
