@@ -229,7 +229,7 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
     if (merge_into(pg, &t, &cases, "merge.client_tokens",
                    "INSERT INTO exposure_tokens (incident_id, client_id, token) "
                    "SELECT incident_id, client_id, token FROM assess_tokens "
-                   "ORDER BY token, incident_id, client_id "
+                   "ORDER BY incident_id, client_id, token "
                    "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token",
                    1, err, errlen) != 0 ||
         merge_into(pg, &t, &cases, "merge.persons",
