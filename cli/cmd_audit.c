@@ -198,10 +198,13 @@ static char (*row_hashes(PGconn *pg, const published_anchor *v, size_t n, char *
         free(rows);
         return NULL;
     }
-    for (int r = 0; r < PQntuples(res); r++) { /* both sorted by seq */
-        long long seq = atoll(PQgetvalue(res, r, 0));
-        for (size_t i = 0; i < n; i++)
-            if (v[i].seq == seq) snprintf(rows[i], sizeof rows[i], "%s", PQgetvalue(res, r, 1));
+    /* Both sorted by seq (v may name a seq twice: an anchor sent again): one merge pass. */
+    int r = 0, nrows = PQntuples(res);
+    for (size_t i = 0; i < n; i++) {
+        while (r < nrows && atoll(PQgetvalue(res, r, 0)) < v[i].seq)
+            r++;
+        if (r < nrows && atoll(PQgetvalue(res, r, 0)) == v[i].seq)
+            snprintf(rows[i], sizeof rows[i], "%s", PQgetvalue(res, r, 1));
     }
     PQclear(res);
     return rows;
