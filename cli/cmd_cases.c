@@ -3,9 +3,9 @@
  * headcount, the next open deadline and how many tasks were published.
  *
  * Run as a client role (`mni db client-role`): the cases its client is part of, each with the
- * client's own verdict and headcount (case_overview, case_versions_shown, client_exposure:
- * migration 0040), its own next deadline and tasks; never the de-duplicated total nor another
- * client's count. A role that may read neither gets one line saying so.
+ * client's own verdict and headcount (case_overview, case_versions_shown: migration 0040), its own
+ * next deadline and tasks; never the de-duplicated total nor another client's count. A role that
+ * may read neither gets one line saying so.
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,11 +39,12 @@ static const char *const cases_sql =
     "FROM cases c LEFT JOIN case_versions v ON v.incident_id = c.incident_id AND v.version = "
     "c.version ORDER BY c.opened_at, c.incident_id";
 
-/* A client role's view: its verdict and count; "persons" is the client's own. */
+/* A client role's view: its verdict and its headcount (client_persons: the count of its own
+ * verdict, never the de-duplicated total). */
 static const char *const client_cases_sql =
     "SELECT o.incident_id AS incident, o.tenant, o.status, o.version AS ver, "
     "v.verdict->'my_number'->>'status' AS my_number, v.verdict->'appi'->>'status' AS appi, "
-    "e.persons AS client_persons, "
+    "(v.verdict->'headcount'->'clients'->>mni_client_id())::bigint AS client_persons, "
     "coalesce((SELECT d.kind || ' ' || coalesce(d.due_date::text, to_char(d.due_at AT TIME ZONE "
     "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) FROM deadlines d WHERE d.incident_id = o.incident_id "
     "AND d.met_at IS NULL ORDER BY mni_due_end(d.due_date, d.due_at), d.kind LIMIT 1), '-') AS "
@@ -51,14 +52,13 @@ static const char *const client_cases_sql =
     "(SELECT count(*) FILTER (WHERE t.published_at IS NOT NULL) || '/' || count(*) FROM outbox "
     "t WHERE t.incident_id = o.incident_id AND t.topic = 'tasks') AS tasks_published "
     "FROM case_overview o LEFT JOIN case_versions_shown v ON v.incident_id = o.incident_id AND "
-    "v.version = o.version LEFT JOIN client_exposure e ON e.incident_id = o.incident_id "
-    "ORDER BY o.opened_at, o.incident_id";
+    "v.version = o.version ORDER BY o.opened_at, o.incident_id";
 
 static const char *const client_cases_json_sql =
     "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM (SELECT o.incident_id, o.tenant, "
-    "o.status, o.version, mni_client_id() AS client_id, e.persons AS client_persons, v.verdict "
-    "FROM case_overview o LEFT JOIN case_versions_shown v ON v.incident_id = o.incident_id AND "
-    "v.version = o.version LEFT JOIN client_exposure e ON e.incident_id = o.incident_id "
+    "o.status, o.version, mni_client_id() AS client_id, (v.verdict->'headcount'->'clients'->>"
+    "mni_client_id())::bigint AS client_persons, v.verdict FROM case_overview o LEFT JOIN "
+    "case_versions_shown v ON v.incident_id = o.incident_id AND v.version = o.version "
     "ORDER BY o.opened_at, o.incident_id) t";
 
 static const char *const cases_json_sql = "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM ("

@@ -417,8 +417,16 @@ static void client_commands(void **state)
     r = run_as(alpha, case_json);
     const char *json_want[] = {"\"CLIENT-ALPHA\": 111", "\"mandatory\"", NULL};
     expect_client_view("mni case --json", &r, json_want);
+    /* Its headcount is its verdict's (111), not the raw count of its exposure events. */
+    char err[512];
+    assert_int_equal(pgx_exec(db.conn, "raw",
+                              "UPDATE client_exposure SET persons = 222 WHERE client_id = "
+                              "'CLIENT-ALPHA'",
+                              err, sizeof err),
+                     0);
     const char *cases_args[] = {"cases", NULL};
     r = run_as(alpha, cases_args);
+    if (strstr(r.out, "222")) fail_msg("mni cases shows the raw count:\n%s", r.out);
     const char *cases_want[] = {"INC-1", "111", "mandatory", "client_notice 2026-11-05", NULL};
     expect_client_view("mni cases", &r, cases_want);
     const char *cases_json[] = {"cases", "--json", NULL};
@@ -426,8 +434,12 @@ static void client_commands(void **state)
     const char *cases_json_want[] = {"\"client_persons\":111", "\"client_id\":\"CLIENT-ALPHA\"",
                                      NULL};
     expect_client_view("mni cases --json", &r, cases_json_want);
+    assert_int_equal(pgx_exec(db.conn, "raw",
+                              "UPDATE client_exposure SET persons = 111 WHERE client_id = "
+                              "'CLIENT-ALPHA'",
+                              err, sizeof err),
+                     0);
     /* Another client's case: none for this role. */
-    char err[512];
     assert_int_equal(pgx_exec(db.conn, "other",
                               "INSERT INTO cases (incident_id, tenant, opened_at) VALUES "
                               "('INC-2', 't1', now()); INSERT INTO client_exposure (incident_id,"
