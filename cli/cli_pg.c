@@ -57,3 +57,36 @@ PGconn *cli_pg_connect(const char *conninfo_option, char *err, size_t errlen)
     if (cli_pg_conninfo(conninfo_option, conninfo, sizeof conninfo, err, errlen) != 0) return NULL;
     return pgx_connect(conninfo, "mni-cli", err, errlen);
 }
+
+int cli_pg_client_of(PGconn *pg, char *client, size_t clientlen, char *role, size_t rolelen,
+                     char *err, size_t errlen)
+{
+    /* A role that may not read mni_client_roles is no client's (a client reads its own row). */
+    PGresult *res = pgx_query(pg, "cli.role",
+                              "SELECT current_user::text, has_table_privilege("
+                              "'mni_client_roles', 'SELECT')",
+                              0, NULL, err, errlen);
+    if (!res) return -1;
+    snprintf(role, rolelen, "%s", PQgetvalue(res, 0, 0));
+    int may_read = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    client[0] = '\0';
+    if (!may_read) return 0;
+    if (!(res = pgx_query(pg, "cli.client_of", "SELECT mni_client_id()", 0, NULL, err, errlen)))
+        return -1;
+    int is_client = !PQgetisnull(res, 0, 0);
+    if (is_client) snprintf(client, clientlen, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return is_client;
+}
+
+int cli_pg_explain_denied(const char *role, const char *what, char *err, size_t errlen)
+{
+    const char *state = pgx_last_sqlstate();
+    if (!state || strcmp(state, "42501") != 0) return 0;
+    snprintf(err, errlen,
+             "role %s may not read %s: it is neither a client role (mni db client-role) nor one "
+             "that sees every client (mni db bpo-role, mni_reader, the owner)",
+             role, what);
+    return 1;
+}

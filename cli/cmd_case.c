@@ -6,6 +6,13 @@
  * delivered or failed, attempts and the last answer), and the events that wait for the
  * incident to be opened (waiting_events, ingest/main.c "Waiting") with their age. An incident
  * not opened yet has no case; when events wait for it, they are shown (exit 0).
+ *
+ * Run as a client role (`mni db client-role`), it shows that client's part only, read through
+ * what row-level security and the views of migration 0040 give it: the case's state, each
+ * version as the client's verdict (case_versions_shown), its own headcount, its deadlines,
+ * tasks, documents and tickets; never another client's count nor the de-duplicated total, and
+ * no waiting events (not sorted by client before their incident opens). A role that may read
+ * neither gets one line saying so, not PostgreSQL's "permission denied".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +94,63 @@ static const case_section case_sections[] = {
      "ORDER BY occurred_at, src_epoch, src_partition, src_offset, event_id"},
 };
 
+/* The client's part: case_overview and case_versions_shown hide what is over all clients;
+ * the client-owned tables show its rows only (row-level security). */
+static const case_section client_sections[] = {
+    {"Case", "SELECT incident_id AS incident, tenant, status, version, to_char(known_at AT TIME "
+             "ZONE 'Asia/Tokyo', 'YYYY-MM-DD HH24:MI') AS known_jst, mni_client_id() AS client "
+             "FROM case_overview WHERE incident_id = $1"},
+    {"Versions (this client's verdict)",
+     "SELECT version, to_char(created_at AT TIME ZONE 'Asia/Tokyo', 'MM-DD HH24:MI:SS') AS at, "
+     "verdict->'my_number'->>'status' AS my_number, verdict->'appi'->>'status' AS appi, "
+     "array_to_string(rules, ',') AS rules, verdict->'headcount'->'clients'->>mni_client_id() AS "
+     "headcount, verdict->'headcount'->'clients_known'->>mni_client_id() AS known, "
+     "cause_event_id AS cause FROM case_versions_shown WHERE incident_id = $1 ORDER BY version"},
+    {"Headcount (this client)",
+     "WITH cv AS (SELECT v.verdict->'clients'->0 AS c FROM case_versions_shown v JOIN "
+     "case_overview o ON o.incident_id = v.incident_id AND o.version = v.version WHERE "
+     "v.incident_id = $1) "
+     "SELECT e.client_id AS client, e.persons AS counted, e.persons_max AS possible_max, "
+     "e.token_count AS tokens, c->>'status' AS status, c->>'rules' AS rules, c->>'notice_due' AS "
+     "notice_due FROM client_exposure e LEFT JOIN cv ON true WHERE e.incident_id = $1"},
+};
+
+/* Deadlines, tasks, documents and tickets: the same queries for both (row-level security
+ * keeps a client role to its rows). */
+#define CASE_SHARED_FIRST 4
+#define CASE_SHARED_COUNT 4
 #define CASE_WAITING_SECTION (sizeof case_sections / sizeof *case_sections - 1)
+
+/* How one kind of role reads a case. */
+typedef struct {
+    const char *exists_sql; /* (cases, waiting events) */
+    const char *json_sql;   /* the latest verdict */
+} case_reader;
+
+static const case_reader bpo_reader = {
+    "SELECT (SELECT count(*) FROM cases WHERE incident_id = $1), "
+    "(SELECT count(*) FROM waiting_events WHERE incident_id = $1)",
+    "SELECT coalesce(jsonb_pretty(case_verdict(c.incident_id, c.version)), 'null') FROM cases c "
+    "WHERE c.incident_id = $1"};
+static const case_reader client_reader = {
+    "SELECT (SELECT count(*) FROM case_overview WHERE incident_id = $1), 0",
+    "SELECT coalesce(jsonb_pretty(v.verdict), 'null') FROM case_overview o LEFT JOIN "
+    "case_versions_shown v ON v.incident_id = o.incident_id AND v.version = o.version WHERE "
+    "o.incident_id = $1"};
+
+static int print_section(PGconn *pg, const case_section *s, const char *const *params, int first,
+                         const char *role, char *err, size_t errlen)
+{
+    PGresult *res = pgx_query(pg, s->title, s->sql, 1, params, err, errlen);
+    if (!res) {
+        cli_pg_explain_denied(role, "this case", err, errlen);
+        return -1;
+    }
+    printf("%s== %s\n", first ? "" : "\n", s->title);
+    cli_print_table(stdout, res, "(none)");
+    PQclear(res);
+    return 0;
+}
 
 int cmd_case(int argc, char **argv)
 {
@@ -118,14 +181,20 @@ int cmd_case(int argc, char **argv)
         fprintf(stderr, "mni case: %s\n", err);
         return MNI_EXIT_FAILURE;
     }
+    char client[256], role[256];
+    int is_client = cli_pg_client_of(pg, client, sizeof client, role, sizeof role, err, sizeof err);
+    if (is_client < 0) {
+        fprintf(stderr, "mni case: %s\n", err);
+        pgx_close(pg);
+        return MNI_EXIT_FAILURE;
+    }
+    const case_reader *reader = is_client ? &client_reader : &bpo_reader;
     const char *params[] = {id};
-    PGresult *res = pgx_query(pg, "case.exists",
-                              "SELECT (SELECT count(*) FROM cases WHERE incident_id = $1), "
-                              "(SELECT count(*) FROM waiting_events WHERE incident_id = $1)",
-                              1, params, err, sizeof err);
+    PGresult *res = pgx_query(pg, "case.exists", reader->exists_sql, 1, params, err, sizeof err);
     int rc = MNI_EXIT_OK;
     size_t first = 0;
     if (!res) {
+        cli_pg_explain_denied(role, "the cases", err, sizeof err);
         fprintf(stderr, "mni case: %s\n", err);
         rc = MNI_EXIT_FAILURE;
     } else if (atoi(PQgetvalue(res, 0, 0)) == 0 && atoi(PQgetvalue(res, 0, 1)) > 0 && !json) {
@@ -134,32 +203,42 @@ int cmd_case(int argc, char **argv)
                PQgetvalue(res, 0, 1));
         first = CASE_WAITING_SECTION;
     } else if (atoi(PQgetvalue(res, 0, 0)) == 0) {
-        fprintf(stderr, "mni case: %s: no such case%s\n", id,
-                atoi(PQgetvalue(res, 0, 1)) > 0 ? " (not opened yet; events wait for it)" : "");
+        fprintf(stderr, "mni case: %s: no such case%s%s%s\n", id,
+                atoi(PQgetvalue(res, 0, 1)) > 0 ? " (not opened yet; events wait for it)" : "",
+                is_client ? " for client " : "", is_client ? client : "");
         rc = MNI_EXIT_FAILURE;
     }
     PQclear(res);
     if (rc == MNI_EXIT_OK && json) {
-        res = pgx_query(pg, "case.verdict",
-                        "SELECT coalesce(jsonb_pretty(case_verdict(c.incident_id, c.version)), "
-                        "'null') FROM cases c WHERE c.incident_id = $1",
-                        1, params, err, sizeof err);
-        if (res) puts(PQgetvalue(res, 0, 0));
-        PQclear(res);
-        rc = res ? MNI_EXIT_OK : MNI_EXIT_FAILURE;
-    }
-    for (size_t s = first;
-         rc == MNI_EXIT_OK && !json && s < sizeof case_sections / sizeof *case_sections; s++) {
-        res =
-            pgx_query(pg, case_sections[s].title, case_sections[s].sql, 1, params, err, sizeof err);
-        if (!res) {
+        res = pgx_query(pg, "case.verdict", reader->json_sql, 1, params, err, sizeof err);
+        if (res) {
+            puts(PQgetvalue(res, 0, 0));
+            PQclear(res);
+        } else {
+            cli_pg_explain_denied(role, "this case", err, sizeof err);
             fprintf(stderr, "mni case: %s\n", err);
             rc = MNI_EXIT_FAILURE;
-            break;
         }
-        printf("%s== %s\n", s > first ? "\n" : "", case_sections[s].title);
-        cli_print_table(stdout, res, "(none)");
-        PQclear(res);
+    }
+    if (rc == MNI_EXIT_OK && !json) {
+        /* The client's own sections, then the shared ones; for the others every section. */
+        const case_section *order[sizeof case_sections / sizeof *case_sections];
+        size_t n = 0;
+        if (is_client) {
+            for (size_t s = 0; s < sizeof client_sections / sizeof *client_sections; s++)
+                order[n++] = &client_sections[s];
+            for (size_t s = CASE_SHARED_FIRST; s < CASE_SHARED_FIRST + CASE_SHARED_COUNT; s++)
+                order[n++] = &case_sections[s];
+        } else {
+            for (size_t s = first; s < sizeof case_sections / sizeof *case_sections; s++)
+                order[n++] = &case_sections[s];
+        }
+        for (size_t s = 0; s < n; s++)
+            if (print_section(pg, order[s], params, s == 0, role, err, sizeof err) != 0) {
+                fprintf(stderr, "mni case: %s\n", err);
+                rc = MNI_EXIT_FAILURE;
+                break;
+            }
     }
     pgx_close(pg);
     return rc;

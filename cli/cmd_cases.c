@@ -1,6 +1,11 @@
 /*
  * mni cases: one line per case from PostgreSQL: status, verdicts, route, de-duplicated
  * headcount, the next open deadline and how many tasks were published.
+ *
+ * Run as a client role (`mni db client-role`): the cases its client is part of, each with the
+ * client's own verdict and headcount (case_overview, case_versions_shown: migration 0040), its own
+ * next deadline and tasks; never the de-duplicated total nor another client's count. A role that
+ * may read neither gets one line saying so.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +21,7 @@ static void cases_usage(FILE *out)
                  "\n"
                  "Lists the cases the assess worker keeps: incident, tenant, status, version,\n"
                  "My Number and APPI status, route, distinct persons, next open deadline, tasks.\n"
+                 "As a client role (mni db client-role): its cases, its verdict and its count.\n"
                  "  --conninfo STR  PostgreSQL (default: $MNI_PG_CONNINFO, else .mni-env/env)\n"
                  "  --json          one JSON array instead of a table\n");
 }
@@ -32,6 +38,34 @@ static const char *const cases_sql =
     "o WHERE o.incident_id = c.incident_id AND o.topic = 'tasks') AS tasks_published "
     "FROM cases c LEFT JOIN case_versions v ON v.incident_id = c.incident_id AND v.version = "
     "c.version ORDER BY c.opened_at, c.incident_id";
+
+/* A client role's view: its verdict and its headcount (client_persons: the count of its own
+ * verdict, never the de-duplicated total). */
+static const char *const client_cases_sql =
+    "SELECT o.incident_id AS incident, o.tenant, o.status, o.version AS ver, "
+    "v.verdict->'my_number'->>'status' AS my_number, v.verdict->'appi'->>'status' AS appi, "
+    "(v.verdict->'headcount'->'clients'->>mni_client_id())::bigint AS client_persons, "
+    "coalesce((SELECT d.kind || ' ' || coalesce(d.due_date::text, to_char(d.due_at AT TIME ZONE "
+    "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) FROM deadlines d WHERE d.incident_id = o.incident_id "
+    "AND d.met_at IS NULL ORDER BY mni_due_end(d.due_date, d.due_at), d.kind LIMIT 1), '-') AS "
+    "next_deadline, "
+    "(SELECT count(*) FILTER (WHERE t.published_at IS NOT NULL) || '/' || count(*) FROM outbox "
+    "t WHERE t.incident_id = o.incident_id AND t.topic = 'tasks') AS tasks_published "
+    "FROM case_overview o LEFT JOIN case_versions_shown v ON v.incident_id = o.incident_id AND "
+    "v.version = o.version ORDER BY o.opened_at, o.incident_id";
+
+static const char *const client_cases_json_sql =
+    "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM (SELECT o.incident_id, o.tenant, "
+    "o.status, o.version, mni_client_id() AS client_id, (v.verdict->'headcount'->'clients'->>"
+    "mni_client_id())::bigint AS client_persons, v.verdict FROM case_overview o LEFT JOIN "
+    "case_versions_shown v ON v.incident_id = o.incident_id AND v.version = o.version "
+    "ORDER BY o.opened_at, o.incident_id) t";
+
+static const char *const cases_json_sql = "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM ("
+                                          "SELECT c.incident_id, c.tenant, c.status, c.version, "
+                                          "c.persons_total, c.mandatory_since, "
+                                          "case_verdict(c.incident_id, c.version) AS verdict "
+                                          "FROM cases c ORDER BY c.opened_at) t";
 
 int cmd_cases(int argc, char **argv)
 {
@@ -56,14 +90,15 @@ int cmd_cases(int argc, char **argv)
         fprintf(stderr, "mni cases: %s\n", err);
         return MNI_EXIT_FAILURE;
     }
-    PGresult *res = json ? pgx_query(pg, "cases.list_json",
-                                     "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM ("
-                                     "SELECT c.incident_id, c.tenant, c.status, c.version, "
-                                     "c.persons_total, c.mandatory_since, "
-                                     "case_verdict(c.incident_id, c.version) AS verdict "
-                                     "FROM cases c ORDER BY c.opened_at) t",
-                                     0, NULL, err, sizeof err)
-                         : pgx_query(pg, "cases.list", cases_sql, 0, NULL, err, sizeof err);
+    char client[256], role[256];
+    int is_client = cli_pg_client_of(pg, client, sizeof client, role, sizeof role, err, sizeof err);
+    PGresult *res = NULL;
+    if (is_client >= 0) {
+        const char *sql = is_client ? (json ? client_cases_json_sql : client_cases_sql)
+                                    : (json ? cases_json_sql : cases_sql);
+        res = pgx_query(pg, json ? "cases.list_json" : "cases.list", sql, 0, NULL, err, sizeof err);
+        if (!res) cli_pg_explain_denied(role, "the cases", err, sizeof err);
+    }
     if (!res) {
         fprintf(stderr, "mni cases: %s\n", err);
         pgx_close(pg);

@@ -25,6 +25,10 @@
  * inserted in the same transaction that is committed only after the broker acknowledged every
  * replayed message (see the migration for the crash window).
  *
+ * For the BPO's operators only: dead letters are not sorted by client (a message that does not
+ * decode has none, and the topic holds every client's), so a client role of `mni db
+ * client-role` is refused with one line saying so, before the topic is read.
+ *
  * Configuration: the workers' (lib/runtime/config.h): --config FILE or $MNI_CONFIG, then
  * MNI_KAFKA_BOOTSTRAP, MNI_TOPIC_DLQ, MNI_TOPIC_EVENTS, MNI_PG_CONNINFO.
  * Exit status: 0 done, 1 Kafka or PostgreSQL failed (nothing half-recorded), 2 usage.
@@ -403,6 +407,18 @@ int cmd_dlq(int argc, char **argv)
         return MNI_EXIT_FAILURE;
     }
     if (!pg) fprintf(stderr, "mni dlq: replays unknown (%s)\n", err);
+    char client[256], role[256];
+    if (pg &&
+        cli_pg_client_of(pg, client, sizeof client, role, sizeof role, err, sizeof err) == 1) {
+        fprintf(stderr,
+                "mni dlq: role %s is client %s's (mni db client-role): the dead-letter topic "
+                "holds every client's refused messages, not sorted by client, so it is for the "
+                "BPO's operators only\n",
+                role, client);
+        pgx_close(pg);
+        config_free(cfg);
+        return MNI_EXIT_FAILURE;
+    }
 
     int rc = MNI_EXIT_OK;
     dlq_reader rd;

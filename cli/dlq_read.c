@@ -97,7 +97,7 @@ int dlq_read(dlq_reader *r, const config *cfg, const char *topic, int timeout_ms
     }
     r->msgs = calloc(expected ? expected : 1, sizeof *r->msgs);
     if (!r->msgs) {
-        snprintf(err, errlen, "%s: out of memory for %zu dead letters", topic, expected);
+        snprintf(err, errlen, "%s: out of memory for %zu messages", topic, expected);
         return -1;
     }
     long long deadline = mono_ms() + timeout_ms;
@@ -107,7 +107,7 @@ int dlq_read(dlq_reader *r, const config *cfg, const char *topic, int timeout_ms
             done &= next[p] >= end[p];
         if (done) break;
         if (mono_ms() > deadline) {
-            snprintf(err, errlen, "%s: read %zu of %zu dead letters within %d ms", topic, r->n,
+            snprintf(err, errlen, "%s: read %zu of %zu messages within %d ms", topic, r->n,
                      expected, timeout_ms);
             return -1;
         }

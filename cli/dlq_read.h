@@ -1,7 +1,8 @@
 /*
- * dlq_read: reads a whole dead-letter topic once, from each partition's start to the end it had
- * when the read began, without joining a consumer group (partitions assigned directly, no
- * offset committed anywhere): what `mni dlq list` and `mni dlq replay` look at.
+ * dlq_read: reads a whole dead-letter topic (or any other: cli/anchor_topic.c) once, from each
+ * partition's start to the end it had when the read began, without joining a consumer group
+ * (partitions assigned directly, no offset committed anywhere): what `mni dlq list` and `mni dlq
+ * replay` look at.
  *
  * Each dead letter as kq_produce_dlq wrote it (lib/kafka/kq.h): the original key and value (no
  * value when redacted, reason raw_my_number), the original headers, then mni.reason,

@@ -1,6 +1,7 @@
 /*
  * topics: see topics.h. Partition counts: 6 for the topics every event or task passes through
- * (up to six members per consumer group), 3 for the dead letters and tickets.
+ * (up to six members per consumer group), 3 for the dead letters and tickets, 1 for the audit
+ * anchors (a few a second at most).
  */
 #include "lib/model/topics.h"
 
@@ -14,6 +15,9 @@ const mni_topic mni_topics[] = {
     {"assessments", "case.assessments", 6, true, "CaseAssessment"},
     {"tasks", "notify.tasks", 6, false, "NotifyTask"},
     {"tickets", "tickets", 3, false, "Ticket"},
+    /* The audit chain's signed heads, outside the database (lib/runtime/audit_anchor.h): one
+     * partition, so that a reader sees them in the order they were sent. */
+    {"anchors", "audit.anchors", 1, true, "(JSON)"},
 };
 const size_t mni_topic_count = sizeof mni_topics / sizeof mni_topics[0];
 

@@ -20,7 +20,8 @@ typedef struct {
     const char *name;    /* default physical name, "incident.events" */
     int partitions;      /* partitions it is created with */
     bool compacted;      /* cleanup.policy=compact (the latest record per key is what matters) */
-    const char *record;  /* the Avro record of its values (schemas/), or "(any)" */
+    const char *record;  /* the Avro record of its values (schemas/); "(any)" for whatever the
+                          * original message was (dead letters), "(JSON)" for a JSON object */
 } mni_topic;
 
 extern const mni_topic mni_topics[];

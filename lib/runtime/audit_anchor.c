@@ -3,6 +3,7 @@
  */
 #include "lib/runtime/audit_anchor.h"
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 
 static token_key anchor_key;
 static int anchor_key_loaded;
@@ -74,6 +76,38 @@ static int from_bytea_hex(const char *text, unsigned char out[32])
     return 0;
 }
 
+int audit_anchor_message_key(const char *signer, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "audit_log/%s", signer);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* Queues the anchor for topic.anchors in the caller's transaction (lib/runtime/outbox.h),
+ * keyed by its writer: compaction keeps each writer's newest. */
+static int publish(PGconn *pg, const char *seq, const char *hash_hex, const char *key_id,
+                   const char *mac_hex, const char *signer, char *err, size_t errlen)
+{
+    char task_id[64], key[160];
+    snprintf(task_id, sizeof task_id, "audit-anchor:%s", seq);
+    if (audit_anchor_message_key(signer, key, sizeof key) != 0) {
+        snprintf(err, errlen, "audit.anchor: signer name too long");
+        return -1;
+    }
+    json_t *payload =
+        json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)strtoll(seq, NULL, 10), "hash",
+                  hash_hex, "key_id", key_id, "mac", mac_hex, "signer", signer);
+    char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(payload);
+    if (!text) {
+        snprintf(err, errlen, "audit.anchor: out of memory");
+        return -1;
+    }
+    int rc = outbox_enqueue(pg, task_id, AUDIT_ANCHOR_TOPIC, key, NULL, "audit_anchor", text, NULL,
+                            err, errlen);
+    free(text);
+    return rc;
+}
+
 int audit_anchor_sign(PGconn *pg, char *err, size_t errlen)
 {
     if (!anchor_key_loaded) return 0;
@@ -103,8 +137,19 @@ int audit_anchor_sign(PGconn *pg, char *err, size_t errlen)
     to_hex(mac, sizeof mac, mac_hex + 2);
     OPENSSL_cleanse(mac, sizeof mac);
     const char *p[] = {seq, hash_hex, key_id, mac_hex};
-    return pgx_exec_params(pg, "audit.anchor",
-                           "INSERT INTO audit_anchors (seq, hash, key_id, mac) "
-                           "VALUES ($1::bigint, $2::bytea, $3, $4::bytea) ON CONFLICT DO NOTHING",
-                           4, p, NULL, err, errlen);
+    PGresult *ins =
+        pgx_query(pg, "audit.anchor",
+                  "INSERT INTO audit_anchors (seq, hash, key_id, mac) "
+                  "VALUES ($1::bigint, $2::bytea, $3, $4::bytea) ON CONFLICT DO NOTHING "
+                  "RETURNING current_user::text",
+                  4, p, err, errlen);
+    if (!ins) return -1;
+    int rc = 0;
+    /* The signer column's default, read without SELECT on the table; no row: the head was
+     * already anchored, and published by whoever anchored it. */
+    if (PQntuples(ins) == 1)
+        rc =
+            publish(pg, seq, hash_hex + 2, key_id, mac_hex + 2, PQgetvalue(ins, 0, 0), err, errlen);
+    PQclear(ins);
+    return rc;
 }

@@ -146,6 +146,22 @@ static int encode_ticket(const schema_set *schemas, const char *incident_id, con
     return records_ticket_encode(schemas, &t, out, err, errlen);
 }
 
+/* An anchors row: its payload as compact JSON (lib/runtime/audit_anchor.h). */
+static int encode_json(const json_t *payload, wire_buf *out, char *err, size_t errlen)
+{
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t n = text ? strlen(text) : 0;
+    int rc = text && wire_buf_reserve(out, n, err, errlen) == 0 ? 0 : -1;
+    if (rc == 0) {
+        memcpy(out->data, text, n);
+        out->len = n;
+    } else if (!text) {
+        snprintf(err, errlen, "anchor: out of memory");
+    }
+    free(text);
+    return rc;
+}
+
 static int encode_row(const schema_set *schemas, PGresult *res, int r, wire_buf *out, char *err,
                       size_t errlen)
 {
@@ -167,6 +183,8 @@ static int encode_row(const schema_set *schemas, PGresult *res, int r, wire_buf 
         json_decref(v);
     } else if (!strcmp(topic, "tickets"))
         rc = encode_ticket(schemas, incident_id, payload, out, err, errlen);
+    else if (!strcmp(topic, "anchors"))
+        rc = encode_json(payload, out, err, errlen);
     else
         snprintf(err, errlen, "outbox %s: unknown topic '%s'", task_id, topic);
     json_decref(payload);

@@ -18,7 +18,9 @@
  * tried again later; nothing is marked failed for it.
  *
  * Logical topics (outbox.topic) and their records: "tasks" -> NotifyTask, "assessments" ->
- * CaseAssessment, "tickets" -> Ticket; the physical name is the config key topic.<logical>.
+ * CaseAssessment, "tickets" -> Ticket, "anchors" -> the payload as JSON (the audit chain's signed
+ * heads: lib/runtime/audit_anchor.h; the row's incident_id column holds the message key); the
+ * physical name is the config key topic.<logical>.
  * Payload shapes: tasks {kind, client_id, due_date | due_at, case_version, ...}; assessments
  * {incident_id, version, verdict}; tickets {ticket_id, task_id, kind, title, summary, due_at,
  * document_ref, client_id}.

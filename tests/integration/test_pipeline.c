@@ -174,11 +174,15 @@ static void test_pipeline_end_to_end(void **state)
                    NULL, "t");
     char key[1024];
     testdata_path("audit-test.key", key, sizeof key);
+    /* And the anchors the workers published (topic audit.anchors, through the outbox) agree. */
     const char *verify[] = {"mni",       "audit",      "verify", "--conninfo",
                             db.conninfo, "--key-file", key,      NULL};
+    setenv("MNI_KAFKA_BOOTSTRAP", bootstrap, 1);
     runcmd_result vr;
     assert_int_equal(runcmd(verify, NULL, &vr), 0);
-    if (vr.status != 0 || !strstr(vr.out, "intact"))
+    if (vr.status != 0 || !strstr(vr.out, "intact") ||
+        !strstr(vr.out, " anchors published on audit.anchors agree") ||
+        strstr(vr.out, "; 0 anchors published"))
         fail_msg("mni audit verify after the pipeline: exit %d: %s%s", vr.status, vr.out, vr.err);
     runcmd_free(&vr);
     /* The documents carry what ingest stored: the report draft names the incident by its title. */

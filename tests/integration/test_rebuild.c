@@ -82,7 +82,7 @@ static char *snapshot(PGconn *pg)
         "coalesce(due_date::text,'')||'|'||coalesce(due_at::text,'')||'|'||"
         "coalesce(met_at::text,'') FROM deadlines "
         "UNION ALL SELECT 'out|'||task_id||'|'||topic||'|'||kind||'|'||payload::text||'|'||"
-        "(published_at IS NOT NULL) FROM outbox "
+        "(published_at IS NOT NULL) FROM outbox WHERE topic <> 'anchors' " /* the audit chain's */
         "UNION ALL SELECT 'ev|'||event_id||'|'||kind FROM case_events "
         "UNION ALL SELECT 'step|'||incident_id||'|'||step FROM case_steps "
         "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "

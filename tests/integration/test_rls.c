@@ -17,6 +17,12 @@
  *                             table: it updates, deletes and inserts nothing of the other
  *                             client.
  *   bpo_role_sees_all         `mni db bpo-role` reads both clients' rows and the totals.
+ *   client_commands           `mni case`, `mni cases` (table and --json) logged in as the
+ *                             client role: its part only (its count 111, its deadline, task,
+ *                             document, ticket), nothing of the other client nor the totals;
+ *                             `mni dlq list` refuses it in one line naming why; a role that is
+ *                             neither a client's nor sees all gets one line, not "permission
+ *                             denied"; the BPO role still sees the total.
  *   app_roles_least_privilege no application role may UPDATE, DELETE or TRUNCATE an
  *                             append-only table, none may DELETE or TRUNCATE anything, the
  *                             reader writes nothing; mni_assess is refused for real.
@@ -103,7 +109,7 @@ static const char seed_sql[] =
 static const char *const foreign[] = {"CLIENT-BRAVO", ":7331", ":9999", ":8888", NULL};
 
 static testenv_db db;
-static char alpha[64], bpo[64];
+static char alpha[64], bpo[64], nobody[64];
 
 static PGconn *connect_as(const char *role)
 {
@@ -131,6 +137,7 @@ static int setup(void **state)
     if (pgx_exec(db.conn, "seed", seed_sql, err, sizeof err) != 0) fail_msg("seed: %s", err);
     snprintf(alpha, sizeof alpha, "rls_alpha_%d", (int)getpid());
     snprintf(bpo, sizeof bpo, "rls_bpo_%d", (int)getpid());
+    snprintf(nobody, sizeof nobody, "rls_nobody_%d", (int)getpid());
     const char *c[] = {"mni", "db",         "client-role", "CLIENT-ALPHA",
                        alpha, "--conninfo", db.conninfo,   NULL};
     run_ok(c);
@@ -147,7 +154,9 @@ static int teardown(void **state)
     char err[512], sql[256];
     PGconn *admin = pgx_connect(getenv("MNI_PG_CONNINFO"), "mni test", err, sizeof err);
     if (admin) {
-        snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; DROP ROLE IF EXISTS %s", alpha, bpo);
+        snprintf(sql, sizeof sql,
+                 "DROP ROLE IF EXISTS %s; DROP ROLE IF EXISTS %s; DROP ROLE IF EXISTS %s", alpha,
+                 bpo, nobody);
         pgx_exec(admin, "drop_roles", sql, err, sizeof err);
         pgx_close(admin);
     }
@@ -357,6 +366,128 @@ static void bpo_role_sees_all(void **state)
     pgx_close(c);
 }
 
+/* Runs `mni ARGS... --conninfo <db as role>` (dlq: MNI_PG_CONNINFO, it has no such option). */
+static runcmd_result run_as(const char *role, const char *const *args)
+{
+    char ci[2048], err[512];
+    assert_int_equal(pgx_conninfo_set(db.conninfo, "user", role, ci, sizeof ci, err, sizeof err),
+                     0);
+    const char *argv[16] = {"mni"};
+    int n = 1;
+    for (int i = 0; args[i] && n < 13; i++)
+        argv[n++] = args[i];
+    int dlq = !strcmp(args[0], "dlq");
+    if (!dlq) {
+        argv[n++] = "--conninfo";
+        argv[n++] = ci;
+    }
+    argv[n] = NULL;
+    char *saved = getenv("MNI_PG_CONNINFO") ? strdup(getenv("MNI_PG_CONNINFO")) : NULL;
+    if (dlq) setenv("MNI_PG_CONNINFO", ci, 1);
+    runcmd_result r;
+    int rc = runcmd(argv, NULL, &r);
+    if (saved) setenv("MNI_PG_CONNINFO", saved, 1);
+    free(saved);
+    assert_int_equal(rc, 0);
+    return r;
+}
+
+static void expect_client_view(const char *what, runcmd_result *r, const char *const *want)
+{
+    if (r->status != 0) fail_msg("%s as %s: exit %d: %s%s", what, alpha, r->status, r->out, r->err);
+    static const char *const others[] = {"CLIENT-BRAVO", "7331", "9999", "8888", NULL};
+    for (int k = 0; others[k]; k++)
+        if (strstr(r->out, others[k]))
+            fail_msg("%s as client role %s shows '%s':\n%s", what, alpha, others[k], r->out);
+    for (int k = 0; want[k]; k++)
+        if (!strstr(r->out, want[k]))
+            fail_msg("%s as client role %s lacks '%s':\n%s", what, alpha, want[k], r->out);
+    runcmd_free(r);
+}
+
+static void client_commands(void **state)
+{
+    testenv_db_from_state(state);
+    const char *case_args[] = {"case", "INC-1", NULL};
+    runcmd_result r = run_as(alpha, case_args);
+    const char *case_want[] = {"INC-1",      "CLIENT-ALPHA",  "111", "mandatory", "MN-X",
+                               "2026-11-05", "client_notice", "t-a", "k-a",       NULL};
+    expect_client_view("mni case", &r, case_want);
+    const char *case_json[] = {"case", "--json", "INC-1", NULL};
+    r = run_as(alpha, case_json);
+    const char *json_want[] = {"\"CLIENT-ALPHA\": 111", "\"mandatory\"", NULL};
+    expect_client_view("mni case --json", &r, json_want);
+    /* Its headcount is its verdict's (111), not the raw count of its exposure events. */
+    char err[512];
+    assert_int_equal(pgx_exec(db.conn, "raw",
+                              "UPDATE client_exposure SET persons = 222 WHERE client_id = "
+                              "'CLIENT-ALPHA'",
+                              err, sizeof err),
+                     0);
+    const char *cases_args[] = {"cases", NULL};
+    r = run_as(alpha, cases_args);
+    if (strstr(r.out, "222")) fail_msg("mni cases shows the raw count:\n%s", r.out);
+    const char *cases_want[] = {"INC-1", "111", "mandatory", "client_notice 2026-11-05", NULL};
+    expect_client_view("mni cases", &r, cases_want);
+    const char *cases_json[] = {"cases", "--json", NULL};
+    r = run_as(alpha, cases_json);
+    const char *cases_json_want[] = {"\"client_persons\":111", "\"client_id\":\"CLIENT-ALPHA\"",
+                                     NULL};
+    expect_client_view("mni cases --json", &r, cases_json_want);
+    assert_int_equal(pgx_exec(db.conn, "raw",
+                              "UPDATE client_exposure SET persons = 111 WHERE client_id = "
+                              "'CLIENT-ALPHA'",
+                              err, sizeof err),
+                     0);
+    /* Another client's case: none for this role. */
+    assert_int_equal(pgx_exec(db.conn, "other",
+                              "INSERT INTO cases (incident_id, tenant, opened_at) VALUES "
+                              "('INC-2', 't1', now()); INSERT INTO client_exposure (incident_id,"
+                              " client_id, persons) VALUES ('INC-2', 'CLIENT-BRAVO', 5)",
+                              err, sizeof err),
+                     0);
+    const char *other_case[] = {"case", "INC-2", NULL};
+    r = run_as(alpha, other_case);
+    if (r.status != 1 || !strstr(r.err, "no such case for client CLIENT-ALPHA"))
+        fail_msg("mni case INC-2 as %s: exit %d: %s%s", alpha, r.status, r.out, r.err);
+    runcmd_free(&r);
+    r = run_as(alpha, cases_args);
+    if (r.status != 0 || strstr(r.out, "INC-2")) fail_msg("mni cases shows INC-2:\n%s", r.out);
+    runcmd_free(&r);
+
+    /* The dead letters are the BPO's: refused in one line, before the topic is read. */
+    const char *dlq_args[] = {"dlq", "list", NULL};
+    r = run_as(alpha, dlq_args);
+    if (r.status != 1 || !strstr(r.err, "is client CLIENT-ALPHA's") ||
+        !strstr(r.err, "for the BPO's operators only") || strstr(r.err, "permission denied"))
+        fail_msg("mni dlq list as %s: exit %d: %s%s", alpha, r.status, r.out, r.err);
+    runcmd_free(&r);
+
+    /* The BPO role sees the total as before. */
+    r = run_as(bpo, cases_args);
+    if (r.status != 0 || !strstr(r.out, "9999") || !strstr(r.out, "INC-2"))
+        fail_msg("mni cases as %s: exit %d: %s%s", bpo, r.status, r.out, r.err);
+    runcmd_free(&r);
+
+    /* A role that is neither: one line that says what it is not. */
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE ROLE %s LOGIN", nobody);
+    assert_int_equal(pgx_exec(db.conn, "nobody", sql, err, sizeof err), 0);
+    for (int i = 0; i < 2; i++) {
+        r = run_as(nobody, i ? case_args : cases_args);
+        if (r.status != 1 || !strstr(r.err, "is neither a client role") ||
+            strstr(r.err, "permission denied"))
+            fail_msg("mni %s as %s: exit %d: %s%s", i ? "case" : "cases", nobody, r.status, r.out,
+                     r.err);
+        runcmd_free(&r);
+    }
+    assert_int_equal(pgx_exec(db.conn, "cleanup",
+                              "DELETE FROM client_exposure WHERE incident_id = 'INC-2';"
+                              " DELETE FROM cases WHERE incident_id = 'INC-2'",
+                              err, sizeof err),
+                     0);
+}
+
 static void app_roles_least_privilege(void **state)
 {
     testenv_db_from_state(state);
@@ -432,11 +563,14 @@ static void signed_chain(testenv_db *d)
     pgx_close(w);
 }
 
+/* The database's own checks (--no-anchors-topic: the published anchors are
+ * test_audit_anchors.c's; the environment's broker holds none of this database's). */
 static runcmd_result verify(testenv_db *d, int with_key)
 {
-    const char *argv[] = {"mni",       "audit",      "verify", "--conninfo",
-                          d->conninfo, "--key-file", key_path, NULL};
-    if (!with_key) argv[5] = NULL;
+    const char *argv[] = {"mni",        "audit",     "verify",
+                          "--conninfo", d->conninfo, "--no-anchors-topic",
+                          "--key-file", key_path,    NULL};
+    if (!with_key) argv[6] = NULL;
     runcmd_result r;
     assert_int_equal(runcmd(argv, NULL, &r), 0);
     return r;
@@ -529,9 +663,9 @@ static void audit_verify_forged_rows_after_anchor(void **state)
 int main(void)
 {
     const struct CMUnitTest rls[] = {
-        cmocka_unit_test(every_table_forced),  cmocka_unit_test(client_sees_its_part),
-        cmocka_unit_test(bpo_role_sees_all),   cmocka_unit_test(app_roles_least_privilege),
-        cmocka_unit_test(client_cannot_cross),
+        cmocka_unit_test(every_table_forced),        cmocka_unit_test(client_sees_its_part),
+        cmocka_unit_test(bpo_role_sees_all),         cmocka_unit_test(client_commands),
+        cmocka_unit_test(app_roles_least_privilege), cmocka_unit_test(client_cannot_cross),
     };
     const struct CMUnitTest audit[] = {
         cmocka_unit_test(audit_verify_intact_and_edited),

@@ -79,7 +79,8 @@ static void every_record_has_its_schema(void **state)
 {
     (void)state;
     for (size_t i = 0; i < mni_topic_count; i++) {
-        if (!strcmp(mni_topics[i].record, "(any)")) continue;
+        if (!strcmp(mni_topics[i].record, "(any)") || !strcmp(mni_topics[i].record, "(JSON)"))
+            continue;
         char path[256];
         snprintf(path, sizeof path, "schemas/%s.avsc", mni_topics[i].record);
         char *text = testdata_read(path, NULL);
