@@ -348,8 +348,12 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                err, errlen) != 0 ||
         staged(pg, &w->meets, "assess.meets",
                "COPY assess_meets (incident_id, client_id, kind, met_at) FROM STDIN",
+               /* The staging table has no statistics: joined on its own, the planner
+                * hashed every open deadline (a cost growing with history); the batch's
+                * incidents as an array make it look the few rows up by index. */
                "UPDATE deadlines d SET met_at = m.met_at, updated_at = now() FROM assess_meets m "
-               "WHERE d.incident_id = m.incident_id AND d.kind = m.kind AND d.client_id IS NOT "
+               "WHERE d.incident_id = ANY (ARRAY(SELECT incident_id FROM assess_meets)) "
+               "AND d.incident_id = m.incident_id AND d.kind = m.kind AND d.client_id IS NOT "
                "DISTINCT FROM m.client_id AND d.met_at IS NULL",
                err, errlen) != 0 ||
         staged(pg, &w->steps, "assess.steps",
