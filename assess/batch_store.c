@@ -45,9 +45,6 @@ int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
         "client_id text, version integer, entry jsonb) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS assess_filings (event_id text, incident_id text, "
         "report text, client_id text, filed_at timestamptz, reference text) "
-        "ON COMMIT DELETE ROWS;"
-        "CREATE TEMP TABLE IF NOT EXISTS assess_audit (n bigint GENERATED ALWAYS AS IDENTITY, "
-        "actor text, action text, incident_id text, client_id text, payload jsonb) "
         "ON COMMIT DELETE ROWS",
         err, errlen);
 }
@@ -287,6 +284,34 @@ static int staged(PGconn *pg, const rowset *rs, const char *name, const char *co
                : 0;
 }
 
+/* The audit rows in the order staged, chained with one call (audit_log_append, migration
+ * 0096); every row's actor is the first row's (mni-assess). */
+static int append_audit(PGconn *pg, const rowset *rs, char *err, size_t errlen)
+{
+    if (rs->n_rows == 0) return 0;
+    json_t *rows = json_array();
+    for (size_t r = 0; r < rs->n_rows; r++)
+        json_array_append_new(
+            rows, json_pack("{s:s, s:s?, s:s?, s:o}", "action", rowset_get(rs, r, 1), "incident_id",
+                            rowset_get(rs, r, 2), "client_id", rowset_get(rs, r, 3), "payload",
+                            json_loads(rowset_get(rs, r, 4), 0, NULL)));
+    char *text =
+        rs->failed || json_array_size(rows) != rs->n_rows ? NULL : json_dumps(rows, JSON_COMPACT);
+    json_decref(rows);
+    if (!text) {
+        snprintf(err, errlen, "assess.audit: cannot serialise %zu rows (out of memory)",
+                 rs->n_rows);
+        return -1;
+    }
+    const char *p[] = {rowset_get(rs, 0, 0), text};
+    PGresult *res =
+        pgx_query(pg, "assess.audit", "SELECT audit_log_append($1, $2::jsonb)", 2, p, err, errlen);
+    free(text);
+    if (!res) return -1;
+    PQclear(res);
+    return 0;
+}
+
 int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errlen)
 {
     if (staged(pg, &w->cases, "assess.cases",
@@ -375,12 +400,7 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                       "record) FROM STDIN",
                       err, errlen) != 0 ||
           outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
-        /* In the order staged: the chain trigger numbers them as they come. */
-        staged(pg, &w->audit, "assess.audit",
-               "COPY assess_audit (actor, action, incident_id, client_id, payload) FROM STDIN",
-               "INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
-               "SELECT actor, action, incident_id, client_id, payload FROM assess_audit ORDER BY n",
-               err, errlen) != 0 ||
+        append_audit(pg, &w->audit, err, errlen) != 0 ||
         /* The head of the chain is signed in the same transaction (migration 0041). */
         (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
         rowset_copy(&w->events, pg, "assess.events",
