@@ -1,6 +1,9 @@
 /*
  * batch_store: see batch_store.h. Statements carry a name ("assess.load_cases") that appears
- * in errors; ids travel as one JSON array parameter, never as SQL text.
+ * in errors; ids travel as one JSON array parameter, never as SQL text. The batch's lookups
+ * are planned at every batch (pgx_query_replanned): prepared, they kept the plan made on the
+ * empty tables of a new database (a semi-join hashing the whole table) until autovacuum's
+ * first ANALYZE.
  */
 #include "assess/batch_store.h"
 
@@ -53,10 +56,10 @@ int batch_store_seen(PGconn *pg, const char *ids_json, void (*seen)(void *ctx, c
                      void *ctx, char *err, size_t errlen)
 {
     const char *p[] = {ids_json};
-    PGresult *res = pgx_query(pg, "assess.seen",
-                              "SELECT event_id FROM case_events WHERE event_id IN "
-                              "(SELECT jsonb_array_elements_text($1::jsonb))",
-                              1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(pg, "assess.seen",
+                                        "SELECT event_id FROM case_events WHERE event_id IN "
+                                        "(SELECT jsonb_array_elements_text($1::jsonb))",
+                                        1, p, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++)
         seen(ctx, PQgetvalue(res, r, 0));
@@ -107,16 +110,16 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
     char *ids_text = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     const char *p[] = {ids_text};
-    PGresult *res =
-        pgx_query(pg, "assess.load_cases",
-                  "SELECT incident_id, tenant, status, version, facts::text, "
-                  "(extract(epoch FROM opened_at) * 1000)::bigint, "
-                  "(extract(epoch FROM closed_at) * 1000)::bigint, "
-                  "(extract(epoch FROM mandatory_since) * 1000)::bigint, distinct_tokens, "
-                  "coalesce(last_event_id, ''), persons_total, reportable, direct_report "
-                  "FROM cases WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
-                  "ORDER BY incident_id FOR UPDATE",
-                  1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(
+        pg, "assess.load_cases",
+        "SELECT incident_id, tenant, status, version, facts::text, "
+        "(extract(epoch FROM opened_at) * 1000)::bigint, "
+        "(extract(epoch FROM closed_at) * 1000)::bigint, "
+        "(extract(epoch FROM mandatory_since) * 1000)::bigint, distinct_tokens, "
+        "coalesce(last_event_id, ''), persons_total, reportable, direct_report "
+        "FROM cases WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+        "ORDER BY incident_id FOR UPDATE",
+        1, p, err, errlen);
     int rc = res ? 0 : -1;
     for (int r = 0; res && r < PQntuples(res) && rc == 0; r++) {
         size_t i = find(ctx, PQgetvalue(res, r, 0));
@@ -141,14 +144,15 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
     }
     PQclear(res);
     if (rc == 0) {
-        res = pgx_query(pg, "assess.load_exposure",
-                        "SELECT incident_id, client_id, persons, persons_max, token_count, "
-                        "contract_notice_hours, systems, appi_persons, public_body, "
-                        "local_government, ordinance_sensitive FROM client_exposure WHERE "
-                        "incident_id IN "
-                        "(SELECT jsonb_array_elements_text($1::jsonb)) "
-                        "ORDER BY incident_id, client_id COLLATE \"C\"",
-                        1, p, err, errlen);
+        res =
+            pgx_query_replanned(pg, "assess.load_exposure",
+                                "SELECT incident_id, client_id, persons, persons_max, token_count, "
+                                "contract_notice_hours, systems, appi_persons, public_body, "
+                                "local_government, ordinance_sensitive FROM client_exposure WHERE "
+                                "incident_id IN "
+                                "(SELECT jsonb_array_elements_text($1::jsonb)) "
+                                "ORDER BY incident_id, client_id COLLATE \"C\"",
+                                1, p, err, errlen);
         rc = res ? 0 : -1;
         for (int r = 0; res && r < PQntuples(res); r++) {
             size_t i = find(ctx, PQgetvalue(res, r, 0));
@@ -186,11 +190,11 @@ int batch_store_deadlines(PGconn *pg, const char *ids_json,
                           void *ctx, char *err, size_t errlen)
 {
     const char *p[] = {ids_json};
-    PGresult *res = pgx_query(pg, "assess.load_deadlines",
-                              "SELECT incident_id, coalesce(client_id, ''), kind, "
-                              "met_at IS NOT NULL FROM deadlines WHERE incident_id IN "
-                              "(SELECT jsonb_array_elements_text($1::jsonb))",
-                              1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(pg, "assess.load_deadlines",
+                                        "SELECT incident_id, coalesce(client_id, ''), kind, "
+                                        "met_at IS NOT NULL FROM deadlines WHERE incident_id IN "
+                                        "(SELECT jsonb_array_elements_text($1::jsonb))",
+                                        1, p, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++) {
         batch_deadline d = {.met = PQgetvalue(res, r, 3)[0] == 't'};
