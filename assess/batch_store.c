@@ -1,6 +1,9 @@
 /*
  * batch_store: see batch_store.h. Statements carry a name ("assess.load_cases") that appears
- * in errors; ids travel as one JSON array parameter, never as SQL text.
+ * in errors; ids travel as one JSON array parameter, never as SQL text. The batch's lookups
+ * are planned at every batch (pgx_query_replanned): prepared, they kept the plan made on the
+ * empty tables of a new database (a semi-join hashing the whole table) until autovacuum's
+ * first ANALYZE.
  */
 #include "assess/batch_store.h"
 
@@ -45,9 +48,6 @@ int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
         "client_id text, version integer, entry jsonb) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS assess_filings (event_id text, incident_id text, "
         "report text, client_id text, filed_at timestamptz, reference text) "
-        "ON COMMIT DELETE ROWS;"
-        "CREATE TEMP TABLE IF NOT EXISTS assess_audit (n bigint GENERATED ALWAYS AS IDENTITY, "
-        "actor text, action text, incident_id text, client_id text, payload jsonb) "
         "ON COMMIT DELETE ROWS",
         err, errlen);
 }
@@ -56,10 +56,10 @@ int batch_store_seen(PGconn *pg, const char *ids_json, void (*seen)(void *ctx, c
                      void *ctx, char *err, size_t errlen)
 {
     const char *p[] = {ids_json};
-    PGresult *res = pgx_query(pg, "assess.seen",
-                              "SELECT event_id FROM case_events WHERE event_id IN "
-                              "(SELECT jsonb_array_elements_text($1::jsonb))",
-                              1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(pg, "assess.seen",
+                                        "SELECT event_id FROM case_events WHERE event_id IN "
+                                        "(SELECT jsonb_array_elements_text($1::jsonb))",
+                                        1, p, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++)
         seen(ctx, PQgetvalue(res, r, 0));
@@ -110,16 +110,16 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
     char *ids_text = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     const char *p[] = {ids_text};
-    PGresult *res =
-        pgx_query(pg, "assess.load_cases",
-                  "SELECT incident_id, tenant, status, version, facts::text, "
-                  "(extract(epoch FROM opened_at) * 1000)::bigint, "
-                  "(extract(epoch FROM closed_at) * 1000)::bigint, "
-                  "(extract(epoch FROM mandatory_since) * 1000)::bigint, distinct_tokens, "
-                  "coalesce(last_event_id, ''), persons_total, reportable, direct_report "
-                  "FROM cases WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
-                  "ORDER BY incident_id FOR UPDATE",
-                  1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(
+        pg, "assess.load_cases",
+        "SELECT incident_id, tenant, status, version, facts::text, "
+        "(extract(epoch FROM opened_at) * 1000)::bigint, "
+        "(extract(epoch FROM closed_at) * 1000)::bigint, "
+        "(extract(epoch FROM mandatory_since) * 1000)::bigint, distinct_tokens, "
+        "coalesce(last_event_id, ''), persons_total, reportable, direct_report "
+        "FROM cases WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+        "ORDER BY incident_id FOR UPDATE",
+        1, p, err, errlen);
     int rc = res ? 0 : -1;
     for (int r = 0; res && r < PQntuples(res) && rc == 0; r++) {
         size_t i = find(ctx, PQgetvalue(res, r, 0));
@@ -144,14 +144,15 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
     }
     PQclear(res);
     if (rc == 0) {
-        res = pgx_query(pg, "assess.load_exposure",
-                        "SELECT incident_id, client_id, persons, persons_max, token_count, "
-                        "contract_notice_hours, systems, appi_persons, public_body, "
-                        "local_government, ordinance_sensitive FROM client_exposure WHERE "
-                        "incident_id IN "
-                        "(SELECT jsonb_array_elements_text($1::jsonb)) "
-                        "ORDER BY incident_id, client_id COLLATE \"C\"",
-                        1, p, err, errlen);
+        res =
+            pgx_query_replanned(pg, "assess.load_exposure",
+                                "SELECT incident_id, client_id, persons, persons_max, token_count, "
+                                "contract_notice_hours, systems, appi_persons, public_body, "
+                                "local_government, ordinance_sensitive FROM client_exposure WHERE "
+                                "incident_id IN "
+                                "(SELECT jsonb_array_elements_text($1::jsonb)) "
+                                "ORDER BY incident_id, client_id COLLATE \"C\"",
+                                1, p, err, errlen);
         rc = res ? 0 : -1;
         for (int r = 0; res && r < PQntuples(res); r++) {
             size_t i = find(ctx, PQgetvalue(res, r, 0));
@@ -189,11 +190,11 @@ int batch_store_deadlines(PGconn *pg, const char *ids_json,
                           void *ctx, char *err, size_t errlen)
 {
     const char *p[] = {ids_json};
-    PGresult *res = pgx_query(pg, "assess.load_deadlines",
-                              "SELECT incident_id, coalesce(client_id, ''), kind, "
-                              "met_at IS NOT NULL FROM deadlines WHERE incident_id IN "
-                              "(SELECT jsonb_array_elements_text($1::jsonb))",
-                              1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(pg, "assess.load_deadlines",
+                                        "SELECT incident_id, coalesce(client_id, ''), kind, "
+                                        "met_at IS NOT NULL FROM deadlines WHERE incident_id IN "
+                                        "(SELECT jsonb_array_elements_text($1::jsonb))",
+                                        1, p, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++) {
         batch_deadline d = {.met = PQgetvalue(res, r, 3)[0] == 't'};
@@ -287,6 +288,34 @@ static int staged(PGconn *pg, const rowset *rs, const char *name, const char *co
                : 0;
 }
 
+/* The audit rows in the order staged, chained with one call (audit_log_append, migration
+ * 0096); every row's actor is the first row's (mni-assess). */
+static int append_audit(PGconn *pg, const rowset *rs, char *err, size_t errlen)
+{
+    if (rs->n_rows == 0) return 0;
+    json_t *rows = json_array();
+    for (size_t r = 0; r < rs->n_rows; r++)
+        json_array_append_new(
+            rows, json_pack("{s:s, s:s?, s:s?, s:o}", "action", rowset_get(rs, r, 1), "incident_id",
+                            rowset_get(rs, r, 2), "client_id", rowset_get(rs, r, 3), "payload",
+                            json_loads(rowset_get(rs, r, 4), 0, NULL)));
+    char *text =
+        rs->failed || json_array_size(rows) != rs->n_rows ? NULL : json_dumps(rows, JSON_COMPACT);
+    json_decref(rows);
+    if (!text) {
+        snprintf(err, errlen, "assess.audit: cannot serialise %zu rows (out of memory)",
+                 rs->n_rows);
+        return -1;
+    }
+    const char *p[] = {rowset_get(rs, 0, 0), text};
+    PGresult *res =
+        pgx_query(pg, "assess.audit", "SELECT audit_log_append($1, $2::jsonb)", 2, p, err, errlen);
+    free(text);
+    if (!res) return -1;
+    PQclear(res);
+    return 0;
+}
+
 int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errlen)
 {
     if (staged(pg, &w->cases, "assess.cases",
@@ -348,8 +377,12 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                err, errlen) != 0 ||
         staged(pg, &w->meets, "assess.meets",
                "COPY assess_meets (incident_id, client_id, kind, met_at) FROM STDIN",
+               /* The staging table has no statistics: joined on its own, the planner
+                * hashed every open deadline (a cost growing with history); the batch's
+                * incidents as an array make it look the few rows up by index. */
                "UPDATE deadlines d SET met_at = m.met_at, updated_at = now() FROM assess_meets m "
-               "WHERE d.incident_id = m.incident_id AND d.kind = m.kind AND d.client_id IS NOT "
+               "WHERE d.incident_id = ANY (ARRAY(SELECT incident_id FROM assess_meets)) "
+               "AND d.incident_id = m.incident_id AND d.kind = m.kind AND d.client_id IS NOT "
                "DISTINCT FROM m.client_id AND d.met_at IS NULL",
                err, errlen) != 0 ||
         staged(pg, &w->steps, "assess.steps",
@@ -371,12 +404,7 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                       "record) FROM STDIN",
                       err, errlen) != 0 ||
           outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
-        /* In the order staged: the chain trigger numbers them as they come. */
-        staged(pg, &w->audit, "assess.audit",
-               "COPY assess_audit (actor, action, incident_id, client_id, payload) FROM STDIN",
-               "INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
-               "SELECT actor, action, incident_id, client_id, payload FROM assess_audit ORDER BY n",
-               err, errlen) != 0 ||
+        append_audit(pg, &w->audit, err, errlen) != 0 ||
         /* The head of the chain is signed in the same transaction (migration 0041). */
         (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
         rowset_copy(&w->events, pg, "assess.events",

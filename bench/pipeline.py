@@ -42,6 +42,7 @@ import psycopg2.extensions
 WINDOW_BYTES = 4 << 20
 STALL_SECONDS = float(os.environ.get("MNI_BENCH_STALL_SECONDS", "90"))
 MAX_SECONDS = float(os.environ.get("MNI_BENCH_MAX_SECONDS", "1800"))
+STATEMENTS = os.environ.get("MNI_BENCH_STATEMENTS") == "1"
 WORKERS = ("ingest", "assess", "notify")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -73,6 +74,11 @@ class Env:
     def _mni_env(self, *args):
         env = dict(os.environ, MNI_ENV_DIR=self.env_dir, MNI_BIN=self.bin_dir)
         env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on"
+        if STATEMENTS:
+            env["MNI_PG_SETTINGS"] += (
+                "\nshared_preload_libraries = 'pg_stat_statements'"
+                "\npg_stat_statements.track = all"
+            )
         r = subprocess.run(
             [os.path.join(self.repo, "scripts/mni-env"), *args],
             env=env,
@@ -156,6 +162,54 @@ class Env:
         if r.returncode != 0:
             raise BenchError("mni db migrate: %s" % r.stderr.strip())
         return self.conninfo(dbname)
+
+
+class Statements:
+    """The statements PostgreSQL ran over a timed part, ranked by total time (pg_stat_statements,
+    loaded when MNI_BENCH_STATEMENTS=1; track = all, so statements inside functions and
+    triggers are listed too, marked nested, and their time is part of their caller's). As the
+    superuser over the private socket (trust), since the extension is the superuser's."""
+
+    def __init__(self, env):
+        dsn = psycopg2.extensions.parse_dsn(env.vars["MNI_PG_CONNINFO"])
+        self.conn = psycopg2.connect(
+            host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres"
+        )
+        self.conn.autocommit = True
+        with self.conn.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            cur.execute("SELECT pg_stat_statements_reset()")
+
+    def write(self, path, dbname, events):
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT toplevel, calls, total_exec_time, rows, "
+                "regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s) "
+                "ORDER BY total_exec_time DESC",
+                (dbname,),
+            )
+            rows = cur.fetchall()
+        self.conn.close()
+        top = sum(r[2] for r in rows if r[0])
+        with open(path, "w") as f:
+            f.write(
+                "%d events; top-level statements %.0f ms in all, %.3f ms/event\n"
+                % (events, top, top / max(events, 1))
+            )
+            f.write("  ms/event  share  calls/event  rows/call  statement\n")
+            for toplevel, calls, ms, nrows, query in rows:
+                f.write(
+                    "%10.4f %5.1f%% %11.3f %10.1f  %s%s\n"
+                    % (
+                        ms / max(events, 1),
+                        100 * ms / max(top, 1e-9),
+                        calls / max(events, 1),
+                        nrows / max(calls, 1),
+                        "" if toplevel else "(nested) ",
+                        query[:400],
+                    )
+                )
 
 
 # ---- processes ----

@@ -16,7 +16,8 @@ build, only a broken harness does).
 
 Environment (bench/README.md, "Knobs"): MNI_BENCH_SCALE (default 1; `make bench-quick` sets
 0.1), MNI_BENCH_ONLY (comma list of w1,floor,w2,python,w3), MNI_BENCH_PYTHON_SHARE,
-MNI_BENCH_MAX_SECONDS, MNI_BENCH_STALL_SECONDS, MNI_BENCH_KEEP=1, MNI_BENCH_SYNC_COMPARE=1.
+MNI_BENCH_MAX_SECONDS, MNI_BENCH_STALL_SECONDS, MNI_BENCH_KEEP=1, MNI_BENCH_SYNC_COMPARE=1,
+MNI_BENCH_STATEMENTS=1.
 Output also goes to build/bench/last-run.txt and build/bench/last-run.json; worker logs to
 build/bench/logs/.
 Kafka figures come from librdkafka's mock cluster, not a real broker (pipeline.py: pacing).
@@ -625,6 +626,7 @@ def run_w3(ctx, data_dir):
         prog.wait_for(1, 120, alive)
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
+        stmts = pipeline.Statements(env) if pipeline.STATEMENTS else None
         mem, cpu, ru, t0 = (
             pipeline.MemorySampler(pids),
             pipeline.CpuMeter(env, pids),
@@ -662,6 +664,12 @@ def run_w3(ctx, data_dir):
             )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
         total_seconds = time.time() - t0
+        if stmts:
+            stmts.write(
+                os.path.join(os.path.dirname(ctx["logs"]), "statements-w3.txt"),
+                "bench_w3",
+                prog() - base,
+            )
     finally:
         prog.close()
         pipeline.stop_all(procs)

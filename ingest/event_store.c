@@ -74,8 +74,8 @@ int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset
     json_decref(arr);
     if (!param) return -1;
     const char *params[] = {param};
-    PGresult *res =
-        pgx_query(pg, "ingest.load_opened", EVENT_STORE_LOAD_OPENED_SQL, 1, params, err, errlen);
+    PGresult *res = pgx_query_replanned(pg, "ingest.load_opened", EVENT_STORE_LOAD_OPENED_SQL, 1,
+                                        params, err, errlen);
     free(param);
     if (!res) return -1;
     int rc = 0;

@@ -237,7 +237,7 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
     worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
     /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
      * published once its row is; each publication is a delivery, audited and signed. */
-    PGresult *res = pgx_query(
+    PGresult *res = pgx_query_replanned(
         pg, "notify.tickets_published",
         "WITH moved AS (UPDATE tickets t SET status = 'published', updated_at = now() "
         "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "

@@ -110,13 +110,12 @@ int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
         return -1;
     }
     const char *p[] = {text};
-    int rc = pgx_exec_params(pg, "notify.audit",
-                             "INSERT INTO audit_log (actor, action, incident_id, client_id, "
-                             "payload) SELECT '" NOTIFY_ACTOR "', r->>'action', "
-                             "r->>'incident_id', r->>'client_id', r->'payload' "
-                             "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(r, n) "
-                             "ORDER BY n",
-                             1, p, NULL, err, errlen);
+    /* Chained in order with one call (migration 0096). */
+    PGresult *res =
+        pgx_query(pg, "notify.audit", "SELECT audit_log_append('" NOTIFY_ACTOR "', $1::jsonb)", 1,
+                  p, err, errlen);
+    int rc = res ? 0 : -1;
+    PQclear(res);
     free(text);
     /* The head of the chain is signed in the same transaction (migration 0041). */
     if (rc == 0) rc = audit_anchor_sign(pg, err, errlen);

@@ -476,6 +476,13 @@ PGresult *pgx_query(PGconn *conn, const char *name, const char *sql, int nparams
     return pgx_check(conn, res, name, true, err, errlen) == 0 ? res : NULL;
 }
 
+PGresult *pgx_query_replanned(PGconn *conn, const char *name, const char *sql, int nparams,
+                              const char *const *params, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    return pgx_check(conn, res, name, true, err, errlen) == 0 ? res : NULL;
+}
+
 PGresult *pgx_query_binary(PGconn *conn, const char *name, const char *sql, int nparams,
                            const char *const *params, char *err, size_t errlen)
 {

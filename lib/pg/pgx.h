@@ -22,7 +22,8 @@
  * report as success. pgx_rollback outside a transaction is a no-op.
  *
  * Statements with parameters (pgx_exec_params, pgx_query, pgx_query_binary) are prepared once
- * per server session and SQL text, behind the caller's back, and executed by name afterwards;
+ * per server session and SQL text, behind the caller's back, and executed by name afterwards
+ * (pgx_query_replanned is the exception: planned at every execution);
  * the cache is per thread and notices a reset connection by its new backend. (Behind a
  * transaction-pooling proxy such as PgBouncer in transaction mode, use session pooling.)
  *
@@ -85,6 +86,13 @@ PGresult *pgx_query_binary(PGconn *conn, const char *name, const char *sql, int 
                            const char *const *params, char *err, size_t errlen);
 PGresult *pgx_query(PGconn *conn, const char *name, const char *sql, int nparams,
                     const char *const *params, char *err, size_t errlen);
+
+/* pgx_query for a statement run once per batch or tick that joins tables which grow: sent
+ * unnamed, so PostgreSQL plans it at every execution with the tables' sizes of the moment. A
+ * prepared statement keeps the plan it got first, made while the tables were empty (a
+ * nested loop over a sequential scan that took seconds once the tables were full). */
+PGresult *pgx_query_replanned(PGconn *conn, const char *name, const char *sql, int nparams,
+                              const char *const *params, char *err, size_t errlen);
 
 /* Prepares sql as statement `name` on this connection (again after every reconnect). */
 int pgx_prepare(PGconn *conn, const char *name, const char *sql, int nparams, char *err,

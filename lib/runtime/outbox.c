@@ -271,10 +271,14 @@ static int mark_rows(PGconn *pg, const json_t *sent, const json_t *failed, char 
     if (json_array_size(sent) > 0) {
         char *ids = json_dumps(sent, JSON_COMPACT);
         const char *pm[] = {ids};
-        rc = pgx_exec_params(pg, "outbox.mark",
-                             "UPDATE outbox SET published_at = now() WHERE task_id IN "
-                             "(SELECT jsonb_array_elements_text($1::jsonb))",
-                             1, pm, NULL, err, errlen);
+        /* Planned each time: prepared, it kept the plan made on an empty outbox (hashing
+         * every row of it) until autovacuum's first ANALYZE. */
+        PGresult *res = pgx_query_replanned(pg, "outbox.mark",
+                                            "UPDATE outbox SET published_at = now() WHERE task_id "
+                                            "IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                                            1, pm, err, errlen);
+        rc = res ? 0 : -1;
+        PQclear(res);
         free(ids);
     }
     if (rc == 0 && json_array_size(failed) > 0) {

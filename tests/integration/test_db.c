@@ -14,7 +14,9 @@
  *                             the previous hash; each hash is sha256(prev || the documented
  *                             JSON text), recomputed here independently; audit_log_verify()
  *                             finds nothing, then finds a row tampered with behind the trigger.
- *   audit_refuses_changes     UPDATE, DELETE and TRUNCATE on audit_log fail.
+ *                             Rows appended as a set (audit_log_append) continue the chain.
+ *   audit_refuses_changes     UPDATE, DELETE and TRUNCATE on audit_log fail; a row without a
+ *                             hash is numbered by the trigger; a forged one shows in the chain.
  *   append_only_tables        case_versions and event_log refuse UPDATE and DELETE; cases
  *                             refuses moving mandatory_since once set or lowering version.
  *   offsets_compare_and_set   UPDATE ... WHERE next_offset = expected fences a stale writer (0
@@ -311,10 +313,23 @@ static void audit_chain_links(void **state)
                       "'{\"sha256\": \"ab\", \"note\": \"日本語 \\\" quote\"}')");
     exec_ok(db->conn, "INSERT INTO audit_log (actor, action) VALUES ('notify', 'noop')");
     exec_ok(db->conn, "COMMIT");
+    /* A batch's rows appended as a set (migration 0096) continue the same chain. */
+    exec_ok(db->conn, "SELECT audit_log_append('assess', '[{\"action\": \"event_applied\", "
+                      "\"incident_id\": \"inc-2\", \"client_id\": null, \"payload\": "
+                      "{\"kind\": \"x\"}}, {\"action\": \"case_version\", \"incident_id\": "
+                      "\"inc-2\", \"client_id\": \"client-8\", \"payload\": {\"note\": "
+                      "\"日本語\"}}]')");
+    exec_ok(db->conn, "INSERT INTO audit_log (actor, action) VALUES ('notify', 'after')");
 
     assert_string_equal(query_value(db->conn, "SELECT string_agg(seq::text, ',' ORDER BY seq) "
                                               "FROM audit_log"),
-                        "1,2,3");
+                        "1,2,3,4,5,6");
+    assert_string_equal(query_value(db->conn,
+                                    "SELECT string_agg(action || '/' || "
+                                    "coalesce(client_id, '-') || '/' || payload::text, "
+                                    "' ' ORDER BY seq) FROM audit_log WHERE seq IN (4, 5)"),
+                        "event_applied/-/{\"kind\": \"x\"} case_version/client-8/{\"note\": "
+                        "\"日本語\"}");
     assert_string_equal(query_value(db->conn, "SELECT prev_hash = decode(repeat('00', 32), "
                                               "'hex') FROM audit_log WHERE seq = 1"),
                         "t");
@@ -322,7 +337,7 @@ static void audit_chain_links(void **state)
     assert_int_equal(query_long(db->conn, "SELECT count(*) FROM audit_log a "
                                           "JOIN audit_log p ON p.seq = a.seq - 1 "
                                           "WHERE a.prev_hash = p.hash"),
-                     2);
+                     5);
     /* The hash is the documented formula, written out here rather than calling the
      * migration's own function. */
     assert_int_equal(
@@ -331,7 +346,7 @@ static void audit_chain_links(void **state)
                    "jsonb_build_array(seq, to_char(at AT TIME ZONE 'UTC', "
                    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, action, incident_id, "
                    "client_id, payload)::text, 'UTF8'))"),
-        3);
+        6);
     assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
 
     /* Tampering behind the trigger's back (the owner may disable it) shows in the chain. */
@@ -352,11 +367,16 @@ static void audit_refuses_changes(void **state)
     assert_non_null(strstr(e, "append-only"));
     e = exec_fails(db->conn, "TRUNCATE audit_log");
     assert_non_null(strstr(e, "append-only"));
-    /* Writers cannot choose seq or hash: the trigger assigns them. */
-    exec_ok(db->conn, "INSERT INTO audit_log (seq, actor, action, prev_hash, hash) "
-                      "VALUES (99, 'test', 'two', '\\x00', '\\x00')");
+    /* A row without a hash gets seq and hash from the trigger, whatever seq it names. */
+    exec_ok(db->conn, "INSERT INTO audit_log (seq, actor, action) VALUES (99, 'test', 'two')");
     assert_string_equal(query_value(db->conn, "SELECT max(seq) FROM audit_log"), "2");
     assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
+    /* A row with its own hash skips the trigger (audit_log_append computes them, migration
+     * 0096). Only the owner may supply one (the workers' roles may not: test_rls), as the
+     * owner may disable the trigger anyway; a forged row breaks the chain where it stands. */
+    exec_ok(db->conn, "INSERT INTO audit_log (seq, at, actor, action, prev_hash, hash) "
+                      "VALUES (99, now(), 'test', 'forged', sha256(''), sha256('x'))");
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "99");
 }
 
 /* ---- the whole verdict of a version ---- */

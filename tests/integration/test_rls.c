@@ -25,7 +25,8 @@
  *                             denied"; the BPO role still sees the total.
  *   app_roles_least_privilege no application role may UPDATE, DELETE or TRUNCATE an
  *                             append-only table, none may DELETE or TRUNCATE anything, the
- *                             reader writes nothing; mni_assess is refused for real.
+ *                             reader writes nothing; mni_assess is refused for real, also
+ *                             numbering or hashing an audit row itself.
  *   audit_verify_*            `mni audit verify` on a chain signed with the workers' key:
  *                             intact; a row edited; a row edited and the chain re-hashed (only
  *                             the anchors see it); the tail cut off.
@@ -526,6 +527,18 @@ static void app_roles_least_privilege(void **state)
     assert_int_not_equal(pgx_exec(c, "trunc", "TRUNCATE audit_log", err, sizeof err), 0);
     assert_int_not_equal(
         pgx_exec(c, "off", "ALTER TABLE audit_log DISABLE TRIGGER USER", err, sizeof err), 0);
+    /* Nor number or hash a row itself (the chain trigger skips rows that come with a hash,
+     * migration 0096): it appends content only, or through audit_log_append. */
+    assert_int_not_equal(pgx_exec(c, "forge",
+                                  "INSERT INTO audit_log (seq, at, actor, action, prev_hash, hash) "
+                                  "VALUES (99, now(), 'x', 'x', sha256(''), sha256('x'))",
+                                  err, sizeof err),
+                         0);
+    assert_string_equal(pgx_last_sqlstate(), "42501");
+    assert_int_equal(pgx_exec(c, "append",
+                              "SELECT audit_log_append('mni-assess', '[{\"action\": \"a\"}]')", err,
+                              sizeof err),
+                     0);
     pgx_close(c);
 }
 
