@@ -12,7 +12,7 @@
 #include "lib/base/timefmt.h"
 #include "lib/model/facts_json.h"
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
@@ -371,14 +371,14 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                       "record) FROM STDIN",
                       err, errlen) != 0 ||
           outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
-        /* In the order staged: the chain trigger numbers them as they come. */
-        staged(pg, &w->audit, "assess.audit",
-               "COPY assess_audit (actor, action, incident_id, client_id, payload) FROM STDIN",
-               "INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
-               "SELECT actor, action, incident_id, client_id, payload FROM assess_audit ORDER BY n",
-               err, errlen) != 0 ||
-        /* The head of the chain is signed in the same transaction (migration 0041). */
-        (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
+        /* In the order staged: the chain trigger numbers them as they come, and the head is
+         * signed in the same transaction (lib/runtime/audit.h). */
+        (w->audit.n_rows > 0 &&
+         (rowset_copy(&w->audit, pg, "assess.audit",
+                      "COPY assess_audit (actor, action, incident_id, client_id, payload) FROM "
+                      "STDIN",
+                      err, errlen) != 0 ||
+          audit_append_staged(pg, "assess_audit", NULL, err, errlen) != 0)) ||
         rowset_copy(&w->events, pg, "assess.events",
                     "COPY case_events (event_id, incident_id, kind, occurred_at, version_after, "
                     "title, description) FROM STDIN",

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
 
 int notify_store_task_seen(PGconn *pg, const char *task_id, int *seen, char *err, size_t errlen)
@@ -109,17 +109,8 @@ int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
                  json_array_size(rows));
         return -1;
     }
-    const char *p[] = {text};
-    int rc = pgx_exec_params(pg, "notify.audit",
-                             "INSERT INTO audit_log (actor, action, incident_id, client_id, "
-                             "payload) SELECT '" NOTIFY_ACTOR "', r->>'action', "
-                             "r->>'incident_id', r->>'client_id', r->'payload' "
-                             "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(r, n) "
-                             "ORDER BY n",
-                             1, p, NULL, err, errlen);
+    int rc = audit_append(pg, NOTIFY_ACTOR, text, NULL, err, errlen);
     free(text);
-    /* The head of the chain is signed in the same transaction (migration 0041). */
-    if (rc == 0) rc = audit_anchor_sign(pg, err, errlen);
     if (rc == 0) json_array_clear(rows);
     return rc;
 }
