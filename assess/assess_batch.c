@@ -566,21 +566,6 @@ static void record_side_rows(assess_batch *ab, size_t seq, size_t c)
     }
 }
 
-/* The client an event speaks for, NULL for an incident-wide one. */
-static const char *event_client(const mni_event *ev)
-{
-    switch (ev->type) {
-    case MNI_EVENT_EXPOSURE_MANIFEST:
-        return ev->body.manifest.client_id;
-    case MNI_EVENT_EXPOSURE_COUNT:
-        return ev->body.count.client_id;
-    case MNI_EVENT_REPORT_FILED:
-        return ev->body.report.client_id;
-    default:
-        return NULL;
-    }
-}
-
 /* Every applied event changes its case: it is recorded in case_events and, as evidence, in
  * the audit chain (one row per event, so the chain is the same however the events were
  * batched). The ledger row carries the version current after the event and the texts it
@@ -604,7 +589,8 @@ static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
     const char *row[] = {ev->event_id, ev->incident_id, kind,       fmt_ms(ev->occurred_at_ms, at),
                          version,      title,           description};
     rowset_add(&ab->w.events, row);
-    const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, event_client(ev), NULL};
+    const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, mni_event_client_id(ev),
+                          NULL};
     add_json_row(&ab->w.audit, arow, 4,
                  json_pack("{s:s, s:s, s:i, s:s}", "event_id", ev->event_id, "kind", kind,
                            "version", cs->version, "status", status_names[cs->status]));

@@ -263,6 +263,9 @@ const char *mni_event_sym_name(mni_event_sym set, int value);
 int mni_event_sym_parse(mni_event_sym set, const char *name, int *value);
 /* The Avro record name of a body type ("IncidentOpened"), or NULL. */
 const char *mni_event_type_record(mni_event_type t);
+/* The client an event speaks for (a manifest's, a count's, a filing's), NULL for an
+ * incident-wide one. */
+const char *mni_event_client_id(const mni_event *ev);
 
 /* What a text field is, so that the ingest worker can choose how to scan it. */
 typedef enum {
