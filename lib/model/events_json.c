@@ -165,13 +165,11 @@ static int in_fail(ej_in *c, const char *fmt, ...) __attribute__((format(printf,
 
 static int in_fail(ej_in *c, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
-
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int rc = fieldpath_vfail(&c->path, c->err, c->errlen, fmt, ap);
     va_end(ap);
-    return errbuf_fail(c->err, c->errlen, "%s: %s", fieldpath_str(&c->path), msg);
+    return rc;
 }
 
 static const char *ej_type_of(const json_t *v)
