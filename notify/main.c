@@ -117,7 +117,8 @@ static int notify_read_webhook(const config *cfg, webhook_config *wh, char *err,
     return 0;
 }
 
-/* notify.* keys: the config file's value or the built-in fallback. */
+/* notify.* keys. Each has its default registered through worker_spec.defaults (main), so each
+ * is set; the values assigned first only stand until read. */
 static int notify_read_config(const config *cfg, notify_ctx *ctx, char *err, size_t errlen)
 {
     ctx->sweep.remind_before_hours = NOTIFY_REMIND_DEFAULT;
