@@ -61,6 +61,7 @@ struct assess_batch {
     bool out_of_memory; /* a tracked deadline could not be kept */
     wire_buf record;    /* scratch for encoding a task */
     int64_t now_ms;     /* the batch's wall clock: the tasks' created_at */
+    mni_arena *scratch; /* the run's scratch memory: the worker's batch arena */
 };
 
 assess_batch *assess_batch_new(const schema_set *schemas)
@@ -281,11 +282,9 @@ static int merge(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
 {
     ab->n_merge = 0;
     rowset_clear(&ab->claims);
-    bool *opened = calloc(ab->n_cases + 1, sizeof *opened);
-    uint64_t *key = calloc(ab->n + 1, sizeof *key);
+    bool *opened = arena_array(ab->scratch, ab->n_cases + 1, sizeof *opened);
+    uint64_t *key = arena_array(ab->scratch, ab->n + 1, sizeof *key);
     if (!opened || !key) {
-        free(opened);
-        free(key);
         snprintf(err, errlen, "assess: out of memory for the batch's manifests");
         return -1;
     }
@@ -316,8 +315,6 @@ static int merge(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
         ab->claim_event[ab->claims.n_rows] = i;
         rowset_add(&ab->claims, row);
     }
-    free(opened);
-    free(key);
     if (batch_store_claim(pg, &ab->claims, claim_fresh, ab, err, errlen) != 0) return -1;
     for (size_t i = 0; i < ab->n; i++)
         if (ab->info[i].fresh_manifest) {
@@ -370,8 +367,9 @@ static tracked_deadline *find_deadline(assess_batch *ab, size_t c, const char *k
     return NULL;
 }
 
-/* The task's Kafka message, ready to send, as bytea text ("\\x" and hex); NULL when it
- * cannot be encoded (the relay then encodes it from the payload, and says why if it fails). */
+/* The task's Kafka message, ready to send, as bytea text ("\\x" and hex, in the batch's
+ * scratch arena); NULL when it cannot be encoded (the relay then encodes it from the payload, and
+ * says why if it fails). */
 static char *task_record(assess_batch *ab, const char *task_id, const char *incident_id,
                          const char *client_id, rules_obligation_kind kind, const char *due_date,
                          const char *due_at, int version, const char *payload_text)
@@ -389,7 +387,7 @@ static char *task_record(assess_batch *ab, const char *task_id, const char *inci
     if (records_task_kind_parse(rules_obligation_kind_name(kind), &t.kind) != 0 ||
         records_notify_task_encode(ab->schemas, &t, &ab->record, why, sizeof why) != 0)
         return NULL;
-    char *hex = malloc(2 * ab->record.len + 3);
+    char *hex = arena_alloc(ab->scratch, 2 * ab->record.len + 3);
     if (!hex) return NULL;
     memcpy(hex, "\\x", 2);
     digest_hex(ab->record.data, ab->record.len, hex + 2);
@@ -422,7 +420,6 @@ static void emit_obligation(assess_batch *ab, size_t seq, size_t c, int version,
         const char *row[] = {task_id, "tasks",      cs->incident_id, client_id,
                              kind,    payload_text, record};
         rowset_add(&ab->w.outbox, row);
-        free(record);
         free(payload_text);
     }
     bool moved = !before || before->due_day != now->due_day || before->due_at != now->due_at;
@@ -569,21 +566,6 @@ static void record_side_rows(assess_batch *ab, size_t seq, size_t c)
     }
 }
 
-/* The client an event speaks for, NULL for an incident-wide one. */
-static const char *event_client(const mni_event *ev)
-{
-    switch (ev->type) {
-    case MNI_EVENT_EXPOSURE_MANIFEST:
-        return ev->body.manifest.client_id;
-    case MNI_EVENT_EXPOSURE_COUNT:
-        return ev->body.count.client_id;
-    case MNI_EVENT_REPORT_FILED:
-        return ev->body.report.client_id;
-    default:
-        return NULL;
-    }
-}
-
 /* Every applied event changes its case: it is recorded in case_events and, as evidence, in
  * the audit chain (one row per event, so the chain is the same however the events were
  * batched). The ledger row carries the version current after the event and the texts it
@@ -607,7 +589,8 @@ static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
     const char *row[] = {ev->event_id, ev->incident_id, kind,       fmt_ms(ev->occurred_at_ms, at),
                          version,      title,           description};
     rowset_add(&ab->w.events, row);
-    const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, event_client(ev), NULL};
+    const char *arow[] = {"mni-assess", "event_applied", ev->incident_id, mni_event_client_id(ev),
+                          NULL};
     add_json_row(&ab->w.audit, arow, 4,
                  json_pack("{s:s, s:s, s:i, s:s}", "event_id", ev->event_id, "kind", kind,
                            "version", cs->version, "status", status_names[cs->status]));
@@ -719,10 +702,11 @@ static void case_rows(assess_batch *ab)
     }
 }
 
-int assess_batch_run(assess_batch *ab, PGconn *pg, const assess_input *in, size_t n, char *err,
-                     size_t errlen)
+int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const assess_input *in,
+                     size_t n, char *err, size_t errlen)
 {
     ab->n = 0;
+    ab->scratch = scratch;
     if (n == 0) return 0;
     if (reserve(ab, n) != 0) {
         snprintf(err, errlen, "assess: out of memory for a batch of %zu", n);

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/base/arena.h"
 #include "lib/serdes/schema_set.h"
 
 typedef enum {
@@ -58,9 +59,10 @@ assess_batch *assess_batch_new(const schema_set *schemas);
 void assess_batch_free(assess_batch *ab);
 
 /* Applies in[0..n) inside the caller's transaction. 0, or -1 when PostgreSQL failed (err):
- * roll the transaction back. */
-int assess_batch_run(assess_batch *ab, PGconn *pg, const assess_input *in, size_t n, char *err,
-                     size_t errlen);
+ * roll the transaction back. Scratch memory comes from `scratch` (the worker's batch arena),
+ * which must live until the transaction ends. */
+int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const assess_input *in,
+                     size_t n, char *err, size_t errlen);
 
 /* The outcome of message i of the last run; *reason (may be NULL) says why it was not applied. */
 assess_outcome assess_batch_outcome(const assess_batch *ab, size_t i, const char **reason);

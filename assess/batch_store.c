@@ -15,7 +15,7 @@
 #include "lib/base/timefmt.h"
 #include "lib/model/facts_json.h"
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
 
 int batch_store_prepare(PGconn *pg, char *err, size_t errlen)
@@ -307,13 +307,9 @@ static int append_audit(PGconn *pg, const rowset *rs, char *err, size_t errlen)
                  rs->n_rows);
         return -1;
     }
-    const char *p[] = {rowset_get(rs, 0, 0), text};
-    PGresult *res =
-        pgx_query(pg, "assess.audit", "SELECT audit_log_append($1, $2::jsonb)", 2, p, err, errlen);
+    int rc = audit_append(pg, rowset_get(rs, 0, 0), text, NULL, err, errlen);
     free(text);
-    if (!res) return -1;
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
 int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errlen)
@@ -404,9 +400,8 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                       "record) FROM STDIN",
                       err, errlen) != 0 ||
           outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0)) ||
+        /* In the order staged; the head is signed in the same transaction (lib/runtime/audit.h). */
         append_audit(pg, &w->audit, err, errlen) != 0 ||
-        /* The head of the chain is signed in the same transaction (migration 0041). */
-        (w->audit.n_rows > 0 && audit_anchor_sign(pg, err, errlen) != 0) ||
         rowset_copy(&w->events, pg, "assess.events",
                     "COPY case_events (event_id, incident_id, kind, occurred_at, version_after, "
                     "title, description) FROM STDIN",

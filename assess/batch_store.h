@@ -10,9 +10,11 @@
  *   batch_store_deadlines   the deadlines of the cases a filing of the batch may meet
  *   batch_store_claim       which manifests' batch ids are new (exposure_batches): a manifest
  *                           counts once, however often it is sent
- * Writes (batch_store_write): COPY into session-local staging tables, then one upsert per
- * table; append-only tables (versions, client verdicts, filings, the ledger, the audit log)
- * take a COPY directly.
+ * Writes (batch_store_write): COPY into session-local staging tables, then one statement per
+ * table (an upsert, or an insert for the client-owned append-only tables, client verdicts and
+ * filings, whose row-level security refuses COPY); the outbox rows and the audit rows go in
+ * through their one writers from staging (outbox_enqueue_staged, audit_append_staged); the
+ * versions and the ledger (case_events) take a COPY directly.
  */
 #ifndef MNI_ASSESS_BATCH_STORE_H
 #define MNI_ASSESS_BATCH_STORE_H

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/model/fact_fields.h"
 #include "rules/headcount.h"
 #include "rules/obligations.h"
 
@@ -95,6 +96,19 @@ void case_client_refresh(case_state *c, size_t i)
     rc->persons_max = rules_client_persons_max(x->reported_max, rc->persons);
 }
 
+/* One fact of lib/model/fact_fields.h into the core's facts: the plain kinds as they are, the
+ * others by hand in case_facts_apply. */
+#define CASE_COPY(key, field, bit, kind, vocab, names, core, opened)                               \
+    CASE_COPY_##kind(field, bit, core)
+#define CASE_COPY_BITS(field, bit, core)                                                           \
+    if (present & (bit)) r->core = f->field;
+#define CASE_COPY_SYM CASE_COPY_BITS
+#define CASE_COPY_BOOL CASE_COPY_BITS
+#define CASE_COPY_TIME(field, bit, core)
+#define CASE_COPY_TEXT(field, bit, core)
+#define CASE_COPY_REPORTER(field, bit, core)
+#define CASE_COPY_NOTICE(field, bit, core)
+
 void case_facts_apply(case_state *c, const mni_event_facts *f, unsigned present)
 {
     rules_facts *r = &c->facts;
@@ -112,21 +126,12 @@ void case_facts_apply(case_state *c, const mni_event_facts *f, unsigned present)
         r->employees_given = f->reporter.employees_given;
         r->employees = f->reporter.employees;
     }
-    if (present & MNI_FACT_ACTOR) r->actor = f->actor;
     if (present & MNI_FACT_NOTICE_2015) {
         r->notice2015_given = f->notice2015_given;
         r->notice2015 = f->notice2015;
     }
-    if (present & MNI_FACT_KINDS) r->kinds = f->kinds;
-    if (present & MNI_FACT_CERTAINTY) r->certainty = f->certainty;
-    if (present & MNI_FACT_IMPROPER_PURPOSE) r->improper_purpose = f->improper_purpose;
-    if (present & MNI_FACT_SYSTEMS) r->systems = f->systems;
-    if (present & MNI_FACT_UNSPECIFIED_VIEWING) r->unspecified_viewing = f->unspecified_viewing;
-    if (present & MNI_FACT_ENCRYPTED_PROTECTED) r->encrypted_protected = f->encrypted_protected;
-    if (present & MNI_FACT_RECOVERED_UNVIEWED) r->recovered_unviewed = f->recovered_unviewed;
-    if (present & MNI_FACT_INTACT_COPY) r->intact_copy = f->intact_copy;
-    if (present & MNI_FACT_APPI_SENSITIVE) r->appi.sensitive = f->appi_sensitive;
-    if (present & MNI_FACT_APPI_FINANCIAL_RISK) r->appi.financial_risk = f->appi_financial_risk;
+    /* The plain facts (BITS, SYM, BOOL) are copied as they are. */
+    MNI_FACT_FIELDS(CASE_COPY)
 }
 
 static int reject(char *reason, size_t reasonlen, const char *what)

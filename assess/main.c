@@ -77,7 +77,8 @@ static int one_by_one(worker *w, assess_ctx *ctx, rd_kafka_message_t **msgs, siz
     for (size_t i = 0; i < n; i++) {
         if (pgx_exec(pg, "assess.savepoint_event", "SAVEPOINT assess_event", err, errlen) != 0)
             return -1;
-        if (assess_batch_run(ctx->batch, pg, &ctx->inputs[i], 1, err, errlen) == 0) {
+        if (assess_batch_run(ctx->batch, pg, worker_batch_arena(w), &ctx->inputs[i], 1, err,
+                             errlen) == 0) {
             if (pgx_exec(pg, "assess.release_event", "RELEASE SAVEPOINT assess_event", err,
                          errlen) != 0 ||
                 dead_letters(w, ctx, &msgs[i], 1, err, errlen) != 0)
@@ -112,7 +113,7 @@ static int assess_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
         ctx->inputs[i] = (assess_input){msgs[i]->payload, msgs[i]->len};
     PGconn *pg = worker_pg(w);
     if (pgx_exec(pg, "assess.savepoint", "SAVEPOINT assess_batch", err, errlen) != 0) return -1;
-    if (assess_batch_run(ctx->batch, pg, ctx->inputs, n, err, errlen) == 0)
+    if (assess_batch_run(ctx->batch, pg, worker_batch_arena(w), ctx->inputs, n, err, errlen) == 0)
         return dead_letters(w, ctx, msgs, n, err, errlen);
     if (!is_poison()) return -1;
     log_warn("batch failed on its data; applying it event by event", LOG_STR("error", err),

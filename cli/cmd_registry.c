@@ -11,6 +11,7 @@
  *                      migrate` creates them
  * --bind and --port override the file and the environment; --url-file PATH writes
  * "http://ADDR:PORT" there once listening (atomically, removed again at exit).
+ * Options, configuration and database: cli/serve_cmd.h (shared with `mni web`).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -19,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli_pg.h"
 #include "cli/commands.h"
 #include "cli/registry_server.h"
+#include "cli/serve_cmd.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/config.h"
@@ -65,59 +66,34 @@ static int write_atomically(const char *path, const char *text)
     return 0;
 }
 
+static const serve_cmd registry_cmd = {
+    .name = "mni registry serve",
+    .help = "--help",
+    .prefix = "registry",
+    .defaults = registry_defaults,
+    .n_defaults = sizeof registry_defaults / sizeof registry_defaults[0],
+    .url_file = true,
+    .usage = registry_usage,
+};
+
 static int registry_serve(int argc, char **argv)
 {
-    const char *path = NULL, *bind = NULL, *port = NULL, *url_file = NULL;
-    int print = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            registry_usage(stdout);
-            return MNI_EXIT_OK;
-        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-            path = argv[++i];
-        } else if (!strcmp(argv[i], "--bind") && i + 1 < argc) {
-            bind = argv[++i];
-        } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-            port = argv[++i];
-        } else if (!strcmp(argv[i], "--url-file") && i + 1 < argc) {
-            url_file = argv[++i];
-        } else if (!strcmp(argv[i], "--print-config")) {
-            print = 1;
-        } else {
-            fprintf(stderr, "mni registry serve: unexpected argument '%s' (see --help)\n", argv[i]);
-            return MNI_EXIT_USAGE;
-        }
-    }
+    serve_args args;
+    int rc;
+    if (serve_cmd_args(&registry_cmd, argc, argv, &args, &rc) != 0) return rc;
+    const char *url_file = args.url_file;
     log_init("registry");
     char err[1024];
-    config *cfg = config_new();
-    if (!cfg) {
-        fprintf(stderr, "mni registry serve: out of memory\n");
-        return MNI_EXIT_FAILURE;
-    }
     long long port_n = 0;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof registry_defaults / sizeof registry_defaults[0]; i++)
-        rc = config_set_default(cfg, registry_defaults[i][0], registry_defaults[i][1], err,
-                                sizeof err);
-    if (rc != 0 || config_load(cfg, path, err, sizeof err) != 0 ||
-        (bind && config_set(cfg, "registry.bind", bind, err, sizeof err) != 0) ||
-        (port && config_set(cfg, "registry.port", port, err, sizeof err) != 0) ||
-        config_get_int(cfg, "registry.port", 0, 65535, &port_n, err, sizeof err) != 0) {
-        fprintf(stderr, "mni registry serve: %s\n", err);
-        config_free(cfg);
-        return MNI_EXIT_USAGE;
-    }
-    if (print) {
+    config *cfg = serve_cmd_config(&registry_cmd, &args, &port_n, &rc);
+    if (!cfg) return rc;
+    if (args.print_config) {
         rc = config_dump(cfg, stdout) == 0 ? MNI_EXIT_OK : MNI_EXIT_FAILURE;
         config_free(cfg);
         return rc;
     }
-    const char *v = config_get(cfg, "registry.conninfo");
     char conninfo[2048], where[512] = "", url[128];
-    if (cli_pg_conninfo(v && *v ? v : config_get(cfg, "pg.conninfo"), conninfo, sizeof conninfo,
-                        err, sizeof err) != 0) {
-        fprintf(stderr, "mni registry serve: %s\n", err);
+    if (serve_cmd_conninfo(&registry_cmd, cfg, conninfo, sizeof conninfo) != 0) {
         config_free(cfg);
         return MNI_EXIT_USAGE;
     }

@@ -12,6 +12,7 @@
  *                  security per client (issue 8), a client's role sees its own part only
  *   web.statement_timeout_ms   per query (default 10000)
  * --bind and --port override the file and the environment.
+ * Options, configuration and database: cli/serve_cmd.h (shared with `mni registry serve`).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -19,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli_pg.h"
 #include "cli/commands.h"
+#include "cli/serve_cmd.h"
 #include "cli/web_server.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
@@ -46,66 +47,39 @@ static const char *const web_defaults[][2] = {
     {"web.conninfo", ""},      {"web.role", ""},     {"web.statement_timeout_ms", "10000"},
 };
 
-static int web_config(config *cfg, const char *path, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < sizeof web_defaults / sizeof web_defaults[0]; i++)
-        if (config_set_default(cfg, web_defaults[i][0], web_defaults[i][1], err, errlen) != 0)
-            return -1;
-    return config_load(cfg, path, err, errlen);
-}
+static const serve_cmd web_cmd = {
+    .name = "mni web",
+    .help = "mni web --help",
+    .prefix = "web",
+    .defaults = web_defaults,
+    .n_defaults = sizeof web_defaults / sizeof web_defaults[0],
+    .usage = web_usage,
+};
 
 int cmd_web(int argc, char **argv)
 {
-    const char *path = NULL, *bind = NULL, *port = NULL;
-    int print = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            web_usage(stdout);
-            return MNI_EXIT_OK;
-        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-            path = argv[++i];
-        } else if (!strcmp(argv[i], "--bind") && i + 1 < argc) {
-            bind = argv[++i];
-        } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-            port = argv[++i];
-        } else if (!strcmp(argv[i], "--print-config")) {
-            print = 1;
-        } else {
-            fprintf(stderr, "mni web: unexpected argument '%s' (see mni web --help)\n", argv[i]);
-            return MNI_EXIT_USAGE;
-        }
-    }
+    serve_args args;
+    int rc;
+    if (serve_cmd_args(&web_cmd, argc, argv, &args, &rc) != 0) return rc;
     log_init("web");
     char err[1024];
-    config *cfg = config_new();
-    if (!cfg) {
-        fprintf(stderr, "mni web: out of memory\n");
-        return MNI_EXIT_FAILURE;
-    }
     long long port_n = 0, threads = 0, timeout = 0;
-    const char *conninfo_key = NULL;
-    int rc;
-    if (web_config(cfg, path, err, sizeof err) != 0 ||
-        (bind && config_set(cfg, "web.bind", bind, err, sizeof err) != 0) ||
-        (port && config_set(cfg, "web.port", port, err, sizeof err) != 0) ||
-        config_get_int(cfg, "web.port", 0, 65535, &port_n, err, sizeof err) != 0 ||
-        config_get_int(cfg, "web.threads", 1, 256, &threads, err, sizeof err) != 0 ||
+    config *cfg = serve_cmd_config(&web_cmd, &args, &port_n, &rc);
+    if (!cfg) return rc;
+    if (config_get_int(cfg, "web.threads", 1, 256, &threads, err, sizeof err) != 0 ||
         config_get_int(cfg, "web.statement_timeout_ms", 0, 3600000, &timeout, err, sizeof err) !=
             0) {
         fprintf(stderr, "mni web: %s\n", err);
         config_free(cfg);
         return MNI_EXIT_USAGE;
     }
-    if (print) {
+    if (args.print_config) {
         rc = config_dump(cfg, stdout) == 0 ? MNI_EXIT_OK : MNI_EXIT_FAILURE;
         config_free(cfg);
         return rc;
     }
-    const char *v = config_get(cfg, "web.conninfo");
-    conninfo_key = v && *v ? v : config_get(cfg, "pg.conninfo");
     char conninfo[2048], where[512] = "";
-    if (cli_pg_conninfo(conninfo_key, conninfo, sizeof conninfo, err, sizeof err) != 0) {
-        fprintf(stderr, "mni web: %s\n", err);
+    if (serve_cmd_conninfo(&web_cmd, cfg, conninfo, sizeof conninfo) != 0) {
         config_free(cfg);
         return MNI_EXIT_USAGE;
     }

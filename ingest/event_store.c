@@ -88,21 +88,6 @@ int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset
     return rc;
 }
 
-/* The client a row belongs to (event_store.h), or NULL. */
-static const char *event_store_client(const mni_event *ev)
-{
-    switch (ev->type) {
-    case MNI_EVENT_EXPOSURE_MANIFEST:
-        return ev->body.manifest.client_id;
-    case MNI_EVENT_EXPOSURE_COUNT:
-        return ev->body.count.client_id;
-    case MNI_EVENT_REPORT_FILED:
-        return ev->body.report.client_id;
-    default:
-        return NULL;
-    }
-}
-
 /* The event as stored (event_store.h): *body the whole event but a manifest's tokens, *tokens
  * those as one string of hex digits (JSON null for other kinds). New references, or -1 with err
  * set. */
@@ -141,7 +126,7 @@ static json_t *event_store_row_json(const event_store_row *row, char *err, size_
     const mni_event *ev = row->ev;
     char occurred[MNI_EVENT_TIME_LEN];
     const char *kind = mni_event_sym_name(MNI_SYM_TYPE, (int)ev->type);
-    const char *client = event_store_client(ev);
+    const char *client = mni_event_client_id(ev);
 
     if (!kind || mni_event_time_format(ev->occurred_at_ms, occurred) != 0) {
         snprintf(err, errlen, "event %s: type or occurred_at out of range", ev->event_id);

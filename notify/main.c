@@ -9,11 +9,11 @@
  *            handled before -> nothing; no such case -> dead letter `unknown_incident`; a task
  *            its documents cannot be made from -> dead letter `malformed`; else deliveries,
  *            ticket + outbox row, audit rows. The batch's audit rows are appended last, in
- *            one statement.
+ *            one statement (lib/runtime/audit.h).
  *   tick     the sweeper (sweeper.h) in its own transaction, then the outbox relay for every
  *            unpublished row (the tickets this worker opened, the reminders and escalations
  *            it queued, and whatever else waits), then tickets whose outbox row is published
- *            move from open to published.
+ *            move from open to published, each with its audit row, in one transaction.
  *
  *            Then, with notify.webhook.url set, one webhook pass (webhook.h): tickets due are
  *            POSTed, retried with backoff, delivered or failed.
@@ -36,7 +36,7 @@
 #include "lib/base/timefmt.h"
 #include "lib/model/records.h"
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
 #include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
@@ -117,7 +117,8 @@ static int notify_read_webhook(const config *cfg, webhook_config *wh, char *err,
     return 0;
 }
 
-/* notify.* keys: the config file's value or the built-in fallback. */
+/* notify.* keys. Each has its default registered through worker_spec.defaults (main), so each
+ * is set; the values assigned first only stand until read. */
 static int notify_read_config(const config *cfg, notify_ctx *ctx, char *err, size_t errlen)
 {
     ctx->sweep.remind_before_hours = NOTIFY_REMIND_DEFAULT;
@@ -237,22 +238,25 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
     worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
     /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
      * published once its row is; each publication is a delivery, audited and signed. */
+    if (pgx_begin(pg, err, errlen) != 0) return -1;
     PGresult *res = pgx_query_replanned(
         pg, "notify.tickets_published",
         "WITH moved AS (UPDATE tickets t SET status = 'published', updated_at = now() "
         "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
         "AND o.published_at IS NOT NULL AND t.status = 'open' "
-        "RETURNING t.ticket_id, t.incident_id, t.client_id), "
-        "audit AS (INSERT INTO audit_log (actor, action, incident_id, client_id, payload) "
-        "SELECT '" NOTIFY_ACTOR "', 'ticket_published', incident_id, client_id, "
-        "jsonb_build_object('ticket_id', ticket_id) FROM moved ORDER BY ticket_id RETURNING seq) "
-        "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM audit)",
+        "RETURNING t.ticket_id, t.incident_id, t.client_id) "
+        "SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('action', 'ticket_published', "
+        "'incident_id', incident_id, 'client_id', client_id, "
+        "'payload', jsonb_build_object('ticket_id', ticket_id)) ORDER BY ticket_id), '[]')::text "
+        "FROM moved",
         0, NULL, err, errlen);
     if (!res) return -1;
     published = atoll(PQgetvalue(res, 0, 0));
-    long long audited = atoll(PQgetvalue(res, 0, 1));
+    int rc = published > 0
+                 ? audit_append(pg, NOTIFY_ACTOR, PQgetvalue(res, 0, 1), NULL, err, errlen)
+                 : 0;
     PQclear(res);
-    if (audited > 0 && audit_anchor_sign(pg, err, errlen) != 0) return -1;
+    if (rc != 0 || pgx_commit(pg, err, errlen) != 0) return -1;
     if (relayed > 0 || published > 0)
         log_info("outbox relayed", LOG_INT("rows", relayed),
                  LOG_INT("tickets_published", published), LOG_END);

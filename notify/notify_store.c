@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
 
 int notify_store_task_seen(PGconn *pg, const char *task_id, int *seen, char *err, size_t errlen)
@@ -109,16 +109,8 @@ int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
                  json_array_size(rows));
         return -1;
     }
-    const char *p[] = {text};
-    /* Chained in order with one call (migration 0096). */
-    PGresult *res =
-        pgx_query(pg, "notify.audit", "SELECT audit_log_append('" NOTIFY_ACTOR "', $1::jsonb)", 1,
-                  p, err, errlen);
-    int rc = res ? 0 : -1;
-    PQclear(res);
+    int rc = audit_append(pg, NOTIFY_ACTOR, text, NULL, err, errlen);
     free(text);
-    /* The head of the chain is signed in the same transaction (migration 0041). */
-    if (rc == 0) rc = audit_anchor_sign(pg, err, errlen);
     if (rc == 0) json_array_clear(rows);
     return rc;
 }

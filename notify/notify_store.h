@@ -11,9 +11,9 @@
  *   outbox      the ticket as a row on logical topic 'tickets' (payload as outbox.c's
  *               encode_ticket reads it), so the relay publishes it to the tickets topic.
  *   audit_log   rows collected per batch (notify_audit_add) and appended in one statement at
- *               the end (notify_audit_flush), because each append takes the chain's lock
- *               until COMMIT (0005_audit_log.sql). Payloads hold ids, channels and digests,
- *               never document text.
+ *               the end (notify_audit_flush, through lib/runtime/audit.h), because each append
+ * takes the chain's lock until COMMIT (0005_audit_log.sql). Payloads hold ids, channels and
+ * digests, never document text.
  */
 #ifndef MNI_NOTIFY_STORE_H
 #define MNI_NOTIFY_STORE_H

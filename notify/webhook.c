@@ -16,7 +16,7 @@
 #include "lib/base/digest.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit_anchor.h"
+#include "lib/runtime/audit.h"
 #include "notify/notify_store.h"
 
 /* $1 how many, $2 the lease in ms. The body is the ticket as the tickets topic carries it,
@@ -36,8 +36,9 @@ static const char *const claim_sql =
     "   'created_at', mni_jst(t.created_at))::text";
 
 /* $1: [{ticket_id, attempt, started_ms, latency_ms, http_status, error, outcome, next_ms}].
- * Only tickets still at attempt - 1 move (compare-and-set); their attempts are recorded and,
- * when the ticket is done, audited. Returns the rows that moved. */
+ * Only tickets still at attempt - 1 move (compare-and-set); their attempts are recorded.
+ * Returns how many were recorded and the audit rows (lib/runtime/audit.h) of the tickets done,
+ * delivered or failed. */
 static const char *const record_sql =
     "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x(ticket_id text, attempt integer,"
     "   started_ms bigint, latency_ms integer, http_status integer, error text, outcome text,"
@@ -55,13 +56,13 @@ static const char *const record_sql =
     "   client_id, started_at, latency_ms, http_status, error, outcome, next_at)"
     "   SELECT ticket_id, attempt, incident_id, client_id,"
     "   to_timestamp(started_ms / 1000.0), latency_ms, http_status, error, outcome,"
-    "   webhook_next_at FROM moved RETURNING ticket_id),"
-    " audit AS (INSERT INTO audit_log (actor, action, incident_id, client_id, payload)"
-    "   SELECT '" NOTIFY_ACTOR "', 'ticket_webhook_' || outcome, incident_id, client_id,"
-    "   jsonb_build_object('ticket_id', ticket_id, 'attempts', attempt,"
-    "   'http_status', http_status)"
-    "   FROM moved WHERE outcome <> 'retry' ORDER BY ticket_id RETURNING seq)"
-    " SELECT (SELECT count(*) FROM attempts), (SELECT count(*) FROM audit)";
+    "   webhook_next_at FROM moved RETURNING ticket_id)"
+    " SELECT (SELECT count(*) FROM attempts),"
+    "   (SELECT coalesce(jsonb_agg(jsonb_build_object('action', 'ticket_webhook_' || outcome,"
+    "   'incident_id', incident_id, 'client_id', client_id,"
+    "   'payload', jsonb_build_object('ticket_id', ticket_id, 'attempts', attempt,"
+    "   'http_status', http_status)) ORDER BY ticket_id), '[]')"
+    "   FROM moved WHERE outcome <> 'retry')::text";
 
 webhook_outcome webhook_judge(int http_status, int attempt, long long max_attempts)
 {
@@ -369,15 +370,19 @@ int webhook_run(PGconn *pg, const webhook_config *cfg, webhook_counts *counts, c
         snprintf(err, errlen, "webhook: out of memory");
         return -1;
     }
+    /* One transaction: the attempts, the tickets' states and their audit rows. */
+    if (pgx_begin(pg, err, errlen) != 0) {
+        free(text);
+        return -1;
+    }
     const char *q[] = {text};
     res = pgx_query(pg, "webhook.record", record_sql, 1, q, err, errlen);
     free(text);
     if (!res) return -1;
     long long recorded = atoll(PQgetvalue(res, 0, 0));
-    long long audited = atoll(PQgetvalue(res, 0, 1));
+    int rc = audit_append(pg, NOTIFY_ACTOR, PQgetvalue(res, 0, 1), NULL, err, errlen);
     PQclear(res);
-    /* The audit rows just appended are signed (migration 0041). */
-    if (audited > 0 && audit_anchor_sign(pg, err, errlen) != 0) return -1;
+    if (rc != 0 || pgx_commit(pg, err, errlen) != 0) return -1;
     if (recorded < (long long)n)
         log_warn("webhook: attempts not recorded (another member moved these tickets on)",
                  LOG_INT("sent", n), LOG_INT("recorded", recorded), LOG_END);

@@ -25,8 +25,8 @@
  *            since sending the same ticket again will not change the receiver's mind.
  *   record   one transaction: an attempt row each (status, latency, HTTP code, error, outcome;
  *            ticket_webhook_attempts), the ticket's state, attempts and next time, and an audit
- *            row for each ticket delivered or failed. Only tickets still at the attempt count
- *            this pass claimed are written (compare-and-set), so a pass that lost its lease
+ *            row for each ticket delivered or failed (lib/runtime/audit.h). Only tickets still at
+ * the attempt count this pass claimed are written (compare-and-set), so a pass that lost its lease
  *            cannot write over the next one.
  *
  * A pass lasts at most about notify.webhook.timeout_ms (its requests run in parallel), and the

@@ -4,13 +4,16 @@
  * A fixed buffer on the caller's stack; push a field name or an array index before descending
  * and pop back to the saved length after. A path longer than the buffer is cut short (the
  * message stays readable, never overflows). Header-only: the helpers are tiny and inlined into
- * each codec (events_resolve, events_avro, events, events_json, records).
+ * each codec (lib/serdes/avro_resolve.c, lib/serdes/avro_codec.c, lib/model/events_json.c).
  */
 #ifndef MNI_FIELDPATH_H
 #define MNI_FIELDPATH_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "lib/base/errbuf.h"
 
 #define FIELDPATH_MAX 192
 
@@ -58,6 +61,18 @@ static inline void fieldpath_pop(fieldpath *p, size_t old)
 static inline const char *fieldpath_str(const fieldpath *p)
 {
     return p->n ? p->s : "(top)";
+}
+
+/* "<path>: <message>" into err (errbuf_fail); returns -1. The body of a codec's own
+ * fail(ctx, fmt, ...). */
+static inline int fieldpath_vfail(const fieldpath *p, char *err, size_t errlen, const char *fmt,
+                                  va_list ap) __attribute__((format(printf, 4, 0)));
+static inline int fieldpath_vfail(const fieldpath *p, char *err, size_t errlen, const char *fmt,
+                                  va_list ap)
+{
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return errbuf_fail(err, errlen, "%s: %s", fieldpath_str(p), msg);
 }
 
 #endif

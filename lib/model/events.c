@@ -120,6 +120,20 @@ const char *mni_event_type_record(mni_event_type t)
     return t > MNI_EVENT_NONE && (size_t)t < EV_N(ev_records) ? ev_records[t] : NULL;
 }
 
+const char *mni_event_client_id(const mni_event *ev)
+{
+    switch (ev->type) {
+    case MNI_EVENT_EXPOSURE_MANIFEST:
+        return ev->body.manifest.client_id;
+    case MNI_EVENT_EXPOSURE_COUNT:
+        return ev->body.count.client_id;
+    case MNI_EVENT_REPORT_FILED:
+        return ev->body.report.client_id;
+    default:
+        return NULL;
+    }
+}
+
 static unsigned ev_bits_mask(mni_event_sym set)
 {
     unsigned m = 0;

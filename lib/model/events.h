@@ -13,9 +13,10 @@
  *   report_filed             a report or notice was filed
  *   incident_closed          closed or withdrawn
  *
- * The fact enums are the rule core's own (rules/rules.h), so the assess worker fills
- * rules_facts from an event without translation: kinds and systems are rules_kind and
- * rules_system bit sets; known_at here is in MILLISECONDS (rules_facts.known_at is seconds).
+ * The fact enums are the rule core's own (rules/rules.h), so the assess worker folds an event's
+ * facts into rules_facts by copying them (case_facts_apply, generated from the one list of
+ * facts, lib/model/fact_fields.h): kinds and systems are rules_kind and rules_system bit sets;
+ * known_at here is in MILLISECONDS (rules_facts.known_at is seconds).
  * A field of Avro type "null or X" is, in C, an absent marker: NULL for strings,
  * MNI_EVENT_ABSENT (-1) for counts and hours (valid values are >= 0); the fields added in
  * schema version 3 use a `..._given` / `present` flag instead, so that a zeroed struct means
@@ -115,7 +116,9 @@ typedef struct {
     rules_body body;
 } mni_event_client_facts;
 
-/* The facts of IncidentOpened; FactsUpdated carries any subset (mni_event_fact bits). */
+/* The facts of IncidentOpened; FactsUpdated carries any subset (mni_event_fact bits). Their
+ * list, with keys, kinds and the rule core's member of each, is lib/model/fact_fields.h: a new
+ * fact is a member here, a bit below and a row there. */
 typedef struct {
     int64_t known_at_ms;
     const char *title;
@@ -260,6 +263,9 @@ const char *mni_event_sym_name(mni_event_sym set, int value);
 int mni_event_sym_parse(mni_event_sym set, const char *name, int *value);
 /* The Avro record name of a body type ("IncidentOpened"), or NULL. */
 const char *mni_event_type_record(mni_event_type t);
+/* The client an event speaks for (a manifest's, a count's, a filing's), NULL for an
+ * incident-wide one. */
+const char *mni_event_client_id(const mni_event *ev);
 
 /* What a text field is, so that the ingest worker can choose how to scan it. */
 typedef enum {

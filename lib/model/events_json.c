@@ -4,11 +4,13 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/base/fieldpath.h"
+#include "lib/model/fact_fields.h"
 
 /* ---- RFC 3339 times ---- */
 
@@ -163,13 +165,11 @@ static int in_fail(ej_in *c, const char *fmt, ...) __attribute__((format(printf,
 
 static int in_fail(ej_in *c, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
-
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int rc = fieldpath_vfail(&c->path, c->err, c->errlen, fmt, ap);
     va_end(ap);
-    return errbuf_fail(c->err, c->errlen, "%s: %s", fieldpath_str(&c->path), msg);
+    return rc;
 }
 
 static const char *ej_type_of(const json_t *v)
@@ -423,94 +423,89 @@ static int in_client_facts(ej_in *c, json_t *b, mni_event_client_facts *cf)
     return 1;
 }
 
-/* The facts; with optional (facts_updated) every fact may be absent, and *present says which
- * were given. */
-static int in_facts(ej_in *c, json_t *b, mni_event_facts *f, unsigned *present, bool optional)
+/* ---- the facts, one row each (lib/model/fact_fields.h) ---- */
+
+typedef enum { EJ_TIME, EJ_TEXT, EJ_REPORTER, EJ_BITS, EJ_SYM, EJ_BOOL, EJ_NOTICE } ej_kind;
+
+typedef struct {
+    const char *key;
+    unsigned bit;
+    ej_kind kind;
+    mni_event_sym vocab;
+    size_t offset;  /* in mni_event_facts */
+    bool in_opened; /* an IncidentOpened must state it (else its schema has a default) */
+} ej_fact;
+
+#define EJ_REQ true
+#define EJ_OPT false
+#define EJ_ROW(key, field, bit, kind, vocab, names, core, opened)                                  \
+    {#key, bit, EJ_##kind, vocab, offsetof(mni_event_facts, field), EJ_##opened},
+static const ej_fact ej_facts[] = {MNI_FACT_FIELDS(EJ_ROW)};
+#undef EJ_ROW
+
+/* A SYM fact is an enum, read and written here as the int it is. */
+#define EJ_ENUM_IS_INT(key, field, bit, kind, vocab, names, core, opened)                          \
+    _Static_assert(sizeof(((mni_event_facts *)0)->field) == sizeof(int) || EJ_##kind != EJ_SYM,    \
+                   #key " is not int-sized");
+MNI_FACT_FIELDS(EJ_ENUM_IS_INT)
+#undef EJ_ENUM_IS_INT
+
+/* The body fields of incident_opened; facts_updated has these and "note" (the last). */
+#define EJ_KEY(key, field, bit, kind, vocab, names, core, opened) #key,
+static const char *const ej_fact_keys[] = {MNI_FACT_FIELDS(EJ_KEY) NULL};
+static const char *const ej_update_keys[] = {MNI_FACT_FIELDS(EJ_KEY) "note", NULL};
+#undef EJ_KEY
+
+/* One fact: 1 when given, 0 when absent, -1 on error. */
+static int in_fact(ej_in *c, json_t *b, const ej_fact *d, bool required, mni_event_facts *f)
 {
-    const bool req = !optional;
-    json_t *rep;
+    void *at = (char *)f + d->offset;
+    json_t *v;
     size_t old;
     int has, x;
 
-    *present = 0;
-#define EJ_FACT(expr, bit)                                                                         \
-    if ((has = (expr)) < 0) return -1;                                                             \
-    if (has) *present |= (bit);
-
-    EJ_FACT(in_time(c, b, "known_at", req, &f->known_at_ms), MNI_FACT_KNOWN_AT);
-    EJ_FACT(in_string(c, b, "title", req, &f->title), MNI_FACT_TITLE);
-    has = in_get(c, b, "reporter", req, true, &rep, &old);
-    if (has < 0) return -1;
-    if (has) {
-        if (in_reporter(c, rep, &f->reporter)) return -1;
+    switch (d->kind) {
+    case EJ_TIME:
+        return in_time(c, b, d->key, required, at);
+    case EJ_TEXT:
+        return in_string(c, b, d->key, required, at);
+    case EJ_REPORTER:
+        has = in_get(c, b, d->key, required, true, &v, &old);
+        if (has <= 0) return has;
+        if (in_reporter(c, v, at)) return -1;
         fieldpath_pop(&c->path, old);
-        *present |= MNI_FACT_REPORTER;
+        return 1;
+    case EJ_BITS:
+        return in_bits(c, b, d->key, required, d->vocab, at);
+    case EJ_SYM:
+        has = in_sym(c, b, d->key, required, d->vocab, &x);
+        if (has > 0) *(int *)at = x;
+        return has;
+    case EJ_BOOL:
+        return in_bool(c, b, d->key, required, at);
+    case EJ_NOTICE:
+        has = in_notice2015(c, b, at);
+        f->notice2015_given = has > 0;
+        return has;
     }
-    EJ_FACT(in_bits(c, b, "kinds", req, MNI_SYM_KIND, &f->kinds), MNI_FACT_KINDS);
-    EJ_FACT(in_sym(c, b, "certainty", req, MNI_SYM_CERTAINTY, &x), MNI_FACT_CERTAINTY);
-    if (has) f->certainty = (rules_certainty)x;
-    EJ_FACT(in_sym(c, b, "improper_purpose", req, MNI_SYM_LEVEL, &x), MNI_FACT_IMPROPER_PURPOSE);
-    if (has) f->improper_purpose = (rules_level)x;
-    EJ_FACT(in_bits(c, b, "systems", req, MNI_SYM_SYSTEM, &f->systems), MNI_FACT_SYSTEMS);
-    EJ_FACT(in_sym(c, b, "unspecified_viewing", req, MNI_SYM_VIEWING, &x),
-            MNI_FACT_UNSPECIFIED_VIEWING);
-    if (has) f->unspecified_viewing = (rules_viewing)x;
-    EJ_FACT(in_bool(c, b, "encrypted_protected", req, &f->encrypted_protected),
-            MNI_FACT_ENCRYPTED_PROTECTED);
-    EJ_FACT(in_bool(c, b, "recovered_unviewed", req, &f->recovered_unviewed),
-            MNI_FACT_RECOVERED_UNVIEWED);
-    EJ_FACT(in_bool(c, b, "intact_copy", req, &f->intact_copy), MNI_FACT_INTACT_COPY);
-    /* Fields with a schema default are optional in IncidentOpened too. */
-    EJ_FACT(in_bool(c, b, "appi_sensitive", false, &f->appi_sensitive), MNI_FACT_APPI_SENSITIVE);
-    EJ_FACT(in_bool(c, b, "appi_financial_risk", false, &f->appi_financial_risk),
-            MNI_FACT_APPI_FINANCIAL_RISK);
-    EJ_FACT(in_string(c, b, "description", false, &f->description), MNI_FACT_DESCRIPTION);
-    EJ_FACT(in_sym(c, b, "actor", false, MNI_SYM_ACTOR, &x), MNI_FACT_ACTOR);
-    if (has) f->actor = (rules_actor)x;
-    EJ_FACT(in_notice2015(c, b, &f->notice2015), MNI_FACT_NOTICE_2015);
-    f->notice2015_given = has > 0;
-#undef EJ_FACT
-    if (!optional && f->description == NULL) f->description = "";
-    return 0;
+    return in_fail(c, "unknown fact kind %d", (int)d->kind);
 }
 
-/* The body fields of incident_opened; facts_updated has these and "note" (the last). */
-static const char *const ej_fact_keys[] = {"known_at",
-                                           "title",
-                                           "reporter",
-                                           "kinds",
-                                           "certainty",
-                                           "improper_purpose",
-                                           "systems",
-                                           "unspecified_viewing",
-                                           "encrypted_protected",
-                                           "recovered_unviewed",
-                                           "intact_copy",
-                                           "appi_sensitive",
-                                           "appi_financial_risk",
-                                           "description",
-                                           "actor",
-                                           "notice_2015",
-                                           NULL /* "note" for facts_updated */,
-                                           NULL};
-static const char *const ej_update_keys[] = {"known_at",
-                                             "title",
-                                             "reporter",
-                                             "kinds",
-                                             "certainty",
-                                             "improper_purpose",
-                                             "systems",
-                                             "unspecified_viewing",
-                                             "encrypted_protected",
-                                             "recovered_unviewed",
-                                             "intact_copy",
-                                             "appi_sensitive",
-                                             "appi_financial_risk",
-                                             "description",
-                                             "actor",
-                                             "notice_2015",
-                                             "note",
-                                             NULL};
+/* The facts; with optional (facts_updated) every fact may be absent, and *present says which
+ * were given. An IncidentOpened's text without a value gets its schema default "". */
+static int in_facts(ej_in *c, json_t *b, mni_event_facts *f, unsigned *present, bool optional)
+{
+    *present = 0;
+    for (size_t i = 0; i < sizeof ej_facts / sizeof ej_facts[0]; i++) {
+        const ej_fact *d = &ej_facts[i];
+        int has = in_fact(c, b, d, !optional && d->in_opened, f);
+        if (has < 0) return -1;
+        if (has) *present |= d->bit;
+        const char **text = (const char **)(void *)((char *)f + d->offset);
+        if (!optional && d->kind == EJ_TEXT && !d->in_opened && *text == NULL) *text = "";
+    }
+    return 0;
+}
 
 static int in_hours(ej_in *c, json_t *b, int64_t *out)
 {
@@ -734,50 +729,60 @@ static void out_client_facts(ej_out *o, json_t *b, const mni_event_client_facts 
     out_set(o, b, "client_facts", cf);
 }
 
-/* `all`: an IncidentOpened, whose actor "unknown" is the default and is left out. */
-static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned present, bool all)
+/* One fact that is present. `all`: an IncidentOpened, which leaves out an optional enum at
+ * its default (actor "unknown") and notice_2015 when not stated. */
+static void out_fact(ej_out *o, json_t *b, const ej_fact *d, const mni_event_facts *f, bool all)
 {
-    if (present & MNI_FACT_KNOWN_AT) out_set(o, b, "known_at", out_time(f->known_at_ms));
-    if (present & MNI_FACT_TITLE) out_set(o, b, "title", json_string(f->title));
-    if (present & MNI_FACT_REPORTER) {
+    const void *at = (const char *)f + d->offset;
+    const char *text;
+
+    switch (d->kind) {
+    case EJ_TIME:
+        out_set(o, b, d->key, out_time(*(const int64_t *)at));
+        break;
+    case EJ_TEXT:
+        text = *(const char *const *)at;
+        out_set(o, b, d->key, json_string(text == NULL && !d->in_opened ? "" : text));
+        break;
+    case EJ_REPORTER: {
+        const mni_event_reporter *rep = at;
         json_t *r = json_object();
         if (r != NULL) {
-            out_set(o, r, "role", out_sym(MNI_SYM_ROLE, (int)f->reporter.role));
-            out_set(o, r, "number_use_entity", json_boolean(f->reporter.number_use_entity));
-            out_set(o, r, "public_body_system", json_boolean(f->reporter.public_body_system));
-            out_body_flags(o, r, &f->reporter.body);
-            if (f->reporter.employees_given)
-                out_set(o, r, "employees", json_integer(f->reporter.employees));
+            out_set(o, r, "role", out_sym(MNI_SYM_ROLE, (int)rep->role));
+            out_set(o, r, "number_use_entity", json_boolean(rep->number_use_entity));
+            out_set(o, r, "public_body_system", json_boolean(rep->public_body_system));
+            out_body_flags(o, r, &rep->body);
+            if (rep->employees_given) out_set(o, r, "employees", json_integer(rep->employees));
         }
-        out_set(o, b, "reporter", r);
+        out_set(o, b, d->key, r);
+        break;
     }
-    if (present & MNI_FACT_KINDS) out_set(o, b, "kinds", out_bits(MNI_SYM_KIND, f->kinds));
-    if (present & MNI_FACT_CERTAINTY)
-        out_set(o, b, "certainty", out_sym(MNI_SYM_CERTAINTY, (int)f->certainty));
-    if (present & MNI_FACT_IMPROPER_PURPOSE)
-        out_set(o, b, "improper_purpose", out_sym(MNI_SYM_LEVEL, (int)f->improper_purpose));
-    if (present & MNI_FACT_SYSTEMS) out_set(o, b, "systems", out_bits(MNI_SYM_SYSTEM, f->systems));
-    if (present & MNI_FACT_UNSPECIFIED_VIEWING)
-        out_set(o, b, "unspecified_viewing", out_sym(MNI_SYM_VIEWING, (int)f->unspecified_viewing));
-    if (present & MNI_FACT_ENCRYPTED_PROTECTED)
-        out_set(o, b, "encrypted_protected", json_boolean(f->encrypted_protected));
-    if (present & MNI_FACT_RECOVERED_UNVIEWED)
-        out_set(o, b, "recovered_unviewed", json_boolean(f->recovered_unviewed));
-    if (present & MNI_FACT_INTACT_COPY) out_set(o, b, "intact_copy", json_boolean(f->intact_copy));
-    if (present & MNI_FACT_APPI_SENSITIVE)
-        out_set(o, b, "appi_sensitive", json_boolean(f->appi_sensitive));
-    if (present & MNI_FACT_APPI_FINANCIAL_RISK)
-        out_set(o, b, "appi_financial_risk", json_boolean(f->appi_financial_risk));
-    if (present & MNI_FACT_DESCRIPTION)
-        out_set(o, b, "description", json_string(f->description != NULL ? f->description : ""));
-    if ((present & MNI_FACT_ACTOR) && !(all && f->actor == RULES_ACTOR_UNKNOWN))
-        out_set(o, b, "actor", out_sym(MNI_SYM_ACTOR, (int)f->actor));
-    if ((present & MNI_FACT_NOTICE_2015) && (!all || f->notice2015_given))
-        out_set(o, b, "notice_2015",
-                json_pack("{s:b, s:b, s:b}", "all_persons_contacted",
-                          f->notice2015.all_persons_contacted, "no_external_leak",
-                          f->notice2015.no_external_leak, "investigation_done",
-                          f->notice2015.investigation_done));
+    case EJ_BITS:
+        out_set(o, b, d->key, out_bits(d->vocab, *(const unsigned *)at));
+        break;
+    case EJ_SYM:
+        if (all && !d->in_opened && *(const int *)at == 0) break;
+        out_set(o, b, d->key, out_sym(d->vocab, *(const int *)at));
+        break;
+    case EJ_BOOL:
+        out_set(o, b, d->key, json_boolean(*(const bool *)at));
+        break;
+    case EJ_NOTICE: {
+        const rules_notice2015 *n = at;
+        if (all && !f->notice2015_given) break;
+        out_set(o, b, d->key,
+                json_pack("{s:b, s:b, s:b}", "all_persons_contacted", n->all_persons_contacted,
+                          "no_external_leak", n->no_external_leak, "investigation_done",
+                          n->investigation_done));
+        break;
+    }
+    }
+}
+
+static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned present, bool all)
+{
+    for (size_t i = 0; i < sizeof ej_facts / sizeof ej_facts[0]; i++)
+        if (present & ej_facts[i].bit) out_fact(o, b, &ej_facts[i], f, all);
 }
 
 static void out_body(ej_out *o, json_t *b, const mni_event *ev)

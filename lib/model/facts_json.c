@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/base/timefmt.h"
+#include "lib/model/fact_fields.h"
 #include "rules/mynumber.h"
 #include "rules/vocabulary.h"
 
@@ -356,45 +357,67 @@ static int parse_notice2015(const json_t *root, rules_facts *f, char *err, size_
     return 0;
 }
 
+/* The plain facts every IncidentOpened states (lib/model/fact_fields.h: BITS, SYM and BOOL
+ * that are REQ) are top-level members of the document under their own keys, in the table's
+ * order. The other facts have shapes of their own here (reporter, appi, actor, notice_2015). */
+#define FJ_PLAIN(key, field, bit, kind, vocab, names, core, opened)                                \
+    FJ_PLAIN_##kind##_##opened(key, names, core)
+#define FJ_NOT_PLAIN(key, names, core)
+#define FJ_PLAIN_TIME_REQ FJ_NOT_PLAIN
+#define FJ_PLAIN_TEXT_REQ FJ_NOT_PLAIN
+#define FJ_PLAIN_REPORTER_REQ FJ_NOT_PLAIN
+#define FJ_PLAIN_TEXT_OPT FJ_NOT_PLAIN
+#define FJ_PLAIN_BOOL_OPT FJ_NOT_PLAIN
+#define FJ_PLAIN_SYM_OPT FJ_NOT_PLAIN
+#define FJ_PLAIN_NOTICE_OPT FJ_NOT_PLAIN
+
+/* Their keys, each followed by a comma. */
+#define FJ_PLAIN_KEY(key, field, bit, kind, vocab, names, core, opened)                            \
+    FJ_PLAIN_KEY_##kind##_##opened(key)
+#define FJ_PLAIN_KEY_BITS_REQ(key) #key,
+#define FJ_PLAIN_KEY_SYM_REQ(key) #key,
+#define FJ_PLAIN_KEY_BOOL_REQ(key) #key,
+#define FJ_PLAIN_KEY_TIME_REQ(key)
+#define FJ_PLAIN_KEY_TEXT_REQ(key)
+#define FJ_PLAIN_KEY_REPORTER_REQ(key)
+#define FJ_PLAIN_KEY_TEXT_OPT(key)
+#define FJ_PLAIN_KEY_BOOL_OPT(key)
+#define FJ_PLAIN_KEY_SYM_OPT(key)
+#define FJ_PLAIN_KEY_NOTICE_OPT(key)
+
+/* Reads them; a case has at least one kind, and may have no system. */
+static int parse_plain(const json_t *root, rules_facts *f, char *err, size_t errlen)
+{
+    int v;
+#define FJ_PLAIN_BITS_REQ(key, names, core)                                                        \
+    if (get_flags(root, #key, names, COUNT(names), &(names)[0] == &rules_kind_names[0], &f->core,  \
+                  err, errlen))                                                                    \
+        return -1;
+#define FJ_PLAIN_SYM_REQ(key, names, core)                                                         \
+    if (get_enum(root, "", #key, names, COUNT(names), &v, err, errlen)) return -1;                 \
+    f->core = v;
+#define FJ_PLAIN_BOOL_REQ(key, names, core)                                                        \
+    if (get_bool(root, "", #key, &f->core, err, errlen)) return -1;
+    MNI_FACT_FIELDS(FJ_PLAIN)
+#undef FJ_PLAIN_BITS_REQ
+#undef FJ_PLAIN_SYM_REQ
+#undef FJ_PLAIN_BOOL_REQ
+    return 0;
+}
+
 int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"incident_id",
-                                       "known_at",
-                                       "reporter",
-                                       "kinds",
-                                       "certainty",
-                                       "improper_purpose",
-                                       "systems",
-                                       "unspecified_viewing",
-                                       "encrypted_protected",
-                                       "recovered_unviewed",
-                                       "intact_copy",
-                                       "clients",
-                                       "distinct_persons",
-                                       "appi",
-                                       "actor",
-                                       "notice_2015"};
+    static const char *const keys[] = {
+        "incident_id",      "known_at", "reporter", MNI_FACT_FIELDS(FJ_PLAIN_KEY) "clients",
+        "distinct_persons", "appi",     "actor",    "notice_2015"};
     memset(doc, 0, sizeof *doc);
     rules_facts *f = &doc->facts;
-    int certainty, improper, viewing, actor = RULES_ACTOR_UNKNOWN;
+    int actor = RULES_ACTOR_UNKNOWN;
     if (!json_is_object(root)) return errbuf_fail(err, errlen, "(document): must be a JSON object");
     if (check_keys(root, "", keys, COUNT(keys), err, errlen) ||
         get_text(root, "", "incident_id", f->incident_id, sizeof f->incident_id, err, errlen) ||
         get_time(root, "", "known_at", true, &f->known_at, err, errlen) ||
-        parse_reporter(root, f, err, errlen) ||
-        get_flags(root, "kinds", rules_kind_names, COUNT(rules_kind_names), true, &f->kinds, err,
-                  errlen) ||
-        get_enum(root, "", "certainty", rules_certainty_names, COUNT(rules_certainty_names),
-                 &certainty, err, errlen) ||
-        get_enum(root, "", "improper_purpose", rules_level_names, COUNT(rules_level_names),
-                 &improper, err, errlen) ||
-        get_flags(root, "systems", rules_system_names, COUNT(rules_system_names), false,
-                  &f->systems, err, errlen) ||
-        get_enum(root, "", "unspecified_viewing", rules_viewing_names, COUNT(rules_viewing_names),
-                 &viewing, err, errlen) ||
-        get_bool(root, "", "encrypted_protected", &f->encrypted_protected, err, errlen) ||
-        get_bool(root, "", "recovered_unviewed", &f->recovered_unviewed, err, errlen) ||
-        get_bool(root, "", "intact_copy", &f->intact_copy, err, errlen) ||
+        parse_reporter(root, f, err, errlen) || parse_plain(root, f, err, errlen) ||
         parse_clients(root, doc, err, errlen) ||
         get_count(root, "", "distinct_persons", false, &f->distinct_persons, err, errlen) ||
         parse_appi(root, f, err, errlen) ||
@@ -404,9 +427,6 @@ int facts_json_from_object(const json_t *root, facts_doc *doc, char *err, size_t
         facts_doc_free(doc);
         return -1;
     }
-    f->certainty = (rules_certainty)certainty;
-    f->improper_purpose = (rules_level)improper;
-    f->unspecified_viewing = (rules_viewing)viewing;
     f->actor = (rules_actor)actor;
     return 0;
 }
@@ -475,17 +495,20 @@ json_t *facts_json_build(const rules_facts *f)
         }
         json_array_append_new(clients, o);
     }
-    json_t *root = json_pack(
-        "{s:s, s:s, s:{s:s, s:b, s:b}, s:o, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:o}", "incident_id",
-        f->incident_id, "known_at", when, "reporter", "role", rules_role_names[f->role],
-        "number_use_entity", f->number_use_entity, "public_body_system", f->public_body_system,
-        "kinds", flags_json(f->kinds, rules_kind_names, COUNT(rules_kind_names)), "certainty",
-        rules_certainty_names[f->certainty], "improper_purpose",
-        rules_level_names[f->improper_purpose], "systems",
-        flags_json(f->systems, rules_system_names, COUNT(rules_system_names)),
-        "unspecified_viewing", rules_viewing_names[f->unspecified_viewing], "encrypted_protected",
-        f->encrypted_protected, "recovered_unviewed", f->recovered_unviewed, "intact_copy",
-        f->intact_copy, "clients", clients);
+    json_t *root =
+        json_pack("{s:s, s:s, s:{s:s, s:b, s:b}}", "incident_id", f->incident_id, "known_at", when,
+                  "reporter", "role", rules_role_names[f->role], "number_use_entity",
+                  f->number_use_entity, "public_body_system", f->public_body_system);
+#define FJ_PLAIN_BITS_REQ(key, names, core)                                                        \
+    json_object_set_new(root, #key, flags_json(f->core, names, COUNT(names)));
+#define FJ_PLAIN_SYM_REQ(key, names, core)                                                         \
+    json_object_set_new(root, #key, json_string(names[f->core]));
+#define FJ_PLAIN_BOOL_REQ(key, names, core) json_object_set_new(root, #key, json_boolean(f->core));
+    MNI_FACT_FIELDS(FJ_PLAIN)
+#undef FJ_PLAIN_BITS_REQ
+#undef FJ_PLAIN_SYM_REQ
+#undef FJ_PLAIN_BOOL_REQ
+    json_object_set_new(root, "clients", clients);
     json_t *reporter = json_object_get(root, "reporter");
     body_json(reporter, &f->body);
     if (f->employees_given) json_object_set_new(reporter, "employees", json_integer(f->employees));

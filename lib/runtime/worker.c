@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base/arena.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit_anchor.h"
@@ -79,7 +80,8 @@ struct worker {
     double next_gauges_at;            /* monotonic ms */
     worker_tally tally[WORKER_TALLY_MAX];
     size_t n_tally;
-    uint64_t classified; /* messages of the batch in hand with an outcome already */
+    uint64_t classified;   /* messages of the batch in hand with an outcome already */
+    mni_arena batch_arena; /* scratch of the batch in hand (worker_batch_arena) */
 };
 
 static volatile sig_atomic_t worker_signal;
@@ -108,6 +110,10 @@ const char *worker_topic(const worker *w, const char *key)
 metrics *worker_metrics(worker *w)
 {
     return w->metrics;
+}
+mni_arena *worker_batch_arena(worker *w)
+{
+    return &w->batch_arena;
 }
 
 void worker_count(worker *w, metrics_counter c, uint64_t n)
@@ -672,8 +678,10 @@ static int run_batch_with(worker *w, worker_process_fn process, void *ctx,
     if (failed || pgx_commit(w->pg, err, errlen) != 0) {
         char ignored[256];
         pgx_rollback(w->pg, ignored, sizeof ignored);
+        arena_reset(&w->batch_arena);
         return -1;
     }
+    arena_reset(&w->batch_arena);
     tally_commit(w, n);
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
@@ -1160,6 +1168,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
     worker w = {.spec = spec, .ctx = ctx};
     char err[1024];
     int print_only, rc = 0;
+    arena_init(&w.batch_arena);
     log_init(spec->component);
     if (setup(&w, argc, argv, err, sizeof err, &print_only) != 0) {
         fprintf(stderr, "mni-%s: %s\n", spec->component, err);
@@ -1211,6 +1220,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
     pgx_set_error_hook(NULL, NULL);
     metrics_stop(w.metrics);
     free(w.offsets);
+    arena_free(&w.batch_arena);
     config_free(w.cfg);
     log_info("stopped", LOG_INT("exit_code", rc), LOG_END);
     return rc;

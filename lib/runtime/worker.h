@@ -14,14 +14,21 @@
  *                                                                       letters/forwards queued)
  *   APPLIED   --kq_producer_flush_checked-----------------> DELIVERED (broker acknowledged all)
  *   DELIVERED --advance_offsets (compare-and-set)---------> FENCED?   (0 rows: stale member)
- *   DELIVERED --pgx_commit--------------------------------> COMMITTED (offsets moved with the
+ *   DELIVERED --pgx_commit, arena_reset-------------------> COMMITTED (offsets moved with the
  *                                                                       results)
  *   COMMITTED --run_tick----------------------------------> IDLE
  *   any state before COMMITTED, on failure
- *             --pgx_rollback, kq_seek_batch, rewind_positions, backoff--> IDLE (same batch again)
+ *             --pgx_rollback, arena_reset, kq_seek_batch, rewind_positions, backoff
+ *                                                        --> IDLE (same batch again)
  *   failure because Kafka refused a produced message
  *             --run_one_by_one--> one IN HAND..COMMITTED per message; the refused one is
  *                                 dead-lettered alone (process_undeliverable)
+ *
+ * Memory of a batch: the loop owns one arena (worker_batch_arena) for the scratch memory of the
+ * batch in hand; spec.process takes from it what it needs only until the batch ends, and the
+ * loop resets it after each commit and each rollback (in run_batch_with, so a message applied
+ * alone after a refusal gets it reset too). What lives longer (decoded events reused across
+ * batches, prepared state) stays in the worker's own context.
  *
  * Effectively once into PostgreSQL: the consumer's offsets live in consumer_offsets and move
  * in the same transaction as the batch's results. On assignment the loop seeks to the stored
@@ -81,6 +88,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
+#include "lib/base/arena.h"
 #include "lib/kafka/kq.h"
 #include "lib/runtime/config.h"
 #include "lib/runtime/metrics.h"
@@ -128,6 +136,9 @@ const config *worker_config(worker *w);
 const char *worker_topic(const worker *w, const char *key);
 /* The worker's metrics (NULL when metrics.port is 0; every metrics_* call accepts NULL). */
 metrics *worker_metrics(worker *w);
+/* The batch arena: scratch memory for spec.process, valid until the batch in hand commits or
+ * rolls back (then reset by the loop). Not for anything kept across batches. */
+mni_arena *worker_batch_arena(worker *w);
 /* Adds to one of the worker's Prometheus counters (metrics.h), e.g. outbox rows relayed. */
 void worker_count(worker *w, metrics_counter c, uint64_t n);
 /* From spec.process: n messages of the batch had this outcome (a constant such as "accepted",

@@ -58,13 +58,11 @@ static int ck_fail(ea_check *c, const char *fmt, ...) __attribute__((format(prin
 
 static int ck_fail(ea_check *c, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
-
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int rc = fieldpath_vfail(&c->path, c->err, c->errlen, fmt, ap);
     va_end(ap);
-    return errbuf_fail(c->err, c->errlen, "%s: %s", fieldpath_str(&c->path), msg);
+    return rc;
 }
 
 /* A zig-zag varint of at most maxbytes bytes (10 for long, 5 for int) whose value fits. */

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "lib/pg/pgx.h"
+#include "tests/support/casestate.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
@@ -62,52 +63,8 @@ static int group_teardown(void **state)
 /* Runs mni-assess on db as consumer group `group` until it has been idle for 2.5 s. */
 static void run_assess(testenv_db *db, const char *group, const char *const *env)
 {
-    workerproc w;
-    const char *argv[] = {"--exit-when-idle", "2500", NULL};
-    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo, mockkafka_bootstraps(kafka),
-                                      group, env, argv),
-                     0);
-    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
-    if (rc != 0) {
-        workerproc_dump_log(&w);
-        fail_msg("mni-assess exited %d", rc);
-    }
-    unlink(w.log_path);
-}
-
-/* Everything the pipeline decides, as one canonical text (timestamps of processing left out,
- * since they differ between any two runs). */
-static char *snapshot(PGconn *pg)
-{
-    return sqlcheck_text(
-        pg,
-        "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
-        "SELECT 'case|'||incident_id||'|'||status||'|'||version||'|'||persons_total||'|'||"
-        "coalesce(mandatory_since::text,'')||'|'||facts::text FROM cases "
-        "UNION ALL SELECT 'ver|'||incident_id||'|'||version||'|'||verdict::text||'|'||"
-        "array_to_string(rules,',')||'|'||coalesce(cause_event_id,'') FROM case_versions "
-        "UNION ALL SELECT 'exp|'||incident_id||'|'||client_id||'|'||persons||'|'||"
-        "coalesce(persons_max::text,'')||'|'||token_count FROM client_exposure "
-        "UNION ALL SELECT 'tok|'||incident_id||'|'||client_id||'|'||encode(token,'hex') "
-        "FROM exposure_tokens "
-        "UNION ALL SELECT 'per|'||incident_id||'|'||encode(token,'hex') FROM incident_persons "
-        "UNION ALL SELECT 'dl|'||incident_id||'|'||coalesce(client_id,'')||'|'||kind||'|'||"
-        "coalesce(due_date::text,'')||'|'||coalesce(due_at::text,'')||'|'||"
-        "coalesce(met_at::text,'') FROM deadlines "
-        "UNION ALL SELECT 'out|'||task_id||'|'||topic||'|'||kind||'|'||payload::text||'|'||"
-        "(published_at IS NOT NULL) FROM outbox WHERE topic <> 'anchors' " /* the audit chain's */
-        "UNION ALL SELECT 'ev|'||event_id||'|'||kind FROM case_events "
-        "UNION ALL SELECT 'step|'||incident_id||'|'||step FROM case_steps "
-        "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "
-        "UNION ALL SELECT 'audit|'||action||'|'||incident_id||'|'||payload::text FROM audit_log "
-        "UNION ALL SELECT 'cv|'||incident_id||'|'||client_id||'|'||version||'|'||entry::text "
-        "FROM client_verdicts "
-        "UNION ALL SELECT 'full|'||incident_id||'|'||version||'|'||"
-        "case_verdict(incident_id, version)::text FROM cases WHERE version > 0 "
-        "UNION ALL SELECT 'batch|'||incident_id||'|'||client_id||'|'||batch_id||'|'||event_id "
-        "FROM exposure_batches "
-        ") s(x)",
-        NULL);
+    workerproc_run_until_idle("mni-assess", db->conninfo, mockkafka_bootstraps(kafka), group, env,
+                              2500, WORKER_TIMEOUT_MS, NULL);
 }
 
 static void test_scenario_state_and_replay(void **state)
@@ -206,11 +163,11 @@ static void test_scenario_state_and_replay(void **state)
     sqlcheck_equal(pg, "SELECT audit_log_verify() IS NULL", NULL, "t");
 
     /* Replay: the same events again on the topic, read by the same group: nothing changes. */
-    char *before = snapshot(pg);
+    char *before = casestate_text(pg, 0);
     assert_int_equal(
         topicio_produce_jsonl(mockkafka_bootstraps(kafka), "incident.accepted", SCENARIO_1), 8);
     run_assess(&db, "assess-scenario", NULL);
-    char *after = snapshot(pg);
+    char *after = casestate_text(pg, 0);
     assert_string_equal(before, after);
     free(before);
     free(after);
@@ -251,7 +208,7 @@ static void test_sigkill_mid_batch_converges(void **state)
     unlink(w.log_path);
 
     run_assess(&crashed, "assess-crash", NULL);
-    char *want = snapshot(plain.conn), *got = snapshot(crashed.conn);
+    char *want = casestate_text(plain.conn, 0), *got = casestate_text(crashed.conn, 0);
     assert_string_equal(want, got);
     free(want);
     free(got);
@@ -632,7 +589,7 @@ static void test_batch_cut_does_not_matter(void **state)
     const char *env_many[] = {"MNI_TOPIC_ACCEPTED=" STREAM_TOPIC, "MNI_BATCH_SIZE=500", NULL};
     run_assess(&one, "assess-cut-1", env_one);
     run_assess(&many, "assess-cut-500", env_many);
-    char *a = snapshot(one.conn), *b = snapshot(many.conn);
+    char *a = casestate_text(one.conn, 0), *b = casestate_text(many.conn, 0);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -704,7 +661,7 @@ static void test_two_instances_same_state(void **state)
         unlink(w[i].log_path);
     }
     assert_int_equal(assigned_to_both, 2);
-    char *a = snapshot(alone.conn), *b = snapshot(pair.conn);
+    char *a = casestate_text(alone.conn, 0), *b = casestate_text(pair.conn, 0);
     assert_string_equal(a, b);
     free(a);
     free(b);

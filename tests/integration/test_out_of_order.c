@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "lib/pg/pgx.h"
+#include "tests/support/casestate.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/runcmd.h"
@@ -236,19 +237,8 @@ static void produce(const stream *s, int reverse, const char *topic)
 static int run_worker(const char *program, testenv_db *db, const char *group,
                       const char *const *env, const char *needle)
 {
-    workerproc w;
-    const char *argv[] = {"--exit-when-idle", "2500", NULL};
-    assert_int_equal(
-        workerproc_start(&w, program, db->conninfo, mockkafka_bootstraps(kafka), group, env, argv),
-        0);
-    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
-    if (rc != 0) {
-        workerproc_dump_log(&w);
-        fail_msg("%s exited %d", program, rc);
-    }
-    int count = needle ? workerproc_log_count(&w, needle) : 0;
-    unlink(w.log_path);
-    return count;
+    return workerproc_run_until_idle(program, db->conninfo, mockkafka_bootstraps(kafka), group, env,
+                                     2500, WORKER_TIMEOUT_MS, needle);
 }
 
 /* Ingest from events to accepted, then assess from accepted, each with its batch size; returns
@@ -268,44 +258,6 @@ static int run_pipeline(testenv_db *db, const char *name, const char *events, co
     snprintf(group, sizeof group, "ooo-assess-%s", name);
     run_worker("mni-assess", db, group, env_assess, NULL);
     return released;
-}
-
-/* Everything the pipeline decides, as one canonical text (the same as test_assess.c's, plus the
- * events still waiting); timestamps of processing are left out. */
-static char *snapshot(PGconn *pg)
-{
-    return sqlcheck_text(
-        pg,
-        "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
-        "SELECT 'case|'||incident_id||'|'||status||'|'||version||'|'||persons_total||'|'||"
-        "coalesce(mandatory_since::text,'')||'|'||coalesce(closed_at::text,'')||'|'||"
-        "distinct_tokens||'|'||coalesce(last_event_id,'')||'|'||facts::text FROM cases "
-        "UNION ALL SELECT 'ver|'||incident_id||'|'||version||'|'||verdict::text||'|'||"
-        "array_to_string(rules,',')||'|'||coalesce(cause_event_id,'') FROM case_versions "
-        "UNION ALL SELECT 'exp|'||incident_id||'|'||client_id||'|'||persons||'|'||"
-        "coalesce(persons_max::text,'')||'|'||token_count FROM client_exposure "
-        "UNION ALL SELECT 'tok|'||incident_id||'|'||client_id||'|'||encode(token,'hex') "
-        "FROM exposure_tokens "
-        "UNION ALL SELECT 'per|'||incident_id||'|'||encode(token,'hex') FROM incident_persons "
-        "UNION ALL SELECT 'dl|'||incident_id||'|'||coalesce(client_id,'')||'|'||kind||'|'||"
-        "coalesce(due_date::text,'')||'|'||coalesce(due_at::text,'')||'|'||"
-        "coalesce(met_at::text,'') FROM deadlines "
-        "UNION ALL SELECT 'out|'||task_id||'|'||topic||'|'||kind||'|'||payload::text||'|'||"
-        "(published_at IS NOT NULL) FROM outbox WHERE topic <> 'anchors' " /* the audit chain's */
-        "UNION ALL SELECT 'ev|'||event_id||'|'||kind||'|'||version_after FROM case_events "
-        "UNION ALL SELECT 'step|'||incident_id||'|'||step||'|'||event_id FROM case_steps "
-        "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "
-        "UNION ALL SELECT 'audit|'||action||'|'||incident_id||'|'||payload::text FROM audit_log "
-        "WHERE actor = 'mni-assess' "
-        "UNION ALL SELECT 'cv|'||incident_id||'|'||client_id||'|'||version||'|'||entry::text "
-        "FROM client_verdicts "
-        "UNION ALL SELECT 'full|'||incident_id||'|'||version||'|'||"
-        "case_verdict(incident_id, version)::text FROM cases WHERE version > 0 "
-        "UNION ALL SELECT 'batch|'||incident_id||'|'||client_id||'|'||batch_id||'|'||event_id "
-        "FROM exposure_batches "
-        "UNION ALL SELECT 'wait|'||incident_id||'|'||event_id||'|'||kind FROM waiting_events "
-        ") s(x)",
-        NULL);
 }
 
 /* On topic, each incident's events after its opening come in occurred_at order (event ids
@@ -358,7 +310,9 @@ static void reverse_equals_in_order(void **state)
         run_pipeline(&rev500, "rev500", "ooo.rev.events", "ooo.rev500.accepted", 500, 1),
         INCIDENTS);
 
-    char *a = snapshot(fwd.conn), *b = snapshot(rev1.conn), *c = snapshot(rev500.conn);
+    char *a = casestate_text(fwd.conn, CASESTATE_ORDER),
+         *b = casestate_text(rev1.conn, CASESTATE_ORDER),
+         *c = casestate_text(rev500.conn, CASESTATE_ORDER);
     assert_string_equal(a, b);
     assert_string_equal(a, c);
     free(a);

@@ -5,7 +5,7 @@
  * exported with deploy/sql/export-event-log.sql, sent with `mni produce --no-pace` to a second,
  * empty cluster and run through mni-ingest and mni-assess into a fresh database B. Everything
  * the pipeline decides (cases, versions and their verdicts, counts, tokens, deadlines, outbox
- * rows, audit rows: the snapshot of test_assess) and the event log's bodies are equal in A and
+ * rows, audit rows: tests/support/casestate.h) and the event log's bodies are equal in A and
  * B. A check that can fail: the export of A is not empty and B starts empty.
  */
 #include <setjmp.h>
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/support/casestate.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
@@ -51,51 +52,8 @@ static mockkafka *cluster(void)
 /* Runs program on db until it has been idle for 2.5 s; asserts exit 0. */
 static void run_until_idle(const char *program, testenv_db *db, mockkafka *mk)
 {
-    workerproc w;
-    const char *argv[] = {"--exit-when-idle", "2500", NULL};
-    assert_int_equal(
-        workerproc_start(&w, program, db->conninfo, mockkafka_bootstraps(mk), NULL, NULL, argv), 0);
-    int rc = workerproc_wait(&w, WAIT_MS);
-    if (rc != 0) {
-        workerproc_dump_log(&w);
-        fail_msg("%s exited %d", program, rc);
-    }
-    unlink(w.log_path);
-}
-
-/* Everything the pipeline decides, as one canonical text (test_assess.c's snapshot). */
-static char *snapshot(PGconn *pg)
-{
-    return sqlcheck_text(
-        pg,
-        "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
-        "SELECT 'case|'||incident_id||'|'||status||'|'||version||'|'||persons_total||'|'||"
-        "coalesce(mandatory_since::text,'')||'|'||facts::text FROM cases "
-        "UNION ALL SELECT 'ver|'||incident_id||'|'||version||'|'||verdict::text||'|'||"
-        "array_to_string(rules,',')||'|'||coalesce(cause_event_id,'') FROM case_versions "
-        "UNION ALL SELECT 'exp|'||incident_id||'|'||client_id||'|'||persons||'|'||"
-        "coalesce(persons_max::text,'')||'|'||token_count FROM client_exposure "
-        "UNION ALL SELECT 'tok|'||incident_id||'|'||client_id||'|'||encode(token,'hex') "
-        "FROM exposure_tokens "
-        "UNION ALL SELECT 'per|'||incident_id||'|'||encode(token,'hex') FROM incident_persons "
-        "UNION ALL SELECT 'dl|'||incident_id||'|'||coalesce(client_id,'')||'|'||kind||'|'||"
-        "coalesce(due_date::text,'')||'|'||coalesce(due_at::text,'')||'|'||"
-        "coalesce(met_at::text,'') FROM deadlines "
-        "UNION ALL SELECT 'out|'||task_id||'|'||topic||'|'||kind||'|'||payload::text||'|'||"
-        "(published_at IS NOT NULL) FROM outbox WHERE topic <> 'anchors' " /* the audit chain's */
-        "UNION ALL SELECT 'ev|'||event_id||'|'||kind FROM case_events "
-        "UNION ALL SELECT 'step|'||incident_id||'|'||step FROM case_steps "
-        "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "
-        "UNION ALL SELECT 'audit|'||action||'|'||incident_id||'|'||payload::text FROM audit_log "
-        "UNION ALL SELECT 'cv|'||incident_id||'|'||client_id||'|'||version||'|'||entry::text "
-        "FROM client_verdicts "
-        "UNION ALL SELECT 'full|'||incident_id||'|'||version||'|'||"
-        "case_verdict(incident_id, version)::text FROM cases WHERE version > 0 "
-        "UNION ALL SELECT 'batch|'||incident_id||'|'||client_id||'|'||batch_id||'|'||event_id "
-        "FROM exposure_batches "
-        "UNION ALL SELECT 'log|'||event_id||'|'||body::text FROM event_log "
-        ") s(x)",
-        NULL);
+    workerproc_run_until_idle(program, db->conninfo, mockkafka_bootstraps(mk), NULL, NULL, 2500,
+                              WAIT_MS, NULL);
 }
 
 /* Runs deploy/sql/export-event-log.sql on pg into a new file; returns the line count. */
@@ -151,7 +109,8 @@ static void rebuilt_state_equals_the_original(void **state)
     run_until_idle("mni-assess", &b, second);
     mockkafka_stop(second);
 
-    char *before = snapshot(a.conn), *after = snapshot(b.conn);
+    char *before = casestate_text(a.conn, CASESTATE_EVENT_LOG),
+         *after = casestate_text(b.conn, CASESTATE_EVENT_LOG);
     assert_non_null(strstr(before, "case|INC-2026-0101|"));
     assert_string_equal(after, before);
     free(before);

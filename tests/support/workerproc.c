@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "lib/pg/pgx.h"
 #include "tests/support/runcmd.h"
@@ -193,4 +198,23 @@ int workerproc_log_count(const workerproc *w, const char *needle)
         n += strstr(line, needle) != NULL;
     fclose(f);
     return n;
+}
+
+int workerproc_run_until_idle(const char *program, const char *conninfo, const char *bootstrap,
+                              const char *group, const char *const *env, int idle_ms,
+                              int timeout_ms, const char *needle)
+{
+    workerproc w;
+    char idle[24];
+    snprintf(idle, sizeof idle, "%d", idle_ms);
+    const char *argv[] = {"--exit-when-idle", idle, NULL};
+    assert_int_equal(workerproc_start(&w, program, conninfo, bootstrap, group, env, argv), 0);
+    int rc = workerproc_wait(&w, timeout_ms);
+    if (rc != 0) {
+        workerproc_dump_log(&w);
+        fail_msg("%s exited %d", program, rc);
+    }
+    int count = needle ? workerproc_log_count(&w, needle) : 0;
+    unlink(w.log_path);
+    return count;
 }

@@ -46,6 +46,12 @@ int workerproc_wait(workerproc *w, int timeout_ms);
 void workerproc_signal(workerproc *w, int sig);
 /* Prints the child's log to stderr (on a failed test). */
 void workerproc_dump_log(const workerproc *w);
+/* Runs program with --exit-when-idle idle_ms until it exits (at most timeout_ms), failing the
+ * current cmocka test (with the log shown) unless it exits 0; group and env as
+ * workerproc_start's. Returns how many log lines hold needle (0 when needle is NULL). */
+int workerproc_run_until_idle(const char *program, const char *conninfo, const char *bootstrap,
+                              const char *group, const char *const *env, int idle_ms,
+                              int timeout_ms, const char *needle);
 /* Counts lines of its log containing needle. */
 int workerproc_log_count(const workerproc *w, const char *needle);
 
