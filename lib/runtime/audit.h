@@ -5,8 +5,9 @@
  * chain's lock serialises appends until COMMIT: 0005_audit_log.sql), and once per batch rather
  * than per row. Writers give (actor, action, incident_id, client_id, payload) only;
  * audit_log_append() (migration 0096, the owner's) reads the chain's head once and numbers and
- * hashes the rows in the order given, exactly as the row trigger of 0005 would. After an append that added rows, the chain's
- * new head is signed in the same transaction (audit_anchor_sign, migration 0041).
+ * hashes the rows in the order given, exactly as the row trigger of 0005 would. After an
+ * append that added rows, the chain's new head is signed in the same transaction
+ * (audit_anchor_sign, migration 0041).
  *
  * Payloads hold identifiers, digests and outcomes, never free text from events.
  *
