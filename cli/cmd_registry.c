@@ -13,7 +13,6 @@
  * "http://ADDR:PORT" there once listening (atomically, removed again at exit).
  * Options, configuration and database: cli/serve_cmd.h (shared with `mni web`).
  */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,12 +98,8 @@ static int registry_serve(int argc, char **argv)
     }
     pgx_conninfo_describe(conninfo, where, sizeof where);
 
-    /* The signals are waited for here; the server's thread must not take them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    sigset_t stop; /* waited for here; the server's thread must not take it */
+    serve_cmd_block_stop(&stop);
 
     registry_server_config rc_cfg = {
         .bind = config_get(cfg, "registry.bind"), .port = (int)port_n, .conninfo = conninfo};
@@ -125,9 +120,7 @@ static int registry_serve(int argc, char **argv)
         config_free(cfg);
         return MNI_EXIT_FAILURE;
     }
-    int sig = 0;
-    sigwait(&stop, &sig);
-    log_info("stopping", LOG_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"), LOG_END);
+    serve_cmd_wait_stop(&stop);
     if (url_file) unlink(url_file);
     registry_server_stop(s);
     config_free(cfg);

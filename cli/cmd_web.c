@@ -14,7 +14,6 @@
  * --bind and --port override the file and the environment.
  * Options, configuration and database: cli/serve_cmd.h (shared with `mni registry serve`).
  */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,12 +84,8 @@ int cmd_web(int argc, char **argv)
     }
     pgx_conninfo_describe(conninfo, where, sizeof where);
 
-    /* The signals are waited for here; the server's threads must not take them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    sigset_t stop; /* waited for here; the server's threads must not take it */
+    serve_cmd_block_stop(&stop);
 
     web_server_config wc = {
         .bind = config_get(cfg, "web.bind"),
@@ -110,9 +105,7 @@ int cmd_web(int argc, char **argv)
     log_info("listening", LOG_STR("bind", wc.bind), LOG_INT("port", web_server_port(s)),
              LOG_INT("threads", wc.threads), LOG_STR("database", where),
              LOG_STR("role", wc.role && *wc.role ? wc.role : NULL), LOG_END);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    log_info("stopping", LOG_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"), LOG_END);
+    serve_cmd_wait_stop(&stop);
     web_server_stop(s);
     config_free(cfg);
     return MNI_EXIT_OK;

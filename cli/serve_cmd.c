@@ -3,10 +3,12 @@
  */
 #include "cli/serve_cmd.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "cli/cli_pg.h"
 #include "cli/commands.h"
+#include "lib/base/log.h"
 
 int serve_cmd_args(const serve_cmd *c, int argc, char **argv, serve_args *a, int *status)
 {
@@ -73,4 +75,19 @@ int serve_cmd_conninfo(const serve_cmd *c, const config *cfg, char *out, size_t 
         return -1;
     }
     return 0;
+}
+
+void serve_cmd_block_stop(sigset_t *stop)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGTERM);
+    sigaddset(stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+}
+
+void serve_cmd_wait_stop(const sigset_t *stop)
+{
+    int sig = 0;
+    sigwait(stop, &sig);
+    log_info("stopping", LOG_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"), LOG_END);
 }

@@ -1,6 +1,6 @@
 /*
  * serve_cmd: the start the commands that serve over HTTP share (`mni web`, `mni registry
- * serve`): their options, their configuration and their database.
+ * serve`): their options, their configuration, their database and how they stop.
  *
  *   options   [--config FILE] [--bind ADDR] [--port N] [--print-config] [-h|--help], and
  *             --url-file PATH where the command takes it
@@ -9,6 +9,7 @@
  *             a port number (0 = any free port)
  *   database  <prefix>.conninfo, else pg.conninfo, found as every mni command finds it
  *             (cli/cli_pg.h)
+ *   stop      SIGTERM or SIGINT, waited for on the main thread
  *
  * Messages go to stderr as "<command>: <reason>"; each function returns the exit status the
  * command should end with when it cannot go on.
@@ -16,6 +17,7 @@
 #ifndef MNI_CLI_SERVE_CMD_H
 #define MNI_CLI_SERVE_CMD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,5 +48,12 @@ config *serve_cmd_config(const serve_cmd *c, const serve_args *a, long long *por
 
 /* The conninfo of the command's database into out: 0, or -1 with the reason printed. */
 int serve_cmd_conninfo(const serve_cmd *c, const config *cfg, char *out, size_t outlen);
+
+/* Blocks SIGTERM and SIGINT in the calling thread, into *stop, before the server starts: its
+ * threads inherit the mask, so the signals are left for serve_cmd_wait_stop. */
+void serve_cmd_block_stop(sigset_t *stop);
+
+/* Waits for one of the signals of serve_cmd_block_stop and logs which ("stopping"). */
+void serve_cmd_wait_stop(const sigset_t *stop);
 
 #endif
