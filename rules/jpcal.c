@@ -450,21 +450,33 @@ bool jpcal_is_holiday(jpcal_day d)
 
 /* 行政機関の休日に関する法律 (昭和63年法律第91号) Art. 1(1): Sundays and Saturdays, national
  * holidays (which that act takes to include substitute and citizens' holidays), and
- * December 29 through January 3. */
-bool jpcal_is_closed(jpcal_day d)
+ * December 29 through January 3. The cheap tests go first: two days of seven are closed by
+ * their weekday alone, without a holiday rule being consulted. */
+static bool jpcal_date_closed(jpcal_date t)
 {
-    jpcal_date t = jpcal_date_of(d);
     if (t.wd == 0 || t.wd == 6) return true;
     if ((t.m == 12 && t.d >= 29) || (t.m == 1 && t.d <= 3)) return true;
     if (t.y < JPCAL_FIRST_YEAR || t.y > JPCAL_LAST_YEAR) return false;
     return jpcal_name_of(t) != NULL;
 }
 
+bool jpcal_is_closed(jpcal_day d)
+{
+    int wd = jpcal_weekday(d);
+    if (wd == 0 || wd == 6) return true; /* no date conversion for a weekend */
+    return jpcal_date_closed(jpcal_date_of(d));
+}
+
 jpcal_day jpcal_next_open(jpcal_day d)
 {
     /* No run of closed days is longer than about ten (Golden Week 2019), so this loop is
-     * short; the bound on d only keeps the increment defined at the end of the range. */
-    while (d < INT32_MAX && jpcal_is_closed(d))
+     * short; the bound on d only keeps the increment defined at the end of the range. The
+     * date is converted once and then stepped, since this sits in the rule core's hot path
+     * (every final report's due day). */
+    jpcal_date t = jpcal_date_of(d);
+    while (d < INT32_MAX && jpcal_date_closed(t)) {
         d++;
+        t = jpcal_next(t);
+    }
     return d;
 }

@@ -433,6 +433,53 @@ static void test_next_open_is_first_open_day(void **state)
     }
 }
 
+/* The closed-day test as Art. 1(1) of the act on closed days states it, built from the
+ * public per-day answers (date conversion, weekday, holiday name). jpcal_is_closed and
+ * jpcal_next_open take shortcuts (the weekday before any conversion, a date stepped instead of
+ * converted); they must agree with this on every day. */
+static bool closed_by_definition(jpcal_day d)
+{
+    int y, m, dd;
+    jpcal_to_ymd(d, &y, &m, &dd);
+    int wd = jpcal_weekday(d);
+    return wd == 0 || wd == 6 || (m == 12 && dd >= 29) || (m == 1 && dd <= 3) ||
+           jpcal_holiday_name(d) != NULL;
+}
+
+static jpcal_day next_open_by_definition(jpcal_day d)
+{
+    while (d < INT32_MAX && closed_by_definition(d))
+        d++;
+    return d;
+}
+
+static void check_shortcuts_on(jpcal_day from, jpcal_day to)
+{
+    for (jpcal_day d = from;; d++) {
+        char text[11];
+        if (jpcal_is_closed(d) != closed_by_definition(d)) {
+            jpcal_format(d, text);
+            fail_msg("%s (day %ld): jpcal_is_closed says %d", text, (long)d, jpcal_is_closed(d));
+        }
+        if (jpcal_next_open(d) != next_open_by_definition(d)) {
+            jpcal_format(d, text);
+            fail_msg("%s (day %ld): jpcal_next_open gives day %ld, the definition day %ld", text,
+                     (long)d, (long)jpcal_next_open(d), (long)next_open_by_definition(d));
+        }
+        if (d == to) break;
+    }
+}
+
+/* Every day of the computed range with years of margin on both sides, and the ends of the
+ * day numbers. */
+static void test_closed_shortcuts_match_the_definition(void **state)
+{
+    (void)state;
+    check_shortcuts_on(day_of("1940-01-01"), day_of("2110-12-31"));
+    check_shortcuts_on(INT32_MIN, INT32_MIN + 400);
+    check_shortcuts_on(INT32_MAX - 400, INT32_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_closed_table),
         cmocka_unit_test(test_next_open_table),
         cmocka_unit_test(test_next_open_is_first_open_day),
+        cmocka_unit_test(test_closed_shortcuts_match_the_definition),
     };
     return cmocka_run_group_tests_name("jpcal", tests, NULL, NULL);
 }
