@@ -78,24 +78,6 @@ jpcal_day rules_japan_day(int64_t epoch_seconds)
     return (jpcal_day)day;
 }
 
-void rules_fire(rules_act_verdict *v, const char *id)
-{
-    if (v->n_fired < RULES_MAX_FIRED) v->fired[v->n_fired++] = id;
-}
-
-const char *rules_mn15_id(int item)
-{
-    static const char *const ids[] = {"MN15-1", "MN15-2", "MN15-3", "MN15-4"};
-    return item >= 1 && item <= 4 ? ids[item - 1] : NULL;
-}
-
-bool rules_has_fired(const rules_act_verdict *v, const char *id)
-{
-    for (size_t i = 0; i < v->n_fired; i++)
-        if (!strcmp(v->fired[i], id)) return true;
-    return false;
-}
-
 void rules_settle(rules_act_verdict *v, bool something_happened)
 {
     if (v->n_fired > 0)
@@ -421,7 +403,7 @@ static bool client_contributes(const rules_facts *f, size_t i, const rules_clien
                                bool my_number, const char *id)
 {
     if (my_number ? c->headcount == 0 : c->appi_persons == 0) return false;
-    if (!strcmp(id, "MN-2-1") || !strcmp(id, "MN15-1"))
+    if (rules_is_rule(id, RULE_MN_2_1) || rules_is_rule(id, RULE_MN15_1))
         return client_systems(f, &f->clients[i]) != 0;
     return true;
 }

@@ -96,12 +96,12 @@ void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
     bool established = false;
     for (int i = 0; in_force && i < 4; i++)
         if (items[i] == ITEM_ESTABLISHED) {
-            rules_fire(my_number, rules_mn15_id(i + 1));
+            rules_fire(my_number, (rules_rule)(RULE_MN15_1 + i));
             established = true;
         } else if (items[i] == ITEM_POSSIBLE) {
             my_number->possible |= 1u << i;
         }
-    if (my_number->possible) rules_fire(my_number, "MN15-P");
+    if (my_number->possible) rules_fire(my_number, RULE_MN15_P);
 
     if (established)
         my_number->status = RULES_STATUS_MANDATORY;

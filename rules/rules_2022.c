@@ -26,25 +26,25 @@ static void mn_evaluate(const rules_exposure *e, rules_act_verdict *v)
     /* Art. 2(1): leak etc. of data held in the information-provision network system (イ), a
      * system used for 個人番号利用事務 (ロ), or a public body's system for 個人番号関係事務
      * (ハ). Any headcount. The systems are this entity's: a client's own when given. */
-    if (ev->leak_etc && e->systems != 0) rules_fire(v, "MN-2-1");
+    if (ev->leak_etc && e->systems != 0) rules_fire(v, RULE_MN_2_1);
 
     /* Art. 2(2): improper purpose (不正の目的), by an outsider, an employee or the business
      * itself: a leak etc. that may have been done with it (イ), use with it (ロ), provision with
      * it (ハ). Any headcount. */
     if (f->improper_purpose != RULES_LEVEL_NONE &&
         (ev->leak_etc || ev->unlawful_use || ev->unlawful_provision))
-        rules_fire(v, "MN-2-2");
+        rules_fire(v, RULE_MN_2_2);
 
     /* Art. 2(3): data in a 特定個人情報ファイル viewed, or possibly viewed, by an unspecified
      * number of people by electronic means. "Recovered unviewed" answers only the possibility;
      * rules.c refuses it next to "viewed". */
-    if (ev->viewing) rules_fire(v, "MN-2-3");
+    if (ev->viewing) rules_fire(v, RULE_MN_2_3);
 
     /* Art. 2(4): more than 100 persons in a leak etc. (イ), use in breach of Art. 9 (ロ), or
      * provision in breach of Art. 19 (ハ). The count is the possible maximum. */
     if (e->headcount > MN_HEADCOUNT_THRESHOLD &&
         (ev->leak_etc || ev->unlawful_use || ev->unlawful_provision))
-        rules_fire(v, "MN-2-4");
+        rules_fire(v, RULE_MN_2_4);
 }
 
 /* Item 3 of both APPI lists needs an act done *against* the entity (「当該個人情報取扱事業者に
@@ -60,13 +60,13 @@ static void appi_business_evaluate(const rules_exposure *e, rules_act_verdict *v
 {
     const rules_facts *f = e->facts;
     /* Art. 7(1): sensitive personal data (要配慮個人情報). */
-    if (f->appi.sensitive) rules_fire(v, "APPI-7-1");
+    if (f->appi.sensitive) rules_fire(v, RULE_APPI_7_1);
     /* Art. 7(2): data whose misuse may cause financial loss. */
-    if (f->appi.financial_risk) rules_fire(v, "APPI-7-2");
+    if (f->appi.financial_risk) rules_fire(v, RULE_APPI_7_2);
     /* Art. 7(3): possibly caused by an act done with improper purpose against the business. */
-    if (improper_act_against_entity(f)) rules_fire(v, "APPI-7-3");
+    if (improper_act_against_entity(f)) rules_fire(v, RULE_APPI_7_3);
     /* Art. 7(4): more than 1,000 persons. */
-    if (e->appi_persons > APPI_HEADCOUNT_THRESHOLD) rules_fire(v, "APPI-7-4");
+    if (e->appi_persons > APPI_HEADCOUNT_THRESHOLD) rules_fire(v, RULE_APPI_7_4);
 }
 
 /* APPI Art. 68(1), enforcement rule Art. 43: a public body's 保有個人情報. */
@@ -74,15 +74,15 @@ static void appi_public_evaluate(const rules_exposure *e, rules_act_verdict *v)
 {
     const rules_facts *f = e->facts;
     /* Art. 43(1): sensitive personal data. */
-    if (f->appi.sensitive) rules_fire(v, "APPI-43-1");
+    if (f->appi.sensitive) rules_fire(v, RULE_APPI_43_1);
     /* Art. 43(2): data whose misuse may cause financial loss. */
-    if (f->appi.financial_risk) rules_fire(v, "APPI-43-2");
+    if (f->appi.financial_risk) rules_fire(v, RULE_APPI_43_2);
     /* Art. 43(3): an act done with improper purpose against the public body. */
-    if (improper_act_against_entity(f)) rules_fire(v, "APPI-43-3");
+    if (improper_act_against_entity(f)) rules_fire(v, RULE_APPI_43_3);
     /* Art. 43(4): more than 100 persons. */
-    if (e->appi_persons > APPI_PUBLIC_HEADCOUNT_THRESHOLD) rules_fire(v, "APPI-43-4");
+    if (e->appi_persons > APPI_PUBLIC_HEADCOUNT_THRESHOLD) rules_fire(v, RULE_APPI_43_4);
     /* Art. 43(5): a local government's 条例要配慮個人情報 (the ordinance's own sensitive items). */
-    if (e->body.local_government && e->body.ordinance_sensitive) rules_fire(v, "APPI-43-5");
+    if (e->body.local_government && e->body.ordinance_sensitive) rules_fire(v, RULE_APPI_43_5);
 }
 
 static void appi_evaluate(const rules_exposure *e, rules_act_verdict *v)

@@ -76,11 +76,11 @@ void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_
         out->preliminary_latest = known_day + p->preliminary_latest_day - 1;
     }
     if (mn_due)
-        final_due(known_day, rules_has_fired(mn, "MN-2-2"), &out->final_due, &out->final_days);
+        final_due(known_day, rules_has_fired(mn, RULE_MN_2_2), &out->final_due, &out->final_days);
     /* APPI rule Art. 8(2) and, for a public body, Art. 44(2): 60 days for item 3. */
     if (appi_due)
         final_due(known_day,
-                  rules_has_fired(appi, "APPI-7-3") || rules_has_fired(appi, "APPI-43-3"),
+                  rules_has_fired(appi, RULE_APPI_7_3) || rules_has_fired(appi, RULE_APPI_43_3),
                   &out->appi_final_due, &out->appi_final_days);
 }
 

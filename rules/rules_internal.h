@@ -44,9 +44,52 @@ void rules_2022_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
 void rules_2015_evaluate(const rules_exposure *e, rules_act_verdict *my_number,
                          rules_act_verdict *appi);
 
-/* Records a fired rule id; ids are static strings. */
-void rules_fire(rules_act_verdict *v, const char *id);
-bool rules_has_fired(const rules_act_verdict *v, const char *id);
+/* The rule items of RULES.md, each fired under the id string rule_ids.c gives it. */
+typedef enum {
+    RULE_MN_2_1,   /* PPC rule Art. 2(1): the listed systems */
+    RULE_MN_2_2,   /* Art. 2(2): improper purpose */
+    RULE_MN_2_3,   /* Art. 2(3): viewing by an unspecified number of people */
+    RULE_MN_2_4,   /* Art. 2(4): more than 100 persons */
+    RULE_APPI_7_1, /* APPI rule Art. 7(1)-(4): a business */
+    RULE_APPI_7_2,
+    RULE_APPI_7_3,
+    RULE_APPI_7_4,
+    RULE_APPI_43_1, /* APPI rule Art. 43(1)-(5): a public body */
+    RULE_APPI_43_2,
+    RULE_APPI_43_3,
+    RULE_APPI_43_4,
+    RULE_APPI_43_5,
+    RULE_MN15_1, /* the 2016 重大事態 rule, items 一..四 */
+    RULE_MN15_2,
+    RULE_MN15_3,
+    RULE_MN15_4,
+    RULE_MN15_P, /* a serious situation only possible (2015 notice 3(2)) */
+    RULE_COUNT
+} rules_rule;
+
+/* The id string of each rule ("MN-2-1", ...), rule_ids.c. */
+extern const char *const rules_rule_ids[RULE_COUNT];
+
+/* Records a fired rule in the act's list. */
+static inline void rules_fire(rules_act_verdict *v, rules_rule r)
+{
+    if (v->n_fired < RULES_MAX_FIRED) v->fired[v->n_fired++] = rules_rule_ids[r];
+}
+
+/* Whether `id`, taken from a verdict the core filled, names rule r: a pointer comparison, since
+ * rules_fire records only the table's strings. */
+static inline bool rules_is_rule(const char *id, rules_rule r)
+{
+    return id == rules_rule_ids[r];
+}
+
+static inline bool rules_has_fired(const rules_act_verdict *v, rules_rule r)
+{
+    for (size_t i = 0; i < v->n_fired; i++)
+        if (rules_is_rule(v->fired[i], r)) return true;
+    return false;
+}
+
 /* Sets the status from what fired: MANDATORY when any id fired, else VOLUNTARY when
  * something happened, else NONE. */
 void rules_settle(rules_act_verdict *v, bool something_happened);
