@@ -16,6 +16,10 @@
  *
  * Deadlines are due days (a report is on time at any moment of its due day: 民法 Art. 141);
  * when a due day is over, for every caller, is due_day.h's answer.
+ *
+ * The reporter and its clients usually share one knowledge day, so the same final due day
+ * would be looked up in the calendar once per entity; a memo that lives for one call of
+ * rules_clocks_fill (on its stack: the core keeps no state) answers the repeats.
  */
 #include "rules/due_day.h"
 #include "rules/rules_internal.h"
@@ -31,10 +35,31 @@ static int64_t end_of_day(jpcal_day first, int n)
     return rules_due_day_last_second(first + n - 1);
 }
 
-static void final_due(jpcal_day known, bool long_clock, int32_t *due, int32_t *days)
+/* Next open days already looked up in this assessment: a few entries cover the usual case
+ * (one knowledge day, a 30- and a 60-day clock); further days are looked up each time. */
+#define OPEN_MEMO_SIZE 4
+typedef struct {
+    int n;
+    jpcal_day from[OPEN_MEMO_SIZE];
+    jpcal_day open[OPEN_MEMO_SIZE];
+} open_memo;
+
+static jpcal_day next_open(open_memo *m, jpcal_day d)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->from[i] == d) return m->open[i];
+    jpcal_day open = jpcal_next_open(d);
+    if (m->n < OPEN_MEMO_SIZE) {
+        m->from[m->n] = d;
+        m->open[m->n++] = open;
+    }
+    return open;
+}
+
+static void final_due(open_memo *m, jpcal_day known, bool long_clock, int32_t *due, int32_t *days)
 {
     *days = long_clock ? FINAL_DAYS_IMPROPER : FINAL_DAYS;
-    *due = jpcal_next_open(known + *days - 1);
+    *due = next_open(m, known + *days - 1);
 }
 
 static void client_notices_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v)
@@ -55,9 +80,10 @@ static void client_notices_fill(const rules_facts *f, const rules_policy *p, rul
     }
 }
 
-void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_act_verdict *mn,
-                          const rules_act_verdict *appi, const rules_policy *p,
-                          rules_deadlines *out)
+/* Deadlines of one entity's verdicts, counted from `known_day` as day 1. */
+static void deadlines_fill(open_memo *m, rules_regime regime, jpcal_day known_day,
+                           const rules_act_verdict *mn, const rules_act_verdict *appi,
+                           const rules_policy *p, rules_deadlines *out)
 {
     out->preliminary_target = out->preliminary_latest = RULES_ABSENT;
     out->final_due = out->final_days = RULES_ABSENT;
@@ -76,18 +102,20 @@ void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_
         out->preliminary_latest = known_day + p->preliminary_latest_day - 1;
     }
     if (mn_due)
-        final_due(known_day, rules_has_fired(mn, RULE_MN_2_2), &out->final_due, &out->final_days);
+        final_due(m, known_day, rules_has_fired(mn, RULE_MN_2_2), &out->final_due,
+                  &out->final_days);
     /* APPI rule Art. 8(2) and, for a public body, Art. 44(2): 60 days for item 3. */
     if (appi_due)
-        final_due(known_day,
+        final_due(m, known_day,
                   rules_has_fired(appi, RULE_APPI_7_3) || rules_has_fired(appi, RULE_APPI_43_3),
                   &out->appi_final_due, &out->appi_final_days);
 }
 
 void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v)
 {
+    open_memo memo = {.n = 0};
     rules_deadlines d;
-    rules_deadlines_fill(v->regime, v->known_day, &v->my_number, &v->appi, p, &d);
+    deadlines_fill(&memo, v->regime, v->known_day, &v->my_number, &v->appi, p, &d);
     v->preliminary_target = d.preliminary_target;
     v->preliminary_latest = d.preliminary_latest;
     v->final_due = d.final_due;
@@ -96,7 +124,7 @@ void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdic
     v->appi_final_days = d.appi_final_days;
     for (size_t i = 0; i < v->n_clients; i++) {
         rules_client_verdict *c = &v->clients[i];
-        rules_deadlines_fill(v->regime, c->known_day, &c->my_number, &c->appi, p, &c->deadlines);
+        deadlines_fill(&memo, v->regime, c->known_day, &c->my_number, &c->appi, p, &c->deadlines);
     }
     client_notices_fill(f, p, v);
 }

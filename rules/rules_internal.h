@@ -100,10 +100,7 @@ void rules_settle(rules_act_verdict *v, bool something_happened);
 bool rules_find_duplicate_client(const rules_client *clients, size_t n,
                                  rules_client_verdict *scratch, size_t *dup, size_t *first);
 
-/* Deadlines of one entity's verdicts, counted from `known_day` as day 1. */
-void rules_deadlines_fill(rules_regime regime, jpcal_day known_day, const rules_act_verdict *mn,
-                          const rules_act_verdict *appi, const rules_policy *p,
-                          rules_deadlines *out);
+/* Deadlines of the reporter and of each client, and the notices to the clients. */
 void rules_clocks_fill(const rules_facts *f, const rules_policy *p, rules_verdict *v);
 
 /* Days (jpcal_day numbers, like rules.h's) on which what applies changes; test_rules_bounds

@@ -187,6 +187,54 @@ static void test_first_and_last_of_many(void **state)
     free(out);
 }
 
+/* Each client's final reports are due from its own knowledge day: twelve clients with
+ * different days (more than the core's memo of due days holds) around Golden Week and the year
+ * end, a 60-day My Number clock (MN-2-2: improper purpose, by the business itself) and a
+ * 30-day APPI one (APPI-7-1 without APPI-7-3), each against the calendar directly. */
+static void test_client_final_days_from_their_own_days(void **state)
+{
+    (void)state;
+    static const char *const days[] = {"2026-03-05", "2026-03-06", "2026-03-07", "2026-04-04",
+                                       "2026-04-05", "2026-11-01", "2026-11-02", "2026-11-03",
+                                       "2026-03-05", "2026-04-04", "2026-11-29", "2026-11-30"};
+    enum { N = sizeof days / sizeof days[0] };
+    rules_client clients[N] = {0};
+    rules_client_verdict out[N];
+    for (size_t i = 0; i < N; i++)
+        snprintf(clients[i].client_id, sizeof clients[i].client_id, "C-%zu", i);
+    rules_facts f = facts_with(clients, N);
+    f.known_at = 1772668800; /* 2026-03-05T09:00:00+09:00, on or before every client's day */
+    f.improper_purpose = RULES_LEVEL_POSSIBLE;
+    f.actor = RULES_ACTOR_BUSINESS;
+    f.appi.sensitive = true;
+    for (size_t i = 0; i < N; i++) {
+        jpcal_day d;
+        assert_true(jpcal_parse(days[i], &d));
+        clients[i].known_at_given = true;
+        clients[i].known_at = (int64_t)d * 86400 + 3600; /* 10:00 in Japan */
+    }
+    char err[256];
+    rules_verdict v;
+    assert_int_equal(rules_assess(&f, NULL, &v, out, err, sizeof err), 0);
+    assert_int_equal(v.final_days, 60);
+    assert_int_equal(v.final_due, jpcal_next_open(v.known_day + 59));
+    assert_int_equal(v.appi_final_days, 30);
+    assert_int_equal(v.appi_final_due, jpcal_next_open(v.known_day + 29));
+    for (size_t i = 0; i < N; i++) {
+        const rules_client_verdict *c = &v.clients[i];
+        jpcal_day d;
+        assert_true(jpcal_parse(days[i], &d));
+        assert_int_equal(c->known_day, d);
+        assert_int_equal(c->deadlines.final_days, 60);
+        assert_int_equal(c->deadlines.appi_final_days, 30);
+        if (c->deadlines.final_due != jpcal_next_open(d + 59) ||
+            c->deadlines.appi_final_due != jpcal_next_open(d + 29))
+            fail_msg("client %zu (known %s): final due %d and %d, want %d and %d", i, days[i],
+                     c->deadlines.final_due, c->deadlines.appi_final_due, jpcal_next_open(d + 59),
+                     jpcal_next_open(d + 29));
+    }
+}
+
 /* Hand-filled facts: an id without its NUL, or clients without a verdict array. */
 static void test_unterminated_id_and_missing_array(void **state)
 {
@@ -213,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_random_tables_match_the_plain_scan),
         cmocka_unit_test(test_first_and_last_of_many),
         cmocka_unit_test(test_unterminated_id_and_missing_array),
+        cmocka_unit_test(test_client_final_days_from_their_own_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
