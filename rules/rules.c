@@ -441,15 +441,19 @@ static void assess_client(const rules_facts *f, size_t i, const rules_exposure *
                           rules_evaluator evaluate, rules_client_verdict *c)
 {
     const rules_client *in = &f->clients[i];
-    memset(c, 0, sizeof *c);
+    /* Every field is set here (no memset of the whole slot: see rules_act_clear); the
+     * deadlines are rules_clocks_fill's. */
     c->client_id = in->client_id;
     c->headcount = client_headcount(in);
     c->headcount_known = in->persons;
     c->appi_persons = client_appi_persons(f, i);
     c->public_body = in->body.public_body;
+    rules_act_clear(&c->my_number);
+    rules_act_clear(&c->appi);
     c->involved = c->headcount > 0 || c->appi_persons > 0;
     c->notice_due = RULES_ABSENT;
     c->known_day = in->known_at_given ? rules_japan_day(in->known_at) : reporter->known_day;
+    c->deadlines = (rules_deadlines){0};
     if (!c->involved) return; /* none of its persons: nothing of its to report */
     rules_exposure mine = *reporter;
     mine.systems = client_systems(f, in);
@@ -460,8 +464,8 @@ static void assess_client(const rules_facts *f, size_t i, const rules_exposure *
     mine.is_reporter = false;
     evaluate(&mine, &c->my_number, &c->appi);
     /* A client with no My Number persons has only an APPI side, and the other way round. */
-    if (c->headcount == 0) memset(&c->my_number, 0, sizeof c->my_number);
-    if (c->appi_persons == 0) memset(&c->appi, 0, sizeof c->appi);
+    if (c->headcount == 0) rules_act_clear(&c->my_number);
+    if (c->appi_persons == 0) rules_act_clear(&c->appi);
 }
 
 /* The clocks add policy days to the knowledge day; each must be a day of a prompt report. */
@@ -484,13 +488,39 @@ static int validate_policy(const rules_policy *p, char *err, size_t errlen)
     return 0;
 }
 
+/* The empty verdict that rules_assess fills: what a memset to zero gave, set field by field
+ * (see rules_act_clear). The assertions (sizes on LP64, the project's targets) stop the build
+ * when a field is added or resized, so that it is added here too. */
+_Static_assert(sizeof(rules_verdict) == 408, "a field of rules_verdict changed: set it below");
+_Static_assert(sizeof(rules_client_verdict) == 264,
+               "a field of rules_client_verdict changed: set it in assess_client");
+static void verdict_start(rules_verdict *v)
+{
+    v->regime = RULES_REGIME_2015;
+    v->known_day = 0;
+    rules_act_clear(&v->my_number);
+    rules_act_clear(&v->appi);
+    v->headcount_total = v->headcount_known = v->appi_persons = 0;
+    v->preliminary_target = v->preliminary_latest = 0;
+    v->final_due = v->final_days = v->appi_final_due = v->appi_final_days = 0;
+    v->route = v->appi_route = RULES_ROUTE_NONE;
+    v->direct.n = v->appi_direct.n = 0;
+    memset(v->direct.ids, 0, sizeof v->direct.ids);
+    memset(v->appi_direct.ids, 0, sizeof v->appi_direct.ids);
+    v->principal_notice = v->principal_notice_by_self = false;
+    v->clients = NULL;
+    v->n_clients = 0;
+}
+
 int rules_assess(const rules_facts *f, const rules_policy *policy, rules_verdict *v,
                  rules_client_verdict *clients, char *err, size_t errlen)
 {
     if (policy == NULL) policy = &rules_policy_default;
-    memset(v, 0, sizeof *v);
-    if (validate_policy(policy, err, errlen) != 0 || validate(f, clients, err, errlen) != 0)
+    if (validate_policy(policy, err, errlen) != 0 || validate(f, clients, err, errlen) != 0) {
+        memset(v, 0, sizeof *v); /* a refused assessment leaves an empty verdict */
         return -1;
+    }
+    verdict_start(v);
 
     v->known_day = rules_japan_day(f->known_at);
     v->regime =
