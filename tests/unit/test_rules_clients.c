@@ -235,6 +235,97 @@ static void test_client_final_days_from_their_own_days(void **state)
     }
 }
 
+/* Every field of two verdicts, the fired ids and the list slots past their counts included. */
+static void act_equal(const rules_act_verdict *a, const rules_act_verdict *b, const char *what)
+{
+    if (a->status != b->status || a->n_fired != b->n_fired || a->possible != b->possible)
+        fail_msg("%s: status, count or possible items differ", what);
+    for (size_t i = 0; i < RULES_MAX_FIRED; i++)
+        if (a->fired[i] != b->fired[i] &&
+            (i >= a->n_fired || !a->fired[i] || !b->fired[i] || strcmp(a->fired[i], b->fired[i])))
+            fail_msg("%s: fired[%zu] differs", what, i);
+}
+
+static void ids_equal_lists(const rules_id_list *a, const rules_id_list *b, const char *what)
+{
+    if (a->n != b->n) fail_msg("%s: counts differ", what);
+    for (size_t i = 0; i < RULES_MAX_FIRED; i++)
+        if (a->ids[i] != b->ids[i]) fail_msg("%s: ids[%zu] differs", what, i);
+}
+
+static void verdicts_equal(const rules_verdict *a, const rules_verdict *b)
+{
+    assert_int_equal(a->regime, b->regime);
+    assert_int_equal(a->known_day, b->known_day);
+    act_equal(&a->my_number, &b->my_number, "my_number");
+    act_equal(&a->appi, &b->appi, "appi");
+    assert_int_equal(a->headcount_total, b->headcount_total);
+    assert_int_equal(a->headcount_known, b->headcount_known);
+    assert_int_equal(a->appi_persons, b->appi_persons);
+    assert_int_equal(a->preliminary_target, b->preliminary_target);
+    assert_int_equal(a->preliminary_latest, b->preliminary_latest);
+    assert_int_equal(a->final_due, b->final_due);
+    assert_int_equal(a->final_days, b->final_days);
+    assert_int_equal(a->appi_final_due, b->appi_final_due);
+    assert_int_equal(a->appi_final_days, b->appi_final_days);
+    assert_int_equal(a->route, b->route);
+    assert_int_equal(a->appi_route, b->appi_route);
+    ids_equal_lists(&a->direct, &b->direct, "direct");
+    ids_equal_lists(&a->appi_direct, &b->appi_direct, "appi_direct");
+    assert_int_equal(a->principal_notice, b->principal_notice);
+    assert_int_equal(a->principal_notice_by_self, b->principal_notice_by_self);
+    assert_int_equal(a->n_clients, b->n_clients);
+    assert_true((a->clients == NULL) == (b->clients == NULL));
+    for (size_t i = 0; i < a->n_clients; i++) {
+        const rules_client_verdict *x = &a->clients[i], *y = &b->clients[i];
+        assert_ptr_equal(x->client_id, y->client_id);
+        assert_int_equal(x->headcount, y->headcount);
+        assert_int_equal(x->headcount_known, y->headcount_known);
+        assert_int_equal(x->appi_persons, y->appi_persons);
+        assert_int_equal(x->public_body, y->public_body);
+        act_equal(&x->my_number, &y->my_number, "client my_number");
+        act_equal(&x->appi, &y->appi, "client appi");
+        assert_int_equal(x->involved, y->involved);
+        assert_int_equal(x->notice_due, y->notice_due);
+        assert_int_equal(x->known_day, y->known_day);
+        assert_memory_equal(&x->deadlines, &y->deadlines, sizeof x->deadlines);
+    }
+}
+
+/* The core sets every field of the verdicts it writes (it no longer zeroes them whole first):
+ * verdicts written over zeroed memory and over garbage are the same, for both regimes, an own
+ * incident, a client that is not involved, APPI items, and a refused assessment. */
+static void test_verdicts_do_not_depend_on_the_memory_they_are_written_to(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    static const int64_t known[] = {1781053200 /* 2026 */, 1600000000 /* 2020-09 */};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        for (int variant = 0; variant < 4; variant++) {
+            rules_client clients[N] = {0};
+            for (size_t i = 0; i < N; i++)
+                snprintf(clients[i].client_id, sizeof clients[i].client_id, "C-%zu", i);
+            rules_facts f = facts_with(clients, N);
+            f.known_at = known[k];
+            clients[0].persons = 150; /* MN-2-4 for the reporter and client 0 */
+            clients[1].persons = 0;   /* not involved */
+            f.certainty = variant & 1 ? RULES_CERTAINTY_POSSIBLE : RULES_CERTAINTY_CONFIRMED;
+            f.appi.sensitive = variant & 2;
+            if (variant == 3) f.role = RULES_ROLE_OWN;
+            if (k == 1 && variant == 2) clients[2].persons = -1; /* refused */
+            rules_verdict zeroed, dirty;
+            rules_client_verdict out_zeroed[N], out_dirty[N];
+            memset(&zeroed, 0, sizeof zeroed);
+            memset(out_zeroed, 0, sizeof out_zeroed);
+            memset(&dirty, 0xa5, sizeof dirty);
+            memset(out_dirty, 0xa5, sizeof out_dirty);
+            char err[256];
+            int rc = rules_assess(&f, NULL, &zeroed, out_zeroed, err, sizeof err);
+            assert_int_equal(rules_assess(&f, NULL, &dirty, out_dirty, err, sizeof err), rc);
+            verdicts_equal(&zeroed, &dirty);
+        }
+}
+
 /* Hand-filled facts: an id without its NUL, or clients without a verdict array. */
 static void test_unterminated_id_and_missing_array(void **state)
 {
@@ -262,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_first_and_last_of_many),
         cmocka_unit_test(test_unterminated_id_and_missing_array),
         cmocka_unit_test(test_client_final_days_from_their_own_days),
+        cmocka_unit_test(test_verdicts_do_not_depend_on_the_memory_they_are_written_to),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
