@@ -268,7 +268,8 @@ static int validate_entity_facts(const rules_facts *f, char *err, size_t errlen)
 
 static int validate(const rules_facts *f, rules_client_verdict *scratch, char *err, size_t errlen)
 {
-    if (memchr(f->incident_id, '\0', RULES_ID_MAX) == NULL)
+    if (f->incident_id[RULES_ID_MAX - 1] != '\0' &&
+        memchr(f->incident_id, '\0', RULES_ID_MAX) == NULL)
         return fail(err, errlen, "incident_id: longer than %d bytes", RULES_ID_MAX - 1);
     if (f->incident_id[0] == '\0') return fail(err, errlen, "incident_id: must not be empty");
     if (f->kinds == 0) return fail(err, errlen, "kinds: at least one kind is required");

@@ -8,6 +8,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,48 @@ static void test_verdicts_do_not_depend_on_the_memory_they_are_written_to(void *
         }
 }
 
+/* Two clients whose ids are written over different bytes (the arrays' bytes after the NUL are
+ * not part of the id): duplicates exactly when the texts are equal, as strcmp says. Every
+ * length and every position of a difference, so that each place of the NUL and of the change
+ * within the eight-byte words of the small-incident comparison is covered, with bytes such as
+ * 0x01, 0x80 and 0xff that word tricks for finding a NUL can mistake. */
+static void test_ids_compared_by_text_only(void **state)
+{
+    (void)state;
+    static const unsigned char bytes[] = {'C', 0x80, 0x01, 0xff, '-', '9', 0x7f, 0x81, 0xfe};
+    char text[RULES_ID_MAX];
+    for (size_t len = 1; len < RULES_ID_MAX; len++) {
+        for (size_t i = 0; i < len; i++)
+            text[i] = (char)bytes[(i * 5 + len) % sizeof bytes];
+        text[len] = '\0';
+        /* edit: -1 the same text, 0..len-1 one byte changed, len one byte longer, len+1 one
+         * byte shorter */
+        for (size_t edit = 0; edit <= len + 2; edit++) {
+            rules_client clients[2] = {0};
+            rules_client_verdict out[2];
+            memset(clients[0].client_id, 'x', sizeof clients[0].client_id);
+            memset(clients[1].client_id, 'y', sizeof clients[1].client_id);
+            memcpy(clients[0].client_id, text, len + 1);
+            memcpy(clients[1].client_id, text, len + 1);
+            char *b = clients[1].client_id;
+            if (edit < len)
+                b[edit] = (char)(b[edit] ^ 0x20);
+            else if (edit == len && len + 1 < RULES_ID_MAX) {
+                b[len] = 'z';
+                b[len + 1] = '\0';
+            } else if (edit == len + 1 && len > 1)
+                b[len - 1] = '\0';
+            rules_facts f = facts_with(clients, 2);
+            char err[256];
+            bool want = strcmp(clients[0].client_id, clients[1].client_id) == 0;
+            const char *got = assess(&f, out, err, sizeof err);
+            if (want != (strcmp(got, "clients[1].client_id: duplicate of clients[0]") == 0))
+                fail_msg("length %zu, edit %zu: got \"%s\", want %s", len, edit, got,
+                         want ? "a duplicate" : "accepted");
+        }
+    }
+}
+
 /* Hand-filled facts: an id without its NUL, or clients without a verdict array. */
 static void test_unterminated_id_and_missing_array(void **state)
 {
@@ -354,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_unterminated_id_and_missing_array),
         cmocka_unit_test(test_client_final_days_from_their_own_days),
         cmocka_unit_test(test_verdicts_do_not_depend_on_the_memory_they_are_written_to),
+        cmocka_unit_test(test_ids_compared_by_text_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
