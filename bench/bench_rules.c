@@ -1,11 +1,15 @@
 /*
- * Benchmark of the rule core: assessments per second on one core (issue 2 target: at least
- * 5 million). Each iteration assesses a different knowledge day (so the calendar and the
- * closed-day walk are exercised, not cached) and a varying headcount. The baseline, measured in
- * the same run, is the cost of writing a verdict-sized struct per iteration; figures are printed
- * as rates and as the ratio to that baseline. Mixes: an own incident with one data set, a
- * contractor with 2 clients, a contractor with 10 clients. Also the JSON path of `mni assess`
- * (parse, assess, serialise) for context.
+ * Benchmark of the rule core: assessments per second on one core (issue 6 target: at least
+ * 7 million for a contractor with 2 clients; issue 2 asked for 5). Each iteration assesses a
+ * different knowledge day (so the calendar and the closed-day walk are exercised, not cached)
+ * and a varying headcount. The baseline, measured in the same run, is the cost of writing a
+ * verdict-sized struct per iteration; figures are printed as rates and as the ratio to that
+ * baseline. Mixes: an own incident with one data set, a contractor with 2 clients, a
+ * contractor with 10 clients. The iterations are split into rounds that alternate the baseline
+ * and the mixes, and each figure is its best round: the machine is shared, a busy spell then
+ * lands on one round of each figure, not on one whole figure. Times are CPU time of the
+ * benchmark's thread (see now()). Also the JSON path of `mni assess` (parse, assess,
+ * serialise) for context.
  *
  * Large incidents: one contractor incident of 20,000 and of 200,000 clients (ids in scrambled
  * order, so the duplicate-id sort has work to do), through the core and through the JSON path.
@@ -29,15 +33,18 @@
 #include "lib/model/verdict_json.h"
 #include "rules/rules.h"
 
-#define TARGET_PER_SECOND 5e6
+#define TARGET_PER_SECOND 7e6
+#define SMALL_ROUNDS 5
 #define LARGE_SMALL 20000
 #define LARGE_BIG 200000
 #define LARGE_RATIO_LIMIT 35.0
 
+/* The thread's CPU time, not the wall clock: the figures are per core, and on a shared machine
+ * the time a preempted thread waits for a core is someone else's work. */
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -266,18 +273,31 @@ static double bench_json(long n)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 5000000;
-    printf("rule core benchmark, one thread, %ld iterations per mix\n", n);
-    double base = bench_baseline(n);
-    printf("  %-34s %8.1f ns/op\n", "baseline (write a verdict struct)", base * 1e9);
+    long per_round = n / SMALL_ROUNDS > 1 ? n / SMALL_ROUNDS : 1;
+    printf("rule core benchmark, one thread, %ld iterations per mix in %d alternating rounds "
+           "(best round of each)\n",
+           per_round * SMALL_ROUNDS, SMALL_ROUNDS);
     struct {
         const char *name;
         size_t clients;
-    } mixes[] = {{"own incident, 1 data set", 1},
-                 {"contractor, 2 clients", 2},
-                 {"contractor, 10 clients", 10}};
+        double best;
+    } mixes[] = {{"own incident, 1 data set", 1, 1e9},
+                 {"contractor, 2 clients", 2, 1e9},
+                 {"contractor, 10 clients", 10, 1e9}};
+    enum { N_MIXES = sizeof mixes / sizeof mixes[0] };
+    double base = 1e9;
+    for (int r = 0; r < SMALL_ROUNDS; r++) {
+        double t = bench_baseline(per_round);
+        if (t < base) base = t;
+        for (size_t i = 0; i < N_MIXES; i++) {
+            t = bench_core(per_round, mixes[i].clients);
+            if (t < mixes[i].best) mixes[i].best = t;
+        }
+    }
+    printf("  %-34s %8.1f ns/op\n", "baseline (write a verdict struct)", base * 1e9);
     int below = 0;
-    for (size_t i = 0; i < sizeof mixes / sizeof mixes[0]; i++) {
-        double t = bench_core(n, mixes[i].clients);
+    for (size_t i = 0; i < N_MIXES; i++) {
+        double t = mixes[i].best;
         printf("  %-34s %8.1f ns/op  %6.2f M assessments/s  %5.1fx baseline\n", mixes[i].name,
                t * 1e9, 1e-6 / t, t / base);
         if (i == 1 && 1.0 / t < TARGET_PER_SECOND) below = 1;
