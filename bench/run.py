@@ -317,6 +317,8 @@ def run_w2_pipeline(ctx, wl):
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
         mem, cpu, ru = pipeline.MemorySampler(pids), pipeline.CpuMeter(env, pids), children_cpu()
+        stmts = pipeline.Statements(env) if pipeline.STATEMENTS else None
+        perf = pipeline.Perf(env, os.path.join(os.path.dirname(ctx["logs"]), "perf-%s.data" % db))
         # Two runs of `mni produce` may overlap: manifests commute, and a single producer would
         # cap the figure near its own speed on this machine.
         res, events, seconds = feed_or_partial(
@@ -329,6 +331,11 @@ def run_w2_pipeline(ctx, wl):
             max_running=2,
         )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
+        perf.stop()
+        if stmts:
+            stmts.write(
+                os.path.join(os.path.dirname(ctx["logs"]), "statements-%s.txt" % db), db, events
+            )
     finally:
         prog.close()
         pipeline.stop_all(procs)
@@ -775,7 +782,7 @@ def main():
         ctx = {
             "rep": rep,
             "env": env,
-            "bin": os.path.join(REPO, "bin"),
+            "bin": os.environ.get("MNI_BENCH_BIN", os.path.join(REPO, "bin")),
             "logs": os.path.join(out_dir, "logs"),
         }
         shutil.rmtree(ctx["logs"], ignore_errors=True)
