@@ -16,7 +16,7 @@ int token_merge_prepare(PGconn *pg, char *err, size_t errlen)
     return pgx_exec(pg, "merge.staging",
                     "CREATE TEMP TABLE IF NOT EXISTS assess_tokens (seq integer NOT NULL, "
                     "incident_id text NOT NULL, client_id text NOT NULL, token bytea NOT NULL, "
-                    "first_in_incident boolean NOT NULL) ON COMMIT DELETE ROWS",
+                    "first_in_incident boolean NOT NULL)",
                     err, errlen);
 }
 
@@ -248,7 +248,9 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
                    "ORDER BY token, incident_id ON CONFLICT DO NOTHING "
                    "RETURNING incident_id, token",
                    0, err, errlen) != 0 ||
-        /* A savepoint-per-event retry merges again in the same transaction. */
+        /* Emptied now, not at commit (a savepoint-per-event retry merges again in the same
+         * transaction): ON COMMIT DELETE ROWS would truncate it once more at every commit
+         * (batch_store_prepare says what that costs). */
         pgx_exec(pg, "merge.clear", "TRUNCATE assess_tokens", err, errlen) != 0)
         goto done;
     rc = 0;
