@@ -275,7 +275,8 @@ class Progress:
         # time cost ~7% of PostgreSQL's CPU in a W2 run (perf), taken from the pipeline it
         # measures.
         n = sql.count("%s")
-        self.cur.execute("PREPARE bench_progress AS " + sql % tuple("$%d" % (i + 1) for i in range(n)))
+        params = tuple("$%d" % (i + 1) for i in range(n))
+        self.cur.execute("PREPARE bench_progress AS " + sql % params)
         self.sql = "EXECUTE bench_progress" + (" (%s)" % ", ".join(["%s"] * n) if n else "")
         self.args = args
 
@@ -550,7 +551,9 @@ class Perf:
                 if int(fields[1]) == pg:
                     pids.append(int(d))
         dsn = psycopg2.extensions.parse_dsn(env.vars["MNI_PG_CONNINFO"])
-        conn = psycopg2.connect(host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres")
+        conn = psycopg2.connect(
+            host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres"
+        )
         with conn.cursor() as cur, open(path + ".pids", "w") as f:
             cur.execute("SELECT pid, application_name, backend_type FROM pg_stat_activity")
             for row in cur.fetchall():

@@ -311,6 +311,7 @@ def run_w2_pipeline(ctx, wl):
             p.check()
 
     prog = pipeline.Progress.offsets(conninfo, "mni-assess", "incident.accepted")
+    perf = None
     try:
         pipeline.produce(ctx["bin"], penv, wl.warmup)
         prog.wait_for(1, 120, alive)
@@ -331,12 +332,13 @@ def run_w2_pipeline(ctx, wl):
             max_running=2,
         )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
-        perf.stop()
         if stmts:
             stmts.write(
                 os.path.join(os.path.dirname(ctx["logs"]), "statements-%s.txt" % db), db, events
             )
     finally:
+        if perf:
+            perf.stop()
         prog.close()
         pipeline.stop_all(procs)
     records = wl.records if res else events * wl.records // wl.events
