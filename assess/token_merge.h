@@ -8,8 +8,8 @@
  *   1. In C, each token is kept only at its first occurrence in the batch per (incident,
  *      client), and flagged when it is also the first per incident (an open-addressing hash
  *      over the token's leading bits: HMAC tokens are uniformly distributed).
- *   2. One COPY of (seq, incident, client, token, first_in_incident) into a session-local
- *      staging table.
+ *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident) into a
+ *      session-local staging table.
  *   3. Two statements, each an INSERT ... ON CONFLICT DO NOTHING RETURNING into one set,
  *      joined back to the staging rows and counted per seq: the rows a manifest brought that
  *      neither the stored set nor an earlier manifest of the batch held.

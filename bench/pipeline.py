@@ -271,7 +271,14 @@ class Progress:
         self.db = psycopg2.connect(conninfo)
         self.db.autocommit = True
         self.cur = self.db.cursor()
-        self.sql, self.args = sql, args
+        # Prepared once: the harness polls every 5 ms, and parsing and planning the query each
+        # time cost ~7% of PostgreSQL's CPU in a W2 run (perf), taken from the pipeline it
+        # measures.
+        n = sql.count("%s")
+        params = tuple("$%d" % (i + 1) for i in range(n))
+        self.cur.execute("PREPARE bench_progress AS " + sql % params)
+        self.sql = "EXECUTE bench_progress" + (" (%s)" % ", ".join(["%s"] * n) if n else "")
+        self.args = args
 
     @classmethod
     def offsets(cls, conninfo, group, topic):
@@ -521,6 +528,47 @@ def postgres_cpu(postmaster):
             if int(fields[1]) == postmaster:
                 total += (int(fields[11]) + int(fields[12])) / CLK_TCK
     return total
+
+
+class Perf:
+    """With MNI_BENCH_PERF=1, `perf record -g` on every live child of the postmaster (the
+    workers' backends, autovacuum, the WAL writer...) over a timed part, into path; `perf
+    report -i path` says where PostgreSQL spends its time. A no-op otherwise."""
+
+    def __init__(self, env, path):
+        self.proc = None
+        if os.environ.get("MNI_BENCH_PERF") != "1":
+            return
+        pg = env.postmaster_pid()
+        pids = [pg]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == pg:
+                    pids.append(int(d))
+        dsn = psycopg2.extensions.parse_dsn(env.vars["MNI_PG_CONNINFO"])
+        conn = psycopg2.connect(
+            host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres"
+        )
+        with conn.cursor() as cur, open(path + ".pids", "w") as f:
+            cur.execute("SELECT pid, application_name, backend_type FROM pg_stat_activity")
+            for row in cur.fetchall():
+                f.write("%s\t%s\t%s\n" % row)
+        conn.close()
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-F", "499", "-g", "-o", path, "-p", ",".join(map(str, pids))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait()
 
 
 class CpuMeter:

@@ -311,12 +311,15 @@ def run_w2_pipeline(ctx, wl):
             p.check()
 
     prog = pipeline.Progress.offsets(conninfo, "mni-assess", "incident.accepted")
+    perf = None
     try:
         pipeline.produce(ctx["bin"], penv, wl.warmup)
         prog.wait_for(1, 120, alive)
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
         mem, cpu, ru = pipeline.MemorySampler(pids), pipeline.CpuMeter(env, pids), children_cpu()
+        stmts = pipeline.Statements(env) if pipeline.STATEMENTS else None
+        perf = pipeline.Perf(env, os.path.join(os.path.dirname(ctx["logs"]), "perf-%s.data" % db))
         # Two runs of `mni produce` may overlap: manifests commute, and a single producer would
         # cap the figure near its own speed on this machine.
         res, events, seconds = feed_or_partial(
@@ -329,7 +332,13 @@ def run_w2_pipeline(ctx, wl):
             max_running=2,
         )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
+        if stmts:
+            stmts.write(
+                os.path.join(os.path.dirname(ctx["logs"]), "statements-%s.txt" % db), db, events
+            )
     finally:
+        if perf:
+            perf.stop()
         prog.close()
         pipeline.stop_all(procs)
     records = wl.records if res else events * wl.records // wl.events
@@ -775,7 +784,7 @@ def main():
         ctx = {
             "rep": rep,
             "env": env,
-            "bin": os.path.join(REPO, "bin"),
+            "bin": os.environ.get("MNI_BENCH_BIN", os.path.join(REPO, "bin")),
             "logs": os.path.join(out_dir, "logs"),
         }
         shutil.rmtree(ctx["logs"], ignore_errors=True)

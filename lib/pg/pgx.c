@@ -710,11 +710,66 @@ static int pgx_copy_results(pgx_copy *cp, long long *rows, char *err, size_t err
     return rc;
 }
 
+int pgx_copy_begin_binary(pgx_copy *cp, PGconn *conn, const char *name, const char *sql, char *err,
+                          size_t errlen)
+{
+    /* Signature, flags (no OIDs), header extension length: COPY's binary file header. */
+    static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+    if (pgx_copy_begin(cp, conn, name, sql, err, errlen) != 0) return -1;
+    cp->binary = 1;
+    memcpy(cp->buf, header, sizeof header);
+    cp->len = sizeof header;
+    return 0;
+}
+
+static void pgx_put_be(char *out, uint32_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        out[i] = (char)(v & 0xff);
+}
+
+int pgx_copy_bin_row(pgx_copy *cp, int n_fields)
+{
+    if (cp->failed || pgx_copy_reserve(cp, 2) != 0) return -1;
+    pgx_put_be(cp->buf + cp->len, (uint32_t)n_fields, 2);
+    cp->len += 2;
+    cp->rows++;
+    return 0;
+}
+
+int pgx_copy_bin_bytes(pgx_copy *cp, const void *data, size_t len)
+{
+    if (cp->failed) return -1;
+    if (len > INT32_MAX) return pgx_copy_fail(cp, "%s: a COPY value is over 2 GiB", cp->name);
+    if (pgx_copy_reserve(cp, 4 + len) != 0) return -1;
+    pgx_put_be(cp->buf + cp->len, (uint32_t)len, 4);
+    memcpy(cp->buf + cp->len + 4, data, len);
+    cp->len += 4 + len;
+    return cp->len >= PGX_COPY_FLUSH ? pgx_copy_flush(cp) : 0;
+}
+
+int pgx_copy_bin_int4(pgx_copy *cp, int32_t value)
+{
+    char be[4];
+    pgx_put_be(be, (uint32_t)value, 4);
+    return pgx_copy_bin_bytes(cp, be, 4);
+}
+
+int pgx_copy_bin_bool(pgx_copy *cp, int value)
+{
+    char b = value ? 1 : 0;
+    return pgx_copy_bin_bytes(cp, &b, 1);
+}
+
 int pgx_copy_end(pgx_copy *cp, long long *rows, char *err, size_t errlen)
 {
     int rc;
     if (cp->fields_in_row && !cp->failed)
         pgx_copy_fail(cp, "%s: the last row was not ended with pgx_copy_end_row", cp->name);
+    if (cp->binary && !cp->failed && pgx_copy_reserve(cp, 2) == 0) {
+        pgx_put_be(cp->buf + cp->len, 0xffff, 2); /* the trailer: a field count of -1 */
+        cp->len += 2;
+    }
     pgx_copy_flush(cp);
     if (cp->failed) {
         /* The server answers the abandoned COPY with an error of its own; ours is the news. */

@@ -38,6 +38,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- connections ---- */
 
@@ -132,6 +133,7 @@ typedef struct {
     long long rows;
     int fields_in_row;
     int failed;
+    int binary; /* pgx_copy_begin_binary: rows of pgx_copy_bin_* fields */
     char msg[512];
 } pgx_copy;
 
@@ -145,5 +147,19 @@ int pgx_copy_end_row(pgx_copy *cp);
 int pgx_copy_end(pgx_copy *cp, long long *rows, char *err, size_t errlen);
 /* Abandons the COPY (the server discards it and the transaction is left failed). */
 int pgx_copy_abort(pgx_copy *cp, const char *reason, char *err, size_t errlen);
+
+/* ---- COPY FROM STDIN (binary format) ----
+ *
+ * The same pgx_copy for a "COPY ... FROM STDIN (FORMAT binary)": no text escaping and no
+ * parsing of each value on the server (a bytea goes as its bytes, an integer as 4 bytes), for
+ * staging many rows. Each row is pgx_copy_bin_row(n) then exactly n fields; values travel in
+ * network byte order as PostgreSQL's binary send functions define them. pgx_copy_end writes
+ * the trailer. */
+int pgx_copy_begin_binary(pgx_copy *cp, PGconn *conn, const char *name, const char *sql, char *err,
+                          size_t errlen);
+int pgx_copy_bin_row(pgx_copy *cp, int n_fields);
+int pgx_copy_bin_bytes(pgx_copy *cp, const void *data, size_t len); /* bytea, text */
+int pgx_copy_bin_int4(pgx_copy *cp, int32_t value);                 /* integer */
+int pgx_copy_bin_bool(pgx_copy *cp, int value);                     /* boolean */
 
 #endif

@@ -28,6 +28,8 @@
  *                             UTF-8 and bytea unchanged; a bad row fails at pgx_copy_end; a
  *                             NUL byte is refused locally; pgx_exec refuses COPY statements
  *                             and the connection stays usable.
+ *   copy_binary_roundtrip     pgx_copy in binary format carries every byte value, integers of
+ *                             every width and sign, booleans; a short row fails at pgx_copy_end.
  *   connect_with_settings     pgx_connect_with's server settings hold for the session, after
  *                             PQreset too, and win over the connection string's own options,
  *                             which are kept otherwise (pg.synchronous_commit of the workers).
@@ -666,6 +668,56 @@ static void copy_roundtrip(void **state)
     assert_string_equal(query_value(db->conn, "SELECT 2"), "2");
 }
 
+static void copy_binary_roundtrip(void **state)
+{
+    testenv_db *db = *state;
+    char err[512];
+    exec_ok(db->conn, "CREATE TABLE cb (i integer, b bytea, f boolean, s text)");
+    pgx_copy cp;
+    if (pgx_copy_begin_binary(&cp, db->conn, "cb.copy",
+                              "COPY cb (i, b, f, s) FROM STDIN (FORMAT binary)", err,
+                              sizeof err) != 0)
+        fail_msg("%s", err);
+    /* Every byte value, tabs, newlines and NULs included, and integers of both signs and of
+     * every byte width (network byte order); 3,000 rows cross the 64 KiB flush. */
+    unsigned char bytes[256];
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (unsigned char)i;
+    const int32_t ints[] = {0, 1, -1, 255, 256, 65536, -2147483647 - 1, 2147483647};
+    for (int r = 0; r < 3000; r++) {
+        assert_int_equal(pgx_copy_bin_row(&cp, 4), 0);
+        assert_int_equal(pgx_copy_bin_int4(&cp, r < 8 ? ints[r] : 100000 + r), 0);
+        assert_int_equal(pgx_copy_bin_bytes(&cp, bytes, (size_t)(r % 257)), 0);
+        assert_int_equal(pgx_copy_bin_bool(&cp, r % 2), 0);
+        assert_int_equal(pgx_copy_bin_bytes(&cp, "t\tx\n", 4), 0);
+    }
+    long long rows = 0;
+    if (pgx_copy_end(&cp, &rows, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(rows, 3000);
+    assert_string_equal(query_value(db->conn, "SELECT string_agg(i::text, ',' ORDER BY i) FROM cb "
+                                              "WHERE i < 100000 OR i = 2147483647"),
+                        "-2147483648,-1,0,1,255,256,65536,2147483647");
+    assert_string_equal(
+        query_value(db->conn, "SELECT count(*) FROM cb, (SELECT decode(string_agg(lpad(to_hex(g), "
+                              "2, '0'), '' ORDER BY g), 'hex') AS all_bytes FROM "
+                              "generate_series(0, 255) g) a "
+                              "WHERE b = substr(a.all_bytes, 1, length(b)) "
+                              "AND s = E't\\tx\\n' AND (i < 100000 OR f = (i % 2 = 1))"),
+        "3000");
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM cb WHERE length(b) = 256"),
+                        "11");
+
+    /* A row the server refuses (a field too few) fails the COPY at its end, naming it. */
+    if (pgx_copy_begin_binary(&cp, db->conn, "cb.copy_bad",
+                              "COPY cb (i, b) FROM STDIN (FORMAT binary)", err, sizeof err) != 0)
+        fail_msg("%s", err);
+    pgx_copy_bin_row(&cp, 1);
+    pgx_copy_bin_int4(&cp, 7);
+    assert_int_equal(pgx_copy_end(&cp, &rows, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cb.copy_bad"));
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM cb"), "3000");
+}
+
 static void conninfo_helpers(void **state)
 {
     (void)state;
@@ -753,6 +805,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(deadlines_one_clock, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(commit_after_error, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(copy_roundtrip, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(copy_binary_roundtrip, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(connect_with_settings, setup_empty_db, teardown_db),
         cmocka_unit_test(conninfo_helpers),
     };
