@@ -190,29 +190,12 @@ class Statements:
                 (dbname,),
             )
             rows = cur.fetchall()
-            # Which worker's connections spent it: each worker logs in as its own role (the
-            # outbox relay of mni-assess and of mni-notify as theirs).
-            cur.execute(
-                "SELECT r.rolname, sum(s.total_exec_time) FROM pg_stat_statements s "
-                "JOIN pg_roles r ON r.oid = s.userid WHERE s.toplevel AND s.dbid = "
-                "(SELECT oid FROM pg_database WHERE datname = %s) GROUP BY 1 ORDER BY 2 DESC",
-                (dbname,),
-            )
-            roles = cur.fetchall()
         self.conn.close()
         top = sum(r[2] for r in rows if r[0])
         with open(path, "w") as f:
             f.write(
                 "%d events; top-level statements %.0f ms in all, %.3f ms/event\n"
                 % (events, top, top / max(events, 1))
-            )
-            f.write(
-                "  by role: %s\n"
-                % ", ".join(
-                    "%s %.3f ms/event (%.0f%%)"
-                    % (role, ms / max(events, 1), 100 * ms / max(top, 1e-9))
-                    for role, ms in roles
-                )
             )
             f.write("  ms/event  share  calls/event  rows/call  statement\n")
             for toplevel, calls, ms, nrows, query in rows:
