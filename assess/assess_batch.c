@@ -26,6 +26,9 @@
 #include "rules/obligations.h"
 
 #define NO_CASE ((size_t)-1)
+#define NO_ROW ((size_t)-1)
+/* Up to this many clients, every version's assessment record is made in assess (emit_version). */
+#define ASSESS_RECORD_CLIENTS 16
 
 typedef struct {
     assess_outcome out;
@@ -58,10 +61,12 @@ struct assess_batch {
     tracked_deadline *dls;
     size_t n_dls, cap_dls;
     batch_writes w;
-    bool out_of_memory; /* a tracked deadline could not be kept */
-    wire_buf record;    /* scratch for encoding a task */
-    int64_t now_ms;     /* the batch's wall clock: the tasks' created_at */
-    mni_arena *scratch; /* the run's scratch memory: the worker's batch arena */
+    bool out_of_memory;     /* a tracked deadline could not be kept */
+    wire_buf record;        /* scratch for encoding a task */
+    int64_t now_ms;         /* the batch's wall clock: the tasks' created_at */
+    size_t *last_event;     /* per case: its last applied event of the batch (scratch); or NULL */
+    size_t *assessment_row; /* per case: its outbox row holding an assessment record, or NO_ROW */
+    mni_arena *scratch;     /* the run's scratch memory: the worker's batch arena */
 };
 
 assess_batch *assess_batch_new(const schema_set *schemas)
@@ -367,6 +372,16 @@ static tracked_deadline *find_deadline(assess_batch *ab, size_t c, const char *k
     return NULL;
 }
 
+/* ab->record as bytea text ("\\x" and hex, in the batch's scratch arena), or NULL. */
+static char *record_text(assess_batch *ab)
+{
+    char *hex = arena_alloc(ab->scratch, 2 * ab->record.len + 3);
+    if (!hex) return NULL;
+    memcpy(hex, "\\x", 2);
+    digest_hex(ab->record.data, ab->record.len, hex + 2);
+    return hex;
+}
+
 /* The task's Kafka message, ready to send, as bytea text ("\\x" and hex, in the batch's
  * scratch arena); NULL when it cannot be encoded (the relay then encodes it from the payload, and
  * says why if it fails). */
@@ -387,11 +402,22 @@ static char *task_record(assess_batch *ab, const char *task_id, const char *inci
     if (records_task_kind_parse(rules_obligation_kind_name(kind), &t.kind) != 0 ||
         records_notify_task_encode(ab->schemas, &t, &ab->record, why, sizeof why) != 0)
         return NULL;
-    char *hex = arena_alloc(ab->scratch, 2 * ab->record.len + 3);
-    if (!hex) return NULL;
-    memcpy(hex, "\\x", 2);
-    digest_hex(ab->record.data, ab->record.len, hex + 2);
-    return hex;
+    return record_text(ab);
+}
+
+/* The CaseAssessment record of case c's new version, ready to send, as task_record gives it;
+ * NULL when it cannot be encoded (the relay then puts the verdict back together itself, with
+ * case_verdict()). The facts are those the verdict was assessed from (the case as it is). */
+static char *assessment_record(assess_batch *ab, const case_state *cs, const rules_verdict *v,
+                               int version)
+{
+    json_t *doc = verdict_json_build(&cs->facts, v);
+    char why[256];
+    int rc = doc ? outbox_assessment_record(ab->schemas, cs->incident_id, version, ab->now_ms, doc,
+                                            &ab->record, why, sizeof why)
+                 : -1;
+    json_decref(doc);
+    return rc == 0 ? record_text(ab) : NULL;
 }
 
 /* One obligation of a new version: a task the first time it appears, a deadline row when its
@@ -515,8 +541,19 @@ static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_ver
 
     char assessment_id[RULES_ID_MAX + 32];
     snprintf(assessment_id, sizeof assessment_id, "A-%s-%d", cs->incident_id, version);
-    const char *arow[] = {assessment_id, "assessments", cs->incident_id, NULL, "assessment",
-                          NULL,          NULL};
+    /* Only the newest version of a case reaches the compacted topic (the relay passes over
+     * older ones in the same claim), so only the newest of the batch keeps a record: made at
+     * every version of a small case, the one before dropped; for a large case only at its last
+     * event of the batch, so that its versions do not each cost its clients. A row left
+     * without one gets its record from the relay (case_verdict()). */
+    const char *record = NULL;
+    if (ab->last_event && (ab->last_event[c] == seq || v->n_clients <= ASSESS_RECORD_CLIENTS))
+        record = assessment_record(ab, cs, v, version);
+    if (record && ab->assessment_row[c] != NO_ROW)
+        rowset_set_null(&ab->w.outbox, ab->assessment_row[c], 6);
+    if (ab->last_event) ab->assessment_row[c] = record ? ab->w.outbox.n_rows : NO_ROW;
+    const char *arow[] = {assessment_id, "assessments", cs->incident_id, NULL,
+                          "assessment",  NULL,          record};
     add_json_row(&ab->w.outbox, arow, 5,
                  json_pack("{s:s, s:i}", "incident_id", cs->incident_id, "version", version));
     json_t *mn_rules = json_array();
@@ -601,6 +638,13 @@ static void record_event(assess_batch *ab, size_t seq, const case_state *cs)
 static int fold(assess_batch *ab)
 {
     batch_writes_clear(&ab->w);
+    ab->last_event = arena_alloc(ab->scratch, (ab->n_cases + 1) * sizeof *ab->last_event);
+    ab->assessment_row = arena_alloc(ab->scratch, (ab->n_cases + 1) * sizeof *ab->assessment_row);
+    if (!ab->assessment_row) ab->last_event = NULL; /* no records: the relay makes them */
+    for (size_t c = 0; ab->last_event && c < ab->n_cases; c++)
+        ab->last_event[c] = ab->assessment_row[c] = NO_ROW;
+    for (size_t i = 0; ab->last_event && i < ab->n; i++)
+        if (ab->info[i].out == ASSESS_APPLIED) ab->last_event[ab->info[i].case_index] = i;
     for (size_t i = 0; i < ab->n; i++) {
         event_info *info = &ab->info[i];
         if (info->out != ASSESS_APPLIED) continue;

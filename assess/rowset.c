@@ -68,6 +68,12 @@ void rowset_add(rowset *rs, const char *const *fields)
     rs->n_rows++;
 }
 
+void rowset_set_null(rowset *rs, size_t row, int col)
+{
+    if (row < rs->n_rows && col >= 0 && col < rs->n_cols)
+        rs->fields[row * (size_t)rs->n_cols + (size_t)col] = SIZE_MAX;
+}
+
 const char *rowset_get(const rowset *rs, size_t row, int col)
 {
     size_t off = rs->fields[row * (size_t)rs->n_cols + (size_t)col];

@@ -30,6 +30,8 @@ void rowset_free(rowset *rs);
 /* Appends one row of n_cols fields (NULL pointers are SQL NULL). */
 void rowset_add(rowset *rs, const char *const *fields);
 const char *rowset_get(const rowset *rs, size_t row, int col);
+/* Makes one field of a row already added SQL NULL (its text stays, unused, until the clear). */
+void rowset_set_null(rowset *rs, size_t row, int col);
 
 /* COPY of every row with `sql` ("COPY t (a, b) FROM STDIN"); name appears in errors. */
 int rowset_copy(const rowset *rs, PGconn *pg, const char *name, const char *sql, char *err,

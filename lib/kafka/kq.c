@@ -63,6 +63,14 @@ static const kq_prop kq_consumer_defaults[] = {
      * at W3's target rate (10,000 events/s) lest a fast worker wait on its fetcher. At most
      * ~6 MB for small messages. */
     {"queued.min.messages", "10000"},
+    /* How long the broker may hold a fetch that finds nothing new. A real broker answers as
+     * soon as data arrives, so this only bounds how often an idle consumer asks (50 times a
+     * second per broker: nothing to a Kafka cluster). The embedded broker (librdkafka's mock
+     * cluster) does not: it holds every empty fetch for the whole wait, and data produced
+     * meanwhile waits with it, up to 500 ms (librdkafka's default) at each hop of the pipeline.
+     * W3's delay at a low rate, split at ingest's commit: produce -> ingest p50 1,150 ms and
+     * ingest -> assess p50 467 ms at 500 ms; 386 and 162 ms at 20 ms (bench/README.md). */
+    {"fetch.wait.max.ms", "20"},
 };
 
 static const kq_prop kq_producer_defaults[] = {

@@ -34,7 +34,9 @@
  *             auto.offset.reset=earliest (the workers set error: lib/runtime/logcheck.h),
  *             isolation.level=read_committed, queued.max.messages.kbytes=16384,
  *             queued.min.messages=10000, fetch.max.bytes=8388608 (memory bounded on
- *             purpose: a lagging consumer's backlog stays in Kafka); group.id is required.
+ *             purpose: a lagging consumer's backlog stays in Kafka), fetch.wait.max.ms=20
+ *             (the embedded broker holds an empty fetch that long: kq.c); group.id is
+ *             required.
  *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
  *             queue.buffering.max.kbytes=65536, message.max.bytes=KQ_MESSAGE_MAX_BYTES.
  *

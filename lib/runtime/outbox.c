@@ -67,9 +67,9 @@ static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, c
     return v;
 }
 
-static int encode_assessment(const schema_set *schemas, const char *incident_id,
-                             long long created_ms, const json_t *payload, const json_t *v,
-                             wire_buf *out, char *err, size_t errlen)
+int outbox_assessment_record(const schema_set *schemas, const char *incident_id, int version,
+                             long long created_ms, const json_t *v, wire_buf *out, char *err,
+                             size_t errlen)
 {
     const json_t *clients = json_object_get(v, "clients");
     size_t n = json_array_size(clients), n_rules = 0;
@@ -105,7 +105,7 @@ static int encode_assessment(const schema_set *schemas, const char *incident_id,
     char *verdict_text = json_dumps(v, JSON_COMPACT);
     records_case_assessment rec = {
         .incident_id = incident_id,
-        .version = json_integer_value(json_object_get(payload, "version")),
+        .version = version,
         .assessed_at_ms = created_ms,
         .regime = jstr(v, "regime"),
         .my_number_status = jstr(json_object_get(v, "my_number"), "status"),
@@ -179,7 +179,9 @@ static int encode_row(const schema_set *schemas, PGresult *res, int r, wire_buf 
     else if (!strcmp(topic, "assessments")) {
         json_t *v = assessment_verdict(res, r, payload, err, errlen);
         if (v)
-            rc = encode_assessment(schemas, incident_id, created_ms, payload, v, out, err, errlen);
+            rc = outbox_assessment_record(
+                schemas, incident_id, (int)json_integer_value(json_object_get(payload, "version")),
+                created_ms, v, out, err, errlen);
         json_decref(v);
     } else if (!strcmp(topic, "tickets"))
         rc = encode_ticket(schemas, incident_id, payload, out, err, errlen);
@@ -264,28 +266,46 @@ static int relay_one_by_one(kq_producer *producer, const config *cfg, const sche
     return 0;
 }
 
-/* Marks the rows of ids published, or failed with their reason. */
-static int mark_rows(PGconn *pg, const json_t *sent, const json_t *failed, char *err, size_t errlen)
+/* The task ids of the claim that are neither in sent nor in failed ({task_id, ...}) into
+ * unsent: the rows that could not be encoded (rare; quadratic in the claim, which is bounded). */
+static void unsent_rows(PGresult *res, const json_t *sent, const json_t *failed, json_t *unsent)
+{
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *id = PQgetvalue(res, r, 0);
+        int found = 0;
+        size_t i;
+        const json_t *x;
+        json_array_foreach (sent, i, x)
+            if (!found && !strcmp(json_string_value(x), id)) found = 1;
+        json_array_foreach (failed, i, x)
+            if (!found && !strcmp(json_string_value(json_object_get(x, "task_id")), id)) found = 1;
+        if (!found) json_array_append_new(unsent, json_string(id));
+    }
+}
+
+/* The claim marks every row it takes published (relay_batch); what the batch did not send is
+ * set back: a row that could not be encoded stays unpublished (unsent: task ids), a row Kafka
+ * refused for good is marked failed instead (failed: {task_id, failure}). Both are rare, so
+ * the common batch costs the claim's one statement. */
+static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, char *err,
+                       size_t errlen)
 {
     int rc = 0;
-    if (json_array_size(sent) > 0) {
-        char *ids = json_dumps(sent, JSON_COMPACT);
+    if (json_array_size(unsent) > 0) {
+        char *ids = json_dumps(unsent, JSON_COMPACT);
         const char *pm[] = {ids};
-        /* Planned each time: prepared, it kept the plan made on an empty outbox (hashing
-         * every row of it) until autovacuum's first ANALYZE. */
-        PGresult *res = pgx_query_replanned(pg, "outbox.mark",
-                                            "UPDATE outbox SET published_at = now() WHERE task_id "
-                                            "IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                                            1, pm, err, errlen);
-        rc = res ? 0 : -1;
-        PQclear(res);
+        rc = pgx_exec_params(pg, "outbox.unmark",
+                             "UPDATE outbox SET published_at = NULL WHERE task_id IN "
+                             "(SELECT jsonb_array_elements_text($1::jsonb))",
+                             1, pm, NULL, err, errlen);
         free(ids);
     }
     if (rc == 0 && json_array_size(failed) > 0) {
         char *rows = json_dumps(failed, JSON_COMPACT);
         const char *pm[] = {rows};
         rc = pgx_exec_params(pg, "outbox.mark_failed",
-                             "UPDATE outbox o SET failed_at = now(), failure = f.failure FROM "
+                             "UPDATE outbox o SET published_at = NULL, failed_at = now(), "
+                             "failure = f.failure FROM "
                              "jsonb_to_recordset($1::jsonb) AS f(task_id text, failure text) "
                              "WHERE o.task_id = f.task_id",
                              1, pm, NULL, err, errlen);
@@ -294,12 +314,12 @@ static int mark_rows(PGconn *pg, const json_t *sent, const json_t *failed, char 
     return rc;
 }
 
-/* One claimed batch: produce, wait for delivery, mark. *rows receives how many were claimed.
- * When Kafka refuses a message of the batch for what it is (kq_producer_take_refused: too
- * large, invalid), producing the batch again would fail again forever: the batch is relayed
- * row by row instead (relay_one_by_one), the culprit marked failed and the others published.
- * Rows delivered by the failed try may be sent a second time (consumers de-duplicate by task
- * id). */
+/* One claimed batch: claim and mark published, produce, wait for delivery, set back what was
+ * not sent (unmark_rows), commit. *rows receives how many were claimed. When Kafka refuses a
+ * message of the batch for what it is (kq_producer_take_refused: too large, invalid),
+ * producing the batch again would fail again forever: the batch is relayed row by row instead
+ * (relay_one_by_one), the culprit marked failed and the others published. Rows delivered by
+ * the failed try may be sent a second time (consumers de-duplicate by task id). */
 static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
                        const schema_set *schemas, int batch, int *rows, long *relayed,
                        long *failures, char *err, size_t errlen)
@@ -308,20 +328,26 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     snprintf(limit, sizeof limit, "%d", batch);
     const char *p[] = {limit};
     if (pgx_begin(pg, err, errlen) != 0) return -1;
-    /* One round trip: the rows, which assessments are superseded within the claim, and the
-     * verdict of each newest one (case_verdict, migration 0009). */
-    PGresult *res = pgx_query(
+    /* One round trip and one row version each: the rows, marked published at once (the
+     * transaction commits only after Kafka acknowledged them, and rolls back otherwise), which
+     * assessments are superseded within the claim, and the verdict of each newest one that
+     * came without its record (case_verdict, migration 0009). The ids are taken first (an
+     * array: an index scan of outbox_pending that stops at $1 rows), then updated by key.
+     * Planned each time: prepared on an empty outbox, the update kept a sequential scan that
+     * compared every row of the table with every id claimed (300 ms a claim in W3). */
+    PGresult *res = pgx_query_replanned(
         pg, "outbox.claim",
-        "WITH claimed AS (SELECT task_id, topic, incident_id, payload, created_at, kind, record "
-        "FROM outbox WHERE published_at IS NULL AND failed_at IS NULL "
-        "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED), "
+        "WITH claimed AS (UPDATE outbox SET published_at = now() WHERE task_id = ANY (ARRAY("
+        "SELECT task_id FROM outbox WHERE published_at IS NULL AND failed_at IS NULL "
+        "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED)) "
+        "RETURNING task_id, topic, incident_id, payload, created_at, kind, record), "
         "ranked AS (SELECT *, (payload->>'version')::integer AS version, row_number() OVER "
         "(PARTITION BY topic, incident_id ORDER BY (payload->>'version')::integer DESC) AS rank "
         "FROM claimed) "
         "SELECT task_id, topic, incident_id, payload::text, "
         "(extract(epoch FROM created_at) * 1000)::bigint, kind, version, record, "
-        "CASE WHEN topic = 'assessments' AND rank = 1 AND NOT payload ? 'verdict' "
-        "THEN case_verdict(incident_id, version)::text END, "
+        "CASE WHEN topic = 'assessments' AND rank = 1 AND record IS NULL "
+        "AND NOT payload ? 'verdict' THEN case_verdict(incident_id, version)::text END, "
         "topic = 'assessments' AND rank > 1 FROM ranked ORDER BY created_at, task_id",
         1, p, err, errlen);
     if (!res) {
@@ -359,8 +385,11 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         }
     }
     wire_buf_free(&buf);
+    json_t *unsent = json_array();
+    if (rc == 0 && (int)(json_array_size(sent) + json_array_size(failed)) < *rows)
+        unsent_rows(res, sent, failed, unsent);
     PQclear(res);
-    if (rc == 0) rc = mark_rows(pg, sent, failed, err, errlen);
+    if (rc == 0) rc = unmark_rows(pg, unsent, failed, err, errlen);
     if (rc == 0)
         rc = pgx_commit(pg, err, errlen);
     else
@@ -370,7 +399,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         *failures += (long)json_array_size(failed);
     }
     /* Rows that could not be encoded would be claimed again at once: stop this round. */
-    if (rc == 0 && (int)(json_array_size(sent) + json_array_size(failed)) < *rows) *rows = 0;
+    if (rc == 0 && json_array_size(unsent) > 0) *rows = 0;
+    json_decref(unsent);
     json_decref(sent);
     json_decref(produced);
     json_decref(failed);

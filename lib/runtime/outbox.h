@@ -3,10 +3,12 @@
  *
  * Rows are written by a worker in the same transaction as the results they come from. The
  * relay, in a transaction of its own, claims unpublished rows with FOR UPDATE SKIP LOCKED (so
- * two relays never send the same row at once and neither waits for the other), encodes each as
- * the record of its topic, produces them keyed by incident id with the task id in the header
- * `mni.task_id`, waits for every delivery report, and only then marks them published. A crash
- * between delivery and the mark sends them again: consumers de-duplicate by task id. Rows are
+ * two relays never send the same row at once and neither waits for the other) and marks them
+ * published in the same statement, encodes each as the record of its topic, produces them
+ * keyed by incident id with the task id in the header `mni.task_id`, waits for every delivery
+ * report, and only then commits (a row it did not send is set back first). A crash or a failed
+ * delivery before the commit leaves them unpublished, to be sent again: consumers de-duplicate
+ * by task id. Rows are
  * never selected by a serial high-water mark, because rows commit out of order.
  *
  * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
@@ -28,6 +30,7 @@
 #ifndef MNI_OUTBOX_H
 #define MNI_OUTBOX_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include <libpq-fe.h>
@@ -36,6 +39,7 @@
 #include "lib/kafka/kq.h"
 #include "lib/runtime/config.h"
 #include "lib/serdes/schema_set.h"
+#include "lib/serdes/wire.h"
 
 /* This module is the outbox table's one writer (db/README.md): rows go in through the two
  * enqueue functions and out through the relay. */
@@ -58,6 +62,14 @@ int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size
  * published, *failed the rows Kafka refused for good (marked failed). */
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
                  int batch, long *relayed, long *failed, char *err, size_t errlen);
+
+/* The CaseAssessment record of a case version whose whole verdict document (verdict_json_build,
+ * or case_verdict() put back together) is v, assessed at created_ms: what the relay sends on
+ * the assessments topic. A writer that has the verdict in hand stores it as the row's record,
+ * so that the relay neither rebuilds the verdict in SQL nor parses it again. 0, or -1 (err). */
+int outbox_assessment_record(const schema_set *schemas, const char *incident_id, int version,
+                             long long created_ms, const json_t *v, wire_buf *out, char *err,
+                             size_t errlen);
 
 /* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
  * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it

@@ -195,6 +195,7 @@ static void test_conf_defaults(void **state)
     conf_value(conf, "auto.offset.reset", "smallest");       /* librdkafka's name for earliest */
     conf_value(conf, "isolation.level", "read_uncommitted"); /* the caller's pair wins */
     conf_value(conf, "queued.min.messages", "10000");        /* memory bounded */
+    conf_value(conf, "fetch.wait.max.ms", "20");             /* the mock holds empty fetches */
     rd_kafka_conf_destroy(conf);
 
     conf = kq_conf_new(KQ_PRODUCER, NULL, 0, err, sizeof err);

@@ -14,6 +14,10 @@
  *                              one of the second row sent alone: exactly one row is marked
  *                              failed with the broker's reason and never reaches the topic; the
  *                              other two are published and on the topic.
+ *   unencodable_row_stays_unpublished  the claim marks its rows published in the statement that
+ *                              takes them: a row the relay cannot encode (no record, a payload
+ *                              of no known kind) is set back, neither published nor failed,
+ *                              and logged; the rows around it are published and on the topic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,8 +47,11 @@ static int group_setup(void **state)
 {
     (void)state;
     char err[512];
-    static const mockkafka_topic topics[] = {
-        {"ob.accepted", 1}, {"ob.tasks.large", 1}, {"ob.tasks.broker", 1}, {"ob.dlq", 1}};
+    static const mockkafka_topic topics[] = {{"ob.accepted", 1},
+                                             {"ob.tasks.large", 1},
+                                             {"ob.tasks.broker", 1},
+                                             {"ob.tasks.bad", 1},
+                                             {"ob.dlq", 1}};
     kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
     if (!kafka) {
         fprintf(stderr, "mock kafka: %s\n", err);
@@ -209,11 +216,41 @@ static void broker_refusal_fails_alone(void **state)
     testenv_db_drop(&db);
 }
 
+static void unencodable_row_stays_unpublished(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    queue_rows(&db, "INC-OB-3", "bad", 0);
+    char err[512];
+    assert_int_equal(pgx_exec(db.conn, "test.unencodable",
+                              "UPDATE outbox SET record = NULL, payload = '{\"kind\": \"none\"}' "
+                              "WHERE task_id = 'bad-2'",
+                              err, sizeof err),
+                     0);
+    assert_true(run_relay(&db, "ob-bad", "ob.tasks.bad", 2, 0, "not encodable") >= 1);
+
+    sqlcheck_equal(db.conn,
+                   "SELECT string_agg(task_id || ':' || (published_at IS NOT NULL) || ':' || "
+                   "(failed_at IS NOT NULL), ',' ORDER BY task_id) FROM outbox",
+                   NULL, "bad-1:true:false,bad-2:false:false,bad-3:true:false");
+    topicio_messages m;
+    assert_int_equal(
+        topicio_read_to_end(mockkafka_bootstraps(kafka), "ob.tasks.bad", 1, WORKER_TIMEOUT_MS, &m),
+        0);
+    assert_true(on_topic(&m, "bad-1") >= 1);
+    assert_int_equal(on_topic(&m, "bad-2"), 0);
+    assert_true(on_topic(&m, "bad-3") >= 1);
+    topicio_messages_free(&m);
+    testenv_db_drop(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(too_large_row_fails_alone),
         cmocka_unit_test(broker_refusal_fails_alone),
+        cmocka_unit_test(unencodable_row_stays_unpublished),
     };
     return cmocka_run_group_tests_name("outbox relay refusals", tests, group_setup, group_teardown);
 }

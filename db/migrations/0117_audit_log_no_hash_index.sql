@@ -1,0 +1,11 @@
+-- 0117: audit_log without the unique index on hash (issue 6, W3).
+--
+-- Every audit row paid an insert into audit_log_hash_key (0005: hash UNIQUE), a B-tree of
+-- random 32-byte keys: each insert lands on a page of its own, so the index costs a page
+-- write (and its WAL) per row. Measured with audit_log_append of 600 rows: about half of the
+-- function's time. No statement looks a row up by its hash (audit_log_verify and
+-- `mni audit verify` walk the chain by seq; anchors join on seq), and the uniqueness it
+-- enforced follows from the chain itself: hash covers seq (the primary key) through
+-- sha256, so two rows with one hash would be a collision of sha256. The CHECK on its length
+-- stays.
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_hash_key;
