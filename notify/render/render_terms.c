@@ -242,25 +242,26 @@ json_t *render__free_text(const char *text)
     return s ? s : json_string("（文字コードが不正なため、この記載は省略しました）");
 }
 
-static const json_t *find_client(const json_t *arr, const char *client_id)
+const json_t *render__find_by(const json_t *arr, const char *key, const char *value)
 {
     size_t i;
-    const json_t *c;
-    json_array_foreach (arr, i, c) {
-        const char *id = render__str(c, "client_id");
-        if (id && client_id && !strcmp(id, client_id)) return c;
+    const json_t *e;
+    json_array_foreach (arr, i, e) {
+        const char *v = render__str(e, key);
+        if (v && value && !strcmp(v, value)) return e;
     }
     return NULL;
 }
 
 const json_t *render__verdict_client(const json_t *snapshot, const char *client_id)
 {
-    return find_client(json_object_get(json_object_get(snapshot, "verdict"), "clients"), client_id);
+    return render__find_by(json_object_get(json_object_get(snapshot, "verdict"), "clients"),
+                           "client_id", client_id);
 }
 
 const json_t *render__exposure(const json_t *snapshot, const char *client_id)
 {
-    return find_client(json_object_get(snapshot, "clients"), client_id);
+    return render__find_by(json_object_get(snapshot, "clients"), "client_id", client_id);
 }
 
 const char *render__step_done(const json_t *snapshot, const char *step)
