@@ -191,8 +191,8 @@ const char *render__time_ja(const char *rfc3339, char out[64])
     char ignored[64];
     if (!rfc3339 || timefmt_parse_rfc3339(rfc3339, &ms, ignored, sizeof ignored) != 0)
         return RENDER_UNKNOWN;
-    /* Floor division: instants before 1970 still land on the right Japan day. */
-    int64_t secs = (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)) + 9 * 3600;
+    /* Floor divisions: instants before 1970 still land on the right Japan day. */
+    int64_t secs = timefmt_ms_to_s(ms) + 9 * 3600;
     int64_t day = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     int64_t in_day = secs - day * 86400;
     char date[48];
