@@ -11,6 +11,7 @@
 #include "notify/render/render_int.h"
 #include "rules/jpcal.h"
 #include "rules/mynumber.h"
+#include "rules/rules.h"
 
 typedef struct {
     const char *key, *text;
@@ -191,12 +192,11 @@ const char *render__time_ja(const char *rfc3339, char out[64])
     char ignored[64];
     if (!rfc3339 || timefmt_parse_rfc3339(rfc3339, &ms, ignored, sizeof ignored) != 0)
         return RENDER_UNKNOWN;
-    /* Floor divisions: instants before 1970 still land on the right Japan day. */
-    int64_t secs = timefmt_ms_to_s(ms) + 9 * 3600;
-    int64_t day = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t in_day = secs - day * 86400;
+    int64_t secs = timefmt_ms_to_s(ms);
+    jpcal_day day = rules_japan_day(secs);
+    int64_t in_day = secs + RULES_JST_OFFSET_SECONDS - (int64_t)day * 86400;
     char date[48];
-    day_words((jpcal_day)day, date, sizeof date);
+    day_words(day, date, sizeof date);
     snprintf(out, 64, "%s%02d:%02d", date, (int)(in_day / 3600), (int)(in_day % 3600 / 60));
     return out;
 }
