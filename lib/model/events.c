@@ -180,6 +180,34 @@ void *mni_event_alloc(mni_event *ev, size_t n)
     return arena_alloc(&ev->arena, n);
 }
 
+/* ---- the facts, one row each (lib/model/fact_fields.h): checks and Avro ---- */
+
+typedef enum { EV_TIME, EV_TEXT, EV_REPORTER, EV_BITS, EV_SYM, EV_BOOL, EV_NOTICE } ev_fact_kind;
+
+typedef struct {
+    const char *key;   /* the Avro field */
+    const char *field; /* its path in an error */
+    unsigned bit;
+    ev_fact_kind kind;
+    mni_event_sym vocab;
+    size_t offset; /* in mni_event_facts */
+    bool required; /* an IncidentOpened must state it (TEXT: and not leave it out) */
+} ev_fact;
+
+#define EV_REQ true
+#define EV_OPT false
+#define EV_ROW(key, field, bit, kind, vocab, names, core, opened)                                  \
+    {#key, "body." #key, bit, EV_##kind, vocab, offsetof(mni_event_facts, field), EV_##opened},
+static const ev_fact ev_facts[] = {MNI_FACT_FIELDS(EV_ROW)};
+#undef EV_ROW
+
+/* A SYM fact is an enum, read and written here as the int it is. */
+#define EV_ENUM_IS_INT(key, field, bit, kind, vocab, names, core, opened)                          \
+    _Static_assert(sizeof(((mni_event_facts *)0)->field) == sizeof(int) || EV_##kind != EV_SYM,    \
+                   #key " is not int-sized");
+MNI_FACT_FIELDS(EV_ENUM_IS_INT)
+#undef EV_ENUM_IS_INT
+
 /* ---- contract checks ---- */
 
 int mni_event_check_id(const char *field, const char *s, char *err, size_t errlen)
@@ -306,42 +334,44 @@ static int ck_client_facts(const mni_event_client_facts *c, int64_t persons, cha
     return ck_body("body.client_facts", &c->body, err, errlen);
 }
 
+/* One fact that is present. */
+static int ck_fact(const ev_fact *d, const mni_event_facts *f, char *err, size_t errlen)
+{
+    const void *at = (const char *)f + d->offset;
+
+    switch (d->kind) {
+    case EV_TIME:
+        return ck_time(d->field, *(const int64_t *)at, err, errlen);
+    case EV_TEXT:
+        return ck_text(d->field, *(const char *const *)at, d->required, err, errlen);
+    case EV_REPORTER: {
+        const mni_event_reporter *r = at;
+        if (ck_sym("body.reporter.role", MNI_SYM_ROLE, (int)r->role, err, errlen) ||
+            ck_body("body.reporter", &r->body, err, errlen))
+            return -1;
+        if (r->employees_given && r->employees < 0)
+            return errbuf_fail(err, errlen, "body.reporter.employees: %lld is negative",
+                               (long long)r->employees);
+        return 0;
+    }
+    case EV_BITS:
+        return ck_bits(d->field, d->vocab, *(const unsigned *)at, err, errlen);
+    case EV_SYM:
+        return ck_sym(d->field, d->vocab, *(const int *)at, err, errlen);
+    case EV_BOOL:
+    case EV_NOTICE:
+        return 0;
+    }
+    return errbuf_fail(err, errlen, "%s: unknown fact kind %d", d->field, (int)d->kind);
+}
+
 static int ck_facts(const mni_event_facts *f, unsigned present, char *err, size_t errlen)
 {
     if (present & ~(unsigned)MNI_FACT_ALL)
         return errbuf_fail(err, errlen, "body: unknown fact bits 0x%x",
                            present & ~(unsigned)MNI_FACT_ALL);
-    if ((present & MNI_FACT_KNOWN_AT) && ck_time("body.known_at", f->known_at_ms, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_TITLE) && ck_text("body.title", f->title, true, err, errlen)) return -1;
-    if ((present & MNI_FACT_REPORTER) &&
-        (ck_sym("body.reporter.role", MNI_SYM_ROLE, (int)f->reporter.role, err, errlen) ||
-         ck_body("body.reporter", &f->reporter.body, err, errlen)))
-        return -1;
-    if ((present & MNI_FACT_REPORTER) && f->reporter.employees_given && f->reporter.employees < 0)
-        return errbuf_fail(err, errlen, "body.reporter.employees: %lld is negative",
-                           (long long)f->reporter.employees);
-    if ((present & MNI_FACT_ACTOR) &&
-        ck_sym("body.actor", MNI_SYM_ACTOR, (int)f->actor, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_KINDS) && ck_bits("body.kinds", MNI_SYM_KIND, f->kinds, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_CERTAINTY) &&
-        ck_sym("body.certainty", MNI_SYM_CERTAINTY, (int)f->certainty, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_IMPROPER_PURPOSE) &&
-        ck_sym("body.improper_purpose", MNI_SYM_LEVEL, (int)f->improper_purpose, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_SYSTEMS) &&
-        ck_bits("body.systems", MNI_SYM_SYSTEM, f->systems, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_UNSPECIFIED_VIEWING) &&
-        ck_sym("body.unspecified_viewing", MNI_SYM_VIEWING, (int)f->unspecified_viewing, err,
-               errlen))
-        return -1;
-    if ((present & MNI_FACT_DESCRIPTION) &&
-        ck_text("body.description", f->description, false, err, errlen))
-        return -1;
+    for (size_t i = 0; i < EV_N(ev_facts); i++)
+        if ((present & ev_facts[i].bit) && ck_fact(&ev_facts[i], f, err, errlen)) return -1;
     return 0;
 }
 
@@ -408,31 +438,6 @@ int mni_event_check(const mni_event *ev, char *err, size_t errlen)
         return errbuf_fail(err, errlen, "type: no event kind set");
     }
 }
-
-/* ---- Avro: the facts, one row each (lib/model/fact_fields.h) ---- */
-
-typedef enum { EV_TIME, EV_TEXT, EV_REPORTER, EV_BITS, EV_SYM, EV_BOOL, EV_NOTICE } ev_fact_kind;
-
-typedef struct {
-    const char *key;   /* the Avro field */
-    const char *field; /* its path in an error */
-    unsigned bit;
-    ev_fact_kind kind;
-    mni_event_sym vocab;
-    size_t offset; /* in mni_event_facts */
-} ev_fact;
-
-#define EV_ROW(key, field, bit, kind, vocab, names, core, opened)                                  \
-    {#key, "body." #key, bit, EV_##kind, vocab, offsetof(mni_event_facts, field)},
-static const ev_fact ev_facts[] = {MNI_FACT_FIELDS(EV_ROW)};
-#undef EV_ROW
-
-/* A SYM fact is an enum, read and written here as the int it is. */
-#define EV_ENUM_IS_INT(key, field, bit, kind, vocab, names, core, opened)                          \
-    _Static_assert(sizeof(((mni_event_facts *)0)->field) == sizeof(int) || EV_##kind != EV_SYM,    \
-                   #key " is not int-sized");
-MNI_FACT_FIELDS(EV_ENUM_IS_INT)
-#undef EV_ENUM_IS_INT
 
 /* ---- Avro: writing ---- */
 
