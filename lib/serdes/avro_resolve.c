@@ -1,4 +1,4 @@
-/* events_resolve: Avro schema resolution with reader defaults (see events_resolve.h). */
+/* avro_resolve: Avro schema resolution with reader defaults (see avro_resolve.h). */
 #include "lib/serdes/avro_resolve.h"
 
 #include <stdarg.h>
