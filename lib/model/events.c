@@ -201,7 +201,7 @@ typedef struct {
 static const ev_fact ev_facts[] = {MNI_FACT_FIELDS(EV_ROW)};
 #undef EV_ROW
 
-/* A SYM fact is an enum, read and written here as the int it is. */
+/* A SYM fact is an enum, read and written here and in events_json.c as the int it is. */
 #define EV_ENUM_IS_INT(key, field, bit, kind, vocab, names, core, opened)                          \
     _Static_assert(sizeof(((mni_event_facts *)0)->field) == sizeof(int) || EV_##kind != EV_SYM,    \
                    #key " is not int-sized");
