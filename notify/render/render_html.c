@@ -157,21 +157,13 @@ const char *render_html__obligation(const char *kind)
 void render_html__time(buf *b, const char *rfc3339)
 {
     char words[64];
-    if (!rfc3339) {
-        buf_puts(b, "—");
-        return;
-    }
-    render_html_escape(b, render__time_ja(rfc3339, words));
+    render_html_escape(b, rfc3339 ? render__time_ja(rfc3339, words) : "—");
 }
 
 void render_html__date(buf *b, const char *date)
 {
     char words[64];
-    if (!date) {
-        buf_puts(b, "—");
-        return;
-    }
-    render_html_escape(b, render__date_ja(date, words));
+    render_html_escape(b, date ? render__date_ja(date, words) : "—");
 }
 
 void render_html__status(buf *b, const char *status, int words)
