@@ -112,10 +112,11 @@ $(BIN)/$(call prog_name,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(call pro
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-# A worker's modules (all but its main.c) form an archive the unit tests link, so the pure
-# parts of a worker (the assess fold, notify's webhook backoff) are tested directly.
+# The workers' modules (all but each main.c) form an archive the unit tests and the benchmarks
+# link, so the pure parts of a worker (the assess fold, notify's webhook backoff, ingest's
+# validation) are tested and measured directly.
 WORKER_LIB := $(BUILD)/libmni_workers.a
-WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c notify/*.c)))
+WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard ingest/*.c assess/*.c notify/*.c)))
 $(WORKER_LIB): $(WORKER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -128,11 +129,9 @@ $(BUILD)/tests/%: tests/integration/%.c $(TEST_SUPPORT) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(TEST_SUPPORT) $(LIBS) $(DEP_LIBS) -lcmocka
 
-# Benchmarks may measure a worker's own modules (everything of assess/ but its main).
-BENCH_WORKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard assess/*.c)))
-$(BUILD)/bench/%: bench/%.c $(BENCH_WORKER_OBJ) $(LIBS)
+$(BUILD)/bench/%: bench/%.c $(WORKER_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BENCH_WORKER_OBJ) $(LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(WORKER_LIB) $(LIBS) $(DEP_LIBS)
 
 # libFuzzer targets (tests/fuzz/README.md), one per tests/fuzz/fuzz_*.c, and the program that
 # writes their seed corpora; only in the clang build (FUZZ=1, build/fuzz).

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/timefmt.h"
 #include "lib/model/fact_fields.h"
 #include "rules/headcount.h"
 #include "rules/obligations.h"
@@ -115,8 +116,7 @@ void case_facts_apply(case_state *c, const mni_event_facts *f, unsigned present)
     if (present & MNI_FACT_KNOWN_AT) {
         c->known_at_ms = f->known_at_ms;
         /* The core counts whole seconds; floor so that 23:59:59.9 stays on its day. */
-        r->known_at =
-            f->known_at_ms >= 0 ? f->known_at_ms / 1000 : -((-f->known_at_ms + 999) / 1000);
+        r->known_at = timefmt_ms_to_s(f->known_at_ms);
     }
     if (present & MNI_FACT_REPORTER) {
         r->role = f->reporter.role;
@@ -257,7 +257,7 @@ case_assess_result case_assess(case_state *c, int64_t event_at_ms, rules_verdict
      * clients runs from the knowledge time (the contract and rule Art. 4 speak of the
      * incident, not of when a report item fired). */
     int64_t known = c->facts.known_at;
-    c->facts.known_at = *since >= 0 ? *since / 1000 : -((-*since + 999) / 1000);
+    c->facts.known_at = timefmt_ms_to_s(*since);
     rules_verdict shifted;
     int rc = run_core(c, &shifted, c->scratch2, why, whylen);
     c->facts.known_at = known;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/base/buf.h"
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
 #include "lib/serdes/registry_client.h"
@@ -59,8 +60,7 @@ struct registry_server {
 
 /* A request's body, gathered over the calls libmicrohttpd makes while it arrives. */
 typedef struct {
-    char *data;
-    size_t len;
+    buf body;
     bool too_long;
 } rs_upload;
 
@@ -125,7 +125,7 @@ static int rs_read_schema(const rs_upload *up, char **schema, char **canonical, 
         rs_error(r, 422, 42201, "Invalid schema: request body too long");
         return -1;
     }
-    body = json_loadb(up->data != NULL ? up->data : "", up->len, 0, &jerr);
+    body = json_loadb(up->body.data != NULL ? up->body.data : "", up->body.len, 0, &jerr);
     if (body == NULL) {
         snprintf(why, sizeof(why), "Unparseable request body: %s", jerr.text);
         rs_error(r, 422, 422, why);
@@ -465,17 +465,13 @@ static enum MHD_Result rs_handle(void *cls, struct MHD_Connection *c, const char
     if (up == NULL) { /* the headers: make room for the body */
         up = calloc(1, sizeof(*up));
         if (up == NULL) return MHD_NO;
+        buf_init(&up->body, REGISTRY_SERVER_MAX_BODY);
         *con_cls = up;
         return MHD_YES;
     }
     if (*data_size > 0) { /* a piece of the body */
-        if (!up->too_long && up->len + *data_size <= REGISTRY_SERVER_MAX_BODY) {
-            char *grown = realloc(up->data, up->len + *data_size + 1);
-            if (grown == NULL) return MHD_NO;
-            up->data = grown;
-            memcpy(up->data + up->len, data, *data_size);
-            up->len += *data_size;
-            up->data[up->len] = '\0';
+        if (!up->too_long && up->body.len + *data_size <= REGISTRY_SERVER_MAX_BODY) {
+            if (buf_putn(&up->body, data, *data_size) != 0) return MHD_NO;
         } else {
             up->too_long = true;
         }
@@ -511,7 +507,7 @@ static void rs_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     (void)c;
     (void)code;
-    if (up != NULL) free(up->data);
+    if (up != NULL) buf_free(&up->body);
     free(up);
     *con_cls = NULL;
 }

@@ -70,7 +70,7 @@ static int validate_opened_facts(const mni_event *ev, char *why, size_t whylen)
                                 .persons_max = RULES_ABSENT,
                                 .contract_notice_hours = RULES_ABSENT};
     rules_facts r = {
-        .known_at = f->known_at_ms >= 0 ? f->known_at_ms / 1000 : -((-f->known_at_ms + 999) / 1000),
+        .known_at = timefmt_ms_to_s(f->known_at_ms),
         .role = f->reporter.role,
         .number_use_entity = f->reporter.number_use_entity,
         .public_body_system = f->reporter.public_body_system,
@@ -102,8 +102,7 @@ static int validate_opened_facts(const mni_event *ev, char *why, size_t whylen)
  * My Numbers were issued, or so far ahead that no clock could run from it. */
 static int validate_time(const char *field, int64_t ms, char *why, size_t whylen)
 {
-    int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    jpcal_day day = rules_japan_day(s);
+    jpcal_day day = rules_japan_day(timefmt_ms_to_s(ms));
     if (day >= RULES_FIRST_KNOWN_DAYNUM && day <= RULES_LAST_KNOWN_DAYNUM) return 0;
     char when[32];
     timefmt_format_utc_ms(ms, when);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/digest.h"
 #include "lib/base/timefmt.h"
 #include "lib/pg/pgx.h"
 
@@ -155,13 +156,7 @@ static json_t *park_row(const waiting_event *e)
     timefmt_format_utc_ms(e->occurred_at_ms, occurred);
     char *hex = malloc(2 * e->len + 1);
     if (!hex) return NULL;
-    static const char digits[] = "0123456789abcdef";
-    const unsigned char *p = e->payload;
-    for (size_t i = 0; i < e->len; i++) {
-        hex[2 * i] = digits[p[i] >> 4];
-        hex[2 * i + 1] = digits[p[i] & 15];
-    }
-    hex[2 * e->len] = '\0';
+    digest_hex(e->payload, e->len, hex);
     json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s}", "event_id", e->event_id,
                             "incident_id", e->incident_id, "kind", e->kind, "occurred_at", occurred,
                             "src_epoch", (int)e->src_epoch, "src_partition", (int)e->src_partition,

@@ -13,7 +13,8 @@
  *   tick     the sweeper (sweeper.h) in its own transaction, then the outbox relay for every
  *            unpublished row (the tickets this worker opened, the reminders and escalations
  *            it queued, and whatever else waits), then tickets whose outbox row is published
- *            move from open to published, each with its audit row, in one transaction.
+ *            move from open to published, each with its audit row, in one transaction
+ *            (notify_store_tickets_published).
  *
  *            Then, with notify.webhook.url set, one webhook pass (webhook.h): tickets due are
  *            POSTed, retried with backoff, delivered or failed.
@@ -36,7 +37,6 @@
 #include "lib/base/timefmt.h"
 #include "lib/model/records.h"
 #include "lib/pg/pgx.h"
-#include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
 #include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
@@ -238,25 +238,10 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
     worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
     /* Whichever relay sent a ticket's row (this one, or another worker's), the ticket is
      * published once its row is; each publication is a delivery, audited and signed. */
-    if (pgx_begin(pg, err, errlen) != 0) return -1;
-    PGresult *res = pgx_query_replanned(
-        pg, "notify.tickets_published",
-        "WITH moved AS (UPDATE tickets t SET status = 'published', updated_at = now() "
-        "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
-        "AND o.published_at IS NOT NULL AND t.status = 'open' "
-        "RETURNING t.ticket_id, t.incident_id, t.client_id) "
-        "SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('action', 'ticket_published', "
-        "'incident_id', incident_id, 'client_id', client_id, "
-        "'payload', jsonb_build_object('ticket_id', ticket_id)) ORDER BY ticket_id), '[]')::text "
-        "FROM moved",
-        0, NULL, err, errlen);
-    if (!res) return -1;
-    published = atoll(PQgetvalue(res, 0, 0));
-    int rc = published > 0
-                 ? audit_append(pg, NOTIFY_ACTOR, PQgetvalue(res, 0, 1), NULL, err, errlen)
-                 : 0;
-    PQclear(res);
-    if (rc != 0 || pgx_commit(pg, err, errlen) != 0) return -1;
+    if (pgx_begin(pg, err, errlen) != 0 ||
+        notify_store_tickets_published(pg, &published, err, errlen) != 0 ||
+        pgx_commit(pg, err, errlen) != 0)
+        return -1;
     if (relayed > 0 || published > 0)
         log_info("outbox relayed", LOG_INT("rows", relayed),
                  LOG_INT("tickets_published", published), LOG_END);

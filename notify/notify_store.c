@@ -114,3 +114,25 @@ int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
     if (rc == 0) json_array_clear(rows);
     return rc;
 }
+
+int notify_store_tickets_published(PGconn *pg, long long *published, char *err, size_t errlen)
+{
+    PGresult *res = pgx_query_replanned(
+        pg, "notify.tickets_published",
+        "WITH moved AS (UPDATE tickets t SET status = 'published', updated_at = now() "
+        "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
+        "AND o.published_at IS NOT NULL AND t.status = 'open' "
+        "RETURNING t.ticket_id, t.incident_id, t.client_id) "
+        "SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('action', 'ticket_published', "
+        "'incident_id', incident_id, 'client_id', client_id, "
+        "'payload', jsonb_build_object('ticket_id', ticket_id)) ORDER BY ticket_id), '[]')::text "
+        "FROM moved",
+        0, NULL, err, errlen);
+    if (!res) return -1;
+    *published = atoll(PQgetvalue(res, 0, 0));
+    int rc = *published > 0
+                 ? audit_append(pg, NOTIFY_ACTOR, PQgetvalue(res, 0, 1), NULL, err, errlen)
+                 : 0;
+    PQclear(res);
+    return rc;
+}

@@ -7,7 +7,8 @@
  *               recipient kind. Inserted with ON CONFLICT DO NOTHING: a replayed task finds
  *               its rows and adds nothing (*fresh = 0 tells the caller to stop there).
  *   tickets     one per task, ticket_id deterministic ("T-" + task id), ON CONFLICT DO NOTHING;
- *               with the webhook on, stored pending for it (webhook.h).
+ *               with the webhook on, stored pending for it (webhook.h); marked published once
+ *               the relay has sent its outbox row (notify_store_tickets_published, each tick).
  *   outbox      the ticket as a row on logical topic 'tickets' (payload as outbox.c's
  *               encode_ticket reads it), so the relay publishes it to the tickets topic.
  *   audit_log   rows collected per batch (notify_audit_add) and appended in one statement at
@@ -56,6 +57,10 @@ typedef struct {
 
 /* Inserts the ticket and its outbox row (topic 'tickets'). */
 int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen);
+/* Marks published every open ticket whose outbox row a relay has sent (this worker's or
+ * another's) and appends a ticket_published audit row for each, in ticket id order;
+ * *published receives how many. */
+int notify_store_tickets_published(PGconn *pg, long long *published, char *err, size_t errlen);
 
 /* Queues an audit row (actor mni-notify) in rows, a JSON array the caller owns. */
 void notify_audit_add(json_t *rows, const char *action, const char *incident_id,

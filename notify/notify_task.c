@@ -75,8 +75,7 @@ static json_t *task_json(const records_notify_task *t, const json_t *payload)
     }
     if (!jstr(payload, "due_date") && !jstr(payload, "due_at") && t->due_at_ms != RECORDS_NO_TIME) {
         char when[32];
-        int64_t ms = t->due_at_ms;
-        timefmt_format_jst(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), when);
+        timefmt_format_jst_ms(t->due_at_ms, when);
         json_object_set_new(task, "due_at", json_string(when));
     }
     return task;

@@ -23,17 +23,12 @@ typedef struct {
     char *cause;      /* its cause event, or NULL */
 } as_of;
 
-static void jst_text(long long ms, char out[32])
-{
-    timefmt_format_jst(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), out);
-}
-
 /* An epoch-milliseconds column as RFC 3339 Japan time, or JSON null. */
 static json_t *time_value(PGresult *res, int r, int c)
 {
     if (PQgetisnull(res, r, c)) return json_null();
     char text[32];
-    jst_text(atoll(PQgetvalue(res, r, c)), text);
+    timefmt_format_jst_ms(atoll(PQgetvalue(res, r, c)), text);
     return json_string(text);
 }
 
@@ -63,7 +58,7 @@ static json_t *known_at_value(const json_t *facts)
     int64_t ms;
     char why[128], out[32];
     if (!text || timefmt_parse_rfc3339(text, &ms, why, sizeof why) != 0) return json_null();
-    jst_text(ms, out);
+    timefmt_format_jst_ms(ms, out);
     return json_string(out);
 }
 

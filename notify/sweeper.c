@@ -38,11 +38,6 @@ static int sweep_now(PGconn *pg, const sweeper_config *cfg, long long *now_ms, c
     return 0;
 }
 
-static void jst_text(long long ms, char out[32])
-{
-    timefmt_format_jst(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), out);
-}
-
 /* Queues one reminder or escalation; *queued = 1 when the row is new. */
 static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const char *as_of,
                       json_t *audit, int *queued, char *err, size_t errlen)
@@ -52,7 +47,7 @@ static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const 
     const char *deadline_kind = PQgetvalue(res, r, 3);
     const char *due_date = PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4);
     char due_at[32] = "";
-    if (!PQgetisnull(res, r, 5)) jst_text(atoll(PQgetvalue(res, r, 5)), due_at);
+    if (!PQgetisnull(res, r, 5)) timefmt_format_jst_ms(atoll(PQgetvalue(res, r, 5)), due_at);
     const char *due = due_at[0] ? due_at : due_date;
     char task_id[33];
     mni_reminder_task_id(incident_id, kind, client_id, deadline_kind, due, task_id);
@@ -149,7 +144,7 @@ int sweeper_run(PGconn *pg, const sweeper_config *cfg, long *reminders, long *es
     if (sweep_now(pg, cfg, &now_ms, err, errlen) != 0) return -1;
     char now_utc[32], as_of[32];
     timefmt_format_utc_ms(now_ms, now_utc);
-    jst_text(now_ms, as_of);
+    timefmt_format_jst_ms(now_ms, as_of);
     json_t *audit = json_array();
     if (!audit) {
         snprintf(err, errlen, "sweeper: out of memory");

@@ -8,9 +8,11 @@
  * the NUL-terminated text to the caller and leaves the buffer empty (same limit). The data is
  * always NUL-terminated when len > 0 and the buffer has not failed.
  *
- * Users: the document renderers (notify/render/). The Avro framing buffer (lib/serdes/wire.h,
- * bytes with an error message per failure) and the log line builder (lib/base/log.c, a stack
- * buffer that truncates a line rather than drop it) keep their own shapes on purpose.
+ * Users: the document renderers (notify/render/) and the HTTP bodies of the schema registry
+ * (lib/serdes/registry_client.c's answers, cli/registry_server.c's requests). The Avro framing
+ * buffer (lib/serdes/wire.h, bytes with an error message per failure), the COPY buffer
+ * (lib/pg/pgx.c, flushed to the server as it fills) and the log line builder (lib/base/log.c,
+ * a stack buffer that truncates a line rather than drop it) keep their own shapes on purpose.
  */
 #ifndef MNI_BUF_H
 #define MNI_BUF_H

@@ -10,10 +10,15 @@
 #ifndef MNI_ERRBUF_H
 #define MNI_ERRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Formats into err (always NUL-terminated when errlen > 0) and returns -1. */
 int errbuf_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with a va_list: the body of a module's own fail(ctx, fmt, ...) that remembers its
+ * first failure (lib/pg/pgx.c's COPY, lib/kafka/kq_consumer.c). */
+int errbuf_vfail(char *err, size_t errlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

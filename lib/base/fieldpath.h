@@ -71,7 +71,7 @@ static inline int fieldpath_vfail(const fieldpath *p, char *err, size_t errlen, 
                                   va_list ap)
 {
     char msg[256];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    errbuf_vfail(msg, sizeof msg, fmt, ap);
     return errbuf_fail(err, errlen, "%s: %s", fieldpath_str(p), msg);
 }
 

@@ -111,3 +111,13 @@ void timefmt_format_utc_ms(int64_t epoch_ms, char out[32])
     }
     format_parts(secs, out, 32, "Z", (int)ms);
 }
+
+int64_t timefmt_ms_to_s(int64_t epoch_ms)
+{
+    return epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
+}
+
+void timefmt_format_jst_ms(int64_t epoch_ms, char out[32])
+{
+    timefmt_format_jst(timefmt_ms_to_s(epoch_ms), out);
+}

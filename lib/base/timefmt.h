@@ -1,5 +1,6 @@
 /*
- * timefmt: RFC 3339 timestamps at the edges (JSON in, JSON out). Pure.
+ * timefmt: RFC 3339 timestamps at the edges (JSON in, JSON out), and the one rounding of a
+ * millisecond instant to its second. Pure.
  */
 #ifndef MNI_TIMEFMT_H
 #define MNI_TIMEFMT_H
@@ -14,6 +15,11 @@
 int timefmt_parse_rfc3339(const char *text, int64_t *epoch_ms, char *err, size_t errlen);
 /* Writes the instant in Japan time, "YYYY-MM-DDTHH:MM:SS+09:00" (26 bytes with the NUL). */
 void timefmt_format_jst(int64_t epoch_seconds, char out[32]);
+/* The same of a millisecond instant: the second that holds it (timefmt_ms_to_s). */
+void timefmt_format_jst_ms(int64_t epoch_ms, char out[32]);
+/* The second (since the epoch) that holds a millisecond instant: rounded down, before 1970
+ * too, so that 23:59:59.9 stays on its day. Clocks and Japan days count whole seconds. */
+int64_t timefmt_ms_to_s(int64_t epoch_ms);
 /* Writes the instant in UTC with milliseconds, "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void timefmt_format_utc_ms(int64_t epoch_ms, char out[32]);
 

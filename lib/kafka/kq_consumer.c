@@ -66,7 +66,7 @@ static void kq_consumer_fail(kq_consumer *c, const char *fmt, ...)
     if (c->failed) return; /* the first reason is the one worth reporting */
     c->failed = 1;
     va_start(ap, fmt);
-    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    errbuf_vfail(c->why, sizeof c->why, fmt, ap);
     va_end(ap);
 }
 

@@ -3,9 +3,11 @@
 #include "lib/base/errbuf.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/model/fact_fields.h"
 #include "lib/serdes/avro_codec.h"
 #include "lib/serdes/avro_resolve.h"
 #include "rules/vocabulary.h"
@@ -178,6 +180,34 @@ void *mni_event_alloc(mni_event *ev, size_t n)
     return arena_alloc(&ev->arena, n);
 }
 
+/* ---- the facts, one row each (lib/model/fact_fields.h): checks and Avro ---- */
+
+typedef enum { EV_TIME, EV_TEXT, EV_REPORTER, EV_BITS, EV_SYM, EV_BOOL, EV_NOTICE } ev_fact_kind;
+
+typedef struct {
+    const char *key;   /* the Avro field */
+    const char *field; /* its path in an error */
+    unsigned bit;
+    ev_fact_kind kind;
+    mni_event_sym vocab;
+    size_t offset; /* in mni_event_facts */
+    bool required; /* an IncidentOpened must state it (TEXT: and not leave it out) */
+} ev_fact;
+
+#define EV_REQ true
+#define EV_OPT false
+#define EV_ROW(key, field, bit, kind, vocab, names, core, opened)                                  \
+    {#key, "body." #key, bit, EV_##kind, vocab, offsetof(mni_event_facts, field), EV_##opened},
+static const ev_fact ev_facts[] = {MNI_FACT_FIELDS(EV_ROW)};
+#undef EV_ROW
+
+/* A SYM fact is an enum, read and written here and in events_json.c as the int it is. */
+#define EV_ENUM_IS_INT(key, field, bit, kind, vocab, names, core, opened)                          \
+    _Static_assert(sizeof(((mni_event_facts *)0)->field) == sizeof(int) || EV_##kind != EV_SYM,    \
+                   #key " is not int-sized");
+MNI_FACT_FIELDS(EV_ENUM_IS_INT)
+#undef EV_ENUM_IS_INT
+
 /* ---- contract checks ---- */
 
 int mni_event_check_id(const char *field, const char *s, char *err, size_t errlen)
@@ -304,42 +334,44 @@ static int ck_client_facts(const mni_event_client_facts *c, int64_t persons, cha
     return ck_body("body.client_facts", &c->body, err, errlen);
 }
 
+/* One fact that is present. */
+static int ck_fact(const ev_fact *d, const mni_event_facts *f, char *err, size_t errlen)
+{
+    const void *at = (const char *)f + d->offset;
+
+    switch (d->kind) {
+    case EV_TIME:
+        return ck_time(d->field, *(const int64_t *)at, err, errlen);
+    case EV_TEXT:
+        return ck_text(d->field, *(const char *const *)at, d->required, err, errlen);
+    case EV_REPORTER: {
+        const mni_event_reporter *r = at;
+        if (ck_sym("body.reporter.role", MNI_SYM_ROLE, (int)r->role, err, errlen) ||
+            ck_body("body.reporter", &r->body, err, errlen))
+            return -1;
+        if (r->employees_given && r->employees < 0)
+            return errbuf_fail(err, errlen, "body.reporter.employees: %lld is negative",
+                               (long long)r->employees);
+        return 0;
+    }
+    case EV_BITS:
+        return ck_bits(d->field, d->vocab, *(const unsigned *)at, err, errlen);
+    case EV_SYM:
+        return ck_sym(d->field, d->vocab, *(const int *)at, err, errlen);
+    case EV_BOOL:
+    case EV_NOTICE:
+        return 0;
+    }
+    return errbuf_fail(err, errlen, "%s: unknown fact kind %d", d->field, (int)d->kind);
+}
+
 static int ck_facts(const mni_event_facts *f, unsigned present, char *err, size_t errlen)
 {
     if (present & ~(unsigned)MNI_FACT_ALL)
         return errbuf_fail(err, errlen, "body: unknown fact bits 0x%x",
                            present & ~(unsigned)MNI_FACT_ALL);
-    if ((present & MNI_FACT_KNOWN_AT) && ck_time("body.known_at", f->known_at_ms, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_TITLE) && ck_text("body.title", f->title, true, err, errlen)) return -1;
-    if ((present & MNI_FACT_REPORTER) &&
-        (ck_sym("body.reporter.role", MNI_SYM_ROLE, (int)f->reporter.role, err, errlen) ||
-         ck_body("body.reporter", &f->reporter.body, err, errlen)))
-        return -1;
-    if ((present & MNI_FACT_REPORTER) && f->reporter.employees_given && f->reporter.employees < 0)
-        return errbuf_fail(err, errlen, "body.reporter.employees: %lld is negative",
-                           (long long)f->reporter.employees);
-    if ((present & MNI_FACT_ACTOR) &&
-        ck_sym("body.actor", MNI_SYM_ACTOR, (int)f->actor, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_KINDS) && ck_bits("body.kinds", MNI_SYM_KIND, f->kinds, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_CERTAINTY) &&
-        ck_sym("body.certainty", MNI_SYM_CERTAINTY, (int)f->certainty, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_IMPROPER_PURPOSE) &&
-        ck_sym("body.improper_purpose", MNI_SYM_LEVEL, (int)f->improper_purpose, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_SYSTEMS) &&
-        ck_bits("body.systems", MNI_SYM_SYSTEM, f->systems, err, errlen))
-        return -1;
-    if ((present & MNI_FACT_UNSPECIFIED_VIEWING) &&
-        ck_sym("body.unspecified_viewing", MNI_SYM_VIEWING, (int)f->unspecified_viewing, err,
-               errlen))
-        return -1;
-    if ((present & MNI_FACT_DESCRIPTION) &&
-        ck_text("body.description", f->description, false, err, errlen))
-        return -1;
+    for (size_t i = 0; i < EV_N(ev_facts); i++)
+        if ((present & ev_facts[i].bit) && ck_fact(&ev_facts[i], f, err, errlen)) return -1;
     return 0;
 }
 
@@ -528,17 +560,13 @@ static int put_reporter(avro_value_t *v, const mni_event_reporter *r, char *err,
                         err, errlen);
 }
 
-static int put_notice2015(avro_value_t *rec, bool given, const rules_notice2015 *n, char *err,
-                          size_t errlen)
+static int put_notice2015(avro_value_t *v, const rules_notice2015 *n, char *err, size_t errlen)
 {
-    avro_value_t v;
-    int has = put_nullable(rec, "notice_2015", given, &v, "body.notice_2015", err, errlen);
-    if (has <= 0) return has;
-    return put_bool(&v, "all_persons_contacted", n->all_persons_contacted,
+    return put_bool(v, "all_persons_contacted", n->all_persons_contacted,
                     "body.notice_2015.all_persons_contacted", err, errlen) ||
-                   put_bool(&v, "no_external_leak", n->no_external_leak,
+                   put_bool(v, "no_external_leak", n->no_external_leak,
                             "body.notice_2015.no_external_leak", err, errlen) ||
-                   put_bool(&v, "investigation_done", n->investigation_done,
+                   put_bool(v, "investigation_done", n->investigation_done,
                             "body.notice_2015.investigation_done", err, errlen)
                ? -1
                : 0;
@@ -561,62 +589,49 @@ static int put_client_facts(avro_value_t *rec, const mni_event_client_facts *c, 
     return put_body_flags(&v, &c->body, "body.client_facts", err, errlen);
 }
 
+/* One fact's value into its slot v. */
+static int put_fact(avro_value_t *v, const ev_fact *d, const mni_event_facts *f, char *err,
+                    size_t errlen)
+{
+    const void *at = (const char *)f + d->offset;
+
+    switch (d->kind) {
+    case EV_TIME:
+        EV_AVRO(avro_value_set_long(v, *(const int64_t *)at), d->field);
+        return 0;
+    case EV_TEXT:
+        return put_string(v, *(const char *const *)at, d->field, err, errlen);
+    case EV_REPORTER:
+        return put_reporter(v, at, err, errlen);
+    case EV_BITS:
+        return put_bits(v, d->vocab, *(const unsigned *)at, d->field, err, errlen);
+    case EV_SYM:
+        return put_sym(v, d->vocab, *(const int *)at, d->field, err, errlen);
+    case EV_BOOL:
+        EV_AVRO(avro_value_set_boolean(v, *(const bool *)at), d->field);
+        return 0;
+    case EV_NOTICE:
+        return put_notice2015(v, at, err, errlen);
+    }
+    return errbuf_fail(err, errlen, "%s: unknown fact kind %d", d->field, (int)d->kind);
+}
+
+/* The facts of an IncidentOpened (every one, each its own field) or, optional, of a
+ * FactsUpdated (each ["null", T], null when not in present). notice_2015 is nullable in both
+ * kinds: null when not stated, in an update unchanged. */
 static int put_facts(avro_value_t *rec, const mni_event_facts *f, unsigned present, bool optional,
                      char *err, size_t errlen)
 {
-    avro_value_t v;
+    for (size_t i = 0; i < EV_N(ev_facts); i++) {
+        const ev_fact *d = &ev_facts[i];
+        bool notice = d->kind == EV_NOTICE;
+        bool given = notice && !optional ? f->notice2015_given : (present & d->bit) != 0;
+        avro_value_t v;
+        int has = put_slot(rec, d->key, optional || notice, given, &v, d->field, err, errlen);
 
-/* Runs the statements after `bit` with v set to the fact's slot, when the fact is there. */
-#define EV_FACT(name, bit, ...)                                                                    \
-    do {                                                                                           \
-        int has_ =                                                                                 \
-            put_slot(rec, name, optional, (present & (bit)) != 0, &v, "body." name, err, errlen);  \
-        if (has_ < 0) return -1;                                                                   \
-        if (has_) {                                                                                \
-            __VA_ARGS__;                                                                           \
-        }                                                                                          \
-    } while (0)
-
-    EV_FACT("known_at", MNI_FACT_KNOWN_AT,
-            EV_AVRO(avro_value_set_long(&v, f->known_at_ms), "body.known_at"));
-    EV_FACT("title", MNI_FACT_TITLE,
-            if (put_string(&v, f->title, "body.title", err, errlen)) return -1);
-    EV_FACT("reporter", MNI_FACT_REPORTER,
-            if (put_reporter(&v, &f->reporter, err, errlen)) return -1);
-    EV_FACT("kinds", MNI_FACT_KINDS,
-            if (put_bits(&v, MNI_SYM_KIND, f->kinds, "body.kinds", err, errlen)) return -1);
-    EV_FACT("certainty", MNI_FACT_CERTAINTY,
-            if (put_sym(&v, MNI_SYM_CERTAINTY, (int)f->certainty, "body.certainty", err,
-                        errlen)) return -1);
-    EV_FACT("improper_purpose", MNI_FACT_IMPROPER_PURPOSE,
-            if (put_sym(&v, MNI_SYM_LEVEL, (int)f->improper_purpose, "body.improper_purpose", err,
-                        errlen)) return -1);
-    EV_FACT("systems", MNI_FACT_SYSTEMS,
-            if (put_bits(&v, MNI_SYM_SYSTEM, f->systems, "body.systems", err, errlen)) return -1);
-    EV_FACT("unspecified_viewing", MNI_FACT_UNSPECIFIED_VIEWING,
-            if (put_sym(&v, MNI_SYM_VIEWING, (int)f->unspecified_viewing,
-                        "body.unspecified_viewing", err, errlen)) return -1);
-    EV_FACT(
-        "encrypted_protected", MNI_FACT_ENCRYPTED_PROTECTED,
-        EV_AVRO(avro_value_set_boolean(&v, f->encrypted_protected), "body.encrypted_protected"));
-    EV_FACT("recovered_unviewed", MNI_FACT_RECOVERED_UNVIEWED,
-            EV_AVRO(avro_value_set_boolean(&v, f->recovered_unviewed), "body.recovered_unviewed"));
-    EV_FACT("intact_copy", MNI_FACT_INTACT_COPY,
-            EV_AVRO(avro_value_set_boolean(&v, f->intact_copy), "body.intact_copy"));
-    EV_FACT("appi_sensitive", MNI_FACT_APPI_SENSITIVE,
-            EV_AVRO(avro_value_set_boolean(&v, f->appi_sensitive), "body.appi_sensitive"));
-    EV_FACT(
-        "appi_financial_risk", MNI_FACT_APPI_FINANCIAL_RISK,
-        EV_AVRO(avro_value_set_boolean(&v, f->appi_financial_risk), "body.appi_financial_risk"));
-    EV_FACT("description", MNI_FACT_DESCRIPTION,
-            if (put_string(&v, f->description, "body.description", err, errlen)) return -1);
-    EV_FACT("actor", MNI_FACT_ACTOR,
-            if (put_sym(&v, MNI_SYM_ACTOR, (int)f->actor, "body.actor", err, errlen)) return -1);
-#undef EV_FACT
-    /* notice_2015 is nullable in both kinds: null when not stated, in an update unchanged. */
-    return put_notice2015(rec,
-                          optional ? (present & MNI_FACT_NOTICE_2015) != 0 : f->notice2015_given,
-                          &f->notice2015, err, errlen);
+        if (has < 0 || (has && put_fact(&v, d, f, err, errlen))) return -1;
+    }
+    return 0;
 }
 
 static int put_hours(avro_value_t *rec, int64_t hours, char *err, size_t errlen)
@@ -874,18 +889,13 @@ static int get_reporter(avro_value_t *v, mni_event_reporter *r, char *err, size_
                : 0;
 }
 
-static int get_notice2015(avro_value_t *rec, bool *given, rules_notice2015 *n, char *err,
-                          size_t errlen)
+static int get_notice2015(avro_value_t *v, rules_notice2015 *n, char *err, size_t errlen)
 {
-    avro_value_t v;
-    int has = get_slot(rec, "notice_2015", true, &v, "body.notice_2015", err, errlen);
-    *given = has > 0;
-    if (has <= 0) return has;
-    return get_named_bool(&v, "all_persons_contacted", &n->all_persons_contacted,
+    return get_named_bool(v, "all_persons_contacted", &n->all_persons_contacted,
                           "body.notice_2015.all_persons_contacted", err, errlen) ||
-                   get_named_bool(&v, "no_external_leak", &n->no_external_leak,
+                   get_named_bool(v, "no_external_leak", &n->no_external_leak,
                                   "body.notice_2015.no_external_leak", err, errlen) ||
-                   get_named_bool(&v, "investigation_done", &n->investigation_done,
+                   get_named_bool(v, "investigation_done", &n->investigation_done,
                                   "body.notice_2015.investigation_done", err, errlen)
                ? -1
                : 0;
@@ -909,67 +919,50 @@ static int get_client_facts(avro_value_t *rec, mni_event_client_facts *c, char *
     return get_body_flags(&v, &c->body, "body.client_facts", err, errlen);
 }
 
+/* One fact's value from its slot v. */
+static int get_fact(mni_event *ev, avro_value_t *v, const ev_fact *d, mni_event_facts *f, char *err,
+                    size_t errlen)
+{
+    void *at = (char *)f + d->offset;
+
+    switch (d->kind) {
+    case EV_TIME:
+        EV_AVRO(avro_value_get_long(v, at), d->field);
+        return 0;
+    case EV_TEXT:
+        return get_string(ev, v, at, d->field, err, errlen);
+    case EV_REPORTER:
+        return get_reporter(v, at, err, errlen);
+    case EV_BITS:
+        return get_bits(v, d->vocab, at, d->field, err, errlen);
+    case EV_SYM:
+        return get_sym(v, d->vocab, at, d->field, err, errlen);
+    case EV_BOOL:
+        return get_bool(v, at, d->field, err, errlen);
+    case EV_NOTICE:
+        return get_notice2015(v, at, err, errlen);
+    }
+    return errbuf_fail(err, errlen, "%s: unknown fact kind %d", d->field, (int)d->kind);
+}
+
+/* The facts, as put_facts wrote them; *present says which an update states. In an update, a
+ * stated notice_2015 is a fact that changes; in IncidentOpened every fact is there,
+ * notice_2015_given telling whether it was stated. */
 static int get_facts(mni_event *ev, avro_value_t *rec, mni_event_facts *f, unsigned *present,
                      bool optional, char *err, size_t errlen)
 {
-    avro_value_t v;
-    int x;
-
     *present = 0;
-/* Runs the statements after `bit` with v set to the fact's value, when the fact is there. */
-#define EV_FACT(name, bit, ...)                                                                    \
-    do {                                                                                           \
-        int has_ = get_slot(rec, name, optional, &v, "body." name, err, errlen);                   \
-        if (has_ < 0) return -1;                                                                   \
-        if (has_) {                                                                                \
-            *present |= (bit);                                                                     \
-            __VA_ARGS__;                                                                           \
-        }                                                                                          \
-    } while (0)
+    for (size_t i = 0; i < EV_N(ev_facts); i++) {
+        const ev_fact *d = &ev_facts[i];
+        bool notice = d->kind == EV_NOTICE;
+        avro_value_t v;
+        int has = get_slot(rec, d->key, optional || notice, &v, d->field, err, errlen);
 
-    EV_FACT("known_at", MNI_FACT_KNOWN_AT,
-            EV_AVRO(avro_value_get_long(&v, &f->known_at_ms), "body.known_at"));
-    EV_FACT("title", MNI_FACT_TITLE,
-            if (get_string(ev, &v, &f->title, "body.title", err, errlen)) return -1);
-    EV_FACT("reporter", MNI_FACT_REPORTER,
-            if (get_reporter(&v, &f->reporter, err, errlen)) return -1);
-    EV_FACT("kinds", MNI_FACT_KINDS,
-            if (get_bits(&v, MNI_SYM_KIND, &f->kinds, "body.kinds", err, errlen)) return -1);
-    EV_FACT("certainty", MNI_FACT_CERTAINTY,
-            if (get_sym(&v, MNI_SYM_CERTAINTY, &x, "body.certainty", err, errlen)) return -1;
-            f->certainty = (rules_certainty)x);
-    EV_FACT("improper_purpose", MNI_FACT_IMPROPER_PURPOSE,
-            if (get_sym(&v, MNI_SYM_LEVEL, &x, "body.improper_purpose", err, errlen)) return -1;
-            f->improper_purpose = (rules_level)x);
-    EV_FACT("systems", MNI_FACT_SYSTEMS,
-            if (get_bits(&v, MNI_SYM_SYSTEM, &f->systems, "body.systems", err, errlen)) return -1);
-    EV_FACT(
-        "unspecified_viewing", MNI_FACT_UNSPECIFIED_VIEWING,
-        if (get_sym(&v, MNI_SYM_VIEWING, &x, "body.unspecified_viewing", err, errlen)) return -1;
-        f->unspecified_viewing = (rules_viewing)x);
-    EV_FACT("encrypted_protected", MNI_FACT_ENCRYPTED_PROTECTED,
-            if (get_bool(&v, &f->encrypted_protected, "body.encrypted_protected", err,
-                         errlen)) return -1);
-    EV_FACT("recovered_unviewed", MNI_FACT_RECOVERED_UNVIEWED,
-            if (get_bool(&v, &f->recovered_unviewed, "body.recovered_unviewed", err,
-                         errlen)) return -1);
-    EV_FACT("intact_copy", MNI_FACT_INTACT_COPY,
-            if (get_bool(&v, &f->intact_copy, "body.intact_copy", err, errlen)) return -1);
-    EV_FACT("appi_sensitive", MNI_FACT_APPI_SENSITIVE,
-            if (get_bool(&v, &f->appi_sensitive, "body.appi_sensitive", err, errlen)) return -1);
-    EV_FACT("appi_financial_risk", MNI_FACT_APPI_FINANCIAL_RISK,
-            if (get_bool(&v, &f->appi_financial_risk, "body.appi_financial_risk", err,
-                         errlen)) return -1);
-    EV_FACT("description", MNI_FACT_DESCRIPTION,
-            if (get_string(ev, &v, &f->description, "body.description", err, errlen)) return -1);
-    EV_FACT("actor", MNI_FACT_ACTOR,
-            if (get_sym(&v, MNI_SYM_ACTOR, &x, "body.actor", err, errlen)) return -1;
-            f->actor = (rules_actor)x);
-#undef EV_FACT
-    if (get_notice2015(rec, &f->notice2015_given, &f->notice2015, err, errlen) < 0) return -1;
-    /* In an update, a stated notice_2015 is a fact that changes; in IncidentOpened every fact
-     * is there, notice_2015_given telling whether it was stated. */
-    if (!optional || f->notice2015_given) *present |= MNI_FACT_NOTICE_2015;
+        if (has < 0) return -1;
+        if (notice) f->notice2015_given = has > 0;
+        if (has || !optional) *present |= d->bit;
+        if (has && get_fact(ev, &v, d, f, err, errlen)) return -1;
+    }
     return 0;
 }
 

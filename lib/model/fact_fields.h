@@ -1,9 +1,10 @@
 /*
  * fact_fields: the list of an incident's facts, written down once (issue 10). Every place that
- * walks the facts field by field is generated from it: the JSON of the events
- * (lib/model/events_json.c: one loop over a table made from it), the facts document of
- * `mni assess` and of the stored cases (lib/model/facts_json.c: the plain facts), and the fold
- * of an event's facts into the rule core's (assess/case_state.c).
+ * walks the facts field by field is generated from it: the JSON, the Avro and the contract
+ * checks of the events (lib/model/events_json.c, lib/model/events.c: loops over a table made
+ * from it), the facts document of `mni assess` and of the stored cases (lib/model/facts_json.c:
+ * the plain facts), and the fold of an event's facts into the rule core's
+ * (assess/case_state.c).
  *
  * In the order of the IncidentOpened schema; FactsUpdated carries any subset:
  *

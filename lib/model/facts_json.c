@@ -245,7 +245,7 @@ static int get_time(const json_t *obj, const char *path, const char *key, bool r
     if (timefmt_parse_rfc3339(json_string_value(v), &ms, why, sizeof why) != 0)
         return errbuf_fail(err, errlen, "%s%s%s: %s", path, sep, key, why);
     /* A clock counts whole seconds; floor so that 23:59:59.9 stays on its day. */
-    *out = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    *out = timefmt_ms_to_s(ms);
     return 0;
 }
 

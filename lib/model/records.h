@@ -7,7 +7,7 @@
  *
  * The schemas are schemas/CaseAssessment.avsc, NotifyTask.avsc and Ticket.avsc. Encoders write
  * the current version; decoders read any version of the same record that the schema set knows
- * (older writers resolved, defaults filled: events_avro) and refuse a message of another record.
+ * (older writers resolved, defaults filled: avro_codec) and refuse a message of another record.
  *
  * Absent values: NULL for nullable strings (client_id, deadlines), RECORDS_NO_TIME for nullable
  * times (due_at). Times are milliseconds since the epoch (UTC); deadlines are Japan-time

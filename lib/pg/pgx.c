@@ -567,7 +567,7 @@ static int pgx_copy_fail(pgx_copy *cp, const char *fmt, ...)
     if (!cp->failed) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(cp->msg, sizeof cp->msg, fmt, ap);
+        errbuf_vfail(cp->msg, sizeof cp->msg, fmt, ap);
         va_end(ap);
         cp->failed = 1;
     }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/digest.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/outbox.h"
 
@@ -51,17 +52,10 @@ void audit_anchor_mac(const token_key *key, long long seq, const unsigned char h
 
 void audit_anchor_key_id(const token_key *key, char id[AUDIT_ANCHOR_KEY_ID_LEN + 1])
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(key->bytes, key->len, digest, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < AUDIT_ANCHOR_KEY_ID_LEN / 2; i++)
-        snprintf(id + 2 * i, 3, "%02x", digest[i]);
-}
-
-static void to_hex(const unsigned char *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    char hex[DIGEST_SHA256_HEX_LEN] = "";
+    digest_sha256_hex(key->bytes, key->len, hex);
+    memcpy(id, hex, AUDIT_ANCHOR_KEY_ID_LEN); /* the first 8 bytes of the digest */
+    id[AUDIT_ANCHOR_KEY_ID_LEN] = '\0';
 }
 
 /* "\x" + 64 hex digits into 32 bytes; -1 when it is not that. */
@@ -132,9 +126,9 @@ int audit_anchor_sign(PGconn *pg, char *err, size_t errlen)
     audit_anchor_mac(&anchor_key, strtoll(seq, NULL, 10), hash, mac);
     audit_anchor_key_id(&anchor_key, key_id);
     memcpy(hash_hex, "\\x", 2);
-    to_hex(hash, 32, hash_hex + 2);
+    digest_hex(hash, 32, hash_hex + 2);
     memcpy(mac_hex, "\\x", 2);
-    to_hex(mac, sizeof mac, mac_hex + 2);
+    digest_hex(mac, sizeof mac, mac_hex + 2);
     OPENSSL_cleanse(mac, sizeof mac);
     const char *p[] = {seq, hash_hex, key_id, mac_hex};
     PGresult *ins =

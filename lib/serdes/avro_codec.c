@@ -1,4 +1,4 @@
-/* events_avro: checked decoding and framed encoding of Avro values (see events_avro.h). */
+/* avro_codec: checked decoding and framed encoding of Avro values (see avro_codec.h). */
 #include "lib/serdes/avro_codec.h"
 #include "lib/base/errbuf.h"
 

@@ -1,5 +1,5 @@
 /*
- * events_avro: framed Avro bytes <-> generic Avro values, safely.
+ * avro_codec: framed Avro bytes <-> generic Avro values, safely.
  *
  * Decoding a message (avro_codec_decode):
  *   1. wire_decode: size limit, magic byte, schema id;
@@ -7,7 +7,7 @@
  *      registry when the set has one, schema_set_resolve; else an error);
  *   3. avro_codec_check walks the payload against that schema before Avro C sees it;
  *   4. Avro C reads it into a generic value of the writer's schema;
- *   5. when the writer is an older (or newer) version, events_resolve copies the value into the
+ *   5. when the writer is an older (or newer) version, avro_resolve copies the value into the
  *      current version, filling defaults for fields the writer lacked.
  * The caller gets a value of the CURRENT version of the record and releases it with
  * avro_value_decref.

@@ -1,4 +1,4 @@
-/* events_resolve: Avro schema resolution with reader defaults (see events_resolve.h). */
+/* avro_resolve: Avro schema resolution with reader defaults (see avro_resolve.h). */
 #include "lib/serdes/avro_resolve.h"
 
 #include <stdarg.h>
@@ -15,14 +15,12 @@ static int rs_fail(char *err, size_t errlen, const fieldpath *p, const char *fmt
 
 static int rs_fail(char *err, size_t errlen, const fieldpath *p, const char *fmt, ...)
 {
-    char msg[320];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int rc = fieldpath_vfail(p, err, errlen, fmt, ap);
     va_end(ap);
-    if (err != NULL && errlen > 0) snprintf(err, errlen, "%s: %s", fieldpath_str(p), msg);
-    return -1;
+    return rc;
 }
 
 /* Every Avro C call is checked; its own message (avro_strerror) completes ours. */

@@ -1,5 +1,5 @@
 /*
- * events_resolve: Avro schema resolution with reader defaults, which Avro C 1.11 lacks.
+ * avro_resolve: Avro schema resolution with reader defaults, which Avro C 1.11 lacks.
  *
  * Avro C's own resolver (avro_resolved_writer) refuses a reader field that the writer lacks,
  * whatever its default, and ignores enum defaults. Our evolution policy (schemas/EVOLUTION.md)

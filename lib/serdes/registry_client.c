@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/base/buf.h"
 #include "lib/base/errbuf.h"
 
 #define RC_MISS_SLOTS 32
@@ -127,8 +128,7 @@ void registry_parse_error(const char *body, char *out, size_t outlen)
 /* ---- HTTP ---- */
 
 typedef struct {
-    char *data;
-    size_t len;
+    buf text;
     bool too_long;
 } rc_body;
 
@@ -136,19 +136,12 @@ static size_t rc_collect(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     rc_body *b = arg;
     size_t n = size * nmemb;
-    char *grown;
 
-    if (b->len + n > REGISTRY_MAX_RESPONSE) {
+    if (b->text.len + n > REGISTRY_MAX_RESPONSE) {
         b->too_long = true;
         return 0; /* aborts the transfer */
     }
-    grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL) return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    return buf_putn(&b->text, ptr, n) == 0 ? n : 0;
 }
 
 /* One request; *status is the HTTP status and *out the body (malloc'd, NUL-terminated) when
@@ -158,8 +151,10 @@ static int rc_request(registry_client *c, const char *method, const char *path, 
 {
     char url[RC_URL_MAX * 2];
     struct curl_slist *headers = NULL;
-    rc_body resp = {0};
+    rc_body resp = {.too_long = false};
     CURLcode rc;
+
+    buf_init(&resp.text, REGISTRY_MAX_RESPONSE);
 
     *out = NULL;
     snprintf(url, sizeof(url), "%s%s", c->url, path);
@@ -195,14 +190,13 @@ static int rc_request(registry_client *c, const char *method, const char *path, 
     rc = curl_easy_perform(c->easy);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
-        free(resp.data);
+        buf_free(&resp.text);
         return errbuf_fail(err, errlen, "schema registry %s: %s %s: %s", c->redacted, method, path,
                            resp.too_long ? "response too long" : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, status);
-    if (resp.data == NULL) resp.data = strdup("");
-    if (resp.data == NULL) return errbuf_fail(err, errlen, "out of memory");
-    *out = resp.data;
+    *out = buf_take(&resp.text); /* "" when the body was empty */
+    if (*out == NULL) return errbuf_fail(err, errlen, "out of memory");
     return 0;
 }
 

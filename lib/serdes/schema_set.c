@@ -1,4 +1,4 @@
-/* schema_def: loading and composing the schema set (see schema_def.h). */
+/* schema_set: loading and composing the schema set (see schema_set.h). */
 #include "lib/serdes/schema_set.h"
 #include "lib/base/errbuf.h"
 

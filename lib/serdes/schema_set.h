@@ -18,7 +18,7 @@
  *
  * Versions: for each record full name exactly one entry is CURRENT (its file is not under
  * history/): encoders write it and decoders resolve every other version of that record into it
- * (events_resolve). Loading checks that every older version is readable by the current one and
+ * (avro_resolve). Loading checks that every older version is readable by the current one and
  * that every default matches its type, so a schema mistake stops the process at start-up.
  *
  * Ownership: schema_set_load returns a set the caller frees with schema_set_free; the

@@ -7,7 +7,7 @@
  *
  * This is what the Confluent serializers, kcat -s avro and the schema-registry tools expect, so
  * the topics work with the tools ops teams already use. The module only frames: it knows
- * nothing of Avro or schemas (schema_def, events_avro do).
+ * nothing of Avro or schemas (schema_set, avro_codec do).
  *
  * Size limit: a framed message is at most WIRE_MAX_MESSAGE bytes. Decoders refuse a longer
  * message before looking inside it (Avro C trusts lengths; a bound on the whole input bounds

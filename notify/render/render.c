@@ -279,14 +279,9 @@ char *render_markdown(const json_t *doc, char *err, size_t errlen)
 
 /* ---- ticket texts ---- */
 
-static const char *doc_str(const json_t *doc, const char *key)
-{
-    return json_string_value(json_object_get(doc, key));
-}
-
 static void due_words(const json_t *task, char *out, size_t n)
 {
-    const char *due_at = doc_str(task, "due_at"), *due_date = doc_str(task, "due_date");
+    const char *due_at = render__str(task, "due_at"), *due_date = render__str(task, "due_date");
     char words[64];
     if (due_at)
         snprintf(out, n, "期限 %s", render__time_ja(due_at, words));
@@ -299,8 +294,9 @@ static void due_words(const json_t *task, char *out, size_t n)
 int render_ticket_text(render_kind kind, const json_t *doc, const json_t *task, char **title,
                        char **summary, char *err, size_t errlen)
 {
-    const char *incident = doc_str(doc, "incident_id"), *client = doc_str(task, "client_id");
-    const char *task_id = doc_str(task, "task_id");
+    const char *incident = render__str(doc, "incident_id"),
+               *client = render__str(task, "client_id");
+    const char *task_id = render__str(task, "task_id");
     char what[512], due[128], t[768], s[1536];
     *title = *summary = NULL;
     if (!incident) {
@@ -312,7 +308,7 @@ int render_ticket_text(render_kind kind, const json_t *doc, const json_t *task, 
     case RENDER_PPC_PRELIMINARY:
     case RENDER_PPC_FINAL:
         snprintf(what, sizeof what, "個人情報保護委員会への報告（%s）案の確認と提出",
-                 doc_str(doc, "stage_ja") ? doc_str(doc, "stage_ja") : "");
+                 render__str(doc, "stage_ja") ? render__str(doc, "stage_ja") : "");
         break;
     case RENDER_CLIENT_NOTICE:
         snprintf(what, sizeof what, "委託元 %s への通知の確認と送付", client ? client : "");
@@ -325,7 +321,7 @@ int render_ticket_text(render_kind kind, const json_t *doc, const json_t *task, 
         break;
     case RENDER_REMINDER:
     case RENDER_ESCALATION: {
-        const char *label = doc_str(doc, "deadline_label");
+        const char *label = render__str(doc, "deadline_label");
         const json_t *h =
             json_object_get(doc, kind == RENDER_REMINDER ? "hours_left" : "hours_overdue");
         char hours[96] = "";

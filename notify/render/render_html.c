@@ -1,6 +1,7 @@
 /*
- * render_html: see render_html.h. This file: escaping, the page frame and style sheet, state
- * marks, the case list and the message page.
+ * render_html: see render_html.h. This file: escaping, the page frame and style sheet, the
+ * pieces every page shares (state and status marks, times, days and counts in words), the case
+ * list and the message page.
  */
 #include "notify/render/render_html.h"
 
@@ -156,11 +157,30 @@ const char *render_html__obligation(const char *kind)
 void render_html__time(buf *b, const char *rfc3339)
 {
     char words[64];
-    if (!rfc3339) {
+    render_html_escape(b, rfc3339 ? render__time_ja(rfc3339, words) : "—");
+}
+
+void render_html__date(buf *b, const char *date)
+{
+    char words[64];
+    render_html_escape(b, date ? render__date_ja(date, words) : "—");
+}
+
+void render_html__status(buf *b, const char *status, int words)
+{
+    if (!status) {
         buf_puts(b, "—");
         return;
     }
-    render_html_escape(b, render__time_ja(rfc3339, words));
+    buf_puts(b, "<span class=\"mark ");
+    render_html_escape(b, status);
+    buf_puts(b, "\">");
+    if (words) {
+        render_html_escape(b, render__status_ja(status));
+        buf_puts(b, " ");
+    }
+    render_html_escape(b, status);
+    buf_puts(b, "</span>");
 }
 
 void render_html__persons(buf *b, const json_t *count)
@@ -191,11 +211,6 @@ int render_html__ms(const char *rfc3339, long long *out)
     return 0;
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* ---- the case list ---- */
 
 typedef struct {
@@ -213,7 +228,7 @@ static const list_column list_columns[] = {
 
 static void list_header(buf *b, const json_t *list)
 {
-    const char *sort = str(list, "sort"), *order = str(list, "order");
+    const char *sort = render__str(list, "sort"), *order = render__str(list, "order");
     buf_puts(b, "<thead><tr>");
     for (size_t i = 0; i < sizeof list_columns / sizeof list_columns[0]; i++) {
         const list_column *c = &list_columns[i];
@@ -236,22 +251,9 @@ static void list_header(buf *b, const json_t *list)
     buf_puts(b, "</tr></thead>\n");
 }
 
-static void status_mark(buf *b, const char *status)
-{
-    if (!status) {
-        buf_puts(b, "—");
-        return;
-    }
-    buf_puts(b, "<span class=\"mark ");
-    render_html_escape(b, status);
-    buf_puts(b, "\">");
-    render_html_escape(b, status);
-    buf_puts(b, "</span>");
-}
-
 static void list_row(buf *b, const json_t *c, const render_html_opts *opts)
 {
-    const char *id = str(c, "incident_id"), *next_state = str(c, "next_state");
+    const char *id = render__str(c, "incident_id"), *next_state = render__str(c, "next_state");
     json_int_t overdue = json_integer_value(json_object_get(c, "overdue"));
     buf_puts(b, overdue > 0 ? "<tr class=\"overdue\"" : "<tr");
     buf_puts(b, " data-incident=\"");
@@ -262,15 +264,15 @@ static void list_row(buf *b, const json_t *c, const render_html_opts *opts)
     buf_puts(b, "\">");
     render_html_escape(b, id);
     buf_puts(b, "</a></td><td>");
-    render_html_escape(b, str(c, "tenant"));
+    render_html_escape(b, render__str(c, "tenant"));
     buf_puts(b, "</td><td>");
-    render_html_escape(b, str(c, "status"));
+    render_html_escape(b, render__str(c, "status"));
     buf_puts(b, "</td><td>");
-    status_mark(b, str(c, "my_number"));
+    render_html__status(b, render__str(c, "my_number"), 0);
     buf_puts(b, "</td><td>");
-    status_mark(b, str(c, "appi"));
+    render_html__status(b, render__str(c, "appi"), 0);
     buf_puts(b, "</td><td>");
-    render_html_escape(b, str(c, "route") ? str(c, "route") : "—");
+    render_html_escape(b, render__str(c, "route") ? render__str(c, "route") : "—");
     buf_puts(b, "</td><td class=\"num\">");
     render_html__persons(b, json_object_get(c, "persons_known"));
     buf_puts(b, " / ");
@@ -278,19 +280,18 @@ static void list_row(buf *b, const json_t *c, const render_html_opts *opts)
     buf_puts(b, "</td><td data-state=\"");
     render_html_escape(b, next_state ? next_state : "none");
     buf_puts(b, "\">");
-    if (str(c, "next_kind")) {
-        render_html_escape(b, render_html__obligation(str(c, "next_kind")));
-        if (str(c, "next_client_id")) {
+    if (render__str(c, "next_kind")) {
+        render_html_escape(b, render_html__obligation(render__str(c, "next_kind")));
+        if (render__str(c, "next_client_id")) {
             buf_puts(b, "（");
-            render_html_escape(b, str(c, "next_client_id"));
+            render_html_escape(b, render__str(c, "next_client_id"));
             buf_puts(b, "）");
         }
         buf_puts(b, "<br>");
         /* A due day ("2026-11-21") or a due instant (RFC 3339), in words. */
-        const char *due = str(c, "next_due");
-        char words[64];
+        const char *due = render__str(c, "next_due");
         if (due && strlen(due) == 10)
-            render_html_escape(b, render__date_ja(due, words));
+            render_html__date(b, due);
         else
             render_html__time(b, due);
         buf_puts(b, " ");
@@ -299,7 +300,7 @@ static void list_row(buf *b, const json_t *c, const render_html_opts *opts)
         buf_puts(b, "—");
     }
     buf_printf(b, "</td><td class=\"num\">%lld</td><td>", (long long)overdue);
-    render_html__time(b, str(c, "opened_at"));
+    render_html__time(b, render__str(c, "opened_at"));
     buf_puts(b, "</td></tr>\n");
 }
 
@@ -318,7 +319,7 @@ char *render_html_case_list(const json_t *list, const render_html_opts *opts, ch
     render_html__open(&b, "事案一覧 Cases — mni", &no_back);
     buf_puts(&b, "<header><h1>事案一覧<span class=\"en\">Cases</span></h1>"
                  "<p class=\"note\">作成時点<span class=\"en\">as of</span> ");
-    render_html__time(&b, str(list, "as_of"));
+    render_html__time(&b, render__str(list, "as_of"));
     buf_printf(&b,
                " ・ %zu件<span class=\"en\">cases</span> ・ "
                "本人の数は把握済み / 最大（おそれを含む）"

@@ -12,11 +12,6 @@
 #include "notify/render/render_html_int.h"
 #include "notify/render/render_int.h"
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 static void put_text(buf *b, const char *s)
 {
     render_html_escape(b, s ? s : "—");
@@ -28,6 +23,28 @@ static void put_free_text(buf *b, const char *s)
     json_t *screened = render__free_text(s);
     render_html_escape(b, json_string_value(screened));
     json_decref(screened);
+}
+
+/* Table cells: <td>, the value, </td>. */
+static void td_text(buf *b, const char *s)
+{
+    buf_puts(b, "<td>");
+    put_text(b, s);
+    buf_puts(b, "</td>");
+}
+
+static void td_time(buf *b, const char *rfc3339)
+{
+    buf_puts(b, "<td>");
+    render_html__time(b, rfc3339);
+    buf_puts(b, "</td>");
+}
+
+static void td_persons(buf *b, const json_t *count)
+{
+    buf_puts(b, "<td class=\"num\">");
+    render_html__persons(b, count);
+    buf_puts(b, "</td>");
 }
 
 static void heading(buf *b, const char *id, const char *ja, const char *en)
@@ -43,52 +60,16 @@ static void columns(buf *b, const char *const *names)
     buf_puts(b, "</tr></thead>\n<tbody>\n");
 }
 
-static const json_t *find_by(const json_t *arr, const char *key, const char *value)
-{
-    size_t i;
-    const json_t *e;
-    json_array_foreach (arr, i, e) {
-        const char *v = str(e, key);
-        if (v && value && !strcmp(v, value)) return e;
-    }
-    return NULL;
-}
-
 static long long count_state(const json_t *deadlines, const char *state)
 {
     long long n = 0;
     size_t i;
     const json_t *d;
     json_array_foreach (deadlines, i, d) {
-        const char *s = str(d, "state");
+        const char *s = render__str(d, "state");
         n += s && !strcmp(s, state);
     }
     return n;
-}
-
-static void status_mark(buf *b, const char *status)
-{
-    if (!status) {
-        buf_puts(b, "—");
-        return;
-    }
-    buf_puts(b, "<span class=\"mark ");
-    render_html_escape(b, status);
-    buf_puts(b, "\">");
-    render_html_escape(b, render__status_ja(status));
-    buf_puts(b, " ");
-    render_html_escape(b, status);
-    buf_puts(b, "</span>");
-}
-
-static void date_words(buf *b, const char *date)
-{
-    char words[64];
-    if (!date) {
-        buf_puts(b, "—");
-        return;
-    }
-    render_html_escape(b, render__date_ja(date, words));
 }
 
 /* ---- header ---- */
@@ -99,26 +80,26 @@ static void section_header(buf *b, const json_t *m)
                 "report</span></h1>\n<dl class=\"summary\">\n");
     buf_puts(b, "<dt>事案ID<span class=\"en\">Incident</span></dt><dd><code "
                 "id=\"incident-id\">");
-    put_text(b, str(m, "incident_id"));
+    put_text(b, render__str(m, "incident_id"));
     buf_puts(b, "</code></dd>\n<dt>件名<span class=\"en\">Title</span></dt><dd>");
-    put_free_text(b, str(m, "title"));
+    put_free_text(b, render__str(m, "title"));
     buf_puts(b, "</dd>\n<dt>テナント<span class=\"en\">Tenant</span></dt><dd>");
-    put_text(b, str(m, "tenant"));
+    put_text(b, render__str(m, "tenant"));
     buf_puts(b, "</dd>\n<dt>状態<span class=\"en\">Status</span></dt><dd>");
-    put_text(b, str(m, "status"));
-    if (str(m, "closed_at")) {
+    put_text(b, render__str(m, "status"));
+    if (render__str(m, "closed_at")) {
         buf_puts(b, "（");
-        render_html__time(b, str(m, "closed_at"));
+        render_html__time(b, render__str(m, "closed_at"));
         buf_puts(b, "）");
     }
     buf_printf(b, "</dd>\n<dt>判定の版<span class=\"en\">Version</span></dt><dd>%lld</dd>\n",
                (long long)json_integer_value(json_object_get(m, "version")));
     buf_puts(b, "<dt>把握日時<span class=\"en\">Known at</span></dt><dd>");
-    render_html__time(b, str(m, "known_at"));
+    render_html__time(b, render__str(m, "known_at"));
     buf_puts(b, "</dd>\n<dt>期限の起算<span class=\"en\">Clocks from</span></dt><dd>");
-    render_html__time(b, str(m, "mandatory_since"));
+    render_html__time(b, render__str(m, "mandatory_since"));
     buf_puts(b, "</dd>\n<dt>作成時点<span class=\"en\">As of</span></dt><dd id=\"as-of\">");
-    render_html__time(b, str(m, "as_of"));
+    render_html__time(b, render__str(m, "as_of"));
     long long overdue = count_state(json_object_get(m, "deadlines"), "overdue");
     buf_printf(b,
                "</dd>\n<dt>期限超過<span class=\"en\">Overdue</span></dt><dd "
@@ -185,8 +166,9 @@ static void rules_table(buf *b, const json_t *v)
     size_t i;
     const json_t *c;
     json_array_foreach (json_object_get(v, "clients"), i, c) {
-        collect(rules, json_object_get(c, "rules"), "番号法", str(c, "client_id"), 0);
-        collect(rules, json_object_get(c, "appi_rules"), "個人情報保護法", str(c, "client_id"), 0);
+        collect(rules, json_object_get(c, "rules"), "番号法", render__str(c, "client_id"), 0);
+        collect(rules, json_object_get(c, "appi_rules"), "個人情報保護法",
+                render__str(c, "client_id"), 0);
     }
     buf_puts(b, "<h3>該当した規則<span class=\"en\">Rules that fired</span></h3>\n"
                 "<table id=\"rules\">");
@@ -202,7 +184,7 @@ static void rules_table(buf *b, const json_t *v)
         buf_puts(b, "<tr data-rule=\"");
         render_html_escape(b, id);
         buf_puts(b, "\"><td>");
-        render_html_escape(b, str(r, "act"));
+        render_html_escape(b, render__str(r, "act"));
         buf_puts(b, "</td><td><code>");
         render_html_escape(b, id);
         buf_puts(b, "</code></td><td>");
@@ -238,6 +220,24 @@ static void rules_table(buf *b, const json_t *v)
     json_decref(rules);
 }
 
+/* One act's row: its status, its route and its final report's due day (final: the deadlines'
+ * member, and final + "_days" its number of days). */
+static void act_row(buf *b, const char *act, const json_t *verdict_act, const char *route,
+                    const json_t *deadlines, const char *final)
+{
+    char days_key[32];
+    snprintf(days_key, sizeof days_key, "%s_days", final);
+    const json_t *days = json_object_get(deadlines, days_key);
+    buf_printf(b, "<tr><td>%s</td><td>", act);
+    render_html__status(b, render__str(verdict_act, "status"), 1);
+    buf_puts(b, "</td><td>");
+    put_text(b, route ? render__route_ja(route) : NULL);
+    buf_puts(b, "</td><td>");
+    render_html__date(b, render__str(deadlines, final));
+    if (json_is_integer(days)) buf_printf(b, "（%lld日）", (long long)json_integer_value(days));
+    buf_puts(b, "</td></tr>\n");
+}
+
 static void section_verdict(buf *b, const json_t *m)
 {
     const json_t *v = json_object_get(m, "verdict");
@@ -247,42 +247,27 @@ static void section_verdict(buf *b, const json_t *m)
                     "assessed</span></p>\n</section>\n");
         return;
     }
-    const json_t *mn = json_object_get(v, "my_number"), *appi = json_object_get(v, "appi");
     const json_t *dl = json_object_get(v, "deadlines");
     buf_puts(b, "<table id=\"acts\">");
     static const char *const cols[] = {
         "法令", "Act", "判定", "Status", "報告経路", "Route", "確報期限", "Final report due", NULL};
     columns(b, cols);
-    buf_puts(b, "<tr><td>番号法<span class=\"en\">My Number Act</span></td><td>");
-    status_mark(b, str(mn, "status"));
-    buf_puts(b, "</td><td>");
-    put_text(b, str(v, "route") ? render__route_ja(str(v, "route")) : NULL);
-    buf_puts(b, "</td><td>");
-    date_words(b, str(dl, "final"));
-    if (json_is_integer(json_object_get(dl, "final_days")))
-        buf_printf(b, "（%lld日）",
-                   (long long)json_integer_value(json_object_get(dl, "final_days")));
-    buf_puts(b, "</td></tr>\n<tr><td>個人情報保護法<span class=\"en\">APPI</span></td><td>");
-    status_mark(b, str(appi, "status"));
-    buf_puts(b, "</td><td>");
-    put_text(b, str(v, "appi_route") ? render__route_ja(str(v, "appi_route")) : NULL);
-    buf_puts(b, "</td><td>");
-    date_words(b, str(dl, "appi_final"));
-    if (json_is_integer(json_object_get(dl, "appi_final_days")))
-        buf_printf(b, "（%lld日）",
-                   (long long)json_integer_value(json_object_get(dl, "appi_final_days")));
-    buf_puts(b, "</td></tr>\n</tbody></table>\n");
+    act_row(b, "番号法<span class=\"en\">My Number Act</span>", json_object_get(v, "my_number"),
+            render__str(v, "route"), dl, "final");
+    act_row(b, "個人情報保護法<span class=\"en\">APPI</span>", json_object_get(v, "appi"),
+            render__str(v, "appi_route"), dl, "appi_final");
+    buf_puts(b, "</tbody></table>\n");
     rules_table(b, v);
     buf_puts(b, "<dl class=\"summary\">\n<dt>速報の目安<span class=\"en\">Preliminary "
                 "report, target</span></dt><dd>");
-    date_words(b, str(dl, "preliminary_target"));
+    render_html__date(b, render__str(dl, "preliminary_target"));
     buf_puts(b, "</dd>\n<dt>速報の期限<span class=\"en\">Preliminary report, "
                 "latest</span></dt><dd>");
-    date_words(b, str(dl, "preliminary_latest"));
+    render_html__date(b, render__str(dl, "preliminary_latest"));
     buf_puts(b, "</dd>\n<dt>本人への通知<span class=\"en\">Notice to the persons</span></dt>"
                 "<dd>");
     const json_t *pn = json_object_get(v, "principal_notice");
-    const char *by = str(v, "principal_notice_by");
+    const char *by = render__str(v, "principal_notice_by");
     if (!json_is_boolean(pn))
         buf_puts(b, "—");
     else if (json_is_false(pn))
@@ -317,7 +302,8 @@ static void section_headcount(buf *b, const json_t *m)
     size_t i;
     const json_t *c;
     json_array_foreach (json_object_get(m, "clients"), i, c) {
-        const json_t *vc = find_by(json_object_get(v, "clients"), "client_id", str(c, "client_id"));
+        const json_t *vc = render__find_by(json_object_get(v, "clients"), "client_id",
+                                           render__str(c, "client_id"));
         const json_t *known = json_object_get(vc, "headcount_known");
         if (!json_is_integer(known)) known = json_object_get(c, "known");
         json_t *max = NULL;
@@ -329,29 +315,24 @@ static void section_headcount(buf *b, const json_t *m)
             max = json_integer(pm > k ? pm : k);
         }
         buf_puts(b, "<tr data-client=\"");
-        render_html_escape(b, str(c, "client_id"));
-        buf_puts(b, "\"><td>");
-        put_text(b, str(c, "client_id"));
-        buf_puts(b, "</td><td class=\"num\">");
-        render_html__persons(b, known);
-        buf_puts(b, "</td><td class=\"num\">");
-        render_html__persons(b, max);
-        buf_puts(b, "</td><td class=\"num\">");
-        render_html__persons(b, json_object_get(c, "token_count"));
-        buf_puts(b, "</td><td>");
-        status_mark(b, str(vc, "status"));
+        render_html_escape(b, render__str(c, "client_id"));
+        buf_puts(b, "\">");
+        td_text(b, render__str(c, "client_id"));
+        td_persons(b, known);
+        td_persons(b, max);
+        td_persons(b, json_object_get(c, "token_count"));
+        buf_puts(b, "<td>");
+        render_html__status(b, render__str(vc, "status"), 1);
         buf_puts(b, "</td></tr>\n");
         json_decref(max);
     }
     buf_puts(b, "<tr class=\"total\" id=\"persons-total\"><td>合計（重複を除く）<span "
-                "class=\"en\">de-duplicated total</span></td><td class=\"num\">");
-    render_html__persons(b, json_object_get(hc, "known"));
-    buf_puts(b, "</td><td class=\"num\">");
-    render_html__persons(b, json_object_get(hc, "total"));
-    buf_puts(b, "</td><td class=\"num\">");
-    render_html__persons(b, json_object_get(m, "distinct_tokens"));
-    buf_puts(b, "</td><td>");
-    status_mark(b, str(json_object_get(v, "my_number"), "status"));
+                "class=\"en\">de-duplicated total</span></td>");
+    td_persons(b, json_object_get(hc, "known"));
+    td_persons(b, json_object_get(hc, "total"));
+    td_persons(b, json_object_get(m, "distinct_tokens"));
+    buf_puts(b, "<td>");
+    render_html__status(b, render__str(json_object_get(v, "my_number"), "status"), 1);
     buf_puts(b, "</td></tr>\n</tbody></table>\n<p class=\"note\">個人情報保護法の本人の数"
                 "<span class=\"en\">APPI persons</span>: ");
     render_html__persons(b, json_object_get(hc, "appi_persons"));
@@ -365,10 +346,10 @@ static void section_headcount(buf *b, const json_t *m)
 
 static void due_words(buf *b, const json_t *d)
 {
-    if (str(d, "due_at"))
-        render_html__time(b, str(d, "due_at"));
+    if (render__str(d, "due_at"))
+        render_html__time(b, render__str(d, "due_at"));
     else
-        date_words(b, str(d, "due_date"));
+        render_html__date(b, render__str(d, "due_date"));
 }
 
 static void deadline_table(buf *b, const json_t *m)
@@ -393,28 +374,25 @@ static void deadline_table(buf *b, const json_t *m)
     size_t i;
     const json_t *d;
     json_array_foreach (json_object_get(m, "deadlines"), i, d) {
-        const char *state = str(d, "state");
+        const char *state = render__str(d, "state");
         buf_puts(b, "<tr");
         if (state && !strcmp(state, "overdue")) buf_puts(b, " class=\"overdue\"");
         buf_puts(b, " data-kind=\"");
-        render_html_escape(b, str(d, "kind"));
+        render_html_escape(b, render__str(d, "kind"));
         buf_puts(b, "\" data-state=\"");
         render_html_escape(b, state);
-        buf_puts(b, "\"><td>");
-        put_text(b, render_html__obligation(str(d, "kind")));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(d, "client_id"));
-        buf_puts(b, "</td><td>");
+        buf_puts(b, "\">");
+        td_text(b, render_html__obligation(render__str(d, "kind")));
+        td_text(b, render__str(d, "client_id"));
+        buf_puts(b, "<td>");
         due_words(b, d);
         buf_puts(b, "</td><td>");
         render_html__mark(b, state);
-        buf_puts(b, "</td><td>");
-        render_html__time(b, str(d, "met_at"));
-        buf_puts(b, "</td><td>");
-        render_html__time(b, str(d, "reminded_at"));
-        buf_puts(b, "</td><td>");
-        render_html__time(b, str(d, "escalated_at"));
-        buf_puts(b, "</td></tr>\n");
+        buf_puts(b, "</td>");
+        td_time(b, render__str(d, "met_at"));
+        td_time(b, render__str(d, "reminded_at"));
+        td_time(b, render__str(d, "escalated_at"));
+        buf_puts(b, "</tr>\n");
     }
     if (json_array_size(json_object_get(m, "deadlines")) == 0)
         buf_puts(b, "<tr><td colspan=\"7\">期限はありません<span class=\"en\">no "
@@ -446,14 +424,14 @@ static size_t collect_actions(const json_t *m, action **out)
     size_t i;
     const json_t *e;
     json_array_foreach (steps, i, e)
-        a[n++] = (action){0, str(e, "completed_at"), "対応", "response step", e, 0};
+        a[n++] = (action){0, render__str(e, "completed_at"), "対応", "response step", e, 0};
     json_array_foreach (filings, i, e)
-        a[n++] = (action){0, str(e, "filed_at"), "報告・通知", "filed", e, 1};
+        a[n++] = (action){0, render__str(e, "filed_at"), "報告・通知", "filed", e, 1};
     json_array_foreach (docs, i, e) {
         /* A document counts as done when it was sent, and once (its JSON twin is the same). */
-        const char *st = str(e, "status"), *fmt = str(e, "format");
+        const char *st = render__str(e, "status"), *fmt = render__str(e, "format");
         if (st && !strcmp(st, "sent") && fmt && !strcmp(fmt, "text"))
-            a[n++] = (action){0, str(e, "sent_at"), "送付", "sent", e, 2};
+            a[n++] = (action){0, render__str(e, "sent_at"), "送付", "sent", e, 2};
     }
     for (size_t k = 0; k < n; k++)
         if (render_html__ms(a[k].at, &a[k].ms) != 0) a[k].ms = 0;
@@ -471,27 +449,26 @@ static void action_table(buf *b, const json_t *m)
     action *a = NULL;
     size_t n = collect_actions(m, &a);
     for (size_t i = 0; i < n; i++) {
-        buf_puts(b, "<tr><td>");
-        render_html__time(b, a[i].at);
-        buf_printf(b, "</td><td>%s<span class=\"en\">%s</span></td><td>", a[i].what_ja,
-                   a[i].what_en);
+        buf_puts(b, "<tr>");
+        td_time(b, a[i].at);
+        buf_printf(b, "<td>%s<span class=\"en\">%s</span></td><td>", a[i].what_ja, a[i].what_en);
         const json_t *e = a[i].item;
         if (a[i].kind == 0) {
-            put_text(b, render__step_ja(str(e, "step")));
+            put_text(b, render__step_ja(render__str(e, "step")));
         } else if (a[i].kind == 1) {
-            put_text(b, render_html__obligation(str(e, "report")));
-            if (str(e, "client_id")) {
+            put_text(b, render_html__obligation(render__str(e, "report")));
+            if (render__str(e, "client_id")) {
                 buf_puts(b, "（");
-                render_html_escape(b, str(e, "client_id"));
+                render_html_escape(b, render__str(e, "client_id"));
                 buf_puts(b, "）");
             }
-            const char *ref = str(e, "reference");
+            const char *ref = render__str(e, "reference");
             if (ref && *ref) {
                 buf_puts(b, " 参照<span class=\"en\">ref</span>: ");
                 put_free_text(b, ref);
             }
         } else {
-            put_text(b, str(e, "channel"));
+            put_text(b, render__str(e, "channel"));
         }
         buf_puts(b, "</td></tr>\n");
     }
@@ -590,7 +567,7 @@ static void section_facts(buf *b, const json_t *m)
     }
     buf_puts(b, "</tbody></table>\n<h3>事案の概要<span class=\"en\">Description</span>"
                 "</h3>\n<p class=\"text\">");
-    put_free_text(b, str(m, "description"));
+    put_free_text(b, render__str(m, "description"));
     buf_puts(b, "</p>\n</section>\n");
 }
 
@@ -608,16 +585,13 @@ static void section_versions(buf *b, const json_t *m)
     size_t i;
     const json_t *v;
     json_array_foreach (json_object_get(m, "versions"), i, v) {
-        buf_printf(b, "<tr><td class=\"num\">%lld</td><td>",
+        buf_printf(b, "<tr><td class=\"num\">%lld</td>",
                    (long long)json_integer_value(json_object_get(v, "version")));
-        render_html__time(b, str(v, "created_at"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(v, "my_number"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(v, "appi"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(v, "route"));
-        buf_puts(b, "</td><td>");
+        td_time(b, render__str(v, "created_at"));
+        td_text(b, render__str(v, "my_number"));
+        td_text(b, render__str(v, "appi"));
+        td_text(b, render__str(v, "route"));
+        buf_puts(b, "<td>");
         size_t k;
         const json_t *id;
         json_array_foreach (json_object_get(v, "rules"), k, id) {
@@ -627,7 +601,7 @@ static void section_versions(buf *b, const json_t *m)
             buf_puts(b, "</code>");
         }
         buf_puts(b, "</td><td><code>");
-        put_text(b, str(v, "cause_event_id"));
+        put_text(b, render__str(v, "cause_event_id"));
         buf_puts(b, "</code></td></tr>\n");
     }
     buf_puts(b, "</tbody></table>\n</section>\n");
@@ -673,18 +647,18 @@ static void section_documents(buf *b, const json_t *m)
     size_t i;
     const json_t *d;
     json_array_foreach (json_object_get(m, "documents"), i, d) {
-        buf_puts(b, "<tr><td>");
-        render_html__time(b, str(d, "rendered_at"));
-        buf_puts(b, "</td><td>");
-        channel_name(b, str(d, "channel"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(d, "format"));
-        buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"hash\">",
+        buf_puts(b, "<tr>");
+        td_time(b, render__str(d, "rendered_at"));
+        buf_puts(b, "<td>");
+        channel_name(b, render__str(d, "channel"));
+        buf_puts(b, "</td>");
+        td_text(b, render__str(d, "format"));
+        buf_printf(b, "<td class=\"num\">%lld</td><td class=\"hash\">",
                    (long long)json_integer_value(json_object_get(d, "bytes")));
-        put_text(b, str(d, "sha256"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(d, "status"));
-        buf_puts(b, "</td></tr>\n");
+        put_text(b, render__str(d, "sha256"));
+        buf_puts(b, "</td>");
+        td_text(b, render__str(d, "status"));
+        buf_puts(b, "</tr>\n");
     }
     if (json_array_size(json_object_get(m, "documents")) == 0)
         buf_puts(b, "<tr><td colspan=\"6\">まだありません<span class=\"en\">none "
@@ -706,21 +680,18 @@ static void section_tickets(buf *b, const json_t *m)
     size_t i;
     const json_t *t;
     json_array_foreach (json_object_get(m, "tickets"), i, t) {
-        const char *ws = str(t, "webhook_state");
+        const char *ws = render__str(t, "webhook_state");
         buf_puts(b, ws && !strcmp(ws, "failed") ? "<tr class=\"failed\"" : "<tr");
         buf_puts(b, " data-webhook=\"");
         render_html_escape(b, ws ? ws : "none");
         buf_puts(b, "\"><td><code>");
-        put_text(b, str(t, "ticket_id"));
-        buf_puts(b, "</code></td><td>");
-        put_text(b, render_html__obligation(str(t, "kind")));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(t, "client_id"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(t, "title"));
-        buf_puts(b, "</td><td>");
-        put_text(b, str(t, "status"));
-        buf_puts(b, "</td><td>");
+        put_text(b, render__str(t, "ticket_id"));
+        buf_puts(b, "</code></td>");
+        td_text(b, render_html__obligation(render__str(t, "kind")));
+        td_text(b, render__str(t, "client_id"));
+        td_text(b, render__str(t, "title"));
+        td_text(b, render__str(t, "status"));
+        buf_puts(b, "<td>");
         if (ws) {
             render_html__mark(b, ws);
             buf_printf(b, " %lld回<span class=\"en\">attempts</span>",
@@ -731,9 +702,9 @@ static void section_tickets(buf *b, const json_t *m)
         buf_puts(b, "</td><td>");
         const json_t *code = json_object_get(t, "webhook_last_status");
         if (json_is_integer(code)) buf_printf(b, "HTTP %lld", (long long)json_integer_value(code));
-        if (str(t, "webhook_last_error")) {
+        if (render__str(t, "webhook_last_error")) {
             buf_puts(b, json_is_integer(code) ? " " : "");
-            render_html_escape(b, str(t, "webhook_last_error"));
+            render_html_escape(b, render__str(t, "webhook_last_error"));
         } else if (!json_is_integer(code)) {
             buf_puts(b, "—");
         }
@@ -747,7 +718,7 @@ static void section_tickets(buf *b, const json_t *m)
 
 char *render_html_case(const json_t *model, const render_html_opts *opts, char *err, size_t errlen)
 {
-    const char *id = str(model, "incident_id");
+    const char *id = render__str(model, "incident_id");
     if (!id) {
         snprintf(err, errlen, "model.incident_id: missing");
         return NULL;
@@ -770,7 +741,7 @@ char *render_html_case(const json_t *model, const render_html_opts *opts, char *
     section_documents(&b, model);
     section_tickets(&b, model);
     buf_puts(&b, "</main>\n<footer class=\"disclaimer\" id=\"disclaimer\">\n<p>");
-    const char *en = str(json_object_get(model, "verdict"), "disclaimer");
+    const char *en = render__str(json_object_get(model, "verdict"), "disclaimer");
     render_html_escape(&b, RENDER_DISCLAIMER_JA);
     buf_puts(&b, "</p>\n<p lang=\"en\">");
     render_html_escape(&b, en ? en : VERDICT_DISCLAIMER);

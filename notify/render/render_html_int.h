@@ -1,8 +1,9 @@
 /*
  * render_html_int: what the render_html*.c files share and nobody else uses (not an API).
  *
- *   render_html.c           escaping, the page frame and its style sheet, state marks, the
- *                           case list, the message page
+ *   render_html.c           escaping, the page frame and its style sheet, state and status
+ *                           marks, times, days and counts in words, the case list, the
+ *                           message page
  *   render_html_case.c      the case page's sections
  *   render_html_timeline.c  the timeline picture (inline SVG)
  *
@@ -29,6 +30,11 @@ void render_html__mark(buf *b, const char *state);
 const char *render_html__obligation(const char *kind);
 /* An RFC 3339 instant in Japan-time words (escaped), or "—" when absent. */
 void render_html__time(buf *b, const char *rfc3339);
+/* A "YYYY-MM-DD" Japan day in words (escaped), or "—" when absent. */
+void render_html__date(buf *b, const char *date);
+/* <span class="mark STATUS">STATUS</span> for a verdict status (mandatory, voluntary, none),
+ * with words: its Japanese words before it; "—" when absent. */
+void render_html__status(buf *b, const char *status, int words);
 /* A count with thousands separators and 名, or "—" when not an integer. */
 void render_html__persons(buf *b, const json_t *count);
 /* Milliseconds since the epoch of an RFC 3339 instant into *out: 0, or -1 when absent or

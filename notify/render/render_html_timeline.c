@@ -42,11 +42,6 @@ typedef struct {
     long long t0, t1; /* the axis, ms */
 } tl_axis;
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 static double x_of(const tl_axis *a, long long ms)
 {
     double f = (double)(ms - a->t0) / (double)(a->t1 - a->t0);
@@ -81,10 +76,11 @@ static size_t make_lanes(const json_t *deadlines, tl_lane *lanes, size_t *n)
     size_t i;
     const json_t *d;
     json_array_foreach (deadlines, i, d) {
-        const char *kind = str(d, "kind"), *state = str(d, "state"), *end = str(d, "due_end");
+        const char *kind = render__str(d, "kind"), *state = render__str(d, "state"),
+                   *end = render__str(d, "due_end");
         long long end_ms, met_ms = -1;
         if (!kind || !state || render_html__ms(end, &end_ms) != 0) continue;
-        if (render_html__ms(str(d, "met_at"), &met_ms) != 0) met_ms = -1;
+        if (render_html__ms(render__str(d, "met_at"), &met_ms) != 0) met_ms = -1;
         size_t g = 0;
         while (g < *n && !(strcmp(lanes[g].kind, kind) == 0 && strcmp(lanes[g].state, state) == 0 &&
                            lanes[g].end_ms == end_ms))
@@ -96,7 +92,7 @@ static size_t make_lanes(const json_t *deadlines, tl_lane *lanes, size_t *n)
         }
         groups++;
         if (*n == TIMELINE_LANES) continue;
-        lanes[(*n)++] = (tl_lane){kind, str(d, "client_id"), state, end, end_ms, met_ms, 1};
+        lanes[(*n)++] = (tl_lane){kind, render__str(d, "client_id"), state, end, end_ms, met_ms, 1};
     }
     return groups;
 }
@@ -206,16 +202,17 @@ static void action_lane(buf *b, const tl_axis *a, const json_t *m, int which, in
     const json_t *e;
     json_array_foreach (arr, i, e) {
         long long ms;
-        if (render_html__ms(str(e, which == 0 ? "completed_at" : "filed_at"), &ms) != 0) continue;
+        if (render_html__ms(render__str(e, which == 0 ? "completed_at" : "filed_at"), &ms) != 0)
+            continue;
         buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>", x_of(a, ms),
                    y + 12, which == 0 ? "#6a1b9a" : "#00695c");
         if (which == 0) {
-            render_html_escape(b, render__step_ja(str(e, "step")));
+            render_html_escape(b, render__step_ja(render__str(e, "step")));
         } else {
-            render_html_escape(b, render_html__obligation(str(e, "report")));
-            if (str(e, "client_id")) {
+            render_html_escape(b, render_html__obligation(render__str(e, "report")));
+            if (render__str(e, "client_id")) {
                 buf_puts(b, " ");
-                render_html_escape(b, str(e, "client_id"));
+                render_html_escape(b, render__str(e, "client_id"));
             }
         }
         buf_puts(b, "</title></circle>\n");
@@ -223,15 +220,15 @@ static void action_lane(buf *b, const tl_axis *a, const json_t *m, int which, in
     if (which == 1) {
         json_array_foreach (json_object_get(m, "documents"), i, e) {
             long long ms;
-            const char *st = str(e, "status"), *fmt = str(e, "format");
+            const char *st = render__str(e, "status"), *fmt = render__str(e, "format");
             if (!st || strcmp(st, "sent") != 0 || !fmt || strcmp(fmt, "text") != 0 ||
-                render_html__ms(str(e, "sent_at"), &ms) != 0)
+                render_html__ms(render__str(e, "sent_at"), &ms) != 0)
                 continue;
             buf_printf(b,
                        "<rect x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" "
                        "fill=\"#00695c\"><title>送付 ",
                        x_of(a, ms) - 4, y + 8);
-            render_html_escape(b, str(e, "channel"));
+            render_html_escape(b, render__str(e, "channel"));
             buf_puts(b, "</title></rect>\n");
         }
     }
@@ -241,32 +238,32 @@ void render_html__timeline(buf *b, const json_t *m)
 {
     const json_t *deadlines = json_object_get(m, "deadlines");
     long long as_of = 0, known = 0, start = 0;
-    if (render_html__ms(str(m, "as_of"), &as_of) != 0) {
+    if (render_html__ms(render__str(m, "as_of"), &as_of) != 0) {
         buf_puts(b, "<p class=\"note\">（作成時点が不明なため図は省略しました）</p>\n");
         return;
     }
     tl_axis a = {as_of, as_of};
-    widen(&a.t0, &a.t1, str(m, "known_at"));
-    widen(&a.t0, &a.t1, str(m, "opened_at"));
-    widen(&a.t0, &a.t1, str(m, "mandatory_since"));
+    widen(&a.t0, &a.t1, render__str(m, "known_at"));
+    widen(&a.t0, &a.t1, render__str(m, "opened_at"));
+    widen(&a.t0, &a.t1, render__str(m, "mandatory_since"));
     size_t i;
     const json_t *e;
     json_array_foreach (deadlines, i, e) {
-        widen(&a.t0, &a.t1, str(e, "due_end"));
-        widen(&a.t0, &a.t1, str(e, "met_at"));
+        widen(&a.t0, &a.t1, render__str(e, "due_end"));
+        widen(&a.t0, &a.t1, render__str(e, "met_at"));
     }
     json_array_foreach (json_object_get(m, "steps"), i, e)
-        widen(&a.t0, &a.t1, str(e, "completed_at"));
+        widen(&a.t0, &a.t1, render__str(e, "completed_at"));
     json_array_foreach (json_object_get(m, "filings"), i, e)
-        widen(&a.t0, &a.t1, str(e, "filed_at"));
+        widen(&a.t0, &a.t1, render__str(e, "filed_at"));
     if (a.t1 - a.t0 < 2 * DAY_MS) a.t1 = a.t0 + 2 * DAY_MS;
     long long pad = (a.t1 - a.t0) / 25;
     a.t0 -= pad;
     a.t1 += pad;
 
     /* Every clock counts from the day the reporter knew (day 1). */
-    if (render_html__ms(str(m, "known_at"), &start) != 0 &&
-        render_html__ms(str(m, "opened_at"), &start) != 0)
+    if (render_html__ms(render__str(m, "known_at"), &start) != 0 &&
+        render_html__ms(render__str(m, "opened_at"), &start) != 0)
         start = a.t0;
 
     tl_lane lanes[TIMELINE_LANES];
@@ -279,11 +276,11 @@ void render_html__timeline(buf *b, const json_t *m)
                "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
                TL_WIDTH, height, TL_WIDTH, height, TL_WIDTH, height);
     axis_ticks(b, &a, height);
-    if (render_html__ms(str(m, "known_at"), &known) == 0)
+    if (render_html__ms(render__str(m, "known_at"), &known) == 0)
         vertical(b, x_of(&a, known), height, "stroke=\"#777\" stroke-width=\"1.5\"", "把握 known",
                  height - 6, "end");
     long long since;
-    if (render_html__ms(str(m, "mandatory_since"), &since) == 0)
+    if (render_html__ms(render__str(m, "mandatory_since"), &since) == 0)
         vertical(b, x_of(&a, since), height, "stroke=\"#ef6c00\" stroke-width=\"1.5\"",
                  "義務発生 clocks from", height - 6, "start");
     for (size_t l = 0; l < n; l++)

@@ -39,6 +39,8 @@ const char *render__nonempty(const json_t *obj, const char *key);
 /* Free text for a document: the text, 「調査中」 when absent or blank, or a notice when it
  * holds a valid My Number. A new string reference. */
 json_t *render__free_text(const char *text);
+/* The first object of array arr whose string member key is value, or NULL. */
+const json_t *render__find_by(const json_t *arr, const char *key, const char *value);
 /* The verdict's client object of client_id, or NULL. */
 const json_t *render__verdict_client(const json_t *snapshot, const char *client_id);
 /* The snapshot's client (exposure) object of client_id, or NULL. */

@@ -145,52 +145,69 @@ json_t *render__client_notice(const json_t *snapshot, const json_t *task, char *
     return doc;
 }
 
-static json_t *items_doc(const char *document, const char *title, const json_t *snapshot,
-                         const json_t *task, const int *items, size_t n, render__audience to)
+/* A notice of report items to many readers (the persons, the public): the items in order, and
+ * a header of who gives it (the tenant), the inquiry number and why it is given. */
+typedef struct {
+    const char *document, *title;
+    const int *items;
+    size_t n;
+    render__audience to;
+    const char *sender_label, *why_label, *why;
+} items_notice;
+
+static json_t *items_doc(const items_notice *d, const json_t *snapshot, const json_t *task)
 {
-    json_t *doc = render__doc_new(document, title, snapshot, task);
+    json_t *doc = render__doc_new(d->document, d->title, snapshot, task);
     if (!doc) return NULL;
     json_t *blocks = json_object_get(doc, "blocks"), *list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(blocks, render__item(items[i], snapshot, to, NULL));
-        json_array_append_new(list, json_integer(items[i]));
+    for (size_t i = 0; i < d->n; i++) {
+        json_array_append_new(blocks, render__item(d->items[i], snapshot, d->to, NULL));
+        json_array_append_new(list, json_integer(d->items[i]));
     }
     json_object_set_new(doc, "items", list);
+    json_t *header = json_object_get(doc, "header");
+    render__add(header, d->sender_label, render__free_text(render__str(snapshot, "tenant")));
+    render__add(header, "お問い合わせ番号", json_string(render__str(snapshot, "incident_id")));
+    render__add(header, d->why_label, json_string(d->why));
     return doc;
 }
+
+static const int persons_items[] = {1, 2, 4, 5, 9};
+static const int public_items[] = {1, 2, 3, 4, 5, 8, 9};
 
 json_t *render__persons_notice(const json_t *snapshot, const json_t *task, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    static const int items[] = {1, 2, 4, 5, 9};
-    json_t *doc = items_doc("persons_notice", "特定個人情報の漏えい等に関するお知らせ", snapshot,
-                            task, items, sizeof items / sizeof items[0], RENDER__TO_PERSONS);
-    if (!doc) return NULL;
-    json_t *header = json_object_get(doc, "header");
-    render__add(header, "差出人", render__free_text(render__str(snapshot, "tenant")));
-    render__add(header, "お問い合わせ番号", json_string(render__str(snapshot, "incident_id")));
-    render__add(header, "ご報告",
-                json_string("当社が取り扱う特定個人情報（マイナンバーを含む個人情報）について、下"
-                            "記の事態が発生し、又は発生したおそれがあることが判明しました。ご心配"
-                            "とご迷惑をおかけしますことを、深くお詫び申し上げます。"));
-    return doc;
+    static const items_notice d = {
+        "persons_notice",
+        "特定個人情報の漏えい等に関するお知らせ",
+        persons_items,
+        sizeof persons_items / sizeof persons_items[0],
+        RENDER__TO_PERSONS,
+        "差出人",
+        "ご報告",
+        "当社が取り扱う特定個人情報（マイナンバーを含む個人情報）について、下記の事態が発生し、"
+        "又は発生したおそれがあることが判明しました。ご心配とご迷惑をおかけしますことを、深くお"
+        "詫び申し上げます。",
+    };
+    return items_doc(&d, snapshot, task);
 }
 
 json_t *render__publication(const json_t *snapshot, const json_t *task, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    static const int items[] = {1, 2, 3, 4, 5, 8, 9};
-    json_t *doc =
-        items_doc("publication", "特定個人情報の漏えい等に関するお知らせ（公表）", snapshot, task,
-                  items, sizeof items / sizeof items[0], RENDER__TO_PUBLIC);
-    if (!doc) return NULL;
-    json_t *header = json_object_get(doc, "header");
-    render__add(header, "公表者", render__free_text(render__str(snapshot, "tenant")));
-    render__add(header, "お問い合わせ番号", json_string(render__str(snapshot, "incident_id")));
-    render__add(header, "公表の理由",
-                json_string("連絡先が不明である等により、影響を受けた本人の全員に個別にお知らせ"
-                            "することが困難なため、公表によりお知らせします。"));
-    return doc;
+    static const items_notice d = {
+        "publication",
+        "特定個人情報の漏えい等に関するお知らせ（公表）",
+        public_items,
+        sizeof public_items / sizeof public_items[0],
+        RENDER__TO_PUBLIC,
+        "公表者",
+        "公表の理由",
+        "連絡先が不明である等により、影響を受けた本人の全員に個別にお知らせすることが困難なため、"
+        "公表によりお知らせします。",
+    };
+    return items_doc(&d, snapshot, task);
 }

@@ -11,6 +11,7 @@
 #include "notify/render/render_int.h"
 #include "rules/jpcal.h"
 #include "rules/mynumber.h"
+#include "rules/rules.h"
 
 typedef struct {
     const char *key, *text;
@@ -191,12 +192,11 @@ const char *render__time_ja(const char *rfc3339, char out[64])
     char ignored[64];
     if (!rfc3339 || timefmt_parse_rfc3339(rfc3339, &ms, ignored, sizeof ignored) != 0)
         return RENDER_UNKNOWN;
-    /* Floor division: instants before 1970 still land on the right Japan day. */
-    int64_t secs = (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)) + 9 * 3600;
-    int64_t day = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t in_day = secs - day * 86400;
+    int64_t secs = timefmt_ms_to_s(ms);
+    jpcal_day day = rules_japan_day(secs);
+    int64_t in_day = secs + RULES_JST_OFFSET_SECONDS - (int64_t)day * 86400;
     char date[48];
-    day_words((jpcal_day)day, date, sizeof date);
+    day_words(day, date, sizeof date);
     snprintf(out, 64, "%s%02d:%02d", date, (int)(in_day / 3600), (int)(in_day % 3600 / 60));
     return out;
 }
@@ -242,25 +242,26 @@ json_t *render__free_text(const char *text)
     return s ? s : json_string("（文字コードが不正なため、この記載は省略しました）");
 }
 
-static const json_t *find_client(const json_t *arr, const char *client_id)
+const json_t *render__find_by(const json_t *arr, const char *key, const char *value)
 {
     size_t i;
-    const json_t *c;
-    json_array_foreach (arr, i, c) {
-        const char *id = render__str(c, "client_id");
-        if (id && client_id && !strcmp(id, client_id)) return c;
+    const json_t *e;
+    json_array_foreach (arr, i, e) {
+        const char *v = render__str(e, key);
+        if (v && value && !strcmp(v, value)) return e;
     }
     return NULL;
 }
 
 const json_t *render__verdict_client(const json_t *snapshot, const char *client_id)
 {
-    return find_client(json_object_get(json_object_get(snapshot, "verdict"), "clients"), client_id);
+    return render__find_by(json_object_get(json_object_get(snapshot, "verdict"), "clients"),
+                           "client_id", client_id);
 }
 
 const json_t *render__exposure(const json_t *snapshot, const char *client_id)
 {
-    return find_client(json_object_get(snapshot, "clients"), client_id);
+    return render__find_by(json_object_get(snapshot, "clients"), "client_id", client_id);
 }
 
 const char *render__step_done(const json_t *snapshot, const char *step)

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include <cmocka.h>
 
 #include "lib/base/arena.h"
@@ -23,6 +21,7 @@
 #include "lib/pg/pgx.h"
 #include "lib/serdes/schema_set.h"
 #include "tests/support/casestate.h"
+#include "tests/support/histories.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
@@ -491,123 +490,35 @@ static void test_sigterm_finishes_the_batch(void **state)
 
 /* ---- a generated stream: the results must not depend on how batches were cut ---- */
 
-static void token_hex(int person, char out[65])
+/* The clients of the manifests rotate over C-00..C-03. */
+static void stream_client(int step, int incident, char out[16])
 {
-    char key[32];
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    snprintf(key, sizeof key, "person-%d", person);
-    SHA256((const unsigned char *)key, strlen(key), d);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    snprintf(out, 16, "C-%02d", (step + incident) % 4);
 }
 
-static void event_line(FILE *f, const char *id, const char *incident, int minute, const char *type,
-                       const char *body)
-{
-    fprintf(f,
-            "{\"event_id\":\"%s\",\"incident_id\":\"%s\",\"tenant\":\"bpo-test\","
-            "\"occurred_at\":\"2026-11-20T%02d:%02d:00+09:00\",\"type\":\"%s\",\"body\":%s}\n",
-            id, incident, 9 + minute / 60, minute % 60, type, body);
-}
+static const histories_shape stream_shape = {"S", "person-", stream_client};
 
-static void manifest_line(FILE *f, const char *id, const char *incident, int minute,
-                          const char *client, const char *batch, int first, int count)
+/* A mixed stream of six contractor incidents, interleaved (tests/support/histories.h: manifests
+ * of persons shared between clients, the distinct count passing 100 in the middle of the
+ * stream, a batch id sent twice, counts with a possible maximum, a facts update, a step, a
+ * filing that meets a deadline, a closing), and besides: a replayed event, a count for the
+ * closed incident and an event of an unknown incident. */
+static void build_stream(histories_stream *s)
 {
-    char body[80 * 64 + 256] = "";
-    int n = snprintf(body, sizeof body, "{\"client_id\":\"%s\",\"batch_id\":\"%s\",\"tokens\":[",
-                     client, batch);
-    for (int k = 0; k < count; k++) {
-        char tok[65];
-        token_hex(first + k, tok);
-        n += snprintf(body + n, sizeof body - (size_t)n, "%s\"%s\"", k ? "," : "", tok);
-    }
-    snprintf(body + n, sizeof body - (size_t)n, "]}");
-    event_line(f, id, incident, minute, "exposure_manifest", body);
-}
-
-/* Writes a mixed stream of several contractor incidents, interleaved: manifests of persons
- * shared between clients (the distinct count passes 100 in the middle of the stream), a batch
- * id sent twice, a replayed event, counts with a possible maximum, a facts update, a step, a
- * filing that meets a deadline, a closed incident that still receives a count, an event of an
- * unknown incident. Returns the number of lines. */
-static int write_stream(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    int lines = 0;
-    static const char *const opened =
-        "{\"known_at\":\"2026-11-20T08:30:00+09:00\",\"title\":\"t\",\"reporter\":{\"role\":"
-        "\"contractor\",\"number_use_entity\":false,\"public_body_system\":false},\"kinds\":"
-        "[\"leak\"],\"certainty\":\"confirmed\",\"improper_purpose\":\"none\",\"systems\":[],"
-        "\"unspecified_viewing\":\"none\",\"encrypted_protected\":false,"
-        "\"recovered_unviewed\":false,\"intact_copy\":false}";
     for (int step = 0; step < 8; step++)
         for (int inc = 1; inc <= 6; inc++) {
-            char incident[32], id[64], batch[32], client[16], body[256];
-            snprintf(incident, sizeof incident, "INC-S-%02d", inc);
-            int minute = step * 7 + inc;
-            snprintf(id, sizeof id, "EV-S-%02d-%02d", inc, step);
-            snprintf(client, sizeof client, "C-%02d", (step + inc) % 4);
-            switch (step) {
-            case 0:
-                event_line(f, id, incident, minute, "incident_opened", opened);
-                break;
-            case 1:
-            case 2:
-            case 4: /* 40, 40, 50 persons, half of the second shared: the
-                     * third manifest passes 100 distinct persons (110) */
-                snprintf(batch, sizeof batch, "b-%d", step);
-                manifest_line(f, id, incident, minute, client, batch, inc * 1000 + step * 20,
-                              step == 4 ? 50 : 40);
-                break;
-            case 3: /* the batch id of step 1 again, other tokens: counts once */
-                snprintf(client, sizeof client, "C-%02d", (1 + inc) % 4); /* step 1's client */
-                manifest_line(f, id, incident, minute, client, "b-1", inc * 1000 + 500, 40);
-                if (inc == 2) { /* and a plain replay of an earlier event */
-                    char first[64];
-                    snprintf(first, sizeof first, "EV-S-%02d-01", inc);
-                    snprintf(client, sizeof client, "C-%02d", (1 + inc) % 4);
-                    manifest_line(f, first, incident, minute, client, "b-1", inc * 1000 + 20, 40);
-                    lines++;
-                }
-                break;
-            case 5:
-                /* Incident 4's extra client is a municipality (its own facts, issue 7). */
-                snprintf(body, sizeof body,
-                         "{\"client_id\":\"C-X%d\",\"persons\":%d,\"persons_max\":%d%s}", inc,
-                         20 * inc, 30 * inc,
-                         inc == 4 ? ",\"client_facts\":{\"public_body\":true,"
-                                    "\"local_government\":true,\"appi_persons\":150}"
-                                  : "");
-                event_line(f, id, incident, minute, "exposure_count", body);
-                break;
-            case 6:
-                if (inc % 2)
-                    event_line(f, id, incident, minute, "facts_updated",
-                               "{\"improper_purpose\":\"confirmed\"}");
-                else
-                    event_line(f, id, incident, minute, "report_filed",
-                               "{\"report\":\"ppc_preliminary\",\"filed_at\":"
-                               "\"2026-11-20T18:00:00+09:00\",\"reference\":\"R-1\"}");
-                break;
-            case 7:
-                if (inc == 3)
-                    event_line(f, id, incident, minute, "incident_closed",
-                               "{\"reason\":\"closed\"}");
-                else
-                    event_line(f, id, incident, minute, "response_step_completed",
-                               "{\"step\":\"fact_investigation\",\"completed_at\":"
-                               "\"2026-11-20T19:00:00+09:00\"}");
-                break;
+            histories_step(s, &stream_shape, step, inc);
+            if (step == 3 && inc == 2) { /* a plain replay of an earlier event */
+                char client[16];
+                stream_client(1, inc, client);
+                histories_manifest(s, &stream_shape, "EV-S-02-01", "INC-S-02", step * 7 + inc,
+                                   client, "b-1", inc * 1000 + 20, 40);
             }
-            lines++;
         }
-    event_line(f, "EV-S-03-99", "INC-S-03", 500, "exposure_count",
-               "{\"client_id\":\"C-01\",\"persons\":7}");
-    event_line(f, "EV-S-99-00", "INC-S-UNKNOWN", 501, "exposure_count",
-               "{\"client_id\":\"C-01\",\"persons\":7}");
-    fclose(f);
-    return lines + 2;
+    histories_event(s, "EV-S-03-99", "INC-S-03", 500, "exposure_count",
+                    "{\"client_id\":\"C-01\",\"persons\":7}");
+    histories_event(s, "EV-S-99-00", "INC-S-UNKNOWN", 501, "exposure_count",
+                    "{\"client_id\":\"C-01\",\"persons\":7}");
 }
 
 static int stream_produced;
@@ -615,13 +526,10 @@ static int stream_produced;
 static void produce_stream_once(void)
 {
     if (stream_produced) return;
-    char path[] = "/tmp/mni-stream-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    int lines = write_stream(path);
-    assert_int_equal(topicio_produce_jsonl(mockkafka_bootstraps(kafka), STREAM_TOPIC, path), lines);
-    unlink(path);
+    histories_stream s = {0};
+    build_stream(&s);
+    histories_produce(&s, 0, mockkafka_bootstraps(kafka), STREAM_TOPIC);
+    histories_free(&s);
     stream_produced = 1;
 }
 

@@ -33,12 +33,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include <cmocka.h>
 
 #include "lib/pg/pgx.h"
 #include "tests/support/casestate.h"
+#include "tests/support/histories.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/runcmd.h"
@@ -50,7 +49,6 @@
 #define WORKER_TIMEOUT_MS 120000
 #define PARTS 3
 #define INCIDENTS 4
-#define MAX_LINES 128
 
 static mockkafka *kafka;
 
@@ -83,151 +81,41 @@ static int group_teardown(void **state)
 
 /* ---- the stream ---- */
 
-typedef struct {
-    char *line[MAX_LINES];
-    size_t n;
-} stream;
-
-static void add_line(stream *s, const char *text)
+/* Manifests come from C-A, but for the second one, from C-B. */
+static void stream_client(int step, int incident, char out[16])
 {
-    assert_true(s->n < MAX_LINES);
-    s->line[s->n] = strdup(text);
-    assert_non_null(s->line[s->n]);
-    s->n++;
+    (void)incident;
+    snprintf(out, 16, "%s", step == 2 ? "C-B" : "C-A");
 }
 
-static void stream_free(stream *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->line[i]);
-    s->n = 0;
-}
+static const histories_shape stream_shape = {"O", "ooo-person-", stream_client};
 
-static void token_hex(int person, char out[65])
+/* Every incident's history in the order it happened (tests/support/histories.h: occurred_at
+ * grows along each incident), incidents interleaved; then a count after incident 3's closing
+ * and an identical replay of incident 2's first manifest, and two events of an incident never
+ * opened. */
+static void build_stream(histories_stream *s)
 {
-    char key[32];
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    snprintf(key, sizeof key, "ooo-person-%d", person);
-    SHA256((const unsigned char *)key, strlen(key), d);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-static void event(stream *s, const char *id, const char *incident, int minute, const char *type,
-                  const char *body)
-{
-    static char text[80 * 70 + 1024];
-    snprintf(text, sizeof text,
-             "{\"event_id\":\"%s\",\"incident_id\":\"%s\",\"tenant\":\"bpo-test\","
-             "\"occurred_at\":\"2026-11-20T%02d:%02d:00+09:00\",\"type\":\"%s\",\"body\":%s}",
-             id, incident, 9 + minute / 60, minute % 60, type, body);
-    add_line(s, text);
-}
-
-static void manifest(stream *s, const char *id, const char *incident, int minute,
-                     const char *client, const char *batch, int first, int count)
-{
-    static char body[80 * 70 + 256];
-    int n = snprintf(body, sizeof body, "{\"client_id\":\"%s\",\"batch_id\":\"%s\",\"tokens\":[",
-                     client, batch);
-    for (int k = 0; k < count; k++) {
-        char tok[65];
-        token_hex(first + k, tok);
-        n += snprintf(body + n, sizeof body - (size_t)n, "%s\"%s\"", k ? "," : "", tok);
-    }
-    snprintf(body + n, sizeof body - (size_t)n, "]}");
-    event(s, id, incident, minute, "exposure_manifest", body);
-}
-
-/* Every incident's history in the order it happened (occurred_at grows along each incident),
- * incidents interleaved. */
-static void build_stream(stream *s)
-{
-    static const char opened[] =
-        "{\"known_at\":\"2026-11-20T08:30:00+09:00\",\"title\":\"t\",\"reporter\":{\"role\":"
-        "\"contractor\",\"number_use_entity\":false,\"public_body_system\":false},\"kinds\":"
-        "[\"leak\"],\"certainty\":\"confirmed\",\"improper_purpose\":\"none\",\"systems\":[],"
-        "\"unspecified_viewing\":\"none\",\"encrypted_protected\":false,"
-        "\"recovered_unviewed\":false,\"intact_copy\":false}";
-    char first_manifest[INCIDENTS + 1][80 * 70 + 1024];
-    for (int step = 0; step < 9; step++)
+    char *replay = NULL;
+    for (int step = 0; step < 8; step++)
         for (int inc = 1; inc <= INCIDENTS; inc++) {
-            char incident[32], id[64], body[256];
-            snprintf(incident, sizeof incident, "INC-O-%02d", inc);
-            snprintf(id, sizeof id, "EV-O-%02d-%02d", inc, step);
-            int minute = step * 7 + inc;
-            switch (step) {
-            case 0:
-                event(s, id, incident, minute, "incident_opened", opened);
-                break;
-            case 1: /* 40 + 40 (half shared) + 50: the third manifest passes 100 (110) */
-            case 2:
-            case 4:
-                snprintf(body, sizeof body, "b-%d", step);
-                manifest(s, id, incident, minute, step == 2 ? "C-B" : "C-A", body,
-                         inc * 1000 + step * 20, step == 4 ? 50 : 40);
-                if (step == 1)
-                    snprintf(first_manifest[inc], sizeof first_manifest[inc], "%s",
-                             s->line[s->n - 1]);
-                break;
-            case 3: /* step 1's batch id again with other tokens: counts once */
-                manifest(s, id, incident, minute, "C-A", "b-1", inc * 1000 + 500, 40);
-                break;
-            case 5:
-                snprintf(body, sizeof body,
-                         "{\"client_id\":\"C-X%d\",\"persons\":%d,\"persons_max\":%d%s}", inc,
-                         20 * inc, 30 * inc,
-                         inc == 4 ? ",\"client_facts\":{\"public_body\":true,"
-                                    "\"local_government\":true,\"appi_persons\":150}"
-                                  : "");
-                event(s, id, incident, minute, "exposure_count", body);
-                break;
-            case 6:
-                if (inc % 2)
-                    event(s, id, incident, minute, "facts_updated",
-                          "{\"improper_purpose\":\"confirmed\"}");
-                else
-                    event(s, id, incident, minute, "report_filed",
-                          "{\"report\":\"ppc_preliminary\",\"filed_at\":"
-                          "\"2026-11-20T18:00:00+09:00\",\"reference\":\"R-1\"}");
-                break;
-            case 7:
-                if (inc == 3)
-                    event(s, id, incident, minute, "incident_closed", "{\"reason\":\"closed\"}");
-                else
-                    event(s, id, incident, minute, "response_step_completed",
-                          "{\"step\":\"fact_investigation\",\"completed_at\":"
-                          "\"2026-11-20T19:00:00+09:00\"}");
-                break;
-            case 8:
-                if (inc == 3) /* after the closing */
-                    event(s, id, incident, minute, "exposure_count",
-                          "{\"client_id\":\"C-A\",\"persons\":7}");
-                else if (inc == 2) /* an identical replay of step 1 */
-                    add_line(s, first_manifest[inc]);
-                break;
-            }
+            histories_step(s, &stream_shape, step, inc);
+            if (step == 1 && inc == 2) replay = s->line[s->n - 1];
         }
-    event(s, "EV-O-99-01", "INC-O-NEVER", 200, "exposure_count",
-          "{\"client_id\":\"C-A\",\"persons\":3}");
-    event(s, "EV-O-99-02", "INC-O-NEVER", 201, "facts_updated",
-          "{\"improper_purpose\":\"confirmed\"}");
+    histories_add(s, replay); /* an identical replay of incident 2's step 1 */
+    histories_event(s, "EV-O-03-08", "INC-O-03", 8 * 7 + 3, "exposure_count",
+                    "{\"client_id\":\"C-A\",\"persons\":7}"); /* after the closing */
+    histories_event(s, "EV-O-99-01", "INC-O-NEVER", 200, "exposure_count",
+                    "{\"client_id\":\"C-A\",\"persons\":3}");
+    histories_event(s, "EV-O-99-02", "INC-O-NEVER", 201, "facts_updated",
+                    "{\"improper_purpose\":\"confirmed\"}");
 }
 
-/* Writes the lines to a temporary file, in order or each incident's last to first (the whole
- * stream reversed), and produces them to topic. */
-static void produce(const stream *s, int reverse, const char *topic)
+/* Produces the lines to topic, in order or each incident's last to first (the whole stream
+ * reversed). */
+static void produce(const histories_stream *s, int reverse, const char *topic)
 {
-    char path[] = "/tmp/mni-ooo-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    assert_non_null(f);
-    for (size_t i = 0; i < s->n; i++)
-        fprintf(f, "%s\n", s->line[reverse ? s->n - 1 - i : i]);
-    fclose(f);
-    assert_int_equal(topicio_produce_jsonl(mockkafka_bootstraps(kafka), topic, path), (int)s->n);
-    unlink(path);
+    histories_produce(s, reverse, mockkafka_bootstraps(kafka), topic);
 }
 
 /* ---- the workers ---- */
@@ -291,11 +179,11 @@ static void assert_accepted_order(const char *topic)
 static void reverse_equals_in_order(void **state)
 {
     (void)state;
-    stream s = {0};
+    histories_stream s = {0};
     build_stream(&s);
     produce(&s, 0, "ooo.fwd.events");
     produce(&s, 1, "ooo.rev.events");
-    stream_free(&s);
+    histories_free(&s);
 
     testenv_db fwd, rev1, rev500;
     testenv_db_create(&fwd, 1);
@@ -370,13 +258,13 @@ static void waiting_is_visible(void **state)
     (void)state;
     testenv_db db;
     testenv_db_create(&db, 1);
-    stream s = {0};
-    event(&s, "EV-W-2", "INC-O-WAIT", 20, "exposure_count",
-          "{\"client_id\":\"C-A\",\"persons\":5}");
-    event(&s, "EV-W-1", "INC-O-WAIT", 10, "exposure_count",
-          "{\"client_id\":\"C-A\",\"persons\":150}");
+    histories_stream s = {0};
+    histories_event(&s, "EV-W-2", "INC-O-WAIT", 20, "exposure_count",
+                    "{\"client_id\":\"C-A\",\"persons\":5}");
+    histories_event(&s, "EV-W-1", "INC-O-WAIT", 10, "exposure_count",
+                    "{\"client_id\":\"C-A\",\"persons\":150}");
     produce(&s, 0, "ooo.wait.events");
-    stream_free(&s);
+    histories_free(&s);
 
     int port = httpget_free_port();
     char port_env[64];
@@ -434,15 +322,9 @@ static void waiting_is_visible(void **state)
 
     /* The opening releases them: assess applies the 150 first, then the 5 (occurred_at order,
      * not the order they arrived in). */
-    static const char opened[] =
-        "{\"known_at\":\"2026-11-20T08:30:00+09:00\",\"title\":\"t\",\"reporter\":{\"role\":"
-        "\"contractor\",\"number_use_entity\":false,\"public_body_system\":false},\"kinds\":"
-        "[\"leak\"],\"certainty\":\"confirmed\",\"improper_purpose\":\"none\",\"systems\":[],"
-        "\"unspecified_viewing\":\"none\",\"encrypted_protected\":false,"
-        "\"recovered_unviewed\":false,\"intact_copy\":false}";
-    event(&s, "EV-W-0", "INC-O-WAIT", 30, "incident_opened", opened);
+    histories_event(&s, "EV-W-0", "INC-O-WAIT", 30, "incident_opened", HISTORIES_OPENED);
     produce(&s, 0, "ooo.wait.events");
-    stream_free(&s);
+    histories_free(&s);
     const char *env2[] = {"MNI_TOPIC_EVENTS=ooo.wait.events",
                           "MNI_TOPIC_ACCEPTED=ooo.wait.accepted", "MNI_TOPIC_DLQ=ooo.dlq", NULL};
     assert_int_equal(run_worker("mni-ingest", &db, "ooo-wait-1", env2, "waiting events released"),
@@ -468,13 +350,13 @@ static void bound_dead_letters(void **state)
     (void)state;
     testenv_db db;
     testenv_db_create(&db, 1);
-    stream s = {0};
-    event(&s, "EV-B-1", "INC-O-BOUND", 10, "exposure_count",
-          "{\"client_id\":\"C-A\",\"persons\":5}");
-    event(&s, "EV-B-2", "INC-O-BOUND", 11, "exposure_count",
-          "{\"client_id\":\"C-A\",\"persons\":6}");
+    histories_stream s = {0};
+    histories_event(&s, "EV-B-1", "INC-O-BOUND", 10, "exposure_count",
+                    "{\"client_id\":\"C-A\",\"persons\":5}");
+    histories_event(&s, "EV-B-2", "INC-O-BOUND", 11, "exposure_count",
+                    "{\"client_id\":\"C-A\",\"persons\":6}");
     produce(&s, 0, "ooo.bound.events");
-    stream_free(&s);
+    histories_free(&s);
     const char *env[] = {"MNI_TOPIC_EVENTS=ooo.bound.events",
                          "MNI_TOPIC_ACCEPTED=ooo.bound.accepted", "MNI_TOPIC_DLQ=ooo.bound.dlq",
                          "MNI_INGEST_WAITING_MAX=1", NULL};
