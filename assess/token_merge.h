@@ -9,7 +9,8 @@
  *      client), and flagged when it is also the first per incident (an open-addressing hash
  *      over the token's leading bits: HMAC tokens are uniformly distributed).
  *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident) into a
- *      session-local staging table.
+ *      session-local staging table, sorted in C in the first merge's order (its sort in
+ *      PostgreSQL then only checks it).
  *   3. Two statements, each an INSERT ... ON CONFLICT DO NOTHING RETURNING into one set,
  *      joined back to the staging rows and counted per seq: the rows a manifest brought that
  *      neither the stored set nor an earlier manifest of the batch held.

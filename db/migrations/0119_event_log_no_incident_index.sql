@@ -1,0 +1,11 @@
+-- 0119: event_log without event_log_incident (incident_id, occurred_at) (issue 6).
+--
+-- No statement reads it any more: ingest's opened check (kind = 'incident_opened', by incident)
+-- and `mni report`'s title and description (kinds incident_opened and facts_updated) use the
+-- partial event_log_incident_texts of 0071; ingest's clash and conflict checks, logcheck's
+-- epochs and the waiting_events foreign key use the primary key and event_log_src_key; the
+-- export scans. Every one of these was EXPLAINed with and without it on 600,000 W3-shaped
+-- events plus one incident of 5,000 manifests: the same plan each time. Every accepted event
+-- paid an insert into it: 30,000 events inserted in about 0.6-0.8 s without it against
+-- 1.0-1.5 s with it on the same table (bench/README.md "Three small PostgreSQL levers").
+DROP INDEX event_log_incident;
