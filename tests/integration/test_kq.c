@@ -12,8 +12,8 @@
  *   load_offsets_seek   the rebalance callback assigns at the offsets load_offsets supplies (the
  *                       first message is offset 5); kq_seek_batch re-reads a batch; kq_seek moves.
  *   load_offsets_refused  a refused assignment makes kq_consume_batch return -1; close is clean.
- *   revocation_in_batch a second member joins while the first is collecting: the batch
- *                       comes back holding only the partitions the first member owns afterwards,
+ *   revocation_in_batch a second member joins while the first is in kq_consume_batch: its
+ *                       batches come back holding only the partitions it owns afterwards,
  *                       each offset once, and together with the second member's batches every
  *                       message is read exactly once through the offset table (PostgreSQL's role).
  *   dead_letter         a dead letter carries the original key, value, headers and every origin
