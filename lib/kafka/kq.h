@@ -190,9 +190,11 @@ kq_consumer *kq_consumer_new(const kq_prop *props, size_t nprops, const kq_consu
 int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char *err,
                  size_t errlen);
 
-/* Collects up to max_msgs messages into out[0..*n) within max_ms milliseconds (it returns as soon
- * as max_msgs are there, else at the deadline; *n may be 0; max_msgs 0 returns at once without
- * serving anything). Call it at least every max.poll.interval.ms, or the member is expelled.
+/* Collects up to max_msgs messages into out[0..*n) within max_ms milliseconds: it waits up to
+ * max_ms for a first message (*n may be 0), then returns as soon as max_msgs are there, or
+ * nothing more is queued locally while no partition it read from has more at the broker, else
+ * at the deadline (kq_consumer.c "When a batch ends"); max_msgs 0 returns at once without
+ * serving anything. Call it at least every max.poll.interval.ms, or the member is expelled.
  * Partition-EOF events are skipped; other non-fatal errors go to on_error. Rebalance callbacks run
  * in here. Returns -1 (and *n = 0, nothing left to destroy) on a fatal librdkafka error or when an
  * assignment failed. */

@@ -33,6 +33,18 @@
  * stored offsets) and goes on collecting from the new assignment. librdkafka itself drops
  * messages fetched under an older assignment or before a seek (its op version barrier), so
  * nothing stale is returned after the callback has run.
+ *
+ * When a batch ends (issue 6: at low load every hop waited out batch.ms before committing).
+ * Before its first message a batch waits up to max_ms (an idle worker then runs its timed
+ * work). Once it holds one, it takes what is queued locally without waiting, and ends as soon
+ * as nothing more is queued, unless a partition it reads from has more at the broker than it
+ * took: the high watermark of that partition's last fetch response lies beyond the batch's last
+ * offset there, so the fetcher is already bringing it (the mock cluster answers a fetch with
+ * one message set, a real broker with at most max.partition.fetch.bytes: without this a backlog
+ * would be cut into a batch per fetch). It then waits for it, until max_ms from the start at
+ * most. max_msgs and the byte bound cap it as before, so under load batches still fill. Offsets
+ * that hold no message (transaction markers, compacted records) can look like more on the way:
+ * such a batch ends at max_ms, as every batch did before.
  */
 #include "lib/base/errbuf.h"
 #include "lib/kafka/kq.h"
@@ -47,12 +59,21 @@
 /* How long kq_seek waits for librdkafka to apply a seek. */
 #define KQ_SEEK_TIMEOUT_MS 10000
 
+/* A partition the batch being collected reads from, with the offset after its last message. */
+typedef struct {
+    const rd_kafka_topic_t *rkt;
+    int32_t partition;
+    int64_t next;
+} kq_reading;
+
 struct kq_consumer {
     rd_kafka_t *rk;
     kq_consumer_cbs cbs;
-    unsigned long revocations; /* revoke events seen; a batch compares it before and after */
-    size_t batch_bytes;        /* a batch closes once its values reach this; 0: no bound */
-    int failed;                /* terminal: the reason is in why */
+    unsigned long revocations;   /* revoke events seen; a batch compares it before and after */
+    size_t batch_bytes;          /* a batch closes once its values reach this; 0: no bound */
+    kq_reading *reading;         /* the partitions of the batch being collected */
+    size_t nreading, capreading; /* its length, its room */
+    int failed;                  /* terminal: the reason is in why */
     char why[512];
 };
 
@@ -308,31 +329,85 @@ void kq_consumer_set_batch_bytes(kq_consumer *c, size_t bytes)
     c->batch_bytes = bytes;
 }
 
+/* Notes that the batch took m. Returns -1 when out of memory (m is then still the caller's). */
+static int kq_note_reading(kq_consumer *c, const rd_kafka_message_t *m)
+{
+    size_t i;
+
+    for (i = 0; i < c->nreading; i++) {
+        if (c->reading[i].rkt == m->rkt && c->reading[i].partition == m->partition) {
+            c->reading[i].next = m->offset + 1;
+            return 0;
+        }
+    }
+    if (c->nreading == c->capreading) {
+        size_t cap = c->capreading ? 2 * c->capreading : 8;
+        kq_reading *grown = realloc(c->reading, cap * sizeof *grown);
+
+        if (!grown) return -1;
+        c->reading = grown;
+        c->capreading = cap;
+    }
+    c->reading[c->nreading++] = (kq_reading){m->rkt, m->partition, m->offset + 1};
+    return 0;
+}
+
+/* 1 when a partition the batch reads from has more at the broker than the batch took: the
+ * high watermark its last fetch response reported (librdkafka's cached value, no request)
+ * lies beyond the batch's next offset there. */
+static int kq_more_arriving(kq_consumer *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->nreading; i++) {
+        int64_t low, high;
+
+        if (rd_kafka_get_watermark_offsets(c->rk, rd_kafka_topic_name(c->reading[i].rkt),
+                                           c->reading[i].partition, &low,
+                                           &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            high > c->reading[i].next)
+            return 1;
+    }
+    return 0;
+}
+
 int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_message_t **out,
                      size_t *n, char *err, size_t errlen)
 {
     int64_t deadline = kq_now_ms() + (max_ms > 0 ? max_ms : 0);
     unsigned long revocations = c->revocations;
+    int more = 0; /* the last poll found nothing queued, and more is on its way */
     char fatal[512];
 
     size_t bytes = 0;
     *n = 0;
+    c->nreading = 0;
     while (*n < max_msgs && !c->failed && (c->batch_bytes == 0 || bytes < c->batch_bytes)) {
         int64_t left = deadline - kq_now_ms();
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, left > 0 ? (int)left : 0);
+        /* See the head comment: wait for the first message, or for more on its way. */
+        int wait_ms = (*n == 0 || more) && left > 0 ? (int)left : 0;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait_ms);
 
         if (c->revocations != revocations) {
             /* See the head comment: a batch never spans a revocation. */
             kq_messages_destroy(out, *n);
             *n = 0;
             bytes = 0;
+            c->nreading = 0;
             revocations = c->revocations;
         }
         if (!m) {
             if (left <= 0) break;
-            continue; /* woke up for a callback; the deadline decides */
+            if (*n > 0 && !(more = kq_more_arriving(c))) break; /* nothing more: it ends */
+            continue; /* woke up for a callback, or more is on its way; the deadline decides */
         }
+        more = 0;
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (kq_note_reading(c, m) != 0) {
+                rd_kafka_message_destroy(m);
+                kq_consumer_fail(c, "out of memory");
+                break;
+            }
             bytes += m->len;
             out[(*n)++] = m;
             continue;
@@ -346,6 +421,7 @@ int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_messa
         }
         rd_kafka_message_destroy(m);
     }
+    c->nreading = 0;
     if (c->failed) {
         kq_messages_destroy(out, *n);
         *n = 0;
@@ -469,6 +545,7 @@ int kq_consumer_close(kq_consumer *c, char *err, size_t errlen)
         rc = -1;
     }
     rd_kafka_destroy(c->rk);
+    free(c->reading);
     free(c);
     return rc;
 }

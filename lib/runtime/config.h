@@ -18,7 +18,8 @@
  *                             topic.accepted, topic.dlq, topic.assessments, topic.tasks,
  *                             topic.tickets
  *   group.id                  consumer group (each worker sets its own default)
- *   batch.size, batch.ms      batch bounds: rows per transaction, milliseconds to fill one
+ *   batch.size, batch.ms      batch bounds: rows per transaction, the longest a batch waits
+ *                             for more while some are still arriving (kq_consume_batch)
  *   metrics.port              Prometheus/health HTTP port, 0 = off
  *   log.level                 debug, info, warn, error
  *   schema.registry.*         the schema registry; none unless schema.registry.url is set

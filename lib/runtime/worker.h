@@ -53,8 +53,10 @@
  * once it is back) and Kafka,
  * runs the loop until SIGTERM or SIGINT, then finishes the batch in hand, commits, closes the
  * consumer (leaving the group) and flushes the producer.
- * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms, tick.ms
- * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics, /healthz, /readyz, /livez),
+ * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms (a batch
+ * ends once nothing more is queued for it; batch.ms caps its wait for more: kq_consume_batch),
+ * batch.bytes, tick.ms (default 1000), metrics.port and metrics.bind (metrics.h: /metrics,
+ * /healthz, /readyz, /livez),
  * metrics.gauges_ms (default 15000: how often the tick reads the PostgreSQL gauges), the input
  * topic key, pg.conninfo, pg.synchronous_commit (default off, sent with every connection: a
  * lost commit is read again from Kafka, deploy/mni.conf), kafka.* (kafka.auto.offset.reset is

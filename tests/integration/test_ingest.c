@@ -36,6 +36,8 @@
  *                       accepted messages; every refused message is dead-lettered again (a
  *                       dead letter is per reading, not per event); the new group's offsets
  *                       reach the end.
+ *   idle_worker_commits_at_once  with batch.ms at 5 s, an event sent to an idle worker is in
+ *                       event_log within 2.5 s: a batch ends once nothing more is queued.
  *
  * No valid My Number is written in this file or in tests/data: they are made at run time from
  * 11 digits and mynumber_check_digit.
@@ -48,6 +50,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,13 +682,76 @@ static void replay_new_group(void **state)
     tmsgs_free(&dlq);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to timeout_ms for event_id's event_log row; returns how long it took, or -1. */
+static int64_t wait_event_logged(const char *event_id, int timeout_ms)
+{
+    int64_t start = now_ms();
+    while (db_count("SELECT count(*) FROM event_log WHERE event_id = $1", event_id) == 0) {
+        if (now_ms() - start > timeout_ms) return -1;
+        usleep(10 * 1000);
+    }
+    return now_ms() - start;
+}
+
+/* An incident_opened event of its own incident. */
+static void produce_idle_event(const char *event_id)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"event_id\":\"%s\",\"incident_id\":\"INC-%s\",\"tenant\":\"bpo-tokyo\","
+             "\"occurred_at\":\"2026-05-02T10:00:00+09:00\",\"type\":\"incident_opened\","
+             "\"body\":{\"known_at\":\"2026-05-02T09:00:00+09:00\",\"title\":\"idle\","
+             "\"reporter\":{\"role\":\"contractor\",\"number_use_entity\":false,"
+             "\"public_body_system\":false},\"kinds\":[\"leak\"],\"certainty\":\"possible\","
+             "\"improper_purpose\":\"none\",\"systems\":[],\"unspecified_viewing\":\"none\","
+             "\"encrypted_protected\":false,\"recovered_unviewed\":false,\"intact_copy\":false,"
+             "\"appi_sensitive\":false,\"appi_financial_risk\":false,\"description\":\"\"}}",
+             event_id, event_id);
+    produce_json(json);
+}
+
+/* Issue 6 (W3's delay): a batch ends once nothing more is queued, so an idle worker commits
+ * an event as soon as it has it, not when batch.ms (here 5 s) has passed since it started
+ * waiting. */
+static void idle_worker_commits_at_once(void **state)
+{
+    enum { BATCH_MS = 5000 };
+    static const char *const env[] = {"MNI_BATCH_MS=5000", "MNI_KAFKA_SESSION_TIMEOUT_MS=6000",
+                                      "MNI_KAFKA_HEARTBEAT_INTERVAL_MS=500", NULL};
+    workerproc w;
+    (void)state;
+    assert_int_equal(workerproc_start(&w, "mni-ingest", db.conninfo, mockkafka_bootstraps(mk),
+                                      "ingest-test-2", env, NULL),
+                     0);
+    produce_idle_event("ing-idle-1"); /* the first waits for the group join */
+    int64_t first = wait_event_logged("ing-idle-1", 30000);
+    /* The worker is now idle, waiting up to batch.ms for a message. */
+    produce_idle_event("ing-idle-2");
+    int64_t second = wait_event_logged("ing-idle-2", BATCH_MS / 2);
+    workerproc_signal(&w, SIGTERM);
+    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
+    if (first < 0 || second < 0 || rc != 0) {
+        workerproc_dump_log(&w);
+        fail_msg("first event %s, second %s within %d ms (batch.ms %d), exit %d",
+                 first < 0 ? "not logged" : "logged", second < 0 ? "not logged" : "logged",
+                 BATCH_MS / 2, BATCH_MS, rc);
+    }
+    unlink(w.log_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(produce_cli_errors),
-        cmocka_unit_test(first_run),
-        cmocka_unit_test(restart_same_group),
-        cmocka_unit_test(replay_new_group),
+        cmocka_unit_test(produce_cli_errors),          cmocka_unit_test(first_run),
+        cmocka_unit_test(restart_same_group),          cmocka_unit_test(replay_new_group),
+        cmocka_unit_test(idle_worker_commits_at_once),
     };
     return cmocka_run_group_tests_name("ingest", tests, group_setup, group_teardown);
 }

@@ -12,13 +12,17 @@
  *   load_offsets_seek   the rebalance callback assigns at the offsets load_offsets supplies (the
  *                       first message is offset 5); kq_seek_batch re-reads a batch; kq_seek moves.
  *   load_offsets_refused  a refused assignment makes kq_consume_batch return -1; close is clean.
- *   revocation_in_batch a second member joins while the first is collecting a batch: the batch
- *                       comes back holding only the partitions the first member owns afterwards,
+ *   revocation_in_batch a second member joins while the first is in kq_consume_batch: its
+ *                       batches come back holding only the partitions it owns afterwards,
  *                       each offset once, and together with the second member's batches every
  *                       message is read exactly once through the offset table (PostgreSQL's role).
  *   dead_letter         a dead letter carries the original key, value, headers and every origin
  *                       header; a redacted one carries no value and no original headers.
  *   batch_bytes         a batch closes once its values reach the byte bound.
+ *   batch_ends_when_drained  a batch ends once nothing more is queued and the broker has
+ *                       nothing more for it, not at max_ms: a backlog fetched one message set
+ *                       at a time still makes one batch; one message to an idle consumer comes
+ *                       back at once; max_msgs caps a batch.
  *   prefetch_bounded    a consumer far behind small messages holds about queued.min.messages
  *                       (kq's default, 10,000) of them, not the whole backlog (issue 6: mni-notify
  *                       grew while it lagged behind its tasks).
@@ -53,6 +57,7 @@
 #define T_FAIL "kq.fail"         /* 1 partition */
 #define T_BYTES "kq.bytes"       /* 1 partition */
 #define T_PREFETCH "kq.prefetch" /* 1 partition */
+#define T_DRAIN "kq.drain"       /* 1 partition */
 
 static mockkafka *mk;
 
@@ -61,12 +66,16 @@ static atomic_int log_lines;
 /* Set when librdkafka's fetcher says it stops fetching a partition because enough messages
  * wait (its FETCH debug line; test_prefetch_bounded turns that debug context on). */
 static atomic_int prefetch_stopped;
+/* Set when a consumer with debug=cgrp (test_revocation_in_batch's member A) has a revocation
+ * waiting in its queue for the application. */
+static atomic_int revoke_delegated;
 
 static void test_log(int level, const char *facility, const char *message)
 {
     atomic_fetch_add(&log_lines, 1);
     if (strstr(message, "not fetchable: queued.min.messages exceeded"))
         atomic_store(&prefetch_stopped, 1);
+    if (strstr(message, "delegating revoke")) atomic_store(&revoke_delegated, 1);
     if (getenv("KQ_TEST_LOG")) fprintf(stderr, "rdkafka %d %s: %s\n", level, facility, message);
 }
 
@@ -74,7 +83,7 @@ static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {
         {T_DATA, 3}, {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},    {T_ORIGIN, 1},
-        {T_DLQ, 1},  {T_FAIL, 1}, {T_BYTES, 1},  {T_PREFETCH, 1},
+        {T_DLQ, 1},  {T_FAIL, 1}, {T_BYTES, 1},  {T_PREFETCH, 1}, {T_DRAIN, 1},
     };
     char err[512];
 
@@ -117,7 +126,9 @@ static kq_producer *new_producer(const kq_prop *extra, size_t nextra)
     return p;
 }
 
-static kq_consumer *new_consumer(const char *group, const kq_consumer_cbs *cbs)
+/* debug: librdkafka's debug contexts for this consumer, or NULL. */
+static kq_consumer *new_consumer_debug(const char *group, const kq_consumer_cbs *cbs,
+                                       const char *debug)
 {
     const kq_prop props[] = {
         {"bootstrap.servers", mockkafka_bootstraps(mk)},
@@ -126,12 +137,19 @@ static kq_consumer *new_consumer(const char *group, const kq_consumer_cbs *cbs)
         {"heartbeat.interval.ms", "100"},
         {"fetch.wait.max.ms", "50"},
         {"enable.partition.eof", "true"}, /* so that skipping EOF events is exercised */
+        {"debug", debug},
     };
     char err[512];
-    kq_consumer *c = kq_consumer_new(props, sizeof props / sizeof props[0], cbs, err, sizeof err);
+    kq_consumer *c = kq_consumer_new(props, sizeof props / sizeof props[0] - (debug ? 0 : 1), cbs,
+                                     err, sizeof err);
 
     if (!c) fail_msg("%s", err);
     return c;
+}
+
+static kq_consumer *new_consumer(const char *group, const kq_consumer_cbs *cbs)
+{
+    return new_consumer_debug(group, cbs, NULL);
 }
 
 static void subscribe1(kq_consumer *c, const char *topic)
@@ -638,7 +656,7 @@ static void test_revocation_in_batch(void **state)
     (void)state;
     /* Phase 1: member A alone reads and commits the first REBAL_N messages. */
     produce_spread(0);
-    a = new_consumer("g.rebal", &cbs);
+    a = new_consumer_debug("g.rebal", &cbs, "cgrp"); /* revoke_delegated */
     subscribe1(a, T_REBAL);
     total = 0;
     for (int64_t deadline = now_ms() + 10000; total < REBAL_N && now_ms() < deadline;) {
@@ -649,14 +667,22 @@ static void test_revocation_in_batch(void **state)
     }
     assert_int_equal(total, REBAL_N);
 
-    /* Phase 2: new messages, then member B joins while A collects one long batch. */
-    produce_spread(REBAL_N);
+    /* Phase 2: member B joins; once A's revocation waits in its queue (A is not polling, so
+     * the messages A's fetcher brings meanwhile are dropped with its old assignment), new
+     * messages arrive, and A collects long batches: a batch ends when nothing more is queued,
+     * so A must not read them before the revocation, or A would take them all. */
+    atomic_store(&revoke_delegated, 0);
     b.c = new_consumer("g.rebal", &cbs);
     subscribe1(b.c, T_REBAL);
     assert_int_equal(pthread_create(&tb, NULL, member_b_run, &b), 0);
-    /* Each long batch A collects while B joins holds only partitions A owns when it returns,
-     * each offset once; under load the rebalance may take more than one batch to settle, so
-     * A reads until it owns its half (a condition, not a time). */
+    for (int64_t deadline = now_ms() + 30000; !atomic_load(&revoke_delegated);) {
+        if (now_ms() > deadline) fail_msg("member A's revocation never came");
+        usleep(10 * 1000);
+    }
+    produce_spread(REBAL_N);
+    /* Each long batch A collects while the group rebalances holds only partitions A owns when
+     * it returns, each offset once; under load the rebalance may take more than one batch to
+     * settle, so A reads until it owns its half (a condition, not a time). */
     total = 0;
     for (int64_t deadline = now_ms() + 60000;;) {
         if (kq_consume_batch(a, 4 * REBAL_N, 5000, batch, &n, err, sizeof err) != 0)
@@ -822,6 +848,43 @@ static void test_batch_bytes(void **state)
     close_consumer(c);
 }
 
+/* Issue 6 (W3's delay): a batch does not wait out max_ms once nothing more is queued. A backlog
+ * waiting at the broker, which the mock hands out one message set per fetch, still makes one
+ * batch (the partition's high watermark says more is on its way); then one message sent to the
+ * idle consumer comes back without waiting for max_ms; max_msgs still caps a batch. */
+static void test_batch_ends_when_drained(void **state)
+{
+    enum { SETS = 5, PER = 4, LONG_MS = 5000 };
+    rd_kafka_message_t *batch[64];
+    char err[512];
+    size_t n = 0;
+    (void)state;
+    for (int s = 0; s < SETS; s++)
+        produce_n(T_DRAIN, PER, s * PER); /* a flush each: SETS message sets */
+
+    kq_consumer *c = new_consumer("g.drain", NULL);
+    subscribe1(c, T_DRAIN);
+    for (int64_t deadline = now_ms() + 15000; n == 0 && now_ms() < deadline;)
+        if (kq_consume_batch(c, 64, LONG_MS, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(n, SETS * PER);
+    kq_messages_destroy(batch, n);
+
+    produce_n(T_DRAIN, 1, 100);
+    int64_t start = now_ms();
+    if (kq_consume_batch(c, 64, LONG_MS, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+    int64_t took = now_ms() - start;
+    assert_int_equal(n, 1);
+    kq_messages_destroy(batch, n);
+    if (took >= LONG_MS / 2)
+        fail_msg("one message took %" PRId64 " ms to come back: the batch waited for max_ms", took);
+
+    produce_n(T_DRAIN, 10, 200);
+    if (kq_consume_batch(c, 3, LONG_MS, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(n, 3);
+    kq_messages_destroy(batch, n);
+    close_consumer(c);
+}
+
 /* 30,000 small messages wait; the consumer takes one and then leaves the rest alone. Its fetcher
  * must stop once queued.min.messages (10,000) wait in its queue, a fetch's message set on top
  * (sets of 1,000 here; the bound allows two): librdkafka's own default (100,000) would fetch all
@@ -875,7 +938,8 @@ int main(void)
         cmocka_unit_test(test_produce_consume),     cmocka_unit_test(test_delivery_failures),
         cmocka_unit_test(test_load_offsets_seek),   cmocka_unit_test(test_load_offsets_refused),
         cmocka_unit_test(test_revocation_in_batch), cmocka_unit_test(test_dead_letter),
-        cmocka_unit_test(test_batch_bytes),         cmocka_unit_test(test_prefetch_bounded),
+        cmocka_unit_test(test_batch_bytes),         cmocka_unit_test(test_batch_ends_when_drained),
+        cmocka_unit_test(test_prefetch_bounded),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
