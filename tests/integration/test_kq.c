@@ -16,6 +16,11 @@
  *                       batches come back holding only the partitions it owns afterwards,
  *                       each offset once, and together with the second member's batches every
  *                       message is read exactly once through the offset table (PostgreSQL's role).
+ *   revocation_while_collecting  the revocation comes while member A's batch holds collected
+ *                       messages (a backlog fetched one message set per slowed round trip keeps
+ *                       it collecting; B joins once A has taken a message), some from partitions
+ *                       that go to B: on_revoke sees them; the batch handed out holds only
+ *                       partitions A owns; A and B together read every message exactly once.
  *   dead_letter         a dead letter carries the original key, value, headers and every origin
  *                       header; a redacted one carries no value and no original headers.
  *   batch_bytes         a batch closes once its values reach the byte bound.
@@ -58,6 +63,7 @@
 #define T_BYTES "kq.bytes"       /* 1 partition */
 #define T_PREFETCH "kq.prefetch" /* 1 partition */
 #define T_DRAIN "kq.drain"       /* 1 partition */
+#define T_MIDREV "kq.midrev"     /* 4 partitions */
 
 static mockkafka *mk;
 
@@ -82,8 +88,8 @@ static void test_log(int level, const char *facility, const char *message)
 static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {
-        {T_DATA, 3}, {T_SEEK, 1}, {T_REFUSE, 1}, {T_REBAL, 4},    {T_ORIGIN, 1},
-        {T_DLQ, 1},  {T_FAIL, 1}, {T_BYTES, 1},  {T_PREFETCH, 1}, {T_DRAIN, 1},
+        {T_DATA, 3}, {T_SEEK, 1},  {T_REFUSE, 1},   {T_REBAL, 4}, {T_ORIGIN, 1}, {T_DLQ, 1},
+        {T_FAIL, 1}, {T_BYTES, 1}, {T_PREFETCH, 1}, {T_DRAIN, 1}, {T_MIDREV, 4},
     };
     char err[512];
 
@@ -726,6 +732,204 @@ static void test_revocation_in_batch(void **state)
     close_consumer(a);
 }
 
+/* A revocation that comes while a batch holds collected messages. The mock's broker answers
+ * every request MIDREV_RTT_MS late and each fetch brings one message set per partition, so a
+ * backlog of MIDREV_SETS sets per partition keeps member A's batch collecting (the high
+ * watermark says more is on its way) for about MIDREV_SETS round trips; member B subscribes once
+ * A's batch has taken a message (a condition), and its join takes a few round trips. on_revoke runs
+ * inside A's kq_consume_batch and sees what the batch holds then: the count kq_consume_batch fills
+ * in for the caller, and the messages in the caller's array. */
+#define MIDREV_SETS (2 * REBAL_N) /* offset_table records offsets below 2 * REBAL_N */
+#define MIDREV_TOTAL (REBAL_PARTS * MIDREV_SETS)
+#define MIDREV_RTT_MS 40
+
+struct midrev {
+    struct offset_table *table;
+    int revokes;                      /* A's revocations */
+    const size_t *collecting;         /* the count A's kq_consume_batch fills in */
+    rd_kafka_message_t *const *batch; /* the array it fills */
+    size_t held_at_revoke;            /* what A's batch held at its first revocation */
+    int held_parts[REBAL_PARTS];      /* the partitions those messages came from */
+};
+
+static int midrev_load(void *ctx, rd_kafka_topic_partition_list_t *parts)
+{
+    struct midrev *r = ctx;
+
+    return table_load(r->table, parts);
+}
+
+static void midrev_revoke(void *ctx, const rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    struct midrev *r = ctx;
+
+    (void)parts;
+    (void)lost;
+    if (r->revokes++ > 0) return;
+    r->held_at_revoke = *r->collecting;
+    for (size_t i = 0; i < r->held_at_revoke; i++)
+        r->held_parts[r->batch[i]->partition] = 1;
+}
+
+struct member_b_late {
+    struct member_b b;
+    rd_kafka_t *a; /* member A's handle */
+};
+
+/* 1 once member A's application has been handed a message of T_MIDREV (its position moved). */
+static int member_a_took(rd_kafka_t *a)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(REBAL_PARTS);
+    int took = 0;
+
+    for (int32_t part = 0; part < REBAL_PARTS; part++)
+        rd_kafka_topic_partition_list_add(list, T_MIDREV, part);
+    if (rd_kafka_position(a, list) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < list->cnt; i++)
+            if (list->elems[i].offset > 0) took = 1;
+    rd_kafka_topic_partition_list_destroy(list);
+    return took;
+}
+
+/* Member B subscribes once member A's batch has taken a message, then consumes as member_b_run
+ * does. */
+static void *member_b_late_run(void *arg)
+{
+    struct member_b_late *late = arg;
+    const char *topics[] = {T_MIDREV};
+
+    for (int64_t deadline = now_ms() + 30000; !member_a_took(late->a); usleep(1000)) {
+        if (now_ms() > deadline) {
+            snprintf(late->b.err, sizeof late->b.err, "member A never took a message");
+            late->b.failed = 1;
+            return NULL;
+        }
+    }
+    if (kq_subscribe(late->b.c, topics, 1, late->b.err, sizeof late->b.err) != 0) {
+        late->b.failed = 1;
+        return NULL;
+    }
+    return member_b_run(&late->b);
+}
+
+/* Member B's thread while test_revocation_while_collecting runs; its teardown stops it. */
+static struct member_b_late *midrev_running;
+static pthread_t midrev_thread;
+
+/* Also after a failure: the broker answers promptly again and member B stops, so that the
+ * cases that follow run as usual. */
+static int midrev_teardown(void **state)
+{
+    (void)state;
+    rd_kafka_mock_broker_set_rtt(mockkafka_cluster(mk), 1, 0);
+    if (midrev_running) {
+        atomic_store(&midrev_running->b.stop, 1);
+        pthread_join(midrev_thread, NULL);
+        midrev_running = NULL;
+    }
+    return 0;
+}
+
+static void test_revocation_while_collecting(void **state)
+{
+    static struct offset_table table = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    static rd_kafka_message_t *batch[MIDREV_TOTAL];
+    static struct midrev r = {.table = &table};
+    kq_consumer_cbs cbs_a = {&r, midrev_load, midrev_revoke, NULL};
+    kq_consumer_cbs cbs_b = {&table, table_load, NULL, NULL};
+    struct member_b_late late = {.b = {.table = &table}};
+    rd_kafka_topic_partition_list_t *owned = NULL;
+    kq_producer *p = new_producer(NULL, 0);
+    rd_kafka_t *prk = kq_producer_handle(p);
+    char err[512];
+    size_t n = 0, total = 0;
+
+    (void)state;
+    /* The backlog: one message set per partition per flush. */
+    for (int s = 0; s < MIDREV_SETS; s++) {
+        for (int32_t part = 0; part < REBAL_PARTS; part++)
+            assert_int_equal(rd_kafka_producev(prk, RD_KAFKA_V_TOPIC(T_MIDREV),
+                                               RD_KAFKA_V_PARTITION(part), RD_KAFKA_V_VALUE("m", 1),
+                                               RD_KAFKA_V_END),
+                             RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(rd_kafka_flush(prk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    close_producer(p);
+
+    rd_kafka_mock_broker_set_rtt(mockkafka_cluster(mk), 1, MIDREV_RTT_MS);
+    r.collecting = &n;
+    r.batch = batch;
+    kq_consumer *a = new_consumer("g.midrev", &cbs_a);
+    late.b.c = new_consumer("g.midrev", &cbs_b);
+    late.a = kq_consumer_handle(a);
+    subscribe1(a, T_MIDREV);
+    assert_int_equal(pthread_create(&midrev_thread, NULL, member_b_late_run, &late), 0);
+    midrev_running = &late;
+
+    /* A reads with batches as long as the backlog, until the rebalance has settled (it owns
+     * half of the partitions after a revocation): each batch holds only partitions A owns when
+     * it is handed out, and starts at the stored offsets (the commit is not fenced). */
+    for (int64_t deadline = now_ms() + 60000;;) {
+        if (kq_consume_batch(a, MIDREV_TOTAL, 30000, batch, &n, err, sizeof err) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(rd_kafka_assignment(kq_consumer_handle(a), &owned),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        int settled = r.revokes > 0 && owned->cnt == REBAL_PARTS / 2;
+        for (size_t i = 0; i < n; i++)
+            if (!rd_kafka_topic_partition_list_find(owned, T_MIDREV, batch[i]->partition))
+                fail_msg("member A's batch holds partition %" PRId32 ", which it does not own",
+                         batch[i]->partition);
+        rd_kafka_topic_partition_list_destroy(owned);
+        assert_int_equal(table_commit(&table, batch, n), 0);
+        total += n;
+        kq_messages_destroy(batch, n);
+        if (settled) break;
+        if (now_ms() > deadline) fail_msg("member A never settled on half of the partitions");
+    }
+    /* The point of the case: the revocation came while A's batch held messages, some of them
+     * from partitions that went to B. */
+    if (r.held_at_revoke == 0)
+        fail_msg("member A's batch held nothing when its revocation came (backlog drained "
+                 "first: %zu messages read before it)",
+                 total);
+    assert_int_equal(rd_kafka_assignment(kq_consumer_handle(a), &owned),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    int lost_held = 0;
+    for (int32_t part = 0; part < REBAL_PARTS; part++)
+        if (r.held_parts[part] && !rd_kafka_topic_partition_list_find(owned, T_MIDREV, part))
+            lost_held = 1;
+    rd_kafka_topic_partition_list_destroy(owned);
+    assert_true(lost_held);
+    print_message("member A's batch held %zu messages when its revocation came\n",
+                  r.held_at_revoke);
+    rd_kafka_mock_broker_set_rtt(mockkafka_cluster(mk), 1, 0);
+
+    /* B reads its share; A keeps serving its heartbeats. */
+    for (int64_t deadline = now_ms() + 30000;;) {
+        int64_t done = 0;
+
+        pthread_mutex_lock(&table.lock);
+        for (int part = 0; part < REBAL_PARTS; part++)
+            done += table.next[part];
+        pthread_mutex_unlock(&table.lock);
+        if (done >= MIDREV_TOTAL) break;
+        if (now_ms() > deadline) fail_msg("%" PRId64 " of %d messages read", done, MIDREV_TOTAL);
+        if (kq_consume_batch(a, 64, 100, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
+        assert_int_equal(table_commit(&table, batch, n), 0);
+        total += n;
+        kq_messages_destroy(batch, n);
+    }
+    atomic_store(&late.b.stop, 1);
+    assert_int_equal(pthread_join(midrev_thread, NULL), 0);
+    midrev_running = NULL;
+    if (late.b.failed) fail_msg("member B: %s", late.b.err);
+    assert_true(late.b.consumed > 0);
+    assert_int_equal(total + late.b.consumed, MIDREV_TOTAL);
+    assert_int_equal(table.duplicate, 0);
+    close_consumer(late.b.c);
+    close_consumer(a);
+}
+
 /* ---- dead letters ----------------------------------------------------------------------- */
 
 /* A consumer that reads a single-partition topic from its start, without a group join. */
@@ -934,11 +1138,17 @@ static void test_prefetch_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conf_defaults),       cmocka_unit_test(test_conf_refused),
-        cmocka_unit_test(test_produce_consume),     cmocka_unit_test(test_delivery_failures),
-        cmocka_unit_test(test_load_offsets_seek),   cmocka_unit_test(test_load_offsets_refused),
-        cmocka_unit_test(test_revocation_in_batch), cmocka_unit_test(test_dead_letter),
-        cmocka_unit_test(test_batch_bytes),         cmocka_unit_test(test_batch_ends_when_drained),
+        cmocka_unit_test(test_conf_defaults),
+        cmocka_unit_test(test_conf_refused),
+        cmocka_unit_test(test_produce_consume),
+        cmocka_unit_test(test_delivery_failures),
+        cmocka_unit_test(test_load_offsets_seek),
+        cmocka_unit_test(test_load_offsets_refused),
+        cmocka_unit_test(test_revocation_in_batch),
+        cmocka_unit_test_teardown(test_revocation_while_collecting, midrev_teardown),
+        cmocka_unit_test(test_dead_letter),
+        cmocka_unit_test(test_batch_bytes),
+        cmocka_unit_test(test_batch_ends_when_drained),
         cmocka_unit_test(test_prefetch_bounded),
     };
 
