@@ -518,6 +518,13 @@ def postgres_cpu(postmaster):
     """CPU seconds of a PostgreSQL server: the postmaster with its reaped children, plus the
     live children (backends, autovacuum, checkpointer, WAL writer)."""
     total = cpu_seconds(postmaster, children=True)
+    for _, fields in postmaster_children(postmaster):
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def postmaster_children(postmaster):
+    """(pid, the /proc stat fields after the command name) of each live child of postmaster."""
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
@@ -526,8 +533,7 @@ def postgres_cpu(postmaster):
             except OSError:
                 continue
             if int(fields[1]) == postmaster:
-                total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
+                yield int(d), fields
 
 
 class Perf:
@@ -540,16 +546,7 @@ class Perf:
         if os.environ.get("MNI_BENCH_PERF") != "1":
             return
         pg = env.postmaster_pid()
-        pids = [pg]
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open("/proc/%s/stat" % d) as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == pg:
-                    pids.append(int(d))
+        pids = [pg] + [pid for pid, _ in postmaster_children(pg)]
         dsn = psycopg2.extensions.parse_dsn(env.vars["MNI_PG_CONNINFO"])
         conn = psycopg2.connect(
             host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres"
