@@ -1,10 +1,10 @@
 /*
  * mni produce: sends incident events, written as JSON lines (lib/model/events_json.h), to Kafka
  * as Avro in the Confluent framing, the way a producer system would. For the demo, tests and
- * operators replaying a file.
+ * operators replaying a file; with --follow, for producer systems that pipe their events in.
  *
- * All or nothing per input. The whole input is read and every line is parsed and encoded
- * BEFORE anything is sent: a bad line is reported with its line number and the field
+ * All or nothing per input (the default). The whole input is read and every line is parsed and
+ * encoded BEFORE anything is sent: a bad line is reported with its line number and the field
  * (`events.jsonl line 3: body.persons: missing`), every bad line is reported (up to
  * PRODUCE_MAX_ERRORS), and then the command exits 2 without sending anything, so a half-sent
  * file never has to be untangled on the topic. The encoded messages are held in memory until
@@ -14,6 +14,21 @@
  * table or registry), key = incident_id (so one incident's events stay in order on one
  * partition: kq's murmur2_random partitioner is the Java client's), header mni.event_id.
  * Blank lines are skipped in every mode.
+ *
+ * --follow: a stream, not a file. For a producer system that writes each event as it happens
+ * into a pipe (`producer | mni produce --follow -`, or a named pipe as FILE). Each line is
+ * parsed, encoded and sent as soon as it is read (cli/line_stream.h reads the descriptor
+ * itself, nothing is read ahead), with linger.ms 1 (PRODUCE_FOLLOW_LINGER_MS: a burst of lines
+ * still travels in few requests); whenever the input pauses (no complete line, nothing to
+ * read), what was sent is flushed and its delivery checked, so an event waits for the next
+ * line in no buffer and a failed delivery is reported at once, by line numbers ("lines 5 to 9:
+ * not all delivered": the lines sent since the last check). A bad line is reported like in the
+ * default mode and skipped, the others go on. A line the broker refuses for what it is (too
+ * large) is reported and skipped too; pacing that gives up, a read error or a fatal producer
+ * error stops the run (the line is named). The run ends at the end of the input (the writer
+ * closes the pipe): what was read is delivered, a summary goes to stderr. Pacing applies as
+ * below, per line. Exit status: 0 every line delivered; 1 a line not delivered, or the run
+ * stopped; 2 every line sent was delivered but some lines were bad (skipped).
  *
  * --raw sends each line's bytes as they are (the line end, LF or CRLF, removed), without
  * parsing: for tests and demos of the dead-letter path. Raw messages have no key unless --key
@@ -36,15 +51,16 @@
  * reads the group's progress from PostgreSQL (consumer_offsets; pg.conninfo / MNI_PG_CONNINFO,
  * else .mni-env/env). --no-pace turns it off: real Kafka keeps data for its retention time.
  *
- * Exit status: 0 all sent; 1 runtime failure (input unreadable, schemas missing, Kafka
- * delivery failed, pacing gave up or could not read PostgreSQL); 2 usage, configuration or a
- * bad line (nothing sent).
+ * Exit status (default mode; --follow above): 0 all sent; 1 runtime failure (input unreadable,
+ * schemas missing, Kafka delivery failed, pacing gave up or could not read PostgreSQL); 2 usage,
+ * configuration or a bad line (nothing sent).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/line_stream.h"
 #include "cli/produce_pace.h"
 #include "lib/kafka/kq.h"
 #include "lib/model/events.h"
@@ -57,6 +73,7 @@
 #define PRODUCE_MAX_ERRORS 20
 #define PRODUCE_MAX_PROPS 64
 #define PRODUCE_FLUSH_MS 60000
+#define PRODUCE_FOLLOW_LINGER_MS "1"
 
 /* One message ready to send; all three strings malloc'd and owned by the batch. */
 typedef struct {
@@ -77,6 +94,7 @@ typedef struct {
     const char *key;   /* --key, or NULL */
     const char *input; /* file name or "-" */
     int raw;
+    int follow;
     int no_pace;
     const char *pace_group;
     long long pace_limit;
@@ -86,7 +104,7 @@ typedef struct {
 static void produce_usage(FILE *out)
 {
     fprintf(out,
-            "usage: mni produce [--topic NAME] [--raw] [--key KEY] [--config FILE]\n"
+            "usage: mni produce [--follow] [--topic NAME] [--raw] [--key KEY] [--config FILE]\n"
             "                   [--no-pace | --pace-group GROUP --pace-limit BYTES\n"
             "                    --pace-timeout SECONDS] [FILE|-]\n"
             "\n"
@@ -96,6 +114,14 @@ static void produce_usage(FILE *out)
             "bad line is reported with its number and field and NOTHING is sent.\n"
             "Blank lines are skipped.\n"
             "\n"
+            "  --follow       a stream instead, for a producer system that pipes events in as\n"
+            "                 they happen (`producer | mni produce --follow -`, or a named pipe):\n"
+            "                 each line is sent as soon as it is read, and delivered whenever\n"
+            "                 the input pauses; a bad line is reported (number and field) and\n"
+            "                 skipped, a line not delivered is reported by number; it ends when\n"
+            "                 the input ends. Exit status: 0 all delivered; 1 a line not\n"
+            "                 delivered or the run stopped (pacing gave up, read error); 2 all\n"
+            "                 sent lines delivered, some lines bad\n"
             "  --topic NAME   topic to send to (default: the topic.events key, incident.events)\n"
             "  --raw          send each line's bytes as they are, not parsed nor encoded (to\n"
             "                 exercise the dead-letter path); no key unless --key\n"
@@ -119,8 +145,9 @@ static void produce_usage(FILE *out)
             "\n"
             "Kafka: kafka.bootstrap.servers (MNI_KAFKA_BOOTSTRAP) and any kafka.* key.\n"
             "PostgreSQL (pacing only): pg.conninfo (MNI_PG_CONNINFO), else .mni-env/env.\n"
-            "Exit status: 0 all sent; 1 input unreadable, delivery failed, or pacing gave up\n"
-            "or could not read PostgreSQL; 2 usage, configuration or a bad line (nothing sent).\n");
+            "Exit status (without --follow): 0 all sent; 1 input unreadable, delivery failed, or\n"
+            "pacing gave up or could not read PostgreSQL; 2 usage, configuration or a bad line\n"
+            "(nothing sent).\n");
 }
 
 static void produce_batch_free(produce_batch *b)
@@ -265,9 +292,22 @@ static int produce_flush(void *arg, char *err, size_t errlen)
     return kq_producer_flush_checked(arg, PRODUCE_FLUSH_MS, err, errlen);
 }
 
-/* The pacing of o for producer p (NULL with *failed 0 when --no-pace). */
+/* Says how long pacing waited, when it did. */
+static void produce_pace_report(const produce_opts *o, const produce_pace *pace)
+{
+    long waits = 0;
+    double waited_s = 0;
+    produce_pace_stats(pace, &waits, &waited_s);
+    if (waits > 0)
+        fprintf(stderr, "mni produce: pacing waited %ld time%s, %.1f s in all, for group %s\n",
+                waits, waits == 1 ? "" : "s", waited_s, o->pace_group);
+}
+
+/* The pacing of o for producer p (NULL with *failed 0 when --no-pace); flush delivers what p
+ * has sent when pacing needs to measure. */
 static produce_pace *produce_pace_for(const produce_opts *o, const config *cfg, kq_producer *p,
-                                      const char *topic, int *failed)
+                                      const char *topic, produce_pace_flush_fn flush,
+                                      void *flush_arg, int *failed)
 {
     char err[1024];
     *failed = 0;
@@ -280,8 +320,8 @@ static produce_pace *produce_pace_for(const produce_opts *o, const config *cfg, 
         .partitioner = config_get(cfg, "kafka.partitioner"),
         .limit_bytes = o->pace_limit,
         .timeout_s = o->pace_timeout_s,
-        .flush = produce_flush,
-        .flush_arg = p,
+        .flush = flush,
+        .flush_arg = flush_arg,
     };
     produce_pace *pace = produce_pace_new(&po, err, sizeof err);
     if (!pace) {
@@ -291,31 +331,40 @@ static produce_pace *produce_pace_for(const produce_opts *o, const config *cfg, 
     return pace;
 }
 
+/* The producer: mni produce's defaults, then every kafka.* key. NULL when reported. */
+static kq_producer *produce_producer(const produce_opts *o, const config *cfg)
+{
+    char err[1024];
+    /* A CLI should not wait librdkafka's default five minutes for a broker that is down; a
+     * kafka.message.timeout.ms key, which comes after, overrides this. --follow sends each line
+     * as it arrives: a short linger (librdkafka's default is 5 ms) still lets a burst of lines
+     * travel together, and the input's pauses are flushed at once (produce_follow). */
+    kq_prop props[PRODUCE_MAX_PROPS + 2] = {{"message.timeout.ms", "30000"}};
+    size_t n = 1;
+    if (o->follow) props[n++] = (kq_prop){"linger.ms", PRODUCE_FOLLOW_LINGER_MS};
+    config_iter it = config_iter_prefix(cfg, "kafka.");
+    while (config_iter_next(&it)) {
+        if (n > PRODUCE_MAX_PROPS) {
+            fprintf(stderr, "mni produce: more than %d kafka.* keys\n", PRODUCE_MAX_PROPS);
+            return NULL;
+        }
+        props[n++] = (kq_prop){it.name, it.value};
+    }
+    kq_producer *p = kq_producer_new(props, n, err, sizeof err);
+    if (!p) fprintf(stderr, "mni produce: %s\n", err);
+    return p;
+}
+
 /* Sends every message of b to topic, paced unless --no-pace, and checks every delivery. */
 static int produce_send(const produce_opts *o, const config *cfg, const char *topic,
                         const produce_batch *b)
 {
     char err[1024];
     if (b->n == 0) return MNI_EXIT_OK;
-    /* A CLI should not wait librdkafka's default five minutes for a broker that is down; a
-     * kafka.message.timeout.ms key, which comes after, overrides this. */
-    kq_prop props[PRODUCE_MAX_PROPS + 1] = {{"message.timeout.ms", "30000"}};
-    size_t n = 1;
-    config_iter it = config_iter_prefix(cfg, "kafka.");
-    while (config_iter_next(&it)) {
-        if (n > PRODUCE_MAX_PROPS) {
-            fprintf(stderr, "mni produce: more than %d kafka.* keys\n", PRODUCE_MAX_PROPS);
-            return MNI_EXIT_USAGE;
-        }
-        props[n++] = (kq_prop){it.name, it.value};
-    }
-    kq_producer *p = kq_producer_new(props, n, err, sizeof err);
-    if (!p) {
-        fprintf(stderr, "mni produce: %s\n", err);
-        return MNI_EXIT_USAGE;
-    }
+    kq_producer *p = produce_producer(o, cfg);
+    if (!p) return MNI_EXIT_USAGE;
     int pace_failed;
-    produce_pace *pace = produce_pace_for(o, cfg, p, topic, &pace_failed);
+    produce_pace *pace = produce_pace_for(o, cfg, p, topic, produce_flush, p, &pace_failed);
     int rc = pace_failed ? MNI_EXIT_FAILURE : MNI_EXIT_OK;
     for (size_t i = 0; i < b->n && rc == MNI_EXIT_OK; i++) {
         const produce_msg *m = &b->msgs[i];
@@ -332,12 +381,7 @@ static int produce_send(const produce_opts *o, const config *cfg, const char *to
             rc = MNI_EXIT_FAILURE;
         }
     }
-    long waits = 0;
-    double waited_s = 0;
-    produce_pace_stats(pace, &waits, &waited_s);
-    if (waits > 0)
-        fprintf(stderr, "mni produce: pacing waited %ld time%s, %.1f s in all, for group %s\n",
-                waits, waits == 1 ? "" : "s", waited_s, o->pace_group);
+    produce_pace_report(o, pace);
     produce_pace_free(pace);
     if (rc == MNI_EXIT_OK && kq_producer_flush_checked(p, PRODUCE_FLUSH_MS, err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: delivery to %s failed: %s\n", topic, err);
@@ -349,6 +393,156 @@ static int produce_send(const produce_opts *o, const config *cfg, const char *to
         rc = MNI_EXIT_FAILURE;
     }
     return rc;
+}
+
+/* ---- --follow: each line sent as it arrives ------------------------------------------------ */
+
+typedef struct {
+    const produce_opts *o;
+    const char *name, *topic;
+    kq_producer *p;
+    long first_unchecked, last_sent; /* lines sent since the last delivery check (0: none) */
+    long unchecked;                  /* how many messages that is */
+    long delivered, undelivered, bad;
+    int stopped; /* a failure that ends the run (read, pacing, a fatal producer error) */
+} produce_follow;
+
+/* Delivers what was sent since the last check and reports the lines whose delivery failed.
+ * 0, or -1 when the producer cannot go on (a fatal error). */
+static int follow_check(produce_follow *f)
+{
+    char err[1024];
+    if (f->unchecked == 0) return 0;
+    int rc = kq_producer_flush_checked(f->p, PRODUCE_FLUSH_MS, err, sizeof err);
+    if (rc == 0) {
+        f->delivered += f->unchecked;
+    } else {
+        fprintf(stderr, "mni produce: %s lines %ld to %ld: not all delivered to %s: %s\n", f->name,
+                f->first_unchecked, f->last_sent, f->topic, err);
+        f->undelivered += f->unchecked;
+    }
+    f->first_unchecked = f->last_sent = f->unchecked = 0;
+    if (rc != 0 && rd_kafka_fatal_error(kq_producer_handle(f->p), err, sizeof err) !=
+                       RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return 0;
+}
+
+/* Pacing's flush: a delivery check whose failures are reported and counted, not fatal. */
+static int follow_pace_flush(void *arg, char *err, size_t errlen)
+{
+    produce_follow *f = arg;
+    if (follow_check(f) == 0) return 0;
+    snprintf(err, errlen, "fatal producer error");
+    return -1;
+}
+
+/* Parses, encodes and sends one line (blank lines skipped); a bad line is reported and
+ * counted. 0, or -1 when the run must stop (reported). */
+static int follow_line(produce_follow *f, produce_pace *pace, const schema_set *schemas,
+                       mni_event *ev, wire_buf *buf, const char *line, size_t len, long lineno)
+{
+    const produce_opts *o = f->o;
+    char err[1024];
+    if (strspn(line, " \t\r") >= len) return 0;
+    const void *value = line;
+    size_t vlen = len;
+    const char *key = o->key, *event_id = NULL;
+    if (!o->raw) {
+        if (mni_event_from_json_text(line, len, ev, err, sizeof err) != 0 ||
+            mni_event_encode(schemas, ev, buf, err, sizeof err) != 0) {
+            produce_line_error(f->name, (int)lineno, err);
+            f->bad++;
+            return 0;
+        }
+        produce_scan scan = {(int)lineno, f->name, 0};
+        (void)mni_event_foreach_text(ev, produce_scan_text, &scan); /* warnings only */
+        value = buf->data;
+        vlen = buf->len;
+        key = o->key ? o->key : ev->incident_id;
+        event_id = ev->event_id;
+    }
+    size_t keylen = key ? strlen(key) : 0, idlen = event_id ? strlen(event_id) : 0;
+    kq_header h = {"mni.event_id", event_id, idlen};
+    if (pace &&
+        produce_pace_admit(pace, key, keylen, vlen + keylen + idlen + 100, err, sizeof err) != 0) {
+        fprintf(stderr, "mni produce: %s line %ld: not sent: %s\n", f->name, lineno, err);
+        f->undelivered++;
+        return -1;
+    }
+    if (kq_produce(f->p, f->topic, key, keylen, value, vlen, &h, event_id ? 1 : 0, err,
+                   sizeof err) != 0) {
+        fprintf(stderr, "mni produce: %s line %ld: not sent: %s\n", f->name, lineno, err);
+        f->undelivered++;
+        /* A message refused for what it is (too large) spoils nothing else. */
+        return kq_producer_take_refused(f->p) ? 0 : -1;
+    }
+    if (f->unchecked++ == 0) f->first_unchecked = lineno;
+    f->last_sent = lineno;
+    return 0;
+}
+
+/* Reads fd line by line and sends each line as it arrives; whenever the input pauses (no
+ * complete line, nothing to read), what was sent is delivered and checked. */
+static int produce_follow_run(const produce_opts *o, const config *cfg, const schema_set *schemas,
+                              const char *topic, int fd, const char *name)
+{
+    char err[1024];
+    produce_follow f = {.o = o, .name = name, .topic = topic};
+    f.p = produce_producer(o, cfg);
+    if (!f.p) return MNI_EXIT_USAGE;
+    int pace_failed;
+    produce_pace *pace = produce_pace_for(o, cfg, f.p, topic, follow_pace_flush, &f, &pace_failed);
+    line_stream *in = line_stream_open(fd);
+    mni_event ev;
+    wire_buf buf;
+    mni_event_init(&ev);
+    wire_buf_init(&buf);
+    f.stopped = pace_failed;
+    if (!in) {
+        fprintf(stderr, "mni produce: out of memory\n");
+        f.stopped = 1;
+    }
+    int wait = 0;
+    while (!f.stopped) {
+        const char *line;
+        size_t len;
+        long lineno = 0;
+        line_stream_result r = line_stream_next(in, wait, &line, &len, &lineno);
+        wait = r == LINE_STREAM_IDLE;
+        if (r == LINE_STREAM_IDLE) {
+            f.stopped = follow_check(&f) != 0;
+        } else if (r == LINE_STREAM_END) {
+            break;
+        } else if (r == LINE_STREAM_ERROR) {
+            fprintf(stderr, "mni produce: %s: read failed after line %ld: %m\n", name, lineno);
+            f.stopped = 1;
+        } else if (r == LINE_STREAM_TOO_LONG) {
+            fprintf(stderr, "mni produce: %s line %ld: longer than %u bytes; skipped\n", name,
+                    lineno, LINE_STREAM_MAX_LINE);
+            f.bad++;
+        } else {
+            f.stopped = follow_line(&f, pace, schemas, &ev, &buf, line, len, lineno) != 0;
+        }
+    }
+    (void)follow_check(&f);
+    produce_pace_report(o, pace);
+    produce_pace_free(pace);
+    if (kq_producer_close(f.p, 0, err, sizeof err) != 0 && f.undelivered == 0) {
+        fprintf(stderr, "mni produce: delivery to %s failed: %s\n", topic, err);
+        f.stopped = 1;
+    }
+    line_stream_close(in);
+    mni_event_free(&ev);
+    wire_buf_free(&buf);
+    fprintf(stderr, "mni produce: %ld %s%s delivered to %s", f.delivered,
+            o->raw ? "message" : "event", f.delivered == 1 ? "" : "s", topic);
+    if (f.bad) fprintf(stderr, "; %ld bad line%s skipped", f.bad, f.bad == 1 ? "" : "s");
+    if (f.undelivered) fprintf(stderr, "; %ld not delivered", f.undelivered);
+    if (f.stopped) fprintf(stderr, "; stopped before the end of %s", name);
+    fputc('\n', stderr);
+    if (f.stopped || f.undelivered) return MNI_EXIT_FAILURE;
+    return f.bad ? MNI_EXIT_USAGE : MNI_EXIT_OK;
 }
 
 /* 0 with o filled, 1 when --help was printed, -1 on a usage error (reported). */
@@ -367,6 +561,8 @@ static int produce_parse_args(int argc, char **argv, produce_opts *o)
             return 1;
         } else if (!strcmp(a, "--raw")) {
             o->raw = 1;
+        } else if (!strcmp(a, "--follow")) {
+            o->follow = 1;
         } else if (!strcmp(a, "--no-pace")) {
             o->no_pace = 1;
         } else if (!strcmp(a, "--pace-limit") || !strcmp(a, "--pace-timeout")) {
@@ -448,6 +644,12 @@ int cmd_produce(int argc, char **argv)
     if (!in) {
         fprintf(stderr, "mni produce: %s: cannot open: %m\n", o.input);
         rc = MNI_EXIT_FAILURE;
+    } else if (o.follow) {
+        rc = produce_follow_run(&o, cfg, schemas, topic, fileno(in), name);
+        if (!from_stdin) fclose(in);
+        schema_source_close(schemas, registry);
+        config_free(cfg);
+        return rc;
     } else {
         rc = produce_read(&o, schemas, in, name, &batch);
         if (!from_stdin) fclose(in);

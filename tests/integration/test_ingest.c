@@ -11,6 +11,18 @@
  *   produce_cli_errors  `mni produce`: a file whose line 3 is bad exits 2 naming the line and
  *                       the field, and sends nothing (the other lines included); --help;
  *                       unknown option; unreadable file.
+ *   produce_follow_streams  `mni produce --follow -` fed through a pipe, a line at a time: each
+ *                       event is on the topic before the next line is written (the input still
+ *                       open); a bad line in the middle (line 2) is reported at once with its
+ *                       number and field, without its values, and skipped; a blank line is
+ *                       skipped; a line the broker refuses (injected) is reported by number and
+ *                       the lines after it still go; closing the input ends the run: exit 1
+ *                       (a line not delivered), then, in a second run with only a bad line
+ *                       beside good ones, exit 2; the topic holds exactly the good lines.
+ *   produce_follow_paced  --follow keeps pacing: against a group that reads nothing, with a
+ *                       4 KiB limit, the first lines are sent, the line that does not fit waits
+ *                       ("waiting for" on stderr) and, no progress within --pace-timeout 1, is
+ *                       reported by number as not sent; the run stops with exit 1.
  *   first_run           input: a malformed message (random bytes) and a --raw JSON line, both
  *                       keyed like incident B, then tests/data/events/ingest.jsonl through
  *                       `mni produce` (A opened, A updated, Z updated without an opening, B
@@ -49,11 +61,13 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +85,8 @@
 #define T_EVENTS "incident.events"
 #define T_ACCEPTED "incident.accepted"
 #define T_DLQ "incident.dlq"
+#define T_FOLLOW "produce.follow"             /* --follow's cases: read by no worker */
+#define T_FOLLOW_PACED "produce.follow.paced" /* the same, with pacing */
 #define T_PARTITIONS 3
 #define WORKER_IDLE_MS "4000"
 #define WORKER_TIMEOUT_MS 60000
@@ -405,8 +421,11 @@ static void produce_runtime_events(void)
 
 static int group_setup(void **state)
 {
-    static const mockkafka_topic topics[] = {
-        {T_EVENTS, T_PARTITIONS}, {T_ACCEPTED, T_PARTITIONS}, {T_DLQ, T_PARTITIONS}};
+    static const mockkafka_topic topics[] = {{T_EVENTS, T_PARTITIONS},
+                                             {T_ACCEPTED, T_PARTITIONS},
+                                             {T_DLQ, T_PARTITIONS},
+                                             {T_FOLLOW, T_PARTITIONS},
+                                             {T_FOLLOW_PACED, T_PARTITIONS}};
     char err[512];
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
 
@@ -441,6 +460,99 @@ static int group_teardown(void **state)
     mockkafka_stop(mk);
     testenv_db_drop(&db);
     return 0;
+}
+
+/* ---- mni produce --follow ------------------------------------------------------------------ */
+
+#define FOLLOW_WAIT_MS 20000
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The sum of topic's high watermarks (messages ever written to it). */
+static int64_t topic_high(kq_producer *p, const char *topic)
+{
+    int64_t sum = 0, lo, hi;
+    for (int part = 0; part < T_PARTITIONS; part++) {
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(kq_producer_handle(p), topic, part, &lo, &hi, 5000);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            fail_msg("%s [%d]: %s", topic, part, rd_kafka_err2str(e));
+        sum += hi;
+    }
+    return sum;
+}
+
+/* Waits until topic holds n messages (and never more); the producer must still be running. */
+static void wait_topic_holds(kq_producer *p, const char *topic, int64_t n, const runcmd_proc *pr)
+{
+    int64_t deadline = now_ms() + FOLLOW_WAIT_MS, have;
+    while ((have = topic_high(p, topic)) < n) {
+        if (waitpid(pr->pid, NULL, WNOHANG) != 0) fail_msg("mni produce exited early");
+        if (now_ms() > deadline)
+            fail_msg("%s holds %lld messages, not %lld", topic, (long long)have, (long long)n);
+        usleep(10000);
+    }
+    assert_int_equal(have, n);
+}
+
+/* Waits until the producer's stderr holds needle; returns it (malloc'd). */
+static char *wait_err_holds(const runcmd_proc *pr, const char *needle)
+{
+    int64_t deadline = now_ms() + FOLLOW_WAIT_MS;
+    for (;;) {
+        char *err = runcmd_err_so_far(pr);
+        if (err && strstr(err, needle)) return err;
+        if (now_ms() > deadline) fail_msg("no \"%s\" on stderr: %s", needle, err ? err : "");
+        free(err);
+        usleep(10000);
+    }
+}
+
+static void write_line(const runcmd_proc *pr, const char *line)
+{
+    size_t len = strlen(line);
+    if (write(pr->in_fd, line, len) != (ssize_t)len || write(pr->in_fd, "\n", 1) != 1)
+        fail_msg("write to mni produce: %s", strerror(errno));
+}
+
+/* A valid facts_updated event of incident INC-FOL. */
+static const char *follow_event(char *buf, size_t n, const char *event_id)
+{
+    snprintf(buf, n,
+             "{\"event_id\":\"%s\",\"incident_id\":\"INC-FOL\",\"tenant\":\"bpo-tokyo\","
+             "\"occurred_at\":\"2026-05-03T10:00:00+09:00\",\"producer\":\"test\","
+             "\"type\":\"facts_updated\",\"body\":{\"certainty\":\"possible\",\"note\":\"n\"}}",
+             event_id);
+    return buf;
+}
+
+/* The same without its incident_id, its note a text that must not be echoed. */
+static const char follow_bad_line[] =
+    "{\"event_id\":\"fol-bad\",\"tenant\":\"bpo-tokyo\","
+    "\"occurred_at\":\"2026-05-03T10:00:00+09:00\",\"producer\":\"test\","
+    "\"type\":\"facts_updated\",\"body\":{\"certainty\":\"possible\",\"note\":\"do-not-echo\"}}";
+
+/* The mni.event_id headers of every message on topic, sorted, comma-separated. */
+static void topic_event_ids(const char *topic, char *out, size_t n)
+{
+    tmsgs t;
+    read_topic(topic, &t);
+    out[0] = '\0';
+    for (size_t i = 0; i < t.n; i++)
+        for (size_t j = i + 1; j < t.n; j++)
+            if (strcmp(t.v[j].event_id, t.v[i].event_id) < 0) {
+                tmsg x = t.v[i];
+                t.v[i] = t.v[j];
+                t.v[j] = x;
+            }
+    for (size_t i = 0; i < t.n; i++)
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? "," : "", t.v[i].event_id);
+    tmsgs_free(&t);
 }
 
 /* ---- cases ------------------------------------------------------------------------------ */
@@ -478,6 +590,106 @@ static void produce_cli_errors(void **state)
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "cannot open"));
     runcmd_free(&r);
+}
+
+static void produce_follow_streams(void **state)
+{
+    char line[512], ids[512];
+    runcmd_proc pr;
+    runcmd_result r;
+    (void)state;
+    signal(SIGPIPE, SIG_IGN); /* a producer that died fails the write, not the test program */
+    kq_producer *watch = new_producer();
+    const char *argv[] = {"mni",     "produce", "--follow", "--no-pace",
+                          "--topic", T_FOLLOW,  "-",        NULL};
+
+    assert_int_equal(runcmd_start(argv, &pr), 0);
+    write_line(&pr, follow_event(line, sizeof line, "fol-1"));
+    wait_topic_holds(watch, T_FOLLOW, 1, &pr); /* line 1 sent while the input is open */
+    write_line(&pr, follow_bad_line);
+    free(wait_err_holds(&pr, "(stdin) line 2: incident_id: missing"));
+    write_line(&pr, "");
+    write_line(&pr, follow_event(line, sizeof line, "fol-4"));
+    wait_topic_holds(watch, T_FOLLOW, 2, &pr);
+    /* The broker refuses the next Produce request: line 5 is not delivered, and said so. */
+    rd_kafka_mock_push_request_errors(mockkafka_cluster(mk), 0 /* Produce */, 1,
+                                      RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    write_line(&pr, follow_event(line, sizeof line, "fol-5"));
+    free(wait_err_holds(&pr, "(stdin) lines 5 to 5: not all delivered"));
+    write_line(&pr, follow_event(line, sizeof line, "fol-6"));
+    wait_topic_holds(watch, T_FOLLOW, 3, &pr);
+    assert_int_equal(runcmd_finish(&pr, &r), 0);
+    if (r.status != 1 || !strstr(r.err, "3 events delivered") ||
+        !strstr(r.err, "1 bad line skipped") || !strstr(r.err, "1 not delivered") ||
+        strstr(r.err, "do-not-echo"))
+        fail_msg("exit %d: %s", r.status, r.err);
+    runcmd_free(&r);
+
+    /* Everything delivered but a bad line: exit 2. */
+    assert_int_equal(runcmd_start(argv, &pr), 0);
+    write_line(&pr, follow_bad_line);
+    write_line(&pr, follow_event(line, sizeof line, "fol-8"));
+    wait_topic_holds(watch, T_FOLLOW, 4, &pr);
+    assert_int_equal(runcmd_finish(&pr, &r), 0);
+    if (r.status != 2 || !strstr(r.err, "(stdin) line 1: incident_id: missing") ||
+        !strstr(r.err, "1 event delivered"))
+        fail_msg("exit %d: %s", r.status, r.err);
+    runcmd_free(&r);
+
+    topic_event_ids(T_FOLLOW, ids, sizeof ids);
+    assert_string_equal(ids, "fol-1,fol-4,fol-6,fol-8");
+    char err[512];
+    assert_int_equal(kq_producer_close(watch, 10000, err, sizeof err), 0);
+}
+
+static void produce_follow_paced(void **state)
+{
+    char line[512];
+    runcmd_proc pr;
+    runcmd_result r;
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    const char *base = getenv("MNI_PG_CONNINFO");
+    char *saved = base ? strdup(base) : NULL;
+    setenv("MNI_PG_CONNINFO", db.conninfo, 1); /* where pacing reads the group's progress */
+    kq_producer *watch = new_producer();
+    const char *argv[] = {"mni",
+                          "produce",
+                          "--follow",
+                          "--topic",
+                          T_FOLLOW_PACED,
+                          "--pace-group",
+                          "nobody-reads",
+                          "--pace-limit",
+                          "4096",
+                          "--pace-timeout",
+                          "1",
+                          "-",
+                          NULL};
+
+    assert_int_equal(runcmd_start(argv, &pr), 0);
+    /* Each line ~0.2 KB as Avro, all on INC-FOL's partition: 4 KiB holds about twenty. */
+    int n = 0;
+    for (; n < 40; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "fol-p%02d", n + 1);
+        follow_event(line, sizeof line, id);
+        size_t len = strlen(line);
+        line[len] = '\n';
+        if (write(pr.in_fd, line, len + 1) < 0) break; /* it may stop before reading everything */
+    }
+    assert_int_equal(runcmd_finish(&pr, &r), 0);
+    int64_t sent = topic_high(watch, T_FOLLOW_PACED);
+    char want[64];
+    snprintf(want, sizeof want, "(stdin) line %lld: not sent", (long long)sent + 1);
+    if (r.status != 1 || !strstr(r.err, "waiting for consumer group nobody-reads") ||
+        !strstr(r.err, want) || sent < 2 || sent > 30)
+        fail_msg("exit %d, %lld sent: %s", r.status, (long long)sent, r.err);
+    runcmd_free(&r);
+    if (saved) setenv("MNI_PG_CONNINFO", saved, 1);
+    free(saved);
+    char err[512];
+    assert_int_equal(kq_producer_close(watch, 10000, err, sizeof err), 0);
 }
 
 static void first_run(void **state)
@@ -682,13 +894,6 @@ static void replay_new_group(void **state)
     tmsgs_free(&dlq);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits up to timeout_ms for event_id's event_log row; returns how long it took, or -1. */
 static int64_t wait_event_logged(const char *event_id, int timeout_ms)
 {
@@ -749,7 +954,8 @@ static void idle_worker_commits_at_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(produce_cli_errors),          cmocka_unit_test(first_run),
+        cmocka_unit_test(produce_cli_errors),          cmocka_unit_test(produce_follow_streams),
+        cmocka_unit_test(produce_follow_paced),        cmocka_unit_test(first_run),
         cmocka_unit_test(restart_same_group),          cmocka_unit_test(replay_new_group),
         cmocka_unit_test(idle_worker_commits_at_once),
     };
