@@ -20,14 +20,17 @@ advance in each batch's transaction: committed, not merely read. `mni produce` p
 well, against mni-ingest only (cli/produce_pace.h); the window here also covers assess, which
 reads what ingest forwards. For the Python baseline, which has no mni-ingest in front of it,
 the runs go with --no-pace and the window alone. Optionally a rate (events/s)
-spaces launches in time as well (W3's delay phase: open loop, each chunk has its scheduled
-time, and a late launch is measured from the schedule, not from when it happened).
+spaces launches in time as well (open loop: each chunk has its scheduled time, and a late
+launch is measured from the schedule, not from when it happened). W3's delay phase (Stream)
+instead writes its chunks, at their scheduled times and within the same window, into one
+long-lived `mni produce --follow` through a pipe, as a producer system would.
 
 Memory. A sampler thread reads VmRSS of each worker from /proc every 0.25 s and VmHWM (the
 kernel's peak) at the end; flatness compares the largest RSS of the first minute with that of
 the last minute (thirds of the run when it is shorter than three minutes).
 """
 
+import fcntl
 import os
 import re
 import signal
@@ -369,7 +372,7 @@ class Feed:
             now = time.time()
             self._reap(now)
             c = self.consumed()
-            if c >= self.total and self.next == len(self.chunks) and not self.running:
+            if c >= self.total and self.next == len(self.chunks) and not self._busy():
                 return FeedResult(self.launches, self.t_first, now)
             self.alive()
             if c != last_c:
@@ -383,6 +386,9 @@ class Feed:
             while self._may_launch(c, now):
                 self._launch(now)
             time.sleep(0.005)
+
+    def _busy(self):
+        return bool(self.running)
 
     def _reap(self, now):
         for x in list(self.running):
@@ -423,6 +429,81 @@ class Feed:
         self.running.append(x)
         self.sent += chunk.events
         self.next += 1
+
+
+class Stream(Feed):
+    """Writes chunks, each at its scheduled time (rate) and within the window, into ONE
+    long-lived `mni produce --follow OPTIONS -` through a pipe, as a producer system would,
+    until consumed() counts every event of them. start() launches it (and may send warm-up lines
+    first: write()); run() feeds the chunks, closes the pipe after the last one and checks that
+    the producer ended well. Each chunk's Launch records when it was due (t_sched), when its
+    write began (t_launch) and ended (t_exit)."""
+
+    def __init__(self, bin_dir, penv, chunks, window_events, rate, alive, options):
+        super().__init__(bin_dir, penv, chunks, None, window_events, 1, rate, alive, options)
+        self.argv += ["--follow", "-"]
+        self.data = []
+        for c in chunks:
+            with open(c.path, "rb") as f:
+                self.data.append(f.read())
+        self.proc = self.errors = None
+
+    def start(self):
+        self.errors = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.penv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self.errors,
+            bufsize=0,
+        )
+        try:  # room for a few runs, so that a write rarely waits for the producer to read
+            fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass
+
+    def write(self, data):
+        self.proc.stdin.write(data)
+
+    def run(self, consumed):
+        self.consumed = consumed
+        try:
+            return self._loop()
+        finally:
+            if self.proc.poll() is None:  # only when giving up
+                self.proc.kill()
+                self.proc.wait()
+            self.errors.close()
+
+    def _busy(self):
+        return self.proc.poll() is None
+
+    def check(self):
+        """Raises BenchError when the producer ended before its input did, or failed."""
+        self._reap(time.time())
+
+    def _reap(self, now):
+        rc = self.proc.poll()
+        if rc is None:
+            return
+        if rc != 0 or self.next < len(self.chunks):
+            self.errors.seek(0)
+            text = self.errors.read().decode(errors="replace").strip()
+            raise BenchError("mni produce --follow: exit %d: %s" % (rc, text))
+
+    def _launch(self, now):
+        due = self._due(now)
+        if self.t_first is None:
+            self.t_first = due
+        x = Launch(self.next, self.chunks[self.next].events, due, time.time(), None, None)
+        self.write(self.data[self.next])
+        x.t_exit = time.time()
+        self.launches.append(x)
+        self.sent += x.events
+        self.next += 1
+        if self.next == len(self.chunks):
+            self.proc.stdin.close()  # the producer delivers what it read and exits
 
 
 def feed(

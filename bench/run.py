@@ -17,7 +17,7 @@ build, only a broken harness does).
 Environment (bench/README.md, "Knobs"): MNI_BENCH_SCALE (default 1; `make bench-quick` sets
 0.1), MNI_BENCH_ONLY (comma list of w1,floor,w2,python,w3), MNI_BENCH_PYTHON_SHARE,
 MNI_BENCH_MAX_SECONDS, MNI_BENCH_STALL_SECONDS, MNI_BENCH_KEEP=1, MNI_BENCH_SYNC_COMPARE=1,
-MNI_BENCH_STATEMENTS=1.
+MNI_BENCH_STATEMENTS=1, MNI_BENCH_HOPS=1.
 Output also goes to build/bench/last-run.txt and build/bench/last-run.json; worker logs to
 build/bench/logs/.
 Kafka figures come from librdkafka's mock cluster, not a real broker (pipeline.py: pacing).
@@ -49,7 +49,7 @@ W2_CLIENTS = (1000, 10)
 W3_INCIDENTS = 100_000
 W3_DELAY_SECONDS = 60  # the delay phase runs at most this long (a tenth in quick mode, >= 10 s)
 W3_DELAY_LOAD = 0.5  # below 10,000/s, the delay phase offers this share of the measured rate
-W3_RUN_PERIOD = 0.15  # seconds between two `mni produce` runs of the delay phase
+W3_RUN_PERIOD = 0.15  # seconds between two runs written into the delay phase's steady producer
 # The Python baseline's cost per record does not depend on the total (bench/README.md): quick
 # mode gives it half the share, which only flatters it (smaller tables).
 PYTHON_SHARE = float(os.environ.get("MNI_BENCH_PYTHON_SHARE", "0.2" if SCALE >= 1 else "0.1"))
@@ -241,15 +241,28 @@ def exactness(ok):
 
 
 def feed_or_partial(
-    ctx, wl, penv, consumed, window, alive, max_running=1, chunks=None, rate=None, options=()
+    ctx,
+    wl,
+    penv,
+    consumed,
+    window,
+    alive,
+    max_running=1,
+    chunks=None,
+    rate=None,
+    options=(),
+    stream=None,
 ):
-    """feed(), with a stall or the time limit turned into a partial result: (FeedResult or None,
-    events committed, seconds)."""
+    """feed() (or stream.run() when a pipeline.Stream is given), with a stall or the time limit
+    turned into a partial result: (FeedResult or None, events committed, seconds)."""
     chunks = chunks if chunks is not None else wl.chunks
     try:
-        res = pipeline.feed(
-            ctx["bin"], penv, chunks, consumed, window, max_running, rate, alive, options
-        )
+        if stream:
+            res = stream.run(consumed)
+        else:
+            res = pipeline.feed(
+                ctx["bin"], penv, chunks, consumed, window, max_running, rate, alive, options
+            )
         return res, sum(c.events for c in chunks), res.seconds
     except Incomplete as e:
         ctx["rep"].say("  INCOMPLETE: %s" % e)
@@ -601,9 +614,36 @@ def commit_times(conninfo, table="case_events"):
     return out, how
 
 
+def kafka_times(bootstrap, topic, wanted):
+    """{event_id: CreateTime (epoch seconds)} of the messages of topic whose mni.event_id header
+    is in wanted: when the producer (mni produce, or ingest forwarding) produced each one."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "bench-hops", "enable.auto.commit": False}
+    )
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+    c.assign([TopicPartition(topic, p, 0) for p in parts])
+    out, done = {}, {p for p, e in ends.items() if e == 0}
+    deadline = time.time() + 60
+    while len(done) < len(parts) and time.time() < deadline:
+        for m in c.consume(10000, 0.5):
+            if m.error():
+                continue
+            if m.offset() + 1 >= ends[m.partition()]:
+                done.add(m.partition())
+            eid = dict(m.headers() or []).get("mni.event_id")
+            if eid and eid.decode() in wanted:
+                out[eid.decode()] = m.timestamp()[1] / 1e3
+    c.close()
+    return out
+
+
 def delays(commits, res, where):
-    """Sorted delays (seconds) from the scheduled start of each event's `mni produce` run
-    (where: event id -> index of its run in res) to its commit time."""
+    """Sorted delays (seconds) from the scheduled time of each event's run (its launch, or its
+    write into the steady producer; where: event id -> index of its run in res) to its commit
+    time."""
     sched = [x.t_sched for x in res.launches]
     return sorted(
         commits[e] - sched[i] for e, i in where.items() if e in commits and commits[e] is not None
@@ -657,8 +697,15 @@ def run_w3(ctx, data_dir):
             chunks_b, where_b = workloads.w3_runs(
                 os.path.join(data_dir, "w3-runs"), first_b, incidents, per_run, limit
             )
-            # --no-pace: mni produce's own pacing costs tens of ms per run even when it never
-            # waits, which would be charged to the pipeline here; the window still guards.
+            # One steady `mni produce --follow --no-pace -`, started and warmed up (its broker
+            # connection and metadata) before the schedule begins; the window still guards.
+            stream = pipeline.Stream(
+                ctx["bin"], penv, chunks_b, window, rate_b, alive, ["--no-pace"]
+            )
+            stream.start()
+            with open(wl.warmup_stream, "rb") as f:
+                stream.write(f.read())
+            prog.wait_for(prog() + 1, 120, lambda: (alive(), stream.check()))
             base_b = prog()
             res_b, events_b, seconds_b = feed_or_partial(
                 ctx,
@@ -667,10 +714,8 @@ def run_w3(ctx, data_dir):
                 lambda: prog() - base_b,
                 window,
                 alive,
-                max_running=3,
                 chunks=chunks_b,
-                rate=rate_b,
-                options=["--no-pace"],
+                stream=stream,
             )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
         total_seconds = time.time() - t0
@@ -717,14 +762,19 @@ def run_w3(ctx, data_dir):
             )
         )
         rep.say(
-            "    measured for %s events from the scheduled start of the `mni produce` run that sent"
+            "    measured for %s events from the scheduled time their run was written into one"
             % fmt(len(d_b))
         )
         rep.say(
-            "    them (%s events every %.0f ms, median run %.0f ms: start-up and burst included)"
-            % (fmt(6 * per_run), 6e3 * per_run / rate_b, res_b.produce_seconds() * 1e3)
+            "    steady `mni produce --follow --no-pace -` (%s events every %.0f ms, median write"
+            " %.1f ms)" % (fmt(6 * per_run), 6e3 * per_run / rate_b, res_b.produce_seconds() * 1e3)
         )
         rep.say("    to the %s" % how)
+        rep.say(
+            "    (a `mni produce` launched per run instead, as the throughput phase does: median"
+            " %.0f ms for %s events, start-up included)"
+            % (res_a.produce_seconds() * 1e3, fmt(chunks_a[0].events))
+        )
         rep.say(
             "    (throughput phase, from each run's start, window's backlog included: "
             "p95 %.0f ms, p99 %.0f ms)" % (percentile(d_a, 95) * 1e3, percentile(d_a, 99) * 1e3)
@@ -743,6 +793,23 @@ def run_w3(ctx, data_dir):
                 % tuple(1e3 * percentile(d, p) for d in (d_in, d_as) for p in (50, 99))
             )
             out.update(ingest_p99=percentile(d_in, 99), assess_p99=percentile(d_as, 99))
+        if os.environ.get("MNI_BENCH_HOPS") == "1":
+            boot = penv["MNI_KAFKA_BOOTSTRAP"]
+            sent = kafka_times(boot, "incident.events", where_b)
+            fwd = kafka_times(boot, "incident.accepted", where_b)
+            sched = {e: res_b.launches[i].t_sched for e, i in where_b.items()}
+            hops = [
+                ("scheduled -> produced", sched, sent),
+                ("produced -> ingest forwarded", sent, fwd),
+                ("forwarded -> ingest committed", fwd, accepted),
+                ("ingest committed -> assess committed", accepted, commits),
+            ]
+            for name, a_, b_ in hops:
+                d = sorted(b_[e] - a_[e] for e in where_b if e in a_ and e in b_)
+                rep.say(
+                    "    hop %-38s p50 %5.0f, p99 %5.0f ms (%d events)"
+                    % (name, 1e3 * percentile(d, 50), 1e3 * percentile(d, 99), len(d))
+                )
         out.update(offered=rate_b, achieved=achieved, p50=p50, p95=p95, p99=p99, measured=len(d_b))
     say_cpu(rep, used, produce_cpu, total_seconds)
     say_memory(rep, memory, "w3")

@@ -53,6 +53,7 @@ class Workload:
     name: str
     incident_ids: list
     warmup: str  # the file sent (and committed) before timing
+    warmup_stream: str = ""  # W3: the line a steady producer sends before the delay phase
     chunks: list = field(default_factory=list)
     max_event_bytes: int = 0
     expect_distinct: int = 0  # W2: persons over all clients
@@ -233,6 +234,8 @@ def w3(out_dir, incidents):
     os.makedirs(out_dir, exist_ok=True)
     wl = Workload("w3", [], os.path.join(out_dir, "opened.jsonl"))
     write_lines(wl.warmup, [opened("w3-warmup", "BENCH-W3-WARMUP", 0, "warm-up")])
+    wl.warmup_stream = os.path.join(out_dir, "opened-stream.jsonl")
+    write_lines(wl.warmup_stream, [opened("w3-warmup-2", "BENCH-W3-WARMUP-2", 0, "warm-up")])
     for chunk, first in enumerate(range(0, incidents, W3_BLOCK)):
         block = [
             w3_incident_events(chunk, k) for k in range(first, min(first + W3_BLOCK, incidents))
