@@ -71,6 +71,8 @@ static const kq_prop kq_consumer_defaults[] = {
      * W3's delay at a low rate, split at ingest's commit: produce -> ingest p50 1,150 ms and
      * ingest -> assess p50 467 ms at 500 ms; 386 and 162 ms at 20 ms (bench/README.md). */
     {"fetch.wait.max.ms", "20"},
+    /* Requests and responses go out at once (TCP_NODELAY), see kq_producer_defaults. */
+    {"socket.nagle.disable", "true"},
 };
 
 static const kq_prop kq_producer_defaults[] = {
@@ -84,6 +86,14 @@ static const kq_prop kq_producer_defaults[] = {
     /* Room for the largest message the pipeline sends (kq.h, KQ_MESSAGE_MAX_BYTES); librdkafka's
      * default (1,000,000) is below the 1 MiB an event may have. */
     {"message.max.bytes", KQ_STR(KQ_MESSAGE_MAX_BYTES)},
+    /* TCP_NODELAY (librdkafka 2.0.2 leaves Nagle's algorithm on). A produce request larger than
+     * one TCP segment (64 KiB on loopback: ingest forwarding a batch of ~200 small events)
+     * otherwise ends in a partial segment that Nagle holds until the previous one is
+     * acknowledged, which the receiver's delayed ACK puts off by up to 40 ms: every such flush
+     * took 43 ms (p50) in W3's delay phase, on every hop that forwards or relays a batch; with
+     * it, under 1 ms (bench/README.md, "W3's delay"). Small requests gain nothing and lose
+     * nothing: the workers flush whole batches, so there is nothing to coalesce. */
+    {"socket.nagle.disable", "true"},
 };
 
 static int kq_conf_set(rd_kafka_conf_t *conf, const kq_prop *p, char *err, size_t errlen)

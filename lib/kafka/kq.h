@@ -35,10 +35,12 @@
  *             isolation.level=read_committed, queued.max.messages.kbytes=16384,
  *             queued.min.messages=10000, fetch.max.bytes=8388608 (memory bounded on
  *             purpose: a lagging consumer's backlog stays in Kafka), fetch.wait.max.ms=20
- *             (the embedded broker holds an empty fetch that long: kq.c); group.id is
- *             required.
+ *             (the embedded broker holds an empty fetch that long: kq.c),
+ *             socket.nagle.disable=true; group.id is required.
  *   producer: enable.idempotence=true (fixed), acks=all (fixed), partitioner=murmur2_random,
- *             queue.buffering.max.kbytes=65536, message.max.bytes=KQ_MESSAGE_MAX_BYTES.
+ *             queue.buffering.max.kbytes=65536, message.max.bytes=KQ_MESSAGE_MAX_BYTES,
+ *             socket.nagle.disable=true (a request over one TCP segment is not held up to
+ *             40 ms by Nagle's algorithm and delayed ACKs: kq.c).
  *
  * Message sizes, set together (README "Limits", deploy/mni.conf): a framed event is at most
  * WIRE_MAX_MESSAGE (1 MiB, wire.h); what the workers send is at most that plus a key and

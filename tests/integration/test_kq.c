@@ -220,12 +220,14 @@ static void test_conf_defaults(void **state)
     conf_value(conf, "isolation.level", "read_uncommitted"); /* the caller's pair wins */
     conf_value(conf, "queued.min.messages", "10000");        /* memory bounded */
     conf_value(conf, "fetch.wait.max.ms", "20");             /* the mock holds empty fetches */
+    conf_value(conf, "socket.nagle.disable", "true");        /* no 40 ms stalls */
     rd_kafka_conf_destroy(conf);
 
     conf = kq_conf_new(KQ_PRODUCER, NULL, 0, err, sizeof err);
     assert_non_null(conf);
     conf_value(conf, "enable.idempotence", "true");
     conf_value(conf, "partitioner", "murmur2_random");
+    conf_value(conf, "socket.nagle.disable", "true");
     rd_kafka_conf_destroy(conf);
 }
 
