@@ -91,8 +91,9 @@ static const kq_prop kq_producer_defaults[] = {
      * otherwise ends in a partial segment that Nagle holds until the previous one is
      * acknowledged, which the receiver's delayed ACK puts off by up to 40 ms: every such flush
      * took 43 ms (p50) in W3's delay phase, on every hop that forwards or relays a batch; with
-     * it, under 1 ms (bench/README.md, "W3's delay"). Small requests gain nothing and lose
-     * nothing: the workers flush whole batches, so there is nothing to coalesce. */
+     * it (and mni-mockbroker's TCP_NODELAY), ~3 ms (bench/README.md, "W3's delay"). Small requests
+     * gain nothing and lose nothing: the workers flush whole batches, so there is nothing to
+     * coalesce. */
     {"socket.nagle.disable", "true"},
 };
 
