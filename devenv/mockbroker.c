@@ -30,7 +30,7 @@
  *  - transactions are only partly simulated;
  *  - its sockets leave Nagle's algorithm on (a Kafka broker sets TCP_NODELAY on every
  *    connection), so a response that ends in a partial TCP segment waited for the client's
- *    delayed ACK, up to 40 ms: most flushes of a batch to it took 43 ms. This process sets
+ *    delayed ACK, up to 40 ms (a flush of a batch to it often took 43 ms). This process sets
  *    TCP_NODELAY on every TCP socket it holds (mockbroker_nodelay) before the bootstrap servers
  *    are published: connections accepted later inherit it from the listener (Linux); every
  *    tick repeats it for any socket made since;
@@ -323,7 +323,7 @@ int main(int argc, char **argv)
             }
             /* Serves the handle's queue (logs, errors); the cluster runs on its own thread. */
             rd_kafka_poll(rk, 0);
-            mockbroker_nodelay(); /* connections accepted since the last tick */
+            mockbroker_nodelay(); /* any socket made since the last tick */
         }
         if (bootstrap_file && unlink(bootstrap_file) != 0 && errno != ENOENT)
             log_warn("cannot remove the bootstrap file", LOG_STR("path", bootstrap_file),
