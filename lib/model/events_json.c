@@ -779,7 +779,7 @@ static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned p
         if (present & ej_facts[i].bit) out_fact(o, b, &ej_facts[i], f, all);
 }
 
-static void out_body(ej_out *o, json_t *b, const mni_event *ev)
+static void out_body(ej_out *o, json_t *b, const mni_event *ev, bool tokens)
 {
     switch (ev->type) {
     case MNI_EVENT_INCIDENT_OPENED:
@@ -793,12 +793,14 @@ static void out_body(ej_out *o, json_t *b, const mni_event *ev)
         break;
     case MNI_EVENT_EXPOSURE_MANIFEST: {
         const mni_event_exposure_manifest *m = &ev->body.manifest;
-        json_t *arr = json_array();
         out_set(o, b, "client_id", json_string(m->client_id));
         out_set(o, b, "batch_id", json_string(m->batch_id));
-        for (size_t i = 0; arr != NULL && i < m->n_tokens; i++)
-            if (json_array_append_new(arr, json_string(m->tokens[i])) != 0) o->ok = false;
-        out_set(o, b, "tokens", arr);
+        if (tokens) {
+            json_t *arr = json_array();
+            for (size_t i = 0; arr != NULL && i < m->n_tokens; i++)
+                if (json_array_append_new(arr, json_string(m->tokens[i])) != 0) o->ok = false;
+            out_set(o, b, "tokens", arr);
+        }
         if (m->contract_notice_hours != MNI_EVENT_ABSENT)
             out_set(o, b, "contract_notice_hours", json_integer(m->contract_notice_hours));
         out_client_facts(o, b, &m->client_facts);
@@ -837,7 +839,7 @@ static void out_body(ej_out *o, json_t *b, const mni_event *ev)
     }
 }
 
-json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
+static json_t *ej_to_json(const mni_event *ev, bool tokens, char *err, size_t errlen)
 {
     ej_out o = {.ok = true};
     json_t *obj, *body;
@@ -857,7 +859,7 @@ json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
     out_set(&o, obj, "occurred_at", out_time(ev->occurred_at_ms));
     out_set(&o, obj, "producer", json_string(ev->producer != NULL ? ev->producer : "unknown"));
     out_set(&o, obj, "type", out_sym(MNI_SYM_TYPE, (int)ev->type));
-    out_body(&o, body, ev);
+    out_body(&o, body, ev, tokens);
     out_set(&o, obj, "body", body);
     if (!o.ok) {
         json_decref(obj);
@@ -865,6 +867,16 @@ json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
         return NULL;
     }
     return obj;
+}
+
+json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
+{
+    return ej_to_json(ev, true, err, errlen);
+}
+
+json_t *mni_event_to_json_without_tokens(const mni_event *ev, char *err, size_t errlen)
+{
+    return ej_to_json(ev, false, err, errlen);
 }
 
 char *mni_event_to_json_text(const mni_event *ev, char *err, size_t errlen)

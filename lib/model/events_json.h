@@ -39,6 +39,9 @@ int mni_event_from_json(json_t *obj, mni_event *ev, char *err, size_t errlen);
 int mni_event_from_json_text(const char *text, size_t len, mni_event *ev, char *err, size_t errlen);
 /* A new JSON object (the caller owns the reference), or NULL with err set. */
 json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen);
+/* The same object without a manifest's body.tokens (every other key as mni_event_to_json
+ * writes it): what ingest stores as event_log.body, the tokens going to their own column. */
+json_t *mni_event_to_json_without_tokens(const mni_event *ev, char *err, size_t errlen);
 /* Compact one-line JSON text, malloc'd (the caller frees it), or NULL with err set. */
 char *mni_event_to_json_text(const mni_event *ev, char *err, size_t errlen);
 
