@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/model/events_fast.h"
 #include "lib/model/fact_fields.h"
 #include "lib/serdes/avro_codec.h"
 #include "lib/serdes/avro_resolve.h"
@@ -1104,6 +1105,24 @@ static int get_event(mni_event *ev, avro_value_t *rec, char *err, size_t errlen)
 
 int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len, mni_event *ev,
                      char *err, size_t errlen)
+{
+    const schema_def *writer;
+
+    /* A manifest of the current schema is read straight from its bytes (events_fast.h); any
+     * other message, and every one that path does not take, goes through Avro C. */
+    int32_t id;
+    const uint8_t *payload;
+    size_t plen;
+    if (wire_decode(msg, len, &id, &payload, &plen, err, errlen) == 0 &&
+        (writer = schema_set_resolve(schemas, id, err, errlen)) != NULL &&
+        mni_event_decode_manifest_fast(writer, payload, plen, ev) == 0) {
+        if (mni_event_check(ev, err, errlen) == 0) return 0;
+    }
+    return mni_event_decode_generic(schemas, msg, len, ev, err, errlen);
+}
+
+int mni_event_decode_generic(const schema_set *schemas, const uint8_t *msg, size_t len,
+                             mni_event *ev, char *err, size_t errlen)
 {
     avro_value_t rec;
     const schema_def *writer;
