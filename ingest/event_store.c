@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/buf.h"
 #include "lib/model/events_json.h"
 #include "lib/model/token.h"
 #include "lib/pg/pgx.h"
@@ -88,40 +89,48 @@ int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset
     return rc;
 }
 
+/* A manifest's tokens as one string of hex digits (validated: 64 each), malloc'd; NULL when
+ * out of memory. */
+static char *event_store_hex(const mni_event_exposure_manifest *m)
+{
+    char *hex = malloc(m->n_tokens * TOKEN_HEX_LEN + 1);
+    if (!hex) return NULL;
+    for (size_t i = 0; i < m->n_tokens; i++)
+        memcpy(hex + i * TOKEN_HEX_LEN, m->tokens[i], TOKEN_HEX_LEN);
+    hex[m->n_tokens * TOKEN_HEX_LEN] = '\0';
+    return hex;
+}
+
 /* The event as stored (event_store.h): *body the whole event but a manifest's tokens, *tokens
  * those as one string of hex digits (JSON null for other kinds). New references, or -1 with err
- * set. */
+ * set. For the replay comparison; the INSERT writes its rows' text itself (event_store_put_row). */
 static int event_store_split(const mni_event *ev, json_t **body, json_t **tokens, char *err,
                              size_t errlen)
 {
     *tokens = NULL;
-    *body = mni_event_to_json(ev, err, errlen);
+    *body = mni_event_to_json_without_tokens(ev, err, errlen);
     if (!*body) return -1;
     if (ev->type != MNI_EVENT_EXPOSURE_MANIFEST) {
         *tokens = json_null();
         return 0;
     }
-    const mni_event_exposure_manifest *m = &ev->body.manifest;
-    char *hex = malloc(m->n_tokens * TOKEN_HEX_LEN + 1);
-    if (hex) {
-        for (size_t i = 0; i < m->n_tokens; i++)
-            memcpy(hex + i * TOKEN_HEX_LEN, m->tokens[i], TOKEN_HEX_LEN); /* validated: 64 hex */
-        hex[m->n_tokens * TOKEN_HEX_LEN] = '\0';
-        *tokens = json_stringn_nocheck(hex, m->n_tokens * TOKEN_HEX_LEN);
-        free(hex);
-    }
-    if (!*tokens || json_object_del(json_object_get(*body, "body"), "tokens") != 0) {
+    char *hex = event_store_hex(&ev->body.manifest);
+    if (hex) *tokens = json_stringn_nocheck(hex, ev->body.manifest.n_tokens * TOKEN_HEX_LEN);
+    free(hex);
+    if (!*tokens) {
         snprintf(err, errlen, "event %s: cannot split off its tokens (out of memory)",
                  ev->event_id);
         json_decref(*body);
-        json_decref(*tokens);
         return -1;
     }
     return 0;
 }
 
-/* One row as a JSON object for jsonb_to_recordset; NULL with err set. */
-static json_t *event_store_row_json(const event_store_row *row, char *err, size_t errlen)
+/* Appends one row, a JSON object for jsonb_to_recordset, to the chunk's text. Its columns but
+ * the tokens go through jansson; the tokens, hex digits only (validated), are written as they
+ * are: escaping a manifest's 64 characters per token through json_dumps was a third of
+ * ingest's CPU in a W2 run (bench/README.md "CPU per token"). 0, or -1 with err set. */
+static int event_store_put_row(buf *text, const event_store_row *row, char *err, size_t errlen)
 {
     const mni_event *ev = row->ev;
     char occurred[MNI_EVENT_TIME_LEN];
@@ -130,28 +139,51 @@ static json_t *event_store_row_json(const event_store_row *row, char *err, size_
 
     if (!kind || mni_event_time_format(ev->occurred_at_ms, occurred) != 0) {
         snprintf(err, errlen, "event %s: type or occurred_at out of range", ev->event_id);
-        return NULL;
+        return -1;
     }
-    json_t *body, *tokens;
-    if (event_store_split(ev, &body, &tokens, err, errlen) != 0) return NULL;
-    json_t *obj =
-        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o}", "event_id",
-                  ev->event_id, "incident_id", ev->incident_id, "tenant", ev->tenant, "client_id",
-                  client ? json_string(client) : json_null(), "kind", kind, "occurred_at", occurred,
-                  "src_topic", row->src_topic, "src_partition", (int)row->src_partition,
-                  "src_epoch", (int)row->src_epoch, "src_offset", (json_int_t)row->src_offset,
-                  "body", body, "tokens", tokens);
-    if (!obj) snprintf(err, errlen, "event %s: cannot build its row (out of memory)", ev->event_id);
-    return obj;
+    json_t *body = mni_event_to_json_without_tokens(ev, err, errlen);
+    if (!body) return -1;
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:I, s:o}", "event_id",
+                            ev->event_id, "incident_id", ev->incident_id, "tenant", ev->tenant,
+                            "client_id", client ? json_string(client) : json_null(), "kind", kind,
+                            "occurred_at", occurred, "src_topic", row->src_topic, "src_partition",
+                            (int)row->src_partition, "src_epoch", (int)row->src_epoch, "src_offset",
+                            (json_int_t)row->src_offset, "body", body);
+    char *cols = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    size_t len = cols ? strlen(cols) : 0;
+    if (!cols || len < 2 || cols[len - 1] != '}') {
+        free(cols);
+        snprintf(err, errlen, "event %s: cannot build its row (out of memory)", ev->event_id);
+        return -1;
+    }
+    buf_putn(text, text->len > 1 ? "," : "", text->len > 1 ? 1 : 0);
+    buf_putn(text, cols, len - 1); /* the object, open for one more key */
+    free(cols);
+    if (ev->type == MNI_EVENT_EXPOSURE_MANIFEST) {
+        const mni_event_exposure_manifest *m = &ev->body.manifest;
+        buf_puts(text, ",\"tokens\":\"");
+        for (size_t i = 0; i < m->n_tokens; i++)
+            buf_putn(text, m->tokens[i], TOKEN_HEX_LEN);
+        buf_puts(text, "\"}");
+    } else {
+        buf_puts(text, ",\"tokens\":null}");
+    }
+    return 0;
 }
 
-/* Runs the INSERT for one chunk (a JSON array of rows) and records the new event ids. */
-static int event_store_flush(PGconn *pg, json_t *chunk, strset *inserted, char *err, size_t errlen)
+/* Runs the INSERT for one chunk (the text of a JSON array of rows, closed here) and records the
+ * new event ids; the chunk's text is emptied. */
+static int event_store_flush(PGconn *pg, buf *text, strset *inserted, char *err, size_t errlen)
 {
-    if (json_array_size(chunk) == 0) return 0;
-    char *param = event_store_dump(chunk, "ingest.insert_events", err, errlen);
-    json_array_clear(chunk);
-    if (!param) return -1;
+    if (text->len <= 1) return 0;
+    buf_puts(text, "]");
+    char *param = buf_take(text);
+    buf_puts(text, "[");
+    if (!param) {
+        snprintf(err, errlen, "ingest.insert_events: cannot build the rows (out of memory)");
+        return -1;
+    }
     const char *params[] = {param};
     PGresult *res =
         pgx_query(pg, "ingest.insert_events", EVENT_STORE_INSERT_SQL, 1, params, err, errlen);
@@ -252,30 +284,23 @@ int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, strset
                        strset *conflicting, event_store_clash *clash, char *err, size_t errlen)
 {
     clash->found = 0;
-    json_t *chunk = json_array();
+    buf text;
     size_t bytes = 0;
     int rc = 0;
 
-    if (!chunk) {
-        snprintf(err, errlen, "ingest.insert_events: out of memory");
-        return -1;
-    }
+    buf_init(&text, BUF_NO_LIMIT);
+    buf_puts(&text, "[");
     for (size_t i = 0; i < n && rc == 0; i++) {
-        json_t *row = event_store_row_json(&rows[i], err, errlen);
-        if (!row || json_array_append_new(chunk, row) != 0) {
-            if (row) snprintf(err, errlen, "ingest.insert_events: out of memory");
-            rc = -1;
-            break;
-        }
+        rc = event_store_put_row(&text, &rows[i], err, errlen);
         /* JSON is roughly twice the Avro size, plus the envelope and the row's columns. */
         bytes += 2 * rows[i].wire_len + 256;
-        if (bytes >= EVENT_STORE_CHUNK_BYTES) {
-            rc = event_store_flush(pg, chunk, inserted, err, errlen);
+        if (rc == 0 && bytes >= EVENT_STORE_CHUNK_BYTES) {
+            rc = event_store_flush(pg, &text, inserted, err, errlen);
             bytes = 0;
         }
     }
-    if (rc == 0) rc = event_store_flush(pg, chunk, inserted, err, errlen);
-    json_decref(chunk);
+    if (rc == 0) rc = event_store_flush(pg, &text, inserted, err, errlen);
+    buf_free(&text);
     if (rc == 0) rc = event_store_find_clash(pg, rows, n, inserted, clash, err, errlen);
     if (rc == 0 && !clash->found)
         rc = event_store_find_conflicts(pg, rows, n, inserted, conflicting, err, errlen);

@@ -10,7 +10,8 @@
  *                              INSERT ... SELECT FROM jsonb_to_recordset($1)
  *                              ON CONFLICT DO NOTHING RETURNING event_id
  *                            The rows travel as one JSON array parameter (jansson escapes every
- *                            string, no SQL text is built from data), in chunks of about
+ *                            string but a manifest's tokens, validated hex digits written as
+ *                            they are; no SQL text is built from data), in chunks of about
  *                            EVENT_STORE_CHUNK_BYTES so that a batch of large manifests does not
  *                            build one enormous statement. The event ids the server returns are
  *                            the rows that are new; a replayed event id returns nothing.

@@ -145,37 +145,46 @@ bool mynumber_find(const char *text, size_t len, size_t *at)
     return false;
 }
 
+/* True when every character of the token is a decimal digit. */
+static bool token_all_digits(const char *token, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (token[i] < '0' || token[i] > '9') return false;
+    return true;
+}
+
+/* True when the characters around the run at token[at..at+12) take at most two values. */
+static bool token_padded(const char *token, size_t len, size_t at)
+{
+    char seen[2];
+    size_t kinds = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i >= at && i < at + MYNUMBER_DIGITS) continue;
+        if ((kinds > 0 && token[i] == seen[0]) || (kinds > 1 && token[i] == seen[1])) continue;
+        if (kinds == 2) return false;
+        seen[kinds++] = token[i];
+    }
+    return true;
+}
+
+/* One pass over the token: a window is looked at only when its twelve characters are digits
+ * (the run of digits ending at i is twelve long or more), which a random token seldom has, so
+ * the scan costs one test per character (ingest runs it on every token of every manifest). */
 bool mynumber_in_token(const char *token, size_t len)
 {
-    bool all_digits = true;
-    for (size_t i = 0; i < len; i++)
-        if (token[i] < '0' || token[i] > '9') all_digits = false;
-    for (size_t at = 0; at + MYNUMBER_DIGITS <= len; at++) {
+    size_t run = 0; /* digits ending at token[i] */
+    for (size_t i = 0; i < len; i++) {
+        run = token[i] >= '0' && token[i] <= '9' ? run + 1 : 0;
+        if (run < MYNUMBER_DIGITS) continue;
+        size_t at = i + 1 - MYNUMBER_DIGITS;
         int d[MYNUMBER_DIGITS];
-        bool run = true;
-        for (size_t k = 0; k < MYNUMBER_DIGITS && run; k++) {
-            run = token[at + k] >= '0' && token[at + k] <= '9';
-            d[k] = token[at + k] - '0';
-        }
-        if (!run) continue; /* d[] is filled only up to the first non-digit */
         bool same = true;
-        for (size_t k = 1; k < MYNUMBER_DIGITS; k++)
+        for (size_t k = 0; k < MYNUMBER_DIGITS; k++) {
+            d[k] = token[at + k] - '0';
             same = same && d[k] == d[0];
-        if (same || !digits_valid(d)) continue;
-        if (all_digits) return true;
-        /* The characters around the run: padding takes at most two values. */
-        char seen[2];
-        size_t kinds = 0;
-        bool padding = true;
-        for (size_t i = 0; i < len && padding; i++) {
-            if (i >= at && i < at + MYNUMBER_DIGITS) continue;
-            if ((kinds > 0 && token[i] == seen[0]) || (kinds > 1 && token[i] == seen[1])) continue;
-            if (kinds == 2)
-                padding = false;
-            else
-                seen[kinds++] = token[i];
         }
-        if (padding) return true;
+        if (same || !digits_valid(d)) continue;
+        if (token_all_digits(token, len) || token_padded(token, len, at)) return true;
     }
     return false;
 }

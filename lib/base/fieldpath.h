@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "lib/base/errbuf.h"
 
@@ -28,26 +29,38 @@ static inline void fieldpath_init(fieldpath *p)
     p->n = 0;
 }
 
-static inline void fieldpath_clip(fieldpath *p, int wrote)
+/* Appends s[0..len), cut short as snprintf would cut it. Codecs push a path element for every
+ * array item (a manifest's thousands of tokens), so this copies by hand rather than format. */
+static inline void fieldpath_append(fieldpath *p, const char *s, size_t len)
 {
-    if (wrote < 0) return;
-    p->n += (size_t)wrote;
-    if (p->n >= FIELDPATH_MAX) p->n = FIELDPATH_MAX - 1;
+    size_t room = FIELDPATH_MAX - 1 - p->n;
+    memcpy(p->s + p->n, s, len < room ? len : room);
+    p->n += len < room ? len : room;
+    p->s[p->n] = '\0';
 }
 
 /* Appends ".name" (or "name" at the top); returns the length to pop back to. */
 static inline size_t fieldpath_field(fieldpath *p, const char *name)
 {
     size_t old = p->n;
-    fieldpath_clip(p, snprintf(p->s + p->n, FIELDPATH_MAX - p->n, "%s%s", p->n ? "." : "", name));
+    if (p->n) fieldpath_append(p, ".", 1);
+    fieldpath_append(p, name, strlen(name));
     return old;
 }
 
 /* Appends "[i]"; returns the length to pop back to. */
 static inline size_t fieldpath_index(fieldpath *p, size_t i)
 {
+    char digits[24];
+    size_t at = sizeof digits;
     size_t old = p->n;
-    fieldpath_clip(p, snprintf(p->s + p->n, FIELDPATH_MAX - p->n, "[%zu]", i));
+    digits[--at] = ']';
+    do {
+        digits[--at] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0);
+    digits[--at] = '[';
+    fieldpath_append(p, digits + at, sizeof digits - at);
     return old;
 }
 

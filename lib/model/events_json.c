@@ -11,6 +11,7 @@
 
 #include "lib/base/fieldpath.h"
 #include "lib/model/fact_fields.h"
+#include "lib/model/json_tokens.h"
 
 /* ---- RFC 3339 times ---- */
 
@@ -159,6 +160,10 @@ typedef struct {
     fieldpath path;
     char *err;
     size_t errlen;
+    /* The fast path (json_tokens.h): body.tokens was cut out of the text jansson parsed (it
+     * reads []) and is read from text[span] instead. NULL: the generic path. */
+    const char *text;
+    const json_tokens_span *span;
 } ej_in;
 
 static int in_fail(ej_in *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -547,8 +552,14 @@ static int in_body(ej_in *c, json_t *b)
             return -1;
         if (!json_is_array(toks))
             return in_fail(c, "expected an array of strings, got %s", ej_type_of(toks));
-        arr = arena_array(&ev->arena, json_array_size(toks), sizeof(*arr));
-        if (arr == NULL && json_array_size(toks) > 0) return in_fail(c, "out of memory");
+        size_t n = c->span != NULL ? c->span->n : json_array_size(toks);
+        arr = arena_array(&ev->arena, n, sizeof(*arr));
+        if (arr == NULL && n > 0) return in_fail(c, "out of memory");
+        if (c->span != NULL) {
+            char *chars = arena_array(&ev->arena, n, MNI_EVENT_TOKEN_LEN + 1);
+            if (chars == NULL && n > 0) return in_fail(c, "out of memory");
+            if (n > 0) json_tokens_copy(c->text, c->span, chars, arr);
+        }
         json_array_foreach (toks, i, item) {
             size_t o = fieldpath_index(&c->path, i);
             if (in_string_value(c, item, &arr[i])) return -1;
@@ -556,7 +567,7 @@ static int in_body(ej_in *c, json_t *b)
         }
         fieldpath_pop(&c->path, old);
         m->tokens = arr;
-        m->n_tokens = json_array_size(toks);
+        m->n_tokens = n;
         return in_hours(c, b, &m->contract_notice_hours) ||
                        in_client_facts(c, b, &m->client_facts) < 0
                    ? -1
@@ -613,11 +624,13 @@ static int in_body(ej_in *c, json_t *b)
     }
 }
 
-int mni_event_from_json(json_t *obj, mni_event *ev, char *err, size_t errlen)
+/* mni_event_from_json, with body.tokens read from text[span] when span is not NULL. */
+static int ej_from_json(json_t *obj, const char *text, const json_tokens_span *span, mni_event *ev,
+                        char *err, size_t errlen)
 {
     static const char *const keys[] = {"event_id", "incident_id", "tenant", "occurred_at",
                                        "producer", "type",        "body",   NULL};
-    ej_in c = {.ev = ev, .err = err, .errlen = errlen};
+    ej_in c = {.ev = ev, .err = err, .errlen = errlen, .text = text, .span = span};
     json_t *body;
     size_t old;
     int x, rc = -1;
@@ -650,7 +663,39 @@ out:
     return rc;
 }
 
+int mni_event_from_json(json_t *obj, mni_event *ev, char *err, size_t errlen)
+{
+    return ej_from_json(obj, NULL, NULL, ev, err, errlen);
+}
+
+/* The fast path (json_tokens.h): jansson parses the text with its plain body.tokens array
+ * replaced by [], and the tokens are read from the text. 0 with ev filled; -1 when the text is
+ * not for it or anything fails, errors being the generic path's to report. */
+static int ej_from_json_fast(const char *text, size_t len, mni_event *ev, char *err, size_t errlen)
+{
+    json_tokens_span span;
+    if (!json_tokens_find(text, len, &span)) return -1;
+    size_t rest = len - (span.end - span.start) + 2;
+    char *cut = malloc(rest);
+    if (cut == NULL) return -1;
+    memcpy(cut, text, span.start);
+    memcpy(cut + span.start, "[]", 2);
+    memcpy(cut + span.start + 2, text + span.end, len - span.end);
+    json_t *obj = json_loadb(cut, rest, JSON_REJECT_DUPLICATES, NULL);
+    free(cut);
+    int rc = obj != NULL ? ej_from_json(obj, text, &span, ev, err, errlen) : -1;
+    json_decref(obj);
+    return rc;
+}
+
 int mni_event_from_json_text(const char *text, size_t len, mni_event *ev, char *err, size_t errlen)
+{
+    if (ej_from_json_fast(text, len, ev, err, errlen) == 0) return 0;
+    return mni_event_from_json_text_generic(text, len, ev, err, errlen);
+}
+
+int mni_event_from_json_text_generic(const char *text, size_t len, mni_event *ev, char *err,
+                                     size_t errlen)
 {
     json_error_t jerr;
     json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -779,7 +824,7 @@ static void out_facts(ej_out *o, json_t *b, const mni_event_facts *f, unsigned p
         if (present & ej_facts[i].bit) out_fact(o, b, &ej_facts[i], f, all);
 }
 
-static void out_body(ej_out *o, json_t *b, const mni_event *ev)
+static void out_body(ej_out *o, json_t *b, const mni_event *ev, bool tokens)
 {
     switch (ev->type) {
     case MNI_EVENT_INCIDENT_OPENED:
@@ -793,12 +838,14 @@ static void out_body(ej_out *o, json_t *b, const mni_event *ev)
         break;
     case MNI_EVENT_EXPOSURE_MANIFEST: {
         const mni_event_exposure_manifest *m = &ev->body.manifest;
-        json_t *arr = json_array();
         out_set(o, b, "client_id", json_string(m->client_id));
         out_set(o, b, "batch_id", json_string(m->batch_id));
-        for (size_t i = 0; arr != NULL && i < m->n_tokens; i++)
-            if (json_array_append_new(arr, json_string(m->tokens[i])) != 0) o->ok = false;
-        out_set(o, b, "tokens", arr);
+        if (tokens) {
+            json_t *arr = json_array();
+            for (size_t i = 0; arr != NULL && i < m->n_tokens; i++)
+                if (json_array_append_new(arr, json_string(m->tokens[i])) != 0) o->ok = false;
+            out_set(o, b, "tokens", arr);
+        }
         if (m->contract_notice_hours != MNI_EVENT_ABSENT)
             out_set(o, b, "contract_notice_hours", json_integer(m->contract_notice_hours));
         out_client_facts(o, b, &m->client_facts);
@@ -837,7 +884,7 @@ static void out_body(ej_out *o, json_t *b, const mni_event *ev)
     }
 }
 
-json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
+static json_t *ej_to_json(const mni_event *ev, bool tokens, char *err, size_t errlen)
 {
     ej_out o = {.ok = true};
     json_t *obj, *body;
@@ -857,7 +904,7 @@ json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
     out_set(&o, obj, "occurred_at", out_time(ev->occurred_at_ms));
     out_set(&o, obj, "producer", json_string(ev->producer != NULL ? ev->producer : "unknown"));
     out_set(&o, obj, "type", out_sym(MNI_SYM_TYPE, (int)ev->type));
-    out_body(&o, body, ev);
+    out_body(&o, body, ev, tokens);
     out_set(&o, obj, "body", body);
     if (!o.ok) {
         json_decref(obj);
@@ -865,6 +912,16 @@ json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
         return NULL;
     }
     return obj;
+}
+
+json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen)
+{
+    return ej_to_json(ev, true, err, errlen);
+}
+
+json_t *mni_event_to_json_without_tokens(const mni_event *ev, char *err, size_t errlen)
+{
+    return ej_to_json(ev, false, err, errlen);
 }
 
 char *mni_event_to_json_text(const mni_event *ev, char *err, size_t errlen)

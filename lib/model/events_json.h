@@ -35,10 +35,18 @@
 #define MNI_EVENT_TIME_LEN 48 /* room for "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with the NUL) */
 
 int mni_event_from_json(json_t *obj, mni_event *ev, char *err, size_t errlen);
-/* Parses text[0..len) holding exactly one JSON object. */
+/* Parses text[0..len) holding exactly one JSON object. A manifest's plain token array is read
+ * from the text directly (json_tokens.h), the rest with jansson; any other text, and every
+ * error, takes the generic path below: the result is the same event or the same error. */
 int mni_event_from_json_text(const char *text, size_t len, mni_event *ev, char *err, size_t errlen);
+/* The generic path alone (jansson for the whole text): for tests comparing the two. */
+int mni_event_from_json_text_generic(const char *text, size_t len, mni_event *ev, char *err,
+                                     size_t errlen);
 /* A new JSON object (the caller owns the reference), or NULL with err set. */
 json_t *mni_event_to_json(const mni_event *ev, char *err, size_t errlen);
+/* The same object without a manifest's body.tokens (every other key as mni_event_to_json
+ * writes it): what ingest stores as event_log.body, the tokens going to their own column. */
+json_t *mni_event_to_json_without_tokens(const mni_event *ev, char *err, size_t errlen);
 /* Compact one-line JSON text, malloc'd (the caller frees it), or NULL with err set. */
 char *mni_event_to_json_text(const mni_event *ev, char *err, size_t errlen);
 

@@ -1086,6 +1086,38 @@ static int visit(const char *field, mni_event_text_kind kind, const char *text, 
     return log->n == log->stop_at ? 42 : 0;
 }
 
+/* Every token's field is named with its index, as the formatted path would name it. */
+static int visit_token_names(const char *field, mni_event_text_kind kind, const char *text,
+                             size_t len, void *ctx)
+{
+    size_t *next = ctx;
+    char want[48];
+    assert_int_equal(strlen(text), len);
+    if (kind != MNI_TEXT_TOKEN) return 0;
+    snprintf(want, sizeof want, "body.tokens[%zu]", (*next)++);
+    assert_string_equal(field, want);
+    return 0;
+}
+
+static void test_foreach_text_names_many_tokens(void **state)
+{
+    (void)state;
+    mni_event ev;
+    enum { N = 12345 };
+    const char **tokens = malloc(N * sizeof *tokens);
+    assert_non_null(tokens);
+    sample(&ev, 4);
+    for (size_t i = 0; i < N; i++)
+        tokens[i] = ev.body.manifest.tokens[i % 3];
+    ev.body.manifest.tokens = tokens;
+    ev.body.manifest.n_tokens = N;
+    size_t next = 0;
+    assert_int_equal(mni_event_foreach_text(&ev, visit_token_names, &next), 0);
+    assert_int_equal(next, N);
+    free(tokens);
+    mni_event_free(&ev);
+}
+
 static void test_foreach_text(void **state)
 {
     (void)state;
@@ -1324,6 +1356,7 @@ int main(void)
         cmocka_unit_test(test_registry_mode),
         cmocka_unit_test(test_contract_on_encode),
         cmocka_unit_test(test_foreach_text),
+        cmocka_unit_test(test_foreach_text_names_many_tokens),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_decode_reuse),
         cmocka_unit_test(test_large_manifest),

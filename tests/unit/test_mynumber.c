@@ -242,6 +242,78 @@ static void test_random_tokens_are_not_refused(void **state)
     assert_true(with_run > 100);
 }
 
+/* The first implementation of mynumber_in_token (every window of twelve looked at), kept as the
+ * reference that the one-pass scan must agree with. */
+static bool reference_in_token(const char *token, size_t len)
+{
+    bool all_digits = true;
+    for (size_t i = 0; i < len; i++)
+        if (token[i] < '0' || token[i] > '9') all_digits = false;
+    for (size_t at = 0; at + 12 <= len; at++) {
+        int d[12];
+        bool run = true;
+        for (size_t k = 0; k < 12 && run; k++) {
+            run = token[at + k] >= '0' && token[at + k] <= '9';
+            d[k] = token[at + k] - '0';
+        }
+        if (!run) continue;
+        bool same = true;
+        for (size_t k = 1; k < 12; k++)
+            same = same && d[k] == d[0];
+        if (same || mynumber_check_digit(d) != d[11]) continue;
+        if (all_digits) return true;
+        char seen[2];
+        size_t kinds = 0;
+        bool padding = true;
+        for (size_t i = 0; i < len && padding; i++) {
+            if (i >= at && i < at + 12) continue;
+            if ((kinds > 0 && token[i] == seen[0]) || (kinds > 1 && token[i] == seen[1])) continue;
+            if (kinds == 2)
+                padding = false;
+            else
+                seen[kinds++] = token[i];
+        }
+        if (padding) return true;
+    }
+    return false;
+}
+
+/* The one-pass scan answers as the reference on tokens made to hold many digit runs: alphabets
+ * of mostly digits, valid numbers planted at every place over two-value paddings, lengths
+ * around twelve. */
+static void test_token_scan_matches_the_reference(void **state)
+{
+    (void)state;
+    static const char *const alphabets[] = {
+        "0123456789abcdef", "0123456789a", "0123456789", "01", "0f", "7"};
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    size_t refused = 0, total = 0;
+    char valid[13];
+    make_valid("69314718055", valid);
+    for (size_t a = 0; a < sizeof alphabets / sizeof alphabets[0]; a++) {
+        size_t n = strlen(alphabets[a]);
+        for (int t = 0; t < 20000; t++) {
+            char token[65];
+            size_t len = t % 7 == 0 ? (size_t)(t / 7 % 20) : 64; /* short ones too */
+            for (size_t i = 0; i < len; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                token[i] = alphabets[a][(x >> 33) % n];
+            }
+            if (t % 3 == 0 && len >= 12) memcpy(token + (x >> 40) % (len - 11), valid, 12);
+            token[len] = '\0';
+            bool want = reference_in_token(token, len);
+            if (mynumber_in_token(token, len) != want)
+                fail_msg("token \"%s\": scan says %d, reference %d", token, !want, want);
+            refused += want;
+            total++;
+        }
+    }
+    /* Both answers occur (so the comparison could fail either way). */
+    assert_true(refused > 1000 && refused < total - 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_find_mixed_separators),
         cmocka_unit_test(test_token_holding_a_padded_number),
         cmocka_unit_test(test_random_tokens_are_not_refused),
+        cmocka_unit_test(test_token_scan_matches_the_reference),
     };
     return cmocka_run_group_tests_name("mynumber", tests, NULL, NULL);
 }
