@@ -333,9 +333,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
      * outbox rows read by key and never rewritten, which assessments are superseded within
      * the claim (ranked on narrow rows: sorting the wide ones cost more than the rest of the
      * claim), and the verdict of each newest one that came without its record (case_verdict,
-     * migration 0009). The transaction commits only after Kafka acknowledged
-     * every message and rolls back otherwise, which puts the rows back in the queue. Planned
-     * each time: a plan prepared on an empty queue would keep a sequential scan. */
+     * migration 0009). The transaction commits only after Kafka acknowledged every message
+     * and rolls back otherwise, which puts the rows back in the queue. Planned each time: a
+     * plan prepared on an empty queue would keep a sequential scan. */
     PGresult *res = pgx_query_replanned(
         pg, "outbox.claim",
         "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY("
