@@ -3,11 +3,13 @@
 
 Usage: bench/outbox_micro.py CONNINFO_OLD CONNINFO_NEW [ROUNDS] [PAIRS]
 
-Each database is migrated (old: main's migrations up to 0120, published_at; new: 0125,
-outbox_queue). A round is what W3 does to the outbox: one transaction queues 270 rows from a
-staging table (outbox_enqueue_staged's statement; payload ~300 bytes of JSON, record ~900
-bytes), another claims 300 with the relay's claim statement of that schema and commits. The
-rows and the claims are the same on both sides; PAIRS runs alternate old and new (the machine
+Both databases are created and migrated beforehand with `mni db migrate`: the old one with
+the migrations before 0125 (MNI_MIGRATIONS_DIR=<a copy without 0125 and later>: published_at),
+the new one with all of them (outbox_queue). Their outbox tables are emptied. A round is
+what W3 does to the outbox: one transaction queues 270 rows from a staging table
+(outbox_enqueue_staged's statement; payload ~300 bytes of JSON, record ~900 bytes), another
+claims 300 with the relay's claim statement of that schema (lib/runtime/outbox.c, without the
+case_verdict column) and commits. The rows and the claims are the same on both sides; PAIRS runs alternate old and new (the machine
 is shared) and each prints the CPU time of the server's backend (utime + stime of its process,
 /proc: run it on the database's machine) in the two statements, per row.
 """
