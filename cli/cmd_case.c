@@ -71,9 +71,10 @@ static const case_section case_sections[] = {
     {"Tasks (outbox)",
      "SELECT CASE WHEN topic = 'tasks' THEN left(task_id, 12) ELSE task_id END AS task, topic, "
      "kind, coalesce(client_id, '-') AS client, "
-     "CASE WHEN published_at IS NOT NULL THEN 'published' WHEN failed_at IS NOT NULL THEN "
-     "'failed: ' || left(failure, 120) ELSE 'pending' END AS state "
-     "FROM outbox WHERE incident_id = $1 ORDER BY created_at, task_id"},
+     "CASE WHEN failed_at IS NOT NULL THEN 'failed: ' || left(failure, 120) WHEN EXISTS (SELECT "
+     "FROM outbox_queue q WHERE q.created_at = o.created_at AND q.task_id = o.task_id) THEN "
+     "'pending' ELSE 'published' END AS state "
+     "FROM outbox o WHERE incident_id = $1 ORDER BY created_at, task_id"},
     {"Documents",
      "SELECT left(task_id, 12) AS task, channel, format, length(document) AS bytes, "
      "left(encode(document_sha256, 'hex'), 16) AS sha256 FROM deliveries WHERE incident_id = $1 "

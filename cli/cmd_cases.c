@@ -34,8 +34,10 @@ static const char *const cases_sql =
     "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) FROM deadlines d WHERE d.incident_id = c.incident_id "
     "AND d.met_at IS NULL ORDER BY mni_due_end(d.due_date, d.due_at), d.kind LIMIT 1), '-') AS "
     "next_deadline, "
-    "(SELECT count(*) FILTER (WHERE o.published_at IS NOT NULL) || '/' || count(*) FROM outbox "
-    "o WHERE o.incident_id = c.incident_id AND o.topic = 'tasks') AS tasks_published "
+    "(SELECT count(*) FILTER (WHERE o.failed_at IS NULL AND NOT EXISTS (SELECT FROM "
+    "outbox_queue q WHERE q.created_at = o.created_at AND q.task_id = o.task_id)) || '/' || "
+    "count(*) FROM outbox o WHERE o.incident_id = c.incident_id AND o.topic = 'tasks') AS "
+    "tasks_published "
     "FROM cases c LEFT JOIN case_versions v ON v.incident_id = c.incident_id AND v.version = "
     "c.version ORDER BY c.opened_at, c.incident_id";
 
@@ -49,8 +51,10 @@ static const char *const client_cases_sql =
     "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')) FROM deadlines d WHERE d.incident_id = o.incident_id "
     "AND d.met_at IS NULL ORDER BY mni_due_end(d.due_date, d.due_at), d.kind LIMIT 1), '-') AS "
     "next_deadline, "
-    "(SELECT count(*) FILTER (WHERE t.published_at IS NOT NULL) || '/' || count(*) FROM outbox "
-    "t WHERE t.incident_id = o.incident_id AND t.topic = 'tasks') AS tasks_published "
+    "(SELECT count(*) FILTER (WHERE t.failed_at IS NULL AND NOT EXISTS (SELECT FROM "
+    "outbox_queue q WHERE q.created_at = t.created_at AND q.task_id = t.task_id)) || '/' || "
+    "count(*) FROM outbox t WHERE t.incident_id = o.incident_id AND t.topic = 'tasks') AS "
+    "tasks_published "
     "FROM case_overview o LEFT JOIN case_versions_shown v ON v.incident_id = o.incident_id AND "
     "v.version = o.version ORDER BY o.opened_at, o.incident_id";
 

@@ -121,7 +121,8 @@ int notify_store_tickets_published(PGconn *pg, long long *published, char *err, 
         pg, "notify.tickets_published",
         "WITH moved AS (UPDATE tickets t SET status = 'published', updated_at = now() "
         "FROM outbox o WHERE o.task_id = t.ticket_id AND o.topic = 'tickets' "
-        "AND o.published_at IS NOT NULL AND t.status = 'open' "
+        "AND o.failed_at IS NULL AND t.status = 'open' AND NOT EXISTS (SELECT FROM outbox_queue q "
+        "WHERE q.created_at = o.created_at AND q.task_id = o.task_id) "
         "RETURNING t.ticket_id, t.incident_id, t.client_id) "
         "SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('action', 'ticket_published', "
         "'incident_id', incident_id, 'client_id', client_id, "

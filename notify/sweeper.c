@@ -89,21 +89,25 @@ static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, con
     snprintf(hours, sizeof hours, "%lld", cfg->remind_before_hours);
     snprintf(limit, sizeof limit, "%d", cfg->batch);
     const char *p[] = {now_utc, hours, limit};
+    /* An index scan of deadlines_sweep (migration 0126) up to the horizon, now + the reminder
+     * lead: its condition and order spelled as the index's expression and predicate. */
     PGresult *res = pgx_query(
         pg, "sweeper.scan",
         "SELECT d.deadline_id, d.incident_id, d.client_id, d.kind, "
         "to_char(d.due_date, 'YYYY-MM-DD'), (extract(epoch FROM d.due_at) * 1000)::bigint, "
         "greatest(c.version, 1), "
-        "d.reminded_at IS NULL AND $1::timestamptz >= due.end_at - "
+        "d.reminded_at IS NULL AND $1::timestamptz >= mni_due_end(d.due_date, d.due_at) - "
         "make_interval(hours => $2::int), "
-        "d.escalated_at IS NULL AND $1::timestamptz >= due.end_at "
-        "FROM deadlines d JOIN cases c ON c.incident_id = d.incident_id, "
-        "LATERAL (SELECT mni_due_end(d.due_date, d.due_at) AS end_at) due "
-        "WHERE d.met_at IS NULL AND c.status = 'open' AND ("
-        "(d.reminded_at IS NULL AND $1::timestamptz >= due.end_at - "
+        "d.escalated_at IS NULL AND $1::timestamptz >= mni_due_end(d.due_date, d.due_at) "
+        "FROM deadlines d JOIN cases c ON c.incident_id = d.incident_id "
+        "WHERE d.met_at IS NULL AND (d.reminded_at IS NULL OR d.escalated_at IS NULL) "
+        "AND mni_due_end(d.due_date, d.due_at) <= $1::timestamptz + "
+        "make_interval(hours => $2::int) AND c.status = 'open' AND ("
+        "(d.reminded_at IS NULL AND $1::timestamptz >= mni_due_end(d.due_date, d.due_at) - "
         "make_interval(hours => $2::int)) "
-        "OR (d.escalated_at IS NULL AND $1::timestamptz >= due.end_at)) "
-        "ORDER BY due.end_at, d.deadline_id LIMIT $3::int FOR UPDATE OF d SKIP LOCKED",
+        "OR (d.escalated_at IS NULL AND $1::timestamptz >= mni_due_end(d.due_date, d.due_at))) "
+        "ORDER BY mni_due_end(d.due_date, d.due_at), d.deadline_id LIMIT $3::int "
+        "FOR UPDATE OF d SKIP LOCKED",
         3, p, err, errlen);
     if (!res) return -1;
     int rc = 0;

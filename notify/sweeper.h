@@ -14,7 +14,10 @@
  *              reminded_at IS NULL AND now >= end - notify.remind_before_hours, or
  *              escalated_at IS NULL AND now >= end
  *            locked FOR UPDATE SKIP LOCKED, so two notify members never queue the same row
- *            and neither waits for the other
+ *            and neither waits for the other; read through the index deadlines_sweep
+ *            (migration 0126: the rows not met and not both stamped, by end), from the oldest
+ *            end up to now + notify.remind_before_hours, so a pass reads what is due, not
+ *            every open deadline
  *   queue    an outbox row on topic 'tasks' per reminder and escalation:
  *              {task_id, incident_id, kind, client_id, due_date | due_at, case_version,
  *               deadline_kind, as_of}

@@ -66,7 +66,7 @@ wait_for() {
   tail -n 20 "$logs"/*.log >&2
   exit 1
 }
-all_done="SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) = 0
+all_done="SELECT (SELECT count(*) FROM outbox_queue) + (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL) = 0
           AND (SELECT count(*) FROM outbox WHERE topic = 'tasks')
             = (SELECT count(DISTINCT task_id) FROM deliveries)"
 

@@ -283,10 +283,10 @@ static void unsent_rows(PGresult *res, const json_t *sent, const json_t *failed,
     }
 }
 
-/* The claim marks every row it takes published (relay_batch); what the batch did not send is
- * set back: a row that could not be encoded stays unpublished (unsent: task ids), a row Kafka
- * refused for good is marked failed instead (failed: {task_id, failure}). Both are rare, so
- * the common batch costs the claim's one statement. */
+/* The claim takes every row it claims off the queue (relay_batch); what the batch did not
+ * send is set back: a row that could not be encoded goes back to the queue (unsent: task ids),
+ * a row Kafka refused for good is marked failed instead (failed: {task_id, failure}). Both are
+ * rare, so the common batch costs the claim's one statement. */
 static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, char *err,
                        size_t errlen)
 {
@@ -295,8 +295,9 @@ static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, c
         char *ids = json_dumps(unsent, JSON_COMPACT);
         const char *pm[] = {ids};
         rc = pgx_exec_params(pg, "outbox.unmark",
-                             "UPDATE outbox SET published_at = NULL WHERE task_id IN "
-                             "(SELECT jsonb_array_elements_text($1::jsonb))",
+                             "INSERT INTO outbox_queue (created_at, task_id, topic, client_id) "
+                             "SELECT created_at, task_id, topic, client_id FROM outbox WHERE "
+                             "task_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
                              1, pm, NULL, err, errlen);
         free(ids);
     }
@@ -304,8 +305,7 @@ static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, c
         char *rows = json_dumps(failed, JSON_COMPACT);
         const char *pm[] = {rows};
         rc = pgx_exec_params(pg, "outbox.mark_failed",
-                             "UPDATE outbox o SET published_at = NULL, failed_at = now(), "
-                             "failure = f.failure FROM "
+                             "UPDATE outbox o SET failed_at = now(), failure = f.failure FROM "
                              "jsonb_to_recordset($1::jsonb) AS f(task_id text, failure text) "
                              "WHERE o.task_id = f.task_id",
                              1, pm, NULL, err, errlen);
@@ -314,7 +314,7 @@ static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, c
     return rc;
 }
 
-/* One claimed batch: claim and mark published, produce, wait for delivery, set back what was
+/* One claimed batch: claim (off the queue), produce, wait for delivery, set back what was
  * not sent (unmark_rows), commit. *rows receives how many were claimed. When Kafka refuses a
  * message of the batch for what it is (kq_producer_take_refused: too large, invalid),
  * producing the batch again would fail again forever: the batch is relayed row by row instead
@@ -328,27 +328,29 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     snprintf(limit, sizeof limit, "%d", batch);
     const char *p[] = {limit};
     if (pgx_begin(pg, err, errlen) != 0) return -1;
-    /* One round trip and one row version each: the rows, marked published at once (the
-     * transaction commits only after Kafka acknowledged them, and rolls back otherwise), which
-     * assessments are superseded within the claim, and the verdict of each newest one that
-     * came without its record (case_verdict, migration 0009). The ids are taken first (an
-     * array: an index scan of outbox_pending that stops at $1 rows), then updated by key.
-     * Planned each time: prepared on an empty outbox, the update kept a sequential scan that
-     * compared every row of the table with every id claimed (300 ms a claim in W3). */
+    /* One round trip: the queue rows taken off (oldest first, FOR UPDATE SKIP LOCKED, so
+     * that two relays never take the same row and neither waits; migration 0125), their
+     * outbox rows read by key and never rewritten, which assessments are superseded within
+     * the claim (ranked on narrow rows: sorting the wide ones cost more than the rest of the
+     * claim), and the verdict of each newest one that came without its record (case_verdict,
+     * migration 0009). The transaction commits only after Kafka acknowledged every message
+     * and rolls back otherwise, which puts the rows back in the queue. Planned each time: a
+     * plan prepared on an empty queue would keep a sequential scan. */
     PGresult *res = pgx_query_replanned(
         pg, "outbox.claim",
-        "WITH claimed AS (UPDATE outbox SET published_at = now() WHERE task_id = ANY (ARRAY("
-        "SELECT task_id FROM outbox WHERE published_at IS NULL AND failed_at IS NULL "
-        "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED)) "
-        "RETURNING task_id, topic, incident_id, payload, created_at, kind, record), "
-        "ranked AS (SELECT *, (payload->>'version')::integer AS version, row_number() OVER "
-        "(PARTITION BY topic, incident_id ORDER BY (payload->>'version')::integer DESC) AS rank "
-        "FROM claimed) "
-        "SELECT task_id, topic, incident_id, payload::text, "
-        "(extract(epoch FROM created_at) * 1000)::bigint, kind, version, record, "
-        "CASE WHEN topic = 'assessments' AND rank = 1 AND record IS NULL "
-        "AND NOT payload ? 'verdict' THEN case_verdict(incident_id, version)::text END, "
-        "topic = 'assessments' AND rank > 1 FROM ranked ORDER BY created_at, task_id",
+        "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY("
+        "SELECT ctid FROM outbox_queue ORDER BY created_at, task_id LIMIT $1 "
+        "FOR UPDATE SKIP LOCKED)) RETURNING created_at, task_id), "
+        "ranked AS (SELECT t.created_at, t.task_id, o.topic, o.incident_id, "
+        "(o.payload->>'version')::integer AS version, row_number() OVER (PARTITION BY o.topic, "
+        "o.incident_id ORDER BY (o.payload->>'version')::integer DESC) AS rank "
+        "FROM taken t JOIN outbox o ON o.task_id = t.task_id) "
+        "SELECT r.task_id, r.topic, r.incident_id, o.payload::text, "
+        "(extract(epoch FROM r.created_at) * 1000)::bigint, o.kind, r.version, o.record, "
+        "CASE WHEN r.topic = 'assessments' AND r.rank = 1 AND o.record IS NULL "
+        "AND NOT o.payload ? 'verdict' THEN case_verdict(r.incident_id, r.version)::text END, "
+        "r.topic = 'assessments' AND r.rank > 1 "
+        "FROM ranked r JOIN outbox o ON o.task_id = r.task_id ORDER BY r.created_at, r.task_id",
         1, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);

@@ -1,15 +1,18 @@
 /*
  * outbox: the relay from the outbox table to Kafka (DESIGN.md "Outbox").
  *
- * Rows are written by a worker in the same transaction as the results they come from. The
- * relay, in a transaction of its own, claims unpublished rows with FOR UPDATE SKIP LOCKED (so
- * two relays never send the same row at once and neither waits for the other) and marks them
- * published in the same statement, encodes each as the record of its topic, produces them
- * keyed by incident id with the task id in the header `mni.task_id`, waits for every delivery
- * report, and only then commits (a row it did not send is set back first). A crash or a failed
- * delivery before the commit leaves them unpublished, to be sent again: consumers de-duplicate
- * by task id. Rows are
- * never selected by a serial high-water mark, because rows commit out of order.
+ * Rows are written by a worker in the same transaction as the results they come from; the
+ * insert also queues each row in outbox_queue (a trigger, migration 0125), a narrow table of
+ * the rows not yet published. The relay, in a transaction of its own, takes the oldest queue
+ * rows off the queue with FOR UPDATE SKIP LOCKED (so two relays never send the same row at
+ * once and neither waits for the other) and reads their outbox rows by key in the same
+ * statement (an outbox row is written once and never rewritten), encodes each as the record of
+ * its topic, produces them keyed by incident id with the task id in the header `mni.task_id`,
+ * waits for every delivery report, and only then commits (a row it did not send is put back
+ * first). A crash or a failed delivery before the commit rolls the claim back: the rows are
+ * queued again, to be sent again; consumers de-duplicate by task id. Rows are never selected
+ * by a serial high-water mark, because rows commit out of order. A row is published when it
+ * is neither queued nor failed (readers: NOT EXISTS in outbox_queue AND failed_at IS NULL).
  *
  * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
  * (too large, an invalid record: kq_producer_take_refused), which would fail again on every

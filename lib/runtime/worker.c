@@ -960,7 +960,8 @@ static int connect_all(worker *w, char *err, size_t errlen)
 }
 
 /* The PostgreSQL gauges spec.gauges asks for (worker.h "Metrics"); one query each, on the
- * partial indexes of unpublished outbox rows and open deadlines. */
+ * unpublished outbox rows (the queue of migration 0125 and the failed rows) and the partial
+ * indexes of open deadlines. */
 static int read_gauges(worker *w, char *err, size_t errlen)
 {
     if (w->spec->gauges & WORKER_GAUGE_OUTBOX) {
@@ -970,7 +971,9 @@ static int read_gauges(worker *w, char *err, size_t errlen)
         PGresult *res =
             pgx_query(w->pg, "worker.gauge_outbox",
                       "SELECT topic, count(*), extract(epoch FROM now() - min(created_at)) "
-                      "FROM outbox WHERE published_at IS NULL GROUP BY topic",
+                      "FROM (SELECT topic, created_at FROM outbox_queue UNION ALL "
+                      "SELECT topic, created_at FROM outbox WHERE failed_at IS NOT NULL) u "
+                      "GROUP BY topic",
                       0, NULL, err, errlen);
         if (!res) return -1;
         for (int r = 0; r < PQntuples(res); r++) {

@@ -510,7 +510,8 @@ static int drained(run *r)
     PGconn *pg = harness_pg(r);
     if (!pg) return 0;
     int ok = 1;
-    PGresult *res = PQexec(pg, "SELECT count(*) FROM outbox WHERE published_at IS NULL");
+    PGresult *res = PQexec(pg, "SELECT (SELECT count(*) FROM outbox_queue) + "
+                               "(SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL)");
     ok = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "0");
     PQclear(res);
     for (int i = 0; ok && i < N_WORKERS; i++) {

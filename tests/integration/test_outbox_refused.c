@@ -152,10 +152,12 @@ static void too_large_row_fails_alone(void **state)
     /* One failure over every tick of the run: the failed row is not claimed again. */
     assert_int_equal(run_relay(&db, "ob-large", "ob.tasks.large", 2, 1, "marked failed"), 1);
 
-    sqlcheck_equal(db.conn,
-                   "SELECT string_agg(task_id || ':' || (published_at IS NOT NULL) || ':' || "
-                   "(failed_at IS NOT NULL), ',' ORDER BY task_id) FROM outbox",
-                   NULL, "big-1:true:false,big-2:false:true,big-3:true:false");
+    sqlcheck_equal(
+        db.conn,
+        "SELECT string_agg(task_id || ':' || (failed_at IS NULL AND NOT EXISTS (SELECT FROM "
+        "outbox_queue q WHERE q.task_id = o.task_id)) || ':' || (failed_at IS NOT "
+        "NULL), ',' ORDER BY task_id) FROM outbox o",
+        NULL, "big-1:true:false,big-2:false:true,big-3:true:false");
     sqlcheck_equal(db.conn,
                    "SELECT failure ILIKE '%too large%' FROM outbox WHERE task_id = 'big-2'", NULL,
                    "t");
@@ -194,9 +196,11 @@ static void broker_refusal_fails_alone(void **state)
     assert_int_equal(run_relay(&db, "ob-broker", "ob.tasks.broker", 2, 1, "marked failed"), 1);
 
     sqlcheck_equal(db.conn,
-                   "SELECT count(*) FILTER (WHERE published_at IS NOT NULL) || ':' || "
-                   "count(*) FILTER (WHERE failed_at IS NOT NULL AND published_at IS NULL AND "
-                   "failure LIKE '%Message size too large%') FROM outbox",
+                   "SELECT count(*) FILTER (WHERE failed_at IS NULL AND NOT EXISTS (SELECT FROM "
+                   "outbox_queue q WHERE q.task_id = o.task_id)) || ':' || count(*) FILTER "
+                   "(WHERE failed_at IS NOT NULL AND NOT EXISTS (SELECT FROM outbox_queue q "
+                   "WHERE q.task_id = o.task_id) AND failure LIKE '%Message size too large%') "
+                   "FROM outbox o",
                    NULL, "2:1");
     char *failed =
         sqlcheck_text(db.conn, "SELECT task_id FROM outbox WHERE failed_at IS NOT NULL", NULL);
@@ -230,10 +234,12 @@ static void unencodable_row_stays_unpublished(void **state)
                      0);
     assert_true(run_relay(&db, "ob-bad", "ob.tasks.bad", 2, 0, "not encodable") >= 1);
 
-    sqlcheck_equal(db.conn,
-                   "SELECT string_agg(task_id || ':' || (published_at IS NOT NULL) || ':' || "
-                   "(failed_at IS NOT NULL), ',' ORDER BY task_id) FROM outbox",
-                   NULL, "bad-1:true:false,bad-2:false:false,bad-3:true:false");
+    sqlcheck_equal(
+        db.conn,
+        "SELECT string_agg(task_id || ':' || (failed_at IS NULL AND NOT EXISTS (SELECT FROM "
+        "outbox_queue q WHERE q.task_id = o.task_id)) || ':' || (failed_at IS NOT "
+        "NULL), ',' ORDER BY task_id) FROM outbox o",
+        NULL, "bad-1:true:false,bad-2:false:false,bad-3:true:false");
     topicio_messages m;
     assert_int_equal(
         topicio_read_to_end(mockkafka_bootstraps(kafka), "ob.tasks.bad", 1, WORKER_TIMEOUT_MS, &m),

@@ -146,8 +146,8 @@ static void test_pipeline_end_to_end(void **state)
     sqlcheck_equal(
         pg,
         "SELECT (SELECT count(*) FROM outbox WHERE topic = 'tasks') = (SELECT "
-        "count(DISTINCT task_id) FROM deliveries) AND (SELECT count(*) FROM outbox WHERE "
-        "published_at IS NULL) = 0",
+        "count(DISTINCT task_id) FROM deliveries) AND (SELECT count(*) FROM outbox_queue) + "
+        "(SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL) = 0",
         NULL, "t");
     sqlcheck_equal(pg,
                    "SELECT count(*) >= 7 FROM outbox WHERE topic = 'tasks' AND kind IN "

@@ -24,7 +24,8 @@
  *                             neither a client's nor sees all gets one line, not "permission
  *                             denied"; the BPO role still sees the total.
  *   app_roles_least_privilege no application role may UPDATE, DELETE or TRUNCATE an
- *                             append-only table, none may DELETE or TRUNCATE anything, the
+ *                             append-only table, none may DELETE (but from the two queues,
+ *                             waiting_events and outbox_queue) or TRUNCATE anything, the
  *                             reader writes nothing; mni_assess is refused for real, also
  *                             numbering or hashing an audit row itself.
  *   audit_verify_*            `mni audit verify` on a chain signed with the workers' key:
@@ -499,9 +500,11 @@ static void client_commands(void **state)
 static void app_roles_least_privilege(void **state)
 {
     testenv_db_from_state(state);
-    /* Append-only tables are those with the mni_refuse_change trigger. The one DELETE a worker
-     * has is ingest's on waiting_events: a queue, whose rows leave when their incident opens
-     * (the events themselves stay in event_log). */
+    /* Append-only tables are those with the mni_refuse_change trigger. The DELETEs a worker
+     * has are on queues whose rows point at what stays: ingest's on waiting_events (rows
+     * leave when their incident opens; the events stay in event_log) and the relays' (assess,
+     * notify) on outbox_queue (rows leave when Kafka acknowledged them; the outbox row stays,
+     * migration 0125). */
     const char *sql =
         "SELECT r.rolname || ' may ' || p.priv || ' ' || c.relname"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -512,6 +515,8 @@ static void app_roles_least_privilege(void **state)
         " AND has_table_privilege(r.rolname, c.oid, p.priv)"
         " AND NOT (r.rolname = 'mni_ingest' AND c.relname = 'waiting_events'"
         "  AND p.priv IN ('DELETE', 'UPDATE', 'INSERT'))"
+        " AND NOT (r.rolname IN ('mni_assess', 'mni_notify') AND c.relname = 'outbox_queue'"
+        "  AND p.priv = 'DELETE')"
         " AND (p.priv IN ('DELETE', 'TRUNCATE', 'TRIGGER')"
         "  OR r.rolname IN ('mni_reader', 'mni_client')"
         "  OR EXISTS (SELECT FROM pg_trigger g JOIN pg_proc f ON f.oid = g.tgfoid"

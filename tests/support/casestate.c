@@ -27,7 +27,8 @@ char *casestate_text(PGconn *pg, unsigned with)
         "coalesce(due_date::text,'')||'|'||coalesce(due_at::text,'')||'|'||"
         "coalesce(met_at::text,'') FROM deadlines "
         "UNION ALL SELECT 'out|'||task_id||'|'||topic||'|'||kind||'|'||payload::text||'|'||"
-        "(published_at IS NOT NULL) FROM outbox WHERE topic <> 'anchors' " /* the audit chain's */
+        "(failed_at IS NULL AND NOT EXISTS (SELECT FROM outbox_queue q WHERE q.task_id = "
+        "o.task_id)) FROM outbox o WHERE topic <> 'anchors' " /* the audit chain's */
         "UNION ALL SELECT 'ev|'||event_id||'|'||kind%s FROM case_events "
         "UNION ALL SELECT 'step|'||incident_id||'|'||step%s FROM case_steps "
         "UNION ALL SELECT 'filed|'||event_id||'|'||report FROM case_filings "

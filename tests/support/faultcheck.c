@@ -44,8 +44,9 @@ static const struct {
      * (faultcheck_add_topic: the topic holds the record), not across runs. The audit chain's
      * anchors (topic anchors) sign heads that depend on where batches were cut: left out, the
      * chain itself is compared by pg:audit_log and pg:audit_chain. */
-    {"pg:outbox", "SELECT task_id, (to_jsonb(t) - 'created_at' - 'published_at' - 'record' || "
-                  "jsonb_build_object('published', published_at IS NOT NULL))::text FROM outbox t "
+    {"pg:outbox", "SELECT task_id, (to_jsonb(t) - 'created_at' - 'record' || "
+                  "jsonb_build_object('published', failed_at IS NULL AND NOT EXISTS (SELECT "
+                  "FROM outbox_queue q WHERE q.task_id = t.task_id)))::text FROM outbox t "
                   "WHERE topic <> 'anchors'"},
     {"pg:deliveries", "SELECT task_id || ' ' || channel || ' ' || format, (to_jsonb(t) - "
                       "'delivery_id' - 'rendered_at' - 'sent_at')::text FROM deliveries t"},

@@ -1,0 +1,199 @@
+/*
+ * test_outbox_queue: the relay claims from outbox_queue (migration 0125); an outbox row is
+ * written once. Real PostgreSQL; the relay is the real mni-assess (its tick) on the mock Kafka
+ * cluster.
+ *
+ *   queue_follows_the_outbox    every outbox row inserted is queued by the same statement (a
+ *                               replayed insert, ON CONFLICT DO NOTHING, queues nothing twice;
+ *                               a row inserted failed is not queued); an operator who sets
+ *                               failed_at back to NULL queues the row again (RUNBOOK).
+ *   relay_writes_rows_once      three queued rows are relayed: each is on the topic, the queue
+ *                               is empty, `mni case` shows them published, and every outbox
+ *                               row is the version it was inserted as (same ctid and xmin: the
+ *                               claim read it and did not rewrite it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/pg/pgx.h"
+#include "tests/support/httpget.h"
+#include "tests/support/mockkafka.h"
+#include "tests/support/runcmd.h"
+#include "tests/support/sqlcheck.h"
+#include "tests/support/testenv.h"
+#include "tests/support/topicio.h"
+#include "tests/support/workerproc.h"
+
+#define WORKER_TIMEOUT_MS 90000
+
+static mockkafka *kafka;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char err[512];
+    static const mockkafka_topic topics[] = {{"oq.accepted", 1}, {"oq.tasks", 1}, {"oq.dlq", 1}};
+    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
+    if (!kafka) {
+        fprintf(stderr, "mock kafka: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    mockkafka_stop(kafka);
+    return 0;
+}
+
+static void sql(testenv_db *db, const char *text)
+{
+    char err[512];
+    if (pgx_exec(db->conn, "test.sql", text, err, sizeof err) != 0) fail_msg("%s: %s", text, err);
+}
+
+/* Tasks rows prefix-1..3 of incident, a minute apart, each with a small record. */
+static void queue_rows(testenv_db *db, const char *incident, const char *prefix)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "INSERT INTO cases (incident_id, tenant, opened_at) VALUES ('%s', 'bpo-test', now())",
+             incident);
+    sql(db, text);
+    snprintf(
+        text, sizeof text,
+        "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
+        "SELECT '%s-' || i, 'tasks', '%s', 'ppc_preliminary', '{}', now() - interval "
+        "'1 hour' + i * interval '1 minute', '\\x00000001'::bytea FROM generate_series(1, 3) i",
+        prefix, incident);
+    sql(db, text);
+}
+
+static void queue_follows_the_outbox(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    queue_rows(&db, "INC-OQ-1", "q");
+    sqlcheck_equal(db.conn,
+                   "SELECT string_agg(q.task_id || ':' || q.topic || ':' || (q.created_at = "
+                   "o.created_at), ',' ORDER BY q.created_at, q.task_id) FROM outbox_queue q "
+                   "JOIN outbox o USING (task_id)",
+                   NULL, "q-1:tasks:true,q-2:tasks:true,q-3:tasks:true");
+    /* A replayed insert adds nothing; a row inserted failed waits for an operator. */
+    sql(&db, "INSERT INTO outbox (task_id, topic, incident_id, kind, payload) VALUES "
+             "('q-2', 'tasks', 'INC-OQ-1', 'ppc_preliminary', '{}') ON CONFLICT DO NOTHING");
+    sql(&db, "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, failed_at, failure) "
+             "VALUES ('q-4', 'tasks', 'INC-OQ-1', 'ppc_preliminary', '{}', now(), 'too large')");
+    sqlcheck_equal(db.conn, "SELECT count(*) || '/' || count(DISTINCT task_id) FROM outbox_queue",
+                   NULL, "3/3");
+    /* deploy/RUNBOOK.md: the operator sets failed_at back to NULL to have it relayed again. */
+    sql(&db, "UPDATE outbox SET failed_at = NULL, failure = NULL WHERE task_id = 'q-4'");
+    sqlcheck_equal(db.conn, "SELECT string_agg(task_id, ',' ORDER BY task_id) FROM outbox_queue",
+                   NULL, "q-1,q-2,q-3,q-4");
+    /* Any other update leaves the queue alone. */
+    sql(&db, "UPDATE outbox SET failure = 'x' WHERE task_id = 'q-1'");
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "4");
+    testenv_db_drop(&db);
+}
+
+static long long sample(const char *body, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\n%s{component=\"assess\"} ", name);
+    const char *at = strstr(body, key);
+    return at ? atoll(at + strlen(key)) : -1;
+}
+
+/* Runs mni-assess (no input: its tick relays the outbox) until its metrics show `relayed`
+ * rows relayed, then until it is idle. */
+static void run_relay(testenv_db *db, const char *group, long long relayed)
+{
+    int port = httpget_free_port();
+    char port_env[64];
+    snprintf(port_env, sizeof port_env, "MNI_METRICS_PORT=%d", port);
+    const char *env[] = {port_env, "MNI_TOPIC_TASKS=oq.tasks", "MNI_TOPIC_ACCEPTED=oq.accepted",
+                         "MNI_TOPIC_DLQ=oq.dlq", NULL};
+    const char *argv[] = {"--exit-when-idle", "3000", NULL};
+    workerproc w;
+    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo, mockkafka_bootstraps(kafka),
+                                      group, env, argv),
+                     0);
+    char *body = NULL;
+    int ok = 0;
+    for (int waited = 0; waited < WORKER_TIMEOUT_MS && !ok; waited += 100) {
+        if (httpget(port, "/metrics", &body) == 200)
+            ok = sample(body, "mni_outbox_relayed_total") == relayed;
+        free(body);
+        body = NULL;
+        if (!ok) usleep(100 * 1000);
+    }
+    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
+    if (!ok || rc != 0) {
+        workerproc_dump_log(&w);
+        fail_msg("mni-assess: metrics %s, exit %d", ok ? "as expected" : "never as expected", rc);
+    }
+    unlink(w.log_path);
+}
+
+static void relay_writes_rows_once(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    queue_rows(&db, "INC-OQ-2", "once");
+    static const char *const versions =
+        "SELECT string_agg(task_id || '@' || ctid::text || '/' || xmin::text, ',' ORDER BY "
+        "task_id) FROM outbox";
+    char *before = sqlcheck_text(db.conn, versions, NULL);
+    run_relay(&db, "oq-once", 3);
+
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
+    sqlcheck_equal(db.conn, versions, NULL, before);
+    topicio_messages m;
+    assert_int_equal(
+        topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.tasks", 1, WORKER_TIMEOUT_MS, &m), 0);
+    assert_int_equal(m.n, 3);
+    for (size_t i = 0; i < m.n; i++) {
+        char id[64], want[32];
+        topicio_header(&m.msgs[i], "mni.task_id", id, sizeof id);
+        snprintf(want, sizeof want, "once-%zu", i + 1); /* in the order they were queued */
+        assert_string_equal(id, want);
+    }
+    topicio_messages_free(&m);
+
+    const char *argv[] = {"mni", "case", "--conninfo", db.conninfo, "INC-OQ-2", NULL};
+    runcmd_result r;
+    assert_int_equal(runcmd(argv, NULL, &r), 0);
+    if (r.status != 0) fail_msg("mni case exited %d: %s", r.status, r.err);
+    for (int i = 1; i <= 3; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "once-%d", i);
+        const char *line = strstr(r.out, id);
+        assert_non_null(line);
+        const char *eol = strchr(line, '\n');
+        const char *published = strstr(line, "published");
+        assert_true(published && (!eol || published < eol));
+    }
+    runcmd_free(&r);
+    free(before);
+    testenv_db_drop(&db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(queue_follows_the_outbox),
+        cmocka_unit_test(relay_writes_rows_once),
+    };
+    return cmocka_run_group_tests_name("outbox queue", tests, group_setup, group_teardown);
+}
