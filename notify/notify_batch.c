@@ -13,8 +13,8 @@
 #include "notify/snapshot.h"
 
 /* Which of the batch's task ids have deliveries already: added to `seen`. */
-static int load_seen(PGconn *pg, const notify_batch_item *items, size_t n, strset *seen,
-                     char *err, size_t errlen)
+static int load_seen(PGconn *pg, const notify_batch_item *items, size_t n, strset *seen, char *err,
+                     size_t errlen)
 {
     json_t *ids = json_array();
     for (size_t i = 0; ids && i < n; i++)
@@ -77,8 +77,8 @@ static int stage_task(notify_store_batch *b, const notify_batch_item *it, const 
     return rc;
 }
 
-int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webhook,
-                        json_t *audit, char *err, size_t errlen)
+int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webhook, json_t *audit,
+                        char *err, size_t errlen)
 {
     strset seen;
     strset_init(&seen);

@@ -31,9 +31,9 @@
 
 /* One message of the batch, decoded. */
 typedef struct {
-    int decoded;               /* 0: not a task (why): the caller dead-letters it malformed */
-    records_notify_task task;  /* when decoded */
-    json_t *payload;           /* the task's payload_json, parsed (an object) */
+    int decoded;              /* 0: not a task (why): the caller dead-letters it malformed */
+    records_notify_task task; /* when decoded */
+    json_t *payload;          /* the task's payload_json, parsed (an object) */
     notify_task_outcome outcome;
     char why[512];
 } notify_batch_item;
@@ -41,7 +41,7 @@ typedef struct {
 /* Sets items[i].outcome (and why) for every decoded item: DONE, DUPLICATE, MALFORMED or
  * UNKNOWN_CASE, never FAILED. audit receives the audit rows. 0, or -1 with err: nothing of
  * the batch may be kept (roll back to before the call) and audit may hold partial rows. */
-int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webhook,
-                        json_t *audit, char *err, size_t errlen);
+int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webhook, json_t *audit,
+                        char *err, size_t errlen);
 
 #endif

@@ -71,13 +71,13 @@ static json_t *task_json(const records_notify_task *t, const json_t *payload)
     return task;
 }
 
-void notify_task_audit_doc(json_t *audit, const records_notify_task *t,
-                           const notify_doc_plan *plan, const char *format, const char *sha256_hex)
+void notify_task_audit_doc(json_t *audit, const records_notify_task *t, const notify_doc_plan *plan,
+                           const char *format, const char *sha256_hex)
 {
     notify_audit_add(audit, "document_rendered", t->incident_id, t->client_id,
                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "task_id", t->task_id, "kind",
-                               records_task_kind_name(t->kind), "channel", plan->channel,
-                               "format", format, "sha256", sha256_hex, "case_version",
+                               records_task_kind_name(t->kind), "channel", plan->channel, "format",
+                               format, "sha256", sha256_hex, "case_version",
                                (json_int_t)t->case_version));
 }
 
@@ -156,7 +156,8 @@ static notify_task_outcome notify_task_store(PGconn *pg, const records_notify_ta
             else
                 notify_task_audit_doc(audit, t, &r->plans[i], d.format, sha);
         }
-        if (out == NOTIFY_TASK_DONE) json_array_append_new(channels, json_string(r->plans[i].channel));
+        if (out == NOTIFY_TASK_DONE)
+            json_array_append_new(channels, json_string(r->plans[i].channel));
     }
     if (out == NOTIFY_TASK_DONE && !r->ticket_refused) {
         char ref[160];
@@ -219,8 +220,8 @@ notify_task_outcome notify_task_render(const records_notify_task *t, const json_
     }
     /* A task whose ticket text cannot be made still has its documents stored (as the
      * per-task path always did): ticket_refused says so, with the reason in why. */
-    if (render_ticket_text(r->plans[0].kind, r->docs[0].json, r->task, &r->title, &r->summary,
-                           why, whylen) != 0)
+    if (render_ticket_text(r->plans[0].kind, r->docs[0].json, r->task, &r->title, &r->summary, why,
+                           whylen) != 0)
         r->ticket_refused = 1;
     return NOTIFY_TASK_DONE;
 }

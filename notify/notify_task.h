@@ -93,8 +93,8 @@ void notify_task_delivery(const records_notify_task *t, const notify_rendered *r
                           size_t format, notify_delivery *d);
 void notify_task_ticket(const records_notify_task *t, const notify_rendered *r, json_t *channels,
                         int webhook, char ref[160], notify_ticket *tk);
-void notify_task_audit_doc(json_t *audit, const records_notify_task *t,
-                           const notify_doc_plan *plan, const char *format, const char *sha256_hex);
+void notify_task_audit_doc(json_t *audit, const records_notify_task *t, const notify_doc_plan *plan,
+                           const char *format, const char *sha256_hex);
 void notify_task_audit_ticket(json_t *audit, const records_notify_task *t);
 void notify_task_log_done(const records_notify_task *t, const notify_rendered *r);
 

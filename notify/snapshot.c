@@ -281,8 +281,8 @@ json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, const char *cl
 /* One (incident, version asked for) of the batch, and what its reads found. */
 typedef struct {
     const char *incident_id;
-    int version;   /* as asked: 0 for the latest */
-    int found;     /* 1: the case and the version exist; 0: see missing/fallback */
+    int version;    /* as asked: 0 for the latest */
+    int found;      /* 1: the case and the version exist; 0: see missing/fallback */
     int no_version; /* the case exists but has no such version: read per task (snapshot.h) */
     char at[16];    /* the version read */
     char *cause;    /* its cause event, or NULL */
@@ -310,17 +310,18 @@ static char *groups_param(const snap_group *g, size_t n, int read)
     for (size_t i = 0; arr && i < n; i++) {
         if (read && !g[i].found) continue;
         json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id",
-                           g[i].incident_id, "version",
-                           (json_int_t)(read ? atoi(g[i].at) : g[i].version), "cause",
-                           read && g[i].cause ? json_string(g[i].cause) : json_null()));
+            arr,
+            json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id", g[i].incident_id,
+                      "version", (json_int_t)(read ? atoi(g[i].at) : g[i].version), "cause",
+                      read && g[i].cause ? json_string(g[i].cause) : json_null()));
     }
     char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
     return text;
 }
 
-#define GROUPS "jsonb_to_recordset($1::jsonb) AS g(n integer, incident_id text, version integer, cause text)"
+#define GROUPS                                                                                     \
+    "jsonb_to_recordset($1::jsonb) AS g(n integer, incident_id text, version integer, cause text)"
 #define AS_OF_GROUP "(e.version_after < g.version OR e.event_id = g.cause)"
 
 /* The case row and the version of each group, one statement. */
@@ -334,11 +335,14 @@ static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, 
     const char *p[] = {param};
     PGresult *res = pgx_query(
         pg, "notify.snapshot_batch_versions",
-        "SELECT g.n, c.tenant, " EPOCH_MS("c.opened_at") ", v.version, "
-        "coalesce(v.facts, c.facts)::text, v.cause_event_id FROM " GROUPS
-        " JOIN cases c ON c.incident_id = g.incident_id LEFT JOIN case_versions v ON "
-        "v.incident_id = c.incident_id AND v.version = CASE WHEN g.version > 0 THEN g.version "
-        "ELSE c.version END",
+        "SELECT g.n, c.tenant, " EPOCH_MS(
+            "c.opened_at") ", v.version, "
+                           "coalesce(v.facts, c.facts)::text, v.cause_event_id FROM " GROUPS
+                           " JOIN cases c ON c.incident_id = g.incident_id LEFT JOIN case_versions "
+                           "v ON "
+                           "v.incident_id = c.incident_id AND v.version = CASE WHEN g.version > 0 "
+                           "THEN g.version "
+                           "ELSE c.version END",
         1, p, err, errlen);
     free(param);
     if (!res) return -1;
@@ -378,31 +382,33 @@ static int groups_load_pieces(PGconn *pg, snap_group *g, size_t n, char *err, si
         return -1;
     }
     const char *p[] = {param};
-    PGresult *res = pgx_query(
-        pg, "notify.snapshot_batch_steps",
-        "SELECT g.n, s.step, " EPOCH_MS("s.completed_at") " FROM " GROUPS
-        " JOIN case_steps s ON s.incident_id = g.incident_id JOIN case_events e ON "
-        "e.event_id = s.event_id WHERE " AS_OF_GROUP " ORDER BY g.n, s.completed_at, s.step",
-        1, p, err, errlen);
+    PGresult *res =
+        pgx_query(pg, "notify.snapshot_batch_steps",
+                  "SELECT g.n, s.step, " EPOCH_MS(
+                      "s.completed_at") " FROM " GROUPS " JOIN case_steps s ON s.incident_id = "
+                                                        "g.incident_id JOIN case_events e ON "
+                                        "e.event_id = s.event_id WHERE " AS_OF_GROUP
+                                        " ORDER BY g.n, s.completed_at, s.step",
+                  1, p, err, errlen);
     for (int r = 0; res && r < PQntuples(res); r++)
         json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].steps,
-                              json_pack("{s:o, s:o}", "step", text_value(res, r, 1),
-                                        "completed_at", time_value(res, r, 2)));
+                              json_pack("{s:o, s:o}", "step", text_value(res, r, 1), "completed_at",
+                                        time_value(res, r, 2)));
     PQclear(res);
     if (res)
-        res = pgx_query(pg, "notify.snapshot_batch_filings",
-                        "SELECT g.n, f.report, f.client_id, " EPOCH_MS(
-                            "f.filed_at") ", f.reference FROM " GROUPS
-                                          " JOIN case_filings f ON f.incident_id = g.incident_id "
-                                          "JOIN case_events e ON e.event_id = f.event_id WHERE " AS_OF_GROUP
-                                          " ORDER BY g.n, f.filed_at, f.event_id",
-                        1, p, err, errlen);
+        res = pgx_query(
+            pg, "notify.snapshot_batch_filings",
+            "SELECT g.n, f.report, f.client_id, " EPOCH_MS(
+                "f.filed_at") ", f.reference FROM " GROUPS
+                              " JOIN case_filings f ON f.incident_id = g.incident_id "
+                              "JOIN case_events e ON e.event_id = f.event_id WHERE " AS_OF_GROUP
+                              " ORDER BY g.n, f.filed_at, f.event_id",
+            1, p, err, errlen);
     for (int r = 0; res && r < PQntuples(res); r++)
         json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].filings,
                               json_pack("{s:o, s:o, s:o, s:o}", "report", text_value(res, r, 1),
                                         "client_id", text_value(res, r, 2), "filed_at",
-                                        time_value(res, r, 3), "reference",
-                                        text_value(res, r, 4)));
+                                        time_value(res, r, 3), "reference", text_value(res, r, 4)));
     PQclear(res);
     if (res)
         res = pgx_query(pg, "notify.snapshot_batch_texts",
@@ -438,11 +444,10 @@ static int wants_load_verdicts(PGconn *pg, const notify_snapshot_want *w, size_t
     for (size_t i = 0; arr && i < n; i++) {
         const snap_group *x = &g[group_of[i]];
         if (!x->found) continue;
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i,
-                                             "incident_id", x->incident_id, "version",
-                                             (json_int_t)atoi(x->at), "client_id",
-                                             w[i].client_id ? json_string(w[i].client_id)
-                                                            : json_null()));
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id",
+                           x->incident_id, "version", (json_int_t)atoi(x->at), "client_id",
+                           w[i].client_id ? json_string(w[i].client_id) : json_null()));
     }
     char *param = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
@@ -509,8 +514,7 @@ int notify_snapshot_load_many(PGconn *pg, const notify_snapshot_want *w, size_t 
         size_t at, len = strlen(w[i].incident_id) + 16;
         bool added = false;
         char *key = malloc(len);
-        if (key)
-            snprintf(key, len, "%d|%s", w[i].version > 0 ? w[i].version : 0, w[i].incident_id);
+        if (key) snprintf(key, len, "%d|%s", w[i].version > 0 ? w[i].version : 0, w[i].incident_id);
         if (!key || strset_put(&seen, key, n_groups, &added) != 0) {
             snprintf(err, errlen, "notify.snapshot_batch: out of memory");
             rc = -1;

@@ -436,8 +436,7 @@ int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size
     return pgx_exec(pg, "outbox.enqueue_staged", sql, err, errlen);
 }
 
-int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err,
-                                  size_t errlen)
+int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err, size_t errlen)
 {
     if (strspn(staging_table, "abcdefghijklmnopqrstuvwxyz_") != strlen(staging_table))
         return errbuf_fail(err, errlen, "outbox: staging table %s: not a plain identifier",

@@ -61,8 +61,7 @@ int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size
  * kind, payload as JSON text; no record) in seq order, each row's created_at later than the
  * one before, as outbox_enqueue called once per row in that order would: the relay sends them
  * in that order. Idempotent like outbox_enqueue. */
-int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err,
-                                  size_t errlen);
+int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err, size_t errlen);
 
 /* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts the rows
  * published, *failed the rows Kafka refused for good (marked failed). */
