@@ -4,12 +4,17 @@
  * digests, opens a ticket per task, and keeps deadlines moving with reminders and escalations.
  * The loop is worker.h's: one transaction per batch with the consumer offsets.
  *
- *   process  per message: decode the NotifyTask (undecodable, or a payload that is not a JSON
- *            object: dead letter `malformed`), then notify_task_handle (notify_task.h):
- *            handled before -> nothing; no such case -> dead letter `unknown_incident`; a task
- *            its documents cannot be made from -> dead letter `malformed`; else deliveries,
- *            ticket + outbox row, audit rows. The batch's audit rows are appended last, in
- *            one statement (lib/runtime/audit.h).
+ *   process  decode every message of the batch (undecodable, or a payload that is not a JSON
+ *            object: dead letter `malformed`), then, behind a savepoint, the whole batch
+ *            set-wise (notify_batch.h: one seen check, the snapshots grouped by incident and
+ *            version, rendering in memory, deliveries/tickets/outbox rows staged with COPY and
+ *            inserted with one statement per table). Should PostgreSQL refuse any of it, back
+ *            to the savepoint and task by task (notify_task_handle, notify_task.h), where a bad
+ *            task costs only itself. Either way, per task: handled before -> nothing; no such
+ *            case -> dead letter `unknown_incident`; a task its documents cannot be made from
+ *            -> dead letter `malformed`; else deliveries, ticket + outbox row, audit rows, the
+ *            same rows in the same order on both paths. The batch's audit rows are appended
+ *            last, in one statement (lib/runtime/audit.h).
  *   tick     the sweeper (sweeper.h) in its own transaction, then the outbox relay for every
  *            unpublished row (the tickets this worker opened, the reminders and escalations
  *            it queued, and whatever else waits), then tickets whose outbox row is published

@@ -3,6 +3,9 @@
  * sweeper's own), so a task's documents, its ticket, the ticket's outbox row, the audit rows
  * and the consumer offsets commit together or not at all.
  *
+ * Row by row (the per-task path) or a batch's rows together (notify_store_batch_*: COPY into
+ * temporary staging tables, then one INSERT .. SELECT per table in staged order).
+ *
  *   deliveries  one row per (task, channel, format): the document text, its sha256, the
  *               recipient kind. Inserted with ON CONFLICT DO NOTHING: a replayed task finds
  *               its rows and adds nothing (*fresh = 0 tells the caller to stop there).

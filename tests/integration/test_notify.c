@@ -28,6 +28,12 @@
  *                    the reminders and escalations come back as documents and tickets; a closed
  *                    case's deadline is never swept.
  *
+ *   batch_cut_does_not_matter  one stream of tasks (client notices of two incidents, PPC drafts,
+ *                    principal notices, a repeated task, an unknown incident, two malformed
+ *                    tasks) handled with batch.size 1 and 500 into two databases: deliveries,
+ *                    tickets, ticket outbox rows and audit rows the same row for row, the same
+ *                    dead letters (notify_batch.h against one task per batch).
+ *
  * Each case has topics of its own (topic.* through MNI_TOPIC_*), so one case's messages never
  * reach another's worker. notify.* keys are set through a config file (MNI_CONFIG): worker.h
  * has no hook to make them known keys, so the environment cannot set them.
