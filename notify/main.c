@@ -4,12 +4,17 @@
  * digests, opens a ticket per task, and keeps deadlines moving with reminders and escalations.
  * The loop is worker.h's: one transaction per batch with the consumer offsets.
  *
- *   process  per message: decode the NotifyTask (undecodable, or a payload that is not a JSON
- *            object: dead letter `malformed`), then notify_task_handle (notify_task.h):
- *            handled before -> nothing; no such case -> dead letter `unknown_incident`; a task
- *            its documents cannot be made from -> dead letter `malformed`; else deliveries,
- *            ticket + outbox row, audit rows. The batch's audit rows are appended last, in
- *            one statement (lib/runtime/audit.h).
+ *   process  decode every message of the batch (undecodable, or a payload that is not a JSON
+ *            object: dead letter `malformed`), then, behind a savepoint, the whole batch
+ *            set-wise (notify_batch.h: one seen check, the snapshots grouped by incident and
+ *            version, rendering in memory, deliveries/tickets/outbox rows staged with COPY and
+ *            inserted with one statement per table). Should PostgreSQL refuse any of it, back
+ *            to the savepoint and task by task (notify_task_handle, notify_task.h), where a bad
+ *            task costs only itself. Either way, per task: handled before -> nothing; no such
+ *            case -> dead letter `unknown_incident`; a task its documents cannot be made from
+ *            -> dead letter `malformed`; else deliveries, ticket + outbox row, audit rows, the
+ *            same rows in the same order on both paths. The batch's audit rows are appended
+ *            last, in one statement (lib/runtime/audit.h).
  *   tick     the sweeper (sweeper.h) in its own transaction, then the outbox relay for every
  *            unpublished row (the tickets this worker opened, the reminders and escalations
  *            it queued, and whatever else waits), then tickets whose outbox row is published
@@ -41,6 +46,7 @@
 #include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
 #include "lib/serdes/schema_set.h"
+#include "notify/notify_batch.h"
 #include "notify/notify_store.h"
 #include "notify/notify_task.h"
 #include "notify/sweeper.h"
@@ -53,7 +59,6 @@
 typedef struct {
     schema_set *schemas;
     registry_client *registry; /* NULL without a schema registry */
-    mni_arena arena;           /* the decoded task; reset per message */
     json_t *audit;             /* the batch's audit rows */
     sweeper_config sweep;
     char clock[64];
@@ -168,59 +173,104 @@ static int notify_dead_letter(worker *w, const rd_kafka_message_t *m, const char
     return worker_dead_letter(w, m, reason, why, 0, err, errlen);
 }
 
+/* The outcome of a task: counted, or dead-lettered. */
+static int notify_outcome(worker *w, const rd_kafka_message_t *m, notify_task_outcome out,
+                          const char *why, size_t counts[3], char *err, size_t errlen)
+{
+    switch (out) {
+    case NOTIFY_TASK_DONE:
+        counts[0]++;
+        return 0;
+    case NOTIFY_TASK_DUPLICATE:
+        counts[1]++;
+        return 0;
+    case NOTIFY_TASK_MALFORMED:
+    case NOTIFY_TASK_UNKNOWN_CASE:
+        counts[2]++;
+        return notify_dead_letter(w, m,
+                                  out == NOTIFY_TASK_MALFORMED ? "malformed" : "unknown_incident",
+                                  why, err, errlen);
+    case NOTIFY_TASK_FAILED:
+        break;
+    }
+    return -1;
+}
+
+/* Decodes message m into *it (the batch arena holds the strings until the batch ends). */
+static void notify_decode(notify_ctx *ctx, mni_arena *arena, const rd_kafka_message_t *m,
+                          notify_batch_item *it)
+{
+    memset(it, 0, sizeof *it);
+    if (records_notify_task_decode(ctx->schemas, m->payload, m->len, arena, &it->task, it->why,
+                                   sizeof it->why) != 0)
+        return;
+    json_error_t jerr;
+    it->payload = json_loads(it->task.payload_json, 0, &jerr);
+    if (!json_is_object(it->payload)) {
+        json_decref(it->payload);
+        it->payload = NULL;
+        snprintf(it->why, sizeof it->why, "payload_json: not a JSON object (task %s)",
+                 it->task.task_id);
+        return;
+    }
+    it->decoded = 1;
+}
+
+/* The batch task by task (notify_task_handle): when the set-based path failed. */
+static int notify_one_by_one(worker *w, notify_ctx *ctx, rd_kafka_message_t **msgs,
+                             notify_batch_item *items, size_t n, size_t counts[3], char *err,
+                             size_t errlen)
+{
+    PGconn *pg = worker_pg(w);
+    for (size_t i = 0; i < n; i++) {
+        notify_batch_item *it = &items[i];
+        notify_task_outcome out = NOTIFY_TASK_MALFORMED;
+        if (it->decoded)
+            out = notify_task_handle(pg, &it->task, it->payload, ctx->webhook.url != NULL,
+                                     ctx->audit, it->why, sizeof it->why, err, errlen);
+        if (notify_outcome(w, msgs[i], out, it->why, counts, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
 static int notify_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_t n, char *err,
                           size_t errlen)
 {
     notify_ctx *ctx = arg;
     PGconn *pg = worker_pg(w);
     json_array_clear(ctx->audit); /* a rolled-back batch leaves nothing behind */
-    size_t done = 0, duplicates = 0, dead = 0;
-    for (size_t i = 0; i < n; i++) {
-        char why[512] = "";
-        records_notify_task task;
-        arena_reset(&ctx->arena);
-        if (records_notify_task_decode(ctx->schemas, msgs[i]->payload, msgs[i]->len, &ctx->arena,
-                                       &task, why, sizeof why) != 0) {
-            if (notify_dead_letter(w, msgs[i], "malformed", why, err, errlen) != 0) return -1;
-            dead++;
-            continue;
-        }
-        json_error_t jerr;
-        json_t *payload = json_loads(task.payload_json, 0, &jerr);
-        if (!json_is_object(payload)) {
-            json_decref(payload);
-            snprintf(why, sizeof why, "payload_json: not a JSON object (task %s)", task.task_id);
-            if (notify_dead_letter(w, msgs[i], "malformed", why, err, errlen) != 0) return -1;
-            dead++;
-            continue;
-        }
-        notify_task_outcome out = notify_task_handle(pg, &task, payload, ctx->webhook.url != NULL,
-                                                     ctx->audit, why, sizeof why, err, errlen);
-        json_decref(payload);
-        switch (out) {
-        case NOTIFY_TASK_DONE:
-            done++;
-            break;
-        case NOTIFY_TASK_DUPLICATE:
-            duplicates++;
-            break;
-        case NOTIFY_TASK_MALFORMED:
-        case NOTIFY_TASK_UNKNOWN_CASE:
-            if (notify_dead_letter(w, msgs[i],
-                                   out == NOTIFY_TASK_MALFORMED ? "malformed" : "unknown_incident",
-                                   why, err, errlen) != 0)
-                return -1;
-            dead++;
-            break;
-        case NOTIFY_TASK_FAILED:
-            return -1;
-        }
+    size_t counts[3] = {0, 0, 0}; /* rendered, duplicates, dead letters */
+    notify_batch_item *items = calloc(n + 1, sizeof *items);
+    if (!items) {
+        snprintf(err, errlen, "notify: out of memory for a batch of %zu", n);
+        return -1;
     }
-    if (notify_audit_flush(pg, ctx->audit, err, errlen) != 0) return -1;
-    worker_outcome(w, "rendered", done);
-    worker_outcome(w, "duplicate", duplicates);
-    log_info("batch handled", LOG_UINT("messages", n), LOG_UINT("rendered", done),
-             LOG_UINT("duplicates", duplicates), LOG_UINT("dead_letters", dead), LOG_END);
+    for (size_t i = 0; i < n; i++)
+        notify_decode(ctx, worker_batch_arena(w), msgs[i], &items[i]);
+    int rc = pgx_exec(pg, "notify.savepoint", "SAVEPOINT notify_batch", err, errlen);
+    if (rc == 0 &&
+        notify_batch_handle(pg, items, n, ctx->webhook.url != NULL, ctx->audit, err, errlen) != 0) {
+        /* Set-wise failed in PostgreSQL: task by task, where a bad task costs only itself. */
+        log_warn("batch falls back to one task at a time", LOG_UINT("messages", n),
+                 LOG_STR("error", err), LOG_END);
+        json_array_clear(ctx->audit);
+        rc = pgx_exec(pg, "notify.rollback_savepoint", "ROLLBACK TO SAVEPOINT notify_batch", err,
+                      errlen);
+        if (rc == 0) rc = notify_one_by_one(w, ctx, msgs, items, n, counts, err, errlen);
+    } else {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = notify_outcome(w, msgs[i],
+                                items[i].decoded ? items[i].outcome : NOTIFY_TASK_MALFORMED,
+                                items[i].why, counts, err, errlen);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(items[i].payload);
+    free(items);
+    if (rc != 0 || notify_audit_flush(pg, ctx->audit, err, errlen) != 0) return -1;
+    worker_outcome(w, "rendered", counts[0]);
+    worker_outcome(w, "duplicate", counts[1]);
+    log_info("batch handled", LOG_UINT("messages", n), LOG_UINT("rendered", counts[0]),
+             LOG_UINT("duplicates", counts[1]), LOG_UINT("dead_letters", counts[2]), LOG_END);
     return 0;
 }
 
@@ -282,7 +332,6 @@ int main(int argc, char **argv)
         .gauges = WORKER_GAUGE_OUTBOX | WORKER_GAUGE_DEADLINES,
     };
     notify_ctx ctx = {0};
-    arena_init(&ctx.arena);
     /* Before any thread exists: libcurl's global state (TLS) is set up once per process. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "mni-notify: libcurl cannot be initialised\n");
@@ -290,7 +339,6 @@ int main(int argc, char **argv)
     }
     int rc = worker_main(argc, argv, &spec, &ctx);
     curl_global_cleanup();
-    arena_free(&ctx.arena);
     json_decref(ctx.audit);
     schema_source_close(ctx.schemas, ctx.registry);
     return rc;

@@ -51,10 +51,10 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen)
+/* The ticket's body (tickets.body) and its outbox payload, as JSON texts (malloc'd). */
+static int ticket_texts(const notify_ticket *t, const char *ticket_id, char **body_text,
+                        char **payload_text, char *err, size_t errlen)
 {
-    char ticket_id[64];
-    mni_ticket_id(t->task_id, ticket_id);
     json_t *body = json_pack("{s:s, s:o, s:o, s:s, s:O, s:I}", "summary", t->summary, "due_date",
                              str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
                              "document_ref", t->document_ref, "channels", t->channels,
@@ -64,32 +64,165 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
                   "task_id", t->task_id, "kind", t->kind, "title", t->title, "summary", t->summary,
                   "due_date", str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
                   "document_ref", t->document_ref, "client_id", str_or_null(t->client_id));
-    char *body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    char *payload_text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    *body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    *payload_text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     json_decref(body);
     json_decref(payload);
-    int rc = -1;
-    if (!body_text || !payload_text) {
-        snprintf(err, errlen,
-                 "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out "
-                 "of memory)",
-                 t->task_id);
-    } else {
-        const char *pt[] = {ticket_id, t->task_id, t->incident_id, t->client_id,
-                            t->kind,   t->title,   body_text,      t->webhook ? "true" : "false"};
-        rc = pgx_exec_params(pg, "notify.ticket",
+    if (*body_text && *payload_text) return 0;
+    free(*body_text);
+    free(*payload_text);
+    *body_text = *payload_text = NULL;
+    snprintf(err, errlen,
+             "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out of memory)",
+             t->task_id);
+    return -1;
+}
+
+int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen)
+{
+    char ticket_id[64];
+    char *body_text = NULL, *payload_text = NULL;
+    mni_ticket_id(t->task_id, ticket_id);
+    if (ticket_texts(t, ticket_id, &body_text, &payload_text, err, errlen) != 0) return -1;
+    const char *pt[] = {ticket_id, t->task_id, t->incident_id, t->client_id,
+                        t->kind,   t->title,   body_text,      t->webhook ? "true" : "false"};
+    int rc = pgx_exec_params(pg, "notify.ticket",
                              "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, "
                              "kind, title, body, webhook_state, webhook_next_at) VALUES ($1, $2, "
                              "$3, $4, $5, $6, $7::jsonb, CASE WHEN $8::boolean THEN 'pending' "
                              "END, CASE WHEN $8::boolean THEN now() END) ON CONFLICT DO NOTHING",
                              8, pt, NULL, err, errlen);
-        if (rc == 0)
-            rc = outbox_enqueue(pg, ticket_id, "tickets", t->incident_id, t->client_id, t->kind,
-                                payload_text, NULL, err, errlen);
+    if (rc == 0)
+        rc = outbox_enqueue(pg, ticket_id, "tickets", t->incident_id, t->client_id, t->kind,
+                            payload_text, NULL, err, errlen);
+    free(body_text);
+    free(payload_text);
+    return rc;
+}
+
+/* ---- a batch's rows together (notify_store_batch_*) ---- */
+
+/* Staging tables, emptied per batch. The staged documents are compressed with lz4 like
+ * deliveries' (migration 0120): with the default pglz, staging cost as much as the insert. notify_tickets holds each ticket with its outbox row:
+ * its task_id column is the outbox row's id, the ticket id (outbox_enqueue_staged_ordered reads
+ * it as it is); the task the ticket is for is source_task_id. */
+int notify_store_batch_begin(PGconn *pg, notify_store_batch *b, char *err, size_t errlen)
+{
+    memset(b, 0, sizeof *b);
+    b->pg = pg;
+    return pgx_exec(pg, "notify.batch_staging",
+                    "CREATE TEMP TABLE IF NOT EXISTS notify_deliveries (seq integer, task_id "
+                    "text, incident_id text, client_id text, channel text, recipient text, "
+                    "format text, document text COMPRESSION lz4, sha256 text);"
+                    "CREATE TEMP TABLE IF NOT EXISTS notify_tickets (seq integer, task_id text, "
+                    "topic text, incident_id text, client_id text, kind text, payload text, "
+                    "source_task_id text, title text, body text, webhook boolean);"
+                    "DELETE FROM notify_deliveries; DELETE FROM notify_tickets",
+                    err, errlen);
+}
+
+/* Opens the COPY into staging table `which` (1 deliveries, 2 tickets), ending the other's. */
+static int batch_copy_open(notify_store_batch *b, int which, char *err, size_t errlen)
+{
+    if (b->open == which) return 0;
+    int open = b->open;
+    b->open = 0;
+    if (open != 0 && pgx_copy_end(&b->copy, NULL, err, errlen) != 0) return -1;
+    static const char *const sql[] = {
+        "",
+        "COPY notify_deliveries (seq, task_id, incident_id, client_id, channel, recipient, "
+        "format, document, sha256) FROM STDIN",
+        "COPY notify_tickets (seq, task_id, topic, incident_id, client_id, kind, payload, "
+        "source_task_id, title, body, webhook) FROM STDIN",
+    };
+    if (pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy", sql[which], err, errlen) != 0)
+        return -1;
+    b->open = which;
+    return 0;
+}
+
+int notify_store_batch_delivery(notify_store_batch *b, const notify_delivery *d,
+                                char sha256_hex[65], char *err, size_t errlen)
+{
+    digest_sha256_hex(d->document, strlen(d->document), sha256_hex);
+    if (batch_copy_open(b, 1, err, errlen) != 0) return -1;
+    pgx_copy_field_int(&b->copy, b->n_deliveries++);
+    pgx_copy_field(&b->copy, d->task_id);
+    pgx_copy_field(&b->copy, d->incident_id);
+    pgx_copy_field(&b->copy, d->client_id);
+    pgx_copy_field(&b->copy, d->channel);
+    pgx_copy_field(&b->copy, d->recipient);
+    pgx_copy_field(&b->copy, d->format);
+    pgx_copy_field(&b->copy, d->document);
+    pgx_copy_field(&b->copy, sha256_hex);
+    return pgx_copy_end_row(&b->copy);
+}
+
+int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, char *err,
+                              size_t errlen)
+{
+    char ticket_id[64];
+    char *body_text = NULL, *payload_text = NULL;
+    mni_ticket_id(t->task_id, ticket_id);
+    if (ticket_texts(t, ticket_id, &body_text, &payload_text, err, errlen) != 0) return -1;
+    int rc = batch_copy_open(b, 2, err, errlen);
+    if (rc == 0) {
+        pgx_copy_field_int(&b->copy, b->n_tickets++);
+        pgx_copy_field(&b->copy, ticket_id);
+        pgx_copy_field(&b->copy, "tickets");
+        pgx_copy_field(&b->copy, t->incident_id);
+        pgx_copy_field(&b->copy, t->client_id);
+        pgx_copy_field(&b->copy, t->kind);
+        pgx_copy_field(&b->copy, payload_text);
+        pgx_copy_field(&b->copy, t->task_id);
+        pgx_copy_field(&b->copy, t->title);
+        pgx_copy_field(&b->copy, body_text);
+        pgx_copy_field(&b->copy, t->webhook ? "t" : "f");
+        rc = pgx_copy_end_row(&b->copy);
     }
     free(body_text);
     free(payload_text);
     return rc;
+}
+
+void notify_store_batch_abort(notify_store_batch *b)
+{
+    char err[16];
+    if (b->open != 0) pgx_copy_abort(&b->copy, "notify batch abandoned", err, sizeof err);
+    b->open = 0;
+}
+
+int notify_store_batch_end(notify_store_batch *b, int *conflict, char *err, size_t errlen)
+{
+    *conflict = 0;
+    int open = b->open;
+    b->open = 0;
+    if (open != 0 && pgx_copy_end(&b->copy, NULL, err, errlen) != 0) return -1;
+    long long rows = 0;
+    if (b->n_deliveries > 0) {
+        if (pgx_exec_params(b->pg, "notify.batch_deliveries",
+                            "INSERT INTO deliveries (task_id, incident_id, client_id, channel, "
+                            "recipient, format, document, document_sha256) SELECT task_id, "
+                            "incident_id, client_id, channel, recipient, format, document, "
+                            "decode(sha256, 'hex') FROM notify_deliveries ORDER BY seq "
+                            "ON CONFLICT (task_id, channel, format) DO NOTHING",
+                            0, NULL, &rows, err, errlen) != 0)
+            return -1;
+        if (rows != b->n_deliveries) { /* another member stored some meanwhile */
+            *conflict = 1;
+            return 0;
+        }
+    }
+    if (b->n_tickets == 0) return 0;
+    if (pgx_exec(b->pg, "notify.batch_tickets",
+                 "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, kind, title, "
+                 "body, webhook_state, webhook_next_at) SELECT task_id, source_task_id, "
+                 "incident_id, client_id, kind, title, body::jsonb, CASE WHEN webhook THEN "
+                 "'pending' END, CASE WHEN webhook THEN now() END FROM notify_tickets "
+                 "ORDER BY seq ON CONFLICT DO NOTHING",
+                 err, errlen) != 0)
+        return -1;
+    return outbox_enqueue_staged_ordered(b->pg, "notify_tickets", err, errlen);
 }
 
 void notify_audit_add(json_t *rows, const char *action, const char *incident_id,

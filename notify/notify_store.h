@@ -3,6 +3,9 @@
  * sweeper's own), so a task's documents, its ticket, the ticket's outbox row, the audit rows
  * and the consumer offsets commit together or not at all.
  *
+ * Row by row (the per-task path) or a batch's rows together (notify_store_batch_*: COPY into
+ * temporary staging tables, then one INSERT .. SELECT per table in staged order).
+ *
  *   deliveries  one row per (task, channel, format): the document text, its sha256, the
  *               recipient kind. Inserted with ON CONFLICT DO NOTHING: a replayed task finds
  *               its rows and adds nothing (*fresh = 0 tells the caller to stop there).
@@ -22,6 +25,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
+
+#include "lib/pg/pgx.h"
 
 #define NOTIFY_ACTOR "mni-notify"
 
@@ -61,6 +66,29 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
  * another's) and appends a ticket_published audit row for each, in ticket id order;
  * *published receives how many. */
 int notify_store_tickets_published(PGconn *pg, long long *published, char *err, size_t errlen);
+
+/* A batch's deliveries, tickets and the tickets' outbox rows, written together: staged with
+ * COPY (temporary tables notify_deliveries, notify_tickets), then one INSERT .. SELECT per
+ * table in the order they were staged, so the rows (and their delivery ids, and the order the
+ * relay sends the tickets in) are those one statement per row would have written. Stage every
+ * delivery before the first ticket. *conflict = 1 when some delivery was stored already
+ * (another member handled a task meanwhile): the caller rolls back and goes per task. */
+typedef struct {
+    PGconn *pg;
+    pgx_copy copy;
+    int open; /* the COPY in progress: 0 none, 1 deliveries, 2 tickets */
+    long long n_deliveries;
+    int n_tickets;
+} notify_store_batch;
+
+int notify_store_batch_begin(PGconn *pg, notify_store_batch *b, char *err, size_t errlen);
+int notify_store_batch_delivery(notify_store_batch *b, const notify_delivery *d,
+                                char sha256_hex[65], char *err, size_t errlen);
+int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, char *err,
+                              size_t errlen);
+int notify_store_batch_end(notify_store_batch *b, int *conflict, char *err, size_t errlen);
+/* Ends a COPY left open by a failure (the transaction is then failed: roll it back). */
+void notify_store_batch_abort(notify_store_batch *b);
 
 /* Queues an audit row (actor mni-notify) in rows, a JSON array the caller owns. */
 void notify_audit_add(json_t *rows, const char *action, const char *incident_id,

@@ -14,17 +14,7 @@
 #include "notify/render/render.h"
 #include "notify/snapshot.h"
 
-#define NOTIFY_MAX_DOCS 2
-
-/* One document a task produces. */
-typedef struct {
-    render_kind kind;
-    char channel[96];
-    const char *recipient;
-} notify_doc_plan;
-
-/* The documents of a task kind; 0 when the kind renders nothing (never: every kind does). */
-static size_t plan_docs(const records_notify_task *t, notify_doc_plan out[NOTIFY_MAX_DOCS])
+size_t notify_task_plan(const records_notify_task *t, notify_doc_plan out[NOTIFY_MAX_DOCS])
 {
     switch (t->kind) {
     case RECORDS_TASK_CLIENT_NOTICE:
@@ -81,75 +71,158 @@ static json_t *task_json(const records_notify_task *t, const json_t *payload)
     return task;
 }
 
-/* Stores the two formats of one document; *fresh = 0 when the first already existed. */
-static int store_doc(PGconn *pg, const records_notify_task *t, const notify_doc_plan *plan,
-                     const render_doc *doc, json_t *audit, int *fresh, char *err, size_t errlen)
+void notify_task_audit_doc(json_t *audit, const records_notify_task *t, const notify_doc_plan *plan,
+                           const char *format, const char *sha256_hex)
 {
-    char *json_text = json_dumps(doc->json, JSON_INDENT(2));
-    if (!json_text) {
-        snprintf(err, errlen, "task %s: cannot serialise the %s document", t->task_id,
-                 render_kind_name(plan->kind));
-        return -1;
-    }
-    const char *formats[] = {"json", "text"};
-    const char *texts[] = {json_text, doc->markdown};
-    int rc = 0;
-    *fresh = 1;
-    for (size_t f = 0; f < 2 && rc == 0 && *fresh; f++) {
-        notify_delivery d = {
-            .task_id = t->task_id,
-            .incident_id = t->incident_id,
-            .client_id = t->client_id,
-            .channel = plan->channel,
-            .recipient = plan->recipient,
-            .format = formats[f],
-            .document = texts[f],
-        };
-        char sha[65];
-        rc = notify_store_delivery(pg, &d, sha, fresh, err, errlen);
-        if (rc == 0 && *fresh)
-            notify_audit_add(audit, "document_rendered", t->incident_id, t->client_id,
-                             json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "task_id", t->task_id,
-                                       "kind", records_task_kind_name(t->kind), "channel",
-                                       plan->channel, "format", formats[f], "sha256", sha,
-                                       "case_version", (json_int_t)t->case_version));
-    }
-    free(json_text);
-    return rc;
+    notify_audit_add(audit, "document_rendered", t->incident_id, t->client_id,
+                     json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "task_id", t->task_id, "kind",
+                               records_task_kind_name(t->kind), "channel", plan->channel, "format",
+                               format, "sha256", sha256_hex, "case_version",
+                               (json_int_t)t->case_version));
 }
 
-static notify_task_outcome store_ticket(PGconn *pg, const records_notify_task *t,
-                                        const json_t *task, const notify_doc_plan *plan,
-                                        const render_doc *doc, json_t *channels, int webhook,
-                                        json_t *audit, char *why, size_t whylen, char *err,
-                                        size_t errlen)
+void notify_task_audit_ticket(json_t *audit, const records_notify_task *t)
 {
-    char *title = NULL, *summary = NULL, ref[160], ticket_id[64];
-    if (render_ticket_text(plan->kind, doc->json, task, &title, &summary, why, whylen) != 0)
-        return NOTIFY_TASK_MALFORMED;
-    snprintf(ref, sizeof ref, "deliveries/%s", t->task_id);
-    notify_ticket tk = {
+    char ticket_id[64];
+    mni_ticket_id(t->task_id, ticket_id);
+    notify_audit_add(audit, "ticket_created", t->incident_id, t->client_id,
+                     json_pack("{s:s, s:s, s:s}", "ticket_id", ticket_id, "task_id", t->task_id,
+                               "kind", records_task_kind_name(t->kind)));
+}
+
+void notify_task_delivery(const records_notify_task *t, const notify_rendered *r, size_t doc,
+                          size_t format, notify_delivery *d)
+{
+    static const char *const formats[] = {"json", "text"};
+    *d = (notify_delivery){
+        .task_id = t->task_id,
+        .incident_id = t->incident_id,
+        .client_id = t->client_id,
+        .channel = r->plans[doc].channel,
+        .recipient = r->plans[doc].recipient,
+        .format = formats[format],
+        .document = format == 0 ? r->json_texts[doc] : r->docs[doc].markdown,
+    };
+}
+
+void notify_task_ticket(const records_notify_task *t, const notify_rendered *r, json_t *channels,
+                        int webhook, char ref[160], notify_ticket *tk)
+{
+    snprintf(ref, 160, "deliveries/%s", t->task_id);
+    *tk = (notify_ticket){
         .task_id = t->task_id,
         .incident_id = t->incident_id,
         .client_id = t->client_id,
         .kind = records_task_kind_name(t->kind),
-        .title = title,
-        .summary = summary,
-        .due_date = jstr(task, "due_date"),
-        .due_at = jstr(task, "due_at"),
+        .title = r->title,
+        .summary = r->summary,
+        .due_date = jstr(r->task, "due_date"),
+        .due_at = jstr(r->task, "due_at"),
         .document_ref = ref,
         .channels = channels,
         .case_version = t->case_version,
         .webhook = webhook,
     };
-    int rc = notify_store_ticket(pg, &tk, err, errlen);
-    free(title);
-    free(summary);
-    if (rc != 0) return NOTIFY_TASK_FAILED;
-    mni_ticket_id(t->task_id, ticket_id);
-    notify_audit_add(audit, "ticket_created", t->incident_id, t->client_id,
-                     json_pack("{s:s, s:s, s:s}", "ticket_id", ticket_id, "task_id", t->task_id,
-                               "kind", records_task_kind_name(t->kind)));
+}
+
+void notify_task_log_done(const records_notify_task *t, const notify_rendered *r)
+{
+    log_info("task rendered", LOG_STR("task_id", t->task_id),
+             LOG_STR("incident_id", t->incident_id),
+             LOG_STR("kind", records_task_kind_name(t->kind)), LOG_STR("client_id", t->client_id),
+             LOG_UINT("documents", r->n_docs), LOG_END);
+}
+
+/* The per-task path's writes, one statement per row: each document in its two formats (a
+ * row found already stored means another member handled the task meanwhile: duplicate),
+ * then the ticket unless its text was refused. Audit rows only for what this task wrote. */
+static notify_task_outcome notify_task_store(PGconn *pg, const records_notify_task *t,
+                                             const notify_rendered *r, int webhook, json_t *audit,
+                                             char *err, size_t errlen)
+{
+    size_t audit_mark = json_array_size(audit);
+    notify_task_outcome out = NOTIFY_TASK_DONE;
+    json_t *channels = json_array();
+    for (size_t i = 0; i < r->n_docs && out == NOTIFY_TASK_DONE; i++) {
+        for (size_t f = 0; f < 2 && out == NOTIFY_TASK_DONE; f++) {
+            notify_delivery d;
+            char sha[65];
+            int fresh = 0;
+            notify_task_delivery(t, r, i, f, &d);
+            if (notify_store_delivery(pg, &d, sha, &fresh, err, errlen) != 0)
+                out = NOTIFY_TASK_FAILED;
+            else if (!fresh)
+                out = NOTIFY_TASK_DUPLICATE; /* another member stored it meanwhile */
+            else
+                notify_task_audit_doc(audit, t, &r->plans[i], d.format, sha);
+        }
+        if (out == NOTIFY_TASK_DONE)
+            json_array_append_new(channels, json_string(r->plans[i].channel));
+    }
+    if (out == NOTIFY_TASK_DONE && !r->ticket_refused) {
+        char ref[160];
+        notify_ticket tk;
+        notify_task_ticket(t, r, channels, webhook, ref, &tk);
+        if (notify_store_ticket(pg, &tk, err, errlen) != 0)
+            out = NOTIFY_TASK_FAILED;
+        else
+            notify_task_audit_ticket(audit, t);
+    }
+    /* Audit only what this task wrote (a duplicate found half-way wrote nothing new). */
+    if (out != NOTIFY_TASK_DONE || r->ticket_refused)
+        while (json_array_size(audit) > audit_mark)
+            json_array_remove(audit, json_array_size(audit) - 1);
+    if (out == NOTIFY_TASK_DONE && !r->ticket_refused) notify_task_log_done(t, r);
+    json_decref(channels);
+    return out;
+}
+
+void notify_rendered_free(notify_rendered *r)
+{
+    for (size_t i = 0; i < r->n_docs; i++) {
+        free(r->json_texts[i]);
+        render_doc_free(&r->docs[i]);
+    }
+    free(r->title);
+    free(r->summary);
+    json_decref(r->task);
+    memset(r, 0, sizeof *r);
+}
+
+notify_task_outcome notify_task_render(const records_notify_task *t, const json_t *payload,
+                                       const json_t *snap, notify_rendered *r, char *why,
+                                       size_t whylen, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->n_docs = notify_task_plan(t, r->plans);
+    if (r->n_docs == 0) {
+        snprintf(why, whylen, "kind: no documents for task kind %d", (int)t->kind);
+        return NOTIFY_TASK_MALFORMED;
+    }
+    r->task = task_json(t, payload);
+    if (!r->task) {
+        r->n_docs = 0;
+        snprintf(err, errlen, "task %s: cannot build the task JSON", t->task_id);
+        return NOTIFY_TASK_FAILED;
+    }
+    size_t n = r->n_docs;
+    r->n_docs = 0;
+    for (size_t i = 0; i < n; i++) {
+        r->n_docs = i + 1;
+        if (render_document(r->plans[i].kind, snap, r->task, &r->docs[i], why, whylen) != 0)
+            return NOTIFY_TASK_MALFORMED;
+        r->json_texts[i] = json_dumps(r->docs[i].json, JSON_INDENT(2));
+        if (!r->json_texts[i]) {
+            snprintf(err, errlen, "task %s: cannot serialise the %s document", t->task_id,
+                     render_kind_name(r->plans[i].kind));
+            return NOTIFY_TASK_FAILED;
+        }
+    }
+    /* A task whose ticket text cannot be made still has its documents stored (as the
+     * per-task path always did): ticket_refused says so, with the reason in why. */
+    if (render_ticket_text(r->plans[0].kind, r->docs[0].json, r->task, &r->title, &r->summary, why,
+                           whylen) != 0)
+        r->ticket_refused = 1;
     return NOTIFY_TASK_DONE;
 }
 
@@ -160,10 +233,8 @@ notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
     int seen = 0, missing = 0;
     if (notify_store_task_seen(pg, t->task_id, &seen, err, errlen) != 0) return NOTIFY_TASK_FAILED;
     if (seen) return NOTIFY_TASK_DUPLICATE;
-
     notify_doc_plan plans[NOTIFY_MAX_DOCS];
-    size_t n_plans = plan_docs(t, plans);
-    if (n_plans == 0) {
+    if (notify_task_plan(t, plans) == 0) {
         snprintf(why, whylen, "kind: no documents for task kind %d", (int)t->kind);
         return NOTIFY_TASK_MALFORMED;
     }
@@ -174,44 +245,11 @@ notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
         return NOTIFY_TASK_UNKNOWN_CASE;
     }
     if (!snap) return NOTIFY_TASK_FAILED;
-    json_t *task = task_json(t, payload);
-    if (!task) {
-        json_decref(snap);
-        snprintf(err, errlen, "task %s: cannot build the task JSON", t->task_id);
-        return NOTIFY_TASK_FAILED;
-    }
-
-    size_t audit_mark = json_array_size(audit);
-    render_doc docs[NOTIFY_MAX_DOCS] = {{0}};
-    notify_task_outcome out = NOTIFY_TASK_DONE;
-    for (size_t i = 0; i < n_plans && out == NOTIFY_TASK_DONE; i++)
-        if (render_document(plans[i].kind, snap, task, &docs[i], why, whylen) != 0)
-            out = NOTIFY_TASK_MALFORMED;
-    json_t *channels = json_array();
-    for (size_t i = 0; i < n_plans && out == NOTIFY_TASK_DONE; i++) {
-        int fresh = 0;
-        if (store_doc(pg, t, &plans[i], &docs[i], audit, &fresh, err, errlen) != 0)
-            out = NOTIFY_TASK_FAILED;
-        else if (!fresh)
-            out = NOTIFY_TASK_DUPLICATE; /* another member stored it meanwhile */
-        else
-            json_array_append_new(channels, json_string(plans[i].channel));
-    }
-    if (out == NOTIFY_TASK_DONE)
-        out = store_ticket(pg, t, task, &plans[0], &docs[0], channels, webhook, audit, why, whylen,
-                           err, errlen);
-    /* Audit only what this task wrote (a duplicate found half-way wrote nothing new). */
-    while (out != NOTIFY_TASK_DONE && json_array_size(audit) > audit_mark)
-        json_array_remove(audit, json_array_size(audit) - 1);
-    if (out == NOTIFY_TASK_DONE)
-        log_info("task rendered", LOG_STR("task_id", t->task_id),
-                 LOG_STR("incident_id", t->incident_id),
-                 LOG_STR("kind", records_task_kind_name(t->kind)),
-                 LOG_STR("client_id", t->client_id), LOG_UINT("documents", n_plans), LOG_END);
-    for (size_t i = 0; i < n_plans; i++)
-        render_doc_free(&docs[i]);
-    json_decref(channels);
-    json_decref(task);
+    notify_rendered r;
+    notify_task_outcome out = notify_task_render(t, payload, snap, &r, why, whylen, err, errlen);
     json_decref(snap);
+    if (out == NOTIFY_TASK_DONE) out = notify_task_store(pg, t, &r, webhook, audit, err, errlen);
+    if (out == NOTIFY_TASK_DONE && r.ticket_refused) out = NOTIFY_TASK_MALFORMED;
+    notify_rendered_free(&r);
     return out;
 }

@@ -37,6 +37,8 @@
 #include <stddef.h>
 
 #include "lib/model/records.h"
+#include "notify/notify_store.h"
+#include "notify/render/render.h"
 
 typedef enum {
     NOTIFY_TASK_DONE,         /* documents, ticket and audit rows written */
@@ -46,10 +48,54 @@ typedef enum {
     NOTIFY_TASK_FAILED,       /* PostgreSQL or memory failure (err): roll the batch back */
 } notify_task_outcome;
 
+#define NOTIFY_MAX_DOCS 2
+
+/* One document a task produces. */
+typedef struct {
+    render_kind kind;
+    char channel[96];
+    const char *recipient;
+} notify_doc_plan;
+
+/* The documents of a task kind; 0 when the kind renders nothing (never: every kind does). */
+size_t notify_task_plan(const records_notify_task *t, notify_doc_plan out[NOTIFY_MAX_DOCS]);
+
+/* A task's documents, rendered but not stored (steps 3 of the list above). */
+typedef struct {
+    size_t n_docs;
+    notify_doc_plan plans[NOTIFY_MAX_DOCS];
+    render_doc docs[NOTIFY_MAX_DOCS];
+    char *json_texts[NOTIFY_MAX_DOCS]; /* each document's JSON as stored (indented) */
+    json_t *task;                      /* the task as the renderers took it */
+    char *title, *summary;             /* the ticket's text */
+    int ticket_refused; /* no ticket text (why): the documents are stored, the task is
+                         * dead-lettered malformed, as the per-task path always did */
+} notify_rendered;
+
 /* payload is the task's payload_json, parsed (an object). audit collects the audit rows.
- * webhook: the ticket is also to be POSTed (notify/webhook.h). */
+ * webhook: the ticket is also to be POSTed (notify/webhook.h). The per-task path: each read
+ * and each write is a statement of its own (notify_batch.h does a batch's tasks together and
+ * falls back to this one). */
 notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *task,
                                        const json_t *payload, int webhook, json_t *audit, char *why,
                                        size_t whylen, char *err, size_t errlen);
+
+/* Renders a task's documents and ticket text from its snapshot (pure: no I/O). DONE (r filled;
+ * release it with notify_rendered_free, whatever the outcome), MALFORMED (why), FAILED (err). */
+notify_task_outcome notify_task_render(const records_notify_task *t, const json_t *payload,
+                                       const json_t *snap, notify_rendered *r, char *why,
+                                       size_t whylen, char *err, size_t errlen);
+void notify_rendered_free(notify_rendered *r);
+
+/* The pieces both paths write, so that their rows and audit rows are the same: delivery
+ * `format` (0 json, 1 text) of document `doc`; the ticket (ref: its buffer); the audit rows. */
+void notify_task_delivery(const records_notify_task *t, const notify_rendered *r, size_t doc,
+                          size_t format, notify_delivery *d);
+void notify_task_ticket(const records_notify_task *t, const notify_rendered *r, json_t *channels,
+                        int webhook, char ref[160], notify_ticket *tk);
+void notify_task_audit_doc(json_t *audit, const records_notify_task *t, const notify_doc_plan *plan,
+                           const char *format, const char *sha256_hex);
+void notify_task_audit_ticket(json_t *audit, const records_notify_task *t);
+void notify_task_log_done(const records_notify_task *t, const notify_rendered *r);
 
 #endif

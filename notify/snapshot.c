@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/strset.h"
 #include "lib/base/timefmt.h"
 #include "lib/pg/pgx.h"
 
@@ -273,4 +274,289 @@ json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, const char *cl
         return NULL;
     }
     return snap;
+}
+
+/* ---- a batch's snapshots (notify_snapshot_load_many) ---- */
+
+/* One (incident, version asked for) of the batch, and what its reads found. */
+typedef struct {
+    const char *incident_id;
+    int version;    /* as asked: 0 for the latest */
+    int found;      /* 1: the case and the version exist; 0: see missing/fallback */
+    int no_version; /* the case exists but has no such version: read per task (snapshot.h) */
+    char at[16];    /* the version read */
+    char *cause;    /* its cause event, or NULL */
+    json_t *tenant, *opened_at, *facts, *known_at, *steps, *filings, *title, *description;
+} snap_group;
+
+static void group_free(snap_group *g)
+{
+    free(g->cause);
+    json_decref(g->tenant);
+    json_decref(g->opened_at);
+    json_decref(g->facts);
+    json_decref(g->known_at);
+    json_decref(g->steps);
+    json_decref(g->filings);
+    json_decref(g->title);
+    json_decref(g->description);
+}
+
+/* The groups' (n, incident_id, version) as a JSON text for jsonb_to_recordset; with found
+ * groups only and their version read and cause when `read` is set. */
+static char *groups_param(const snap_group *g, size_t n, int read)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        if (read && !g[i].found) continue;
+        json_array_append_new(
+            arr,
+            json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id", g[i].incident_id,
+                      "version", (json_int_t)(read ? atoi(g[i].at) : g[i].version), "cause",
+                      read && g[i].cause ? json_string(g[i].cause) : json_null()));
+    }
+    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return text;
+}
+
+#define GROUPS                                                                                     \
+    "jsonb_to_recordset($1::jsonb) AS g(n integer, incident_id text, version integer, cause text)"
+#define AS_OF_GROUP "(e.version_after < g.version OR e.event_id = g.cause)"
+
+/* The case row and the version of each group, one statement. */
+static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, size_t errlen)
+{
+    char *param = groups_param(g, n, 0);
+    if (!param) {
+        snprintf(err, errlen, "notify.snapshot_batch: out of memory for the groups");
+        return -1;
+    }
+    const char *p[] = {param};
+    PGresult *res = pgx_query(
+        pg, "notify.snapshot_batch_versions",
+        "SELECT g.n, c.tenant, " EPOCH_MS(
+            "c.opened_at") ", v.version, "
+                           "coalesce(v.facts, c.facts)::text, v.cause_event_id FROM " GROUPS
+                           " JOIN cases c ON c.incident_id = g.incident_id LEFT JOIN case_versions "
+                           "v ON "
+                           "v.incident_id = c.incident_id AND v.version = CASE WHEN g.version > 0 "
+                           "THEN g.version "
+                           "ELSE c.version END",
+        1, p, err, errlen);
+    free(param);
+    if (!res) return -1;
+    int rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+        snap_group *x = &g[atoi(PQgetvalue(res, r, 0))];
+        if (PQgetisnull(res, r, 3)) {
+            x->no_version = 1;
+            continue;
+        }
+        x->found = 1;
+        snprintf(x->at, sizeof x->at, "%s", PQgetvalue(res, r, 3));
+        if (!PQgetisnull(res, r, 5) && !(x->cause = strdup(PQgetvalue(res, r, 5)))) rc = -1;
+        x->tenant = text_value(res, r, 1);
+        x->opened_at = time_value(res, r, 2);
+        x->facts = json_value(res, r, 4);
+        if (!x->facts) x->facts = json_object();
+        x->known_at = known_at_value(x->facts);
+        x->steps = json_array();
+        x->filings = json_array();
+        x->title = json_null();
+        x->description = json_null();
+        if (!x->facts || !x->steps || !x->filings) rc = -1;
+    }
+    PQclear(res);
+    if (rc != 0) snprintf(err, errlen, "notify.snapshot_batch: out of memory for a case");
+    return rc;
+}
+
+/* Steps, filings and texts of every found group: one statement each, rows in the group's
+ * order then in the order notify_snapshot_load reads them. */
+static int groups_load_pieces(PGconn *pg, snap_group *g, size_t n, char *err, size_t errlen)
+{
+    char *param = groups_param(g, n, 1);
+    if (!param) {
+        snprintf(err, errlen, "notify.snapshot_batch: out of memory for the groups");
+        return -1;
+    }
+    const char *p[] = {param};
+    PGresult *res =
+        pgx_query(pg, "notify.snapshot_batch_steps",
+                  "SELECT g.n, s.step, " EPOCH_MS(
+                      "s.completed_at") " FROM " GROUPS " JOIN case_steps s ON s.incident_id = "
+                                                        "g.incident_id JOIN case_events e ON "
+                                        "e.event_id = s.event_id WHERE " AS_OF_GROUP
+                                        " ORDER BY g.n, s.completed_at, s.step",
+                  1, p, err, errlen);
+    for (int r = 0; res && r < PQntuples(res); r++)
+        json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].steps,
+                              json_pack("{s:o, s:o}", "step", text_value(res, r, 1), "completed_at",
+                                        time_value(res, r, 2)));
+    PQclear(res);
+    if (res)
+        res = pgx_query(
+            pg, "notify.snapshot_batch_filings",
+            "SELECT g.n, f.report, f.client_id, " EPOCH_MS(
+                "f.filed_at") ", f.reference FROM " GROUPS
+                              " JOIN case_filings f ON f.incident_id = g.incident_id "
+                              "JOIN case_events e ON e.event_id = f.event_id WHERE " AS_OF_GROUP
+                              " ORDER BY g.n, f.filed_at, f.event_id",
+            1, p, err, errlen);
+    for (int r = 0; res && r < PQntuples(res); r++)
+        json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].filings,
+                              json_pack("{s:o, s:o, s:o, s:o}", "report", text_value(res, r, 1),
+                                        "client_id", text_value(res, r, 2), "filed_at",
+                                        time_value(res, r, 3), "reference", text_value(res, r, 4)));
+    PQclear(res);
+    if (res)
+        res = pgx_query(pg, "notify.snapshot_batch_texts",
+                        "SELECT g.n, e.title, e.description FROM " GROUPS
+                        " JOIN case_events e ON e.incident_id = g.incident_id WHERE e.kind IN "
+                        "('incident_opened', 'facts_updated') AND (e.title IS NOT NULL OR "
+                        "e.description IS NOT NULL) AND " AS_OF_GROUP
+                        " ORDER BY g.n, e.kind <> 'incident_opened', e.occurred_at, e.event_id",
+                        1, p, err, errlen);
+    for (int r = 0; res && r < PQntuples(res); r++) {
+        snap_group *x = &g[atoi(PQgetvalue(res, r, 0))];
+        if (!PQgetisnull(res, r, 1)) {
+            json_decref(x->title);
+            x->title = text_value(res, r, 1);
+        }
+        if (!PQgetisnull(res, r, 2)) {
+            json_decref(x->description);
+            x->description = text_value(res, r, 2);
+        }
+    }
+    free(param);
+    if (!res) return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* The verdict of each want of a found group, whole or one client's: one statement. */
+static int wants_load_verdicts(PGconn *pg, const notify_snapshot_want *w, size_t n,
+                               const size_t *group_of, const snap_group *g, json_t **verdicts,
+                               char *err, size_t errlen)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        const snap_group *x = &g[group_of[i]];
+        if (!x->found) continue;
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id",
+                           x->incident_id, "version", (json_int_t)atoi(x->at), "client_id",
+                           w[i].client_id ? json_string(w[i].client_id) : json_null()));
+    }
+    char *param = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (!param) {
+        snprintf(err, errlen, "notify.snapshot_batch: out of memory for the verdicts");
+        return -1;
+    }
+    const char *p[] = {param};
+    PGresult *res = pgx_query(
+        pg, "notify.snapshot_batch_verdicts",
+        "SELECT w.n, CASE WHEN w.client_id IS NULL THEN case_verdict(w.incident_id, w.version) "
+        "ELSE case_verdict_of_client(w.incident_id, w.version, w.client_id) END::text "
+        "FROM jsonb_to_recordset($1::jsonb) AS w(n integer, incident_id text, version integer, "
+        "client_id text)",
+        1, p, err, errlen);
+    free(param);
+    if (!res) return -1;
+    for (int r = 0; r < PQntuples(res); r++)
+        verdicts[atoi(PQgetvalue(res, r, 0))] = json_value(res, r, 1);
+    PQclear(res);
+    return 0;
+}
+
+/* One want's snapshot from its group, in notify_snapshot_load's key order. */
+static json_t *assemble(const notify_snapshot_want *w, const snap_group *x, json_t *verdict,
+                        char *err, size_t errlen)
+{
+    json_t *snap = json_pack("{s:s}", "incident_id", w->incident_id);
+    if (!snap) {
+        json_decref(verdict);
+        snprintf(err, errlen, "notify.snapshot: incident_id: not UTF-8 or out of memory");
+        return NULL;
+    }
+    json_object_set(snap, "tenant", x->tenant);
+    json_object_set_new(snap, "status", json_string("open"));
+    json_object_set(snap, "known_at", x->known_at);
+    json_object_set(snap, "opened_at", x->opened_at);
+    json_object_set(snap, "facts", x->facts);
+    json_object_set_new(snap, "case_version", json_integer(atoll(x->at)));
+    json_object_set_new(snap, "verdict", verdict ? verdict : json_null());
+    if (clients_of_verdict(snap, err, errlen) != 0) {
+        json_decref(snap);
+        return NULL;
+    }
+    json_object_set(snap, "steps", x->steps);
+    json_object_set(snap, "filings", x->filings);
+    json_object_set(snap, "title", x->title);
+    json_object_set(snap, "description", x->description);
+    return snap;
+}
+
+int notify_snapshot_load_many(PGconn *pg, const notify_snapshot_want *w, size_t n, json_t **snaps,
+                              int *missing, char *err, size_t errlen)
+{
+    snap_group *g = calloc(n + 1, sizeof *g);
+    size_t *group_of = calloc(n + 1, sizeof *group_of);
+    json_t **verdicts = calloc(n + 1, sizeof *verdicts);
+    strset seen;
+    strset_init(&seen);
+    size_t n_groups = 0;
+    int rc = g && group_of && verdicts ? 0 : -1;
+    if (rc != 0) snprintf(err, errlen, "notify.snapshot_batch: out of memory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t at, len = strlen(w[i].incident_id) + 16;
+        bool added = false;
+        char *key = malloc(len);
+        if (key) snprintf(key, len, "%d|%s", w[i].version > 0 ? w[i].version : 0, w[i].incident_id);
+        if (!key || strset_put(&seen, key, n_groups, &added) != 0) {
+            snprintf(err, errlen, "notify.snapshot_batch: out of memory");
+            rc = -1;
+        } else if (added) {
+            g[n_groups] = (snap_group){.incident_id = w[i].incident_id, .version = w[i].version};
+            group_of[i] = n_groups++;
+        } else if (strset_get(&seen, key, &at)) {
+            group_of[i] = at;
+        }
+        free(key);
+        snaps[i] = NULL;
+        missing[i] = 0;
+    }
+    if (rc == 0) rc = groups_load_versions(pg, g, n_groups, err, errlen);
+    if (rc == 0) rc = groups_load_pieces(pg, g, n_groups, err, errlen);
+    if (rc == 0) rc = wants_load_verdicts(pg, w, n, group_of, g, verdicts, err, errlen);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const snap_group *x = &g[group_of[i]];
+        if (x->found) {
+            snaps[i] = assemble(&w[i], x, verdicts[i], err, errlen);
+            verdicts[i] = NULL;
+            if (!snaps[i]) rc = -1;
+        } else if (x->no_version) { /* rare: read as it is now, per task */
+            snaps[i] = notify_snapshot_load(pg, w[i].incident_id, w[i].client_id, w[i].version,
+                                            &missing[i], err, errlen);
+            if (!snaps[i] && !missing[i]) rc = -1;
+        } else {
+            missing[i] = 1;
+        }
+    }
+    for (size_t i = 0; i < n_groups; i++)
+        group_free(&g[i]);
+    for (size_t i = 0; verdicts && i < n; i++)
+        json_decref(verdicts[i]);
+    if (rc != 0)
+        for (size_t i = 0; i < n; i++) {
+            json_decref(snaps[i]);
+            snaps[i] = NULL;
+        }
+    strset_free(&seen);
+    free(g);
+    free(group_of);
+    free(verdicts);
+    return rc;
 }

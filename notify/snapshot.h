@@ -52,4 +52,22 @@
 json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, const char *client_id,
                              int version, int *missing, char *err, size_t errlen);
 
+/* One snapshot a batch needs. */
+typedef struct {
+    const char *incident_id;
+    const char *client_id; /* or NULL: the whole case */
+    int version;           /* 0: the latest */
+} notify_snapshot_want;
+
+/* The snapshots of a batch's tasks, the same documents as notify_snapshot_load gives each, read
+ * set-wise: the tasks are grouped by (incident, version) and each group's case row, steps,
+ * filings and texts are read once, all groups in one statement per table; every task's verdict
+ * (whole, or one client's: case_verdict_of_client) in one statement for the batch. The pieces a
+ * group shares are shared JSON references: renderers take the snapshot const. A case without
+ * the version (none assessed yet) is read per task with notify_snapshot_load.
+ * snaps[i]: a new reference, or NULL with missing[i] = 1 when there is no such case.
+ * 0, or -1 with err (then every snaps[i] is NULL). */
+int notify_snapshot_load_many(PGconn *pg, const notify_snapshot_want *w, size_t n, json_t **snaps,
+                              int *missing, char *err, size_t errlen);
+
 #endif

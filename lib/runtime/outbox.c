@@ -438,6 +438,23 @@ int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size
     return pgx_exec(pg, "outbox.enqueue_staged", sql, err, errlen);
 }
 
+int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err, size_t errlen)
+{
+    if (strspn(staging_table, "abcdefghijklmnopqrstuvwxyz_") != strlen(staging_table))
+        return errbuf_fail(err, errlen, "outbox: staging table %s: not a plain identifier",
+                           staging_table);
+    char sql[640];
+    /* clock_timestamp() is volatile, so it is computed after the sort, row by row in seq
+     * order; adding seq microseconds keeps two rows of the same microsecond apart. */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, "
+             "created_at) SELECT task_id, topic, incident_id, client_id, kind, payload::jsonb, "
+             "clock_timestamp() + seq * interval '1 microsecond' FROM %s ORDER BY seq "
+             "ON CONFLICT DO NOTHING",
+             staging_table);
+    return pgx_exec(pg, "outbox.enqueue_staged_ordered", sql, err, errlen);
+}
+
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
                  int batch, long *relayed, long *failed, char *err, size_t errlen)
 {

@@ -44,7 +44,7 @@
 #include "lib/serdes/schema_set.h"
 #include "lib/serdes/wire.h"
 
-/* This module is the outbox table's one writer (db/README.md): rows go in through the two
+/* This module is the outbox table's one writer (db/README.md): rows go in through the
  * enqueue functions and out through the relay. */
 
 /* Queues one row in the outbox inside the caller's transaction (topic: the logical name,
@@ -60,6 +60,11 @@ int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const cha
  * topic, incident_id, client_id, kind, payload, record: a batch's tasks with their Avro
  * bytes), idempotently like outbox_enqueue. `staging_table` is a plain SQL identifier. */
 int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size_t errlen);
+/* Queues every row of a staging table (columns seq, task_id, topic, incident_id, client_id,
+ * kind, payload as JSON text; no record) in seq order, each row's created_at later than the
+ * one before, as outbox_enqueue called once per row in that order would: the relay sends them
+ * in that order. Idempotent like outbox_enqueue. */
+int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err, size_t errlen);
 
 /* Relays until no unpublished row is left (batches of `batch` rows); *relayed counts the rows
  * published, *failed the rows Kafka refused for good (marked failed). */

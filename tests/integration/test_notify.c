@@ -28,6 +28,12 @@
  *                    the reminders and escalations come back as documents and tickets; a closed
  *                    case's deadline is never swept.
  *
+ *   batch_cut_does_not_matter  one stream of tasks (client notices of two incidents, PPC drafts,
+ *                    principal notices, a repeated task, an unknown incident, two malformed
+ *                    tasks) handled with batch.size 1 and 500 into two databases: deliveries,
+ *                    tickets, ticket outbox rows and audit rows the same row for row, the same
+ *                    dead letters (notify_batch.h against one task per batch).
+ *
  * Each case has topics of its own (topic.* through MNI_TOPIC_*), so one case's messages never
  * reach another's worker. notify.* keys are set through a config file (MNI_CONFIG): worker.h
  * has no hook to make them known keys, so the environment cannot set them.
@@ -80,9 +86,11 @@ static int group_setup(void **state)
     (void)state;
     char err[512];
     static const mockkafka_topic topics[] = {
-        {"notify.tasks", 3},    {"tickets", 3},    {"incident.dlq", 1},
-        {"t2.notify.tasks", 3}, {"t2.tickets", 3}, {"t2.incident.dlq", 1},
-        {"t3.notify.tasks", 3}, {"t3.tickets", 3}, {"t3.incident.dlq", 1},
+        {"notify.tasks", 3},    {"tickets", 3},          {"incident.dlq", 1},
+        {"t2.notify.tasks", 3}, {"t2.tickets", 3},       {"t2.incident.dlq", 1},
+        {"t3.notify.tasks", 3}, {"t3.tickets", 3},       {"t3.incident.dlq", 1},
+        {"t4.notify.tasks", 3}, {"t4a.tickets", 3},      {"t4a.incident.dlq", 1},
+        {"t4b.tickets", 3},     {"t4b.incident.dlq", 1},
     };
     kafka = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
     if (!kafka) {
@@ -289,7 +297,8 @@ static void write_config(char *path, size_t n, const char *clock)
     assert_int_equal(fclose(f), 0);
 }
 
-static void run_notify(testenv_db *db, const case_topics *t, const char *group, const char *clock)
+static void run_notify_with(testenv_db *db, const case_topics *t, const char *group,
+                            const char *clock, const char *extra_env)
 {
     char conf[256], env_conf[300], env_tasks[128], env_tickets[128], env_dlq[128];
     write_config(conf, sizeof conf, clock);
@@ -297,7 +306,8 @@ static void run_notify(testenv_db *db, const case_topics *t, const char *group, 
     snprintf(env_tasks, sizeof env_tasks, "MNI_TOPIC_TASKS=%s", t->tasks);
     snprintf(env_tickets, sizeof env_tickets, "MNI_TOPIC_TICKETS=%s", t->tickets);
     snprintf(env_dlq, sizeof env_dlq, "MNI_TOPIC_DLQ=%s", t->dlq);
-    const char *env[] = {env_conf, env_tasks, env_tickets, env_dlq, "MNI_TICK_MS=200", NULL};
+    const char *env[] = {env_conf,          env_tasks, env_tickets, env_dlq,
+                         "MNI_TICK_MS=200", extra_env, NULL};
     const char *argv[] = {"--exit-when-idle", "3000", NULL};
     workerproc w;
     assert_int_equal(workerproc_start(&w, "mni-notify", db->conninfo, mockkafka_bootstraps(kafka),
@@ -318,6 +328,11 @@ static void run_notify(testenv_db *db, const case_topics *t, const char *group, 
     else
         unlink(w.log_path);
     unlink(conf);
+}
+
+static void run_notify(testenv_db *db, const case_topics *t, const char *group, const char *clock)
+{
+    run_notify_with(db, t, group, clock, NULL);
 }
 
 /* Produces raw bytes to topic keyed by key. */
@@ -759,12 +774,143 @@ static void test_sweeper_once(void **state)
     json_decref(verdict);
 }
 
+/* A NotifyTask as assess queues it (payload with the deadline), produced to topic. */
+static void produce_cut_task(const char *topic, const char *task_id, const char *incident,
+                             records_task_kind kind, const char *client, const char *due_date,
+                             const char *due_at, int version)
+{
+    json_t *payload =
+        json_pack("{s:o, s:o}", "due_date", due_date ? json_string(due_date) : json_null(),
+                  "due_at", due_at ? json_string(due_at) : json_null());
+    char *text = json_dumps(payload, JSON_COMPACT);
+    records_notify_task t = {.task_id = task_id,
+                             .incident_id = incident,
+                             .client_id = client,
+                             .kind = kind,
+                             .due_at_ms = outbox_due_ms(due_date, due_at),
+                             .case_version = version,
+                             .created_at_ms = 1781053200000LL,
+                             .payload_json = text};
+    produce_task(topic, &t);
+    free(text);
+    json_decref(payload);
+}
+
+/* What notify wrote, table for table, in an order that does not depend on how the
+ * partitions' messages interleaved (malloc'd). Processing timestamps are left out. */
+static char *notify_state(PGconn *pg)
+{
+    return sqlcheck_text(
+        pg,
+        "SELECT concat_ws(E'\\n', "
+        "(SELECT string_agg(concat_ws('|', task_id, incident_id, client_id, channel, recipient, "
+        "format, status, encode(document_sha256, 'hex'), md5(document)), E'\\n' ORDER BY task_id, "
+        "channel, format) FROM deliveries), "
+        "(SELECT string_agg(concat_ws('|', ticket_id, task_id, incident_id, client_id, kind, "
+        "title, body::text, status, webhook_state), E'\\n' ORDER BY ticket_id) FROM tickets), "
+        "(SELECT string_agg(concat_ws('|', task_id, topic, incident_id, client_id, kind, "
+        "payload::text, failed_at IS NULL AND NOT EXISTS (SELECT FROM outbox_queue q "
+        "WHERE q.task_id = o.task_id)), E'\\n' ORDER BY task_id) FROM outbox o "
+        "WHERE topic = 'tickets'), "
+        "(SELECT string_agg(concat_ws('|', actor, action, incident_id, client_id, payload::text), "
+        "E'\\n' ORDER BY action, payload::text) FROM audit_log WHERE actor = 'mni-notify'))",
+        NULL);
+}
+
+/* The same stream of tasks handled with batch.size 1 and with batch.size 500 ends in the same
+ * deliveries, tickets, outbox rows and audit rows, and the same dead letters: one task at a
+ * time against the set-based batch (notify_batch.h), with duplicates, an unknown incident, a
+ * malformed payload and a client the case does not have among them. */
+static void test_batch_cut_does_not_matter(void **state)
+{
+    (void)state;
+    static const case_topics one_t = {"t4.notify.tasks", "t4a.tickets", "t4a.incident.dlq"};
+    static const case_topics many_t = {"t4.notify.tasks", "t4b.tickets", "t4b.incident.dlq"};
+    testenv_db one, many;
+    testenv_db_create(&one, 1);
+    testenv_db_create(&many, 1);
+    static const char *const incidents[] = {"INC-N4", "INC-N5"};
+    for (size_t c = 0; c < 2; c++) {
+        json_decref(seed_case(one.conn, incidents[c], 0));
+        json_t *verdict = seed_case(many.conn, incidents[c], 0);
+        const char *inc = incidents[c];
+        const json_t *d = json_object_get(verdict, "deadlines");
+        const char *pre = jstr(d, "preliminary_target"), *fin = jstr(d, "final");
+        char id[64];
+        size_t i;
+        const json_t *cl;
+        json_array_foreach (json_object_get(verdict, "clients"), i, cl) {
+            snprintf(id, sizeof id, "cut-%s-notice-%s", inc, jstr(cl, "client_id"));
+            produce_cut_task(one_t.tasks, id, inc, RECORDS_TASK_CLIENT_NOTICE,
+                             jstr(cl, "client_id"), NULL, jstr(cl, "notice_due"), 1);
+        }
+        snprintf(id, sizeof id, "cut-%s-pre", inc);
+        produce_cut_task(one_t.tasks, id, inc, RECORDS_TASK_PPC_PRELIMINARY, NULL, pre, NULL, 1);
+        snprintf(id, sizeof id, "cut-%s-final", inc);
+        produce_cut_task(one_t.tasks, id, inc, RECORDS_TASK_PPC_FINAL, NULL, fin, NULL, 1);
+        snprintf(id, sizeof id, "cut-%s-principal", inc);
+        produce_cut_task(one_t.tasks, id, inc, RECORDS_TASK_PRINCIPAL_NOTICE, NULL, NULL, NULL, 1);
+        snprintf(id, sizeof id, "cut-%s-notice-Z", inc);
+        produce_cut_task(one_t.tasks, id, inc, RECORDS_TASK_CLIENT_NOTICE, "Z", NULL,
+                         "2026-06-20T10:00:00+09:00", 1);
+        snprintf(id, sizeof id, "cut-%s-notice-A", inc); /* again: a duplicate */
+        produce_cut_task(one_t.tasks, id, inc, RECORDS_TASK_CLIENT_NOTICE, "A", NULL,
+                         "2026-06-20T10:00:00+09:00", 1);
+        json_decref(verdict);
+    }
+    produce_cut_task(one_t.tasks, "cut-unknown", "INC-NOPE", RECORDS_TASK_PPC_FINAL, NULL,
+                     "2026-07-09", NULL, 1);
+    records_notify_task not_json = {.task_id = "cut-not-json",
+                                    .incident_id = "INC-N5",
+                                    .kind = RECORDS_TASK_PPC_FINAL,
+                                    .due_at_ms = RECORDS_NO_TIME,
+                                    .case_version = 1,
+                                    .created_at_ms = 1781053200000LL,
+                                    .payload_json = "not json"};
+    produce_task(one_t.tasks, &not_json);
+    produce_cut_task(one_t.tasks, "cut-no-client", "INC-N4", RECORDS_TASK_CLIENT_NOTICE, NULL, NULL,
+                     NULL, 1);
+
+    run_notify_with(&one, &one_t, "notify-cut-1", "2026-06-10T11:00:00+09:00", "MNI_BATCH_SIZE=1");
+    run_notify_with(&many, &many_t, "notify-cut-500", "2026-06-10T11:00:00+09:00",
+                    "MNI_BATCH_SIZE=500");
+    char *a = notify_state(one.conn), *b = notify_state(many.conn);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* The stream did what it was written to do (so that equality means something): 2 x 6
+     * tasks (client notices to A, B and Z, the PPC drafts, the principal notice) with their
+     * documents (the principal notice has two), the unknown incident's task and the two
+     * malformed ones dead-lettered, the repeated task added nothing. */
+    sqlcheck_equal(many.conn, "SELECT count(*) || '/' || count(DISTINCT task_id) FROM deliveries",
+                   NULL, "28/12");
+    sqlcheck_equal(many.conn, "SELECT count(*) FROM tickets WHERE status = 'published'", NULL,
+                   "12");
+    /* Each client's notice shows its own count: the batch read each client's view. */
+    sqlcheck_equal(many.conn,
+                   "SELECT string_agg(client_id || ':' || (document LIKE '%\"A\"%')::int || "
+                   "(document LIKE '%\"B\"%')::int, ',' ORDER BY task_id) FROM deliveries "
+                   "WHERE format = 'json' AND channel LIKE 'client:%' AND incident_id = 'INC-N4'",
+                   NULL, "A:10,B:01,Z:00");
+    for (int r = 0; r < 2; r++) {
+        topicio_messages m;
+        const char *dlq = r ? many_t.dlq : one_t.dlq;
+        assert_int_equal(topicio_read_all(mockkafka_bootstraps(kafka), dlq, 1, 4, 2000, &m), 0);
+        assert_int_equal(m.n, 3);
+        topicio_messages_free(&m);
+    }
+    assert_audit_intact(many.conn);
+    testenv_db_drop(&one);
+    testenv_db_drop(&many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tasks_render_and_ticket, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_dead_letters, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_sweeper_once, db_setup, db_teardown),
+        cmocka_unit_test(test_batch_cut_does_not_matter),
     };
     return cmocka_run_group_tests_name("notify", tests, group_setup, group_teardown);
 }
