@@ -294,7 +294,11 @@ def prefix(wl, share):
     expected counts."""
     n = max(1, int(round(len(wl.chunks) * share)))
     sub = Workload(
-        wl.name + "-prefix", wl.incident_ids, wl.warmup, wl.chunks[:n], wl.max_event_bytes
+        wl.name + "-prefix",
+        wl.incident_ids,
+        wl.warmup,
+        chunks=wl.chunks[:n],
+        max_event_bytes=wl.max_event_bytes,
     )
     sub.expect_distinct, sub.expect_per_client = expected_counts(sub.chunks)
     return sub
