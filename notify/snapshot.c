@@ -63,6 +63,22 @@ static json_t *known_at_value(const json_t *facts)
     return json_string(out);
 }
 
+/* A case_steps row as the snapshot lists it: step and completed_at from columns c, c+1. */
+static json_t *step_value(PGresult *res, int r, int c)
+{
+    return json_pack("{s:o, s:o}", "step", text_value(res, r, c), "completed_at",
+                     time_value(res, r, c + 1));
+}
+
+/* A case_filings row as the snapshot lists it: report, client_id, filed_at and reference from
+ * columns c to c+3. */
+static json_t *filing_value(PGresult *res, int r, int c)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "report", text_value(res, r, c), "client_id",
+                     text_value(res, r, c + 1), "filed_at", time_value(res, r, c + 2), "reference",
+                     text_value(res, r, c + 3));
+}
+
 /* The case and the version asked for (0: the latest), whole or as one client sees it
  * (migration 0012) when the task is about one client. */
 static int load_version(PGconn *pg, const char *incident_id, const char *client_id, int version,
@@ -195,8 +211,7 @@ static int load_steps(PGconn *pg, const char *incident_id, const as_of *at, json
     if (!res) return -1;
     json_t *arr = json_array();
     for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(arr, json_pack("{s:o, s:o}", "step", text_value(res, r, 0),
-                                             "completed_at", time_value(res, r, 1)));
+        json_array_append_new(arr, step_value(res, r, 0));
     json_object_set_new(snap, "steps", arr);
     PQclear(res);
     return 0;
@@ -216,10 +231,7 @@ static int load_filings(PGconn *pg, const char *incident_id, const as_of *at, js
     if (!res) return -1;
     json_t *arr = json_array();
     for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(arr,
-                              json_pack("{s:o, s:o, s:o, s:o}", "report", text_value(res, r, 0),
-                                        "client_id", text_value(res, r, 1), "filed_at",
-                                        time_value(res, r, 2), "reference", text_value(res, r, 3)));
+        json_array_append_new(arr, filing_value(res, r, 0));
     json_object_set_new(snap, "filings", arr);
     PQclear(res);
     return 0;
@@ -386,14 +398,12 @@ static int groups_load_pieces(PGconn *pg, snap_group *g, size_t n, char *err, si
         pgx_query(pg, "notify.snapshot_batch_steps",
                   "SELECT g.n, s.step, " EPOCH_MS(
                       "s.completed_at") " FROM " GROUPS " JOIN case_steps s ON s.incident_id = "
-                                                        "g.incident_id JOIN case_events e ON "
+                                        "g.incident_id JOIN case_events e ON "
                                         "e.event_id = s.event_id WHERE " AS_OF_GROUP
                                         " ORDER BY g.n, s.completed_at, s.step",
                   1, p, err, errlen);
     for (int r = 0; res && r < PQntuples(res); r++)
-        json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].steps,
-                              json_pack("{s:o, s:o}", "step", text_value(res, r, 1), "completed_at",
-                                        time_value(res, r, 2)));
+        json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].steps, step_value(res, r, 1));
     PQclear(res);
     if (res)
         res = pgx_query(
@@ -405,10 +415,7 @@ static int groups_load_pieces(PGconn *pg, snap_group *g, size_t n, char *err, si
                               " ORDER BY g.n, f.filed_at, f.event_id",
             1, p, err, errlen);
     for (int r = 0; res && r < PQntuples(res); r++)
-        json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].filings,
-                              json_pack("{s:o, s:o, s:o, s:o}", "report", text_value(res, r, 1),
-                                        "client_id", text_value(res, r, 2), "filed_at",
-                                        time_value(res, r, 3), "reference", text_value(res, r, 4)));
+        json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].filings, filing_value(res, r, 1));
     PQclear(res);
     if (res)
         res = pgx_query(pg, "notify.snapshot_batch_texts",

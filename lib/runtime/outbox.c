@@ -424,9 +424,15 @@ int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const cha
     return rc;
 }
 
+/* Whether a staging table's name may be written into SQL as it is. */
+static bool plain_identifier(const char *name)
+{
+    return strspn(name, "abcdefghijklmnopqrstuvwxyz_") == strlen(name);
+}
+
 int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size_t errlen)
 {
-    if (strspn(staging_table, "abcdefghijklmnopqrstuvwxyz_") != strlen(staging_table))
+    if (!plain_identifier(staging_table))
         return errbuf_fail(err, errlen, "outbox: staging table %s: not a plain identifier",
                            staging_table);
     char sql[512];
@@ -440,7 +446,7 @@ int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size
 
 int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err, size_t errlen)
 {
-    if (strspn(staging_table, "abcdefghijklmnopqrstuvwxyz_") != strlen(staging_table))
+    if (!plain_identifier(staging_table))
         return errbuf_fail(err, errlen, "outbox: staging table %s: not a plain identifier",
                            staging_table);
     char sql[640];
