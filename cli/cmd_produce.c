@@ -225,6 +225,22 @@ static void produce_line_error(const char *name, int line, const char *msg)
     fprintf(stderr, "mni produce: %s line %d: %s\n", name, line, msg);
 }
 
+/* Parses and encodes one JSON line into ev and buf, warning about look-alike My Numbers in
+ * its texts. A bad line is reported with its number (err is scratch space); returns -1. */
+static int produce_encode_line(const schema_set *schemas, const char *name, int lineno,
+                               const char *line, size_t len, mni_event *ev, wire_buf *buf,
+                               char *err, size_t errlen)
+{
+    if (mni_event_from_json_text(line, len, ev, err, errlen) != 0 ||
+        mni_event_encode(schemas, ev, buf, err, errlen) != 0) {
+        produce_line_error(name, lineno, err);
+        return -1;
+    }
+    produce_scan scan = {lineno, name, 0};
+    (void)mni_event_foreach_text(ev, produce_scan_text, &scan); /* warnings only */
+    return 0;
+}
+
 /* Reads, parses and encodes every line of in into b. Returns 0, MNI_EXIT_USAGE when a line is
  * bad (reported), MNI_EXIT_FAILURE when the input cannot be read or memory runs out. */
 static int produce_read(const produce_opts *o, const schema_set *schemas, FILE *in,
@@ -253,17 +269,14 @@ static int produce_read(const produce_opts *o, const schema_set *schemas, FILE *
             }
             continue;
         }
-        if (mni_event_from_json_text(line, len, &ev, err, sizeof err) != 0 ||
-            mni_event_encode(schemas, &ev, &buf, err, sizeof err) != 0) {
-            produce_line_error(name, lineno, err);
+        if (produce_encode_line(schemas, name, lineno, line, len, &ev, &buf, err, sizeof err) !=
+            0) {
             if (++bad >= PRODUCE_MAX_ERRORS) {
                 fprintf(stderr, "mni produce: %s: stopping after %d bad lines\n", name, bad);
                 break;
             }
             continue;
         }
-        produce_scan scan = {lineno, name, 0};
-        (void)mni_event_foreach_text(&ev, produce_scan_text, &scan); /* warnings only */
         if (bad == 0 && produce_batch_add(b, buf.data, buf.len, o->key ? o->key : ev.incident_id,
                                           ev.event_id) != 0) {
             rc = MNI_EXIT_FAILURE;
@@ -449,14 +462,11 @@ static int follow_line(produce_follow *f, produce_pace *pace, const schema_set *
     size_t vlen = len;
     const char *key = o->key, *event_id = NULL;
     if (!o->raw) {
-        if (mni_event_from_json_text(line, len, ev, err, sizeof err) != 0 ||
-            mni_event_encode(schemas, ev, buf, err, sizeof err) != 0) {
-            produce_line_error(f->name, (int)lineno, err);
+        if (produce_encode_line(schemas, f->name, (int)lineno, line, len, ev, buf, err,
+                                sizeof err) != 0) {
             f->bad++;
             return 0;
         }
-        produce_scan scan = {(int)lineno, f->name, 0};
-        (void)mni_event_foreach_text(ev, produce_scan_text, &scan); /* warnings only */
         value = buf->data;
         vlen = buf->len;
         key = o->key ? o->key : ev->incident_id;
