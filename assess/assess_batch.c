@@ -13,6 +13,7 @@
 #include "assess/batch_store.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
+#include "lib/base/buf.h"
 #include "lib/base/digest.h"
 #include "lib/base/strset.h"
 #include "lib/base/timefmt.h"
@@ -405,18 +406,27 @@ static char *task_record(assess_batch *ab, const char *task_id, const char *inci
     return record_text(ab);
 }
 
+static int buf_append(const char *text, size_t n, void *b)
+{
+    return buf_putn(b, text, n);
+}
+
 /* The CaseAssessment record of case c's new version, ready to send, as task_record gives it;
  * NULL when it cannot be encoded (the relay then puts the verdict back together itself, with
  * case_verdict()). The facts are those the verdict was assessed from (the case as it is). */
 static char *assessment_record(assess_batch *ab, const case_state *cs, const rules_verdict *v,
                                int version)
 {
-    json_t *doc = verdict_json_build(&cs->facts, v);
+    /* The verdict's text, one client at a time (no JSON tree of every client); a text that
+     * cannot fit in a message makes no record. */
+    buf text;
+    buf_init(&text, WIRE_MAX_MESSAGE);
     char why[256];
-    int rc = doc ? outbox_assessment_record(ab->schemas, cs->incident_id, version, ab->now_ms, doc,
-                                            &ab->record, why, sizeof why)
+    int rc = verdict_json_write(&cs->facts, v, buf_append, &text) == 0 && !text.failed
+                 ? outbox_assessment_record_of(ab->schemas, cs->incident_id, version, ab->now_ms, v,
+                                               text.data, &ab->record, why, sizeof why)
                  : -1;
-    json_decref(doc);
+    buf_free(&text);
     return rc == 0 ? record_text(ab) : NULL;
 }
 

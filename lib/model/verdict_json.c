@@ -8,6 +8,9 @@
  */
 #include "lib/model/verdict_json.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "lib/base/timefmt.h"
 
 static json_t *day_or_null(int32_t day)
@@ -139,4 +142,108 @@ json_t *verdict_json_case(const rules_facts *f, const rules_verdict *v)
      * would claim none. */
     if (v->n_clients > 0) json_object_del(json_object_get(doc, "headcount"), "clients_known");
     return doc;
+}
+
+/* ---- the same text, written one client at a time ---- */
+
+typedef struct {
+    json_dump_callback_t write;
+    void *data;
+} sink;
+
+static int put(const sink *out, const char *text)
+{
+    return out->write(text, strlen(text), out->data);
+}
+
+/* A value (or a key, as a JSON string) in the compact form of json_dumps. */
+static int put_json(const sink *out, const json_t *value)
+{
+    return json_dump_callback(value, out->write, out->data, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static int put_key(const sink *out, const char *key, bool first)
+{
+    json_t *k = json_string(key);
+    int rc = !k || (!first && put(out, ",") != 0) || put_json(out, k) != 0 || put(out, ":") != 0;
+    json_decref(k);
+    return rc ? -1 : 0;
+}
+
+/* {"client":count,...} over the clients: their possible maxima, or their known counts. */
+static int put_counts(const sink *out, const rules_verdict *v, bool known)
+{
+    if (put(out, "{") != 0) return -1;
+    for (size_t i = 0; i < v->n_clients; i++) {
+        const rules_client_verdict *c = &v->clients[i];
+        char n[32];
+        snprintf(n, sizeof n, "%" JSON_INTEGER_FORMAT,
+                 (json_int_t)(known ? c->headcount_known : c->headcount));
+        if (put_key(out, c->client_id, i == 0) != 0 || put(out, n) != 0) return -1;
+    }
+    return put(out, "}");
+}
+
+static int put_headcount(const sink *out, json_t *headcount, const rules_verdict *v)
+{
+    const char *key;
+    json_t *value;
+    bool first = true;
+    if (put(out, "{") != 0) return -1;
+    json_object_foreach (headcount, key, value) {
+        if (put_key(out, key, first) != 0) return -1;
+        first = false;
+        int rc = !strcmp(key, "clients")         ? put_counts(out, v, false)
+                 : !strcmp(key, "clients_known") ? put_counts(out, v, true)
+                                                 : put_json(out, value);
+        if (rc != 0) return -1;
+    }
+    return put(out, "}");
+}
+
+static int put_clients(const sink *out, const rules_verdict *v)
+{
+    if (put(out, "[") != 0) return -1;
+    for (size_t i = 0; i < v->n_clients; i++) {
+        json_t *entry = verdict_json_client(&v->clients[i]);
+        int rc = !entry || (i > 0 && put(out, ",") != 0) || put_json(out, entry) != 0;
+        json_decref(entry);
+        if (rc) return -1;
+    }
+    return put(out, "]");
+}
+
+int verdict_json_write(const rules_facts *f, const rules_verdict *v, json_dump_callback_t write,
+                       void *data)
+{
+    const sink out = {write, data};
+    if (v->n_clients == 0) { /* an own-role report: only its data sets' counts */
+        json_t *doc = verdict_json_build(f, v);
+        int rc = !doc || put_json(&out, doc) != 0 ? -1 : 0;
+        json_decref(doc);
+        return rc;
+    }
+    /* The document without its clients, in its keys' order; the per-client parts are written
+     * where verdict_json_build puts them. */
+    rules_verdict top = *v;
+    top.n_clients = 0;
+    rules_facts facts = *f;
+    facts.n_clients = 0; /* the clients' counts come from their verdicts */
+    json_t *doc = verdict_json_build(&facts, &top);
+    if (!doc) return -1;
+    const char *key;
+    json_t *value;
+    bool first = true;
+    int rc = put(&out, "{");
+    json_object_foreach (doc, key, value) {
+        if (rc != 0) break;
+        rc = put_key(&out, key, first);
+        first = false;
+        if (rc == 0)
+            rc = !strcmp(key, "headcount") ? put_headcount(&out, value, v)
+                 : !strcmp(key, "clients") ? put_clients(&out, v)
+                                           : put_json(&out, value);
+    }
+    json_decref(doc);
+    return rc == 0 ? put(&out, "}") : -1;
 }

@@ -16,6 +16,15 @@
 /* A new reference; the caller decrefs it. */
 json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v);
 
+/* The text json_dumps(verdict_json_build(f, v), JSON_COMPACT) gives, but written
+ * one client at a time: memory for one client's entry beside the text, not a tree of every
+ * client (a tree costs ~10 times its text; a case with thousands of clients made tens of MB of
+ * small blocks per record, which the allocator kept). The clients' ids must be distinct, as the
+ * rule core makes them (rules_duplicates.c). The text goes to `write` in pieces, as with
+ * json_dump_callback. 0, or -1 when out of memory or `write` failed. */
+int verdict_json_write(const rules_facts *f, const rules_verdict *v, json_dump_callback_t write,
+                       void *data);
+
 /* One entry of the verdict's clients array (new reference). */
 json_t *verdict_json_client(const rules_client_verdict *c);
 

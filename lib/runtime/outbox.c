@@ -56,11 +56,40 @@ static int encode_task(const schema_set *schemas, const char *task_id, const cha
 /* The verdict of an assessments row: in its payload (rows queued before migration 0009), else
  * the case version it names, put back together by case_verdict() in the claim (column 8). A
  * new reference. */
+/* The length of jsonb text (PostgreSQL writes ", " and ": ") once the space after each comma
+ * and colon outside strings is dropped, as in the compact text a record carries. */
+static size_t compact_length(const char *text)
+{
+    size_t n = 0;
+    bool in_string = false, escaped = false;
+    for (const char *p = text; *p; p++, n++) {
+        if (in_string) {
+            in_string = escaped || *p != '"';
+            escaped = !escaped && *p == '\\';
+        } else if (*p == '"') {
+            in_string = true;
+        } else if ((*p == ',' || *p == ':') && p[1] == ' ') {
+            p++;
+        }
+    }
+    return n;
+}
+
 static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, char *err,
                                   size_t errlen)
 {
     json_t *v = json_object_get(payload, "verdict");
     if (v) return json_incref(v);
+    /* A verdict whose text alone cannot fit in a message makes no record: refused before it
+     * is parsed, since a tree of thousands of clients costs ~10 times its text (tens of MB,
+     * which the allocator keeps), at every pass that sets the row back. */
+    size_t text = PQgetisnull(res, r, 8) ? 0 : compact_length(PQgetvalue(res, r, 8));
+    if (text > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE) {
+        snprintf(err, errlen,
+                 "assessment %s: a verdict of %zu bytes exceeds the %d-byte message limit",
+                 PQgetvalue(res, r, 0), text, WIRE_MAX_MESSAGE);
+        return NULL;
+    }
     json_error_t jerr;
     v = PQgetisnull(res, r, 8) ? NULL : json_loads(PQgetvalue(res, r, 8), 0, &jerr);
     if (!v) snprintf(err, errlen, "assessment %s: no such case version", PQgetvalue(res, r, 0));
@@ -126,6 +155,64 @@ int outbox_assessment_record(const schema_set *schemas, const char *incident_id,
     free(rc);
     free(rules);
     free(client_rules);
+    return result;
+}
+
+static const char *day_text(int32_t day, char text[11])
+{
+    if (day == RULES_ABSENT) return NULL;
+    jpcal_format(day, text);
+    return text;
+}
+
+int outbox_assessment_record_of(const schema_set *schemas, const char *incident_id, int version,
+                                long long created_ms, const rules_verdict *v,
+                                const char *verdict_text, wire_buf *out, char *err, size_t errlen)
+{
+    records_client *rc = calloc(v->n_clients + 1, sizeof *rc);
+    if (!rc) {
+        snprintf(err, errlen, "assessment of %s: out of memory for %zu clients", incident_id,
+                 v->n_clients);
+        return -1;
+    }
+    const char *rules[RULES_MAX_FIRED * 2];
+    size_t n_rules = 0;
+    const rules_act_verdict *acts[] = {&v->my_number, &v->appi};
+    for (size_t a = 0; a < 2; a++)
+        for (size_t i = 0; i < acts[a]->n_fired && n_rules < RULES_MAX_FIRED * 2; i++)
+            rules[n_rules++] = acts[a]->fired[i];
+    for (size_t i = 0; i < v->n_clients; i++) {
+        const rules_client_verdict *c = &v->clients[i];
+        rc[i] = (records_client){
+            .client_id = c->client_id,
+            .persons = c->headcount,
+            .status = rules_status_name(c->my_number.status),
+            .rules = c->my_number.fired,
+            .n_rules =
+                c->my_number.n_fired < RULES_MAX_FIRED ? c->my_number.n_fired : RULES_MAX_FIRED,
+        };
+    }
+    char days[4][11];
+    records_case_assessment rec = {
+        .incident_id = incident_id,
+        .version = version,
+        .assessed_at_ms = created_ms,
+        .regime = rules_regime_name(v->regime),
+        .my_number_status = rules_status_name(v->my_number.status),
+        .appi_status = rules_status_name(v->appi.status),
+        .rules = rules,
+        .n_rules = n_rules,
+        .headcount_total = v->headcount_total,
+        .clients = rc,
+        .n_clients = v->n_clients,
+        .route = rules_route_name(v->route),
+        .deadlines = {day_text(v->preliminary_target, days[0]),
+                      day_text(v->preliminary_latest, days[1]), day_text(v->final_due, days[2]),
+                      day_text(v->appi_final_due, days[3])},
+        .verdict_json = verdict_text,
+    };
+    int result = records_case_assessment_encode(schemas, &rec, out, err, errlen);
+    free(rc);
     return result;
 }
 

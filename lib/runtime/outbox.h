@@ -43,6 +43,7 @@
 #include "lib/runtime/config.h"
 #include "lib/serdes/schema_set.h"
 #include "lib/serdes/wire.h"
+#include "rules/rules.h"
 
 /* This module is the outbox table's one writer (db/README.md): rows go in through the
  * enqueue functions and out through the relay. */
@@ -78,6 +79,13 @@ int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const sch
 int outbox_assessment_record(const schema_set *schemas, const char *incident_id, int version,
                              long long created_ms, const json_t *v, wire_buf *out, char *err,
                              size_t errlen);
+
+/* The same record straight from the rule core's verdict v and its JSON text (verdict_json_write),
+ * without a JSON tree of the verdict: what assess makes for each new version. The bytes equal
+ * those of outbox_assessment_record on the parsed text. 0, or -1 (err). */
+int outbox_assessment_record_of(const schema_set *schemas, const char *incident_id, int version,
+                                long long created_ms, const rules_verdict *v,
+                                const char *verdict_text, wire_buf *out, char *err, size_t errlen);
 
 /* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
  * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it
