@@ -30,6 +30,8 @@
 #define NO_ROW ((size_t)-1)
 /* Up to this many clients, every version's assessment record is made in assess (emit_version). */
 #define ASSESS_RECORD_CLIENTS 16
+/* A record buffer larger than this (a large case's record) is not kept for the next batch. */
+#define ASSESS_KEEP_RECORD (64 * 1024)
 
 typedef struct {
     assess_outcome out;
@@ -756,6 +758,17 @@ static void case_rows(assess_batch *ab)
     }
 }
 
+/* What only this batch needed: its cases (loaded again by the next batch that names them; a
+ * case holds ~1 KB per client) and a record buffer grown for a large case. */
+static void release_batch(assess_batch *ab)
+{
+    free_cases(ab);
+    if (ab->record.cap > ASSESS_KEEP_RECORD) {
+        wire_buf_free(&ab->record);
+        wire_buf_init(&ab->record);
+    }
+}
+
 int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const assess_input *in,
                      size_t n, char *err, size_t errlen)
 {
@@ -792,5 +805,7 @@ int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const ass
         return -1;
     }
     case_rows(ab);
-    return batch_store_write(pg, &ab->w, err, errlen);
+    int rc = batch_store_write(pg, &ab->w, err, errlen);
+    release_batch(ab);
+    return rc;
 }

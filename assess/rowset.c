@@ -20,6 +20,12 @@ void rowset_clear(rowset *rs)
     rs->n_rows = 0;
     rs->text_len = 0;
     rs->failed = 0;
+    /* A text larger than the common batch's (a large case's record) is not kept. */
+    if (rs->text_cap > ROWSET_KEEP_BYTES) {
+        free(rs->text);
+        rs->text = NULL;
+        rs->text_cap = 0;
+    }
 }
 
 void rowset_free(rowset *rs)

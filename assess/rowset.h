@@ -4,7 +4,8 @@
  *
  * Fields are NUL-terminated strings or SQL NULL, stored back to back in one growable buffer
  * (offsets, not pointers, so growth never invalidates a row). rowset_clear keeps the memory for
- * the next batch, so a worker's footprint is that of its largest batch.
+ * the next batch up to ROWSET_KEEP_BYTES of text, so a worker's footprint is that of a common
+ * batch, not of the largest it ever saw (a case's record grows with its clients).
  */
 #ifndef MNI_ASSESS_ROWSET_H
 #define MNI_ASSESS_ROWSET_H
@@ -12,6 +13,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define ROWSET_KEEP_BYTES (256 * 1024)
 
 typedef struct {
     int n_cols;

@@ -590,10 +590,16 @@ static int pgx_copy_reserve(pgx_copy *cp, size_t more)
 static int pgx_copy_flush(pgx_copy *cp)
 {
     if (cp->failed) return -1;
-    if (cp->len && PQputCopyData(cp->conn, cp->buf, (int)cp->len) != 1) {
-        char reason[400];
-        pgx_one_line(PQerrorMessage(cp->conn), reason, sizeof reason);
-        return pgx_copy_fail(cp, "%s: sending COPY data failed: %s", cp->name, reason);
+    /* In pieces of at most PGX_COPY_FLUSH: libpq grows its output buffer to the largest piece
+     * it is given and keeps it for the connection's life (a row of a large case's record was
+     * a megabyte); the server joins COPY data cut anywhere. */
+    for (size_t at = 0; at < cp->len; at += PGX_COPY_FLUSH) {
+        size_t n = cp->len - at < PGX_COPY_FLUSH ? cp->len - at : PGX_COPY_FLUSH;
+        if (PQputCopyData(cp->conn, cp->buf + at, (int)n) != 1) {
+            char reason[400];
+            pgx_one_line(PQerrorMessage(cp->conn), reason, sizeof reason);
+            return pgx_copy_fail(cp, "%s: sending COPY data failed: %s", cp->name, reason);
+        }
     }
     cp->len = 0;
     return 0;
