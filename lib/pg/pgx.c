@@ -32,6 +32,7 @@
 #include "lib/base/log.h"
 
 #define PGX_COPY_FLUSH (64 * 1024)
+#define PGX_COPY_SLICE (32 * 1024) /* bytes of a long value escaped at a time */
 
 _Thread_local char pgx_sqlstate[6];
 static pgx_error_hook pgx_hook;
@@ -639,45 +640,61 @@ int pgx_copy_begin(pgx_copy *cp, PGconn *conn, const char *name, const char *sql
     return 0;
 }
 
-int pgx_copy_field_len(pgx_copy *cp, const char *value, size_t len)
+/* Appends value[0..len) in COPY's text escaping. */
+static int pgx_copy_escape(pgx_copy *cp, const char *value, size_t len)
 {
-    if (cp->failed) return -1;
-    /* Worst case: separator, then every byte escaped to two. */
-    if (pgx_copy_reserve(cp, 1 + 2 * len + 2) != 0) return -1;
+    /* Worst case: every byte escaped to two. */
+    if (pgx_copy_reserve(cp, 2 * len) != 0) return -1;
     char *out = cp->buf + cp->len;
-    if (cp->fields_in_row++) *out++ = '\t';
-    if (!value) {
-        memcpy(out, "\\N", 2);
-        out += 2;
-    } else {
-        for (size_t i = 0; i < len; i++) {
-            char c = value[i];
-            switch (c) {
-            case '\\':
-                *out++ = '\\';
-                *out++ = '\\';
-                break;
-            case '\n':
-                *out++ = '\\';
-                *out++ = 'n';
-                break;
-            case '\r':
-                *out++ = '\\';
-                *out++ = 'r';
-                break;
-            case '\t':
-                *out++ = '\\';
-                *out++ = 't';
-                break;
-            case '\0':
-                return pgx_copy_fail(cp, "%s: field %d holds a NUL byte, which text cannot carry",
-                                     cp->name, cp->fields_in_row);
-            default:
-                *out++ = c;
-            }
+    for (size_t i = 0; i < len; i++) {
+        char c = value[i];
+        switch (c) {
+        case '\\':
+            *out++ = '\\';
+            *out++ = '\\';
+            break;
+        case '\n':
+            *out++ = '\\';
+            *out++ = 'n';
+            break;
+        case '\r':
+            *out++ = '\\';
+            *out++ = 'r';
+            break;
+        case '\t':
+            *out++ = '\\';
+            *out++ = 't';
+            break;
+        case '\0':
+            return pgx_copy_fail(cp, "%s: field %d holds a NUL byte, which text cannot carry",
+                                 cp->name, cp->fields_in_row);
+        default:
+            *out++ = c;
         }
     }
     cp->len = (size_t)(out - cp->buf);
+    return 0;
+}
+
+int pgx_copy_field_len(pgx_copy *cp, const char *value, size_t len)
+{
+    if (cp->failed) return -1;
+    /* Separator and \N at most; the value follows in slices. */
+    if (pgx_copy_reserve(cp, 3) != 0) return -1;
+    if (cp->fields_in_row++) cp->buf[cp->len++] = '\t';
+    if (!value) {
+        memcpy(cp->buf + cp->len, "\\N", 2);
+        cp->len += 2;
+        return 0;
+    }
+    /* A long value (a large case's record) is escaped and sent a slice at a time, so the
+     * buffer stays near PGX_COPY_FLUSH instead of twice the largest value: COPY data may be
+     * cut anywhere, even inside a field. */
+    for (size_t at = 0; at < len; at += PGX_COPY_SLICE) {
+        size_t n = len - at < PGX_COPY_SLICE ? len - at : PGX_COPY_SLICE;
+        if (pgx_copy_escape(cp, value + at, n) != 0) return -1;
+        if (len > PGX_COPY_SLICE && cp->len >= PGX_COPY_FLUSH && pgx_copy_flush(cp) != 0) return -1;
+    }
     return 0;
 }
 
