@@ -640,7 +640,8 @@ int cmd_produce(int argc, char **argv)
 
     schema_set *schemas = NULL;
     registry_client *registry = NULL;
-    if (!o.raw && schema_source_open(cfg, &schemas, &registry, err, sizeof err) != 0) {
+    if (!o.raw && schema_source_open_writer(cfg, EVENTS_SCHEMA_INCIDENT_EVENT, &schemas, &registry,
+                                            err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: schemas: %s\n", err);
         config_free(cfg);
         return MNI_EXIT_FAILURE;
