@@ -166,27 +166,50 @@ static char *produce_strdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-/* Appends a copy of value[0..len) with key and event id (each may be NULL). */
-static int produce_batch_add(produce_batch *b, const void *value, size_t len, const char *key,
-                             const char *event_id)
+/* Appends value (malloc'd, len bytes; owned by the batch from now on, even on failure) with
+ * key and event id (each may be NULL; copied). */
+static int produce_batch_push(produce_batch *b, void *value, size_t len, const char *key,
+                              const char *event_id)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         produce_msg *msgs = realloc(b->msgs, cap * sizeof *msgs);
-        if (!msgs) return -1;
+        if (!msgs) {
+            free(value);
+            return -1;
+        }
         b->msgs = msgs;
         b->cap = cap;
     }
-    produce_msg m = {malloc(len ? len : 1), len, produce_strdup(key), produce_strdup(event_id)};
+    produce_msg m = {value, len, produce_strdup(key), produce_strdup(event_id)};
     if (!m.value || (key && !m.key) || (event_id && !m.event_id)) {
         free(m.value);
         free(m.key);
         free(m.event_id);
         return -1;
     }
-    if (len) memcpy(m.value, value, len);
     b->msgs[b->n++] = m;
     return 0;
+}
+
+/* Appends a copy of value[0..len). */
+static int produce_batch_add(produce_batch *b, const void *value, size_t len, const char *key,
+                             const char *event_id)
+{
+    void *copy = malloc(len ? len : 1);
+    if (copy && len) memcpy(copy, value, len);
+    return produce_batch_push(b, copy, len, key, event_id);
+}
+
+/* Appends the message encoded in buf, taking its bytes rather than copying them (a W2 file is
+ * megabytes of messages), trimmed to their length; buf is left empty for the next. */
+static int produce_batch_take(produce_batch *b, wire_buf *buf, const char *key,
+                              const char *event_id)
+{
+    void *value = buf->data, *trimmed = realloc(value, buf->len ? buf->len : 1);
+    size_t len = buf->len;
+    wire_buf_init(buf);
+    return produce_batch_push(b, trimmed ? trimmed : value, len, key, event_id);
 }
 
 typedef struct {
@@ -277,8 +300,8 @@ static int produce_read(const produce_opts *o, const schema_set *schemas, FILE *
             }
             continue;
         }
-        if (bad == 0 && produce_batch_add(b, buf.data, buf.len, o->key ? o->key : ev.incident_id,
-                                          ev.event_id) != 0) {
+        if (bad == 0 &&
+            produce_batch_take(b, &buf, o->key ? o->key : ev.incident_id, ev.event_id) != 0) {
             rc = MNI_EXIT_FAILURE;
             break;
         }
@@ -368,7 +391,8 @@ static kq_producer *produce_producer(const produce_opts *o, const config *cfg)
     return p;
 }
 
-/* Sends every message of b to topic, paced unless --no-pace, and checks every delivery. */
+/* Sends every message of b to topic, paced unless --no-pace, and checks every delivery. The
+ * producer borrows each message's bytes (kq_produce_borrowed): b outlives it. */
 static int produce_send(const produce_opts *o, const config *cfg, const char *topic,
                         const produce_batch *b)
 {
@@ -388,8 +412,8 @@ static int produce_send(const produce_opts *o, const config *cfg, const char *to
         if (pace && produce_pace_admit(pace, m->key, keylen, bytes, err, sizeof err) != 0) {
             fprintf(stderr, "mni produce: message %zu of %zu: %s\n", i + 1, b->n, err);
             rc = MNI_EXIT_FAILURE;
-        } else if (kq_produce(p, topic, m->key, keylen, m->value, m->len, &h, m->event_id ? 1 : 0,
-                              err, sizeof err) != 0) {
+        } else if (kq_produce_borrowed(p, topic, m->key, keylen, m->value, m->len, &h,
+                                       m->event_id ? 1 : 0, err, sizeof err) != 0) {
             fprintf(stderr, "mni produce: message %zu of %zu: %s\n", i + 1, b->n, err);
             rc = MNI_EXIT_FAILURE;
         }
@@ -640,7 +664,8 @@ int cmd_produce(int argc, char **argv)
 
     schema_set *schemas = NULL;
     registry_client *registry = NULL;
-    if (!o.raw && schema_source_open(cfg, &schemas, &registry, err, sizeof err) != 0) {
+    if (!o.raw && schema_source_open_writer(cfg, EVENTS_SCHEMA_INCIDENT_EVENT, &schemas, &registry,
+                                            err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: schemas: %s\n", err);
         config_free(cfg);
         return MNI_EXIT_FAILURE;

@@ -60,6 +60,8 @@
  * Ownership. kq_producer_new/kq_producer_close and kq_consumer_new/kq_consumer_close pair up.
  * Messages returned by kq_consume_batch() belong to the caller until kq_messages_destroy().
  * kq_produce() copies key, value and headers; the caller keeps its buffers.
+ * kq_produce_borrowed() copies key and headers but only points at value: the caller keeps it
+ * valid and unchanged until kq_producer_close() has returned.
  */
 #ifndef MNI_KQ_H
 #define MNI_KQ_H
@@ -115,6 +117,12 @@ kq_producer *kq_producer_new(const kq_prop *props, size_t nprops, char *err, siz
  * delivery itself is known only after kq_producer_flush_checked(). */
 int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen, const void *value,
                size_t vlen, const kq_header *headers, size_t nheaders, char *err, size_t errlen);
+/* kq_produce without the copy of value (see Ownership above): for a caller that holds every
+ * message until the producer is closed anyway (mni produce's batch), one copy of each message
+ * less; librdkafka still copies a small message (up to message.copy.max.bytes) into its request. */
+int kq_produce_borrowed(kq_producer *p, const char *topic, const void *key, size_t keylen,
+                        const void *value, size_t vlen, const kq_header *headers, size_t nheaders,
+                        char *err, size_t errlen);
 
 /* Waits up to timeout_ms for every message queued since the previous check to be delivered or to
  * fail. Returns 0 only when all of them were delivered; -1 when any failed, when some are still

@@ -119,10 +119,11 @@ static void kq_produce_error(kq_producer *p, const char *topic, rd_kafka_resp_er
         errbuf_fail(err, errlen, "produce to %s: %s", topic, rd_kafka_err2str(e));
 }
 
-/* Produces with hdrs (may be NULL), whose ownership this takes whatever the outcome. */
-static int kq_produce_owned(kq_producer *p, const char *topic, const void *key, size_t keylen,
-                            const void *value, size_t vlen, rd_kafka_headers_t *hdrs, char *err,
-                            size_t errlen)
+/* Produces with hdrs (may be NULL), whose ownership this takes whatever the outcome; msgflags
+ * RD_KAFKA_MSG_F_COPY, or 0 for a borrowed value (kq_produce_borrowed). */
+static int kq_produce_flags(kq_producer *p, const char *topic, const void *key, size_t keylen,
+                            const void *value, size_t vlen, rd_kafka_headers_t *hdrs, int msgflags,
+                            char *err, size_t errlen)
 {
     rd_kafka_resp_err_t e;
 
@@ -130,11 +131,12 @@ static int kq_produce_owned(kq_producer *p, const char *topic, const void *key, 
     if (!value) vlen = 0;
     for (;;) {
         /* The casts drop const only for the varargs type check; RD_KAFKA_MSG_F_COPY makes
-         * librdkafka copy the bytes before producev returns. */
+         * librdkafka copy the bytes before producev returns (the key is always copied), without
+         * it librdkafka only reads them (until delivery). */
         e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)key, keylen),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, vlen),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, vlen), RD_KAFKA_V_MSGFLAGS(msgflags),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         /* Room appears as delivery reports are served (or messages time out). */
         rd_kafka_poll(p->rk, 100);
@@ -164,8 +166,9 @@ static int kq_header_add(rd_kafka_headers_t *hdrs, const char *name, const void 
     return 0;
 }
 
-int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen, const void *value,
-               size_t vlen, const kq_header *headers, size_t nheaders, char *err, size_t errlen)
+static int kq_produce_with(kq_producer *p, const char *topic, const void *key, size_t keylen,
+                           const void *value, size_t vlen, const kq_header *headers,
+                           size_t nheaders, int msgflags, char *err, size_t errlen)
 {
     rd_kafka_headers_t *hdrs = NULL;
     size_t i;
@@ -185,7 +188,21 @@ int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen
             }
         }
     }
-    return kq_produce_owned(p, topic, key, keylen, value, vlen, hdrs, err, errlen);
+    return kq_produce_flags(p, topic, key, keylen, value, vlen, hdrs, msgflags, err, errlen);
+}
+
+int kq_produce(kq_producer *p, const char *topic, const void *key, size_t keylen, const void *value,
+               size_t vlen, const kq_header *headers, size_t nheaders, char *err, size_t errlen)
+{
+    return kq_produce_with(p, topic, key, keylen, value, vlen, headers, nheaders,
+                           RD_KAFKA_MSG_F_COPY, err, errlen);
+}
+
+int kq_produce_borrowed(kq_producer *p, const char *topic, const void *key, size_t keylen,
+                        const void *value, size_t vlen, const kq_header *headers, size_t nheaders,
+                        char *err, size_t errlen)
+{
+    return kq_produce_with(p, topic, key, keylen, value, vlen, headers, nheaders, 0, err, errlen);
 }
 
 int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
@@ -230,9 +247,9 @@ int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message
         return -1;
     }
     int no_key = (flags & KQ_DLQ_NO_KEY) != 0, no_value = (flags & KQ_DLQ_NO_VALUE) != 0;
-    return kq_produce_owned(p, dlq_topic, no_key ? NULL : orig->key, no_key ? 0 : orig->key_len,
-                            no_value ? NULL : orig->payload, no_value ? 0 : orig->len, hdrs, err,
-                            errlen);
+    return kq_produce_flags(p, dlq_topic, no_key ? NULL : orig->key, no_key ? 0 : orig->key_len,
+                            no_value ? NULL : orig->payload, no_value ? 0 : orig->len, hdrs,
+                            RD_KAFKA_MSG_F_COPY, err, errlen);
 }
 
 int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t errlen)

@@ -236,6 +236,10 @@ int mni_event_check_id(const char *field, const char *id, char *err, size_t errl
 /* Encodes ev with the current IncidentEvent schema of the set into out (framed). */
 int mni_event_encode(const schema_set *schemas, const mni_event *ev, wire_buf *out, char *err,
                      size_t errlen);
+/* The generic path alone (Avro C for every event), which mni_event_encode takes for all but
+ * the manifests events_fast.h writes: for tests comparing the two. */
+int mni_event_encode_generic(const schema_set *schemas, const mni_event *ev, wire_buf *out,
+                             char *err, size_t errlen);
 /* Decodes a framed message with its writer's schema (looked up by the frame's id), resolved
  * into the current version with defaults filled, then checked. On error ev is left empty. */
 int mni_event_decode(const schema_set *schemas, const uint8_t *msg, size_t len, mni_event *ev,

@@ -39,8 +39,8 @@ static const char *value_of(const config *cfg, const char *key)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-int schema_source_open(const config *cfg, schema_set **set, registry_client **registry, char *err,
-                       size_t errlen)
+static int ss_open(const config *cfg, const char *writer_of, schema_set **set,
+                   registry_client **registry, char *err, size_t errlen)
 {
     const char *url = value_of(cfg, "schema.registry.url");
     const char *user_info = value_of(cfg, "schema.registry.basic.auth.user.info");
@@ -59,6 +59,8 @@ int schema_source_open(const config *cfg, schema_set **set, registry_client **re
 
     *set = NULL;
     *registry = NULL;
+    if (url == NULL && writer_of != NULL)
+        return schema_set_load_default_writer(writer_of, set, err, errlen);
     if (schema_set_load_default(set, err, errlen) != 0) return -1;
     if (url == NULL) return 0;
 
@@ -117,6 +119,18 @@ fail:
     *set = NULL;
     *registry = NULL;
     return -1;
+}
+
+int schema_source_open(const config *cfg, schema_set **set, registry_client **registry, char *err,
+                       size_t errlen)
+{
+    return ss_open(cfg, NULL, set, registry, err, errlen);
+}
+
+int schema_source_open_writer(const config *cfg, const char *name, schema_set **set,
+                              registry_client **registry, char *err, size_t errlen)
+{
+    return ss_open(cfg, name, set, registry, err, errlen);
 }
 
 void schema_source_close(schema_set *set, registry_client *registry)

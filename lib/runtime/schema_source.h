@@ -35,6 +35,11 @@
 /* *registry is NULL when no registry is configured. */
 int schema_source_open(const config *cfg, schema_set **set, registry_client **registry, char *err,
                        size_t errlen);
+/* For a process that only writes record `name` (mni produce): without a registry, the set
+ * holds that record's current version alone (schema_set_load_writer); with one, the same as
+ * schema_source_open (attaching registers every record under its topic's subject). */
+int schema_source_open_writer(const config *cfg, const char *name, schema_set **set,
+                              registry_client **registry, char *err, size_t errlen);
 void schema_source_close(schema_set *set, registry_client *registry);
 
 #endif

@@ -547,9 +547,20 @@ static int es_load_files(const char *dir, json_t *files, json_t *defs, char *err
     return rc;
 }
 
-/* Reads ids.tsv and adds one entry per line. */
-static int es_load_ids(schema_set *set, const char *dir, json_t *files, json_t *defs, char *err,
-                       size_t errlen)
+/* Whether a current line's file declares record `only` (NULL: every record is wanted). A file
+ * whose name cannot be read is wanted, so that loading it reports what is wrong. */
+static bool es_wanted(json_t *root, const char *only)
+{
+    char full[ES_NAME_MAX], why[64];
+    return only == NULL || root == NULL ||
+           es_def_fullname(root, "", full, sizeof(full), "", why, sizeof(why)) != 0 ||
+           strcmp(full, only) == 0;
+}
+
+/* Reads ids.tsv and adds one entry per line (with only: only the current version of that
+ * record, history and other records skipped). */
+static int es_load_ids(schema_set *set, const char *dir, json_t *files, json_t *defs,
+                       const char *only, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     FILE *f;
@@ -591,6 +602,8 @@ static int es_load_ids(schema_set *set, const char *dir, json_t *files, json_t *
         }
         snprintf(where, sizeof(where), "%s:%d: %s", path, lineno, fields[1]);
         history = strncmp(fields[1], "history/", 8) == 0;
+        if (only != NULL && (history || !es_wanted(json_object_get(files, fields[1]), only)))
+            continue;
         if (history) {
             /* Frozen versions are self-contained: nothing from the current files goes in. */
             json_error_t jerr;
@@ -621,11 +634,13 @@ static int es_load_ids(schema_set *set, const char *dir, json_t *files, json_t *
     free(line);
     if (rc == 0 && ferror(f)) rc = errbuf_fail(err, errlen, "%s: read error", path);
     fclose(f);
+    if (rc == 0 && set->n == 0 && only != NULL)
+        rc = errbuf_fail(err, errlen, "%s: no current version of %s listed", path, only);
     if (rc == 0 && set->n == 0) rc = errbuf_fail(err, errlen, "%s: no schema listed", path);
     return rc;
 }
 
-int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen)
+static int es_load(const char *dir, const char *only, schema_set **out, char *err, size_t errlen)
 {
     schema_set *set = calloc(1, sizeof(*set));
     json_t *files = json_object(), *defs = json_object();
@@ -636,7 +651,7 @@ int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen)
         rc = errbuf_fail(err, errlen, "out of memory");
     else
         rc = es_load_files(dir, files, defs, err, errlen);
-    if (rc == 0) rc = es_load_ids(set, dir, files, defs, err, errlen);
+    if (rc == 0) rc = es_load_ids(set, dir, files, defs, only, err, errlen);
     if (rc == 0) rc = es_link(set, err, errlen);
     json_decref(files);
     json_decref(defs);
@@ -648,6 +663,17 @@ int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen)
     return 0;
 }
 
+int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen)
+{
+    return es_load(dir, NULL, out, err, errlen);
+}
+
+int schema_set_load_writer(const char *dir, const char *name, schema_set **out, char *err,
+                           size_t errlen)
+{
+    return es_load(dir, name, out, err, errlen);
+}
+
 int schema_set_load_default(schema_set **out, char *err, size_t errlen)
 {
     char dir[PATH_MAX];
@@ -655,4 +681,13 @@ int schema_set_load_default(schema_set **out, char *err, size_t errlen)
     *out = NULL;
     if (schema_set_find_dir(dir, sizeof(dir), err, errlen) != 0) return -1;
     return schema_set_load(dir, out, err, errlen);
+}
+
+int schema_set_load_default_writer(const char *name, schema_set **out, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+
+    *out = NULL;
+    if (schema_set_find_dir(dir, sizeof(dir), err, errlen) != 0) return -1;
+    return schema_set_load_writer(dir, name, out, err, errlen);
 }

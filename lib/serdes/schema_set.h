@@ -64,6 +64,13 @@ int schema_set_find_dir(char *out, size_t outlen, char *err, size_t errlen);
 int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen);
 /* schema_set_find_dir + schema_set_load. */
 int schema_set_load_default(schema_set **out, char *err, size_t errlen);
+/* For a process that writes record `name` and reads nothing (mni produce): only the current
+ * version of that record (every .avsc file is still parsed, as its definitions may be
+ * inlined), no history and no other record, so none of their parsing and checks at start-up.
+ * A set with nothing else: schema_set_by_id knows that one id only. */
+int schema_set_load_writer(const char *dir, const char *name, schema_set **out, char *err,
+                           size_t errlen);
+int schema_set_load_default_writer(const char *name, schema_set **out, char *err, size_t errlen);
 void schema_set_free(schema_set *set);
 
 /* Adds a writer-only version (for example fetched from a registry): self-contained schema JSON

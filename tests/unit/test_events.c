@@ -383,6 +383,50 @@ static void test_schema_set(void **state)
     }
 }
 
+/* A writer's set (mni produce): the current envelope alone, the same schema under the same id
+ * as in the whole set, so what it encodes is what the full set encodes. */
+static void test_schema_set_writer(void **state)
+{
+    (void)state;
+    char dir[4096], err[512];
+    schema_set *w;
+    assert_int_equal(schema_set_find_dir(dir, sizeof dir, err, sizeof err), 0);
+    assert_int_equal(
+        schema_set_load_default_writer(EVENTS_SCHEMA_INCIDENT_EVENT, &w, err, sizeof err), 0);
+    assert_int_equal(schema_set_count(w), 1);
+    const schema_def *cur = schema_set_current(w, EVENTS_SCHEMA_INCIDENT_EVENT);
+    assert_non_null(cur);
+    assert_int_equal(cur->id, CURRENT_EVENT_ID);
+    assert_ptr_equal(cur->reader, cur);
+    assert_null(schema_set_by_id(w, 2));
+    assert_null(schema_set_current(w, EVENTS_SCHEMA_TICKET));
+    char *a = schema_set_text(cur), *b = schema_set_text(schema_set_by_id(S, CURRENT_EVENT_ID));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    mni_event ev;
+    mni_event_init(&ev);
+    wire_buf x, y;
+    wire_buf_init(&x);
+    wire_buf_init(&y);
+    for (int i = 0; i < N_SAMPLES; i++) {
+        sample(&ev, i);
+        assert_int_equal(mni_event_encode(w, &ev, &x, err, sizeof err), 0);
+        assert_int_equal(mni_event_encode(S, &ev, &y, err, sizeof err), 0);
+        assert_int_equal(x.len, y.len);
+        assert_memory_equal(x.data, y.data, x.len);
+    }
+    wire_buf_free(&x);
+    wire_buf_free(&y);
+    mni_event_free(&ev);
+    schema_set_free(w);
+    assert_int_equal(schema_set_load_writer(dir, "jp.mni.Nope", &w, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no current version of jp.mni.Nope listed"));
+    assert_null(w);
+}
+
 /* Removes "doc" attributes everywhere: documentation may change under an id, nothing else. */
 static void strip_docs(json_t *j)
 {
@@ -1345,6 +1389,7 @@ int main(void)
     if (getenv("MNI_SCHEMA_DUMP") != NULL) return dump_schema(getenv("MNI_SCHEMA_DUMP"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_set),
+        cmocka_unit_test(test_schema_set_writer),
         cmocka_unit_test(test_schema_fingerprints),
         cmocka_unit_test(test_avro_roundtrip_all_kinds),
         cmocka_unit_test(test_json_roundtrip_all_kinds),

@@ -93,7 +93,7 @@ static void encode_line(const char *line, wire_buf *out)
     char err[512];
     mni_event_init(&ev);
     if (mni_event_from_json_text(line, strlen(line), &ev, err, sizeof err) != 0 ||
-        mni_event_encode(S, &ev, out, err, sizeof err) != 0)
+        mni_event_encode_generic(S, &ev, out, err, sizeof err) != 0)
         fail_msg("%s: %s", line, err);
     mni_event_free(&ev);
 }
