@@ -1,6 +1,6 @@
 /*
  * pgx: the thin libpq layer every worker and the CLI use: connect, run statements, transactions,
- * prepared statements, COPY, and the schema migration runner.
+ * prepared statements, COPY, pipelines (libpq pipeline mode), and the schema migration runner.
  *
  * Error idiom: every function returns 0 on success and -1 on failure (pointer-returning ones
  * NULL), and writes one line into the caller's buffer (err, errlen): the statement's name, the
