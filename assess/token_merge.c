@@ -189,25 +189,22 @@ static size_t case_of(const strset *cases, const char *incident_id, const char *
     return *last_case;
 }
 
-/* Runs an INSERT ... RETURNING incident_id[, client_id], token (binary) and credits each row
- * it inserted to the manifest that staged it, found in C's own sets. */
-static int merge_into(PGconn *pg, token_table *t, const strset *cases, const char *name,
-                      const char *sql, int per_client, char *err, size_t errlen)
+/* Credits each row of an INSERT ... RETURNING incident_id[, client_id], token (binary) to the
+ * manifest that staged it, found in C's own sets. */
+static int credit_rows(token_table *t, const strset *cases, const PGresult *res, const char *name,
+                       int per_client, char *err, size_t errlen)
 {
-    PGresult *res = pgx_query_binary(pg, name, sql, 0, NULL, err, errlen);
-    if (!res) return -1;
     const char *last_incident = NULL, *last_client = NULL;
     size_t last_case = 0;
     uint64_t client_hash = 0;
-    int token_col = per_client ? 2 : 1, rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+    int token_col = per_client ? 2 : 1;
+    for (int r = 0; r < PQntuples(res); r++) {
         const char *incident = PQgetvalue(res, r, 0);
         const char *client = per_client ? PQgetvalue(res, r, 1) : NULL;
         const unsigned char *bin = (const unsigned char *)PQgetvalue(res, r, token_col);
         if (PQgetlength(res, r, token_col) != MNI_EVENT_TOKEN_LEN / 2) {
             snprintf(err, errlen, "%s: a returned token is not 32 bytes", name);
-            rc = -1;
-            break;
+            return -1;
         }
         char hex[MNI_EVENT_TOKEN_LEN + 1];
         digest_hex(bin, MNI_EVENT_TOKEN_LEN / 2, hex);
@@ -221,8 +218,7 @@ static int merge_into(PGconn *pg, token_table *t, const strset *cases, const cha
                                                    client, client_hash, hex, &slot);
         if (ref < 0) {
             snprintf(err, errlen, "%s: a returned row was not staged by this batch", name);
-            rc = -1;
-            break;
+            return -1;
         }
         token_merge_item *item = &t->items[t->refs[ref].item];
         if (per_client)
@@ -230,7 +226,63 @@ static int merge_into(PGconn *pg, token_table *t, const strset *cases, const cha
         else
             item->new_persons++;
     }
-    PQclear(res);
+    return 0;
+}
+
+/* The statements after the COPY. Rows go in in key order (every merge takes its index locks in
+ * one order; neighbours share pages); RETURNING says which were new. The staging table is
+ * emptied now, not at commit (a savepoint-per-event retry merges again in the same
+ * transaction): ON COMMIT DELETE ROWS would truncate it once more at every commit
+ * (batch_store_prepare says what that costs). */
+static const struct {
+    const char *name, *sql;
+    int credits; /* 1: per client, 0: per incident, -1: no rows */
+} merge_steps[] = {
+    {"merge.client_tokens",
+     "INSERT INTO exposure_tokens (incident_id, client_id, token) "
+     "SELECT incident_id, client_id, token FROM assess_tokens "
+     "ORDER BY incident_id, client_id, token "
+     "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token",
+     1},
+    {"merge.persons",
+     "INSERT INTO incident_persons (incident_id, token) "
+     "SELECT incident_id, token FROM assess_tokens WHERE first_in_incident "
+     "ORDER BY token, incident_id ON CONFLICT DO NOTHING "
+     "RETURNING incident_id, token",
+     0},
+    {"merge.clear", "TRUNCATE assess_tokens", -1},
+};
+#define MERGE_STEPS (sizeof merge_steps / sizeof merge_steps[0])
+
+/* Runs merge_steps in one pipeline (pgx_pipeline_send): the server goes from one to the next
+ * without a round trip, and runs the second merge while C credits the rows of the first; in
+ * order and in the batch's transaction, exactly as one by one. */
+static int run_merges(PGconn *pg, token_table *t, const strset *cases, char *err, size_t errlen)
+{
+    const char *sqls[MERGE_STEPS];
+    int binary[MERGE_STEPS];
+    for (size_t i = 0; i < MERGE_STEPS; i++) {
+        sqls[i] = merge_steps[i].sql;
+        binary[i] = merge_steps[i].credits >= 0;
+    }
+    pgx_pipeline pl;
+    int rc = pgx_pipeline_send(&pl, pg, MERGE_STEPS, sqls, binary, err, errlen);
+    for (size_t i = 0; i < MERGE_STEPS && rc == 0; i++) {
+        PGresult *res = pgx_pipeline_next(&pl, merge_steps[i].name, err, errlen);
+        if (!res) {
+            rc = -1;
+            break;
+        }
+        if (merge_steps[i].credits >= 0)
+            rc = credit_rows(t, cases, res, merge_steps[i].name, merge_steps[i].credits, err,
+                             errlen);
+        PQclear(res);
+    }
+    char end_err[256];
+    if (pgx_pipeline_end(&pl, end_err, sizeof end_err) != 0 && rc == 0) {
+        snprintf(err, errlen, "merge: %s", end_err);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -267,26 +319,9 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < items[i].ev->body.manifest.n_tokens; j++)
             t.refs[k++] = (token_ref){(uint32_t)i, (uint32_t)j};
-    if (token_merge_prepare(pg, err, errlen) != 0 || copy_tokens(pg, &t, n_refs, err, errlen) != 0)
-        goto done;
-    /* Rows go in in key order (every merge takes its index locks in one order; neighbours share
-     * pages); RETURNING says which were new. */
-    if (merge_into(pg, &t, &cases, "merge.client_tokens",
-                   "INSERT INTO exposure_tokens (incident_id, client_id, token) "
-                   "SELECT incident_id, client_id, token FROM assess_tokens "
-                   "ORDER BY incident_id, client_id, token "
-                   "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token",
-                   1, err, errlen) != 0 ||
-        merge_into(pg, &t, &cases, "merge.persons",
-                   "INSERT INTO incident_persons (incident_id, token) "
-                   "SELECT incident_id, token FROM assess_tokens WHERE first_in_incident "
-                   "ORDER BY token, incident_id ON CONFLICT DO NOTHING "
-                   "RETURNING incident_id, token",
-                   0, err, errlen) != 0 ||
-        /* Emptied now, not at commit (a savepoint-per-event retry merges again in the same
-         * transaction): ON COMMIT DELETE ROWS would truncate it once more at every commit
-         * (batch_store_prepare says what that costs). */
-        pgx_exec(pg, "merge.clear", "TRUNCATE assess_tokens", err, errlen) != 0)
+    if (token_merge_prepare(pg, err, errlen) != 0 ||
+        copy_tokens(pg, &t, n_refs, err, errlen) != 0 ||
+        run_merges(pg, &t, &cases, err, errlen) != 0)
         goto done;
     rc = 0;
 done:

@@ -11,9 +11,12 @@
  *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident) into a
  *      session-local staging table, sorted in C in the first merge's order (its sort in
  *      PostgreSQL then only checks it).
- *   3. Two statements, each an INSERT ... ON CONFLICT DO NOTHING RETURNING into one set,
- *      joined back to the staging rows and counted per seq: the rows a manifest brought that
- *      neither the stored set nor an earlier manifest of the batch held.
+ *   3. Two statements, each an INSERT ... ON CONFLICT DO NOTHING RETURNING into one set, whose
+ *      rows C credits to the manifest that staged them (found in its sets of step 1): the rows
+ *      a manifest brought that neither the stored set nor an earlier manifest of the batch
+ *      held. Both go in one pipeline with the staging table's TRUNCATE (lib/pg/pgx.h): the
+ *      server runs the second merge while C credits the first one's rows, with no round trip
+ *      between them (bench/README.md "Where W2's time goes inside mni-assess").
  * A manifest is attributed exactly the tokens that were new at its position in the stream,
  * which is what applying the manifests one by one would have found.
  *

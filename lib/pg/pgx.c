@@ -828,3 +828,79 @@ int pgx_copy_abort(pgx_copy *cp, const char *reason, char *err, size_t errlen)
     cp->buf = NULL;
     return rc;
 }
+
+/* ---- pipelines ---- */
+
+int pgx_pipeline_send(pgx_pipeline *pl, PGconn *conn, size_t n, const char *const *sqls,
+                      const int *binary, char *err, size_t errlen)
+{
+    *pl = (pgx_pipeline){.conn = conn};
+    pgx_sqlstate[0] = '\0';
+    if (PQenterPipelineMode(conn) != 1) {
+        pgx_one_line(PQerrorMessage(conn), err, errlen);
+        return -1;
+    }
+    /* A flush request after each statement: the server otherwise keeps a finished statement's
+     * last bytes in its output buffer until the next statement's output pushes them out, and
+     * the caller would get each result only once the next statement is done. */
+    while (pl->sent < n &&
+           PQsendQueryParams(conn, sqls[pl->sent], 0, NULL, NULL, NULL, NULL, binary[pl->sent]) ==
+               1 &&
+           PQsendFlushRequest(conn) == 1)
+        pl->sent++;
+    pl->synced = PQpipelineSync(conn) == 1;
+    if (pl->sent == n && pl->synced) return 0;
+    pgx_one_line(PQerrorMessage(conn), err, errlen);
+    return -1;
+}
+
+PGresult *pgx_pipeline_next(pgx_pipeline *pl, const char *name, char *err, size_t errlen)
+{
+    if (pl->taken >= pl->sent) {
+        errbuf_fail(err, errlen, "%s: not sent", name);
+        pgx_sqlstate[0] = '\0';
+        return NULL;
+    }
+    pl->taken++;
+    PGresult *res = PQgetResult(pl->conn), *more;
+    while ((more = PQgetResult(pl->conn)) != NULL) /* a statement's results end with NULL */
+        PQclear(more);
+    if (res && PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+        errbuf_fail(err, errlen, "%s: skipped after an earlier statement of its pipeline failed",
+                    name);
+        pgx_sqlstate[0] = '\0';
+        PQclear(res);
+        return NULL;
+    }
+    return pgx_check(pl->conn, res, name, true, err, errlen) == 0 ? res : NULL;
+}
+
+int pgx_pipeline_end(pgx_pipeline *pl, char *err, size_t errlen)
+{
+    PGconn *conn = pl->conn;
+    if (!pl->synced) pl->synced = PQpipelineSync(conn) == 1;
+    /* The results of the statements not taken (each ended by a NULL), then the sync point's;
+     * PQgetResult waits for them. The bound only guards against a libpq that would answer NULL
+     * forever. */
+    size_t nulls = 0, bound = 2 * (pl->sent - pl->taken) + 8;
+    while (pl->synced && PQstatus(conn) == CONNECTION_OK && nulls <= bound) {
+        PGresult *res = PQgetResult(conn);
+        if (!res) {
+            nulls++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) break;
+    }
+    pl->taken = pl->sent;
+    if (PQexitPipelineMode(conn) == 1) return 0;
+    errbuf_fail(err, errlen, "leaving pipeline mode: %s; reconnecting",
+                PQstatus(conn) == CONNECTION_OK ? "results are still pending"
+                                                : "the connection is broken");
+    pgx_sqlstate[0] = '\0';
+    /* A connection left in pipeline mode would refuse every later call: start a new session
+     * (the transaction is lost, as the caller's failure implies anyway). */
+    PQreset(conn);
+    return -1;
+}

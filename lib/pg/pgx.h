@@ -1,6 +1,6 @@
 /*
  * pgx: the thin libpq layer every worker and the CLI use: connect, run statements, transactions,
- * prepared statements, COPY, and the schema migration runner.
+ * prepared statements, COPY, pipelines (libpq pipeline mode), and the schema migration runner.
  *
  * Error idiom: every function returns 0 on success and -1 on failure (pointer-returning ones
  * NULL), and writes one line into the caller's buffer (err, errlen): the statement's name, the
@@ -161,5 +161,32 @@ int pgx_copy_bin_row(pgx_copy *cp, int n_fields);
 int pgx_copy_bin_bytes(pgx_copy *cp, const void *data, size_t len); /* bytea, text */
 int pgx_copy_bin_int4(pgx_copy *cp, int32_t value);                 /* integer */
 int pgx_copy_bin_bool(pgx_copy *cp, int value);                     /* boolean */
+
+/* ---- pipelines (libpq pipeline mode) ----
+ *
+ *   pgx_pipeline pl;
+ *   if (pgx_pipeline_send(&pl, conn, n, sqls, binary, err, len) == 0)
+ *       for each statement i: res = pgx_pipeline_next(&pl, names[i], err, len);
+ *                             if (!res) break; ...; PQclear(res);
+ *   if (pgx_pipeline_end(&pl, err, len)) fail;          (always, whatever happened before)
+ *
+ * Statements without parameters are sent at once, with a sync point after them: the server
+ * runs each as soon as the one before has finished, without a round trip, while the caller
+ * handles the results before. They run in order and in the caller's transaction, as one by
+ * one would run them; the first that fails makes the server skip the rest (the transaction is
+ * then failed, as after any failed statement). pgx_pipeline_next returns the next statement's
+ * result checked like pgx_query's (NULL: err and pgx_last_sqlstate say why; a statement that
+ * was skipped or never sent is a failure too). pgx_pipeline_end reads what is left up to the
+ * sync point and leaves pipeline mode, so the connection takes ordinary calls again. */
+typedef struct {
+    PGconn *conn;
+    size_t sent, taken; /* statements sent; results handed out or failed */
+    int synced;         /* the sync point went out */
+} pgx_pipeline;
+
+int pgx_pipeline_send(pgx_pipeline *pl, PGconn *conn, size_t n, const char *const *sqls,
+                      const int *binary, char *err, size_t errlen);
+PGresult *pgx_pipeline_next(pgx_pipeline *pl, const char *name, char *err, size_t errlen);
+int pgx_pipeline_end(pgx_pipeline *pl, char *err, size_t errlen);
 
 #endif

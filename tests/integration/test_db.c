@@ -30,6 +30,11 @@
  *                             and the connection stays usable.
  *   copy_binary_roundtrip     pgx_copy in binary format carries every byte value, integers of
  *                             every width and sign, booleans; a short row fails at pgx_copy_end.
+ *   pipeline_in_order         pgx_pipeline runs its statements in order in the caller's
+ *                             transaction and hands out each result (binary where asked); a
+ *                             failing statement reports its SQLSTATE, the ones after it are
+ *                             skipped, and the connection takes ordinary calls again after
+ *                             pgx_pipeline_end (the transaction rolls back to a savepoint).
  *   connect_with_settings     pgx_connect_with's server settings hold for the session, after
  *                             PQreset too, and win over the connection string's own options,
  *                             which are kept otherwise (pg.synchronous_commit of the workers).
@@ -718,6 +723,62 @@ static void copy_binary_roundtrip(void **state)
     assert_string_equal(query_value(db->conn, "SELECT count(*) FROM cb"), "3000");
 }
 
+static void pipeline_in_order(void **state)
+{
+    testenv_db *db = *state;
+    char err[512];
+    exec_ok(db->conn, "CREATE TABLE pl (k integer PRIMARY KEY, b bytea)");
+    exec_ok(db->conn, "BEGIN");
+    const char *sqls[] = {"INSERT INTO pl VALUES (1, '\\x0102'), (2, '\\x03') RETURNING k, b",
+                          "INSERT INTO pl SELECT k + 10, b FROM pl ORDER BY k RETURNING k",
+                          "SELECT count(*) FROM pl"};
+    const int binary[] = {1, 0, 0};
+    pgx_pipeline pl;
+    assert_int_equal(pgx_pipeline_send(&pl, db->conn, 3, sqls, binary, err, sizeof err), 0);
+    PGresult *res = pgx_pipeline_next(&pl, "pl.first", err, sizeof err);
+    assert_non_null(res);
+    assert_int_equal(PQntuples(res), 2);
+    assert_int_equal(PQfformat(res, 1), 1); /* binary: the bytea's own bytes */
+    assert_int_equal(PQgetlength(res, 0, 1), 2);
+    assert_memory_equal(PQgetvalue(res, 0, 1), "\x01\x02", 2);
+    PQclear(res);
+    res = pgx_pipeline_next(&pl, "pl.second", err, sizeof err);
+    assert_non_null(res);
+    assert_int_equal(PQntuples(res), 2); /* it saw the first statement's rows */
+    assert_string_equal(PQgetvalue(res, 0, 0), "11");
+    PQclear(res);
+    res = pgx_pipeline_next(&pl, "pl.third", err, sizeof err);
+    assert_non_null(res);
+    assert_string_equal(PQgetvalue(res, 0, 0), "4");
+    PQclear(res);
+    assert_int_equal(pgx_pipeline_end(&pl, err, sizeof err), 0);
+    exec_ok(db->conn, "SAVEPOINT s");
+
+    /* The second statement fails: its SQLSTATE is reported, the third is skipped. */
+    const char *bad[] = {"INSERT INTO pl VALUES (20, NULL)", "INSERT INTO pl VALUES (1, NULL)",
+                         "INSERT INTO pl VALUES (21, NULL)"};
+    const int text[] = {0, 0, 0};
+    assert_int_equal(pgx_pipeline_send(&pl, db->conn, 3, bad, text, err, sizeof err), 0);
+    res = pgx_pipeline_next(&pl, "pl.ok", err, sizeof err);
+    assert_non_null(res);
+    PQclear(res);
+    assert_null(pgx_pipeline_next(&pl, "pl.duplicate", err, sizeof err));
+    assert_non_null(strstr(err, "pl.duplicate"));
+    assert_string_equal(pgx_last_sqlstate(), "23505");
+    assert_int_equal(pgx_pipeline_end(&pl, err, sizeof err), 0);
+    /* Ended early or not, the connection is out of pipeline mode and usable. */
+    exec_ok(db->conn, "ROLLBACK TO SAVEPOINT s");
+    exec_ok(db->conn, "COMMIT");
+    assert_string_equal(query_value(db->conn, "SELECT string_agg(k::text, ',' ORDER BY k) FROM pl"),
+                        "1,2,11,12");
+
+    /* Not a statement of the pipeline: every result taken, or none. */
+    assert_int_equal(pgx_pipeline_send(&pl, db->conn, 1, &sqls[2], text, err, sizeof err), 0);
+    assert_int_equal(pgx_pipeline_end(&pl, err, sizeof err), 0);
+    assert_null(pgx_pipeline_next(&pl, "pl.none", err, sizeof err));
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM pl"), "4");
+}
+
 static void conninfo_helpers(void **state)
 {
     (void)state;
@@ -806,6 +867,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(commit_after_error, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(copy_roundtrip, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(copy_binary_roundtrip, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(pipeline_in_order, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(connect_with_settings, setup_empty_db, teardown_db),
         cmocka_unit_test(conninfo_helpers),
     };
