@@ -53,9 +53,6 @@ static int encode_task(const schema_set *schemas, const char *task_id, const cha
     return records_notify_task_encode(schemas, &t, out, err, errlen);
 }
 
-/* The verdict of an assessments row: in its payload (rows queued before migration 0009), else
- * the case version it names, put back together by case_verdict() in the claim (column 8). A
- * new reference. */
 /* The length of jsonb text (PostgreSQL writes ", " and ": ") once the space after each comma
  * and colon outside strings is dropped, as in the compact text a record carries. */
 static size_t compact_length(const char *text)
@@ -75,6 +72,9 @@ static size_t compact_length(const char *text)
     return n;
 }
 
+/* The verdict of an assessments row: in its payload (rows queued before migration 0009), else
+ * the case version it names, put back together by case_verdict() in the claim (column 8). A
+ * new reference. */
 static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, char *err,
                                   size_t errlen)
 {
