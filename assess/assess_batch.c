@@ -13,10 +13,11 @@
 #include "assess/batch_store.h"
 #include "assess/case_state.h"
 #include "assess/token_merge.h"
-#include "lib/base/buf.h"
 #include "lib/base/digest.h"
+#include "lib/base/log.h"
 #include "lib/base/strset.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/assessment_record.h"
 #include "lib/model/events.h"
 #include "lib/model/facts_json.h"
 #include "lib/model/records.h"
@@ -408,28 +409,29 @@ static char *task_record(assess_batch *ab, const char *task_id, const char *inci
     return record_text(ab);
 }
 
-static int buf_append(const char *text, size_t n, void *b)
-{
-    return buf_putn(b, text, n);
-}
-
-/* The CaseAssessment record of case c's new version, ready to send, as task_record gives it;
+/* The CaseAssessment record of case c's new version, ready to send, as task_record gives it:
+ * abridged when the whole verdict would not fit a message (lib/model/assessment_record.h);
  * NULL when it cannot be encoded (the relay then puts the verdict back together itself, with
- * case_verdict()). The facts are those the verdict was assessed from (the case as it is). */
+ * case_verdict(), or marks the row failed, saying why). The facts are those the verdict was
+ * assessed from (the case as it is). */
 static char *assessment_record(assess_batch *ab, const case_state *cs, const rules_verdict *v,
                                int version)
 {
-    /* The verdict's text, one client at a time (no JSON tree of every client); a text that
-     * cannot fit in a message makes no record. */
-    buf text;
-    buf_init(&text, WIRE_MAX_MESSAGE);
-    char why[256];
-    int rc = verdict_json_write(&cs->facts, v, buf_append, &text) == 0 && !text.failed
-                 ? outbox_assessment_record_of(ab->schemas, cs->incident_id, version, ab->now_ms, v,
-                                               text.data, &ab->record, why, sizeof why)
-                 : -1;
-    buf_free(&text);
-    return rc == 0 ? record_text(ab) : NULL;
+    char why[512];
+    assessment_record_info info;
+    if (assessment_record_make(ab->schemas, cs->incident_id, version, ab->now_ms, &cs->facts, v,
+                               &ab->record, &info, why, sizeof why) != 0) {
+        log_warn("assessment record not encodable; the relay will try from the verdict",
+                 LOG_STR("incident_id", cs->incident_id), LOG_INT("version", version),
+                 LOG_STR("error", why), LOG_END);
+        return NULL;
+    }
+    if (info.abridged)
+        log_info("assessment record abridged to fit a message",
+                 LOG_STR("incident_id", cs->incident_id), LOG_INT("version", version),
+                 LOG_INT("clients_total", (long long)info.clients_total),
+                 LOG_INT("clients_listed", (long long)info.clients_listed), LOG_END);
+    return record_text(ab);
 }
 
 /* One obligation of a new version: a task the first time it appears, a deadline row when its

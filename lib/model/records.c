@@ -99,6 +99,25 @@ static int ck_rules(const char *prefix, const char *const *rules, size_t n, char
     return 0;
 }
 
+/* What an abridged record says of itself agrees with what it lists. */
+static int ck_abridged(const records_case_assessment *a, char *err, size_t errlen)
+{
+    if (!a->abridged) {
+        if (a->full_verdict != NULL)
+            return errbuf_fail(err, errlen, "full_verdict: set on a record that is not abridged");
+        if (a->clients_total != 0 && a->clients_total != (int64_t)a->n_clients)
+            return errbuf_fail(err, errlen,
+                               "clients_total: %lld, but the record is not abridged and lists "
+                               "%zu clients",
+                               (long long)a->clients_total, a->n_clients);
+        return 0;
+    }
+    if (a->clients_total < (int64_t)a->n_clients)
+        return errbuf_fail(err, errlen, "clients_total: %lld is fewer than the %zu clients listed",
+                           (long long)a->clients_total, a->n_clients);
+    return ck_text("", "full_verdict", a->full_verdict, err, errlen);
+}
+
 static int ck_assessment(const records_case_assessment *a, char *err, size_t errlen)
 {
     const char *p = "";
@@ -136,7 +155,8 @@ static int ck_assessment(const records_case_assessment *a, char *err, size_t err
                            errlen) ||
                    ck_date("deadlines.", "final", a->deadlines.final, err, errlen) ||
                    ck_date("deadlines.", "appi_final", a->deadlines.appi_final, err, errlen) ||
-                   ck_text(p, "verdict_json", a->verdict_json, err, errlen)
+                   ck_text(p, "verdict_json", a->verdict_json, err, errlen) ||
+                   ck_abridged(a, err, errlen)
                ? -1
                : 0;
 }
@@ -234,6 +254,21 @@ static int w_opt_time(avro_value_t *rec, const char *prefix, const char *name, i
     return has < 0 ? -1 : 0;
 }
 
+static int w_bool(avro_value_t *rec, const char *prefix, const char *name, bool x, char *err,
+                  size_t errlen)
+{
+    avro_value_t v;
+    if (w_field(rec, prefix, name, &v, err, errlen)) return -1;
+    RC_AVRO(avro_value_set_boolean(&v, x ? 1 : 0));
+    return 0;
+}
+
+static int w_opt_long(avro_value_t *rec, const char *prefix, const char *name, int64_t x, char *err,
+                      size_t errlen)
+{
+    return w_opt_time(rec, prefix, name, x, err, errlen); /* a count is never RECORDS_NO_TIME */
+}
+
 static int w_str_array(avro_value_t *rec, const char *prefix, const char *name,
                        const char *const *items, size_t n, char *err, size_t errlen)
 {
@@ -299,6 +334,17 @@ static int r_long(avro_value_t *rec, const char *prefix, const char *name, int64
     return 0;
 }
 
+static int r_bool(avro_value_t *rec, const char *prefix, const char *name, bool *out, char *err,
+                  size_t errlen)
+{
+    avro_value_t v;
+    int x;
+    if (r_field(rec, prefix, name, &v, err, errlen)) return -1;
+    RC_AVRO(avro_value_get_boolean(&v, &x));
+    *out = x != 0;
+    return 0;
+}
+
 /* A ["null", T] field: 1 with *branch when not null, 0 when null. */
 static int r_nullable(avro_value_t *rec, const char *prefix, const char *name, avro_value_t *branch,
                       char *err, size_t errlen)
@@ -327,6 +373,13 @@ static int r_opt_time(avro_value_t *rec, const char *prefix, const char *name, i
     *out = RECORDS_NO_TIME;
     if (has > 0) RC_AVRO(avro_value_get_long(&b, out));
     return has < 0 ? -1 : 0;
+}
+
+/* A ["null", "long"] count: RECORDS_NO_TIME when null (never a count). */
+static int r_opt_long(avro_value_t *rec, const char *prefix, const char *name, int64_t *out,
+                      char *err, size_t errlen)
+{
+    return r_opt_time(rec, prefix, name, out, err, errlen);
 }
 
 static int r_str_array(avro_value_t *rec, const char *prefix, const char *name, mni_arena *arena,
@@ -387,7 +440,35 @@ static int put_assessment(avro_value_t *rec, const records_case_assessment *a, c
                    w_opt_str(&dl, "deadlines.", "final", a->deadlines.final, err, errlen) ||
                    w_opt_str(&dl, "deadlines.", "appi_final", a->deadlines.appi_final, err,
                              errlen) ||
-                   w_str(rec, "", "verdict_json", a->verdict_json, err, errlen)
+                   w_str(rec, "", "verdict_json", a->verdict_json, err, errlen) ||
+                   w_bool(rec, "", "abridged", a->abridged, err, errlen) ||
+                   w_opt_long(rec, "", "clients_total",
+                              a->abridged ? a->clients_total : (int64_t)a->n_clients, err,
+                              errlen) ||
+                   w_opt_str(rec, "", "full_verdict", a->full_verdict, err, errlen)
+               ? -1
+               : 0;
+}
+
+/* The fields after clients: route, deadlines, verdict_json, and the abridgement (id 7). */
+static int get_assessment_tail(avro_value_t *rec, mni_arena *arena, records_case_assessment *a,
+                               char *err, size_t errlen)
+{
+    avro_value_t dl;
+    return r_str(rec, "", "route", arena, &a->route, err, errlen) ||
+                   r_field(rec, "", "deadlines", &dl, err, errlen) ||
+                   r_opt_str(&dl, "deadlines.", "preliminary_target", arena,
+                             &a->deadlines.preliminary_target, err, errlen) < 0 ||
+                   r_opt_str(&dl, "deadlines.", "preliminary_latest", arena,
+                             &a->deadlines.preliminary_latest, err, errlen) < 0 ||
+                   r_opt_str(&dl, "deadlines.", "final", arena, &a->deadlines.final, err, errlen) <
+                       0 ||
+                   r_opt_str(&dl, "deadlines.", "appi_final", arena, &a->deadlines.appi_final, err,
+                             errlen) < 0 ||
+                   r_str(rec, "", "verdict_json", arena, &a->verdict_json, err, errlen) ||
+                   r_bool(rec, "", "abridged", &a->abridged, err, errlen) ||
+                   r_opt_long(rec, "", "clients_total", &a->clients_total, err, errlen) ||
+                   r_opt_str(rec, "", "full_verdict", arena, &a->full_verdict, err, errlen) < 0
                ? -1
                : 0;
 }
@@ -396,7 +477,7 @@ static int get_assessment(avro_value_t *rec, mni_arena *arena, records_case_asse
                           char *err, size_t errlen)
 {
     const char *prefix = "", *name = "clients";
-    avro_value_t clients, dl;
+    avro_value_t clients;
     records_client *cs;
     size_t n;
 
@@ -426,19 +507,9 @@ static int get_assessment(avro_value_t *rec, mni_arena *arena, records_case_asse
     }
     a->clients = cs;
     a->n_clients = n;
-    return r_str(rec, "", "route", arena, &a->route, err, errlen) ||
-                   r_field(rec, "", "deadlines", &dl, err, errlen) ||
-                   r_opt_str(&dl, "deadlines.", "preliminary_target", arena,
-                             &a->deadlines.preliminary_target, err, errlen) < 0 ||
-                   r_opt_str(&dl, "deadlines.", "preliminary_latest", arena,
-                             &a->deadlines.preliminary_latest, err, errlen) < 0 ||
-                   r_opt_str(&dl, "deadlines.", "final", arena, &a->deadlines.final, err, errlen) <
-                       0 ||
-                   r_opt_str(&dl, "deadlines.", "appi_final", arena, &a->deadlines.appi_final, err,
-                             errlen) < 0 ||
-                   r_str(rec, "", "verdict_json", arena, &a->verdict_json, err, errlen)
-               ? -1
-               : 0;
+    if (get_assessment_tail(rec, arena, a, err, errlen) != 0) return -1;
+    if (a->clients_total == RECORDS_NO_TIME) a->clients_total = (int64_t)n; /* id 3: all listed */
+    return 0;
 }
 
 /* ---- NotifyTask ---- */

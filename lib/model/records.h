@@ -27,6 +27,7 @@
 #ifndef MNI_RECORDS_H
 #define MNI_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,14 @@ typedef struct {
         const char *appi_final;
     } deadlines;
     const char *verdict_json;
+    /* Schema id 7 on: an abridged record lists n_clients of its clients_total clients (and
+     * verdict_json is cut to the same clients) because the whole would not fit a message;
+     * full_verdict then says where the whole verdict is. Not abridged: full_verdict NULL and
+     * clients_total n_clients (an encoder takes 0 for that; a decoder of an id-3 record, which
+     * listed every client, gives n_clients). */
+    bool abridged;
+    int64_t clients_total;
+    const char *full_verdict;
 } records_case_assessment;
 
 typedef enum {

@@ -8,6 +8,7 @@
  */
 #include "lib/model/verdict_json.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -170,21 +171,25 @@ static int put_key(const sink *out, const char *key, bool first)
     return rc ? -1 : 0;
 }
 
-/* {"client":count,...} over the clients: their possible maxima, or their known counts. */
-static int put_counts(const sink *out, const rules_verdict *v, bool known)
+/* {"client":count,...} over the listed clients: their possible maxima, or their known counts. */
+static int put_counts(const sink *out, const rules_verdict *v, const bool *listed, bool known)
 {
+    bool first = true;
     if (put(out, "{") != 0) return -1;
     for (size_t i = 0; i < v->n_clients; i++) {
         const rules_client_verdict *c = &v->clients[i];
+        if (listed && !listed[i]) continue;
         char n[32];
         snprintf(n, sizeof n, "%" JSON_INTEGER_FORMAT,
                  (json_int_t)(known ? c->headcount_known : c->headcount));
-        if (put_key(out, c->client_id, i == 0) != 0 || put(out, n) != 0) return -1;
+        if (put_key(out, c->client_id, first) != 0 || put(out, n) != 0) return -1;
+        first = false;
     }
     return put(out, "}");
 }
 
-static int put_headcount(const sink *out, json_t *headcount, const rules_verdict *v)
+static int put_headcount(const sink *out, json_t *headcount, const rules_verdict *v,
+                         const bool *listed)
 {
     const char *key;
     json_t *value;
@@ -193,22 +198,25 @@ static int put_headcount(const sink *out, json_t *headcount, const rules_verdict
     json_object_foreach (headcount, key, value) {
         if (put_key(out, key, first) != 0) return -1;
         first = false;
-        int rc = !strcmp(key, "clients")         ? put_counts(out, v, false)
-                 : !strcmp(key, "clients_known") ? put_counts(out, v, true)
+        int rc = !strcmp(key, "clients")         ? put_counts(out, v, listed, false)
+                 : !strcmp(key, "clients_known") ? put_counts(out, v, listed, true)
                                                  : put_json(out, value);
         if (rc != 0) return -1;
     }
     return put(out, "}");
 }
 
-static int put_clients(const sink *out, const rules_verdict *v)
+static int put_clients(const sink *out, const rules_verdict *v, const bool *listed)
 {
+    bool first = true;
     if (put(out, "[") != 0) return -1;
     for (size_t i = 0; i < v->n_clients; i++) {
+        if (listed && !listed[i]) continue;
         json_t *entry = verdict_json_client(&v->clients[i]);
-        int rc = !entry || (i > 0 && put(out, ",") != 0) || put_json(out, entry) != 0;
+        int rc = !entry || (!first && put(out, ",") != 0) || put_json(out, entry) != 0;
         json_decref(entry);
         if (rc) return -1;
+        first = false;
     }
     return put(out, "]");
 }
@@ -216,9 +224,18 @@ static int put_clients(const sink *out, const rules_verdict *v)
 int verdict_json_write(const rules_facts *f, const rules_verdict *v, json_dump_callback_t write,
                        void *data)
 {
+    return verdict_json_write_listed(f, v, NULL, NULL, write, data);
+}
+
+int verdict_json_write_listed(const rules_facts *f, const rules_verdict *v, const bool *listed,
+                              const json_t *note, json_dump_callback_t write, void *data)
+{
     const sink out = {write, data};
     if (v->n_clients == 0) { /* an own-role report: only its data sets' counts */
-        json_t *doc = verdict_json_build(f, v);
+        rules_facts facts = *f;
+        if (listed) facts.n_clients = 0;
+        json_t *doc = verdict_json_build(&facts, v);
+        if (doc && note) json_object_set(doc, "abridged", (json_t *)note);
         int rc = !doc || put_json(&out, doc) != 0 ? -1 : 0;
         json_decref(doc);
         return rc;
@@ -240,10 +257,35 @@ int verdict_json_write(const rules_facts *f, const rules_verdict *v, json_dump_c
         rc = put_key(&out, key, first);
         first = false;
         if (rc == 0)
-            rc = !strcmp(key, "headcount") ? put_headcount(&out, value, v)
-                 : !strcmp(key, "clients") ? put_clients(&out, v)
+            rc = !strcmp(key, "headcount") ? put_headcount(&out, value, v, listed)
+                 : !strcmp(key, "clients") ? put_clients(&out, v, listed)
                                            : put_json(&out, value);
     }
     json_decref(doc);
+    if (rc == 0 && note) rc = put_key(&out, "abridged", false) || put_json(&out, note) ? -1 : 0;
     return rc == 0 ? put(&out, "}") : -1;
+}
+
+static int count_bytes(const char *text, size_t n, void *total)
+{
+    (void)text;
+    *(size_t *)total += n;
+    return 0;
+}
+
+size_t verdict_json_client_cost(const rules_client_verdict *c)
+{
+    size_t entry = 0, key = 0;
+    const sink entry_counter = {count_bytes, &entry}, key_counter = {count_bytes, &key};
+    json_t *e = verdict_json_client(c), *k = json_string(c->client_id);
+    int rc = !e || !k || put_json(&entry_counter, e) != 0 || put_json(&key_counter, k) != 0;
+    json_decref(e);
+    json_decref(k);
+    if (rc) return SIZE_MAX;
+    /* the entry and its comma; "id":headcount, and "id":known, in the two maps */
+    char counts[64];
+    int digits =
+        snprintf(counts, sizeof counts, ",:%" JSON_INTEGER_FORMAT ",:%" JSON_INTEGER_FORMAT,
+                 (json_int_t)c->headcount, (json_int_t)c->headcount_known);
+    return entry + 1 + 2 * key + (size_t)digits;
 }

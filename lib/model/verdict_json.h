@@ -6,6 +6,8 @@
 #define MNI_VERDICT_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "rules/rules.h"
 
@@ -24,6 +26,19 @@ json_t *verdict_json_build(const rules_facts *f, const rules_verdict *v);
  * json_dump_callback. 0, or -1 when out of memory or `write` failed. */
 int verdict_json_write(const rules_facts *f, const rules_verdict *v, json_dump_callback_t write,
                        void *data);
+
+/* verdict_json_write cut to some clients, for a record that must fit a message
+ * (lib/model/assessment_record.h): only the clients whose listed[i] is true appear in clients[]
+ * and in headcount.clients and headcount.clients_known (listed NULL: every client), and note
+ * (may be NULL) is written as the document's last key, "abridged". With listed and note NULL
+ * the text is verdict_json_write's, byte for byte. An own-role report (no client verdicts) with
+ * listed non-NULL leaves out its data sets' counts. 0, or -1 as verdict_json_write. */
+int verdict_json_write_listed(const rules_facts *f, const rules_verdict *v, const bool *listed,
+                              const json_t *note, json_dump_callback_t write, void *data);
+
+/* The bytes client c adds to verdict_json_write's text: its clients[] entry, its two counts
+ * in headcount.clients and .clients_known, and their separators. SIZE_MAX when out of memory. */
+size_t verdict_json_client_cost(const rules_client_verdict *c);
 
 /* One entry of the verdict's clients array (new reference). */
 json_t *verdict_json_client(const rules_client_verdict *c);

@@ -158,64 +158,6 @@ int outbox_assessment_record(const schema_set *schemas, const char *incident_id,
     return result;
 }
 
-static const char *day_text(int32_t day, char text[11])
-{
-    if (day == RULES_ABSENT) return NULL;
-    jpcal_format(day, text);
-    return text;
-}
-
-int outbox_assessment_record_of(const schema_set *schemas, const char *incident_id, int version,
-                                long long created_ms, const rules_verdict *v,
-                                const char *verdict_text, wire_buf *out, char *err, size_t errlen)
-{
-    records_client *rc = calloc(v->n_clients + 1, sizeof *rc);
-    if (!rc) {
-        snprintf(err, errlen, "assessment of %s: out of memory for %zu clients", incident_id,
-                 v->n_clients);
-        return -1;
-    }
-    const char *rules[RULES_MAX_FIRED * 2];
-    size_t n_rules = 0;
-    const rules_act_verdict *acts[] = {&v->my_number, &v->appi};
-    for (size_t a = 0; a < 2; a++)
-        for (size_t i = 0; i < acts[a]->n_fired && n_rules < RULES_MAX_FIRED * 2; i++)
-            rules[n_rules++] = acts[a]->fired[i];
-    for (size_t i = 0; i < v->n_clients; i++) {
-        const rules_client_verdict *c = &v->clients[i];
-        rc[i] = (records_client){
-            .client_id = c->client_id,
-            .persons = c->headcount,
-            .status = rules_status_name(c->my_number.status),
-            .rules = c->my_number.fired,
-            .n_rules =
-                c->my_number.n_fired < RULES_MAX_FIRED ? c->my_number.n_fired : RULES_MAX_FIRED,
-        };
-    }
-    char days[4][11];
-    records_case_assessment rec = {
-        .incident_id = incident_id,
-        .version = version,
-        .assessed_at_ms = created_ms,
-        .regime = rules_regime_name(v->regime),
-        .my_number_status = rules_status_name(v->my_number.status),
-        .appi_status = rules_status_name(v->appi.status),
-        .rules = rules,
-        .n_rules = n_rules,
-        .headcount_total = v->headcount_total,
-        .clients = rc,
-        .n_clients = v->n_clients,
-        .route = rules_route_name(v->route),
-        .deadlines = {day_text(v->preliminary_target, days[0]),
-                      day_text(v->preliminary_latest, days[1]), day_text(v->final_due, days[2]),
-                      day_text(v->appi_final_due, days[3])},
-        .verdict_json = verdict_text,
-    };
-    int result = records_case_assessment_encode(schemas, &rec, out, err, errlen);
-    free(rc);
-    return result;
-}
-
 static int encode_ticket(const schema_set *schemas, const char *incident_id, const json_t *payload,
                          wire_buf *out, char *err, size_t errlen)
 {
@@ -304,16 +246,31 @@ static int superseded(PGresult *res, int r)
     return PQgetvalue(res, r, 9)[0] == 't';
 }
 
+/* A row that cannot be encoded into failed ({task_id, failure}), logged: encoding it again
+ * would fail again, so it is marked failed like a row Kafka refuses for good (never claimed
+ * again, counted in mni_outbox_failed_total, shown by `mni case`), and the others go on. */
+static void not_encodable(PGresult *res, int r, const char *why, json_t *failed)
+{
+    if (!failed) return; /* the row by row pass: the batch's pass put it in failed already */
+    const char *task_id = PQgetvalue(res, r, 0);
+    log_error("outbox row not encodable: marked failed", LOG_STR("task_id", task_id),
+              LOG_STR("topic", PQgetvalue(res, r, 1)),
+              LOG_STR("incident_id", PQgetvalue(res, r, 2)), LOG_STR("error", why), LOG_END);
+    char failure[600];
+    snprintf(failure, sizeof failure, "not encodable: %s", why);
+    json_array_append_new(failed, json_pack("{s:s, s:s}", "task_id", task_id, "failure", failure));
+}
+
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
- * mni.task_id and mni.kind. 0 produced; 1 not encodable (logged: the row stays unpublished and
- * visible, the rest go on); -1 kq_produce failed (err). */
+ * mni.task_id and mni.kind. 0 produced; 1 not encodable (into failed: not_encodable); -1
+ * kq_produce failed (err). */
 static int produce_row(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                       PGresult *res, int r, wire_buf *buf, char *err, size_t errlen)
+                       PGresult *res, int r, wire_buf *buf, json_t *failed, char *err,
+                       size_t errlen)
 {
     char why[512], key[64];
     if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, sizeof why) != 0) {
-        log_error("outbox row not encodable", LOG_STR("task_id", PQgetvalue(res, r, 0)),
-                  LOG_STR("error", why), LOG_END);
+        not_encodable(res, r, why, failed);
         return 1;
     }
     snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
@@ -336,8 +293,8 @@ static int relay_one_by_one(kq_producer *producer, const config *cfg, const sche
 {
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
-        int rc = produce_row(producer, cfg, schemas, res, r, buf, err, errlen);
-        if (rc == 1) continue;
+        int rc = produce_row(producer, cfg, schemas, res, r, buf, NULL, err, errlen);
+        if (rc == 1) continue; /* already in failed */
         if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
         const char *task_id = PQgetvalue(res, r, 0);
         if (rc == 0) {
@@ -353,51 +310,20 @@ static int relay_one_by_one(kq_producer *producer, const config *cfg, const sche
     return 0;
 }
 
-/* The task ids of the claim that are neither in sent nor in failed ({task_id, ...}) into
- * unsent: the rows that could not be encoded (rare; quadratic in the claim, which is bounded). */
-static void unsent_rows(PGresult *res, const json_t *sent, const json_t *failed, json_t *unsent)
+/* The claim takes every row it claims off the queue (relay_batch); a row it did not send was
+ * not encodable or refused by Kafka for good (failed: {task_id, failure}) and is marked failed,
+ * never queued again. Rare, so the common batch costs the claim's one statement. */
+static int mark_failed(PGconn *pg, const json_t *failed, char *err, size_t errlen)
 {
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *id = PQgetvalue(res, r, 0);
-        int found = 0;
-        size_t i;
-        const json_t *x;
-        json_array_foreach (sent, i, x)
-            if (!found && !strcmp(json_string_value(x), id)) found = 1;
-        json_array_foreach (failed, i, x)
-            if (!found && !strcmp(json_string_value(json_object_get(x, "task_id")), id)) found = 1;
-        if (!found) json_array_append_new(unsent, json_string(id));
-    }
-}
-
-/* The claim takes every row it claims off the queue (relay_batch); what the batch did not
- * send is set back: a row that could not be encoded goes back to the queue (unsent: task ids),
- * a row Kafka refused for good is marked failed instead (failed: {task_id, failure}). Both are
- * rare, so the common batch costs the claim's one statement. */
-static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, char *err,
-                       size_t errlen)
-{
-    int rc = 0;
-    if (json_array_size(unsent) > 0) {
-        char *ids = json_dumps(unsent, JSON_COMPACT);
-        const char *pm[] = {ids};
-        rc = pgx_exec_params(pg, "outbox.unmark",
-                             "INSERT INTO outbox_queue (created_at, task_id, topic, client_id) "
-                             "SELECT created_at, task_id, topic, client_id FROM outbox WHERE "
-                             "task_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                             1, pm, NULL, err, errlen);
-        free(ids);
-    }
-    if (rc == 0 && json_array_size(failed) > 0) {
-        char *rows = json_dumps(failed, JSON_COMPACT);
-        const char *pm[] = {rows};
-        rc = pgx_exec_params(pg, "outbox.mark_failed",
+    if (json_array_size(failed) == 0) return 0;
+    char *rows = json_dumps(failed, JSON_COMPACT);
+    const char *pm[] = {rows};
+    int rc = pgx_exec_params(pg, "outbox.mark_failed",
                              "UPDATE outbox o SET failed_at = now(), failure = f.failure FROM "
                              "jsonb_to_recordset($1::jsonb) AS f(task_id text, failure text) "
                              "WHERE o.task_id = f.task_id",
                              1, pm, NULL, err, errlen);
-        free(rows);
-    }
+    free(rows);
     return rc;
 }
 
@@ -453,7 +379,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        rc = produce_row(producer, cfg, schemas, res, r, &buf, err, errlen);
+        rc = produce_row(producer, cfg, schemas, res, r, &buf, failed, err, errlen);
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
         if (rc == 1) rc = 0;
     }
@@ -474,11 +400,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         }
     }
     wire_buf_free(&buf);
-    json_t *unsent = json_array();
-    if (rc == 0 && (int)(json_array_size(sent) + json_array_size(failed)) < *rows)
-        unsent_rows(res, sent, failed, unsent);
     PQclear(res);
-    if (rc == 0) rc = unmark_rows(pg, unsent, failed, err, errlen);
+    if (rc == 0) rc = mark_failed(pg, failed, err, errlen);
     if (rc == 0)
         rc = pgx_commit(pg, err, errlen);
     else
@@ -487,9 +410,6 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         *relayed += (long)json_array_size(sent);
         *failures += (long)json_array_size(failed);
     }
-    /* Rows that could not be encoded would be claimed again at once: stop this round. */
-    if (rc == 0 && json_array_size(unsent) > 0) *rows = 0;
-    json_decref(unsent);
     json_decref(sent);
     json_decref(produced);
     json_decref(failed);

@@ -19,8 +19,12 @@
  * try, the claimed rows are produced again one at a time, each flush-checked; the row refused
  * for good is marked failed (outbox.failed_at and .failure, migration 0051: never claimed
  * again, shown by `mni case`, counted by the caller as mni_outbox_failed_total) and the others
- * are published. Any other failure (the broker down, a time-out) rolls the claim back, to be
- * tried again later; nothing is marked failed for it.
+ * are published. A row that cannot be encoded at all (a payload that is not JSON, a record
+ * that does not fit a message: rows queued without their record before the abridged
+ * CaseAssessment, lib/model/assessment_record.h) would fail the same way at every claim: it is
+ * marked failed the same way, with an error log line naming it ("outbox row not encodable:
+ * marked failed"), never put back in the queue. Any other failure (the broker down, a
+ * time-out) rolls the claim back, to be tried again later; nothing is marked failed for it.
  *
  * Logical topics (outbox.topic) and their records: "tasks" -> NotifyTask, "assessments" ->
  * CaseAssessment, "tickets" -> Ticket, "anchors" -> the payload as JSON (the audit chain's signed
@@ -79,13 +83,6 @@ int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const sch
 int outbox_assessment_record(const schema_set *schemas, const char *incident_id, int version,
                              long long created_ms, const json_t *v, wire_buf *out, char *err,
                              size_t errlen);
-
-/* The same record straight from the rule core's verdict v and its JSON text (verdict_json_write),
- * without a JSON tree of the verdict: what assess makes for each new version. The bytes equal
- * those of outbox_assessment_record on the parsed text. 0, or -1 (err). */
-int outbox_assessment_record_of(const schema_set *schemas, const char *incident_id, int version,
-                                long long created_ms, const rules_verdict *v,
-                                const char *verdict_text, wire_buf *out, char *err, size_t errlen);
 
 /* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
  * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it

@@ -332,7 +332,7 @@ static void test_schema_set(void **state)
                      *v3 = schema_set_by_id(S, CURRENT_EVENT_ID);
     char dir[4096], err[512];
 
-    assert_int_equal(schema_set_count(S), 6);
+    assert_int_equal(schema_set_count(S), 7);
     assert_non_null(v1);
     assert_non_null(v2);
     assert_non_null(v3);
@@ -347,10 +347,13 @@ static void test_schema_set(void **state)
     assert_ptr_equal(v3->reader, v3);
     assert_string_equal(v3->subject, "jp.mni.IncidentEvent");
     assert_ptr_equal(schema_set_current(S, EVENTS_SCHEMA_INCIDENT_EVENT), v3);
-    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 3);
+    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 7);
+    assert_string_equal(schema_set_by_id(S, 3)->file, "history/CaseAssessment.v1.avsc");
+    assert_false(schema_set_by_id(S, 3)->current);
+    assert_ptr_equal(schema_set_by_id(S, 3)->reader, schema_set_by_id(S, 7));
     assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_NOTIFY_TASK)->id, 4);
     assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_TICKET)->id, 5);
-    assert_null(schema_set_by_id(S, 7));
+    assert_null(schema_set_by_id(S, 8));
     assert_null(schema_set_current(S, "jp.mni.Nope"));
 
     /* The composed envelope is self-contained: each kind defined once, inline, and the types

@@ -1,8 +1,9 @@
 /*
  * records: CaseAssessment, NotifyTask and Ticket through Avro and back (with and without their
- * nullable fields), the checks on encoding, a message of another record refused, every prefix
- * of every message refused, and 1000 random mutations from a fixed seed that either fail with
- * a message or decode to a record that passes the checks.
+ * nullable fields; an abridged CaseAssessment; one written with schema id 3, before abridged
+ * records, read by the current version), the checks on encoding, a message of another record
+ * refused, every prefix of every message refused, and 1000 random mutations from a fixed seed that
+ * either fail with a message or decode to a record that passes the checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 
 #include "lib/model/events.h"
 #include "lib/model/records.h"
+#include "lib/serdes/avro_codec.h"
 
 static schema_set *S;
 
@@ -138,6 +140,10 @@ static void assert_assessment(const records_case_assessment *a, const records_ca
     assert_str(a->deadlines.final, b->deadlines.final);
     assert_str(a->deadlines.appi_final, b->deadlines.appi_final);
     assert_str(a->verdict_json, b->verdict_json);
+    assert_int_equal(a->abridged, b->abridged);
+    /* An encoder takes 0 for "every client listed"; a decoder says how many. */
+    assert_int_equal(a->abridged ? a->clients_total : (int64_t)a->n_clients, b->clients_total);
+    assert_str(a->full_verdict, b->full_verdict);
 }
 
 static void assert_task(const records_notify_task *a, const records_notify_task *b)
@@ -176,7 +182,7 @@ static void test_assessment_roundtrip(void **state)
     wire_buf_init(&buf);
     arena_init(&arena);
     if (records_case_assessment_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("%s", err);
-    assert_int_equal(buf.data[4], 3);
+    assert_int_equal(buf.data[4], 7);
     if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_assessment(&in, &out);
@@ -191,6 +197,117 @@ static void test_assessment_roundtrip(void **state)
     assert_int_equal(records_case_assessment_encode(S, &in, &buf, err, sizeof err), 0);
     assert_int_equal(
         records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err), 0);
+    assert_assessment(&in, &out);
+    arena_free(&arena);
+    wire_buf_free(&buf);
+}
+
+/* An abridged record (lib/model/assessment_record.h) says so, with the count of every client
+ * and where the whole verdict is. */
+static void test_abridged_roundtrip(void **state)
+{
+    (void)state;
+    records_case_assessment in = sample_assessment(), out;
+    in.abridged = true;
+    in.clients_total = 5000;
+    in.full_verdict = "PostgreSQL: SELECT case_verdict('INC-2026-001', 3)";
+    mni_arena arena;
+    wire_buf buf;
+    char err[512];
+    wire_buf_init(&buf);
+    arena_init(&arena);
+    if (records_case_assessment_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("%s", err);
+    if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_true(out.abridged);
+    assert_int_equal(out.clients_total, 5000);
+    assert_int_equal(out.n_clients, 2);
+    assert_assessment(&in, &out);
+    arena_free(&arena);
+    wire_buf_free(&buf);
+}
+
+static void set_str(avro_value_t *rec, const char *name, const char *s)
+{
+    avro_value_t v;
+    assert_int_equal(avro_value_get_by_name(rec, name, &v, NULL), 0);
+    assert_int_equal(avro_value_set_string(&v, s), 0);
+}
+
+static void set_long(avro_value_t *rec, const char *name, int64_t x)
+{
+    avro_value_t v;
+    assert_int_equal(avro_value_get_by_name(rec, name, &v, NULL), 0);
+    assert_int_equal(avro_value_set_long(&v, x), 0);
+}
+
+static void set_strings(avro_value_t *rec, const char *name, const char *const *items, size_t n)
+{
+    avro_value_t arr, item;
+    assert_int_equal(avro_value_get_by_name(rec, name, &arr, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(avro_value_append(&arr, &item, NULL), 0);
+        assert_int_equal(avro_value_set_string(&item, items[i]), 0);
+    }
+}
+
+static void set_day(avro_value_t *rec, const char *name, const char *day)
+{
+    avro_value_t u, b;
+    assert_int_equal(avro_value_get_by_name(rec, name, &u, NULL), 0);
+    assert_int_equal(avro_value_set_branch(&u, day ? 1 : 0, &b), 0);
+    assert_int_equal(day ? avro_value_set_string(&b, day) : avro_value_set_null(&b), 0);
+}
+
+/* A record written by a writer of schema id 3 (before abridged records: every client listed),
+ * built field by field with that schema, reads with the current one as not abridged, every
+ * client listed, nowhere else to look. */
+static void test_id3_record_read_by_current(void **state)
+{
+    (void)state;
+    const schema_def *v1 = schema_set_by_id(S, 3);
+    assert_non_null(v1);
+    assert_false(v1->current);
+    records_case_assessment in = sample_assessment(), out;
+    avro_value_t rec, arr, item, dl;
+    assert_int_equal(avro_generic_value_new(v1->iface, &rec), 0);
+    set_str(&rec, "incident_id", in.incident_id);
+    set_long(&rec, "version", in.version);
+    set_long(&rec, "assessed_at", in.assessed_at_ms);
+    set_str(&rec, "regime", in.regime);
+    set_str(&rec, "my_number_status", in.my_number_status);
+    set_str(&rec, "appi_status", in.appi_status);
+    set_strings(&rec, "rules", in.rules, in.n_rules);
+    set_long(&rec, "headcount_total", in.headcount_total);
+    assert_int_equal(avro_value_get_by_name(&rec, "clients", &arr, NULL), 0);
+    for (size_t i = 0; i < in.n_clients; i++) {
+        assert_int_equal(avro_value_append(&arr, &item, NULL), 0);
+        set_str(&item, "client_id", in.clients[i].client_id);
+        set_long(&item, "persons", in.clients[i].persons);
+        set_str(&item, "status", in.clients[i].status);
+        set_strings(&item, "rules", in.clients[i].rules, in.clients[i].n_rules);
+    }
+    set_str(&rec, "route", in.route);
+    assert_int_equal(avro_value_get_by_name(&rec, "deadlines", &dl, NULL), 0);
+    set_day(&dl, "preliminary_target", in.deadlines.preliminary_target);
+    set_day(&dl, "preliminary_latest", in.deadlines.preliminary_latest);
+    set_day(&dl, "final", in.deadlines.final);
+    set_day(&dl, "appi_final", in.deadlines.appi_final);
+    set_str(&rec, "verdict_json", in.verdict_json);
+    wire_buf buf;
+    wire_buf_init(&buf);
+    char err[512];
+    if (avro_codec_encode(v1, &rec, &buf, err, sizeof err) != 0) fail_msg("%s", err);
+    avro_value_decref(&rec);
+    assert_int_equal(buf.data[4], 3);
+
+    mni_arena arena;
+    arena_init(&arena);
+    if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_false(out.abridged);
+    assert_int_equal(out.clients_total, 2);
+    assert_null(out.full_verdict);
     assert_assessment(&in, &out);
     arena_free(&arena);
     wire_buf_free(&buf);
@@ -273,6 +390,11 @@ static void test_checks(void **state)
     EXPECT_A(a.deadlines.final = "2026-02-30", "deadlines.final: \"2026-02-30\" is not a date");
     EXPECT_A(a.deadlines.appi_final = "2026-5-1", "deadlines.appi_final: \"2026-5-1\" is not");
     EXPECT_A(a.verdict_json = NULL, "verdict_json: missing");
+    EXPECT_A(a.full_verdict = "elsewhere", "full_verdict: set on a record that is not abridged");
+    EXPECT_A(a.clients_total = 5, "clients_total: 5, but the record is not abridged and lists 2");
+    EXPECT_A(a.abridged = true; a.clients_total = 1;
+             a.full_verdict = "elsewhere", "clients_total: 1 is fewer than the 2 clients listed");
+    EXPECT_A(a.abridged = true; a.clients_total = 9, "full_verdict: missing");
 #undef EXPECT_A
 
     records_notify_task t = sample_task();
@@ -409,6 +531,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_assessment_roundtrip),
+        cmocka_unit_test(test_abridged_roundtrip),
+        cmocka_unit_test(test_id3_record_read_by_current),
         cmocka_unit_test(test_task_and_ticket_roundtrip),
         cmocka_unit_test(test_checks),
         cmocka_unit_test(test_malformed),

@@ -1,10 +1,11 @@
 /*
- * verdict_json_write and outbox_assessment_record_of against the tree they replace: for
+ * verdict_json_write and assessment_record_make against the tree they replace: for
  * verdicts of 0 to 3,000 clients with every field varied from a fixed seed (ids with quotes,
  * backslashes, control characters and Japanese text; absent and present deadlines, notices,
  * possible items), the streamed text equals json_dumps(verdict_json_build(...), JSON_COMPACT)
  * byte for byte, and the CaseAssessment record made from the verdict equals the one made from
- * the parsed text. A write that fails half way (the sink refuses) reports it.
+ * the parsed text (a record that fits is never abridged). A write that fails half way (the
+ * sink refuses) reports it. The abridged form: tests/unit/test_assessment_record.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "lib/base/buf.h"
+#include "lib/model/assessment_record.h"
 #include "lib/model/verdict_json.h"
 #include "lib/runtime/outbox.h"
 
@@ -173,10 +175,13 @@ static void same_text_and_record(size_t n)
     char err[256];
     int ra =
         outbox_assessment_record(S, s.f.incident_id, 7, 1777600000123LL, doc, &a, err, sizeof err);
-    int rb = outbox_assessment_record_of(S, s.f.incident_id, 7, 1777600000123LL, &s.v, got.data, &b,
-                                         err, sizeof err);
-    assert_int_equal(ra, rb); /* both fail alike past the message limit */
+    assessment_record_info info;
+    int rb = assessment_record_make(S, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v, &b, &info,
+                                    err, sizeof err);
+    assert_int_equal(ra, rb); /* both refuse the ids that are not printable ASCII (n >= 3) */
     if (ra == 0) {
+        assert_false(info.abridged);
+        assert_int_equal(info.clients_listed, n);
         assert_int_equal(a.len, b.len);
         assert_memory_equal(a.data, b.data, a.len);
     }
@@ -199,7 +204,7 @@ static void test_same_text_large(void **state)
 {
     (void)state;
     same_text_and_record(1000);
-    same_text_and_record(3000); /* past the 1 MiB message: both refuse the record */
+    same_text_and_record(3000); /* past the 1 MiB message too */
 }
 
 static int refuse_after(const char *text, size_t n, void *left)
