@@ -246,33 +246,60 @@ static int superseded(PGresult *res, int r)
     return PQgetvalue(res, r, 9)[0] == 't';
 }
 
-/* A row that cannot be encoded into failed ({task_id, failure}), logged: encoding it again
- * would fail again, so it is marked failed like a row Kafka refuses for good (never claimed
- * again, counted in mni_outbox_failed_total, shown by `mni case`), and the others go on. */
-static void not_encodable(PGresult *res, int r, const char *why, json_t *failed)
+/* When row r is an assessment: the newest version of its case in the outbox, if newer than
+ * r's. The newest of its case in the claim may still be superseded by a row claimed later or
+ * sent already (assess stores a large case's record only with the newest version of its
+ * batch). 0 when there is none, -1 on error (err). */
+static long long newer_version(PGconn *pg, PGresult *res, int r, char *err, size_t errlen)
 {
-    if (!failed) return; /* the row by row pass: the batch's pass put it in failed already */
+    if (strcmp(PQgetvalue(res, r, 1), "assessments") != 0) return 0;
+    const char *p[] = {PQgetvalue(res, r, 2), PQgetvalue(res, r, 6)};
+    PGresult *q = pgx_query(pg, "outbox.newer_version",
+                            "SELECT max((payload->>'version')::integer) FROM outbox WHERE "
+                            "incident_id = $1 AND topic = 'assessments' AND "
+                            "(payload->>'version')::integer > $2::integer",
+                            2, p, err, errlen);
+    if (!q) return -1;
+    long long v = PQgetisnull(q, 0, 0) ? 0 : atoll(PQgetvalue(q, 0, 0));
+    PQclear(q);
+    return v;
+}
+
+/* Row r could not be encoded (why). An assessment superseded by a newer version of its case
+ * goes to sent unsent, as a superseded row of the claim does (the topic is compacted: only the
+ * newest version matters; every version stays in case_versions). Any other row would fail
+ * the same way at every claim: into failed ({task_id, failure}), logged, so it is marked
+ * failed like a row Kafka refuses for good (never claimed again, counted in
+ * mni_outbox_failed_total, shown by `mni case`), and the others go on. 0, or -1 (err). */
+static int set_aside(PGconn *pg, PGresult *res, int r, const char *why, json_t *sent,
+                     json_t *failed, char *err, size_t errlen)
+{
     const char *task_id = PQgetvalue(res, r, 0);
+    long long newer = newer_version(pg, res, r, err, errlen);
+    if (newer < 0) return -1;
+    if (newer > 0) {
+        log_info("outbox assessment superseded by a newer version: not sent",
+                 LOG_STR("task_id", task_id), LOG_INT("newer_version", newer), LOG_END);
+        json_array_append_new(sent, json_string(task_id));
+        return 0;
+    }
     log_error("outbox row not encodable: marked failed", LOG_STR("task_id", task_id),
               LOG_STR("topic", PQgetvalue(res, r, 1)),
               LOG_STR("incident_id", PQgetvalue(res, r, 2)), LOG_STR("error", why), LOG_END);
     char failure[600];
     snprintf(failure, sizeof failure, "not encodable: %s", why);
     json_array_append_new(failed, json_pack("{s:s, s:s}", "task_id", task_id, "failure", failure));
+    return 0;
 }
 
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
- * mni.task_id and mni.kind. 0 produced; 1 not encodable (into failed: not_encodable); -1
- * kq_produce failed (err). */
+ * mni.task_id and mni.kind. 0 produced; 1 not encodable (why); -1 kq_produce failed (err). */
 static int produce_row(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                       PGresult *res, int r, wire_buf *buf, json_t *failed, char *err,
+                       PGresult *res, int r, wire_buf *buf, char *why, size_t whylen, char *err,
                        size_t errlen)
 {
-    char why[512], key[64];
-    if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, sizeof why) != 0) {
-        not_encodable(res, r, why, failed);
-        return 1;
-    }
+    char key[64];
+    if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, whylen) != 0) return 1;
     snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
     const char *topic = config_get(cfg, key);
     const char *task_id = PQgetvalue(res, r, 0), *kind = PQgetvalue(res, r, 5);
@@ -287,14 +314,20 @@ static int produce_row(kq_producer *producer, const config *cfg, const schema_se
  * produced and flush-checked; a row refused for good goes to failed ({task_id, failure}), the
  * others to sent. -1 (err) when a row fails for another reason (the broker down): the whole
  * claim is then rolled back and tried again later, like any failed batch. */
-static int relay_one_by_one(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                            PGresult *res, wire_buf *buf, json_t *sent, json_t *failed, char *err,
-                            size_t errlen)
+static int relay_one_by_one(PGconn *pg, kq_producer *producer, const config *cfg,
+                            const schema_set *schemas, PGresult *res, wire_buf *buf, bool *aside,
+                            json_t *sent, json_t *failed, char *err, size_t errlen)
 {
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
-        int rc = produce_row(producer, cfg, schemas, res, r, buf, NULL, err, errlen);
-        if (rc == 1) continue; /* already in failed */
+        char why[512];
+        int rc = produce_row(producer, cfg, schemas, res, r, buf, why, sizeof why, err, errlen);
+        if (rc == 1 && !aside[r] && set_aside(pg, res, r, why, sent, failed, err, errlen) != 0)
+            return -1;
+        if (rc == 1) { /* unless the batch's pass did it already */
+            aside[r] = true;
+            continue;
+        }
         if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
         const char *task_id = PQgetvalue(res, r, 0);
         if (rc == 0) {
@@ -332,7 +365,8 @@ static int mark_failed(PGconn *pg, const json_t *failed, char *err, size_t errle
  * message of the batch for what it is (kq_producer_take_refused: too large, invalid),
  * producing the batch again would fail again forever: the batch is relayed row by row instead
  * (relay_one_by_one), the culprit marked failed and the others published. Rows delivered by
- * the failed try may be sent a second time (consumers de-duplicate by task id). */
+ * the failed try may be sent a second time (consumers de-duplicate by task id). A row that
+ * cannot be encoded is set aside (set_aside): superseded, or failed. */
 static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
                        const schema_set *schemas, int batch, int *rows, long *relayed,
                        long *failures, char *err, size_t errlen)
@@ -373,15 +407,20 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     json_t *sent = json_array(), *produced = json_array(), *failed = json_array();
     wire_buf buf;
     wire_buf_init(&buf);
-    int rc = 0;
+    bool *aside = calloc((size_t)*rows + 1, sizeof *aside); /* rows not encodable, set aside */
+    int rc = aside ? 0 : errbuf_fail(err, errlen, "outbox: out of memory");
     for (int r = 0; r < *rows && rc == 0; r++) {
         if (superseded(res, r)) { /* compacted topic: only the newest version matters */
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        rc = produce_row(producer, cfg, schemas, res, r, &buf, failed, err, errlen);
+        char why[512];
+        rc = produce_row(producer, cfg, schemas, res, r, &buf, why, sizeof why, err, errlen);
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
-        if (rc == 1) rc = 0;
+        if (rc == 1) {
+            aside[r] = true;
+            rc = set_aside(pg, res, r, why, sent, failed, err, errlen);
+        }
     }
     if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
     if (rc == 0)
@@ -396,10 +435,12 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         if (refused) {
             log_warn("outbox batch refused by Kafka; relaying it row by row", LOG_STR("error", err),
                      LOG_INT("rows", *rows), LOG_END);
-            rc = relay_one_by_one(producer, cfg, schemas, res, &buf, sent, failed, err, errlen);
+            rc = relay_one_by_one(pg, producer, cfg, schemas, res, &buf, aside, sent, failed, err,
+                                  errlen);
         }
     }
     wire_buf_free(&buf);
+    free(aside);
     PQclear(res);
     if (rc == 0) rc = mark_failed(pg, failed, err, errlen);
     if (rc == 0)

@@ -14,10 +14,12 @@
  *                              one of the second row sent alone: exactly one row is marked
  *                              failed with the broker's reason and never reaches the topic; the
  *                              other two are published and on the topic.
- *   unencodable_row_stays_unpublished  the claim marks its rows published in the statement that
- *                              takes them: a row the relay cannot encode (no record, a payload
- *                              of no known kind) is set back, neither published nor failed,
- *                              and logged; the rows around it are published and on the topic.
+ *   unencodable_row_fails_alone  a row the relay cannot encode (no record, a payload of no
+ *                              known kind) would fail the same way at every claim: it is marked
+ *                              failed with the reason (failed_at, failure "not encodable: ..."),
+ *                              counted by mni_outbox_failed_total, shown by `mni case`, logged
+ *                              once over every later tick (never claimed again); the rows around
+ *                              it are published and on the topic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,7 +222,7 @@ static void broker_refusal_fails_alone(void **state)
     testenv_db_drop(&db);
 }
 
-static void unencodable_row_stays_unpublished(void **state)
+static void unencodable_row_fails_alone(void **state)
 {
     (void)state;
     testenv_db db;
@@ -232,14 +234,21 @@ static void unencodable_row_stays_unpublished(void **state)
                               "WHERE task_id = 'bad-2'",
                               err, sizeof err),
                      0);
-    assert_true(run_relay(&db, "ob-bad", "ob.tasks.bad", 2, 0, "not encodable") >= 1);
+    /* One log line over every tick of the run: the row is not claimed again. */
+    assert_int_equal(run_relay(&db, "ob-bad", "ob.tasks.bad", 2, 1, "not encodable: marked failed"),
+                     1);
 
     sqlcheck_equal(
         db.conn,
         "SELECT string_agg(task_id || ':' || (failed_at IS NULL AND NOT EXISTS (SELECT FROM "
         "outbox_queue q WHERE q.task_id = o.task_id)) || ':' || (failed_at IS NOT "
         "NULL), ',' ORDER BY task_id) FROM outbox o",
-        NULL, "bad-1:true:false,bad-2:false:false,bad-3:true:false");
+        NULL, "bad-1:true:false,bad-2:false:true,bad-3:true:false");
+    sqlcheck_equal(db.conn,
+                   "SELECT failure LIKE 'not encodable: %unknown task kind%' FROM outbox "
+                   "WHERE task_id = 'bad-2' AND NOT EXISTS (SELECT FROM outbox_queue q "
+                   "WHERE q.task_id = 'bad-2')",
+                   NULL, "t");
     topicio_messages m;
     assert_int_equal(
         topicio_read_to_end(mockkafka_bootstraps(kafka), "ob.tasks.bad", 1, WORKER_TIMEOUT_MS, &m),
@@ -248,6 +257,16 @@ static void unencodable_row_stays_unpublished(void **state)
     assert_int_equal(on_topic(&m, "bad-2"), 0);
     assert_true(on_topic(&m, "bad-3") >= 1);
     topicio_messages_free(&m);
+
+    /* mni case shows it failed, with the reason. */
+    const char *argv[] = {"mni", "case", "--conninfo", db.conninfo, "INC-OB-3", NULL};
+    runcmd_result r;
+    assert_int_equal(runcmd(argv, NULL, &r), 0);
+    if (r.status != 0) fail_msg("mni case exited %d: %s", r.status, r.err);
+    const char *line = strstr(r.out, "bad-2");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "failed: not encodable"));
+    runcmd_free(&r);
     testenv_db_drop(&db);
 }
 
@@ -256,7 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(too_large_row_fails_alone),
         cmocka_unit_test(broker_refusal_fails_alone),
-        cmocka_unit_test(unencodable_row_stays_unpublished),
+        cmocka_unit_test(unencodable_row_fails_alone),
     };
     return cmocka_run_group_tests_name("outbox relay refusals", tests, group_setup, group_teardown);
 }

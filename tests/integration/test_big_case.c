@@ -1,0 +1,264 @@
+/*
+ * test_big_case: an incident of more clients than one message can hold the verdict of (issue
+ * 6, "their worst day") still has its newest version on the compacted assessments topic. The
+ * real mni-assess reads an incident opened by a contractor and one manifest of person tokens
+ * for each of BIG_CLIENTS clients (each client one token of its own and one shared with other
+ * clients, so the total is de-duplicated) from the mock Kafka cluster, keeps the case in a real
+ * PostgreSQL and relays its outbox. Then:
+ *   - the topic's newest record for the incident is the case's newest version, abridged, under
+ *     the message limit, with every client counted (clients_total), the exact de-duplicated
+ *     headcount (incident_persons), some clients listed, and where the whole verdict is;
+ *   - the clients listed are the first ones of the stated order over the whole verdict
+ *     (case_verdict(): My Number Act status, then APPI status, then client id);
+ *   - verdict_json is the verdict cut to the same clients, and says so;
+ *   - no outbox row is failed or left queued.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "lib/base/arena.h"
+#include "lib/base/digest.h"
+#include "lib/model/records.h"
+#include "lib/pg/pgx.h"
+#include "lib/serdes/schema_set.h"
+#include "lib/serdes/wire.h"
+#include "tests/support/mockkafka.h"
+#include "tests/support/sqlcheck.h"
+#include "tests/support/testenv.h"
+#include "tests/support/topicio.h"
+#include "tests/support/workerproc.h"
+
+#define BIG_CLIENTS 5000
+#define SHARED_TOKENS 100
+#define INCIDENT "INC-BIG-0001"
+#define WORKER_TIMEOUT_MS 900000
+
+static mockkafka *kafka;
+
+/* A person token (the SHA-256 of a name, as a producer's tokeniser would give it). */
+static void token(char out[DIGEST_SHA256_HEX_LEN], const char *kind, int n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "big-case-person-%s-%d", kind, n);
+    assert_int_equal(digest_sha256_hex(name, strlen(name), out), 0);
+}
+
+/* The incident's events as JSON lines in path: opened, then one manifest per client. */
+static void write_events(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"event_id\": \"EV-BIG-0\", \"incident_id\": \"%s\", \"tenant\": \"bpo-big\", "
+            "\"occurred_at\": \"2026-11-18T10:05:00+09:00\", \"producer\": \"helpdesk\", "
+            "\"type\": \"incident_opened\", \"body\": {\"known_at\": "
+            "\"2026-11-18T10:00:00+09:00\", \"title\": \"misconfigured share\", \"reporter\": "
+            "{\"role\": \"contractor\", \"number_use_entity\": false, \"public_body_system\": "
+            "false}, \"kinds\": [\"leak\"], \"certainty\": \"possible\", \"improper_purpose\": "
+            "\"none\", \"systems\": [], \"unspecified_viewing\": \"none\", "
+            "\"encrypted_protected\": false, \"recovered_unviewed\": false, \"intact_copy\": "
+            "false, \"appi_sensitive\": false, \"appi_financial_risk\": false, \"description\": "
+            "\"a share open to the internet\"}}\n",
+            INCIDENT);
+    for (int i = 0; i < BIG_CLIENTS; i++) {
+        char own[DIGEST_SHA256_HEX_LEN], shared[DIGEST_SHA256_HEX_LEN];
+        token(own, "own", i);
+        token(shared, "shared", i % SHARED_TOKENS);
+        fprintf(f,
+                "{\"event_id\": \"EV-BIG-%d\", \"incident_id\": \"%s\", \"tenant\": "
+                "\"bpo-big\", \"occurred_at\": \"2026-11-18T15:00:00+09:00\", \"producer\": "
+                "\"manifest\", \"type\": \"exposure_manifest\", \"body\": {\"client_id\": "
+                "\"CL-%05d\", \"batch_id\": \"b-%d\", \"tokens\": [\"%s\", \"%s\"]}}\n",
+                i + 1, INCIDENT, i, i, own, shared);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char err[512];
+    static const mockkafka_topic topics[] = {
+        {"big.accepted", 1}, {"big.dlq", 1}, {"big.assessments", 3}, {"big.tasks", 3}};
+    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
+    if (!kafka) {
+        fprintf(stderr, "mock kafka: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    mockkafka_stop(kafka);
+    return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void newest_version_abridged_on_topic(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mni-big-case-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_events(path);
+    const char *bootstrap = mockkafka_bootstraps(kafka);
+    assert_int_equal(topicio_produce_jsonl(bootstrap, "big.accepted", path), BIG_CLIENTS + 1);
+    unlink(path);
+
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    const char *env[] = {"MNI_TOPIC_ACCEPTED=big.accepted", "MNI_TOPIC_DLQ=big.dlq",
+                         "MNI_TOPIC_ASSESSMENTS=big.assessments", "MNI_TOPIC_TASKS=big.tasks",
+                         NULL};
+    /* Until every event is applied and the outbox relayed (--exit-when-idle counts a long
+     * batch as idle time), then stopped. */
+    const char *argv[] = {NULL};
+    workerproc w;
+    assert_int_equal(
+        workerproc_start(&w, "mni-assess", db.conninfo, bootstrap, "big-assess", env, argv), 0);
+    char events[16];
+    snprintf(events, sizeof events, "%d", BIG_CLIENTS + 1);
+    bool done = false;
+    for (int waited = 0; waited < WORKER_TIMEOUT_MS && !done; waited += 200) {
+        char *now = sqlcheck_text(db.conn,
+                                  "SELECT (SELECT count(*) FROM case_events) || ' ' || "
+                                  "(SELECT count(*) FROM outbox_queue)",
+                                  NULL);
+        done = !strncmp(now, events, strlen(events)) && !strcmp(now + strlen(events), " 0");
+        free(now);
+        if (!done) usleep(200 * 1000);
+    }
+    workerproc_signal(&w, SIGTERM);
+    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
+    if (!done || rc != 0 || workerproc_log_count(&w, "assessment record abridged") < 1) {
+        workerproc_dump_log(&w);
+        fail_msg("mni-assess: %s, exit %d", done ? "done" : "never done", rc);
+    }
+    unlink(w.log_path);
+
+    /* Every token merged, every client assessed, nothing failed or left queued. */
+    char want[32];
+    snprintf(want, sizeof want, "%d %d", BIG_CLIENTS + SHARED_TOKENS, BIG_CLIENTS);
+    sqlcheck_equal(db.conn,
+                   "SELECT (SELECT count(*) FROM incident_persons WHERE incident_id = $1) || ' ' "
+                   "|| (SELECT count(*) FROM client_exposure WHERE incident_id = $1)",
+                   INCIDENT, want);
+    sqlcheck_equal(db.conn,
+                   "SELECT (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL) + (SELECT "
+                   "count(*) FROM outbox_queue)",
+                   NULL, "0");
+    char *version =
+        sqlcheck_text(db.conn, "SELECT version FROM cases WHERE incident_id = $1", INCIDENT);
+
+    /* The topic's newest record of the incident. */
+    topicio_messages m;
+    assert_int_equal(topicio_read_to_end(bootstrap, "big.assessments", 3, WORKER_TIMEOUT_MS, &m),
+                     0);
+    const topicio_message *newest = NULL;
+    for (size_t i = 0; i < m.n; i++)
+        if (m.msgs[i].key_len == strlen(INCIDENT) &&
+            !memcmp(m.msgs[i].key, INCIDENT, strlen(INCIDENT)))
+            newest = &m.msgs[i]; /* one key, one partition: in order */
+    assert_non_null(newest);
+    assert_true(newest->value_len <= WIRE_MAX_MESSAGE);
+    schema_set *schemas;
+    char err[512];
+    if (schema_set_load_default(&schemas, err, sizeof err) != 0) fail_msg("schemas: %s", err);
+    mni_arena arena;
+    arena_init(&arena);
+    records_case_assessment a;
+    if (records_case_assessment_decode(schemas, newest->value, newest->value_len, &arena, &a, err,
+                                       sizeof err) != 0)
+        fail_msg("the newest assessment: %s", err);
+    assert_int_equal(a.version, atoll(version));
+    assert_true(a.abridged);
+    assert_int_equal(a.clients_total, BIG_CLIENTS);
+    assert_int_equal(a.headcount_total, BIG_CLIENTS + SHARED_TOKENS);
+    assert_true(a.n_clients > 100 && a.n_clients < BIG_CLIENTS);
+    assert_non_null(a.full_verdict);
+    assert_non_null(strstr(a.full_verdict, "case_verdict('" INCIDENT "', "));
+
+    /* The headline as the whole verdict says it; the clients listed are the first of the
+     * stated order over the whole verdict. */
+    char k[24];
+    snprintf(k, sizeof k, "%zu", a.n_clients);
+    const char *params[] = {INCIDENT, version, k};
+    PGresult *res = PQexecParams(
+        db.conn,
+        "WITH v AS (SELECT case_verdict($1, $2::integer) AS d), "
+        "c AS (SELECT e->>'client_id' AS id, e->>'status' AS mn, e->>'appi_status' AS appi "
+        "FROM v, jsonb_array_elements(v.d->'clients') e), "
+        "listed AS (SELECT id FROM c ORDER BY CASE mn WHEN 'mandatory' THEN 0 WHEN 'voluntary' "
+        "THEN 1 ELSE 2 END, CASE appi WHEN 'mandatory' THEN 0 WHEN 'voluntary' THEN 1 ELSE 2 "
+        "END, id COLLATE \"C\" LIMIT $3::integer) "
+        "SELECT (SELECT string_agg(id, ',' ORDER BY id COLLATE \"C\") FROM listed), "
+        "(SELECT d->'my_number'->>'status' FROM v), (SELECT d->>'route' FROM v), "
+        "(SELECT (d->'headcount'->>'total') FROM v)",
+        3, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_string_equal(a.my_number_status, PQgetvalue(res, 0, 1));
+    assert_string_equal(a.route, PQgetvalue(res, 0, 2));
+    assert_int_equal(a.headcount_total, atoll(PQgetvalue(res, 0, 3)));
+    const char **ids = calloc(a.n_clients, sizeof *ids);
+    assert_non_null(ids);
+    for (size_t i = 0; i < a.n_clients; i++)
+        ids[i] = a.clients[i].client_id;
+    qsort(ids, a.n_clients, sizeof *ids, by_id);
+    size_t len = 0;
+    for (size_t i = 0; i < a.n_clients; i++)
+        len += strlen(ids[i]) + 1;
+    char *got = calloc(len + 1, 1);
+    assert_non_null(got);
+    for (size_t i = 0; i < a.n_clients; i++) {
+        if (i > 0) strcat(got, ",");
+        strcat(got, ids[i]);
+    }
+    assert_string_equal(got, PQgetvalue(res, 0, 0));
+    free(got);
+    free(ids);
+    PQclear(res);
+
+    /* verdict_json: the same clients, the exact total, and the note. */
+    json_error_t jerr;
+    json_t *doc = json_loads(a.verdict_json, 0, &jerr);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "clients")), a.n_clients);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "headcount"), "total")),
+        BIG_CLIENTS + SHARED_TOKENS);
+    json_t *note = json_object_get(doc, "abridged");
+    assert_int_equal(json_integer_value(json_object_get(note, "clients_total")), BIG_CLIENTS);
+    assert_int_equal(json_integer_value(json_object_get(note, "clients_listed")), a.n_clients);
+    json_decref(doc);
+
+    arena_free(&arena);
+    schema_set_free(schemas);
+    topicio_messages_free(&m);
+    free(version);
+    testenv_db_drop(&db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(newest_version_abridged_on_topic),
+    };
+    return cmocka_run_group_tests_name("big case", tests, group_setup, group_teardown);
+}
