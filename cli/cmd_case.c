@@ -25,11 +25,12 @@
 
 static void case_usage(FILE *out)
 {
-    fprintf(out, "usage: mni case [--conninfo STR] [--json] INCIDENT_ID\n"
+    fprintf(out, "usage: mni case [--conninfo STR] [--json [--version N]] INCIDENT_ID\n"
                  "\n"
                  "Shows one case: facts, versions, headcounts, deadlines, tasks, documents,\n"
                  "tickets, and events waiting for the incident to be opened. --json prints the\n"
-                 "latest verdict document only.\n"
+                 "latest verdict document only, whole (every client, also when the record on\n"
+                 "case.assessments was abridged); --version N that of version N.\n"
                  "  --conninfo STR  PostgreSQL (default: $MNI_PG_CONNINFO, else .mni-env/env)\n");
 }
 
@@ -125,19 +126,19 @@ static const case_section client_sections[] = {
 /* How one kind of role reads a case. */
 typedef struct {
     const char *exists_sql; /* (cases, waiting events) */
-    const char *json_sql;   /* the latest verdict */
+    const char *json_sql;   /* the verdict of version $2, or the latest when $2 is null */
 } case_reader;
 
 static const case_reader bpo_reader = {
     "SELECT (SELECT count(*) FROM cases WHERE incident_id = $1), "
     "(SELECT count(*) FROM waiting_events WHERE incident_id = $1)",
-    "SELECT coalesce(jsonb_pretty(case_verdict(c.incident_id, c.version)), 'null') FROM cases c "
-    "WHERE c.incident_id = $1"};
+    "SELECT coalesce(jsonb_pretty(case_verdict(c.incident_id, coalesce($2::integer, "
+    "c.version))), 'null') FROM cases c WHERE c.incident_id = $1"};
 static const case_reader client_reader = {
     "SELECT (SELECT count(*) FROM case_overview WHERE incident_id = $1), 0",
     "SELECT coalesce(jsonb_pretty(v.verdict), 'null') FROM case_overview o LEFT JOIN "
-    "case_versions_shown v ON v.incident_id = o.incident_id AND v.version = o.version WHERE "
-    "o.incident_id = $1"};
+    "case_versions_shown v ON v.incident_id = o.incident_id AND v.version = "
+    "coalesce($2::integer, o.version) WHERE o.incident_id = $1"};
 
 static int print_section(PGconn *pg, const case_section *s, const char *const *params, int first,
                          const char *role, char *err, size_t errlen)
@@ -155,7 +156,7 @@ static int print_section(PGconn *pg, const case_section *s, const char *const *p
 
 int cmd_case(int argc, char **argv)
 {
-    const char *conninfo = NULL, *id = NULL;
+    const char *conninfo = NULL, *id = NULL, *version = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -163,6 +164,13 @@ int cmd_case(int argc, char **argv)
             return MNI_EXIT_OK;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--version") && i + 1 < argc) {
+            version = argv[++i];
+            if (version[0] == '\0' || strspn(version, "0123456789") != strlen(version) ||
+                strlen(version) > 9) {
+                fprintf(stderr, "mni case: --version: '%s' is not a version number\n", version);
+                return MNI_EXIT_USAGE;
+            }
         } else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) {
             conninfo = argv[++i];
         } else if (argv[i][0] == '-' || id) {
@@ -172,7 +180,8 @@ int cmd_case(int argc, char **argv)
             id = argv[i];
         }
     }
-    if (!id) {
+    if (!id || (version && !json)) {
+        if (version && !json) fprintf(stderr, "mni case: --version goes with --json\n");
         case_usage(stderr);
         return MNI_EXIT_USAGE;
     }
@@ -211,8 +220,13 @@ int cmd_case(int argc, char **argv)
     }
     PQclear(res);
     if (rc == MNI_EXIT_OK && json) {
-        res = pgx_query(pg, "case.verdict", reader->json_sql, 1, params, err, sizeof err);
-        if (res) {
+        const char *json_params[] = {id, version};
+        res = pgx_query(pg, "case.verdict", reader->json_sql, 2, json_params, err, sizeof err);
+        if (res && version && !strcmp(PQgetvalue(res, 0, 0), "null")) {
+            fprintf(stderr, "mni case: %s: no version %s\n", id, version);
+            PQclear(res);
+            rc = MNI_EXIT_FAILURE;
+        } else if (res) {
             puts(PQgetvalue(res, 0, 0));
             PQclear(res);
         } else {

@@ -35,18 +35,16 @@ static const char *day_text(int32_t day, char text[11])
     return text;
 }
 
-/* Where the whole verdict of an abridged version is. */
+/* Where the whole verdict of an abridged version is: the command, and the SQL (the id quoted). */
 static char *full_verdict_text(const char *incident_id, int version)
 {
     buf b;
     buf_init(&b, BUF_NO_LIMIT);
-    buf_puts(&b, "PostgreSQL: SELECT case_verdict('");
+    buf_printf(&b, "mni case --json --version %d %s (PostgreSQL: SELECT case_verdict('", version,
+               incident_id);
     for (const char *p = incident_id; *p; p++)
         buf_puts(&b, *p == '\'' ? "''" : (char[]){*p, '\0'});
-    buf_printf(&b,
-               "', %d) (every version, from case_versions); `mni case --json %s` prints the "
-               "latest version's",
-               version, incident_id);
+    buf_printf(&b, "', %d))", version);
     return buf_take(&b);
 }
 

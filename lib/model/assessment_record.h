@@ -14,7 +14,7 @@
  *     in the verdict's own order; `verdict_json` is the verdict cut to the same clients
  *     (verdict_json_write_listed) with an "abridged" object saying so; `clients_total` counts
  *     every client and `full_verdict` says where the whole verdict is (PostgreSQL keeps every
- *     version: case_verdict(incident, version); `mni case --json INCIDENT` prints the latest).
+ *     version: `mni case --json --version N INCIDENT`, or SQL case_verdict(incident, N)).
  *
  * Memory: the verdict text is written into a buffer capped at the message size, one client at
  * a time; the abridged form needs, besides, an index, a cost and a flag per client (no JSON

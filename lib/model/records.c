@@ -508,7 +508,13 @@ static int get_assessment(avro_value_t *rec, mni_arena *arena, records_case_asse
     a->clients = cs;
     a->n_clients = n;
     if (get_assessment_tail(rec, arena, a, err, errlen) != 0) return -1;
-    if (a->clients_total == RECORDS_NO_TIME) a->clients_total = (int64_t)n; /* id 3: all listed */
+    if (a->clients_total == RECORDS_NO_TIME)
+        a->clients_total = (int64_t)n;                       /* id 3: all listed */
+    else if (!a->abridged && a->clients_total != (int64_t)n) /* 0 means "unset" to encoders only */
+        return errbuf_fail(err, errlen,
+                           "clients_total: %lld, but the record is not abridged and lists %zu "
+                           "clients",
+                           (long long)a->clients_total, n);
     return 0;
 }
 

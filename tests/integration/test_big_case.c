@@ -10,7 +10,8 @@
  *     headcount (incident_persons), some clients listed, and where the whole verdict is;
  *   - the clients listed are the first ones of the stated order over the whole verdict
  *     (case_verdict(): My Number Act status, then APPI status, then client id);
- *   - verdict_json is the verdict cut to the same clients, and says so;
+ *   - verdict_json is the verdict cut to the same clients, and says so; the command named by
+ *     full_verdict (`mni case --json --version N`) prints the whole one;
  *   - no outbox row is failed or left queued.
  */
 #include <setjmp.h>
@@ -33,6 +34,7 @@
 #include "lib/serdes/schema_set.h"
 #include "lib/serdes/wire.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
@@ -247,6 +249,25 @@ static void newest_version_abridged_on_topic(void **state)
     assert_int_equal(json_integer_value(json_object_get(note, "clients_total")), BIG_CLIENTS);
     assert_int_equal(json_integer_value(json_object_get(note, "clients_listed")), a.n_clients);
     json_decref(doc);
+
+    /* The command full_verdict names prints the whole verdict of that version. */
+    assert_non_null(strstr(a.full_verdict, "mni case --json --version "));
+    const char *cmd[] = {"mni",       "case",  "--conninfo", db.conninfo, "--json",
+                         "--version", version, INCIDENT,     NULL};
+    runcmd_result r;
+    assert_int_equal(runcmd(cmd, NULL, &r), 0);
+    if (r.status != 0) fail_msg("mni case exited %d: %s", r.status, r.err);
+    doc = json_loads(r.out, 0, &jerr);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "clients")), BIG_CLIENTS);
+    assert_null(json_object_get(doc, "abridged"));
+    json_decref(doc);
+    runcmd_free(&r);
+    cmd[6] = "999999";
+    assert_int_equal(runcmd(cmd, NULL, &r), 0);
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "no version 999999"));
+    runcmd_free(&r);
 
     arena_free(&arena);
     schema_set_free(schemas);

@@ -223,6 +223,18 @@ static void test_abridged_roundtrip(void **state)
     assert_int_equal(out.clients_total, 5000);
     assert_int_equal(out.n_clients, 2);
     assert_assessment(&in, &out);
+
+    /* A record that is not abridged but counts other than it lists is refused: the message
+     * ends with abridged (false), clients_total (branch 1, zig-zag 2 = 0x04), full_verdict
+     * (null); 0x04 made 0x00 claims no client. */
+    in = sample_assessment();
+    assert_int_equal(records_case_assessment_encode(S, &in, &buf, err, sizeof err), 0);
+    assert_memory_equal(buf.data + buf.len - 4, "\x00\x02\x04\x00", 4);
+    buf.data[buf.len - 2] = 0x00;
+    assert_int_equal(
+        records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err), -1);
+    assert_string_equal(err,
+                        "clients_total: 0, but the record is not abridged and lists 2 clients");
     arena_free(&arena);
     wire_buf_free(&buf);
 }
