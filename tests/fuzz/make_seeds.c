@@ -161,6 +161,14 @@ static void record_seeds(void)
     };
     if (records_case_assessment_encode(S, &a, &b, err, sizeof err) != 0) die("assessment", err);
     write_framed("case_assessment", "full", &b);
+    a.abridged = true; /* a verdict too large for a message (lib/model/assessment_record.h) */
+    a.clients_total = 5000;
+    a.full_verdict = "mni case --json --version 3 INC-2026-001";
+    if (records_case_assessment_encode(S, &a, &b, err, sizeof err) != 0) die("assessment", err);
+    write_framed("case_assessment", "abridged", &b);
+    a.abridged = false;
+    a.clients_total = 0;
+    a.full_verdict = NULL;
     a.n_clients = 0;
     a.clients = NULL;
     a.n_rules = 0;
