@@ -35,8 +35,7 @@ static const char *day_text(int32_t day, char text[11])
     return text;
 }
 
-/* Where the whole verdict of an abridged version is: the command, and the SQL (the id quoted). */
-static char *full_verdict_text(const char *incident_id, int version)
+char *assessment_record_full_verdict(const char *incident_id, int version)
 {
     buf b;
     buf_init(&b, BUF_NO_LIMIT);
@@ -61,7 +60,7 @@ int assessment_record_listed(const schema_set *schemas, const char *incident_id,
                              const bool *listed, wire_buf *out, char *err, size_t errlen)
 {
     size_t k = listed ? count_listed(v, listed) : v->n_clients;
-    char *where = listed ? full_verdict_text(incident_id, version) : NULL;
+    char *where = listed ? assessment_record_full_verdict(incident_id, version) : NULL;
     json_t *note = listed ? json_pack("{s:I, s:I, s:s, s:s?}", "clients_total",
                                       (json_int_t)v->n_clients, "clients_listed", (json_int_t)k,
                                       "order", ASSESSMENT_RECORD_ORDER, "full_verdict", where)

@@ -45,6 +45,10 @@ int assessment_record_make(const schema_set *schemas, const char *incident_id, i
                            long long assessed_ms, const rules_facts *f, const rules_verdict *v,
                            wire_buf *out, assessment_record_info *info, char *err, size_t errlen);
 
+/* Where the whole verdict of version `version` of an abridged case is (full_verdict): the
+ * command that prints it and the SQL, the id quoted. Malloc'd; NULL when out of memory. */
+char *assessment_record_full_verdict(const char *incident_id, int version);
+
 /* The record with the clients whose listed[i] is true (listed NULL: every client, the whole
  * form; else abridged, with full_verdict), its verdict_json written by
  * verdict_json_write_listed. What assessment_record_make sends; exposed for the tests of the

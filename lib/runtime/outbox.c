@@ -13,6 +13,7 @@
 #include "lib/base/timefmt.h"
 #include "lib/model/records.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/assessment_rebuild.h"
 #include "rules/due_day.h"
 #include "rules/rules.h"
 
@@ -80,9 +81,9 @@ static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, c
 {
     json_t *v = json_object_get(payload, "verdict");
     if (v) return json_incref(v);
-    /* A verdict whose text alone cannot fit in a message makes no record: refused before it
-     * is parsed, since a tree of thousands of clients costs ~10 times its text (tens of MB,
-     * which the allocator keeps), at every pass that sets the row back. */
+    /* A verdict whose text alone cannot fit in a message makes no record here: refused before
+     * it is parsed, since a tree of thousands of clients costs ~10 times its text (tens of MB,
+     * which the allocator keeps); row_record abridges it from PostgreSQL instead. */
     size_t text = PQgetisnull(res, r, 8) ? 0 : compact_length(PQgetvalue(res, r, 8));
     if (text > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE) {
         snprintf(err, errlen,
@@ -99,6 +100,15 @@ static json_t *assessment_verdict(PGresult *res, int r, const json_t *payload, c
 int outbox_assessment_record(const schema_set *schemas, const char *incident_id, int version,
                              long long created_ms, const json_t *v, wire_buf *out, char *err,
                              size_t errlen)
+{
+    return outbox_assessment_record_abridged(schemas, incident_id, version, created_ms, v, 0, NULL,
+                                             out, err, errlen);
+}
+
+int outbox_assessment_record_abridged(const schema_set *schemas, const char *incident_id,
+                                      int version, long long created_ms, const json_t *v,
+                                      long long clients_total, const char *full_verdict,
+                                      wire_buf *out, char *err, size_t errlen)
 {
     const json_t *clients = json_object_get(v, "clients");
     size_t n = json_array_size(clients), n_rules = 0;
@@ -149,6 +159,9 @@ int outbox_assessment_record(const schema_set *schemas, const char *incident_id,
         .deadlines = {jstr(d, "preliminary_target"), jstr(d, "preliminary_latest"),
                       jstr(d, "final"), jstr(d, "appi_final")},
         .verdict_json = verdict_text,
+        .abridged = full_verdict != NULL,
+        .clients_total = full_verdict ? clients_total : 0,
+        .full_verdict = full_verdict,
     };
     int result = records_case_assessment_encode(schemas, &rec, out, err, errlen);
     free(verdict_text);
@@ -292,14 +305,42 @@ static int set_aside(PGconn *pg, PGresult *res, int r, const char *why, json_t *
     return 0;
 }
 
+/* Whether row r is an assessment that came without its record and whose verdict, put back
+ * together by case_verdict(), is too large for a message (encode_row refused it). */
+static bool verdict_too_large(PGresult *res, int r)
+{
+    return !strcmp(PQgetvalue(res, r, 1), "assessments") && !PQgetisnull(res, r, 8) &&
+           compact_length(PQgetvalue(res, r, 8)) > WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE;
+}
+
+/* The record of row r into buf: the one its writer stored, else encoded from its payload, else
+ * (an assessment too large for a message, the newest of its case) abridged from PostgreSQL
+ * (assessment_rebuild). 0; 1 not encodable (why); -1 on a failed statement (err). */
+static int row_record(PGconn *pg, const schema_set *schemas, PGresult *res, int r, wire_buf *buf,
+                      char *why, size_t whylen, char *err, size_t errlen)
+{
+    if (ready_record(res, r, buf) || encode_row(schemas, res, r, buf, why, whylen) == 0) return 0;
+    if (!verdict_too_large(res, r)) return 1;
+    long long newer = newer_version(pg, res, r, err, errlen);
+    if (newer != 0) return newer < 0 ? -1 : 1; /* superseded: set_aside says so */
+    if (assessment_rebuild_abridged(pg, schemas, PQgetvalue(res, r, 2), atoi(PQgetvalue(res, r, 6)),
+                                    atoll(PQgetvalue(res, r, 4)), buf, why, whylen) != 0)
+        return 1;
+    log_info("outbox assessment too large for a message: abridged by the relay",
+             LOG_STR("task_id", PQgetvalue(res, r, 0)), LOG_END);
+    return 0;
+}
+
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
- * mni.task_id and mni.kind. 0 produced; 1 not encodable (why); -1 kq_produce failed (err). */
-static int produce_row(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                       PGresult *res, int r, wire_buf *buf, char *why, size_t whylen, char *err,
-                       size_t errlen)
+ * mni.task_id and mni.kind. 0 produced; 1 not encodable (why); -1 a failed statement or
+ * kq_produce failed (err). */
+static int produce_row(PGconn *pg, kq_producer *producer, const config *cfg,
+                       const schema_set *schemas, PGresult *res, int r, wire_buf *buf, char *why,
+                       size_t whylen, char *err, size_t errlen)
 {
     char key[64];
-    if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, whylen) != 0) return 1;
+    int made = row_record(pg, schemas, res, r, buf, why, whylen, err, errlen);
+    if (made != 0) return made;
     snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
     const char *topic = config_get(cfg, key);
     const char *task_id = PQgetvalue(res, r, 0), *kind = PQgetvalue(res, r, 5);
@@ -321,7 +362,7 @@ static int relay_one_by_one(PGconn *pg, kq_producer *producer, const config *cfg
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
         char why[512];
-        int rc = produce_row(producer, cfg, schemas, res, r, buf, why, sizeof why, err, errlen);
+        int rc = produce_row(pg, producer, cfg, schemas, res, r, buf, why, sizeof why, err, errlen);
         if (rc == 1 && !aside[r] && set_aside(pg, res, r, why, sent, failed, err, errlen) != 0)
             return -1;
         if (rc == 1) { /* unless the batch's pass did it already */
@@ -415,7 +456,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             continue;
         }
         char why[512];
-        rc = produce_row(producer, cfg, schemas, res, r, &buf, why, sizeof why, err, errlen);
+        rc = produce_row(pg, producer, cfg, schemas, res, r, &buf, why, sizeof why, err, errlen);
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
         if (rc == 1) {
             aside[r] = true;

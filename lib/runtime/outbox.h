@@ -19,11 +19,13 @@
  * try, the claimed rows are produced again one at a time, each flush-checked; the row refused
  * for good is marked failed (outbox.failed_at and .failure, migration 0051: never claimed
  * again, shown by `mni case`, counted by the caller as mni_outbox_failed_total) and the others
- * are published. A row that cannot be encoded at all (a payload that is not JSON, a record
- * that does not fit a message: rows queued without their record before the abridged
- * CaseAssessment, lib/model/assessment_record.h) would fail the same way at every claim: it is
- * marked failed the same way, with an error log line naming it ("outbox row not encodable:
- * marked failed"), never put back in the queue. Any other failure (the broker down, a
+ * are published. An assessment without its record whose verdict does not fit a message (rows
+ * queued before the abridged CaseAssessment, lib/model/assessment_record.h) is sent abridged,
+ * made from PostgreSQL (lib/runtime/assessment_rebuild.h), or passed over when a newer version
+ * of its case is in the outbox (compacted topic). A row that cannot be encoded at all (a
+ * payload of no known kind) would fail the same way at every claim: it is marked failed the
+ * same way, with an error log line naming it ("outbox row not encodable: marked failed"),
+ * never put back in the queue. Any other failure (the broker down, a
  * time-out) rolls the claim back, to be tried again later; nothing is marked failed for it.
  *
  * Logical topics (outbox.topic) and their records: "tasks" -> NotifyTask, "assessments" ->
@@ -83,6 +85,14 @@ int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const sch
 int outbox_assessment_record(const schema_set *schemas, const char *incident_id, int version,
                              long long created_ms, const json_t *v, wire_buf *out, char *err,
                              size_t errlen);
+
+/* The same for an abridged verdict document v (lib/model/assessment_record.h: its clients some
+ * of clients_total, full_verdict where the whole is); full_verdict NULL: as
+ * outbox_assessment_record. */
+int outbox_assessment_record_abridged(const schema_set *schemas, const char *incident_id,
+                                      int version, long long created_ms, const json_t *v,
+                                      long long clients_total, const char *full_verdict,
+                                      wire_buf *out, char *err, size_t errlen);
 
 /* The due_at of a NotifyTask or Ticket record, in milliseconds: the instant as given, or for a
  * due date its last second, 23:59:59 JST (the form of an instant deadline: rules/due_day.h; it
