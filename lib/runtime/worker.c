@@ -1122,6 +1122,7 @@ static int loop(worker *w)
             }
             metrics_batch_done(w->metrics, !failed);
             metrics_batch_seconds(w->metrics, (now_ms() - t0) / 1e3);
+            last_input = now_ms(); /* idle counts from the batch's end: a long batch is work */
             if (failed) {
                 char seek_err[256];
                 log_warn("batch rolled back; reading it again", LOG_STR("error", err),
