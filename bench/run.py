@@ -59,6 +59,12 @@ pipeline.MAX_SECONDS = float(
     os.environ.get("MNI_BENCH_MAX_SECONDS", 1800 * min(1.0, max(SCALE, 0.1)))
 )
 
+# How W2 and its Python baseline are fed (bench/README.md "Pacing on the mock cluster"):
+# "stream", one steady `mni produce --follow -` through a pipe, as a producer system would; or
+# "runs", one `mni produce` per chunk, two at a time, as until h/w2cpu (MNI_BENCH_W2_FEED).
+W2_FEED = os.environ.get("MNI_BENCH_W2_FEED", "stream")
+if W2_FEED not in ("stream", "runs"):
+    raise SystemExit("MNI_BENCH_W2_FEED: stream or runs, not %r" % W2_FEED)
 # W2 at 1,000 clients once more with the workers' pg.synchronous_commit = on, for the ratio.
 SYNC_COMPARE = os.environ.get("MNI_BENCH_SYNC_COMPARE") == "1"
 
@@ -314,6 +320,36 @@ def log_notes(rep, procs):
             )
 
 
+def w2_warm_up(ctx, wl, penv, prog, alive, options):
+    """Sends W2's incident_opened and waits until the consumer has committed it, so that the
+    clock starts with every consumer in its group; the steady producer that then feeds the
+    chunks (pipeline.Stream, started first and sending it), or None when each chunk gets its own
+    `mni produce` run (MNI_BENCH_W2_FEED=runs)."""
+    if W2_FEED == "runs":
+        pipeline.produce(ctx["bin"], penv, wl.warmup, options)
+        prog.wait_for(1, 120, alive)
+        return None
+    stream = pipeline.Stream(
+        ctx["bin"],
+        penv,
+        wl.chunks,
+        pipeline.WINDOW_BYTES // wl.max_event_bytes,
+        None,
+        alive,
+        options,
+        preload=False,
+    )
+    stream.start()
+    try:
+        with open(wl.warmup, "rb") as f:
+            stream.write(f.read())
+        prog.wait_for(1, 120, lambda: (alive(), stream.check()))
+    except BaseException:
+        stream.stop()
+        raise
+    return stream
+
+
 def run_w2_pipeline(ctx, wl):
     rep, env = ctx["rep"], ctx["env"]
     db = "bench_" + wl.name.replace("-", "_")
@@ -326,17 +362,16 @@ def run_w2_pipeline(ctx, wl):
             p.check()
 
     prog = pipeline.Progress.offsets(conninfo, "mni-assess", "incident.accepted")
-    perf = None
+    perf = stream = None
     try:
-        pipeline.produce(ctx["bin"], penv, wl.warmup)
-        prog.wait_for(1, 120, alive)
+        stream = w2_warm_up(ctx, wl, penv, prog, alive, ())
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
         mem, cpu, ru = pipeline.MemorySampler(pids), pipeline.CpuMeter(env, pids), children_cpu()
         stmts = pipeline.Statements(env) if pipeline.STATEMENTS else None
         perf = pipeline.Perf(env, os.path.join(os.path.dirname(ctx["logs"]), "perf-%s.data" % db))
-        # Two runs of `mni produce` may overlap: manifests commute, and a single producer would
-        # cap the figure near its own speed on this machine.
+        # With MNI_BENCH_W2_FEED=runs, two runs of `mni produce` may overlap: manifests
+        # commute, and one run at a time would add each run's start-up to the figure.
         res, events, seconds = feed_or_partial(
             ctx,
             wl,
@@ -345,6 +380,7 @@ def run_w2_pipeline(ctx, wl):
             pipeline.WINDOW_BYTES // wl.max_event_bytes,
             alive,
             max_running=2,
+            stream=stream,
         )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
         if stmts:
@@ -354,6 +390,8 @@ def run_w2_pipeline(ctx, wl):
     finally:
         if perf:
             perf.stop()
+        if stream:
+            stream.stop()
         prog.close()
         pipeline.stop_all(procs)
     records = wl.records if res else events * wl.records // wl.events
@@ -368,18 +406,25 @@ def run_w2_pipeline(ctx, wl):
         % (fmt(len(wl.expect_per_client)), fmt(rate), seconds, exactness(ok), detail)
     )
     if res:
-        rep.say(
-            "    mni produce: %d runs, median %.0f ms each; window %d manifests"
-            % (
-                len(res.launches),
-                res.produce_seconds() * 1e3,
-                pipeline.WINDOW_BYTES // wl.max_event_bytes,
-            )
-        )
+        rep.say(say_feed(res, wl))
     say_cpu(rep, used, produce_cpu, seconds)
     say_memory(rep, memory, wl.name)
     log_notes(rep, procs)
     return {"rate": rate, "seconds": seconds, "exact": ok, "memory": memory, "cpu": used}
+
+
+def say_feed(res, wl):
+    window = pipeline.WINDOW_BYTES // wl.max_event_bytes
+    if W2_FEED == "runs":
+        return "    mni produce: %d runs, median %.0f ms each; window %d manifests" % (
+            len(res.launches),
+            res.produce_seconds() * 1e3,
+            window,
+        )
+    return (
+        "    mni produce: one steady `mni produce --follow -`, %d chunks written, median write "
+        "%.0f ms; window %d manifests" % (len(res.launches), res.produce_seconds() * 1e3, window)
+    )
 
 
 def run_floor(ctx, wl):
@@ -435,11 +480,12 @@ def run_python(ctx, wl):
         os.path.join(log_dir, "python.log"),
     )
     prog = pipeline.Progress(conninfo, "SELECT consumed FROM bench_progress")
+    stream = None
     try:
         # No mni-ingest in front of this consumer: mni produce's own pacing would wait for
-        # it in vain; the harness's window against bench_progress does the pacing.
-        pipeline.produce(ctx["bin"], penv, wl.warmup, ["--no-pace"])
-        prog.wait_for(1, 120, proc.check)
+        # it in vain; the harness's window against bench_progress does the pacing. Otherwise
+        # fed as W2 is (w2_warm_up): the same messages through the same kind of producer.
+        stream = w2_warm_up(ctx, wl, penv, prog, proc.check, ["--no-pace"])
         base = prog()
         mem = pipeline.MemorySampler({"python": proc.pid})
         res, events, seconds = feed_or_partial(
@@ -451,9 +497,12 @@ def run_python(ctx, wl):
             proc.check,
             max_running=2,
             options=["--no-pace"],
+            stream=stream,
         )
         memory = mem.finish()
     finally:
+        if stream:
+            stream.stop()
         prog.close()
         proc.stop()
     records = wl.records if res else events * wl.records // wl.events
