@@ -674,19 +674,58 @@ class Perf:
 
 class CpuMeter:
     """CPU seconds spent by each named process (and PostgreSQL, the mock broker) between
-    construction and stop()."""
+    construction and stop(); backends() then splits PostgreSQL's by the application_name of
+    each backend that was alive at stop() (a worker's backend goes with its worker; what the
+    harness's poll, the background processes and the backends that ended meanwhile used is
+    "other")."""
 
     def __init__(self, env, pids):
         self.env, self.pids = env, dict(pids)
         self.pids["mockbroker"] = env.broker_pid()
         self.pg = env.postmaster_pid()
+        self.by_backend = {}
         self.start = self._snap()
+        self.start_children = self._children()
 
     def _snap(self):
         s = {n: cpu_seconds(p) for n, p in self.pids.items()}
         s["postgres"] = postgres_cpu(self.pg)
         return s
 
+    def _children(self):
+        return {
+            pid: (int(f[11]) + int(f[12])) / CLK_TCK for pid, f in postmaster_children(self.pg)
+        }
+
+    def _names(self):
+        dsn = psycopg2.extensions.parse_dsn(self.env.vars["MNI_PG_CONNINFO"])
+        conn = psycopg2.connect(
+            host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres"
+        )
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid, application_name FROM pg_stat_activity")
+            names = {pid: name for pid, name in cur.fetchall()}
+        conn.close()
+        return names
+
     def stop(self):
-        end = self._snap()
-        return {n: end[n] - self.start[n] for n in end}
+        end, children = self._snap(), self._children()
+        used = {n: end[n] - self.start[n] for n in end}
+        try:
+            names = self._names()
+        except psycopg2.Error:
+            names = {}
+        self.by_backend = {}
+        for pid, sec in children.items():
+            name = names.get(pid) or "other"
+            self.by_backend[name] = (
+                self.by_backend.get(name, 0.0) + sec - self.start_children.get(pid, 0.0)
+            )
+        self.by_backend["other"] = used["postgres"] - sum(
+            v for n, v in self.by_backend.items() if n != "other"
+        )
+        return used
+
+    def backends(self):
+        """{application_name: CPU seconds} of PostgreSQL's backends over the timed part."""
+        return dict(self.by_backend)

@@ -294,12 +294,15 @@ def say_memory(rep, mem, key):
     rep.figures[key + "_memory"] = mem
 
 
-def say_cpu(rep, cpu, produce_cpu, seconds):
+def say_cpu(rep, cpu, produce_cpu, seconds, backends=None):
     parts = ["%s %.1f" % (n, s) for n, s in sorted(cpu.items(), key=lambda x: -x[1])]
     rep.say(
         "    CPU seconds over %.1f s: %s, mni produce %.1f"
         % (seconds, ", ".join(parts), produce_cpu)
     )
+    if backends:
+        parts = ["%s %.2f" % (n, s) for n, s in sorted(backends.items(), key=lambda x: -x[1])]
+        rep.say("      postgres by backend (application_name): %s" % ", ".join(parts))
 
 
 def children_cpu():
@@ -407,10 +410,17 @@ def run_w2_pipeline(ctx, wl):
     )
     if res:
         rep.say(say_feed(res, wl))
-    say_cpu(rep, used, produce_cpu, seconds)
+    say_cpu(rep, used, produce_cpu, seconds, cpu.backends())
     say_memory(rep, memory, wl.name)
     log_notes(rep, procs)
-    return {"rate": rate, "seconds": seconds, "exact": ok, "memory": memory, "cpu": used}
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "exact": ok,
+        "memory": memory,
+        "cpu": dict(used, produce=produce_cpu),
+        "cpu_backends": cpu.backends(),
+    }
 
 
 def say_feed(res, wl):
@@ -862,7 +872,7 @@ def run_w3(ctx, data_dir):
                     % (name, 1e3 * percentile(d, 50), 1e3 * percentile(d, 99), len(d))
                 )
         out.update(offered=rate_b, achieved=achieved, p50=p50, p95=p95, p99=p99, measured=len(d_b))
-    say_cpu(rep, used, produce_cpu, total_seconds)
+    say_cpu(rep, used, produce_cpu, total_seconds, cpu.backends())
     say_memory(rep, memory, "w3")
     log_notes(rep, procs)
     rep.figures["w3"] = out
