@@ -207,13 +207,13 @@ int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, cha
     mni_ticket_id(t->task_id, ticket_id);
     if (ticket_texts(t, ticket_id, &body_text, &payload_text, err, errlen) != 0) return -1;
     int rc = 0;
-    if (b->open != 2)
+    if (!b->copying)
         rc = pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy",
                             "COPY notify_tickets (seq, task_id, topic, incident_id, client_id, "
                             "kind, payload, source_task_id, title, body, webhook) FROM STDIN",
                             err, errlen);
     if (rc == 0) {
-        b->open = 2;
+        b->copying = 1;
         pgx_copy_field_int(&b->copy, b->n_tickets++);
         pgx_copy_field(&b->copy, ticket_id);
         pgx_copy_field(&b->copy, "tickets");
@@ -235,17 +235,17 @@ int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, cha
 void notify_store_batch_abort(notify_store_batch *b)
 {
     char err[16];
-    if (b->open != 0) pgx_copy_abort(&b->copy, "notify batch abandoned", err, sizeof err);
-    b->open = 0;
+    if (b->copying) pgx_copy_abort(&b->copy, "notify batch abandoned", err, sizeof err);
+    b->copying = 0;
     batch_release(b);
 }
 
 int notify_store_batch_end(notify_store_batch *b, int *conflict, char *err, size_t errlen)
 {
     *conflict = 0;
-    int open = b->open;
-    b->open = 0;
-    int rc = open != 0 ? pgx_copy_end(&b->copy, NULL, err, errlen) : 0;
+    int copying = b->copying;
+    b->copying = 0;
+    int rc = copying ? pgx_copy_end(&b->copy, NULL, err, errlen) : 0;
     if (rc == 0) rc = batch_deliveries(b, conflict, err, errlen);
     batch_release(b);
     if (rc != 0 || *conflict || b->n_tickets == 0) return rc;

@@ -80,7 +80,7 @@ int notify_store_tickets_published(PGconn *pg, long long *published, char *err, 
 typedef struct {
     PGconn *pg;
     pgx_copy copy;
-    int open; /* the COPY in progress: 0 none, 2 tickets */
+    int copying; /* the tickets' COPY is open */
     notify_delivery *deliveries;
     const char **shas; /* each delivery's sha256 in hex */
     size_t n_deliveries, cap_deliveries;

@@ -341,7 +341,8 @@ static char *groups_param(const snap_group *g, size_t n, int read)
     "text, case_part boolean)"
 #define AS_OF_GROUP "(e.version_after < g.version OR e.event_id = g.cause)"
 
-/* The case row and the version of each group, one statement. */
+/* The case row and the version of each group (with its stored verdict when case_part), one
+ * statement. */
 static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, size_t errlen)
 {
     char *param = groups_param(g, n, 0);
