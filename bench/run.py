@@ -59,9 +59,10 @@ pipeline.MAX_SECONDS = float(
     os.environ.get("MNI_BENCH_MAX_SECONDS", 1800 * min(1.0, max(SCALE, 0.1)))
 )
 
-# How W2 and its Python baseline are fed (bench/README.md "Pacing on the mock cluster"):
-# "stream", one steady `mni produce --follow -` through a pipe, as a producer system would; or
-# "runs", one `mni produce` per chunk, two at a time, as until h/w2cpu (MNI_BENCH_W2_FEED).
+# How W2 is fed (bench/README.md "Pacing on the mock cluster"): "stream", one steady `mni
+# produce --follow -` through a pipe, as a producer system would; or "runs", one `mni produce`
+# per chunk, two at a time, as until h/w2cpu (MNI_BENCH_W2_FEED). The Python baseline is fed
+# by runs either way (run_python).
 W2_FEED = os.environ.get("MNI_BENCH_W2_FEED", "stream")
 if W2_FEED not in ("stream", "runs"):
     raise SystemExit("MNI_BENCH_W2_FEED: stream or runs, not %r" % W2_FEED)
@@ -323,12 +324,12 @@ def log_notes(rep, procs):
             )
 
 
-def w2_warm_up(ctx, wl, penv, prog, alive, options):
+def w2_warm_up(ctx, wl, penv, prog, alive, options, feed):
     """Sends W2's incident_opened and waits until the consumer has committed it, so that the
     clock starts with every consumer in its group; the steady producer that then feeds the
     chunks (pipeline.Stream, started first and sending it), or None when each chunk gets its own
-    `mni produce` run (MNI_BENCH_W2_FEED=runs)."""
-    if W2_FEED == "runs":
+    `mni produce` run (feed "runs")."""
+    if feed == "runs":
         pipeline.produce(ctx["bin"], penv, wl.warmup, options)
         prog.wait_for(1, 120, alive)
         return None
@@ -367,7 +368,7 @@ def run_w2_pipeline(ctx, wl):
     prog = pipeline.Progress.offsets(conninfo, "mni-assess", "incident.accepted")
     perf = stream = None
     try:
-        stream = w2_warm_up(ctx, wl, penv, prog, alive, ())
+        stream = w2_warm_up(ctx, wl, penv, prog, alive, (), W2_FEED)
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
         mem, cpu, ru = pipeline.MemorySampler(pids), pipeline.CpuMeter(env, pids), children_cpu()
@@ -493,9 +494,10 @@ def run_python(ctx, wl):
     stream = None
     try:
         # No mni-ingest in front of this consumer: mni produce's own pacing would wait for
-        # it in vain; the harness's window against bench_progress does the pacing. Otherwise
-        # fed as W2 is (w2_warm_up): the same messages through the same kind of producer.
-        stream = w2_warm_up(ctx, wl, penv, prog, proc.check, ["--no-pace"])
+        # it in vain; the harness's window against bench_progress does the pacing. The same
+        # messages as W2's, sent by one `mni produce` run per chunk as before h/w2cpu, so that
+        # this baseline's figure stays comparable with earlier runs (bench/README.md).
+        stream = w2_warm_up(ctx, wl, penv, prog, proc.check, ["--no-pace"], "runs")
         base = prog()
         mem = pipeline.MemorySampler({"python": proc.pid})
         res, events, seconds = feed_or_partial(
