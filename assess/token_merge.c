@@ -2,7 +2,6 @@
  * token_merge: see token_merge.h.
  */
 #include "assess/token_merge.h"
-#include "lib/base/digest.h"
 #include "lib/base/strset.h"
 
 #include <stdio.h>
@@ -20,9 +19,15 @@ int token_merge_prepare(PGconn *pg, char *err, size_t errlen)
                     err, errlen);
 }
 
-/* One token of one manifest: items[item].ev->body.manifest.tokens[tok]. */
+#define TOKEN_BYTES (MNI_EVENT_TOKEN_LEN / 2)
+
+/* One token of one manifest of items[item], decoded once into its 32 bytes, which every comparison,
+ * hash and sort below uses (as hex text, the tables, the sort and the crediting of returned rows
+ * cost ~0.6 CPU-s per 500,000 tokens; bench/README.md). The bytes order as the hex digits do,
+ * lower-case hex being order-preserving. */
 typedef struct {
-    uint32_t item, tok;
+    uint32_t item;
+    unsigned char key[TOKEN_BYTES];
 } token_ref;
 
 /* Two open-addressing sets of token refs: by (case, client, token) and by (case, token).
@@ -35,11 +40,6 @@ typedef struct {
     size_t mask;
 } token_table;
 
-static const char *ref_token(const token_table *t, uint32_t r)
-{
-    return t->items[t->refs[r].item].ev->body.manifest.tokens[t->refs[r].tok];
-}
-
 static const char *ref_client(const token_table *t, uint32_t r)
 {
     return t->items[t->refs[r].item].ev->body.manifest.client_id;
@@ -50,38 +50,30 @@ static size_t ref_case(const token_table *t, uint32_t r)
     return t->items[t->refs[r].item].case_index;
 }
 
-static uint64_t hex64(const char *hex)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 16; i++) {
-        char ch = hex[i];
-        v = (v << 4) | (uint64_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
-    }
-    return v;
-}
-
 /* The slot hash of a key: its token's leading 64 bits, the case and (per client) the client. */
-static uint64_t key_hash(uint64_t token_head, size_t case_index, uint64_t client_hash)
+static uint64_t key_hash(const unsigned char *key, size_t case_index, uint64_t client_hash)
 {
-    uint64_t h = token_head ^ (case_index * 0x9e3779b97f4a7c15ULL) ^ client_hash;
+    uint64_t h;
+    memcpy(&h, key, sizeof h);
+    h ^= (case_index * 0x9e3779b97f4a7c15ULL) ^ client_hash;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     return h;
 }
 
-/* The ref holding the key (case, client or NULL, token in hex), or -1 when absent; *slot
+/* The ref holding the key (case, client or NULL, token bytes), or -1 when absent; *slot
  * receives where it is or would go. */
 static int64_t table_find(const token_table *t, const uint32_t *slots, size_t case_index,
-                          const char *client, uint64_t client_hash, const char *hex, size_t *slot)
+                          const char *client, uint64_t client_hash, const unsigned char *key,
+                          size_t *slot)
 {
-    size_t s = key_hash(hex64(hex), case_index, client ? client_hash : 0) & t->mask;
+    size_t s = key_hash(key, case_index, client ? client_hash : 0) & t->mask;
     for (;; s = (s + 1) & t->mask) {
         uint32_t o = slots[s];
         if (o == 0) break;
         uint32_t r = o - 1;
-        if (ref_case(t, r) == case_index &&
-            memcmp(ref_token(t, r), hex, MNI_EVENT_TOKEN_LEN) == 0 &&
+        if (memcmp(t->refs[r].key, key, TOKEN_BYTES) == 0 && ref_case(t, r) == case_index &&
             (!client || strcmp(ref_client(t, r), client) == 0)) {
             *slot = s;
             return r;
@@ -97,7 +89,7 @@ static int table_add(token_table *t, uint32_t *slots, uint32_t r, int per_client
 {
     size_t s;
     if (table_find(t, slots, ref_case(t, r), per_client ? ref_client(t, r) : NULL, client_hash,
-                   ref_token(t, r), &s) >= 0)
+                   t->refs[r].key, &s) >= 0)
         return 0;
     slots[s] = r + 1;
     return 1;
@@ -108,9 +100,17 @@ static unsigned hex_digit(char ch)
     return (unsigned)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
 }
 
-/* A staged row: its key's strings and its flags, sorted before the COPY. */
+/* A token's 64 lower-case hex digits (checked when the event was decoded) as 32 bytes. */
+static void token_bytes(const char *hex, unsigned char out[TOKEN_BYTES])
+{
+    for (size_t b = 0; b < TOKEN_BYTES; b++)
+        out[b] = (unsigned char)(hex_digit(hex[2 * b]) << 4 | hex_digit(hex[2 * b + 1]));
+}
+
+/* A staged row: its key's strings and bytes and its flags, sorted before the COPY. */
 typedef struct {
-    const char *incident, *client, *hex; /* hex: 64 lower-case digits, ordered as the bytes */
+    const char *incident, *client;
+    const unsigned char *key;
     uint32_t item;
     int first;
 } staged_row;
@@ -122,7 +122,7 @@ static int staged_cmp(const void *a, const void *b)
     const staged_row *x = a, *y = b;
     int c = strcmp(x->incident, y->incident);
     if (c == 0) c = strcmp(x->client, y->client);
-    return c != 0 ? c : memcmp(x->hex, y->hex, MNI_EVENT_TOKEN_LEN);
+    return c != 0 ? c : memcmp(x->key, y->key, TOKEN_BYTES);
 }
 
 /* Binary COPY: the server stores each value as sent, where the text format had it unescape
@@ -150,7 +150,7 @@ static int copy_tokens(PGconn *pg, token_table *t, size_t n_refs, char *err, siz
         if (!table_add(t, t->by_client, r, 1, client_hash)) continue; /* seen in this batch */
         int first = table_add(t, t->by_incident, r, 0, 0);
         rows[n_rows++] = (staged_row){t->items[t->refs[r].item].ev->incident_id, ref_client(t, r),
-                                      ref_token(t, r), t->refs[r].item, first};
+                                      t->refs[r].key, t->refs[r].item, first};
     }
     qsort(rows, n_rows, sizeof *rows, staged_cmp);
     pgx_copy cp;
@@ -161,17 +161,13 @@ static int copy_tokens(PGconn *pg, token_table *t, size_t n_refs, char *err, siz
         free(rows);
         return -1;
     }
-    unsigned char bytes[MNI_EVENT_TOKEN_LEN / 2];
     for (size_t i = 0; i < n_rows; i++) {
         const staged_row *row = &rows[i];
-        for (size_t b = 0; b < sizeof bytes; b++)
-            bytes[b] =
-                (unsigned char)(hex_digit(row->hex[2 * b]) << 4 | hex_digit(row->hex[2 * b + 1]));
         pgx_copy_bin_row(&cp, 5);
         pgx_copy_bin_int4(&cp, (int32_t)row->item);
         pgx_copy_bin_bytes(&cp, row->incident, strlen(row->incident));
         pgx_copy_bin_bytes(&cp, row->client, strlen(row->client));
-        pgx_copy_bin_bytes(&cp, bytes, sizeof bytes);
+        pgx_copy_bin_bytes(&cp, row->key, TOKEN_BYTES);
         pgx_copy_bin_bool(&cp, row->first);
     }
     free(rows);
@@ -201,13 +197,11 @@ static int credit_rows(token_table *t, const strset *cases, const PGresult *res,
     for (int r = 0; r < PQntuples(res); r++) {
         const char *incident = PQgetvalue(res, r, 0);
         const char *client = per_client ? PQgetvalue(res, r, 1) : NULL;
-        const unsigned char *bin = (const unsigned char *)PQgetvalue(res, r, token_col);
-        if (PQgetlength(res, r, token_col) != MNI_EVENT_TOKEN_LEN / 2) {
+        const unsigned char *key = (const unsigned char *)PQgetvalue(res, r, token_col);
+        if (PQgetlength(res, r, token_col) != TOKEN_BYTES) {
             snprintf(err, errlen, "%s: a returned token is not 32 bytes", name);
             return -1;
         }
-        char hex[MNI_EVENT_TOKEN_LEN + 1];
-        digest_hex(bin, MNI_EVENT_TOKEN_LEN / 2, hex);
         if (client && (!last_client || strcmp(last_client, client) != 0)) {
             last_client = client;
             client_hash = strset_hash(client);
@@ -215,7 +209,7 @@ static int credit_rows(token_table *t, const strset *cases, const PGresult *res,
         size_t slot, c = case_of(cases, incident, &last_incident, &last_case);
         int64_t ref = c == (size_t)-1 ? -1
                                       : table_find(t, per_client ? t->by_client : t->by_incident, c,
-                                                   client, client_hash, hex, &slot);
+                                                   client, client_hash, key, &slot);
         if (ref < 0) {
             snprintf(err, errlen, "%s: a returned row was not staged by this batch", name);
             return -1;
@@ -317,8 +311,10 @@ int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t
         }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < items[i].ev->body.manifest.n_tokens; j++)
-            t.refs[k++] = (token_ref){(uint32_t)i, (uint32_t)j};
+        for (size_t j = 0; j < items[i].ev->body.manifest.n_tokens; j++, k++) {
+            t.refs[k].item = (uint32_t)i;
+            token_bytes(items[i].ev->body.manifest.tokens[j], t.refs[k].key);
+        }
     if (token_merge_prepare(pg, err, errlen) != 0 ||
         copy_tokens(pg, &t, n_refs, err, errlen) != 0 ||
         run_merges(pg, &t, &cases, err, errlen) != 0)

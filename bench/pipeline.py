@@ -11,19 +11,19 @@ Pacing. librdkafka's mock cluster keeps about 5 MiB per partition and silently d
 message sets beyond that, consumed or not (devenv/mockbroker.c). A consumer further behind than
 that loses events. So the harness keeps the JSON bytes of what it has sent but the last consumer
 (mni-assess on incident.accepted, or the Python baseline) has not yet committed under
-WINDOW_BYTES (4 MiB): chunks of events are sent by separate `mni produce` runs, each launched
-only when it fits in the window. The JSON of an event is larger than its Avro, the committed
-offset is behind the fetch position, and one partition never holds more than the whole window,
-so the bound is conservative; ingest's copy on incident.accepted is bounded by the same window.
+WINDOW_BYTES (4 MiB): a chunk of events is sent only when it fits in the window, either by a
+`mni produce` run of its own (Feed: W3's throughput phase) or written into one long-lived `mni
+produce --follow -` through a pipe, as a producer system would (Stream: W2, its Python baseline
+and W3's delay phase). The JSON of an event is larger than its Avro, the committed offset is
+behind the fetch position, and one partition never holds more than the whole window, so the
+bound is conservative; ingest's copy on incident.accepted is bounded by the same window.
 Progress is the sum of the consumer's next offsets in consumer_offsets, which the workers
 advance in each batch's transaction: committed, not merely read. `mni produce` paces itself as
 well, against mni-ingest only (cli/produce_pace.h); the window here also covers assess, which
 reads what ingest forwards. For the Python baseline, which has no mni-ingest in front of it,
-the runs go with --no-pace and the window alone. Optionally a rate (events/s)
-spaces launches in time as well (open loop: each chunk has its scheduled time, and a late
-launch is measured from the schedule, not from when it happened). W3's delay phase (Stream)
-instead writes its chunks, at their scheduled times and within the same window, into one
-long-lived `mni produce --follow` through a pipe, as a producer system would.
+and for W3's delay phase, the producer runs with --no-pace and the window alone. Optionally a
+rate (events/s) spaces the chunks in time as well (open loop: each chunk has its scheduled
+time, and a late one is measured from the schedule, not from when it was sent).
 
 Memory. A sampler thread reads VmRSS of each worker from /proc every 0.25 s and VmHWM (the
 kernel's peak) at the end; flatness compares the largest RSS of the first minute with that of
@@ -444,13 +444,19 @@ class Stream(Feed):
     the producer ended well. Each chunk's Launch records when it was due (t_sched), when its
     write began (t_launch) and ended (t_exit)."""
 
-    def __init__(self, bin_dir, penv, chunks, window_events, rate, alive, options):
+    def __init__(
+        self, bin_dir, penv, chunks, window_events, rate, alive, options, preload=True
+    ):
         super().__init__(bin_dir, penv, chunks, None, window_events, 1, rate, alive, options)
         self.argv += ["--follow", "-"]
-        self.data = []
-        for c in chunks:
-            with open(c.path, "rb") as f:
-                self.data.append(f.read())
+        # preload: every chunk read beforehand, so that a write's time is the pipe's alone (W3's
+        # delays); else each chunk is read when its turn comes (W2: hundreds of MB at full size).
+        self.data = None
+        if preload:
+            self.data = []
+            for c in chunks:
+                with open(c.path, "rb") as f:
+                    self.data.append(f.read())
         self.proc = self.errors = None
 
     def start(self):
@@ -470,6 +476,14 @@ class Stream(Feed):
 
     def write(self, data):
         self.proc.stdin.write(data)
+
+    def stop(self):
+        """Kills the producer when it still runs (a run given up) and releases its files."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.errors:
+            self.errors.close()
 
     def run(self, consumed):
         self.consumed = consumed
@@ -502,7 +516,11 @@ class Stream(Feed):
         if self.t_first is None:
             self.t_first = due
         x = Launch(self.next, self.chunks[self.next].events, due, time.time(), None, None)
-        self.write(self.data[self.next])
+        if self.data is not None:
+            self.write(self.data[self.next])
+        else:
+            with open(self.chunks[self.next].path, "rb") as f:
+                self.write(f.read())
         x.t_exit = time.time()
         self.launches.append(x)
         self.sent += x.events
@@ -656,19 +674,58 @@ class Perf:
 
 class CpuMeter:
     """CPU seconds spent by each named process (and PostgreSQL, the mock broker) between
-    construction and stop()."""
+    construction and stop(); backends() then splits PostgreSQL's by the application_name of
+    each backend that was alive at stop() (a worker's backend goes with its worker; what the
+    harness's poll, the background processes and the backends that ended meanwhile used is
+    "other")."""
 
     def __init__(self, env, pids):
         self.env, self.pids = env, dict(pids)
         self.pids["mockbroker"] = env.broker_pid()
         self.pg = env.postmaster_pid()
+        self.by_backend = {}
         self.start = self._snap()
+        self.start_children = self._children()
 
     def _snap(self):
         s = {n: cpu_seconds(p) for n, p in self.pids.items()}
         s["postgres"] = postgres_cpu(self.pg)
         return s
 
+    def _children(self):
+        return {
+            pid: (int(f[11]) + int(f[12])) / CLK_TCK for pid, f in postmaster_children(self.pg)
+        }
+
+    def _names(self):
+        dsn = psycopg2.extensions.parse_dsn(self.env.vars["MNI_PG_CONNINFO"])
+        conn = psycopg2.connect(
+            host=dsn["host"], port=dsn["port"], user="postgres", dbname="postgres"
+        )
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid, application_name FROM pg_stat_activity")
+            names = {pid: name for pid, name in cur.fetchall()}
+        conn.close()
+        return names
+
     def stop(self):
-        end = self._snap()
-        return {n: end[n] - self.start[n] for n in end}
+        end, children = self._snap(), self._children()
+        used = {n: end[n] - self.start[n] for n in end}
+        try:
+            names = self._names()
+        except psycopg2.Error:
+            names = {}
+        self.by_backend = {}
+        for pid, sec in children.items():
+            name = names.get(pid) or "other"
+            self.by_backend[name] = (
+                self.by_backend.get(name, 0.0) + sec - self.start_children.get(pid, 0.0)
+            )
+        self.by_backend["other"] = used["postgres"] - sum(
+            v for n, v in self.by_backend.items() if n != "other"
+        )
+        return used
+
+    def backends(self):
+        """{application_name: CPU seconds} of PostgreSQL's backends over the timed part."""
+        return dict(self.by_backend)

@@ -59,6 +59,13 @@ pipeline.MAX_SECONDS = float(
     os.environ.get("MNI_BENCH_MAX_SECONDS", 1800 * min(1.0, max(SCALE, 0.1)))
 )
 
+# How W2 is fed (bench/README.md "Pacing on the mock cluster"): "stream", one steady `mni
+# produce --follow -` through a pipe, as a producer system would; or "runs", one `mni produce`
+# per chunk, two at a time, as until h/w2cpu (MNI_BENCH_W2_FEED). The Python baseline is fed
+# by runs either way (run_python).
+W2_FEED = os.environ.get("MNI_BENCH_W2_FEED", "stream")
+if W2_FEED not in ("stream", "runs"):
+    raise SystemExit("MNI_BENCH_W2_FEED: stream or runs, not %r" % W2_FEED)
 # W2 at 1,000 clients once more with the workers' pg.synchronous_commit = on, for the ratio.
 SYNC_COMPARE = os.environ.get("MNI_BENCH_SYNC_COMPARE") == "1"
 
@@ -288,12 +295,15 @@ def say_memory(rep, mem, key):
     rep.figures[key + "_memory"] = mem
 
 
-def say_cpu(rep, cpu, produce_cpu, seconds):
+def say_cpu(rep, cpu, produce_cpu, seconds, backends=None):
     parts = ["%s %.1f" % (n, s) for n, s in sorted(cpu.items(), key=lambda x: -x[1])]
     rep.say(
         "    CPU seconds over %.1f s: %s, mni produce %.1f"
         % (seconds, ", ".join(parts), produce_cpu)
     )
+    if backends:
+        parts = ["%s %.2f" % (n, s) for n, s in sorted(backends.items(), key=lambda x: -x[1])]
+        rep.say("      postgres by backend (application_name): %s" % ", ".join(parts))
 
 
 def children_cpu():
@@ -314,6 +324,36 @@ def log_notes(rep, procs):
             )
 
 
+def w2_warm_up(ctx, wl, penv, prog, alive, options, feed):
+    """Sends W2's incident_opened and waits until the consumer has committed it, so that the
+    clock starts with every consumer in its group; the steady producer that then feeds the
+    chunks (pipeline.Stream, started first and sending it), or None when each chunk gets its own
+    `mni produce` run (feed "runs")."""
+    if feed == "runs":
+        pipeline.produce(ctx["bin"], penv, wl.warmup, options)
+        prog.wait_for(1, 120, alive)
+        return None
+    stream = pipeline.Stream(
+        ctx["bin"],
+        penv,
+        wl.chunks,
+        pipeline.WINDOW_BYTES // wl.max_event_bytes,
+        None,
+        alive,
+        options,
+        preload=False,
+    )
+    stream.start()
+    try:
+        with open(wl.warmup, "rb") as f:
+            stream.write(f.read())
+        prog.wait_for(1, 120, lambda: (alive(), stream.check()))
+    except BaseException:
+        stream.stop()
+        raise
+    return stream
+
+
 def run_w2_pipeline(ctx, wl):
     rep, env = ctx["rep"], ctx["env"]
     db = "bench_" + wl.name.replace("-", "_")
@@ -326,17 +366,16 @@ def run_w2_pipeline(ctx, wl):
             p.check()
 
     prog = pipeline.Progress.offsets(conninfo, "mni-assess", "incident.accepted")
-    perf = None
+    perf = stream = None
     try:
-        pipeline.produce(ctx["bin"], penv, wl.warmup)
-        prog.wait_for(1, 120, alive)
+        stream = w2_warm_up(ctx, wl, penv, prog, alive, (), W2_FEED)
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
         mem, cpu, ru = pipeline.MemorySampler(pids), pipeline.CpuMeter(env, pids), children_cpu()
         stmts = pipeline.Statements(env) if pipeline.STATEMENTS else None
         perf = pipeline.Perf(env, os.path.join(os.path.dirname(ctx["logs"]), "perf-%s.data" % db))
-        # Two runs of `mni produce` may overlap: manifests commute, and a single producer would
-        # cap the figure near its own speed on this machine.
+        # With MNI_BENCH_W2_FEED=runs, two runs of `mni produce` may overlap: manifests
+        # commute, and one run at a time would add each run's start-up to the figure.
         res, events, seconds = feed_or_partial(
             ctx,
             wl,
@@ -345,6 +384,7 @@ def run_w2_pipeline(ctx, wl):
             pipeline.WINDOW_BYTES // wl.max_event_bytes,
             alive,
             max_running=2,
+            stream=stream,
         )
         produce_cpu, used, memory = children_cpu() - ru, cpu.stop(), mem.finish()
         if stmts:
@@ -354,6 +394,8 @@ def run_w2_pipeline(ctx, wl):
     finally:
         if perf:
             perf.stop()
+        if stream:
+            stream.stop()
         prog.close()
         pipeline.stop_all(procs)
     records = wl.records if res else events * wl.records // wl.events
@@ -368,18 +410,32 @@ def run_w2_pipeline(ctx, wl):
         % (fmt(len(wl.expect_per_client)), fmt(rate), seconds, exactness(ok), detail)
     )
     if res:
-        rep.say(
-            "    mni produce: %d runs, median %.0f ms each; window %d manifests"
-            % (
-                len(res.launches),
-                res.produce_seconds() * 1e3,
-                pipeline.WINDOW_BYTES // wl.max_event_bytes,
-            )
-        )
-    say_cpu(rep, used, produce_cpu, seconds)
+        rep.say(say_feed(res, wl))
+    say_cpu(rep, used, produce_cpu, seconds, cpu.backends())
     say_memory(rep, memory, wl.name)
     log_notes(rep, procs)
-    return {"rate": rate, "seconds": seconds, "exact": ok, "memory": memory, "cpu": used}
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "exact": ok,
+        "memory": memory,
+        "cpu": dict(used, produce=produce_cpu),
+        "cpu_backends": cpu.backends(),
+    }
+
+
+def say_feed(res, wl):
+    window = pipeline.WINDOW_BYTES // wl.max_event_bytes
+    if W2_FEED == "runs":
+        return "    mni produce: %d runs, median %.0f ms each; window %d manifests" % (
+            len(res.launches),
+            res.produce_seconds() * 1e3,
+            window,
+        )
+    return (
+        "    mni produce: one steady `mni produce --follow -`, %d chunks written, median write "
+        "%.0f ms; window %d manifests" % (len(res.launches), res.produce_seconds() * 1e3, window)
+    )
 
 
 def run_floor(ctx, wl):
@@ -435,11 +491,13 @@ def run_python(ctx, wl):
         os.path.join(log_dir, "python.log"),
     )
     prog = pipeline.Progress(conninfo, "SELECT consumed FROM bench_progress")
+    stream = None
     try:
         # No mni-ingest in front of this consumer: mni produce's own pacing would wait for
-        # it in vain; the harness's window against bench_progress does the pacing.
-        pipeline.produce(ctx["bin"], penv, wl.warmup, ["--no-pace"])
-        prog.wait_for(1, 120, proc.check)
+        # it in vain; the harness's window against bench_progress does the pacing. The same
+        # messages as W2's, sent by one `mni produce` run per chunk as before h/w2cpu, so that
+        # this baseline's figure stays comparable with earlier runs (bench/README.md).
+        stream = w2_warm_up(ctx, wl, penv, prog, proc.check, ["--no-pace"], "runs")
         base = prog()
         mem = pipeline.MemorySampler({"python": proc.pid})
         res, events, seconds = feed_or_partial(
@@ -451,9 +509,12 @@ def run_python(ctx, wl):
             proc.check,
             max_running=2,
             options=["--no-pace"],
+            stream=stream,
         )
         memory = mem.finish()
     finally:
+        if stream:
+            stream.stop()
         prog.close()
         proc.stop()
     records = wl.records if res else events * wl.records // wl.events
@@ -813,7 +874,7 @@ def run_w3(ctx, data_dir):
                     % (name, 1e3 * percentile(d, 50), 1e3 * percentile(d, 99), len(d))
                 )
         out.update(offered=rate_b, achieved=achieved, p50=p50, p95=p95, p99=p99, measured=len(d_b))
-    say_cpu(rep, used, produce_cpu, total_seconds)
+    say_cpu(rep, used, produce_cpu, total_seconds, cpu.backends())
     say_memory(rep, memory, "w3")
     log_notes(rep, procs)
     rep.figures["w3"] = out

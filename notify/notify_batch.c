@@ -108,8 +108,11 @@ int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webh
         } else {
             it->outcome = NOTIFY_TASK_DONE; /* so far */
             want_of[i] = n_wants;
+            /* Reminders and escalations read no client's part of the verdict. */
+            int alert =
+                it->task.kind == RECORDS_TASK_REMINDER || it->task.kind == RECORDS_TASK_ESCALATION;
             wants[n_wants++] = (notify_snapshot_want){it->task.incident_id, it->task.client_id,
-                                                      (int)it->task.case_version};
+                                                      (int)it->task.case_version, alert};
         }
     }
     /* 2. every snapshot at once. */

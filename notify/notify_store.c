@@ -3,6 +3,7 @@
  */
 #include "notify/notify_store.h"
 
+#include "lib/base/buf.h"
 #include "lib/base/digest.h"
 #include "lib/model/task_id.h"
 
@@ -102,60 +103,100 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
 
 /* ---- a batch's rows together (notify_store_batch_*) ---- */
 
-/* Staging tables, emptied per batch. The staged documents are compressed with lz4 like
- * deliveries' (migration 0120): with the default pglz, staging cost as much as the insert. notify_tickets holds each ticket with its outbox row:
+/* Deliveries per INSERT statement: 8 parameters a row, well under the protocol's 65,535. */
+#define BATCH_DELIVERY_ROWS 256
+
+/* The staging table for tickets, emptied per batch. It holds each ticket with its outbox row:
  * its task_id column is the outbox row's id, the ticket id (outbox_enqueue_staged_ordered reads
- * it as it is); the task the ticket is for is source_task_id. */
+ * it as it is); the task the ticket is for is source_task_id. (The deliveries were staged too
+ * until h/w2cpu: each document was then sent, compressed and written twice.) */
 int notify_store_batch_begin(PGconn *pg, notify_store_batch *b, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
     b->pg = pg;
     return pgx_exec(pg, "notify.batch_staging",
-                    "CREATE TEMP TABLE IF NOT EXISTS notify_deliveries (seq integer, task_id "
-                    "text, incident_id text, client_id text, channel text, recipient text, "
-                    "format text, document text COMPRESSION lz4, sha256 text);"
                     "CREATE TEMP TABLE IF NOT EXISTS notify_tickets (seq integer, task_id text, "
                     "topic text, incident_id text, client_id text, kind text, payload text, "
                     "source_task_id text, title text, body text, webhook boolean);"
-                    "DELETE FROM notify_deliveries; DELETE FROM notify_tickets",
+                    "DELETE FROM notify_tickets",
                     err, errlen);
-}
-
-/* Opens the COPY into staging table `which` (1 deliveries, 2 tickets), ending the other's. */
-static int batch_copy_open(notify_store_batch *b, int which, char *err, size_t errlen)
-{
-    if (b->open == which) return 0;
-    int open = b->open;
-    b->open = 0;
-    if (open != 0 && pgx_copy_end(&b->copy, NULL, err, errlen) != 0) return -1;
-    static const char *const sql[] = {
-        "",
-        "COPY notify_deliveries (seq, task_id, incident_id, client_id, channel, recipient, "
-        "format, document, sha256) FROM STDIN",
-        "COPY notify_tickets (seq, task_id, topic, incident_id, client_id, kind, payload, "
-        "source_task_id, title, body, webhook) FROM STDIN",
-    };
-    if (pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy", sql[which], err, errlen) != 0)
-        return -1;
-    b->open = which;
-    return 0;
 }
 
 int notify_store_batch_delivery(notify_store_batch *b, const notify_delivery *d,
                                 char sha256_hex[65], char *err, size_t errlen)
 {
     digest_sha256_hex(d->document, strlen(d->document), sha256_hex);
-    if (batch_copy_open(b, 1, err, errlen) != 0) return -1;
-    pgx_copy_field_int(&b->copy, b->n_deliveries++);
-    pgx_copy_field(&b->copy, d->task_id);
-    pgx_copy_field(&b->copy, d->incident_id);
-    pgx_copy_field(&b->copy, d->client_id);
-    pgx_copy_field(&b->copy, d->channel);
-    pgx_copy_field(&b->copy, d->recipient);
-    pgx_copy_field(&b->copy, d->format);
-    pgx_copy_field(&b->copy, d->document);
-    pgx_copy_field(&b->copy, sha256_hex);
-    return pgx_copy_end_row(&b->copy);
+    if (b->n_deliveries == b->cap_deliveries) {
+        size_t cap = b->cap_deliveries ? 2 * b->cap_deliveries : 64;
+        notify_delivery *dl = realloc(b->deliveries, cap * sizeof *dl);
+        if (dl) b->deliveries = dl;
+        const char **shas = dl ? realloc(b->shas, cap * sizeof *shas) : NULL;
+        if (!shas) {
+            snprintf(err, errlen, "notify.batch: out of memory for %zu deliveries", cap);
+            return -1;
+        }
+        b->shas = shas;
+        b->cap_deliveries = cap;
+    }
+    b->deliveries[b->n_deliveries] = *d;
+    b->shas[b->n_deliveries++] = sha256_hex;
+    return 0;
+}
+
+/* Inserts deliveries [from, to) with one statement; *rows receives how many were new. */
+static int insert_deliveries(notify_store_batch *b, size_t from, size_t to, long long *rows,
+                             char *err, size_t errlen)
+{
+    size_t n = to - from;
+    const char **p = malloc(8 * n * sizeof *p);
+    buf sql;
+    buf_init(&sql, BUF_NO_LIMIT);
+    buf_puts(&sql, "INSERT INTO deliveries (task_id, incident_id, client_id, channel, recipient, "
+                   "format, document, document_sha256) VALUES ");
+    for (size_t i = 0; p && i < n; i++) {
+        const notify_delivery *d = &b->deliveries[from + i];
+        const char *row[] = {d->task_id,   d->incident_id, d->client_id, d->channel,
+                             d->recipient, d->format,      d->document,  b->shas[from + i]};
+        memcpy(p + 8 * i, row, sizeof row);
+        size_t k = 8 * i;
+        buf_printf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, decode($%zu, 'hex'))",
+                   i ? ", " : "", k + 1, k + 2, k + 3, k + 4, k + 5, k + 6, k + 7, k + 8);
+    }
+    buf_puts(&sql, " ON CONFLICT (task_id, channel, format) DO NOTHING");
+    char *text = buf_take(&sql);
+    int rc = -1;
+    if (!p || !text)
+        snprintf(err, errlen, "notify.batch_deliveries: out of memory for %zu rows", n);
+    else
+        rc = pgx_exec_params(b->pg, "notify.batch_deliveries", text, (int)(8 * n), p, rows, err,
+                             errlen);
+    free(text);
+    free(p);
+    return rc;
+}
+
+/* The deliveries given so far, in their order; *conflict = 1 when some were stored already. */
+static int batch_deliveries(notify_store_batch *b, int *conflict, char *err, size_t errlen)
+{
+    long long stored = 0;
+    for (size_t from = 0; from < b->n_deliveries; from += BATCH_DELIVERY_ROWS) {
+        size_t to = from + BATCH_DELIVERY_ROWS;
+        long long rows = 0;
+        if (to > b->n_deliveries) to = b->n_deliveries;
+        if (insert_deliveries(b, from, to, &rows, err, errlen) != 0) return -1;
+        stored += rows;
+    }
+    *conflict = stored != (long long)b->n_deliveries; /* another member stored some meanwhile */
+    return 0;
+}
+
+static void batch_release(notify_store_batch *b)
+{
+    free(b->deliveries);
+    free(b->shas);
+    b->deliveries = NULL;
+    b->shas = NULL;
+    b->n_deliveries = b->cap_deliveries = 0;
 }
 
 int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, char *err,
@@ -165,8 +206,14 @@ int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, cha
     char *body_text = NULL, *payload_text = NULL;
     mni_ticket_id(t->task_id, ticket_id);
     if (ticket_texts(t, ticket_id, &body_text, &payload_text, err, errlen) != 0) return -1;
-    int rc = batch_copy_open(b, 2, err, errlen);
+    int rc = 0;
+    if (!b->copying)
+        rc = pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy",
+                            "COPY notify_tickets (seq, task_id, topic, incident_id, client_id, "
+                            "kind, payload, source_task_id, title, body, webhook) FROM STDIN",
+                            err, errlen);
     if (rc == 0) {
+        b->copying = 1;
         pgx_copy_field_int(&b->copy, b->n_tickets++);
         pgx_copy_field(&b->copy, ticket_id);
         pgx_copy_field(&b->copy, "tickets");
@@ -188,32 +235,20 @@ int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, cha
 void notify_store_batch_abort(notify_store_batch *b)
 {
     char err[16];
-    if (b->open != 0) pgx_copy_abort(&b->copy, "notify batch abandoned", err, sizeof err);
-    b->open = 0;
+    if (b->copying) pgx_copy_abort(&b->copy, "notify batch abandoned", err, sizeof err);
+    b->copying = 0;
+    batch_release(b);
 }
 
 int notify_store_batch_end(notify_store_batch *b, int *conflict, char *err, size_t errlen)
 {
     *conflict = 0;
-    int open = b->open;
-    b->open = 0;
-    if (open != 0 && pgx_copy_end(&b->copy, NULL, err, errlen) != 0) return -1;
-    long long rows = 0;
-    if (b->n_deliveries > 0) {
-        if (pgx_exec_params(b->pg, "notify.batch_deliveries",
-                            "INSERT INTO deliveries (task_id, incident_id, client_id, channel, "
-                            "recipient, format, document, document_sha256) SELECT task_id, "
-                            "incident_id, client_id, channel, recipient, format, document, "
-                            "decode(sha256, 'hex') FROM notify_deliveries ORDER BY seq "
-                            "ON CONFLICT (task_id, channel, format) DO NOTHING",
-                            0, NULL, &rows, err, errlen) != 0)
-            return -1;
-        if (rows != b->n_deliveries) { /* another member stored some meanwhile */
-            *conflict = 1;
-            return 0;
-        }
-    }
-    if (b->n_tickets == 0) return 0;
+    int copying = b->copying;
+    b->copying = 0;
+    int rc = copying ? pgx_copy_end(&b->copy, NULL, err, errlen) : 0;
+    if (rc == 0) rc = batch_deliveries(b, conflict, err, errlen);
+    batch_release(b);
+    if (rc != 0 || *conflict || b->n_tickets == 0) return rc;
     if (pgx_exec(b->pg, "notify.batch_tickets",
                  "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, kind, title, "
                  "body, webhook_state, webhook_next_at) SELECT task_id, source_task_id, "

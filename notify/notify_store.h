@@ -3,8 +3,8 @@
  * sweeper's own), so a task's documents, its ticket, the ticket's outbox row, the audit rows
  * and the consumer offsets commit together or not at all.
  *
- * Row by row (the per-task path) or a batch's rows together (notify_store_batch_*: COPY into
- * temporary staging tables, then one INSERT .. SELECT per table in staged order).
+ * Row by row (the per-task path) or a batch's rows together (notify_store_batch_*: multi-row
+ * inserts, or COPY into a temporary staging table and INSERT .. SELECT, in the batch's order).
  *
  *   deliveries  one row per (task, channel, format): the document text, its sha256, the
  *               recipient kind. Inserted with ON CONFLICT DO NOTHING: a replayed task finds
@@ -67,17 +67,23 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
  * *published receives how many. */
 int notify_store_tickets_published(PGconn *pg, long long *published, char *err, size_t errlen);
 
-/* A batch's deliveries, tickets and the tickets' outbox rows, written together: staged with
- * COPY (temporary tables notify_deliveries, notify_tickets), then one INSERT .. SELECT per
- * table in the order they were staged, so the rows (and their delivery ids, and the order the
- * relay sends the tickets in) are those one statement per row would have written. Stage every
- * delivery before the first ticket. *conflict = 1 when some delivery was stored already
- * (another member handled a task meanwhile): the caller rolls back and goes per task. */
+/* A batch's deliveries, tickets and the tickets' outbox rows, written together, in the order
+ * they were given, so the rows (and their delivery ids, and the order the relay sends the
+ * tickets in) are those one statement per row would have written. Deliveries: kept by
+ * reference and inserted at the end with multi-row INSERT .. VALUES statements (each document
+ * travels and is compressed once; `deliveries` has FORCE row-level security, so no COPY into
+ * it); the strings of each notify_delivery and its sha256_hex must stay valid until
+ * notify_store_batch_end. Tickets: staged with COPY (temporary table notify_tickets), then
+ * one INSERT .. SELECT each for tickets and their outbox rows. Give every delivery before the
+ * first ticket. *conflict = 1 when some delivery was stored already (another member handled a
+ * task meanwhile): the caller rolls back and goes per task. */
 typedef struct {
     PGconn *pg;
     pgx_copy copy;
-    int open; /* the COPY in progress: 0 none, 1 deliveries, 2 tickets */
-    long long n_deliveries;
+    int copying; /* the tickets' COPY is open */
+    notify_delivery *deliveries;
+    const char **shas; /* each delivery's sha256 in hex */
+    size_t n_deliveries, cap_deliveries;
     int n_tickets;
 } notify_store_batch;
 
@@ -87,7 +93,8 @@ int notify_store_batch_delivery(notify_store_batch *b, const notify_delivery *d,
 int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, char *err,
                               size_t errlen);
 int notify_store_batch_end(notify_store_batch *b, int *conflict, char *err, size_t errlen);
-/* Ends a COPY left open by a failure (the transaction is then failed: roll it back). */
+/* Ends a COPY left open by a failure (the transaction is then failed: roll it back) and
+ * releases what the batch holds; notify_store_batch_end releases it otherwise. */
 void notify_store_batch_abort(notify_store_batch *b);
 
 /* Queues an audit row (actor mni-notify) in rows, a JSON array the caller owns. */

@@ -293,11 +293,13 @@ json_t *notify_snapshot_load(PGconn *pg, const char *incident_id, const char *cl
 /* One (incident, version asked for) of the batch, and what its reads found. */
 typedef struct {
     const char *incident_id;
-    int version;    /* as asked: 0 for the latest */
-    int found;      /* 1: the case and the version exist; 0: see missing/fallback */
-    int no_version; /* the case exists but has no such version: read per task (snapshot.h) */
-    char at[16];    /* the version read */
-    char *cause;    /* its cause event, or NULL */
+    int version;     /* as asked: 0 for the latest */
+    int found;       /* 1: the case and the version exist; 0: see missing/fallback */
+    int no_version;  /* the case exists but has no such version: read per task (snapshot.h) */
+    int case_part;   /* some want of the group reads the version's stored verdict */
+    json_t *verdict; /* that verdict (case_part), or NULL */
+    char at[16];     /* the version read */
+    char *cause;     /* its cause event, or NULL */
     json_t *tenant, *opened_at, *facts, *known_at, *steps, *filings, *title, *description;
 } snap_group;
 
@@ -312,6 +314,7 @@ static void group_free(snap_group *g)
     json_decref(g->filings);
     json_decref(g->title);
     json_decref(g->description);
+    json_decref(g->verdict);
 }
 
 /* The groups' (n, incident_id, version) as a JSON text for jsonb_to_recordset; with found
@@ -321,11 +324,12 @@ static char *groups_param(const snap_group *g, size_t n, int read)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         if (read && !g[i].found) continue;
-        json_array_append_new(
-            arr,
-            json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id", g[i].incident_id,
-                      "version", (json_int_t)(read ? atoi(g[i].at) : g[i].version), "cause",
-                      read && g[i].cause ? json_string(g[i].cause) : json_null()));
+        json_array_append_new(arr,
+                              json_pack("{s:I, s:s, s:I, s:o, s:b}", "n", (json_int_t)i,
+                                        "incident_id", g[i].incident_id, "version",
+                                        (json_int_t)(read ? atoi(g[i].at) : g[i].version), "cause",
+                                        read && g[i].cause ? json_string(g[i].cause) : json_null(),
+                                        "case_part", g[i].case_part));
     }
     char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
@@ -333,10 +337,12 @@ static char *groups_param(const snap_group *g, size_t n, int read)
 }
 
 #define GROUPS                                                                                     \
-    "jsonb_to_recordset($1::jsonb) AS g(n integer, incident_id text, version integer, cause text)"
+    "jsonb_to_recordset($1::jsonb) AS g(n integer, incident_id text, version integer, cause "      \
+    "text, case_part boolean)"
 #define AS_OF_GROUP "(e.version_after < g.version OR e.event_id = g.cause)"
 
-/* The case row and the version of each group, one statement. */
+/* The case row and the version of each group (with its stored verdict when case_part), one
+ * statement. */
 static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, size_t errlen)
 {
     char *param = groups_param(g, n, 0);
@@ -349,7 +355,8 @@ static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, 
         pg, "notify.snapshot_batch_versions",
         "SELECT g.n, c.tenant, " EPOCH_MS(
             "c.opened_at") ", v.version, "
-                           "coalesce(v.facts, c.facts)::text, v.cause_event_id FROM " GROUPS
+                           "coalesce(v.facts, c.facts)::text, v.cause_event_id, CASE WHEN "
+                           "g.case_part THEN v.verdict::text END FROM " GROUPS
                            " JOIN cases c ON c.incident_id = g.incident_id LEFT JOIN case_versions "
                            "v ON "
                            "v.incident_id = c.incident_id AND v.version = CASE WHEN g.version > 0 "
@@ -373,6 +380,7 @@ static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, 
         x->facts = json_value(res, r, 4);
         if (!x->facts) x->facts = json_object();
         x->known_at = known_at_value(x->facts);
+        x->verdict = json_value(res, r, 6);
         x->steps = json_array();
         x->filings = json_array();
         x->title = json_null();
@@ -450,11 +458,15 @@ static int wants_load_verdicts(PGconn *pg, const notify_snapshot_want *w, size_t
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         const snap_group *x = &g[group_of[i]];
-        if (!x->found) continue;
+        if (!x->found || w[i].case_part) continue;
         json_array_append_new(
             arr, json_pack("{s:I, s:s, s:I, s:o}", "n", (json_int_t)i, "incident_id",
                            x->incident_id, "version", (json_int_t)atoi(x->at), "client_id",
                            w[i].client_id ? json_string(w[i].client_id) : json_null()));
+    }
+    if (arr && json_array_size(arr) == 0) { /* every want reads its group's verdict */
+        json_decref(arr);
+        return 0;
     }
     char *param = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
@@ -531,6 +543,7 @@ int notify_snapshot_load_many(PGconn *pg, const notify_snapshot_want *w, size_t 
         } else if (strset_get(&seen, key, &at)) {
             group_of[i] = at;
         }
+        if (rc == 0 && w[i].case_part) g[group_of[i]].case_part = 1;
         free(key);
         snaps[i] = NULL;
         missing[i] = 0;
@@ -541,6 +554,7 @@ int notify_snapshot_load_many(PGconn *pg, const notify_snapshot_want *w, size_t 
     for (size_t i = 0; i < n && rc == 0; i++) {
         const snap_group *x = &g[group_of[i]];
         if (x->found) {
+            if (w[i].case_part) verdicts[i] = json_incref(x->verdict);
             snaps[i] = assemble(&w[i], x, verdicts[i], err, errlen);
             verdicts[i] = NULL;
             if (!snaps[i]) rc = -1;

@@ -57,12 +57,18 @@ typedef struct {
     const char *incident_id;
     const char *client_id; /* or NULL: the whole case */
     int version;           /* 0: the latest */
+    /* Non-zero: a document that reads no client's part of the verdict (a reminder or an
+     * escalation: render_alert.c reads the case's deadlines only) gets the version's own
+     * verdict document as stored, read once for the (incident, version) group instead of a
+     * per-task case_verdict_of_client; its "clients" are then what that document holds. */
+    int case_part;
 } notify_snapshot_want;
 
 /* The snapshots of a batch's tasks, the same documents as notify_snapshot_load gives each, read
  * set-wise: the tasks are grouped by (incident, version) and each group's case row, steps,
  * filings and texts are read once, all groups in one statement per table; every task's verdict
- * (whole, or one client's: case_verdict_of_client) in one statement for the batch. The pieces a
+ * (whole, or one client's: case_verdict_of_client) in one statement for the batch, but for a
+ * want of case_part, the group's stored verdict, read with its case row. The pieces a
  * group shares are shared JSON references: renderers take the snapshot const. A case without
  * the version (none assessed yet) is read per task with notify_snapshot_load.
  * snaps[i]: a new reference, or NULL with missing[i] = 1 when there is no such case.

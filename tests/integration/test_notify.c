@@ -25,8 +25,9 @@
  *                    past every due time, one escalation per deadline
  *                    (the far deadline's reminder queued before it); a third run queues
  *                    nothing. Task ids are sha256("incident|kind|client|deadline kind|due");
- *                    the reminders and escalations come back as documents and tickets; a closed
- *                    case's deadline is never swept.
+ *                    the reminders and escalations come back as documents and tickets (those of
+ *                    the preliminary report naming its latest day, from the version's verdict);
+ *                    a closed case's deadline is never swept.
  *
  *   batch_cut_does_not_matter  one stream of tasks (client notices of two incidents, PPC drafts,
  *                    principal notices, a repeated task, an unknown incident, two malformed
@@ -747,6 +748,16 @@ static void test_sweeper_once(void **state)
                    "(WHERE kind = 'escalation') || '/' || count(*) FILTER (WHERE status = "
                    "'published') FROM tickets",
                    NULL, "4/4/8");
+    /* A reminder or an escalation reads the version's own verdict document, not a client's
+     * view of it (notify_snapshot_want.case_part): the preliminary report's name the latest
+     * day the verdict gives for it. */
+    const char *latest = jstr(d, "preliminary_latest");
+    assert_non_null(latest);
+    sqlcheck_equal(pg,
+                   "SELECT count(*) FROM deliveries d JOIN outbox o USING (task_id) WHERE "
+                   "o.kind IN ('reminder', 'escalation') AND o.payload->>'deadline_kind' = "
+                   "'ppc_preliminary' AND d.format = 'json' AND d.document LIKE '%速報は遅くとも%'",
+                   NULL, "2");
     /* Hours overdue from the end of the due day: the preliminary report's escalation was
      * queued at the very instant its day ended (overdue from then on: 1 hour begun); the final
      * report's (due 2026-07-09, over at 2026-07-10 00:00+09:00) at 2026-08-01 09:00, 537 h
