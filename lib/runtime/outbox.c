@@ -13,6 +13,7 @@
 #include "lib/base/timefmt.h"
 #include "lib/model/records.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/outbox_pace.h"
 #include "rules/due_day.h"
 #include "rules/rules.h"
 
@@ -306,9 +307,11 @@ static int superseded(PGresult *res, int r)
 
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
  * mni.task_id and mni.kind. 0 produced; 1 not encodable (logged: the row stays unpublished and
- * visible, the rest go on); -1 kq_produce failed (err). */
+ * visible, the rest go on); 2 held by pacing (outbox_pace.h: it goes back to the queue); -1
+ * kq_produce or the pacing's measure failed (err). */
 static int produce_row(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                       PGresult *res, int r, wire_buf *buf, char *err, size_t errlen)
+                       outbox_pace *pace, PGconn *pg, PGresult *res, int r, wire_buf *buf,
+                       char *err, size_t errlen)
 {
     char why[512], key[64];
     if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, sizeof why) != 0) {
@@ -322,6 +325,11 @@ static int produce_row(kq_producer *producer, const config *cfg, const schema_se
     kq_header headers[] = {{"mni.task_id", task_id, strlen(task_id)},
                            {"mni.kind", kind, strlen(kind)}};
     const char *incident_id = PQgetvalue(res, r, 2);
+    size_t bytes = strlen(incident_id) + buf->len + sizeof "mni.task_id" + strlen(task_id) +
+                   sizeof "mni.kind" + strlen(kind) - 2;
+    int admitted = outbox_pace_admit(pace, pg, PQgetvalue(res, r, 1), incident_id,
+                                     strlen(incident_id), bytes, err, errlen);
+    if (admitted <= 0) return admitted < 0 ? -1 : 2;
     return kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
                       strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
 }
@@ -331,13 +339,13 @@ static int produce_row(kq_producer *producer, const config *cfg, const schema_se
  * others to sent. -1 (err) when a row fails for another reason (the broker down): the whole
  * claim is then rolled back and tried again later, like any failed batch. */
 static int relay_one_by_one(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                            PGresult *res, wire_buf *buf, json_t *sent, json_t *failed, char *err,
-                            size_t errlen)
+                            outbox_pace *pace, PGconn *pg, PGresult *res, wire_buf *buf,
+                            json_t *sent, json_t *failed, char *err, size_t errlen)
 {
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
-        int rc = produce_row(producer, cfg, schemas, res, r, buf, err, errlen);
-        if (rc == 1) continue;
+        int rc = produce_row(producer, cfg, schemas, pace, pg, res, r, buf, err, errlen);
+        if (rc == 1 || rc == 2) continue;
         if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
         const char *task_id = PQgetvalue(res, r, 0);
         if (rc == 0) {
@@ -408,12 +416,13 @@ static int unmark_rows(PGconn *pg, const json_t *unsent, const json_t *failed, c
  * (relay_one_by_one), the culprit marked failed and the others published. Rows delivered by
  * the failed try may be sent a second time (consumers de-duplicate by task id). */
 static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
-                       const schema_set *schemas, int batch, int *rows, long *relayed,
-                       long *failures, char *err, size_t errlen)
+                       const schema_set *schemas, outbox_pace *pace, int batch, int *rows,
+                       long *relayed, long *failures, char *err, size_t errlen)
 {
     char limit[16];
     snprintf(limit, sizeof limit, "%d", batch);
-    const char *p[] = {limit};
+    /* $2: the topics whose readers are behind (outbox_pace.h): their rows stay queued. */
+    const char *p[] = {limit, outbox_pace_closed_list(pace)};
     if (pgx_begin(pg, err, errlen) != 0) return -1;
     /* One round trip: the queue rows taken off (oldest first, FOR UPDATE SKIP LOCKED, so
      * that two relays never take the same row and neither waits; migration 0125), their
@@ -426,7 +435,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     PGresult *res = pgx_query_replanned(
         pg, "outbox.claim",
         "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY("
-        "SELECT ctid FROM outbox_queue ORDER BY created_at, task_id LIMIT $1 "
+        "SELECT ctid FROM outbox_queue WHERE topic <> ALL ($2::text[]) "
+        "ORDER BY created_at, task_id LIMIT $1 "
         "FOR UPDATE SKIP LOCKED)) RETURNING created_at, task_id), "
         "ranked AS (SELECT t.created_at, t.task_id, o.topic, o.incident_id, "
         "(o.payload->>'version')::integer AS version, row_number() OVER (PARTITION BY o.topic, "
@@ -438,7 +448,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         "AND NOT o.payload ? 'verdict' THEN case_verdict(r.incident_id, r.version)::text END, "
         "r.topic = 'assessments' AND r.rank > 1 "
         "FROM ranked r JOIN outbox o ON o.task_id = r.task_id ORDER BY r.created_at, r.task_id",
-        1, p, err, errlen);
+        2, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
         return -1;
@@ -453,9 +463,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        rc = produce_row(producer, cfg, schemas, res, r, &buf, err, errlen);
+        rc = produce_row(producer, cfg, schemas, pace, pg, res, r, &buf, err, errlen);
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
-        if (rc == 1) rc = 0;
+        if (rc == 1 || rc == 2) rc = 0; /* back to the queue (unsent_rows) */
     }
     if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
     if (rc == 0)
@@ -470,7 +480,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         if (refused) {
             log_warn("outbox batch refused by Kafka; relaying it row by row", LOG_STR("error", err),
                      LOG_INT("rows", *rows), LOG_END);
-            rc = relay_one_by_one(producer, cfg, schemas, res, &buf, sent, failed, err, errlen);
+            rc = relay_one_by_one(producer, cfg, schemas, pace, pg, res, &buf, sent, failed, err,
+                                  errlen);
         }
     }
     wire_buf_free(&buf);
@@ -487,7 +498,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         *relayed += (long)json_array_size(sent);
         *failures += (long)json_array_size(failed);
     }
-    /* Rows that could not be encoded would be claimed again at once: stop this round. */
+    /* Rows that could not be encoded, or that pacing held, would be claimed again at once:
+     * stop this round. */
     if (rc == 0 && json_array_size(unsent) > 0) *rows = 0;
     json_decref(unsent);
     json_decref(sent);
@@ -551,12 +563,21 @@ int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *e
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
                  int batch, long *relayed, long *failed, char *err, size_t errlen)
 {
+    return outbox_relay_paced(pg, producer, cfg, schemas, NULL, batch, relayed, failed, err,
+                              errlen);
+}
+
+int outbox_relay_paced(PGconn *pg, kq_producer *producer, const config *cfg,
+                       const schema_set *schemas, outbox_pace *pace, int batch, long *relayed,
+                       long *failed, char *err, size_t errlen)
+{
     *relayed = 0;
     *failed = 0;
     int rows;
+    if (outbox_pace_refresh(pace, pg, err, errlen) < 0) return -1;
     do {
-        if (relay_batch(pg, producer, cfg, schemas, batch, &rows, relayed, failed, err, errlen) !=
-            0)
+        if (relay_batch(pg, producer, cfg, schemas, pace, batch, &rows, relayed, failed, err,
+                        errlen) != 0)
             return -1;
     } while (rows == batch);
     return 0;
