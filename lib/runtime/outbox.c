@@ -308,10 +308,10 @@ static int superseded(PGresult *res, int r)
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
  * mni.task_id and mni.kind. 0 produced; 1 not encodable (logged: the row stays unpublished and
  * visible, the rest go on); 2 held by pacing (outbox_pace.h: it goes back to the queue); -1
- * kq_produce or the pacing's measure failed (err). */
+ * kq_produce failed, or pacing cannot read the topic's partitions (err). */
 static int produce_row(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                       outbox_pace *pace, PGconn *pg, PGresult *res, int r, wire_buf *buf,
-                       char *err, size_t errlen)
+                       outbox_pace *pace, PGresult *res, int r, wire_buf *buf, char *err,
+                       size_t errlen)
 {
     char why[512], key[64];
     if (!ready_record(res, r, buf) && encode_row(schemas, res, r, buf, why, sizeof why) != 0) {
@@ -327,8 +327,8 @@ static int produce_row(kq_producer *producer, const config *cfg, const schema_se
     const char *incident_id = PQgetvalue(res, r, 2);
     size_t bytes = strlen(incident_id) + buf->len + sizeof "mni.task_id" + strlen(task_id) +
                    sizeof "mni.kind" + strlen(kind) - 2;
-    int admitted = outbox_pace_admit(pace, pg, PQgetvalue(res, r, 1), incident_id,
-                                     strlen(incident_id), bytes, err, errlen);
+    int admitted = outbox_pace_admit(pace, PQgetvalue(res, r, 1), incident_id, strlen(incident_id),
+                                     bytes, err, errlen);
     if (admitted <= 0) return admitted < 0 ? -1 : 2;
     return kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
                       strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
@@ -339,12 +339,12 @@ static int produce_row(kq_producer *producer, const config *cfg, const schema_se
  * others to sent. -1 (err) when a row fails for another reason (the broker down): the whole
  * claim is then rolled back and tried again later, like any failed batch. */
 static int relay_one_by_one(kq_producer *producer, const config *cfg, const schema_set *schemas,
-                            outbox_pace *pace, PGconn *pg, PGresult *res, wire_buf *buf,
-                            json_t *sent, json_t *failed, char *err, size_t errlen)
+                            outbox_pace *pace, PGresult *res, wire_buf *buf, json_t *sent,
+                            json_t *failed, char *err, size_t errlen)
 {
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
-        int rc = produce_row(producer, cfg, schemas, pace, pg, res, r, buf, err, errlen);
+        int rc = produce_row(producer, cfg, schemas, pace, res, r, buf, err, errlen);
         if (rc == 1 || rc == 2) continue;
         if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);
         const char *task_id = PQgetvalue(res, r, 0);
@@ -463,7 +463,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             json_array_append_new(sent, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        rc = produce_row(producer, cfg, schemas, pace, pg, res, r, &buf, err, errlen);
+        rc = produce_row(producer, cfg, schemas, pace, res, r, &buf, err, errlen);
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
         if (rc == 1 || rc == 2) rc = 0; /* back to the queue (unsent_rows) */
     }
@@ -480,7 +480,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         if (refused) {
             log_warn("outbox batch refused by Kafka; relaying it row by row", LOG_STR("error", err),
                      LOG_INT("rows", *rows), LOG_END);
-            rc = relay_one_by_one(producer, cfg, schemas, pace, pg, res, &buf, sent, failed, err,
+            rc = relay_one_by_one(producer, cfg, schemas, pace, res, &buf, sent, failed, err,
                                   errlen);
         }
     }

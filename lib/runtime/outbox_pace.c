@@ -55,7 +55,11 @@ int outbox_pace_refresh(outbox_pace *op, PGconn *pg, char *err, size_t errlen)
 {
     int opened = 0;
     for (size_t i = 0; op && i < OUTBOX_PACE_TOPICS; i++) {
-        if (!pace_gate_closed(op->gates[i])) continue;
+        if (!op->gates[i]) continue;
+        if (!pace_gate_closed(op->gates[i])) {
+            if (pace_gate_freshen(op->gates[i], pg, err, errlen) != 0) return -1;
+            continue;
+        }
         int room = pace_gate_room(op->gates[i], pg, err, errlen);
         if (room < 0) return -1;
         opened |= room;
@@ -77,12 +81,12 @@ const char *outbox_pace_closed_list(outbox_pace *op)
     return op->closed;
 }
 
-int outbox_pace_admit(outbox_pace *op, PGconn *pg, const char *logical, const char *key,
-                      size_t keylen, size_t bytes, char *err, size_t errlen)
+int outbox_pace_admit(outbox_pace *op, const char *logical, const char *key, size_t keylen,
+                      size_t bytes, char *err, size_t errlen)
 {
     for (size_t i = 0; op && i < OUTBOX_PACE_TOPICS; i++)
         if (op->gates[i] && !strcmp(outbox_pace_topics[i], logical))
-            return pace_gate_admit(op->gates[i], pg, key, keylen, bytes, err, errlen);
+            return pace_gate_admit(op->gates[i], key, keylen, bytes, err, errlen);
     return 1;
 }
 

@@ -37,15 +37,16 @@ typedef struct outbox_pace outbox_pace;
 int outbox_pace_open(const config *cfg, rd_kafka_t *rk, metrics *m, outbox_pace **out, char *err,
                      size_t errlen);
 void outbox_pace_free(outbox_pace *op);
-/* Before a claim: measures the closed topics when due and opens those with room. 1 when one
- * opened, 0 when none did, -1 with err when measuring failed. */
+/* Before a claim (everything produced delivered): measures the closed topics when due and opens
+ * those with room, and measures an open one whose estimate is half used (pace_gate_freshen).
+ * 1 when one opened, 0 when none did, -1 with err when measuring failed. */
 int outbox_pace_refresh(outbox_pace *op, PGconn *pg, char *err, size_t errlen);
 /* The logical topics closed now, as a PostgreSQL text[] literal ("{tasks}"; "{}" for none). */
 const char *outbox_pace_closed_list(outbox_pace *op);
 /* 1 when a message of bytes with key on logical topic may be produced now (counted), 0 when it
  * must stay queued, -1 with err when measuring failed. */
-int outbox_pace_admit(outbox_pace *op, PGconn *pg, const char *logical, const char *key,
-                      size_t keylen, size_t bytes, char *err, size_t errlen);
+int outbox_pace_admit(outbox_pace *op, const char *logical, const char *key, size_t keylen,
+                      size_t bytes, char *err, size_t errlen);
 /* 1 while a topic is closed. */
 int outbox_pace_waiting(const outbox_pace *op);
 

@@ -133,22 +133,27 @@ static void gate_try_open(pace_gate *g)
               LOG_END);
 }
 
-int pace_gate_admit(pace_gate *g, PGconn *pg, const void *key, size_t keylen, size_t bytes,
-                    char *err, size_t errlen)
+int pace_gate_admit(pace_gate *g, const void *key, size_t keylen, size_t bytes, char *err,
+                    size_t errlen)
 {
     if (!gate_meter(g, err, errlen)) return -1;
     if (g->closed) return 0;
     int32_t p = pace_meter_partition(g->meter, key, keylen);
     if (!pace_meter_fits(g->meter, p, bytes)) {
-        int measured = measure_due(g, pg, err, errlen);
-        if (measured < 0) return -1;
-        if (!measured || !pace_meter_fits(g->meter, p, bytes)) {
-            gate_close(g, p, bytes);
-            return 0;
-        }
+        gate_close(g, p, bytes);
+        return 0;
     }
     pace_meter_count(g->meter, p, bytes);
     return 1;
+}
+
+int pace_gate_freshen(pace_gate *g, PGconn *pg, char *err, size_t errlen)
+{
+    if (!g->meter || g->closed) return 0;
+    for (int32_t i = 0; i < pace_meter_partitions(g->meter); i++)
+        if (pace_meter_pending(g->meter, i) > g->limit / 2)
+            return measure_due(g, pg, err, errlen) < 0 ? -1 : 0;
+    return 0;
 }
 
 void pace_gate_count(pace_gate *g, const void *key, size_t keylen, size_t bytes)

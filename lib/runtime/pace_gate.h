@@ -14,7 +14,8 @@
  *     unconsumed bytes exceed the limit. Unconsumed bytes stay within the limit plus one batch.
  *
  * When it measures: only when the estimate (pace_meter.h: the last measure plus what was
- * produced since, which only errs high) says no, and then at most every PACE_GATE_POLL_MS.
+ * produced since, which only errs high) says no or nearly, at most every PACE_GATE_POLL_MS,
+ * and only between batches or claims, when everything produced has been delivered.
  * When a closed gate opens again: once every partition that was full has room for half the
  * limit and for the message that did not fit (or is empty), so that a gate under steady
  * pressure opens for a good share of the window, not for every message.
@@ -50,16 +51,23 @@ int pace_gate_open(const config *cfg, const char *logical, rd_kafka_t *rk, metri
                    pace_gate **out, char *err, size_t errlen);
 void pace_gate_free(pace_gate *g);
 
-/* Per message: 1 when a message of bytes with key fits (it is counted as produced), 0 when it
- * must wait (the gate is closed), -1 with err when measuring failed. pg: outside or inside a
- * transaction, the measure only reads. */
-int pace_gate_admit(pace_gate *g, PGconn *pg, const void *key, size_t keylen, size_t bytes,
-                    char *err, size_t errlen);
+/* Per message: 1 when a message of bytes with key fits by the estimate (it is counted as
+ * produced), 0 when it must wait (the gate closes, or was closed); -1 with err when the topic's
+ * partitions cannot be read. It never measures: messages produced but not yet delivered are
+ * not at the broker yet, so a measure in the middle of a claim would miss them; the caller
+ * measures between claims (pace_gate_freshen, pace_gate_room). */
+int pace_gate_admit(pace_gate *g, const void *key, size_t keylen, size_t bytes, char *err,
+                    size_t errlen);
+/* Between claims, everything produced delivered: measures an open gate when the estimate has
+ * used half the limit on some partition (at most every PACE_GATE_POLL_MS), so that an estimate
+ * which only errs high does not close the gate while the reader keeps up. 0, or -1 with err. */
+int pace_gate_freshen(pace_gate *g, PGconn *pg, char *err, size_t errlen);
 /* Per batch: a message of bytes with key was produced. */
 void pace_gate_count(pace_gate *g, const void *key, size_t keylen, size_t bytes);
-/* Per batch: 1 when no partition holds more than the limit unconsumed (measuring at most every
- * PACE_GATE_POLL_MS when the estimate says it might), 0 when the caller must wait; -1 with err
- * when measuring failed. A closed gate opens here again (head comment). */
+/* Per batch (and for a closed gate of the relay): 1 when no partition holds more than the limit
+ * unconsumed (measuring at most every PACE_GATE_POLL_MS when the estimate says it might), 0
+ * when the caller must wait; -1 with err when measuring failed. A closed gate opens here again
+ * (head comment). Call it when everything produced is delivered (after a commit). */
 int pace_gate_room(pace_gate *g, PGconn *pg, char *err, size_t errlen);
 /* 1 while closed: the caller waits, and asks pace_gate_room again after PACE_GATE_POLL_MS. */
 int pace_gate_closed(const pace_gate *g);
