@@ -330,8 +330,11 @@ static int produce_row(kq_producer *producer, const config *cfg, const schema_se
     int admitted = outbox_pace_admit(pace, PQgetvalue(res, r, 1), incident_id, strlen(incident_id),
                                      bytes, err, errlen);
     if (admitted <= 0) return admitted < 0 ? -1 : 2;
-    return kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
-                      strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
+    int rc = kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
+                        strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
+    if (rc != 0)
+        outbox_pace_uncount(pace, PQgetvalue(res, r, 1), incident_id, strlen(incident_id), bytes);
+    return rc;
 }
 
 /* The fallback after Kafka refused a message of the batch for what it is: each row alone,

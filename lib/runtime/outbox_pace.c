@@ -90,6 +90,14 @@ int outbox_pace_admit(outbox_pace *op, const char *logical, const char *key, siz
     return 1;
 }
 
+void outbox_pace_uncount(outbox_pace *op, const char *logical, const char *key, size_t keylen,
+                         size_t bytes)
+{
+    for (size_t i = 0; op && i < OUTBOX_PACE_TOPICS; i++)
+        if (op->gates[i] && !strcmp(outbox_pace_topics[i], logical))
+            pace_gate_uncount(op->gates[i], key, keylen, bytes);
+}
+
 int outbox_pace_waiting(const outbox_pace *op)
 {
     for (size_t i = 0; op && i < OUTBOX_PACE_TOPICS; i++)

@@ -47,6 +47,10 @@ const char *outbox_pace_closed_list(outbox_pace *op);
  * must stay queued, -1 with err when measuring failed. */
 int outbox_pace_admit(outbox_pace *op, const char *logical, const char *key, size_t keylen,
                       size_t bytes, char *err, size_t errlen);
+/* The message just admitted was refused by kq_produce at once: not counted after all (a message
+ * refused for good would otherwise fill the estimate at every try). */
+void outbox_pace_uncount(outbox_pace *op, const char *logical, const char *key, size_t keylen,
+                         size_t bytes);
 /* 1 while a topic is closed. */
 int outbox_pace_waiting(const outbox_pace *op);
 

@@ -156,6 +156,11 @@ int pace_gate_freshen(pace_gate *g, PGconn *pg, char *err, size_t errlen)
     return 0;
 }
 
+void pace_gate_uncount(pace_gate *g, const void *key, size_t keylen, size_t bytes)
+{
+    if (g->meter) pace_meter_uncount(g->meter, pace_meter_partition(g->meter, key, keylen), bytes);
+}
+
 void pace_gate_count(pace_gate *g, const void *key, size_t keylen, size_t bytes)
 {
     char ignored[256];

@@ -62,6 +62,8 @@ int pace_gate_admit(pace_gate *g, const void *key, size_t keylen, size_t bytes, 
  * used half the limit on some partition (at most every PACE_GATE_POLL_MS), so that an estimate
  * which only errs high does not close the gate while the reader keeps up. 0, or -1 with err. */
 int pace_gate_freshen(pace_gate *g, PGconn *pg, char *err, size_t errlen);
+/* Per message: the message just admitted was refused at once (kq_produce failed): not counted. */
+void pace_gate_uncount(pace_gate *g, const void *key, size_t keylen, size_t bytes);
 /* Per batch: a message of bytes with key was produced. */
 void pace_gate_count(pace_gate *g, const void *key, size_t keylen, size_t bytes);
 /* Per batch (and for a closed gate of the relay): 1 when no partition holds more than the limit

@@ -117,6 +117,17 @@ void pace_meter_count(pace_meter *m, int32_t partition, size_t bytes)
     m->msgs_total++;
 }
 
+void pace_meter_uncount(pace_meter *m, int32_t partition, size_t bytes)
+{
+    if (partition < 0 || partition >= m->nparts || m->parts[partition].n == 0) return;
+    meter_part *p = &m->parts[partition];
+    p->n--;
+    p->since_bytes -= (int64_t)bytes;
+    p->since_msgs--;
+    m->bytes_total -= (int64_t)bytes;
+    m->msgs_total--;
+}
+
 int64_t pace_meter_pending(const pace_meter *m, int32_t partition)
 {
     if (partition < 0 || partition >= m->nparts) return 0;

@@ -48,6 +48,8 @@ int32_t pace_meter_partitions(const pace_meter *m);
 int32_t pace_meter_partition(const pace_meter *m, const void *key, size_t keylen);
 /* A message of bytes was produced to partition. */
 void pace_meter_count(pace_meter *m, int32_t partition, size_t bytes);
+/* The last message counted on partition, of bytes, was not produced after all (refused). */
+void pace_meter_uncount(pace_meter *m, int32_t partition, size_t bytes);
 /* The bytes of partition not consumed yet: the last measure plus what was counted since. */
 int64_t pace_meter_pending(const pace_meter *m, int32_t partition);
 /* Whether one more message of bytes fits on partition: within the limit in bytes and in
