@@ -16,6 +16,11 @@
  * partition (the producer's partitioner computes it from the key), so a topic waits while any
  * of its partitions is full, which with one group reading every partition is the same wait.
  *
+ * Every relay keeps its own estimate (mni-assess's relayer and mni-notify's tick both relay the
+ * queue, and both pace tasks against mni-notify): each measures what is unread, but what the
+ * other sent since its last measure it sees only at its next one, so with both sending at once
+ * the bound holds per relay (the default 2 MiB is well under the mock's 5 MiB for that).
+ *
  * The relay's caller wakes every PACE_GATE_POLL_MS while outbox_pace_waiting, to refresh.
  * NULL (nothing paced: pace.limit.bytes = 0, or no topic with a group) is accepted everywhere.
  * Threads: one relay's; it borrows the rd_kafka_t and PGconn given.

@@ -149,7 +149,10 @@ int pace_gate_admit(pace_gate *g, const void *key, size_t keylen, size_t bytes, 
 
 int pace_gate_freshen(pace_gate *g, PGconn *pg, char *err, size_t errlen)
 {
-    if (!g->meter || g->closed) return 0;
+    if (!gate_meter(g, err, errlen)) return -1;
+    if (g->closed) return 0;
+    /* The first measure: what a restarted producer finds unread already. */
+    if (pace_meter_measured_at(g->meter) == 0) return measure_due(g, pg, err, errlen) < 0 ? -1 : 0;
     for (int32_t i = 0; i < pace_meter_partitions(g->meter); i++)
         if (pace_meter_pending(g->meter, i) > g->limit / 2)
             return measure_due(g, pg, err, errlen) < 0 ? -1 : 0;
@@ -179,7 +182,8 @@ static int32_t over_limit(const pace_gate *g)
 int pace_gate_room(pace_gate *g, PGconn *pg, char *err, size_t errlen)
 {
     if (!gate_meter(g, err, errlen)) return -1;
-    if (!g->closed && over_limit(g) < 0) return 1;
+    /* Measured once at least: what a restarted producer finds unread already. */
+    if (!g->closed && over_limit(g) < 0 && pace_meter_measured_at(g->meter) > 0) return 1;
     int measured = measure_due(g, pg, err, errlen);
     if (measured < 0) return -1;
     if (g->closed) {

@@ -15,7 +15,8 @@
  *
  * When it measures: only when the estimate (pace_meter.h: the last measure plus what was
  * produced since, which only errs high) says no or nearly, at most every PACE_GATE_POLL_MS,
- * and only between batches or claims, when everything produced has been delivered.
+ * and only between batches or claims, when everything produced has been delivered; and once
+ * before the first message, so that a restarted worker counts what it finds unread already.
  * When a closed gate opens again: once every partition that was full has room for half the
  * limit and for the message that did not fit (or is empty), so that a gate under steady
  * pressure opens for a good share of the window, not for every message.
