@@ -24,7 +24,6 @@ typedef struct {
 
 struct pace_meter {
     rd_kafka_t *rk;
-    rd_kafka_topic_t *rkt;
     char *topic, *group;
     int64_t limit;
     int32_t nparts;
@@ -52,10 +51,13 @@ pace_meter *pace_meter_new(rd_kafka_t *rk, const char *topic, const char *group,
     }
     m->rk = rk;
     m->limit = limit_bytes;
-    m->rkt = rd_kafka_topic_new(rk, topic, NULL);
+    /* The topic handle only for this request: the meter may outlive the producer (a worker
+     * frees its context after closing it), and a topic handle must not. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = m->rkt ? rd_kafka_metadata(rk, 0, m->rkt, &md, PACE_METER_WATERMARK_MS)
-                                   : rd_kafka_last_error();
+    rd_kafka_resp_err_t e =
+        rkt ? rd_kafka_metadata(rk, 0, rkt, &md, PACE_METER_WATERMARK_MS) : rd_kafka_last_error();
+    if (rkt) rd_kafka_topic_destroy(rkt);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err)
         e = md->topics[0].err;
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && (md->topic_cnt != 1 || md->topics[0].partition_cnt <= 0))
@@ -84,7 +86,6 @@ void pace_meter_free(pace_meter *m)
     for (int32_t i = 0; m->parts && i < m->nparts; i++)
         free(m->parts[i].prefix);
     free(m->parts);
-    if (m->rkt) rd_kafka_topic_destroy(m->rkt);
     free(m->topic);
     free(m->group);
     free(m);
@@ -97,7 +98,10 @@ int32_t pace_meter_partitions(const pace_meter *m)
 
 int32_t pace_meter_partition(const pace_meter *m, const void *key, size_t keylen)
 {
-    return rd_kafka_msg_partitioner_murmur2_random(m->rkt, key, keylen, m->nparts, NULL, NULL);
+    /* With a key, murmur2 reads neither the topic handle nor anything else of librdkafka's;
+     * the workers key every message (a message without one would go anywhere: count it on 0). */
+    if (!key) return 0;
+    return rd_kafka_msg_partitioner_murmur2_random(NULL, key, keylen, m->nparts, NULL, NULL);
 }
 
 static int64_t prefix_at(const meter_part *p, int64_t j)

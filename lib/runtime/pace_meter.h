@@ -21,7 +21,8 @@
  *
  * Errors: pace_meter_new and pace_meter_measure return NULL / -1 with a message naming the
  * topic and the group. Threads: one meter belongs to one thread (it borrows that thread's
- * rd_kafka_t and PGconn). Ownership: pace_meter_free; it borrows rk, which must outlive it.
+ * rd_kafka_t and PGconn). Ownership: pace_meter_free; it borrows rk, which must outlive every
+ * call but pace_meter_free (which touches nothing of librdkafka's).
  */
 #ifndef MNI_PACE_METER_H
 #define MNI_PACE_METER_H
