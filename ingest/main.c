@@ -56,6 +56,14 @@
  * read again. Nothing about a batch survives it in this process: the per-batch sets are
  * cleared at the start of every batch, so a rolled-back batch leaves no stale knowledge.
  *
+ * Pacing (lib/runtime/pace_gate.h, on by default for the embedded broker): every forward is
+ * counted against the group that reads topic.accepted (pace.group.accepted, mni-assess), and
+ * the next batch is not taken while that group has more than pace.limit.bytes unconsumed on any
+ * partition of it (worker_set_input_gate: the input is paused, the consumer keeps polling).
+ * The forwards of a batch go out inside its transaction, so waiting before the batch is the
+ * one safe place; the unconsumed bytes stay within the limit plus one batch's forwards, and
+ * whoever produces to topic.events (`mni produce`, paced against this worker) waits in turn.
+ *
  * Timed work (tick, at most once a second): events that waited longer than
  * ingest.waiting.warn.after are logged once each (warn) and the gauges mni_waiting_events,
  * mni_waiting_oldest_seconds and mni_waiting_overdue are refreshed (metrics.h).
@@ -87,6 +95,7 @@
 #include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
+#include "lib/runtime/pace_gate.h"
 #include "lib/runtime/schema_source.h"
 #include "lib/runtime/worker.h"
 
@@ -125,6 +134,7 @@ typedef struct {
     long long waiting_max;   /* ingest.waiting.max */
     long long warn_after_s;  /* ingest.waiting.warn.after */
     int64_t last_summary_ms; /* monotonic time of the last tick's queries */
+    pace_gate *pace;         /* forwards paced against topic.accepted's reader; NULL: off */
 } ingest_ctx;
 
 /* "90s", "30m", "1h", "2d" (a bare number is seconds) into seconds; -1 when malformed. */
@@ -142,6 +152,18 @@ static long long parse_duration(const char *text)
     return unit < 0 ? -1 : n * unit;
 }
 
+/* The input gate: room on topic.accepted for the next batch's forwards (pace_gate.h). */
+static int ingest_room(worker *w, void *arg)
+{
+    ingest_ctx *ctx = arg;
+    char err[512];
+    int room = pace_gate_room(ctx->pace, worker_pg(w), err, sizeof err);
+    if (room < 0)
+        log_warn("pacing: cannot measure what mni-assess has not read; waiting",
+                 LOG_STR("error", err), LOG_END);
+    return room > 0;
+}
+
 static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
 {
     ingest_ctx *ctx = arg;
@@ -156,6 +178,12 @@ static int ingest_start(worker *w, void *arg, char *err, size_t errlen)
         snprintf(err, errlen,
                  "ingest.waiting.warn.after = '%s': not a duration (e.g. 90s, 30m, 1h, 2d)", warn);
         return -1;
+    }
+    if (!ctx->pace) {
+        if (pace_gate_open(cfg, "accepted", kq_producer_handle(worker_producer(w)),
+                           worker_metrics(w), &ctx->pace, err, errlen) != 0)
+            return -1;
+        if (ctx->pace) worker_set_input_gate(w, ingest_room, ctx);
     }
     return schema_source_open(cfg, &ctx->schemas, &ctx->registry, err, errlen);
 }
@@ -228,11 +256,15 @@ static void judge_repeat(ingest_ctx *ctx, rd_kafka_message_t **msgs, size_t i)
     }
 }
 
-/* Forwards an accepted, new event: its original bytes, keyed by incident id. */
-static int ingest_forward(worker *w, const char *incident_id, const char *event_id,
+/* Forwards an accepted, new event: its original bytes, keyed by incident id (counted for
+ * pacing: key, value and header). */
+static int ingest_forward(worker *w, ingest_ctx *ctx, const char *incident_id, const char *event_id,
                           const void *payload, size_t len, char *err, size_t errlen)
 {
     const kq_header headers[] = {{"mni.event_id", event_id, strlen(event_id)}};
+    if (ctx->pace)
+        pace_gate_count(ctx->pace, incident_id, strlen(incident_id),
+                        strlen(incident_id) + len + sizeof "mni.event_id" - 1 + strlen(event_id));
     return kq_produce(worker_producer(w), worker_topic(w, "topic.accepted"), incident_id,
                       strlen(incident_id), payload, len, headers, 1, err, errlen);
 }
@@ -324,7 +356,8 @@ static int release_waiting(worker *w, ingest_ctx *ctx, rd_kafka_message_t **msgs
     if (n > 1) qsort(ctx->release, n, sizeof *ctx->release, waiting_event_cmp);
     for (size_t k = 0; k < n; k++) {
         const waiting_event *e = &ctx->release[k];
-        if (ingest_forward(w, e->incident_id, e->event_id, e->payload, e->len, err, errlen) != 0)
+        if (ingest_forward(w, ctx, e->incident_id, e->event_id, e->payload, e->len, err, errlen) !=
+            0)
             return -1;
     }
     *count = n;
@@ -513,8 +546,8 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             if (!s->deferred) ctx->parked[n_parked++] = slot_waiting(w, ctx, msgs, i);
             continue;
         }
-        if (ingest_forward(w, s->ev.incident_id, s->ev.event_id, msgs[i]->payload, msgs[i]->len,
-                           err, errlen) != 0)
+        if (ingest_forward(w, ctx, s->ev.incident_id, s->ev.event_id, msgs[i]->payload,
+                           msgs[i]->len, err, errlen) != 0)
             return -1;
         forwarded++;
         if (s->ev.type == MNI_EVENT_INCIDENT_OPENED &&
@@ -614,6 +647,7 @@ int main(int argc, char **argv)
     free(ctx.release);
     free(ctx.released_ids);
     waiting_loaded_free(&ctx.loaded);
+    pace_gate_free(ctx.pace);
     schema_source_close(ctx.schemas, ctx.registry);
     return rc;
 }

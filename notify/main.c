@@ -63,6 +63,7 @@ typedef struct {
     sweeper_config sweep;
     char clock[64];
     webhook_config webhook;
+    outbox_pace *pace; /* the tick's relay paced (outbox_pace.h); NULL: not paced */
 } notify_ctx;
 
 static const char *nonempty(const config *cfg, const char *key)
@@ -156,6 +157,9 @@ static int notify_start(worker *w, void *arg, char *err, size_t errlen)
     notify_ctx *ctx = arg;
     if (notify_read_config(worker_config(w), ctx, err, errlen) != 0 ||
         schema_source_open(worker_config(w), &ctx->schemas, &ctx->registry, err, errlen) != 0)
+        return -1;
+    if (!ctx->pace && outbox_pace_open(worker_config(w), kq_producer_handle(worker_producer(w)),
+                                       worker_metrics(w), &ctx->pace, err, errlen) != 0)
         return -1;
     ctx->audit = json_array();
     if (!ctx->audit) {
@@ -281,8 +285,8 @@ static int notify_tick(worker *w, void *arg, char *err, size_t errlen)
     long reminders = 0, escalations = 0, relayed = 0, failed = 0;
     long long published = 0;
     if (sweeper_run(pg, &ctx->sweep, &reminders, &escalations, err, errlen) != 0) return -1;
-    if (outbox_relay(pg, worker_producer(w), worker_config(w), ctx->schemas, NOTIFY_RELAY_BATCH,
-                     &relayed, &failed, err, errlen) != 0)
+    if (outbox_relay_paced(pg, worker_producer(w), worker_config(w), ctx->schemas, ctx->pace,
+                           NOTIFY_RELAY_BATCH, &relayed, &failed, err, errlen) != 0)
         return -1;
     worker_count(w, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
     worker_count(w, METRICS_OUTBOX_FAILED, (uint64_t)failed);
@@ -340,6 +344,7 @@ int main(int argc, char **argv)
     int rc = worker_main(argc, argv, &spec, &ctx);
     curl_global_cleanup();
     json_decref(ctx.audit);
+    outbox_pace_free(ctx.pace);
     schema_source_close(ctx.schemas, ctx.registry);
     return rc;
 }

@@ -50,6 +50,15 @@ static const struct {
     {"batch.bytes", "33554432"},
     {"metrics.port", "0"},
     {"log.level", "info"},
+    /* Pacing of the workers' outputs on the embedded broker (lib/runtime/pace_gate.h): on by
+     * default, for the mock cluster that keeps ~5 MiB per partition; deploy/mni.conf sets 0
+     * for real Kafka, whose retention keeps what is not read. */
+    {"pace.limit.bytes", "2097152"},
+    {"pace.group.accepted", "mni-assess"},
+    {"pace.group.tasks", "mni-notify"},
+    {"pace.group.assessments", ""},
+    {"pace.group.tickets", ""},
+    {"pace.group.anchors", ""},
     /* The schema registry (lib/runtime/schema_source.h): none unless the URL is set. */
     {"schema.registry.url", NULL},
     {"schema.registry.basic.auth.user.info", NULL},

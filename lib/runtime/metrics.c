@@ -164,6 +164,8 @@ static const struct {
     {"mni_dead_letters_total", "reason", "Messages sent to the dead-letter topic, by reason."},
     {"mni_postgres_errors_total", "code",
      "Failed PostgreSQL statements and connection attempts, by SQLSTATE (connection: none)."},
+    {"mni_pace_waits_total", "topic",
+     "Times an output topic waited for the consumer group that reads it (pace.limit.bytes)."},
 };
 
 /* The labelled families, the histogram and the PostgreSQL gauges. Lock held. */

@@ -8,6 +8,8 @@
  *                 ticks; events by outcome (mni_events_total{outcome}), dead
  *                 letters by reason (mni_dead_letters_total{reason}), PostgreSQL errors by
  *                 SQLSTATE (mni_postgres_errors_total{code}; "connection" when there is none);
+ *                 times an output topic waited for the group that reads it (pacing on the
+ *                 embedded broker: mni_pace_waits_total{topic}, lib/runtime/pace_gate.h);
  *                 the batch latency histogram (mni_batch_duration_seconds); per partition of
  *                 the input topic, the consumer lag (mni_consumer_lag{topic,partition}: the log
  *                 end from librdkafka's statistics minus the next offset stored in PostgreSQL),
@@ -70,6 +72,7 @@ typedef enum {
     METRICS_EVENTS,       /* mni_events_total{outcome}: committed input by what became of it */
     METRICS_DEAD_LETTERS, /* mni_dead_letters_total{reason} */
     METRICS_PG_ERRORS,    /* mni_postgres_errors_total{code}: SQLSTATE, or "connection" */
+    METRICS_PACE_WAITS,   /* mni_pace_waits_total{topic}: an output waited for its reader */
     METRICS_FAMILIES
 } metrics_family;
 

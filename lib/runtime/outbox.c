@@ -14,6 +14,7 @@
 #include "lib/model/records.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/assessment_rebuild.h"
+#include "lib/runtime/outbox_pace.h"
 #include "rules/due_day.h"
 #include "rules/rules.h"
 
@@ -332,11 +333,12 @@ static int row_record(PGconn *pg, const schema_set *schemas, PGresult *res, int 
 }
 
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
- * mni.task_id and mni.kind. 0 produced; 1 not encodable (why); -1 a failed statement or
- * kq_produce failed (err). */
+ * mni.task_id and mni.kind. 0 produced; 1 not encodable (why); 2 held by pacing (outbox_pace.h:
+ * it goes back to the queue); -1 a failed statement, kq_produce failed, or pacing cannot read
+ * the topic's partitions (err). */
 static int produce_row(PGconn *pg, kq_producer *producer, const config *cfg,
-                       const schema_set *schemas, PGresult *res, int r, wire_buf *buf, char *why,
-                       size_t whylen, char *err, size_t errlen)
+                       const schema_set *schemas, outbox_pace *pace, PGresult *res, int r,
+                       wire_buf *buf, char *why, size_t whylen, char *err, size_t errlen)
 {
     char key[64];
     int made = row_record(pg, schemas, res, r, buf, why, whylen, err, errlen);
@@ -347,8 +349,16 @@ static int produce_row(PGconn *pg, kq_producer *producer, const config *cfg,
     kq_header headers[] = {{"mni.task_id", task_id, strlen(task_id)},
                            {"mni.kind", kind, strlen(kind)}};
     const char *incident_id = PQgetvalue(res, r, 2);
-    return kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
-                      strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
+    size_t bytes = strlen(incident_id) + buf->len + sizeof "mni.task_id" + strlen(task_id) +
+                   sizeof "mni.kind" + strlen(kind) - 2;
+    int admitted = outbox_pace_admit(pace, PQgetvalue(res, r, 1), incident_id, strlen(incident_id),
+                                     bytes, err, errlen);
+    if (admitted <= 0) return admitted < 0 ? -1 : 2;
+    int rc = kq_produce(producer, topic ? topic : PQgetvalue(res, r, 1), incident_id,
+                        strlen(incident_id), buf->data, buf->len, headers, 2, err, errlen);
+    if (rc != 0)
+        outbox_pace_uncount(pace, PQgetvalue(res, r, 1), incident_id, strlen(incident_id), bytes);
+    return rc;
 }
 
 /* The fallback after Kafka refused a message of the batch for what it is: each row alone,
@@ -356,13 +366,19 @@ static int produce_row(PGconn *pg, kq_producer *producer, const config *cfg,
  * others to sent. -1 (err) when a row fails for another reason (the broker down): the whole
  * claim is then rolled back and tried again later, like any failed batch. */
 static int relay_one_by_one(PGconn *pg, kq_producer *producer, const config *cfg,
-                            const schema_set *schemas, PGresult *res, wire_buf *buf, bool *aside,
-                            json_t *sent, json_t *failed, char *err, size_t errlen)
+                            const schema_set *schemas, outbox_pace *pace, PGresult *res,
+                            wire_buf *buf, bool *aside, json_t *sent, json_t *held, json_t *failed,
+                            char *err, size_t errlen)
 {
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
         char why[512];
-        int rc = produce_row(pg, producer, cfg, schemas, res, r, buf, why, sizeof why, err, errlen);
+        int rc = produce_row(pg, producer, cfg, schemas, pace, res, r, buf, why, sizeof why, err,
+                             errlen);
+        if (rc == 2) { /* held by pacing: back to the queue */
+            json_array_append_new(held, json_string(PQgetvalue(res, r, 0)));
+            continue;
+        }
         if (rc == 1 && !aside[r] && set_aside(pg, res, r, why, sent, failed, err, errlen) != 0)
             return -1;
         if (rc == 1) { /* unless the batch's pass did it already */
@@ -401,20 +417,37 @@ static int mark_failed(PGconn *pg, const json_t *failed, char *err, size_t errle
     return rc;
 }
 
-/* One claimed batch: claim (off the queue), produce, wait for delivery, set back what was
- * not sent (unmark_rows), commit. *rows receives how many were claimed. When Kafka refuses a
- * message of the batch for what it is (kq_producer_take_refused: too large, invalid),
- * producing the batch again would fail again forever: the batch is relayed row by row instead
- * (relay_one_by_one), the culprit marked failed and the others published. Rows delivered by
- * the failed try may be sent a second time (consumers de-duplicate by task id). A row that
- * cannot be encoded is set aside (set_aside): superseded, or failed. */
+/* Rows that pacing held (held: task ids) go back to the queue with their first created_at, so
+ * that they keep their place in the order. */
+static int requeue_held(PGconn *pg, const json_t *held, char *err, size_t errlen)
+{
+    if (json_array_size(held) == 0) return 0;
+    char *ids = json_dumps(held, JSON_COMPACT);
+    const char *pm[] = {ids};
+    int rc = pgx_exec_params(pg, "outbox.requeue_held",
+                             "INSERT INTO outbox_queue (created_at, task_id, topic, client_id) "
+                             "SELECT created_at, task_id, topic, client_id FROM outbox WHERE "
+                             "task_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                             1, pm, NULL, err, errlen);
+    free(ids);
+    return rc;
+}
+
+/* One claimed batch: claim (off the queue), produce, wait for delivery, mark failed what could
+ * not be sent, put back what pacing held (requeue_held), commit. *rows receives how many were
+ * claimed. When Kafka refuses a message of the batch for what it is (kq_producer_take_refused: too
+ * large, invalid), producing the batch again would fail again forever: the batch is relayed row by
+ * row instead (relay_one_by_one), the culprit marked failed and the others published. Rows
+ * delivered by the failed try may be sent a second time (consumers de-duplicate by task id). A row
+ * that cannot be encoded is set aside (set_aside): superseded, or failed. */
 static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
-                       const schema_set *schemas, int batch, int *rows, long *relayed,
-                       long *failures, char *err, size_t errlen)
+                       const schema_set *schemas, outbox_pace *pace, int batch, int *rows,
+                       long *relayed, long *failures, char *err, size_t errlen)
 {
     char limit[16];
     snprintf(limit, sizeof limit, "%d", batch);
-    const char *p[] = {limit};
+    /* $2: the topics whose readers are behind (outbox_pace.h): their rows stay queued. */
+    const char *p[] = {limit, outbox_pace_closed_list(pace)};
     if (pgx_begin(pg, err, errlen) != 0) return -1;
     /* One round trip: the queue rows taken off (oldest first, FOR UPDATE SKIP LOCKED, so
      * that two relays never take the same row and neither waits; migration 0125), their
@@ -427,7 +460,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     PGresult *res = pgx_query_replanned(
         pg, "outbox.claim",
         "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY("
-        "SELECT ctid FROM outbox_queue ORDER BY created_at, task_id LIMIT $1 "
+        "SELECT ctid FROM outbox_queue WHERE topic <> ALL ($2::text[]) "
+        "ORDER BY created_at, task_id LIMIT $1 "
         "FOR UPDATE SKIP LOCKED)) RETURNING created_at, task_id), "
         "ranked AS (SELECT t.created_at, t.task_id, o.topic, o.incident_id, "
         "(o.payload->>'version')::integer AS version, row_number() OVER (PARTITION BY o.topic, "
@@ -439,13 +473,14 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         "AND NOT o.payload ? 'verdict' THEN case_verdict(r.incident_id, r.version)::text END, "
         "r.topic = 'assessments' AND r.rank > 1 "
         "FROM ranked r JOIN outbox o ON o.task_id = r.task_id ORDER BY r.created_at, r.task_id",
-        1, p, err, errlen);
+        2, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
         return -1;
     }
     *rows = PQntuples(res);
-    json_t *sent = json_array(), *produced = json_array(), *failed = json_array();
+    json_t *sent = json_array(), *produced = json_array(), *failed = json_array(),
+           *held = json_array();
     wire_buf buf;
     wire_buf_init(&buf);
     bool *aside = calloc((size_t)*rows + 1, sizeof *aside); /* rows not encodable, set aside */
@@ -456,7 +491,12 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             continue;
         }
         char why[512];
-        rc = produce_row(pg, producer, cfg, schemas, res, r, &buf, why, sizeof why, err, errlen);
+        rc = produce_row(pg, producer, cfg, schemas, pace, res, r, &buf, why, sizeof why, err,
+                         errlen);
+        if (rc == 2) { /* held by pacing: back to the queue */
+            json_array_append_new(held, json_string(PQgetvalue(res, r, 0)));
+            rc = 0;
+        }
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
         if (rc == 1) {
             aside[r] = true;
@@ -476,14 +516,16 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         if (refused) {
             log_warn("outbox batch refused by Kafka; relaying it row by row", LOG_STR("error", err),
                      LOG_INT("rows", *rows), LOG_END);
-            rc = relay_one_by_one(pg, producer, cfg, schemas, res, &buf, aside, sent, failed, err,
-                                  errlen);
+            json_array_clear(held); /* the row by row pass decides each row again */
+            rc = relay_one_by_one(pg, producer, cfg, schemas, pace, res, &buf, aside, sent, held,
+                                  failed, err, errlen);
         }
     }
     wire_buf_free(&buf);
     free(aside);
     PQclear(res);
     if (rc == 0) rc = mark_failed(pg, failed, err, errlen);
+    if (rc == 0) rc = requeue_held(pg, held, err, errlen);
     if (rc == 0)
         rc = pgx_commit(pg, err, errlen);
     else
@@ -492,6 +534,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         *relayed += (long)json_array_size(sent);
         *failures += (long)json_array_size(failed);
     }
+    /* Rows that pacing held would be claimed again at once: stop this round. */
+    if (rc == 0 && json_array_size(held) > 0) *rows = 0;
+    json_decref(held);
     json_decref(sent);
     json_decref(produced);
     json_decref(failed);
@@ -553,12 +598,21 @@ int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *e
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
                  int batch, long *relayed, long *failed, char *err, size_t errlen)
 {
+    return outbox_relay_paced(pg, producer, cfg, schemas, NULL, batch, relayed, failed, err,
+                              errlen);
+}
+
+int outbox_relay_paced(PGconn *pg, kq_producer *producer, const config *cfg,
+                       const schema_set *schemas, outbox_pace *pace, int batch, long *relayed,
+                       long *failed, char *err, size_t errlen)
+{
     *relayed = 0;
     *failed = 0;
     int rows;
+    if (outbox_pace_refresh(pace, pg, err, errlen) < 0) return -1;
     do {
-        if (relay_batch(pg, producer, cfg, schemas, batch, &rows, relayed, failed, err, errlen) !=
-            0)
+        if (relay_batch(pg, producer, cfg, schemas, pace, batch, &rows, relayed, failed, err,
+                        errlen) != 0)
             return -1;
     } while (rows == batch);
     return 0;

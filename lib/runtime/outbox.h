@@ -47,6 +47,7 @@
 
 #include "lib/kafka/kq.h"
 #include "lib/runtime/config.h"
+#include "lib/runtime/outbox_pace.h"
 #include "lib/serdes/schema_set.h"
 #include "lib/serdes/wire.h"
 #include "rules/rules.h"
@@ -77,6 +78,12 @@ int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *e
  * published, *failed the rows Kafka refused for good (marked failed). */
 int outbox_relay(PGconn *pg, kq_producer *producer, const config *cfg, const schema_set *schemas,
                  int batch, long *relayed, long *failed, char *err, size_t errlen);
+/* outbox_relay paced (outbox_pace.h; NULL: not paced): the rows of a topic whose reader is
+ * behind stay queued and the round stops at the first row held; the caller comes back when
+ * outbox_pace_refresh opens it again. */
+int outbox_relay_paced(PGconn *pg, kq_producer *producer, const config *cfg,
+                       const schema_set *schemas, outbox_pace *pace, int batch, long *relayed,
+                       long *failed, char *err, size_t errlen);
 
 /* The CaseAssessment record of a case version whose whole verdict document (verdict_json_build,
  * or case_verdict() put back together) is v, assessed at created_ms: what the relay sends on

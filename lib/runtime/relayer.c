@@ -4,6 +4,10 @@
  * The thread waits on a condition variable until a pass is due: at once after a kick, else
  * tick_ms after the last pass, and while failing not before the backoff ends. A pass is
  * outbox_relay on the relayer's own connection and producer, outside the mutex.
+ *
+ * Pacing (outbox_pace.h): while a topic waits for its reader, the thread also wakes every
+ * PACE_GATE_POLL_MS to measure again, and makes a pass only when that opened the topic (kicks
+ * and ticks make theirs as before, leaving the waiting topic's rows queued).
  */
 #include "lib/runtime/relayer.h"
 
@@ -16,6 +20,8 @@
 #include "lib/base/log.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/outbox.h"
+#include "lib/runtime/outbox_pace.h"
+#include "lib/runtime/pace_gate.h"
 
 #define RELAYER_FLUSH_MS 30000
 #define RELAYER_BACKOFF_MIN_MS 100
@@ -25,6 +31,7 @@ struct relayer {
     relayer_spec spec;
     PGconn *pg;
     kq_producer *producer;
+    outbox_pace *pace; /* NULL: not paced; the thread's alone */
     pthread_t thread;
     pthread_mutex_t lock; /* guards what follows */
     pthread_cond_t wake;
@@ -53,8 +60,8 @@ static int relayer_pass(relayer *r, char *err, size_t errlen)
         log_info("relay reconnected to PostgreSQL", LOG_END);
     }
     long relayed = 0, failed = 0;
-    int rc = outbox_relay(r->pg, r->producer, r->spec.cfg, r->spec.schemas, r->spec.batch, &relayed,
-                          &failed, err, errlen);
+    int rc = outbox_relay_paced(r->pg, r->producer, r->spec.cfg, r->spec.schemas, r->pace,
+                                r->spec.batch, &relayed, &failed, err, errlen);
     metrics_add(r->spec.metrics, METRICS_OUTBOX_RELAYED, (uint64_t)relayed);
     metrics_add(r->spec.metrics, METRICS_OUTBOX_FAILED, (uint64_t)failed);
     if (relayed > 0) log_info("outbox relayed", LOG_INT("rows", relayed), LOG_END);
@@ -65,14 +72,23 @@ static void *relayer_main(void *arg)
 {
     relayer *r = arg;
     double last_pass = 0, retry_at = 0; /* the first pass at once: rows left from before */
+    double last_measure = 0;
     pthread_mutex_lock(&r->lock);
     for (;;) {
+        int measure_only = 0;
         while (!r->stop) {
             double now = relayer_now_ms();
             double due = r->failing  ? retry_at
                          : r->kicked ? now
                                      : last_pass + (double)r->spec.tick_ms;
             if (now >= due) break;
+            /* A topic waits for its reader: measure again soon (the head comment). */
+            double measure_at = last_measure + PACE_GATE_POLL_MS;
+            if (!r->failing && outbox_pace_waiting(r->pace) && now >= measure_at) {
+                measure_only = 1;
+                break;
+            }
+            if (!r->failing && outbox_pace_waiting(r->pace) && measure_at < due) due = measure_at;
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
             double wait_ms = due - now;
@@ -85,12 +101,19 @@ static void *relayer_main(void *arg)
             pthread_cond_timedwait(&r->wake, &r->lock, &until);
         }
         int stopping = r->stop;
-        r->kicked = 0;
+        if (!measure_only) r->kicked = 0;
         pthread_mutex_unlock(&r->lock);
 
         char err[512] = "";
+        if (measure_only) {
+            int opened = outbox_pace_refresh(r->pace, r->pg, err, sizeof err);
+            last_measure = relayer_now_ms();
+            pthread_mutex_lock(&r->lock);
+            if (opened == 0) continue; /* still waiting; nothing to relay for it */
+            pthread_mutex_unlock(&r->lock);
+        }
         int rc = relayer_pass(r, err, sizeof err);
-        last_pass = relayer_now_ms();
+        last_pass = last_measure = relayer_now_ms();
         if (rc != 0 && PQstatus(r->pg) == CONNECTION_OK &&
             PQtransactionStatus(r->pg) != PQTRANS_IDLE)
             pgx_rollback(r->pg, NULL, 0);
@@ -136,6 +159,13 @@ relayer *relayer_start(const relayer_spec *spec, char *err, size_t errlen)
         free(r);
         return NULL;
     }
+    if (outbox_pace_open(spec->cfg, kq_producer_handle(r->producer), spec->metrics, &r->pace, err,
+                         errlen) != 0) {
+        kq_producer_close(r->producer, 0, NULL, 0);
+        pgx_close(r->pg);
+        free(r);
+        return NULL;
+    }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* waits immune to clock steps */
@@ -147,6 +177,7 @@ relayer *relayer_start(const relayer_spec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "relay: cannot start its thread: %s", strerror(e));
         pthread_cond_destroy(&r->wake);
         pthread_mutex_destroy(&r->lock);
+        outbox_pace_free(r->pace);
         kq_producer_close(r->producer, 0, NULL, 0);
         pgx_close(r->pg);
         free(r);
@@ -190,6 +221,7 @@ int relayer_stop(relayer *r, char *err, size_t errlen)
         snprintf(err, errlen, "relay producer close: %s", close_err);
         rc = -1;
     }
+    outbox_pace_free(r->pace);
     pgx_close(r->pg);
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);

@@ -82,6 +82,9 @@ struct worker {
     size_t n_tally;
     uint64_t classified;   /* messages of the batch in hand with an outcome already */
     mni_arena batch_arena; /* scratch of the batch in hand (worker_batch_arena) */
+    worker_gate_fn gate;   /* worker_set_input_gate; NULL: none */
+    void *gate_arg;
+    int input_paused; /* the gate paused the input partitions */
 };
 
 static volatile sig_atomic_t worker_signal;
@@ -331,6 +334,7 @@ static int load_offsets(void *arg, rd_kafka_topic_partition_list_t *parts)
     char err[512];
     w->n_offsets = 0;
     w->assigned = 1;
+    w->input_paused = 0; /* kq resumes every partition it assigns (held ones excepted) */
     metrics_set_ready(w->metrics, 1);
     metrics_set_kafka(w->metrics, 1); /* the group coordinator answered */
     const char *params[] = {w->group, w->topic};
@@ -1089,6 +1093,50 @@ static void run_tick(worker *w, int idle)
              LOG_INT("retry_in_ms", w->tick_backoff_ms), LOG_END);
 }
 
+void worker_set_input_gate(worker *w, worker_gate_fn gate, void *arg)
+{
+    w->gate = gate;
+    w->gate_arg = arg;
+}
+
+/* Pauses (or resumes) every assigned partition of the input that is not held. */
+static void pause_input(worker *w, int pause)
+{
+    rd_kafka_t *rk = kq_consumer_handle(w->consumer);
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    rd_kafka_topic_partition_list_t *list =
+        rd_kafka_topic_partition_list_new(assigned->cnt > 0 ? assigned->cnt : 1);
+    for (int i = 0; i < assigned->cnt; i++) {
+        const worker_offset *o = offset_slot(w, assigned->elems[i].partition);
+        if (!o || !o->held)
+            rd_kafka_topic_partition_list_add(list, assigned->elems[i].topic,
+                                              assigned->elems[i].partition);
+    }
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        w->input_paused = pause;
+        log_debug(pause ? "input paused" : "input resumed", LOG_INT("partitions", list->cnt),
+                  LOG_END);
+    } else {
+        log_warn("cannot pause or resume the input", LOG_STR("error", rd_kafka_err2str(e)),
+                 LOG_END);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_topic_partition_list_destroy(assigned);
+}
+
+/* The input gate (worker_set_input_gate): 1 when the loop may take a batch. */
+static int input_open(worker *w)
+{
+    if (!w->gate) return 1;
+    int open = w->gate(w, w->gate_arg);
+    if (open != w->input_paused) return open; /* already as it should be */
+    pause_input(w, !open);
+    return open;
+}
+
 static int loop(worker *w)
 {
     rd_kafka_message_t **msgs = calloc((size_t)w->batch_size, sizeof *msgs);
@@ -1099,6 +1147,7 @@ static int loop(worker *w)
     while (!worker_signal) {
         size_t n = 0;
         metrics_alive(w->metrics);
+        if (!input_open(w)) last_input = now_ms(); /* waiting downstream is not idle */
         if (kq_consume_batch(w->consumer, (size_t)w->batch_size, (int)w->batch_ms, msgs, &n, err,
                              sizeof err) != 0) {
             log_error("consumer failed", LOG_STR("error", err), LOG_END);

@@ -128,6 +128,15 @@ typedef struct {
  * tick's (/healthz "failing: timed work"); worker_main stops it after a last pass. */
 int worker_start_relay(worker *w, const schema_set *schemas, int batch, char *err, size_t errlen);
 
+/* Holds the input while gate(w, arg) answers 0 (pacing: mni-ingest waits for the group that
+ * reads what it forwards, lib/runtime/pace_gate.h). The loop asks before each batch, outside
+ * any transaction; while it answers 0 the input partitions are paused (rd_kafka_pause_partitions:
+ * nothing is fetched; resumed from the next offset the worker expects) and the loop keeps
+ * polling the consumer, so the member stays in its group, serves rebalances and runs its timed
+ * work; a paused worker does not count as idle (--exit-when-idle). Call from spec.start. */
+typedef int (*worker_gate_fn)(worker *w, void *arg);
+void worker_set_input_gate(worker *w, worker_gate_fn gate, void *arg);
+
 /* Runs the worker; returns the process exit code. */
 int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx);
 

@@ -182,7 +182,8 @@ static void start_ingest(workerproc *w, mockkafka *mk, const char *group, int po
     snprintf(port_env, sizeof port_env, "MNI_METRICS_PORT=%d", port);
     snprintf(topic_env, sizeof topic_env, "MNI_TOPIC_EVENTS=%s", events_topic);
     snprintf(idle, sizeof idle, "%d", idle_ms);
-    const char *env[] = {port_env, topic_env, "MNI_TICK_MS=200", NULL};
+    /* No mni-assess runs here: ingest's own pacing (test_pace) would wait for it forever. */
+    const char *env[] = {port_env, topic_env, "MNI_TICK_MS=200", "MNI_PACE_LIMIT_BYTES=0", NULL};
     const char *argv[] = {"--exit-when-idle", idle, NULL};
     assert_int_equal(workerproc_start(w, "mni-ingest", db.conninfo, mockkafka_bootstraps(mk), group,
                                       env, idle_ms > 0 ? argv : NULL),

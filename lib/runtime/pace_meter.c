@@ -1,0 +1,224 @@
+/*
+ * pace_meter: see pace_meter.h.
+ */
+#include "lib/runtime/pace_meter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/pg/pgx.h"
+
+#define PACE_METER_WATERMARK_MS 10000
+
+/* One partition: this producer's message sizes (ring of prefix sums) and the last measure. */
+typedef struct {
+    int64_t *prefix;     /* prefix[j % RING]: bytes of this producer's first j messages, j >= 1 */
+    int64_t n;           /* messages counted */
+    int64_t pending;     /* bytes not consumed at the last measure */
+    int64_t lag;         /* messages not consumed at the last measure */
+    int64_t since_bytes; /* counted since the last measure */
+    int64_t since_msgs;
+} meter_part;
+
+struct pace_meter {
+    rd_kafka_t *rk;
+    char *topic, *group;
+    int64_t limit;
+    int32_t nparts;
+    meter_part *parts;
+    int64_t bytes_total, msgs_total;
+    int64_t position_sum;
+    double measured_at;
+};
+
+double pace_meter_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+pace_meter *pace_meter_new(rd_kafka_t *rk, const char *topic, const char *group,
+                           int64_t limit_bytes, char *err, size_t errlen)
+{
+    pace_meter *m = calloc(1, sizeof *m);
+    if (!m || !(m->topic = strdup(topic)) || !(m->group = strdup(group))) {
+        snprintf(err, errlen, "pacing %s: out of memory", topic);
+        pace_meter_free(m);
+        return NULL;
+    }
+    m->rk = rk;
+    m->limit = limit_bytes;
+    /* The topic handle only for this request: the meter may outlive the producer (a worker
+     * frees its context after closing it), and a topic handle must not. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e =
+        rkt ? rd_kafka_metadata(rk, 0, rkt, &md, PACE_METER_WATERMARK_MS) : rd_kafka_last_error();
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err)
+        e = md->topics[0].err;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && (md->topic_cnt != 1 || md->topics[0].partition_cnt <= 0))
+        e = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        m->nparts = md->topics[0].partition_cnt;
+        m->parts = calloc((size_t)m->nparts, sizeof *m->parts);
+        for (int32_t i = 0; m->parts && i < m->nparts; i++)
+            if (!(m->parts[i].prefix = calloc(PACE_METER_RING, sizeof *m->parts[i].prefix)))
+                e = RD_KAFKA_RESP_ERR__FAIL;
+        if (!m->parts) e = RD_KAFKA_RESP_ERR__FAIL;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "pacing %s for group %s: cannot read its partitions: %s", topic,
+                 group, rd_kafka_err2str(e));
+        pace_meter_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void pace_meter_free(pace_meter *m)
+{
+    if (!m) return;
+    for (int32_t i = 0; m->parts && i < m->nparts; i++)
+        free(m->parts[i].prefix);
+    free(m->parts);
+    free(m->topic);
+    free(m->group);
+    free(m);
+}
+
+int32_t pace_meter_partitions(const pace_meter *m)
+{
+    return m->nparts;
+}
+
+int32_t pace_meter_partition(const pace_meter *m, const void *key, size_t keylen)
+{
+    /* With a key, murmur2 reads neither the topic handle nor anything else of librdkafka's;
+     * the workers key every message (a message without one would go anywhere: count it on 0). */
+    if (!key) return 0;
+    return rd_kafka_msg_partitioner_murmur2_random(NULL, key, keylen, m->nparts, NULL, NULL);
+}
+
+static int64_t prefix_at(const meter_part *p, int64_t j)
+{
+    return j <= 0 ? 0 : p->prefix[j % PACE_METER_RING];
+}
+
+void pace_meter_count(pace_meter *m, int32_t partition, size_t bytes)
+{
+    if (partition < 0 || partition >= m->nparts) return;
+    meter_part *p = &m->parts[partition];
+    p->prefix[(p->n + 1) % PACE_METER_RING] = prefix_at(p, p->n) + (int64_t)bytes;
+    p->n++;
+    p->since_bytes += (int64_t)bytes;
+    p->since_msgs++;
+    m->bytes_total += (int64_t)bytes;
+    m->msgs_total++;
+}
+
+void pace_meter_uncount(pace_meter *m, int32_t partition, size_t bytes)
+{
+    if (partition < 0 || partition >= m->nparts || m->parts[partition].n == 0) return;
+    meter_part *p = &m->parts[partition];
+    p->n--;
+    p->since_bytes -= (int64_t)bytes;
+    p->since_msgs--;
+    m->bytes_total -= (int64_t)bytes;
+    m->msgs_total--;
+}
+
+int64_t pace_meter_pending(const pace_meter *m, int32_t partition)
+{
+    if (partition < 0 || partition >= m->nparts) return 0;
+    return m->parts[partition].pending + m->parts[partition].since_bytes;
+}
+
+int pace_meter_fits(const pace_meter *m, int32_t partition, size_t bytes)
+{
+    if (partition < 0 || partition >= m->nparts) return 1;
+    const meter_part *p = &m->parts[partition];
+    int64_t pending = p->pending + p->since_bytes;
+    return pending == 0 || (pending + (int64_t)bytes <= m->limit &&
+                            p->lag + p->since_msgs + 1 <= PACE_METER_MAX_MESSAGES);
+}
+
+int pace_meter_measure(pace_meter *m, PGconn *pg, char *err, size_t errlen)
+{
+    int64_t *next = malloc((size_t)m->nparts * sizeof *next);
+    if (!next) {
+        snprintf(err, errlen, "pacing %s: out of memory", m->topic);
+        return -1;
+    }
+    for (int32_t i = 0; i < m->nparts; i++)
+        next[i] = -1;
+    const char *params[] = {m->group, m->topic};
+    PGresult *res = pgx_query(pg, "pace.offsets",
+                              "SELECT partition, next_offset FROM consumer_offsets "
+                              "WHERE group_id = $1 AND topic = $2",
+                              2, params, err, errlen);
+    if (!res) {
+        free(next);
+        return -1;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        int32_t part = (int32_t)atoi(PQgetvalue(res, r, 0));
+        if (part >= 0 && part < m->nparts) next[part] = atoll(PQgetvalue(res, r, 1));
+    }
+    PQclear(res);
+    int64_t avg = m->msgs_total ? m->bytes_total / m->msgs_total : 1024;
+    int64_t position_sum = 0;
+    for (int32_t i = 0; i < m->nparts; i++) {
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(m->rk, m->topic, i, &lo, &hi, PACE_METER_WATERMARK_MS);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(err, errlen, "pacing: cannot read the end of %s[%d]: %s", m->topic, (int)i,
+                     rd_kafka_err2str(e));
+            free(next);
+            return -1;
+        }
+        meter_part *p = &m->parts[i];
+        int64_t position = next[i] > lo ? next[i] : lo;
+        int64_t lag = hi > position ? hi - position : 0;
+        int64_t known = p->n < PACE_METER_RING - 1 ? p->n : PACE_METER_RING - 1;
+        int64_t ours = lag < known ? lag : known;
+        p->pending = prefix_at(p, p->n) - prefix_at(p, p->n - ours) + (lag - ours) * avg;
+        p->lag = lag;
+        p->since_bytes = p->since_msgs = 0;
+        position_sum += position;
+    }
+    free(next);
+    m->position_sum = position_sum;
+    m->measured_at = pace_meter_now_ms();
+    return 0;
+}
+
+double pace_meter_measured_at(const pace_meter *m)
+{
+    return m->measured_at;
+}
+
+int64_t pace_meter_position_sum(const pace_meter *m)
+{
+    return m->position_sum;
+}
+
+int64_t pace_meter_limit(const pace_meter *m)
+{
+    return m->limit;
+}
+
+const char *pace_meter_topic(const pace_meter *m)
+{
+    return m->topic;
+}
+
+const char *pace_meter_group(const pace_meter *m)
+{
+    return m->group;
+}

@@ -1,0 +1,378 @@
+/*
+ * test_pace: the workers' own producers pace themselves on the embedded broker, so that the
+ * mock cluster (~5 MiB per partition, the oldest dropped, read or not) never drops what the next
+ * worker has not read (lib/runtime/pace_gate.h, outbox_pace.h; issue 6 item 5). Real programs
+ * throughout: mni-ingest, mni-assess and mni-notify as child processes, a librdkafka mock
+ * cluster and a migrated PostgreSQL database per case. The input: 24 contractor incidents of
+ * tests/support/histories.h (manifests over four clients, the 100-person line passed), whose
+ * notify tasks and accepted events are several times the small limit the cases set.
+ *
+ *   relay_paced     mni-assess with pace.limit.bytes = 8 KiB and no mni-notify: the bytes on
+ *                   each partition of notify.tasks (nobody read them) stay within the limit
+ *                   plus one message, the
+ *                   other tasks stay queued in the outbox (durable), assessments are not held
+ *                   behind them, the wait is logged and counted (mni_pace_waits_total). Then
+ *                   mni-notify starts: every task is relayed and handled (a ticket each), no
+ *                   gap recorded, no "events lost".
+ *   relay_unpaced   the same with pace.limit.bytes = 0: every task is on notify.tasks at once,
+ *                   more than the limit (what relay_paced prevents; shows it can fail), no wait.
+ *   ingest_paced    mni-ingest with the same limit and no mni-assess: the bytes on
+ *                   incident.accepted stay within the limit plus one batch (batch.size 5),
+ *                   the rest of the input waits in incident.events; then mni-assess starts:
+ *                   every event is forwarded and assessed, no gap recorded, no "events lost".
+ *
+ * Every wait is for a condition (log line, rows, offsets), never a fixed sleep.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/support/histories.h"
+#include "tests/support/httpget.h"
+#include "tests/support/mockkafka.h"
+#include "tests/support/sqlcheck.h"
+#include "tests/support/testenv.h"
+#include "tests/support/topicio.h"
+#include "tests/support/workerproc.h"
+
+#define T_PARTITIONS 3
+#define INCIDENTS 24
+#define LIMIT 8192
+#define INGEST_BATCH 5
+#define WAIT_MS 120000
+
+static testenv_db db;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static mockkafka *start_cluster(void)
+{
+    static const mockkafka_topic topics[] = {{"incident.events", T_PARTITIONS},
+                                             {"incident.accepted", T_PARTITIONS},
+                                             {"incident.dlq", 1},
+                                             {"case.assessments", T_PARTITIONS},
+                                             {"notify.tasks", T_PARTITIONS},
+                                             {"tickets", T_PARTITIONS},
+                                             {"audit.anchors", 1}};
+    char err[512];
+    mockkafka *mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
+    if (!mk) fail_msg("%s", err);
+    return mk;
+}
+
+static void client_of(int step, int incident, char out[16])
+{
+    snprintf(out, 16, "C-%02d", (step + incident) % 4);
+}
+
+static const histories_shape shape = {"P", "pace-person-", client_of};
+
+/* Every incident's whole history, interleaved; returns how many events. */
+static size_t produce_input(mockkafka *mk, const char *topic)
+{
+    histories_stream s = {0};
+    for (int step = 0; step < 8; step++)
+        for (int inc = 0; inc < INCIDENTS; inc++)
+            histories_step(&s, &shape, step, inc);
+    size_t n = s.n;
+    histories_produce(&s, 0, mockkafka_bootstraps(mk), topic);
+    histories_free(&s);
+    return n;
+}
+
+static long long db_int(const char *sql, const char *param)
+{
+    char *text = sqlcheck_text(db.conn, sql, param);
+    long long v = atoll(text);
+    free(text);
+    return v;
+}
+
+/* The sum of the group's next offsets on topic (what it committed). */
+static long long committed(const char *group, const char *topic)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = $1 "
+             "AND topic = '%s'",
+             topic);
+    return db_int(sql, group);
+}
+
+/* The bytes pacing counts for one message: key, value, header names and values. */
+static size_t message_bytes(const topicio_message *m)
+{
+    size_t bytes = m->key_len + m->value_len;
+    const char *name;
+    const void *value;
+    size_t len;
+    for (size_t i = 0; m->headers && !rd_kafka_header_get_all(m->headers, i, &name, &value, &len);
+         i++)
+        bytes += strlen(name) + len;
+    return bytes;
+}
+
+/* Every message on topic now: their count, the bytes of the fullest partition (the limit is
+ * per partition) and the largest message's. */
+static size_t topic_bytes(mockkafka *mk, const char *topic, size_t *count, size_t *largest)
+{
+    size_t per[T_PARTITIONS] = {0};
+    topicio_messages all = {0};
+    assert_int_equal(
+        topicio_read_to_end(mockkafka_bootstraps(mk), topic, T_PARTITIONS, WAIT_MS, &all), 0);
+    size_t total = 0;
+    *largest = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        size_t b = message_bytes(&all.msgs[i]);
+        per[all.msgs[i].partition] += b;
+        if (b > *largest) *largest = b;
+    }
+    for (int p = 0; p < T_PARTITIONS; p++)
+        if (per[p] > total) total = per[p];
+    *count = all.n;
+    topicio_messages_free(&all);
+    return total;
+}
+
+static void wait_log(workerproc *w, const char *needle)
+{
+    for (double t0 = now_ms(); workerproc_log_count(w, needle) == 0; usleep(50 * 1000))
+        if (now_ms() - t0 > WAIT_MS) {
+            workerproc_dump_log(w);
+            fail_msg("%s: no line with %s", w->log_path, needle);
+        }
+}
+
+/* Waits until the query's first column is the text want. */
+static void wait_sql(const char *sql, const char *param, const char *want, workerproc *log)
+{
+    char *got = NULL;
+    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
+        free(got);
+        got = sqlcheck_text(db.conn, sql, param);
+        if (!strcmp(got, want)) {
+            free(got);
+            return;
+        }
+    }
+    if (log) workerproc_dump_log(log);
+    fail_msg("%s: wanted %s, last %s", sql, want, got);
+}
+
+/* One sample of /metrics (the series in full); -1 when absent. */
+static long long metric(int port, const char *series)
+{
+    char *body = NULL;
+    assert_int_equal(httpget(port, "/metrics", &body), 200);
+    char key[512];
+    snprintf(key, sizeof key, "\n%s ", series);
+    const char *at = strstr(body, key);
+    long long v = at ? atoll(at + strlen(key)) : -1;
+    free(body);
+    return v;
+}
+
+static void start_worker(workerproc *w, mockkafka *mk, const char *program, const char *group,
+                         long long limit, int port)
+{
+    static char limit_env[64], port_env[64];
+    snprintf(limit_env, sizeof limit_env, "MNI_PACE_LIMIT_BYTES=%lld", limit);
+    snprintf(port_env, sizeof port_env, "MNI_METRICS_PORT=%d", port);
+    char batch_env[64];
+    snprintf(batch_env, sizeof batch_env, "MNI_BATCH_SIZE=%d", INGEST_BATCH);
+    /* The sweeper's clock at the histories' day: no reminder or escalation joins the tasks. */
+    const char *env[] = {limit_env,
+                         port_env,
+                         "MNI_TICK_MS=200",
+                         "MNI_NOTIFY_CLOCK=2026-11-20T12:00:00+09:00",
+                         strcmp(program, "mni-ingest") ? NULL : batch_env,
+                         NULL};
+    assert_int_equal(
+        workerproc_start(w, program, db.conninfo, mockkafka_bootstraps(mk), group, env, NULL), 0);
+}
+
+/* Stops w with SIGTERM, asserts exit 0 and that it lost nothing. */
+static void stop_worker(workerproc *w)
+{
+    workerproc_signal(w, SIGTERM);
+    int rc = workerproc_wait(w, WAIT_MS);
+    if (rc != 0 || workerproc_log_count(w, "events lost") != 0) {
+        workerproc_dump_log(w);
+        fail_msg("%s exited with %d", w->log_path, rc);
+    }
+    unlink(w->log_path);
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+static int case_setup(void **state)
+{
+    (void)state;
+    testenv_db_create(&db, 1);
+    unsetenv("MNI_CONFIG");
+    return 0;
+}
+
+static int case_teardown(void **state)
+{
+    (void)state;
+    testenv_db_drop(&db);
+    return 0;
+}
+
+/* mni-assess relays with the given limit while no mni-notify runs; returns the metrics port.
+ * Waits until assess has committed every event and its relay has nothing left to send (paced:
+ * it waits with tasks queued; unpaced: the queue is empty). */
+static int assess_without_notify(mockkafka *mk, workerproc *assess, long long limit, size_t *events)
+{
+    *events = produce_input(mk, "incident.accepted");
+    int port = httpget_free_port();
+    start_worker(assess, mk, "mni-assess", "mni-assess", limit, port);
+    char want[32];
+    snprintf(want, sizeof want, "%zu", *events);
+    wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
+             "'mni-assess' AND topic = 'incident.accepted'",
+             NULL, want, assess);
+    /* Assessments are not paced and not held behind the waiting tasks. */
+    wait_sql("SELECT count(*) FROM outbox_queue WHERE topic <> 'tasks'", NULL, "0", assess);
+    if (limit > 0)
+        wait_log(assess, "pacing: waiting for the consumer group");
+    else
+        wait_sql("SELECT count(*) FROM outbox_queue", NULL, "0", assess);
+    return port;
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+static void relay_paced(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster();
+    workerproc assess, notify;
+    size_t events;
+    int port = assess_without_notify(mk, &assess, LIMIT, &events);
+
+    long long tasks = db_int("SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL);
+    long long queued = 0;
+    size_t count = 0, largest = 0, bytes = 0;
+    /* The claim that closed the topic may still be committing: until then its rows are both
+     * queued (to other sessions) and maybe on the topic. */
+    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
+        queued = db_int("SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL);
+        bytes = topic_bytes(mk, "notify.tasks", &count, &largest);
+        if ((long long)count + queued == tasks) break;
+    }
+    fprintf(
+        stderr,
+        "relay_paced: %lld tasks, %zu on notify.tasks (fullest partition %zu bytes, largest %zu), "
+        "%lld queued\n",
+        tasks, count, bytes, largest, queued);
+    assert_true(count > 0);
+    assert_true(bytes <= LIMIT + largest);
+    assert_true(queued > 0);
+    assert_int_equal((long long)count + queued, tasks);
+    assert_true(workerproc_log_count(&assess, "\"group\":\"mni-notify\"") > 0);
+    assert_true(metric(port, "mni_pace_waits_total{component=\"assess\",topic=\"notify.tasks\"}") >=
+                1);
+
+    /* mni-notify reads: the relay goes on, every task arrives and is handled once. */
+    start_worker(&notify, mk, "mni-notify", "mni-notify", LIMIT, 0);
+    char want[32];
+    snprintf(want, sizeof want, "%lld", tasks);
+    wait_sql("SELECT count(*) FROM tickets", NULL, want, &notify);
+    wait_sql("SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL, "0", &assess);
+    assert_int_equal(db_int("SELECT count(*) FROM outbox o JOIN tickets t USING (task_id) "
+                            "WHERE o.topic = 'tasks'",
+                            NULL),
+                     tasks);
+    stop_worker(&notify);
+    stop_worker(&assess);
+    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps", NULL), 0);
+    assert_int_equal(committed("mni-assess", "incident.accepted"), (long long)events);
+    mockkafka_stop(mk);
+}
+
+static void relay_unpaced(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster();
+    workerproc assess;
+    size_t events;
+    int port = assess_without_notify(mk, &assess, 0, &events);
+    long long tasks = db_int("SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL);
+    size_t count, largest, bytes = topic_bytes(mk, "notify.tasks", &count, &largest);
+    fprintf(stderr,
+            "relay_unpaced: %lld tasks, %zu on notify.tasks (fullest partition %zu bytes)\n", tasks,
+            count, bytes);
+    assert_int_equal((long long)count, tasks);
+    assert_true(bytes > LIMIT + largest); /* what relay_paced keeps from happening */
+    assert_int_equal(workerproc_log_count(&assess, "pacing: waiting"), 0);
+    assert_int_equal(
+        metric(port, "mni_pace_waits_total{component=\"assess\",topic=\"notify.tasks\"}"), -1);
+    stop_worker(&assess);
+    mockkafka_stop(mk);
+}
+
+static void ingest_paced(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster();
+    size_t events = produce_input(mk, "incident.events");
+    workerproc ingest, assess;
+    int port = httpget_free_port();
+    start_worker(&ingest, mk, "mni-ingest", "mni-ingest", LIMIT, port);
+    wait_log(&ingest, "pacing: waiting for the consumer group");
+    assert_true(workerproc_log_count(&ingest, "\"group\":\"mni-assess\"") > 0);
+    /* Ingest stopped taking batches: the input waits in incident.events. */
+    long long forwarded = db_int("SELECT count(*) FROM event_log", NULL);
+    assert_true(forwarded < (long long)events);
+    size_t count, largest, bytes = topic_bytes(mk, "incident.accepted", &count, &largest);
+    fprintf(stderr,
+            "ingest_paced: %zu events, %zu on incident.accepted (fullest partition %zu bytes, "
+            "largest %zu)\n",
+            events, count, bytes, largest);
+    assert_true(bytes <= LIMIT + INGEST_BATCH * largest);
+    assert_true(committed("mni-ingest", "incident.events") < (long long)events);
+    assert_true(
+        metric(port, "mni_pace_waits_total{component=\"ingest\",topic=\"incident.accepted\"}") >=
+        1);
+
+    /* mni-assess reads: ingest goes on, every event is forwarded and assessed. */
+    start_worker(&assess, mk, "mni-assess", "mni-assess", LIMIT, 0);
+    char want[32];
+    snprintf(want, sizeof want, "%zu", events);
+    wait_sql("SELECT count(*) FROM event_log", NULL, want, &ingest);
+    wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
+             "'mni-assess' AND topic = 'incident.accepted'",
+             NULL, want, &assess);
+    assert_int_equal(db_int("SELECT count(*) FROM cases", NULL), INCIDENTS);
+    stop_worker(&assess);
+    stop_worker(&ingest);
+    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps", NULL), 0);
+    mockkafka_stop(mk);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(relay_paced, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(relay_unpaced, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(ingest_paced, case_setup, case_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
