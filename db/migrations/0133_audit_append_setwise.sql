@@ -2,12 +2,12 @@
 --
 -- 0096's function walked the batch's rows in a PL/pgSQL loop: per row a cursor fetch, the
 -- row's fields taken out of the JSON, clock_timestamp(), audit_log_hash's JSON text and digest
--- and four array appends, then a second pass over the JSON to insert. In W3 that was the
--- largest single cost of PostgreSQL's statements (bench/README.md "The relay's claim and the
--- sweeper's scan": 12.6%, about 20 us a row). Only the digest is sequential: each row's hash
--- covers its predecessor's. So one statement now takes every row's fields out of the JSON,
--- gives it its at (clock_timestamp(), row by row in array order) and builds the bytes the
--- digest covers, exactly audit_log_hash's (0005):
+-- and four array appends, then a second pass over the JSON to insert. In W3's statement
+-- profile it is the largest single statement (bench/README.md "PostgreSQL's writes per W3
+-- event"), though of its 10 to 13 us of CPU a row about 7 are the INSERT itself. Only the
+-- digest is sequential: each row's hash covers its predecessor's. So one statement now takes
+-- every row's fields out of the JSON, gives it its at (clock_timestamp(), row by row in array
+-- order) and builds the bytes the digest covers, exactly audit_log_hash's (0005):
 --
 --   convert_to(jsonb_build_array(seq, at in UTC with microseconds, actor, action, incident_id,
 --                                client_id, payload)::text, 'UTF8')
@@ -17,7 +17,8 @@
 -- ends: appends stay one line in commit order, 0005), the head read, at never decreasing
 -- along seq and the return value (the new head's seq, NULL for no rows) are unchanged;
 -- audit_log_verify() and `mni audit verify` check the same formula. tests/integration/
--- test_db.c (audit_chain_links, audit_append_large_batch) recomputes it independently.
+-- test_db.c (audit_chain_links, audit_append_large_batch) recomputes it independently. The
+-- gain is small: about 1 us a row of 10 to 13, measured alone (bench/writes_micro.py).
 CREATE OR REPLACE FUNCTION audit_log_append(p_actor text, p_rows jsonb) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE

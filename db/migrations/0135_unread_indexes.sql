@@ -1,7 +1,8 @@
 -- 0135: two indexes no statement reads, dropped (issue 6, W3).
 --
--- Every W3 event writes about two audit rows and, through notify, a few deliveries; each row
--- paid an insert into an index that nothing uses:
+-- Every W3 event writes about three audit rows and, through notify, about one delivery; each
+-- row paid an insert into an index that nothing uses (bench/README.md "PostgreSQL's writes per
+-- W3 event"):
 --  * audit_log_incident (incident_id, seq) of 0005: the chain is only ever read by seq
 --    (audit_log_verify, `mni audit verify`, audit_log_head, the anchors' join), and no
 --    program reads the audit log by incident. The primary key on seq stays.
