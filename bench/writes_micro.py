@@ -9,10 +9,10 @@ this tree's. A round is what one W3 batch does to them, in a transaction rolled 
   - audit: audit_log_append('mni-assess', 550 rows): one event_applied per event and one
     case_version per new version, with the payloads assess gives them (0096's function and
     audit_log_incident on the old side; 0133's function without that index on the new);
-  - deliveries: notify's staging of 400 documents (200 tasks, JSON and text, ~2.8 KB each) in
-    its temporary table, text COPY on the old side and binary COPY on the new
-    (notify/notify_store.c), then its INSERT INTO deliveries (with deliveries_pending on the
-    old side only).
+  - deliveries: 400 documents (200 tasks, JSON and text, ~2.8 KB each) staged in notify's
+    temporary table (text COPY on the old side; binary COPY, which notify does not use, on the
+    new: what parsing the text costs), then notify's INSERT INTO deliveries from it (with
+    deliveries_pending on the old side only, migration 0135).
 PAIRS runs alternate old and new (the machine is shared); each prints the CPU time of the
 server's backend (utime + stime of its process, /proc: run it on the database's machine) per
 row over all rounds.

@@ -103,10 +103,9 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
 /* ---- a batch's rows together (notify_store_batch_*) ---- */
 
 /* Staging tables, emptied per batch. The staged documents are compressed with lz4 like
- * deliveries' (migration 0120): with the default pglz, staging cost as much as the insert.
- * notify_tickets holds each ticket with its outbox row: its task_id column is the outbox row's id,
- * the ticket id (outbox_enqueue_staged_ordered reads it as it is); the task the ticket is for is
- * source_task_id. */
+ * deliveries' (migration 0120): with the default pglz, staging cost as much as the insert. notify_tickets holds each ticket with its outbox row:
+ * its task_id column is the outbox row's id, the ticket id (outbox_enqueue_staged_ordered reads
+ * it as it is); the task the ticket is for is source_task_id. */
 int notify_store_batch_begin(PGconn *pg, notify_store_batch *b, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
@@ -132,17 +131,12 @@ static int batch_copy_open(notify_store_batch *b, int which, char *err, size_t e
     static const char *const sql[] = {
         "",
         "COPY notify_deliveries (seq, task_id, incident_id, client_id, channel, recipient, "
-        "format, document, sha256) FROM STDIN (FORMAT binary)",
+        "format, document, sha256) FROM STDIN",
         "COPY notify_tickets (seq, task_id, topic, incident_id, client_id, kind, payload, "
         "source_task_id, title, body, webhook) FROM STDIN",
     };
-    /* The documents go in binary: the server takes each as its bytes instead of parsing its
-     * text escapes (a third of what staging a few-KB document cost: bench/writes_micro.py). */
-    int rc =
-        which == 1
-            ? pgx_copy_begin_binary(&b->copy, b->pg, "notify.batch_copy", sql[which], err, errlen)
-            : pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy", sql[which], err, errlen);
-    if (rc != 0) return -1;
+    if (pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy", sql[which], err, errlen) != 0)
+        return -1;
     b->open = which;
     return 0;
 }
@@ -152,14 +146,16 @@ int notify_store_batch_delivery(notify_store_batch *b, const notify_delivery *d,
 {
     digest_sha256_hex(d->document, strlen(d->document), sha256_hex);
     if (batch_copy_open(b, 1, err, errlen) != 0) return -1;
-    const char *texts[] = {d->task_id,   d->incident_id, d->client_id, d->channel,
-                           d->recipient, d->format,      d->document,  sha256_hex};
-    int rc = pgx_copy_bin_row(&b->copy, 1 + (int)(sizeof texts / sizeof *texts));
-    if (rc == 0) rc = pgx_copy_bin_int4(&b->copy, (int32_t)b->n_deliveries++);
-    for (size_t i = 0; i < sizeof texts / sizeof *texts && rc == 0; i++)
-        rc = texts[i] ? pgx_copy_bin_bytes(&b->copy, texts[i], strlen(texts[i]))
-                      : pgx_copy_bin_null(&b->copy);
-    return rc;
+    pgx_copy_field_int(&b->copy, b->n_deliveries++);
+    pgx_copy_field(&b->copy, d->task_id);
+    pgx_copy_field(&b->copy, d->incident_id);
+    pgx_copy_field(&b->copy, d->client_id);
+    pgx_copy_field(&b->copy, d->channel);
+    pgx_copy_field(&b->copy, d->recipient);
+    pgx_copy_field(&b->copy, d->format);
+    pgx_copy_field(&b->copy, d->document);
+    pgx_copy_field(&b->copy, sha256_hex);
+    return pgx_copy_end_row(&b->copy);
 }
 
 int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, char *err,

@@ -771,15 +771,6 @@ int pgx_copy_bin_bytes(pgx_copy *cp, const void *data, size_t len)
     return cp->len >= PGX_COPY_FLUSH ? pgx_copy_flush(cp) : 0;
 }
 
-int pgx_copy_bin_null(pgx_copy *cp)
-{
-    if (cp->failed) return -1;
-    if (pgx_copy_reserve(cp, 4) != 0) return -1;
-    pgx_put_be(cp->buf + cp->len, UINT32_MAX, 4); /* the length -1 */
-    cp->len += 4;
-    return cp->len >= PGX_COPY_FLUSH ? pgx_copy_flush(cp) : 0;
-}
-
 int pgx_copy_bin_int4(pgx_copy *cp, int32_t value)
 {
     char be[4];

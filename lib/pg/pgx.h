@@ -161,7 +161,6 @@ int pgx_copy_bin_row(pgx_copy *cp, int n_fields);
 int pgx_copy_bin_bytes(pgx_copy *cp, const void *data, size_t len); /* bytea, text */
 int pgx_copy_bin_int4(pgx_copy *cp, int32_t value);                 /* integer */
 int pgx_copy_bin_bool(pgx_copy *cp, int value);                     /* boolean */
-int pgx_copy_bin_null(pgx_copy *cp);                                /* SQL NULL */
 
 /* ---- pipelines (libpq pipeline mode) ----
  *
