@@ -1,18 +1,16 @@
 #!/usr/bin/python3
-"""writes_micro: W3's audit append and notify's deliveries alone, old schema against new.
+"""writes_micro: W3's audit rows and notify's deliveries alone, old schema against new.
 
 Usage: bench/writes_micro.py CONNINFO_OLD CONNINFO_NEW [ROUNDS] [PAIRS]
 
 Both databases are created and migrated beforehand with `mni db migrate`: the old one with
-main's migrations before 0133 (MNI_MIGRATIONS_DIR=<main's db/migrations>), the new one with
-this tree's. A round is what one W3 batch does to them, in a transaction rolled back after:
+main's migrations (MNI_MIGRATIONS_DIR=<main's db/migrations>), the new one with this tree's
+(0135: without audit_log_incident and deliveries_pending). A round is what one W3 batch does
+to them, in a transaction rolled back after:
   - audit: audit_log_append('mni-assess', 550 rows): one event_applied per event and one
-    case_version per new version, with the payloads assess gives them (0096's function and
-    audit_log_incident on the old side; 0133's function without that index on the new);
+    case_version per new version, with the payloads assess gives them;
   - deliveries: 400 documents (200 tasks, JSON and text, ~2.8 KB each) staged in notify's
-    temporary table (text COPY on the old side; binary COPY, which notify does not use, on the
-    new: what parsing the text costs), then notify's INSERT INTO deliveries from it (with
-    deliveries_pending on the old side only, migration 0135).
+    temporary table with COPY, then notify's INSERT INTO deliveries from it.
 PAIRS runs alternate old and new (the machine is shared); each prints the CPU time of the
 server's backend (utime + stime of its process, /proc: run it on the database's machine) per
 row over all rounds.
@@ -20,7 +18,6 @@ row over all rounds.
 import io
 import json
 import os
-import struct
 import sys
 
 import psycopg2
@@ -88,28 +85,13 @@ def text_copy(rows):
     return "".join("\t".join(field(x) for x in r) + "\n" for r in rows).encode()
 
 
-def binary_copy(rows):
-    out = io.BytesIO()
-    out.write(b"PGCOPY\n\xff\r\n\0" + struct.pack("!ii", 0, 0))
-    for r in rows:
-        out.write(struct.pack("!hii", 9, 4, r[0]))
-        for x in r[1:]:
-            if x is None:
-                out.write(struct.pack("!i", -1))
-            else:
-                b = x.encode()
-                out.write(struct.pack("!i", len(b)) + b)
-    out.write(struct.pack("!h", -1))
-    return out.getvalue()
-
-
 def backend_cpu(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(conninfo, binary, rounds, seed):
+def run(conninfo, rounds, seed):
     c = psycopg2.connect(conninfo)
     cur = c.cursor()
     cur.execute("SELECT pg_backend_pid()")
@@ -120,13 +102,12 @@ def run(conninfo, binary, rounds, seed):
     for r in range(rounds):
         rows = audit_rows(seed + r * AUDIT_ROWS)
         dl = deliveries(seed + r * TASKS)
-        data = binary_copy(dl) if binary else text_copy(dl)
+        data = text_copy(dl)
         t0 = backend_cpu(pid)
         cur.execute("SELECT audit_log_append('mni-assess', %s::jsonb)", (rows,))
         t1 = backend_cpu(pid)
         cur.execute("DELETE FROM notify_deliveries")
-        cur.copy_expert("COPY notify_deliveries FROM STDIN" +
-                        (" (FORMAT binary)" if binary else ""), io.BytesIO(data))
+        cur.copy_expert("COPY notify_deliveries FROM STDIN", io.BytesIO(data))
         t2 = backend_cpu(pid)
         cur.execute(INSERT)
         t3 = backend_cpu(pid)
@@ -148,11 +129,10 @@ def main():
     print(f"{rounds} rounds of {AUDIT_ROWS} audit rows and {2 * TASKS} deliveries, rolled back; "
           "backend CPU us per row")
     for p in range(pairs):
-        for name, conn, binary in (("old", old, False), ("new", new, True)):
-            audit, stage, insert = run(conn, binary, rounds, (p + 1) * 10_000_000)
-            print(f"  pair {p + 1} {name}: audit {audit:5.1f}  deliveries staged "
-                  f"({'binary' if binary else 'text'}) {stage:5.1f} + inserted {insert:5.1f} "
-                  f"= {stage + insert:5.1f}", flush=True)
+        for name, conn in (("old", old), ("new", new)):
+            audit, stage, insert = run(conn, rounds, (p + 1) * 10_000_000)
+            print(f"  pair {p + 1} {name}: audit {audit:5.1f}  deliveries staged {stage:5.1f}, "
+                  f"inserted {insert:5.1f}", flush=True)
 
 
 if __name__ == "__main__":
