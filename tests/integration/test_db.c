@@ -15,6 +15,11 @@
  *                             JSON text), recomputed here independently; audit_log_verify()
  *                             finds nothing, then finds a row tampered with behind the trigger.
  *                             Rows appended as a set (audit_log_append) continue the chain.
+ *   audit_append_large_batch  600 rows appended with one audit_log_append: each row is its
+ *                             array element in order (client_id and payload defaulted), links
+ *                             to its predecessor with the documented hash, at never goes back;
+ *                             an empty array adds nothing. A second append waits for the
+ *                             first's lock until it commits, then follows it in the chain.
  *   audit_refuses_changes     UPDATE, DELETE and TRUNCATE on audit_log fail; a row without a
  *                             hash is numbered by the trigger; a forged one shows in the chain.
  *   append_only_tables        case_versions and event_log refuse UPDATE and DELETE; cases
@@ -361,6 +366,97 @@ static void audit_chain_links(void **state)
     exec_ok(db->conn, "UPDATE audit_log SET payload = '{\"version\": 2}' WHERE seq = 1");
     exec_ok(db->conn, "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
     assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "1");
+}
+
+/* The documented row formula (0005), written out here rather than calling the migrations'
+ * functions: how many rows of audit_log it holds for. */
+#define AUDIT_FORMULA_ROWS                                                                         \
+    "SELECT count(*) FROM audit_log WHERE hash = sha256(prev_hash || convert_to("                  \
+    "jsonb_build_array(seq, to_char(at AT TIME ZONE 'UTC', "                                       \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, action, incident_id, "                           \
+    "client_id, payload)::text, 'UTF8'))"
+
+/* 600 rows of W3's kinds, some without client_id or payload, some with JSON null, as one
+ * array (audit_log_append's input). */
+#define AUDIT_BATCH_SQL                                                                            \
+    "(SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('action', (ARRAY['event_applied', "    \
+    "'case_version', 'document_rendered'])[1 + i % 3], 'incident_id', 'INC-' || (i / 6), "         \
+    "'client_id', CASE WHEN i % 4 = 0 THEN 'C-' || i END, 'payload', CASE WHEN i % 5 <> 0 "        \
+    "THEN jsonb_build_object('version', i, 'note', '日本語 \"' || i, 'rules', "                 \
+    "jsonb_build_array('a', i)) END)) || CASE WHEN i % 7 = 0 THEN '{\"client_id\": null}' "        \
+    "ELSE '{}' END::jsonb ORDER BY i) FROM generate_series(1, 600) i)"
+
+/* A large batch appended as a set continues the chain row for row in array order; an empty
+ * one adds nothing. Then two appends at once: the second waits for the first's lock until it
+ * commits and follows it. */
+static void audit_append_large_batch(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char err[512];
+    exec_ok(db->conn, "INSERT INTO audit_log (actor, action) VALUES ('notify', 'first')");
+    exec_ok(db->conn, "CREATE TABLE batch AS SELECT " AUDIT_BATCH_SQL " AS rows");
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_append('mni-assess', rows) "
+                                              "FROM batch"),
+                        "601");
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_append('mni-assess', '[]')"),
+                        "(null)");
+    assert_string_equal(query_value(db->conn, "SELECT min(seq) || '-' || max(seq) || '/' || "
+                                              "count(*) FROM audit_log"),
+                        "1-601/601");
+    /* Each row is its array element, in order, with the defaults the trigger gives. */
+    assert_string_equal(
+        query_value(db->conn,
+                    "SELECT (SELECT jsonb_agg(jsonb_build_object('action', action, "
+                    "'incident_id', incident_id, 'client_id', client_id, 'payload', payload) "
+                    "ORDER BY seq) FROM audit_log WHERE seq > 1 AND actor = 'mni-assess') = "
+                    "(SELECT jsonb_agg(jsonb_build_object('action', e ->> 'action', "
+                    "'incident_id', e ->> 'incident_id', 'client_id', e ->> 'client_id', "
+                    "'payload', coalesce(e -> 'payload', '{}')) ORDER BY n) "
+                    "FROM batch, jsonb_array_elements(rows) WITH ORDINALITY AS x(e, n))"),
+        "t");
+    assert_int_equal(query_long(db->conn, AUDIT_FORMULA_ROWS), 601);
+    assert_int_equal(query_long(db->conn, "SELECT count(*) FROM audit_log a "
+                                          "JOIN audit_log p ON p.seq = a.seq - 1 "
+                                          "WHERE a.prev_hash = p.hash AND a.at >= p.at"),
+                     600);
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
+
+    PGconn *other = pgx_connect(db->conninfo, "mni test audit b", err, sizeof err);
+    if (!other) fail_msg("%s", err);
+    exec_ok(db->conn, "BEGIN");
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_append('a', "
+                                              "'[{\"action\": \"x\"}, {\"action\": \"y\"}]')"),
+                        "603");
+    assert_int_equal(PQsendQuery(other, "SELECT audit_log_append('b', rows) FROM batch"), 1);
+    /* Wait until B is blocked on A's lock (a condition, not a time). */
+    for (int i = 0; i < 5000; i++) {
+        if (!strcmp(query_value(db->conn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                          "application_name = 'mni test audit b' AND "
+                                          "wait_event_type = 'Lock'"),
+                    "1"))
+            break;
+        usleep(2000);
+    }
+    assert_string_equal(query_value(db->conn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                              "application_name = 'mni test audit b' AND "
+                                              "wait_event_type = 'Lock'"),
+                        "1");
+    exec_ok(db->conn, "COMMIT");
+    PGresult *r = PQgetResult(other);
+    assert_non_null(r);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1203");
+    PQclear(r);
+    while ((r = PQgetResult(other)) != NULL)
+        PQclear(r);
+    pgx_close(other);
+    assert_string_equal(query_value(db->conn, "SELECT string_agg(DISTINCT actor || ':' || "
+                                              "(SELECT min(seq) FROM audit_log b WHERE b.actor "
+                                              "= a.actor), ',') FROM audit_log a "
+                                              "WHERE seq > 601"),
+                        "a:602,b:604");
+    assert_int_equal(query_long(db->conn, AUDIT_FORMULA_ROWS), 1203);
+    assert_string_equal(query_value(db->conn, "SELECT audit_log_verify()"), "(null)");
 }
 
 static void audit_refuses_changes(void **state)
@@ -859,6 +955,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrate_changed_refused, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(migrate_failure_rolls_back, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(audit_chain_links, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(audit_append_large_batch, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(audit_refuses_changes, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(case_verdict_latest_entries, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(append_only_tables, setup_db, teardown_db),
