@@ -244,6 +244,17 @@ int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions
  * fetched may still arrive; the caller drops them) until the next rebalance. */
 int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, size_t errlen);
 
+/* Resumes the partitions of list (paused by the caller) and has them fetched at once.
+ * librdkafka 2.0.2 decides to fetch a resumed partition only when its leader's broker thread
+ * next wakes up, up to 1 s later (rd_kafka_max_block_ms; the resume itself does not wake it):
+ * a gate that paused and resumed its input every second left the worker idle for half of each
+ * second (W2, bench/README.md). A request to each leader wakes it: one offsets-for-times query
+ * (end offsets), whose answer is not waited for beyond KQ_WAKE_TIMEOUT_MS. -1 with err when the
+ * resume fails. */
+#define KQ_WAKE_TIMEOUT_MS 5
+int kq_resume(kq_consumer *c, const rd_kafka_topic_partition_list_t *list, char *err,
+              size_t errlen);
+
 /* Leaves the group (revoke callback, unassign), closes and destroys the consumer; nothing is
  * committed to Kafka. Every message it returned must have been destroyed first: a live message
  * holds a reference that rd_kafka_destroy waits for, forever. Returns -1 when the close reported

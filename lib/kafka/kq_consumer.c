@@ -520,6 +520,25 @@ int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, si
     return 0;
 }
 
+int kq_resume(kq_consumer *c, const rd_kafka_topic_partition_list_t *list, char *err,
+              size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *wake = rd_kafka_topic_partition_list_copy(list);
+    rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, wake);
+
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(wake);
+        errbuf_fail(err, errlen, "resuming %d partitions: %s", list->cnt, rd_kafka_err2str(e));
+        return -1;
+    }
+    for (int i = 0; i < wake->cnt; i++) wake->elems[i].offset = RD_KAFKA_OFFSET_END;
+    /* Only the wakeup matters, not the answer: the request wakes each leader's thread, whose
+     * answer wakes it again after the resume has been served; the call does not wait for it. */
+    (void)rd_kafka_offsets_for_times(c->rk, wake, KQ_WAKE_TIMEOUT_MS);
+    rd_kafka_topic_partition_list_destroy(wake);
+    return 0;
+}
+
 int kq_reassign(kq_consumer *c, const rd_kafka_topic_partition_list_t *positions, char *err,
                 size_t errlen)
 {

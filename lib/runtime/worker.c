@@ -1113,15 +1113,23 @@ static void pause_input(worker *w, int pause)
             rd_kafka_topic_partition_list_add(list, assigned->elems[i].topic,
                                               assigned->elems[i].partition);
     }
-    rd_kafka_resp_err_t e =
-        pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    char err[256] = "";
+    int rc = 0;
+    if (pause) {
+        rd_kafka_resp_err_t e = rd_kafka_pause_partitions(rk, list);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(err, sizeof err, "%s", rd_kafka_err2str(e));
+            rc = -1;
+        }
+    } else {
+        rc = kq_resume(w->consumer, list, err, sizeof err);
+    }
+    if (rc == 0) {
         w->input_paused = pause;
         log_debug(pause ? "input paused" : "input resumed", LOG_INT("partitions", list->cnt),
                   LOG_END);
     } else {
-        log_warn("cannot pause or resume the input", LOG_STR("error", rd_kafka_err2str(e)),
-                 LOG_END);
+        log_warn("cannot pause or resume the input", LOG_STR("error", err), LOG_END);
     }
     rd_kafka_topic_partition_list_destroy(list);
     rd_kafka_topic_partition_list_destroy(assigned);

@@ -64,6 +64,7 @@
 #define T_PREFETCH "kq.prefetch" /* 1 partition */
 #define T_DRAIN "kq.drain"       /* 1 partition */
 #define T_MIDREV "kq.midrev"     /* 4 partitions */
+#define T_RESUME "kq.resume"     /* 1 partition */
 
 static mockkafka *mk;
 
@@ -75,6 +76,9 @@ static atomic_int prefetch_stopped;
 /* Set when a consumer with debug=cgrp (test_revocation_in_batch's member A) has a revocation
  * waiting in its queue for the application. */
 static atomic_int revoke_delegated;
+/* Set when the fetcher has decided not to fetch the paused partition of
+ * test_resume_fetches_at_once: its broker thread then sleeps until its next wakeup. */
+static atomic_int resume_fetcher_idle;
 
 static void test_log(int level, const char *facility, const char *message)
 {
@@ -82,6 +86,8 @@ static void test_log(int level, const char *facility, const char *message)
     if (strstr(message, "not fetchable: queued.min.messages exceeded"))
         atomic_store(&prefetch_stopped, 1);
     if (strstr(message, "delegating revoke")) atomic_store(&revoke_delegated, 1);
+    if (strstr(message, T_RESUME) && strstr(message, "not fetchable: paused"))
+        atomic_store(&resume_fetcher_idle, 1);
     if (getenv("KQ_TEST_LOG")) fprintf(stderr, "rdkafka %d %s: %s\n", level, facility, message);
 }
 
@@ -89,7 +95,7 @@ static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {
         {T_DATA, 3}, {T_SEEK, 1},  {T_REFUSE, 1},   {T_REBAL, 4}, {T_ORIGIN, 1}, {T_DLQ, 1},
-        {T_FAIL, 1}, {T_BYTES, 1}, {T_PREFETCH, 1}, {T_DRAIN, 1}, {T_MIDREV, 4},
+        {T_FAIL, 1}, {T_BYTES, 1}, {T_PREFETCH, 1}, {T_DRAIN, 1}, {T_MIDREV, 4}, {T_RESUME, 1},
     };
     char err[512];
 
@@ -1137,6 +1143,61 @@ static void test_prefetch_bounded(void **state)
     close_consumer(c);
 }
 
+/* A paused partition, resumed with kq_resume, is fetched again at once. librdkafka 2.0.2 alone
+ * fetches it only at its broker thread's next wakeup, ~1 s after the last fetch here (the
+ * consumer's heartbeats are 3 s apart): each cycle below took ~950 ms with a plain
+ * rd_kafka_resume_partitions (0 to 94 ms with kq_resume), and that idle second throttled
+ * mni-ingest's paced input (W2 at half its rate). The bound is well above a wakeup's few ms. */
+static void test_resume_fetches_at_once(void **state)
+{
+    enum { CYCLES = 5, BOUND_MS = 400 };
+    char err[512];
+    (void)state;
+    const kq_prop props[] = {
+        {"bootstrap.servers", mockkafka_bootstraps(mk)},
+        {"group.id", "g.resume"},
+        {"fetch.wait.max.ms", "50"},
+        {"debug", "fetch"}, /* the line test_log waits for */
+    };
+    kq_consumer *c = kq_consumer_new(props, sizeof props / sizeof props[0], NULL, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    subscribe1(c, T_RESUME);
+    produce_n(T_RESUME, 1, 0);
+    rd_kafka_message_t *m[1];
+    assert_int_equal(consume_upto(c, 1, 15000, m, 1), 1);
+    kq_messages_destroy(m, 1);
+
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, T_RESUME, 0);
+    int64_t took[CYCLES];
+    for (int i = 0; i < CYCLES; i++) {
+        atomic_store(&resume_fetcher_idle, 0);
+        if (kq_pause(c, T_RESUME, 0, err, sizeof err) != 0) fail_msg("%s", err);
+        for (int64_t d = now_ms() + 5000; !atomic_load(&resume_fetcher_idle) && now_ms() < d;)
+            usleep(5 * 1000);
+        if (!atomic_load(&resume_fetcher_idle)) fail_msg("the fetcher never saw the pause");
+        produce_n(T_RESUME, 1, i + 1); /* waits while paused */
+        int64_t start = now_ms();
+        if (kq_resume(c, list, err, sizeof err) != 0) fail_msg("%s", err);
+        assert_int_equal(consume_upto(c, 1, 5000, m, 1), 1);
+        took[i] = now_ms() - start;
+        assert_int_equal(m[0]->offset, i + 1); /* nothing lost or read twice */
+        kq_messages_destroy(m, 1);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    close_consumer(c);
+    for (int i = 1; i < CYCLES; i++) /* sorted, for the median */
+        for (int j = i; j > 0 && took[j] < took[j - 1]; j--) {
+            int64_t t = took[j];
+            took[j] = took[j - 1];
+            took[j - 1] = t;
+        }
+    if (took[CYCLES / 2] >= BOUND_MS)
+        fail_msg("a resumed partition's next message took %" PRId64 " ms (median of %d): "
+                 "its fetch waited for the broker thread's wakeup",
+                 took[CYCLES / 2], CYCLES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1152,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_batch_bytes),
         cmocka_unit_test(test_batch_ends_when_drained),
         cmocka_unit_test(test_prefetch_bounded),
+        cmocka_unit_test(test_resume_fetches_at_once),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
