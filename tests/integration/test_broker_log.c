@@ -20,6 +20,10 @@
  *                                  0..L-1 as lost, counts L in mni_events_lost_total, records it
  *                                  and reports "degraded" on /healthz; `mni ack-loss` lists it,
  *                                  `mni ack-loss --all` acknowledges it, /healthz says ok again.
+ *   config_turns_pacing_off        the same input, `mni produce` without --no-pace but with
+ *                                  pace.limit.bytes = 0 in its --config file (as deploy/mni.conf
+ *                                  has it for real Kafka): no pacing, everything sent at once
+ *                                  while no ingest runs (the mock drops the head), no wait.
  *   stored_offset_below_log_start  a group that stored offset S, then the input without pacing:
  *                                  on restart the range S..L-1 is reported; acknowledged by id.
  *   lagging_reader_loss_reported   a running reader, slowed down (one message per batch, 3 s
@@ -416,6 +420,34 @@ static void unpaced_loss_reported(void **state)
     mockkafka_stop(mk);
 }
 
+static void config_turns_pacing_off(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster("events.config");
+    char conf_path[] = "/tmp/mni-test-broker-log-conf-XXXXXX";
+    int fd = mkstemp(conf_path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "pace.limit.bytes = 0\npg.conninfo = %s\n", db.conninfo);
+    assert_int_equal(fclose(f), 0);
+    /* Paced, it would wait for a group that never reads and give up after 2 s. */
+    const char *argv[] = {"mni", "produce", "--config",   conf_path, "--pace-timeout",
+                          "2",   "--topic", events_topic, big_path,  NULL};
+    runcmd_result r;
+    assert_int_equal(runcmd(argv, NULL, &r), 0);
+    unlink(conf_path);
+    if (r.status != 0) fail_msg("mni produce: exit %d: %s", r.status, r.err);
+    assert_null(strstr(r.err, "pacing"));
+    runcmd_free(&r);
+    int32_t p = busy_partition(mk);
+    int64_t lo, hi;
+    watermarks(mk, events_topic, p, &lo, &hi);
+    assert_int_equal(hi, 1 + MANIFESTS);
+    assert_true(lo > 0); /* sent at once: what pacing would have prevented */
+    mockkafka_stop(mk);
+}
+
 static void stored_offset_below_log_start(void **state)
 {
     (void)state;
@@ -694,6 +726,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paced_producer_loses_nothing),
         cmocka_unit_test(unpaced_loss_reported),
+        cmocka_unit_test(config_turns_pacing_off),
         cmocka_unit_test(stored_offset_below_log_start),
         cmocka_unit_test(lagging_reader_loss_reported),
         cmocka_unit_test(recreated_broker),
