@@ -95,15 +95,9 @@ static void write_events(const char *path)
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"big.accepted", 1}, {"big.dlq", 1}, {"big.assessments", 3}, {"big.tasks", 3}};
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
 static int group_teardown(void **state)

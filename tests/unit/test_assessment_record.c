@@ -30,26 +30,7 @@
 #include "lib/model/assessment_record.h"
 #include "lib/model/records.h"
 #include "lib/model/verdict_json.h"
-
-static schema_set *S;
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
+#include "tests/support/testschemas.h"
 
 static const char *const ids[] = {"MN-2-1", "MN-2-4", "MN15-P", "APPI-7-1", "APPI-43-2"};
 
@@ -136,11 +117,12 @@ static void make_and_decode(const sample *s, wire_buf *out, assessment_record_in
                             mni_arena *arena, records_case_assessment *a)
 {
     char err[512];
-    if (assessment_record_make(S, s->f.incident_id, 7, 1777600000123LL, &s->f, &s->v, out, info,
-                               err, sizeof err) != 0)
+    if (assessment_record_make(testschemas, s->f.incident_id, 7, 1777600000123LL, &s->f, &s->v, out,
+                               info, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_true(out->len <= WIRE_MAX_MESSAGE);
-    if (records_case_assessment_decode(S, out->data, out->len, arena, a, err, sizeof err) != 0)
+    if (records_case_assessment_decode(testschemas, out->data, out->len, arena, a, err,
+                                       sizeof err) != 0)
         fail_msg("%s", err);
 }
 
@@ -193,8 +175,8 @@ static bool whole_fits(size_t n)
     wire_buf out;
     wire_buf_init(&out);
     char err[512];
-    int rc = assessment_record_listed(S, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v, NULL,
-                                      &out, err, sizeof err);
+    int rc = assessment_record_listed(testschemas, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v,
+                                      NULL, &out, err, sizeof err);
     wire_buf_free(&out);
     release(&s);
     return rc == 0;
@@ -358,8 +340,8 @@ static void test_bad_client_refused(void **state)
     wire_buf out;
     wire_buf_init(&out);
     char err[512] = "";
-    assert_int_equal(assessment_record_make(S, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v,
-                                            &out, NULL, err, sizeof err),
+    assert_int_equal(assessment_record_make(testschemas, s.f.incident_id, 7, 1777600000123LL, &s.f,
+                                            &s.v, &out, NULL, err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "clients[4321].client_id"));
     wire_buf_free(&out);
@@ -438,5 +420,6 @@ int main(void)
         cmocka_unit_test(test_bad_client_refused),
         cmocka_unit_test(test_own_report_counts_dropped),
     };
-    return cmocka_run_group_tests_name("assessment_record", tests, setup, teardown);
+    return cmocka_run_group_tests_name("assessment_record", tests, testschemas_setup,
+                                       testschemas_teardown);
 }
