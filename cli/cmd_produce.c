@@ -50,6 +50,9 @@
  * drops the oldest data beyond ~5 MiB per partition, never drops an event not yet ingested. It
  * reads the group's progress from PostgreSQL (consumer_offsets; pg.conninfo / MNI_PG_CONNINFO,
  * else .mni-env/env). --no-pace turns it off: real Kafka keeps data for its retention time.
+ * So does pace.limit.bytes = 0 in the configuration (deploy/mni.conf, MNI_PACE_LIMIT_BYTES),
+ * the key the workers pace their own outputs by; another value of it is the limit, unless
+ * --pace-limit gives one.
  *
  * Exit status (default mode; --follow above): 0 all sent; 1 runtime failure (input unreadable,
  * schemas missing, Kafka delivery failed, pacing gave up or could not read PostgreSQL); 2 usage,
@@ -98,6 +101,7 @@ typedef struct {
     int no_pace;
     const char *pace_group;
     long long pace_limit;
+    int pace_limit_given; /* --pace-limit: it wins over pace.limit.bytes */
     int pace_timeout_s;
 } produce_opts;
 
@@ -137,11 +141,13 @@ static void produce_usage(FILE *out)
             "workers keep in PostgreSQL (table consumer_offsets), every 50 ms until there is\n"
             "room. It says once on stderr when it waits.\n"
             "  --pace-group GROUP     the consumer group to wait for (default mni-ingest)\n"
-            "  --pace-limit BYTES     unconsumed bytes allowed per partition (default 2097152)\n"
+            "  --pace-limit BYTES     unconsumed bytes allowed per partition (default: the\n"
+            "                         pace.limit.bytes key, 2097152)\n"
             "  --pace-timeout SECONDS give up (exit 1) when the group reads nothing for this\n"
             "                         long while mni produce waits (default 300)\n"
             "  --no-pace              send at once: for real Kafka, whose retention keeps data\n"
-            "                         whether read or not (size it to outlast any outage)\n"
+            "                         whether read or not (size it to outlast any outage); the\n"
+            "                         pace.limit.bytes key at 0 (deploy/mni.conf) does the same\n"
             "\n"
             "Kafka: kafka.bootstrap.servers (MNI_KAFKA_BOOTSTRAP) and any kafka.* key.\n"
             "PostgreSQL (pacing only): pg.conninfo (MNI_PG_CONNINFO), else .mni-env/env.\n"
@@ -337,6 +343,22 @@ static void produce_pace_report(const produce_opts *o, const produce_pace *pace)
     if (waits > 0)
         fprintf(stderr, "mni produce: pacing waited %ld time%s, %.1f s in all, for group %s\n",
                 waits, waits == 1 ? "" : "s", waited_s, o->pace_group);
+}
+
+/* The configuration's pace.limit.bytes, the workers' limit on the same broker, unless
+ * --no-pace or --pace-limit said otherwise: 0 turns pacing off (deploy/mni.conf, for real
+ * Kafka), another value is the limit. 0, or -1 with err when the key does not parse. */
+static int produce_pace_config(produce_opts *o, const config *cfg, char *err, size_t errlen)
+{
+    long long limit = 0;
+    if (o->no_pace || o->pace_limit_given) return 0;
+    if (config_get_int(cfg, "pace.limit.bytes", 0, (long long)1 << 40, &limit, err, errlen) != 0)
+        return -1;
+    if (limit == 0)
+        o->no_pace = 1;
+    else
+        o->pace_limit = limit;
+    return 0;
 }
 
 /* The pacing of o for producer p (NULL with *failed 0 when --no-pace); flush delivers what p
@@ -611,9 +633,10 @@ static int produce_parse_args(int argc, char **argv, produce_opts *o)
                 return -1;
             }
             i++;
-            if (limit)
+            if (limit) {
                 o->pace_limit = v;
-            else
+                o->pace_limit_given = 1;
+            } else
                 o->pace_timeout_s = (int)v;
         } else if (!strcmp(a, "--pace-group")) {
             if (i + 1 >= argc || argv[i + 1][0] == '\0') {
@@ -655,6 +678,7 @@ int cmd_produce(int argc, char **argv)
         return MNI_EXIT_FAILURE;
     }
     if (config_load(cfg, o.config_path, err, sizeof err) != 0 ||
+        produce_pace_config(&o, cfg, err, sizeof err) != 0 ||
         (!topic && config_get_str(cfg, "topic.events", &topic, err, sizeof err) != 0) ||
         config_get_str(cfg, "kafka.bootstrap.servers", &bootstrap, err, sizeof err) != 0) {
         fprintf(stderr, "mni produce: %s\n", err);

@@ -11,22 +11,21 @@
  * consumer group (default mni-ingest) has not consumed yet, this message included, stay within
  * a limit (default 2 MiB, well under 5 MiB: the broker drops whole message sets of up to
  * batch.size = 1 MB, and the newest one is always kept), and at most 50,000 messages (the mock
- * keeps at most 100,000 message sets). The partition of a keyed message is computed with the
- * producer's partitioner (librdkafka's own function, the topic's partition count from metadata);
- * a message without a key is charged to every partition.
+ * keeps at most 100,000 message sets). The partition of a keyed message is the producer's
+ * partitioner's (the `partitioner` property, the topic's partition count from metadata); a
+ * message without a key is charged to every partition.
  *
- * What is not consumed: when a message does not fit, pace delivers everything produced so far
- * (flush), then measures each partition: the group's lag in messages is the broker's end offset
- * (high watermark) minus the group's next offset, which the workers keep in PostgreSQL
- * (consumer_offsets; the log start when the group has no row yet). Those last `lag` messages are
- * taken to be this run's own last ones, whose sizes pace knows; lag beyond this run's messages
- * (another producer) counts at this run's average size. It measures again every 50 ms until the
+ * What is not consumed is lib/runtime/pace_meter.h's measure, the one the workers pace their
+ * own outputs by: the broker's end offsets against the group's next offsets in PostgreSQL
+ * (consumer_offsets), the lag taken to be this run's last messages, whose sizes the meter
+ * remembers. What is mni produce's own: it measures before the first message (what is unread
+ * already counts), and whenever a message does not fit, after delivering everything produced
+ * so far (flush), so that the end offsets count it; it measures again every 50 ms until the
  * message fits, says once on stderr that it waits and for whom, and gives up (-1) after
  * `timeout_s` seconds in which the group made no progress (is mni-ingest running?).
  *
- * PostgreSQL is reached only when pacing has to wait, so small inputs never need it.
- * Real Kafka keeps what its retention says, consumed or not: there `mni produce --no-pace`
- * (cmd_produce.c) skips all of this.
+ * Real Kafka keeps what its retention says, consumed or not: there `mni produce --no-pace`, or
+ * pace.limit.bytes = 0 in its configuration (cmd_produce.c), skips all of this.
  *
  * Ownership: produce_pace_new returns an object produce_pace_free destroys; it borrows rk (the
  * producer's handle) and conninfo, which must outlive it.

@@ -260,6 +260,9 @@ static int superseded(PGresult *res, int r)
     return PQgetvalue(res, r, 9)[0] == 't';
 }
 
+/* newer_version not asked yet for a row (it answers 0, a version, or -1 on error). */
+#define NEWER_UNASKED (-2)
+
 /* When row r is an assessment: the newest version of its case in the outbox, if newer than
  * r's. The newest of its case in the claim may still be superseded by a row claimed later or
  * sent already (assess stores a large case's record only with the newest version of its
@@ -284,12 +287,13 @@ static long long newer_version(PGconn *pg, PGresult *res, int r, char *err, size
  * newest version matters; every version stays in case_versions). Any other row would fail
  * the same way at every claim: into failed ({task_id, failure}), logged, so it is marked
  * failed like a row Kafka refuses for good (never claimed again, counted in
- * mni_outbox_failed_total, shown by `mni case`), and the others go on. 0, or -1 (err). */
-static int set_aside(PGconn *pg, PGresult *res, int r, const char *why, json_t *sent,
-                     json_t *failed, char *err, size_t errlen)
+ * mni_outbox_failed_total, shown by `mni case`), and the others go on. newer: newer_version's
+ * answer when row_record asked it already, else NEWER_UNASKED (asked here). 0, or -1 (err). */
+static int set_aside(PGconn *pg, PGresult *res, int r, const char *why, long long newer,
+                     json_t *sent, json_t *failed, char *err, size_t errlen)
 {
     const char *task_id = PQgetvalue(res, r, 0);
-    long long newer = newer_version(pg, res, r, err, errlen);
+    if (newer == NEWER_UNASKED) newer = newer_version(pg, res, r, err, errlen);
     if (newer < 0) return -1;
     if (newer > 0) {
         log_info("outbox assessment superseded by a newer version: not sent",
@@ -316,14 +320,16 @@ static bool verdict_too_large(PGresult *res, int r)
 
 /* The record of row r into buf: the one its writer stored, else encoded from its payload, else
  * (an assessment too large for a message, the newest of its case) abridged from PostgreSQL
- * (assessment_rebuild). 0; 1 not encodable (why); -1 on a failed statement (err). */
+ * (assessment_rebuild). 0; 1 not encodable (why; *newer: newer_version's answer when it was
+ * asked, for set_aside, else NEWER_UNASKED); -1 on a failed statement (err). */
 static int row_record(PGconn *pg, const schema_set *schemas, PGresult *res, int r, wire_buf *buf,
-                      char *why, size_t whylen, char *err, size_t errlen)
+                      long long *newer, char *why, size_t whylen, char *err, size_t errlen)
 {
+    *newer = NEWER_UNASKED;
     if (ready_record(res, r, buf) || encode_row(schemas, res, r, buf, why, whylen) == 0) return 0;
     if (!verdict_too_large(res, r)) return 1;
-    long long newer = newer_version(pg, res, r, err, errlen);
-    if (newer != 0) return newer < 0 ? -1 : 1; /* superseded: set_aside says so */
+    *newer = newer_version(pg, res, r, err, errlen);
+    if (*newer != 0) return *newer < 0 ? -1 : 1; /* superseded: set_aside says so */
     if (assessment_rebuild_abridged(pg, schemas, PQgetvalue(res, r, 2), atoi(PQgetvalue(res, r, 6)),
                                     atoll(PQgetvalue(res, r, 4)), buf, why, whylen) != 0)
         return 1;
@@ -333,15 +339,16 @@ static int row_record(PGconn *pg, const schema_set *schemas, PGresult *res, int 
 }
 
 /* Produces row r of the claim (superseded rows excepted) keyed by incident id with headers
- * mni.task_id and mni.kind. 0 produced; 1 not encodable (why); 2 held by pacing (outbox_pace.h:
- * it goes back to the queue); -1 a failed statement, kq_produce failed, or pacing cannot read
- * the topic's partitions (err). */
+ * mni.task_id and mni.kind. 0 produced; 1 not encodable (why, and *newer for set_aside:
+ * row_record); 2 held by pacing (outbox_pace.h: it goes back to the queue); -1 a failed
+ * statement, kq_produce failed, or pacing cannot read the topic's partitions (err). */
 static int produce_row(PGconn *pg, kq_producer *producer, const config *cfg,
                        const schema_set *schemas, outbox_pace *pace, PGresult *res, int r,
-                       wire_buf *buf, char *why, size_t whylen, char *err, size_t errlen)
+                       wire_buf *buf, long long *newer, char *why, size_t whylen, char *err,
+                       size_t errlen)
 {
     char key[64];
-    int made = row_record(pg, schemas, res, r, buf, why, whylen, err, errlen);
+    int made = row_record(pg, schemas, res, r, buf, newer, why, whylen, err, errlen);
     if (made != 0) return made;
     snprintf(key, sizeof key, "topic.%s", PQgetvalue(res, r, 1));
     const char *topic = config_get(cfg, key);
@@ -373,13 +380,15 @@ static int relay_one_by_one(PGconn *pg, kq_producer *producer, const config *cfg
     for (int r = 0; r < PQntuples(res); r++) {
         if (superseded(res, r)) continue; /* already in sent */
         char why[512];
-        int rc = produce_row(pg, producer, cfg, schemas, pace, res, r, buf, why, sizeof why, err,
-                             errlen);
+        long long newer;
+        int rc = produce_row(pg, producer, cfg, schemas, pace, res, r, buf, &newer, why, sizeof why,
+                             err, errlen);
         if (rc == 2) { /* held by pacing: back to the queue */
             json_array_append_new(held, json_string(PQgetvalue(res, r, 0)));
             continue;
         }
-        if (rc == 1 && !aside[r] && set_aside(pg, res, r, why, sent, failed, err, errlen) != 0)
+        if (rc == 1 && !aside[r] &&
+            set_aside(pg, res, r, why, newer, sent, failed, err, errlen) != 0)
             return -1;
         if (rc == 1) { /* unless the batch's pass did it already */
             aside[r] = true;
@@ -491,8 +500,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
             continue;
         }
         char why[512];
-        rc = produce_row(pg, producer, cfg, schemas, pace, res, r, &buf, why, sizeof why, err,
-                         errlen);
+        long long newer;
+        rc = produce_row(pg, producer, cfg, schemas, pace, res, r, &buf, &newer, why, sizeof why,
+                         err, errlen);
         if (rc == 2) { /* held by pacing: back to the queue */
             json_array_append_new(held, json_string(PQgetvalue(res, r, 0)));
             rc = 0;
@@ -500,7 +510,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
         if (rc == 1) {
             aside[r] = true;
-            rc = set_aside(pg, res, r, why, sent, failed, err, errlen);
+            rc = set_aside(pg, res, r, why, newer, sent, failed, err, errlen);
         }
     }
     if (rc == 0) rc = kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, err, errlen);

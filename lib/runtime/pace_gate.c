@@ -139,8 +139,9 @@ int pace_gate_admit(pace_gate *g, const void *key, size_t keylen, size_t bytes, 
     if (!gate_meter(g, err, errlen)) return -1;
     if (g->closed) return 0;
     int32_t p = pace_meter_partition(g->meter, key, keylen);
-    if (!pace_meter_fits(g->meter, p, bytes)) {
-        gate_close(g, p, bytes);
+    int32_t full = pace_meter_full(g->meter, p, bytes);
+    if (full >= 0) {
+        gate_close(g, full, bytes);
         return 0;
     }
     pace_meter_count(g->meter, p, bytes);

@@ -22,8 +22,13 @@ typedef struct {
     int64_t since_msgs;
 } meter_part;
 
+/* librdkafka's partitioner functions (rd_kafka_msg_partitioner_*). */
+typedef int32_t (*meter_partitioner)(const rd_kafka_topic_t *rkt, const void *key, size_t keylen,
+                                     int32_t partition_cnt, void *rkt_opaque, void *msg_opaque);
+
 struct pace_meter {
     rd_kafka_t *rk;
+    meter_partitioner partition_of; /* NULL: keys are ignored (random) */
     char *topic, *group;
     int64_t limit;
     int32_t nparts;
@@ -50,6 +55,7 @@ pace_meter *pace_meter_new(rd_kafka_t *rk, const char *topic, const char *group,
         return NULL;
     }
     m->rk = rk;
+    m->partition_of = rd_kafka_msg_partitioner_murmur2_random;
     m->limit = limit_bytes;
     /* The topic handle only for this request: the meter may outlive the producer (a worker
      * frees its context after closing it), and a topic handle must not. */
@@ -96,12 +102,31 @@ int32_t pace_meter_partitions(const pace_meter *m)
     return m->nparts;
 }
 
+void pace_meter_use_partitioner(pace_meter *m, const char *name)
+{
+    /* The *_random ones hash a key as their plain twin does. */
+    if (!name || !*name || !strcmp(name, "murmur2_random") || !strcmp(name, "murmur2"))
+        m->partition_of = rd_kafka_msg_partitioner_murmur2_random;
+    else if (!strcmp(name, "consistent_random") || !strcmp(name, "consistent"))
+        m->partition_of = rd_kafka_msg_partitioner_consistent_random;
+    else if (!strcmp(name, "fnv1a_random") || !strcmp(name, "fnv1a"))
+        m->partition_of = rd_kafka_msg_partitioner_fnv1a_random;
+    else
+        m->partition_of = NULL; /* random: any partition */
+}
+
 int32_t pace_meter_partition(const pace_meter *m, const void *key, size_t keylen)
 {
-    /* With a key, murmur2 reads neither the topic handle nor anything else of librdkafka's;
-     * the workers key every message (a message without one would go anywhere: count it on 0). */
-    if (!key) return 0;
-    return rd_kafka_msg_partitioner_murmur2_random(NULL, key, keylen, m->nparts, NULL, NULL);
+    /* With a key of one byte or more, these functions read neither the topic handle nor
+     * anything else of librdkafka's; without, some pick at random (and read the handle). */
+    if (!key || keylen == 0 || !m->partition_of) return PACE_METER_EVERY;
+    return m->partition_of(NULL, key, keylen, m->nparts, NULL, NULL);
+}
+
+/* Whether partition i is one that partition (a partition, or PACE_METER_EVERY) names. */
+static int names(int32_t partition, int32_t i)
+{
+    return partition == PACE_METER_EVERY || partition == i;
 }
 
 static int64_t prefix_at(const meter_part *p, int64_t j)
@@ -111,23 +136,32 @@ static int64_t prefix_at(const meter_part *p, int64_t j)
 
 void pace_meter_count(pace_meter *m, int32_t partition, size_t bytes)
 {
-    if (partition < 0 || partition >= m->nparts) return;
-    meter_part *p = &m->parts[partition];
-    p->prefix[(p->n + 1) % PACE_METER_RING] = prefix_at(p, p->n) + (int64_t)bytes;
-    p->n++;
-    p->since_bytes += (int64_t)bytes;
-    p->since_msgs++;
+    if (partition != PACE_METER_EVERY && (partition < 0 || partition >= m->nparts)) return;
+    for (int32_t i = 0; i < m->nparts; i++) {
+        if (!names(partition, i)) continue;
+        meter_part *p = &m->parts[i];
+        p->prefix[(p->n + 1) % PACE_METER_RING] = prefix_at(p, p->n) + (int64_t)bytes;
+        p->n++;
+        p->since_bytes += (int64_t)bytes;
+        p->since_msgs++;
+    }
     m->bytes_total += (int64_t)bytes;
     m->msgs_total++;
 }
 
 void pace_meter_uncount(pace_meter *m, int32_t partition, size_t bytes)
 {
-    if (partition < 0 || partition >= m->nparts || m->parts[partition].n == 0) return;
-    meter_part *p = &m->parts[partition];
-    p->n--;
-    p->since_bytes -= (int64_t)bytes;
-    p->since_msgs--;
+    if (partition != PACE_METER_EVERY && (partition < 0 || partition >= m->nparts)) return;
+    int uncounted = 0;
+    for (int32_t i = 0; i < m->nparts; i++) {
+        meter_part *p = &m->parts[i];
+        if (!names(partition, i) || p->n == 0) continue;
+        p->n--;
+        p->since_bytes -= (int64_t)bytes;
+        p->since_msgs--;
+        uncounted = 1;
+    }
+    if (!uncounted) return;
     m->bytes_total -= (int64_t)bytes;
     m->msgs_total--;
 }
@@ -138,13 +172,17 @@ int64_t pace_meter_pending(const pace_meter *m, int32_t partition)
     return m->parts[partition].pending + m->parts[partition].since_bytes;
 }
 
-int pace_meter_fits(const pace_meter *m, int32_t partition, size_t bytes)
+int32_t pace_meter_full(const pace_meter *m, int32_t partition, size_t bytes)
 {
-    if (partition < 0 || partition >= m->nparts) return 1;
-    const meter_part *p = &m->parts[partition];
-    int64_t pending = p->pending + p->since_bytes;
-    return pending == 0 || (pending + (int64_t)bytes <= m->limit &&
-                            p->lag + p->since_msgs + 1 <= PACE_METER_MAX_MESSAGES);
+    for (int32_t i = 0; i < m->nparts; i++) {
+        if (!names(partition, i)) continue;
+        const meter_part *p = &m->parts[i];
+        int64_t pending = p->pending + p->since_bytes;
+        if (pending > 0 && (pending + (int64_t)bytes > m->limit ||
+                            p->lag + p->since_msgs + 1 > PACE_METER_MAX_MESSAGES))
+            return i;
+    }
+    return -1;
 }
 
 int pace_meter_measure(pace_meter *m, PGconn *pg, char *err, size_t errlen)

@@ -1,7 +1,7 @@
 /*
- * pace_meter: how many bytes of one topic's partitions a consumer group has not consumed yet,
- * as produce_pace (cli/produce_pace.h) measures them for `mni produce`; what the workers' own
- * producers pace themselves by (pace_gate.h).
+ * pace_meter: how many bytes of one topic's partitions a consumer group has not consumed yet:
+ * what the workers' own producers pace themselves by (pace_gate.h), and `mni produce` too
+ * (cli/produce_pace.h).
  *
  * Why. The embedded broker (librdkafka's mock cluster, devenv/mockbroker.c) keeps about 5 MiB
  * per partition and drops the oldest, read or not: a producer that runs more than that ahead of
@@ -17,7 +17,10 @@
  * since the group only moves forward. A message's bytes are its key, value and headers.
  *
  * Partitions: the count comes from the topic's metadata (asked once, at pace_meter_new); a
- * key's partition is the producer's, librdkafka's murmur2 (kq.h: the workers' partitioner).
+ * key's partition is the producer's: librdkafka's murmur2_random (kq.h: the workers'
+ * partitioner), or the one pace_meter_use_partitioner names. A message whose partition does not
+ * follow from its key (no key or an empty one, or the random partitioner) may go to any
+ * partition: it is charged to every one (PACE_METER_EVERY), and counts once in the average.
  *
  * Errors: pace_meter_new and pace_meter_measure return NULL / -1 with a message naming the
  * topic and the group. Threads: one meter belongs to one thread (it borrows that thread's
@@ -35,6 +38,9 @@
 #define PACE_METER_RING 8192          /* message sizes remembered per partition */
 #define PACE_METER_MAX_MESSAGES 50000 /* the mock keeps at most 100,000 message sets */
 
+/* The "partition" of a message that may go to any: charged to (and must fit) every one. */
+#define PACE_METER_EVERY (-1)
+
 typedef struct pace_meter pace_meter;
 
 /* A meter of topic for group, allowing limit_bytes unconsumed per partition. rk: a producer's
@@ -45,17 +51,22 @@ pace_meter *pace_meter_new(rd_kafka_t *rk, const char *topic, const char *group,
 void pace_meter_free(pace_meter *m);
 
 int32_t pace_meter_partitions(const pace_meter *m);
-/* The partition a message with this key goes to (the producer's partitioner). */
+/* The producer's `partitioner` property (librdkafka's names; NULL or empty: murmur2_random).
+ * Under one that ignores keys (random) every message is charged to every partition. */
+void pace_meter_use_partitioner(pace_meter *m, const char *name);
+/* The partition a message with this key goes to (the producer's partitioner), or
+ * PACE_METER_EVERY when it may go to any. */
 int32_t pace_meter_partition(const pace_meter *m, const void *key, size_t keylen);
-/* A message of bytes was produced to partition. */
+/* A message of bytes was produced to partition (or PACE_METER_EVERY). */
 void pace_meter_count(pace_meter *m, int32_t partition, size_t bytes);
 /* The last message counted on partition, of bytes, was not produced after all (refused). */
 void pace_meter_uncount(pace_meter *m, int32_t partition, size_t bytes);
 /* The bytes of partition not consumed yet: the last measure plus what was counted since. */
 int64_t pace_meter_pending(const pace_meter *m, int32_t partition);
-/* Whether one more message of bytes fits on partition: within the limit in bytes and in
- * messages, or the partition is empty (an empty partition takes any one message). */
-int pace_meter_fits(const pace_meter *m, int32_t partition, size_t bytes);
+/* The first partition on which one more message of bytes to partition (PACE_METER_EVERY: to
+ * any) does not fit, or -1 when it fits: within the limit in bytes and in messages, or the
+ * partition is empty (an empty partition takes any one message). */
+int32_t pace_meter_full(const pace_meter *m, int32_t partition, size_t bytes);
 /* Measures every partition again (see the head comment): PostgreSQL, then the broker. Call it
  * once what was counted is delivered (the flush before a commit). 0, or -1 with err. */
 int pace_meter_measure(pace_meter *m, PGconn *pg, char *err, size_t errlen);

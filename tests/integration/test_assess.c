@@ -24,6 +24,7 @@
 #include "tests/support/histories.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/promtext.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
@@ -39,15 +40,10 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"incident.accepted", 3}, {"incident.dlq", 1}, {"case.assessments", 3},
         {"notify.tasks", 3},      {STREAM_TOPIC, 3},   {"incident.accepted.late", 1}};
-    kafka = mockkafka_start(1, topics, 6, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
+    if (mockkafka_setup(&kafka, topics, 6) != 0) return -1;
     const char *b = mockkafka_bootstraps(kafka);
     return topicio_produce_jsonl(b, "incident.accepted", SCENARIO_1) == 8 &&
                    topicio_produce_jsonl(b, "incident.accepted", SCENARIO_2) == 3
@@ -387,15 +383,6 @@ static void test_clock_start_refused_is_dead_lettered(void **state)
     testenv_db_drop(&db);
 }
 
-/* Reads one sample of a Prometheus text body ("name{component=\"assess\"} N"). */
-static long long sample(const char *body, const char *name)
-{
-    char key[128];
-    snprintf(key, sizeof key, "\n%s{component=\"assess\"} ", name);
-    const char *at = strstr(body, key);
-    return at ? atoll(at + strlen(key)) : -1;
-}
-
 /* The worker's /healthz and /metrics as a scraper sees them while it runs. */
 static void test_metrics_and_health(void **state)
 {
@@ -435,12 +422,13 @@ static void test_metrics_and_health(void **state)
     assert_string_equal(body, "ok\n");
     free(body);
     assert_int_equal(httpget(port, "/metrics", &body), 200);
-    assert_true(sample(body, "mni_messages_consumed_total") >= 11);
-    assert_true(sample(body, "mni_batches_committed_total") >= 1);
-    assert_int_equal(sample(body, "mni_batches_rolled_back_total"), 0);
-    assert_true(sample(body, "mni_outbox_relayed_total") >= 7);
-    assert_int_equal(sample(body, "mni_up"), 1);
-    assert_true(sample(body, "mni_last_commit_timestamp_seconds") > 1700000000);
+    assert_true(promtext_component(body, "assess", "mni_messages_consumed_total") >= 11);
+    assert_true(promtext_component(body, "assess", "mni_batches_committed_total") >= 1);
+    assert_int_equal(promtext_component(body, "assess", "mni_batches_rolled_back_total"), 0);
+    assert_true(promtext_component(body, "assess", "mni_outbox_relayed_total") >= 7);
+    assert_int_equal(promtext_component(body, "assess", "mni_up"), 1);
+    assert_true(promtext_component(body, "assess", "mni_last_commit_timestamp_seconds") >
+                1700000000);
     free(body);
     assert_int_equal(httpget(port, "/nope", &body), 404);
     free(body);

@@ -56,14 +56,9 @@ static char key_path[1024];
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"anchors.truncated", 1}, {"anchors.rehashed", 1}, {"anchors.forged", 1}};
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
+    if (mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics) != 0) return -1;
     /* `mni audit verify` finds the broker the way an operator's shell gives it. */
     setenv("MNI_KAFKA_BOOTSTRAP", mockkafka_bootstraps(kafka), 1);
     testdata_path("audit-test.key", key_path, sizeof key_path);

@@ -15,7 +15,9 @@
  *   - no outbox row is failed or left queued;
  *   - the case's last two versions queued again without their records (as rows written before
  *     abridged records were): the relay sends the newest abridged, made from PostgreSQL
- *     (assessment_rebuild), with the same clients listed, and passes over the older one.
+ *     (assessment_rebuild), with the same clients listed, and passes over the older one;
+ *   - the older one queued again alone: superseded by the version sent already, set aside
+ *     unsent, not failed.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -93,15 +95,9 @@ static void write_events(const char *path)
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"big.accepted", 1}, {"big.dlq", 1}, {"big.assessments", 3}, {"big.tasks", 3}};
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
 static int group_teardown(void **state)
@@ -318,6 +314,21 @@ static void newest_version_abridged_on_topic(void **state)
     newest_record(schemas, &m, &arena, &a, &after);
     assert_true(after > before); /* a record the relay made, no longer the one assess made */
     assert_abridged(db.conn, &a, version);
+    topicio_messages_free(&m);
+
+    /* The older of the two queued again alone, its newer version sent already: too large,
+     * superseded, so set aside unsent (the relay asks PostgreSQL for the newer version once). */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox_queue (created_at, task_id, topic, client_id) SELECT created_at, "
+             "task_id, topic, client_id FROM outbox WHERE task_id = 'A-%s-%d'",
+             INCIDENT, atoi(version) - 1);
+    assert_int_equal(pgx_exec(db.conn, "test.requeue_older", sql, err, sizeof err), 0);
+    assert_int_equal(run_assess(&db, "superseded by a newer version: not sent"), 1);
+    sqlcheck_equal(db.conn, no_failed, NULL, "0");
+    int64_t last;
+    arena_reset(&arena);
+    newest_record(schemas, &m, &arena, &a, &last);
+    assert_int_equal(last, after); /* nothing sent */
     topicio_messages_free(&m);
 
     arena_free(&arena);

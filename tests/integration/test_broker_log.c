@@ -20,6 +20,10 @@
  *                                  0..L-1 as lost, counts L in mni_events_lost_total, records it
  *                                  and reports "degraded" on /healthz; `mni ack-loss` lists it,
  *                                  `mni ack-loss --all` acknowledges it, /healthz says ok again.
+ *   config_turns_pacing_off        the same input, `mni produce` without --no-pace but with
+ *                                  pace.limit.bytes = 0 in its --config file (as deploy/mni.conf
+ *                                  has it for real Kafka): no pacing, everything sent at once
+ *                                  while no ingest runs (the mock drops the head), no wait.
  *   stored_offset_below_log_start  a group that stored offset S, then the input without pacing:
  *                                  on restart the range S..L-1 is reported; acknowledged by id.
  *   lagging_reader_loss_reported   a running reader, slowed down (one message per batch, 3 s
@@ -55,6 +59,7 @@
 
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/promtext.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
@@ -69,13 +74,6 @@ static testenv_db db;
 static char big_path[] = "/tmp/mni-test-broker-log-XXXXXX";
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* The input topic of the current case: each case has its own, so that event_log rows of one
  * case's log never meet another's offsets (test recreated_broker makes them meet on purpose). */
@@ -206,15 +204,6 @@ static int finish(workerproc *w, int sig)
     return rolled_back;
 }
 
-static void wait_log(workerproc *w, const char *needle)
-{
-    for (double t0 = now_ms(); workerproc_log_count(w, needle) == 0; usleep(50 * 1000))
-        if (now_ms() - t0 > WAIT_MS) {
-            workerproc_dump_log(w);
-            fail_msg("%s: no line with %s", w->log_path, needle);
-        }
-}
-
 /* The first line of w's log holding needle (malloc'd). */
 static char *log_line(const workerproc *w, const char *needle)
 {
@@ -244,34 +233,13 @@ static char *wait_health(int port, int status, const char *prefix)
 {
     char *body = NULL;
     int got = -1;
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
         free(body);
         got = httpget(port, "/healthz", &body);
         if (got == status && body && !strncmp(body, prefix, strlen(prefix))) return body;
     }
     fail_msg("/healthz: wanted %d %s..., last %d %s", status, prefix, got, body ? body : "");
     return NULL;
-}
-
-/* One sample of /metrics, the series written in full ("name{labels}"); -1 when absent. */
-static long long metric(int port, const char *series)
-{
-    char *body = NULL;
-    assert_int_equal(httpget(port, "/metrics", &body), 200);
-    char key[512];
-    snprintf(key, sizeof key, "\n%s ", series);
-    const char *at = strstr(body, key);
-    long long v = at ? atoll(at + strlen(key)) : -1;
-    free(body);
-    return v;
-}
-
-static long long db_int(const char *sql, const char *param)
-{
-    char *text = sqlcheck_text(db.conn, sql, param);
-    long long v = atoll(text);
-    free(text);
-    return v;
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */
@@ -312,7 +280,7 @@ static void paced_producer_loses_nothing(void **state)
         workerproc_start(&produce, "mni", db.conninfo, mockkafka_bootstraps(mk), NULL, NULL, argv),
         0);
     /* No consumer yet: pacing stops well before the mock would drop anything. */
-    wait_log(&produce, "pacing: waiting for consumer group mni-ingest");
+    workerproc_wait_log(&produce, "pacing: waiting for consumer group mni-ingest", WAIT_MS);
     int32_t p = busy_partition(mk);
     int64_t lo, hi;
     watermarks(mk, events_topic, p, &lo, &hi);
@@ -330,20 +298,24 @@ static void paced_producer_loses_nothing(void **state)
     unlink(produce.log_path);
     finish(&ingest, 0);
 
-    assert_int_equal(db_int("SELECT count(*) FROM event_log WHERE incident_id = 'INC-BIG'", NULL),
-                     1 + MANIFESTS);
-    assert_int_equal(db_int("SELECT count(*) FROM event_log WHERE incident_id = 'INC-BIG' AND "
-                            "kind = 'incident_opened'",
-                            NULL),
-                     1);
     assert_int_equal(
-        db_int(
+        sqlcheck_int(db.conn, "SELECT count(*) FROM event_log WHERE incident_id = 'INC-BIG'", NULL),
+        1 + MANIFESTS);
+    assert_int_equal(
+        sqlcheck_int(db.conn,
+                     "SELECT count(*) FROM event_log WHERE incident_id = 'INC-BIG' AND "
+                     "kind = 'incident_opened'",
+                     NULL),
+        1);
+    assert_int_equal(
+        sqlcheck_int(
+            db.conn,
             "SELECT sum(jsonb_array_length(event_log_event(body, tokens)->'body'->'tokens')) FROM "
             "event_log WHERE kind = 'exposure_manifest' AND incident_id = "
             "'INC-BIG'",
             NULL),
         MANIFESTS * TOKENS);
-    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps", NULL), 0);
+    assert_int_equal(sqlcheck_int(db.conn, "SELECT count(*) FROM consumer_gaps", NULL), 0);
     for (int32_t dp = 0; dp < T_PARTITIONS; dp++) {
         watermarks(mk, "incident.dlq", dp, &lo, &hi);
         assert_int_equal(hi, 0); /* no dead letter at all */
@@ -365,7 +337,7 @@ static void unpaced_loss_reported(void **state)
     int port = httpget_free_port();
     workerproc ingest;
     start_ingest(&ingest, mk, "loss-fresh", port, 0);
-    wait_log(&ingest, "\"msg\":\"events lost");
+    workerproc_wait_log(&ingest, "\"msg\":\"events lost", WAIT_MS);
     char *line = log_line(&ingest, "\"msg\":\"events lost");
     assert_line_has(line, "\"level\":\"error\"");
     assert_line_has(line, "\"topic\":\"%s\",\"partition\":%d", events_topic, (int)p);
@@ -383,14 +355,17 @@ static void unpaced_loss_reported(void **state)
     snprintf(series, sizeof series,
              "mni_events_lost_total{component=\"ingest\",topic=\"%s\",partition=\"%d\"}",
              events_topic, (int)p);
-    assert_int_equal(metric(port, series), lo);
-    assert_int_equal(metric(port, "mni_degraded{component=\"ingest\"}"), 1);
-    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps WHERE group_id = $1 AND "
-                            "first_offset = 0 AND acknowledged_at IS NULL",
-                            "loss-fresh"),
+    assert_int_equal(promtext_scrape(port, series), lo);
+    assert_int_equal(promtext_scrape(port, "mni_degraded{component=\"ingest\"}"), 1);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM consumer_gaps WHERE group_id = $1 AND "
+                                  "first_offset = 0 AND acknowledged_at IS NULL",
+                                  "loss-fresh"),
                      1);
     assert_int_equal(
-        db_int("SELECT end_offset FROM consumer_gaps WHERE group_id = 'loss-fresh'", NULL), lo);
+        sqlcheck_int(db.conn, "SELECT end_offset FROM consumer_gaps WHERE group_id = 'loss-fresh'",
+                     NULL),
+        lo);
 
     /* The operator lists, then acknowledges. */
     runcmd_result r;
@@ -407,12 +382,41 @@ static void unpaced_loss_reported(void **state)
     runcmd_free(&r);
     body = wait_health(port, 200, "ok");
     free(body);
-    assert_int_equal(metric(port, "mni_degraded{component=\"ingest\"}"), 0);
-    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps WHERE group_id = $1 AND "
-                            "acknowledged_by = 'tester'",
-                            "loss-fresh"),
+    assert_int_equal(promtext_scrape(port, "mni_degraded{component=\"ingest\"}"), 0);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM consumer_gaps WHERE group_id = $1 AND "
+                                  "acknowledged_by = 'tester'",
+                                  "loss-fresh"),
                      1);
     finish(&ingest, SIGTERM);
+    mockkafka_stop(mk);
+}
+
+static void config_turns_pacing_off(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster("events.config");
+    char conf_path[] = "/tmp/mni-test-broker-log-conf-XXXXXX";
+    int fd = mkstemp(conf_path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "pace.limit.bytes = 0\npg.conninfo = %s\n", db.conninfo);
+    assert_int_equal(fclose(f), 0);
+    /* Paced, it would wait for a group that never reads and give up after 2 s. */
+    const char *argv[] = {"mni", "produce", "--config",   conf_path, "--pace-timeout",
+                          "2",   "--topic", events_topic, big_path,  NULL};
+    runcmd_result r;
+    assert_int_equal(runcmd(argv, NULL, &r), 0);
+    unlink(conf_path);
+    if (r.status != 0) fail_msg("mni produce: exit %d: %s", r.status, r.err);
+    assert_null(strstr(r.err, "pacing"));
+    runcmd_free(&r);
+    int32_t p = busy_partition(mk);
+    int64_t lo, hi;
+    watermarks(mk, events_topic, p, &lo, &hi);
+    assert_int_equal(hi, 1 + MANIFESTS);
+    assert_true(lo > 0); /* sent at once: what pacing would have prevented */
     mockkafka_stop(mk);
 }
 
@@ -432,8 +436,10 @@ static void stored_offset_below_log_start(void **state)
     workerproc ingest;
     start_ingest(&ingest, mk, "loss-stored", 0, 4000);
     finish(&ingest, 0);
-    assert_int_equal(
-        db_int("SELECT next_offset FROM consumer_offsets WHERE group_id = $1", "loss-stored"), 3);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT next_offset FROM consumer_offsets WHERE group_id = $1",
+                                  "loss-stored"),
+                     3);
 
     produce_file(big_path, 0); /* 6.6 MB more while nobody reads */
     int32_t p = busy_partition(mk);
@@ -443,7 +449,7 @@ static void stored_offset_below_log_start(void **state)
 
     int port = httpget_free_port();
     start_ingest(&ingest, mk, "loss-stored", port, 0);
-    wait_log(&ingest, "\"msg\":\"events lost");
+    workerproc_wait_log(&ingest, "\"msg\":\"events lost", WAIT_MS);
     char *line = log_line(&ingest, "\"msg\":\"events lost");
     assert_line_has(line, "\"first_offset\":3,\"last_offset\":%lld,\"count\":%lld",
                     (long long)lo - 1, (long long)lo - 3);
@@ -471,8 +477,9 @@ static void stored_offset_below_log_start(void **state)
     free(body);
     finish(&ingest, SIGTERM);
     /* Read on from the log start: the stored offset is past the gap. */
-    assert_true(db_int("SELECT next_offset FROM consumer_offsets WHERE group_id = $1",
-                       "loss-stored") >= lo);
+    assert_true(sqlcheck_int(db.conn,
+                             "SELECT next_offset FROM consumer_offsets WHERE group_id = $1",
+                             "loss-stored") >= lo);
     mockkafka_stop(mk);
 }
 
@@ -507,37 +514,40 @@ static void lagging_reader_loss_reported(void **state)
     assert_int_equal(workerproc_start(&ingest, "mni-ingest", db.conninfo, mockkafka_bootstraps(mk),
                                       "loss-lagging", env, NULL),
                      0);
-    wait_log(&ingest, "\"msg\":\"pausing before commit");
+    workerproc_wait_log(&ingest, "\"msg\":\"pausing before commit", WAIT_MS);
     produce_file(big_path, 0);
     int32_t p = busy_partition(mk);
     int64_t lo, hi;
     watermarks(mk, events_topic, p, &lo, &hi);
     assert_true(lo > 6);
 
-    wait_log(&ingest, "\"msg\":\"events lost");
+    workerproc_wait_log(&ingest, "\"msg\":\"events lost", WAIT_MS);
     char *line = log_line(&ingest, "\"msg\":\"events lost");
     /* Found while running: the fetch at 6 was refused (auto.offset.reset=error). */
     assert_int_equal(workerproc_log_count(&ingest, "the broker no longer has this position"), 1);
     assert_line_has(line, "\"first_offset\":6,\"last_offset\":%lld", (long long)lo - 1);
     free(line);
     /* It reads on from the log start (slowly: one message per 3 s), then is stopped. */
-    for (double t0 = now_ms(); db_int("SELECT coalesce(max(next_offset), 0) FROM "
-                                      "consumer_offsets WHERE group_id = $1",
-                                      "loss-lagging") <= lo;
+    for (double t0 = testenv_now_ms(); sqlcheck_int(db.conn,
+                                                    "SELECT coalesce(max(next_offset), 0) FROM "
+                                                    "consumer_offsets WHERE group_id = $1",
+                                                    "loss-lagging") <= lo;
          usleep(100 * 1000))
-        if (now_ms() - t0 > WAIT_MS)
+        if (testenv_now_ms() - t0 > WAIT_MS)
             fail_msg("loss-lagging did not read on past %lld", (long long)lo);
     assert_int_equal(finish(&ingest, SIGTERM), 0);
     /* Offsets 0..5 were applied before the loss. */
     char part[16];
     snprintf(part, sizeof part, "%d", (int)p);
-    assert_int_equal(db_int("SELECT count(*) FROM event_log WHERE event_id LIKE 'lag-%' AND "
-                            "src_offset < 6 AND src_partition = $1::integer",
-                            part),
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM event_log WHERE event_id LIKE 'lag-%' AND "
+                                  "src_offset < 6 AND src_partition = $1::integer",
+                                  part),
                      6);
-    assert_int_equal(db_int("SELECT end_offset FROM consumer_gaps WHERE group_id = $1 AND "
-                            "first_offset = 6",
-                            "loss-lagging"),
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT end_offset FROM consumer_gaps WHERE group_id = $1 AND "
+                                  "first_offset = 6",
+                                  "loss-lagging"),
                      lo);
     mockkafka_stop(mk);
 }
@@ -567,7 +577,7 @@ static void expect_stopped(mockkafka *mk, const char *group, int32_t p, const ch
     int port = httpget_free_port();
     workerproc ingest;
     start_ingest(&ingest, mk, group, port, 0);
-    wait_log(&ingest, "\"msg\":\"partition stopped");
+    workerproc_wait_log(&ingest, "\"msg\":\"partition stopped", WAIT_MS);
     char *line = log_line(&ingest, "\"msg\":\"partition stopped");
     assert_line_has(line, "\"level\":\"error\"");
     assert_line_has(line, "\"partition\":%d", (int)p);
@@ -581,17 +591,18 @@ static void expect_stopped(mockkafka *mk, const char *group, int32_t p, const ch
     snprintf(series, sizeof series,
              "mni_partition_stopped{component=\"ingest\",topic=\"%s\",partition=\"%d\"}",
              events_topic, (int)p);
-    assert_int_equal(metric(port, series), 1);
-    assert_int_equal(metric(port, "mni_batches_committed_total{component=\"ingest\"}"), 0);
+    assert_int_equal(promtext_scrape(port, series), 1);
+    assert_int_equal(promtext_scrape(port, "mni_batches_committed_total{component=\"ingest\"}"), 0);
     /* Held: nothing more is read from it, so the count can no longer grow (no loop). */
-    assert_int_equal(metric(port, "mni_batches_rolled_back_total{component=\"ingest\"}"),
+    assert_int_equal(promtext_scrape(port, "mni_batches_rolled_back_total{component=\"ingest\"}"),
                      rolled_back);
     assert_int_equal(finish(&ingest, SIGTERM), rolled_back);
 }
 
 static long long rec_rows(void)
 {
-    return db_int("SELECT count(*) FROM event_log WHERE incident_id = 'INC-REC'", NULL);
+    return sqlcheck_int(db.conn, "SELECT count(*) FROM event_log WHERE incident_id = 'INC-REC'",
+                        NULL);
 }
 
 static void accept_new_log(const char *group, int32_t partition)
@@ -646,8 +657,10 @@ static void recreated_broker(void **state)
     produce_facts("rec-new", 0, 10);
     expect_stopped(mk, "recreate", p, "is not the one this group read there", 0);
     assert_int_equal(rec_rows(), 11);
-    assert_int_equal(
-        db_int("SELECT next_offset FROM consumer_offsets WHERE group_id = $1", "recreate"), 11);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT next_offset FROM consumer_offsets WHERE group_id = $1",
+                                  "recreate"),
+                     11);
 
     /* (3) The operator accepts the new log. */
     accept_new_log("recreate", -1);
@@ -656,17 +669,22 @@ static void recreated_broker(void **state)
     /* 4 replays recognised by their ids, 10 new events, stored at offsets 4..13 of epoch 1,
      * offsets the old log's events also have (epoch 0). */
     assert_int_equal(rec_rows(), 21);
-    assert_int_equal(db_int("SELECT count(*) FROM event_log WHERE src_epoch = 1 AND event_id "
-                            "LIKE 'rec-new-%' AND src_offset BETWEEN 4 AND 13",
-                            NULL),
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM event_log WHERE src_epoch = 1 AND event_id "
+                                  "LIKE 'rec-new-%' AND src_offset BETWEEN 4 AND 13",
+                                  NULL),
                      10);
-    assert_int_equal(db_int("SELECT count(*) FROM event_log a JOIN event_log b ON a.src_topic = "
-                            "b.src_topic AND a.src_partition = b.src_partition AND a.src_offset = "
-                            "b.src_offset AND a.src_epoch = 0 AND b.src_epoch = 1",
-                            NULL),
-                     7);
     assert_int_equal(
-        db_int("SELECT next_offset FROM consumer_offsets WHERE group_id = $1", "recreate"), 14);
+        sqlcheck_int(db.conn,
+                     "SELECT count(*) FROM event_log a JOIN event_log b ON a.src_topic = "
+                     "b.src_topic AND a.src_partition = b.src_partition AND a.src_offset = "
+                     "b.src_offset AND a.src_epoch = 0 AND b.src_epoch = 1",
+                     NULL),
+        7);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT next_offset FROM consumer_offsets WHERE group_id = $1",
+                                  "recreate"),
+                     14);
     mockkafka_stop(mk);
 
     /* (4) Recreated once more, and read by a group that has no stored offsets: only event_log
@@ -678,13 +696,16 @@ static void recreated_broker(void **state)
                    1);
     assert_int_equal(rec_rows(), 21);
     accept_new_log("recreate-fresh", p);
-    assert_int_equal(
-        db_int("SELECT log_epoch FROM consumer_offsets WHERE group_id = $1", "recreate-fresh"), 2);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT log_epoch FROM consumer_offsets WHERE group_id = $1",
+                                  "recreate-fresh"),
+                     2);
     start_ingest(&ingest, mk, "recreate-fresh", 0, 4000);
     assert_int_equal(finish(&ingest, 0), 0);
-    assert_int_equal(db_int("SELECT count(*) FROM event_log WHERE src_epoch = 2 AND event_id "
-                            "LIKE 'rec-third-%' AND src_offset BETWEEN 0 AND 2",
-                            NULL),
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM event_log WHERE src_epoch = 2 AND event_id "
+                                  "LIKE 'rec-third-%' AND src_offset BETWEEN 0 AND 2",
+                                  NULL),
                      3);
     mockkafka_stop(mk);
 }
@@ -694,6 +715,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paced_producer_loses_nothing),
         cmocka_unit_test(unpaced_loss_reported),
+        cmocka_unit_test(config_turns_pacing_off),
         cmocka_unit_test(stored_offset_below_log_start),
         cmocka_unit_test(lagging_reader_loss_reported),
         cmocka_unit_test(recreated_broker),

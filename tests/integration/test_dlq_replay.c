@@ -51,13 +51,8 @@ static testenv_db db;
 
 static int setup(void **state)
 {
-    char err[512];
     static const mockkafka_topic topics[] = {{"d.events", 2}, {"d.accepted", 2}, {"d.dlq", 1}};
-    kafka = mockkafka_start(1, topics, 3, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
+    if (mockkafka_setup(&kafka, topics, 3) != 0) return -1;
     testenv_db_setup(state, &db, 1);
     return 0;
 }

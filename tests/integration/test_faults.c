@@ -152,16 +152,9 @@ typedef struct {
     int n_logs;
 } run;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static double elapsed(const run *r)
 {
-    return now_ms() - r->t0;
+    return testenv_now_ms() - r->t0;
 }
 
 static uint64_t next_rand(uint64_t *s)
@@ -570,7 +563,7 @@ static void run_start(run *r)
         fail_msg("%s", err);
     r->probe = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     assert_non_null(r->probe);
-    r->t0 = now_ms();
+    r->t0 = testenv_now_ms();
     r->settled_since = -1;
     for (int i = 0; i < N_WORKERS; i++)
         start_worker(r, &r->w[i], i, worker_env);

@@ -37,13 +37,6 @@
 
 #define WAIT_MS 60000
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int query_is(PGconn *pg, const char *sql, const char *param, const char *want)
 {
     char *got = sqlcheck_text(pg, sql, param);
@@ -55,7 +48,7 @@ static int query_is(PGconn *pg, const char *sql, const char *param, const char *
 static void wait_query(PGconn *pg, const workerproc *w, const char *sql, const char *param,
                        const char *want)
 {
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000))
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(50 * 1000))
         if (query_is(pg, sql, param, want)) return;
     workerproc_dump_log(w);
     fail_msg("waited in vain for %s = %s", sql, want);

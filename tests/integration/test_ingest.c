@@ -80,6 +80,7 @@
 #include "tests/support/runcmd.h"
 #include "tests/support/testdata.h"
 #include "tests/support/testenv.h"
+#include "tests/support/testschemas.h"
 #include "tests/support/workerproc.h"
 
 #define T_EVENTS "incident.events"
@@ -426,20 +427,13 @@ static int group_setup(void **state)
                                              {T_DLQ, T_PARTITIONS},
                                              {T_FOLLOW, T_PARTITIONS},
                                              {T_FOLLOW_PACED, T_PARTITIONS}};
-    char err[512];
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
 
     (void)state;
     testenv_db_create(&db, 1);
-    mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
-    if (!mk) {
-        fprintf(stderr, "%s\n", err);
+    if (mockkafka_setup(&mk, topics, sizeof topics / sizeof topics[0]) != 0 ||
+        testschemas_load(&schemas) != 0)
         return -1;
-    }
-    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
-        fprintf(stderr, "schemas: %s\n", err);
-        return -1;
-    }
     /* The children (mni produce through runcmd) read the same settings as a user's shell. */
     setenv("MNI_KAFKA_BOOTSTRAP", mockkafka_bootstraps(mk), 1);
     unsetenv("MNI_KAFKA_BOOTSTRAP_SERVERS");

@@ -60,6 +60,7 @@
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
+#include "tests/support/testschemas.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
 
@@ -889,20 +890,11 @@ static void every_bad_event_has_its_reason(void **state)
 static int group_setup(void **state)
 {
     static const mockkafka_topic topics[] = {{T_EVENTS, 1}, {T_ACCEPTED, 1}, {T_DLQ, 1}};
-    char err[512];
     (void)state;
     make_number(number);
     testenv_db_create(&db, 1);
-    mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
-    if (!mk) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
-        fprintf(stderr, "schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
+    if (mockkafka_setup(&mk, topics, sizeof topics / sizeof topics[0]) != 0) return -1;
+    return testschemas_load(&schemas);
 }
 
 static int group_teardown(void **state)

@@ -97,16 +97,10 @@ static int group_setup(void **state)
         {T_DATA, 3}, {T_SEEK, 1},  {T_REFUSE, 1},   {T_REBAL, 4}, {T_ORIGIN, 1}, {T_DLQ, 1},
         {T_FAIL, 1}, {T_BYTES, 1}, {T_PREFETCH, 1}, {T_DRAIN, 1}, {T_MIDREV, 4}, {T_RESUME, 1},
     };
-    char err[512];
 
     (void)state;
     kq_set_log(test_log);
-    mk = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
-    if (!mk) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&mk, topics, sizeof topics / sizeof topics[0]);
 }
 
 static int group_teardown(void **state)

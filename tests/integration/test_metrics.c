@@ -49,13 +49,6 @@
 
 static testenv_db db;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void sql(const char *statement)
 {
     PGresult *r = PQexec(db.conn, statement);
@@ -86,7 +79,7 @@ static char *scrape(int port)
 static double wait_sample(workerproc *w, int port, const char *series, char cmp, double want)
 {
     double v = -1;
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
         char *body = scrape(port);
         v = sample(body, series);
         free(body);
@@ -102,7 +95,7 @@ static void wait_probe(workerproc *w, int port, const char *path, int status, co
 {
     char *body = NULL;
     int got = -1;
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
         free(body);
         body = NULL;
         got = httpget(port, path, &body);
@@ -183,7 +176,8 @@ static void ingest_series(void **state)
     /* Before the assignment /readyz says why not; after it, ready. */
     char *body = NULL;
     int status = -1;
-    for (double t0 = now_ms(); status == -1 && now_ms() - t0 < WAIT_MS; usleep(50 * 1000))
+    for (double t0 = testenv_now_ms(); status == -1 && testenv_now_ms() - t0 < WAIT_MS;
+         usleep(50 * 1000))
         status = httpget(port, "/readyz", &body);
     assert_true(status == 200 || status == 503);
     if (status == 503) assert_string_equal(body, "not assigned\n");
@@ -203,7 +197,8 @@ static void ingest_series(void **state)
     assert_int_equal(topicio_produce_jsonl(bootstrap, "incident.events", SCENARIO),
                      SCENARIO_EVENTS);
     double max_lag = 0;
-    for (double t0 = now_ms(); max_lag == 0 && now_ms() - t0 < WAIT_MS; usleep(20 * 1000)) {
+    for (double t0 = testenv_now_ms(); max_lag == 0 && testenv_now_ms() - t0 < WAIT_MS;
+         usleep(20 * 1000)) {
         body = scrape(port);
         for (int p = 0; p < PARTITIONS; p++)
             if (sample(body, series[p]) > max_lag) max_lag = sample(body, series[p]);

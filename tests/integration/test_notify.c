@@ -65,6 +65,7 @@
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
+#include "tests/support/testschemas.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
 
@@ -85,7 +86,6 @@ static const case_topics T3 = {"t3.notify.tasks", "t3.tickets", "t3.incident.dlq
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"notify.tasks", 3},    {"tickets", 3},          {"incident.dlq", 1},
         {"t2.notify.tasks", 3}, {"t2.tickets", 3},       {"t2.incident.dlq", 1},
@@ -93,16 +93,8 @@ static int group_setup(void **state)
         {"t4.notify.tasks", 3}, {"t4a.tickets", 3},      {"t4a.incident.dlq", 1},
         {"t4b.tickets", 3},     {"t4b.incident.dlq", 1},
     };
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    if (schema_set_load_default(&schemas, err, sizeof err) != 0) {
-        fprintf(stderr, "schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
+    if (mockkafka_setup(&kafka, topics, sizeof topics / sizeof topics[0]) != 0) return -1;
+    return testschemas_load(&schemas);
 }
 
 static int group_teardown(void **state)

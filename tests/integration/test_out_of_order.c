@@ -40,6 +40,7 @@
 #include "tests/support/histories.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/promtext.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
@@ -55,7 +56,6 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"ooo.fwd.events", PARTS},      {"ooo.rev.events", PARTS},
         {"ooo.fwd.accepted", PARTS},    {"ooo.rev1.accepted", PARTS},
@@ -64,12 +64,7 @@ static int group_setup(void **state)
         {"ooo.bound.accepted", PARTS},  {"ooo.dlq", 1},
         {"ooo.bound.dlq", 1},           {"case.assessments", PARTS},
         {"notify.tasks", PARTS}};
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
 static int group_teardown(void **state)
@@ -245,14 +240,6 @@ static void reverse_equals_in_order(void **state)
     testenv_db_drop(&rev500);
 }
 
-static long long sample(const char *body, const char *name)
-{
-    char key[128];
-    snprintf(key, sizeof key, "\n%s{component=\"ingest\"} ", name);
-    const char *at = strstr(body, key);
-    return at ? atoll(at + strlen(key)) : -1;
-}
-
 static void waiting_is_visible(void **state)
 {
     (void)state;
@@ -285,9 +272,9 @@ static void waiting_is_visible(void **state)
     int ok = 0;
     for (int waited = 0; waited < WORKER_TIMEOUT_MS && !ok; waited += 100) {
         if (httpget(port, "/metrics", &body) == 200)
-            ok = sample(body, "mni_waiting_events") == 2 &&
-                 sample(body, "mni_waiting_overdue") == 2 &&
-                 sample(body, "mni_waiting_oldest_seconds") >= 0;
+            ok = promtext_component(body, "ingest", "mni_waiting_events") == 2 &&
+                 promtext_component(body, "ingest", "mni_waiting_overdue") == 2 &&
+                 promtext_component(body, "ingest", "mni_waiting_oldest_seconds") >= 0;
         free(body);
         body = NULL;
         if (!ok) usleep(100 * 1000);

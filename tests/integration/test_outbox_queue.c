@@ -23,13 +23,12 @@
 #include <cmocka.h>
 
 #include "lib/pg/pgx.h"
-#include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/relayrun.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
-#include "tests/support/workerproc.h"
 
 #define WORKER_TIMEOUT_MS 90000
 
@@ -38,14 +37,8 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {{"oq.accepted", 1}, {"oq.tasks", 1}, {"oq.dlq", 1}};
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
 static int group_teardown(void **state)
@@ -106,44 +99,9 @@ static void queue_follows_the_outbox(void **state)
     testenv_db_drop(&db);
 }
 
-static long long sample(const char *body, const char *name)
-{
-    char key[128];
-    snprintf(key, sizeof key, "\n%s{component=\"assess\"} ", name);
-    const char *at = strstr(body, key);
-    return at ? atoll(at + strlen(key)) : -1;
-}
-
-/* Runs mni-assess (no input: its tick relays the outbox) until its metrics show `relayed`
- * rows relayed, then until it is idle. */
-static void run_relay(testenv_db *db, const char *group, long long relayed)
-{
-    int port = httpget_free_port();
-    char port_env[64];
-    snprintf(port_env, sizeof port_env, "MNI_METRICS_PORT=%d", port);
-    const char *env[] = {port_env, "MNI_TOPIC_TASKS=oq.tasks", "MNI_TOPIC_ACCEPTED=oq.accepted",
-                         "MNI_TOPIC_DLQ=oq.dlq", NULL};
-    const char *argv[] = {"--exit-when-idle", "3000", NULL};
-    workerproc w;
-    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo, mockkafka_bootstraps(kafka),
-                                      group, env, argv),
-                     0);
-    char *body = NULL;
-    int ok = 0;
-    for (int waited = 0; waited < WORKER_TIMEOUT_MS && !ok; waited += 100) {
-        if (httpget(port, "/metrics", &body) == 200)
-            ok = sample(body, "mni_outbox_relayed_total") == relayed;
-        free(body);
-        body = NULL;
-        if (!ok) usleep(100 * 1000);
-    }
-    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
-    if (!ok || rc != 0) {
-        workerproc_dump_log(&w);
-        fail_msg("mni-assess: metrics %s, exit %d", ok ? "as expected" : "never as expected", rc);
-    }
-    unlink(w.log_path);
-}
+/* mni-assess's relay on this file's topics (tests/support/relayrun.h). */
+static const char *const relay_env[] = {
+    "MNI_TOPIC_TASKS=oq.tasks", "MNI_TOPIC_ACCEPTED=oq.accepted", "MNI_TOPIC_DLQ=oq.dlq", NULL};
 
 static void relay_writes_rows_once(void **state)
 {
@@ -155,7 +113,8 @@ static void relay_writes_rows_once(void **state)
         "SELECT string_agg(task_id || '@' || ctid::text || '/' || xmin::text, ',' ORDER BY "
         "task_id) FROM outbox";
     char *before = sqlcheck_text(db.conn, versions, NULL);
-    run_relay(&db, "oq-once", 3);
+    relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-once", relay_env, 3000,
+             WORKER_TIMEOUT_MS, 3, -1, NULL);
 
     sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
     sqlcheck_equal(db.conn, versions, NULL, before);

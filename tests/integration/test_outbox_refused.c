@@ -32,13 +32,12 @@
 #include <cmocka.h>
 
 #include "lib/pg/pgx.h"
-#include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/relayrun.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
-#include "tests/support/workerproc.h"
 
 #define WORKER_TIMEOUT_MS 90000
 #define BIG_RECORD (1200 * 1024) /* above KQ_MESSAGE_MAX_BYTES (1 MiB + 64 KiB) */
@@ -48,18 +47,12 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {{"ob.accepted", 1},
                                              {"ob.tasks.large", 1},
                                              {"ob.tasks.broker", 1},
                                              {"ob.tasks.bad", 1},
                                              {"ob.dlq", 1}};
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof *topics, err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
 static int group_teardown(void **state)
@@ -89,48 +82,16 @@ static void queue_rows(testenv_db *db, const char *incident, const char *prefix,
     }
 }
 
-static long long sample(const char *body, const char *name)
-{
-    char key[128];
-    snprintf(key, sizeof key, "\n%s{component=\"assess\"} ", name);
-    const char *at = strstr(body, key);
-    return at ? atoll(at + strlen(key)) : -1;
-}
-
-/* Runs mni-assess (no input: its tick relays the outbox) on tasks_topic until the metrics show
- * relayed and failed rows, then until it is idle; returns the log lines holding needle. */
+/* mni-assess's relay (tests/support/relayrun.h) on tasks_topic until the metrics show relayed
+ * and failed rows, then until it is idle; returns the log lines holding needle. */
 static int run_relay(testenv_db *db, const char *group, const char *tasks_topic, long long relayed,
                      long long failed, const char *needle)
 {
-    int port = httpget_free_port();
-    char port_env[64], tasks_env[128];
-    snprintf(port_env, sizeof port_env, "MNI_METRICS_PORT=%d", port);
+    char tasks_env[128];
     snprintf(tasks_env, sizeof tasks_env, "MNI_TOPIC_TASKS=%s", tasks_topic);
-    const char *env[] = {port_env, tasks_env, "MNI_TOPIC_ACCEPTED=ob.accepted",
-                         "MNI_TOPIC_DLQ=ob.dlq", NULL};
-    const char *argv[] = {"--exit-when-idle", "4000", NULL};
-    workerproc w;
-    assert_int_equal(workerproc_start(&w, "mni-assess", db->conninfo, mockkafka_bootstraps(kafka),
-                                      group, env, argv),
-                     0);
-    char *body = NULL;
-    int ok = 0;
-    for (int waited = 0; waited < WORKER_TIMEOUT_MS && !ok; waited += 100) {
-        if (httpget(port, "/metrics", &body) == 200)
-            ok = sample(body, "mni_outbox_relayed_total") == relayed &&
-                 sample(body, "mni_outbox_failed_total") == failed;
-        free(body);
-        body = NULL;
-        if (!ok) usleep(100 * 1000);
-    }
-    int rc = workerproc_wait(&w, WORKER_TIMEOUT_MS);
-    if (!ok || rc != 0) {
-        workerproc_dump_log(&w);
-        fail_msg("mni-assess: metrics %s, exit %d", ok ? "as expected" : "never as expected", rc);
-    }
-    int count = workerproc_log_count(&w, needle);
-    unlink(w.log_path);
-    return count;
+    const char *env[] = {tasks_env, "MNI_TOPIC_ACCEPTED=ob.accepted", "MNI_TOPIC_DLQ=ob.dlq", NULL};
+    return relayrun(db->conninfo, mockkafka_bootstraps(kafka), group, env, 4000, WORKER_TIMEOUT_MS,
+                    relayed, failed, needle);
 }
 
 /* How many messages of topic carry mni.task_id = task_id. */

@@ -40,6 +40,7 @@
 #include "tests/support/histories.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/promtext.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
@@ -52,13 +53,6 @@
 #define WAIT_MS 120000
 
 static testenv_db db;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static mockkafka *start_cluster(void)
 {
@@ -95,14 +89,6 @@ static size_t produce_input(mockkafka *mk, const char *topic)
     return n;
 }
 
-static long long db_int(const char *sql, const char *param)
-{
-    char *text = sqlcheck_text(db.conn, sql, param);
-    long long v = atoll(text);
-    free(text);
-    return v;
-}
-
 /* The sum of the group's next offsets on topic (what it committed). */
 static long long committed(const char *group, const char *topic)
 {
@@ -111,7 +97,7 @@ static long long committed(const char *group, const char *topic)
              "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = $1 "
              "AND topic = '%s'",
              topic);
-    return db_int(sql, group);
+    return sqlcheck_int(db.conn, sql, group);
 }
 
 /* The bytes pacing counts for one message: key, value, header names and values. */
@@ -149,20 +135,11 @@ static size_t topic_bytes(mockkafka *mk, const char *topic, size_t *count, size_
     return total;
 }
 
-static void wait_log(workerproc *w, const char *needle)
-{
-    for (double t0 = now_ms(); workerproc_log_count(w, needle) == 0; usleep(50 * 1000))
-        if (now_ms() - t0 > WAIT_MS) {
-            workerproc_dump_log(w);
-            fail_msg("%s: no line with %s", w->log_path, needle);
-        }
-}
-
 /* Waits until the query's first column is the text want. */
 static void wait_sql(const char *sql, const char *param, const char *want, workerproc *log)
 {
     char *got = NULL;
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
         free(got);
         got = sqlcheck_text(db.conn, sql, param);
         if (!strcmp(got, want)) {
@@ -172,19 +149,6 @@ static void wait_sql(const char *sql, const char *param, const char *want, worke
     }
     if (log) workerproc_dump_log(log);
     fail_msg("%s: wanted %s, last %s", sql, want, got);
-}
-
-/* One sample of /metrics (the series in full); -1 when absent. */
-static long long metric(int port, const char *series)
-{
-    char *body = NULL;
-    assert_int_equal(httpget(port, "/metrics", &body), 200);
-    char key[512];
-    snprintf(key, sizeof key, "\n%s ", series);
-    const char *at = strstr(body, key);
-    long long v = at ? atoll(at + strlen(key)) : -1;
-    free(body);
-    return v;
 }
 
 static void start_worker(workerproc *w, mockkafka *mk, const char *program, const char *group,
@@ -251,7 +215,7 @@ static int assess_without_notify(mockkafka *mk, workerproc *assess, long long li
     /* Assessments are not paced and not held behind the waiting tasks. */
     wait_sql("SELECT count(*) FROM outbox_queue WHERE topic <> 'tasks'", NULL, "0", assess);
     if (limit > 0)
-        wait_log(assess, "pacing: waiting for the consumer group");
+        workerproc_wait_log(assess, "pacing: waiting for the consumer group", WAIT_MS);
     else
         wait_sql("SELECT count(*) FROM outbox_queue", NULL, "0", assess);
     return port;
@@ -267,13 +231,15 @@ static void relay_paced(void **state)
     size_t events;
     int port = assess_without_notify(mk, &assess, LIMIT, &events);
 
-    long long tasks = db_int("SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL);
+    long long tasks =
+        sqlcheck_int(db.conn, "SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL);
     long long queued = 0;
     size_t count = 0, largest = 0, bytes = 0;
     /* The claim that closed the topic may still be committing: until then its rows are both
      * queued (to other sessions) and maybe on the topic. */
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
-        queued = db_int("SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL);
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(100 * 1000)) {
+        queued =
+            sqlcheck_int(db.conn, "SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL);
         bytes = topic_bytes(mk, "notify.tasks", &count, &largest);
         if ((long long)count + queued == tasks) break;
     }
@@ -287,8 +253,9 @@ static void relay_paced(void **state)
     assert_true(queued > 0);
     assert_int_equal((long long)count + queued, tasks);
     assert_true(workerproc_log_count(&assess, "\"group\":\"mni-notify\"") > 0);
-    assert_true(metric(port, "mni_pace_waits_total{component=\"assess\",topic=\"notify.tasks\"}") >=
-                1);
+    assert_true(
+        promtext_scrape(port,
+                        "mni_pace_waits_total{component=\"assess\",topic=\"notify.tasks\"}") >= 1);
 
     /* mni-notify reads: the relay goes on, every task arrives and is handled once. */
     start_worker(&notify, mk, "mni-notify", "mni-notify", LIMIT, 0);
@@ -296,13 +263,14 @@ static void relay_paced(void **state)
     snprintf(want, sizeof want, "%lld", tasks);
     wait_sql("SELECT count(*) FROM tickets", NULL, want, &notify);
     wait_sql("SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL, "0", &assess);
-    assert_int_equal(db_int("SELECT count(*) FROM outbox o JOIN tickets t USING (task_id) "
-                            "WHERE o.topic = 'tasks'",
-                            NULL),
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM outbox o JOIN tickets t USING (task_id) "
+                                  "WHERE o.topic = 'tasks'",
+                                  NULL),
                      tasks);
     stop_worker(&notify);
     stop_worker(&assess);
-    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps", NULL), 0);
+    assert_int_equal(sqlcheck_int(db.conn, "SELECT count(*) FROM consumer_gaps", NULL), 0);
     assert_int_equal(committed("mni-assess", "incident.accepted"), (long long)events);
     mockkafka_stop(mk);
 }
@@ -314,7 +282,8 @@ static void relay_unpaced(void **state)
     workerproc assess;
     size_t events;
     int port = assess_without_notify(mk, &assess, 0, &events);
-    long long tasks = db_int("SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL);
+    long long tasks =
+        sqlcheck_int(db.conn, "SELECT count(*) FROM outbox WHERE topic = 'tasks'", NULL);
     size_t count, largest, bytes = topic_bytes(mk, "notify.tasks", &count, &largest);
     fprintf(stderr,
             "relay_unpaced: %lld tasks, %zu on notify.tasks (fullest partition %zu bytes)\n", tasks,
@@ -323,7 +292,8 @@ static void relay_unpaced(void **state)
     assert_true(bytes > LIMIT + largest); /* what relay_paced keeps from happening */
     assert_int_equal(workerproc_log_count(&assess, "pacing: waiting"), 0);
     assert_int_equal(
-        metric(port, "mni_pace_waits_total{component=\"assess\",topic=\"notify.tasks\"}"), -1);
+        promtext_scrape(port, "mni_pace_waits_total{component=\"assess\",topic=\"notify.tasks\"}"),
+        -1);
     stop_worker(&assess);
     mockkafka_stop(mk);
 }
@@ -336,10 +306,10 @@ static void ingest_paced(void **state)
     workerproc ingest, assess;
     int port = httpget_free_port();
     start_worker(&ingest, mk, "mni-ingest", "mni-ingest", LIMIT, port);
-    wait_log(&ingest, "pacing: waiting for the consumer group");
+    workerproc_wait_log(&ingest, "pacing: waiting for the consumer group", WAIT_MS);
     assert_true(workerproc_log_count(&ingest, "\"group\":\"mni-assess\"") > 0);
     /* Ingest stopped taking batches: the input waits in incident.events. */
-    long long forwarded = db_int("SELECT count(*) FROM event_log", NULL);
+    long long forwarded = sqlcheck_int(db.conn, "SELECT count(*) FROM event_log", NULL);
     assert_true(forwarded < (long long)events);
     size_t count, largest, bytes = topic_bytes(mk, "incident.accepted", &count, &largest);
     fprintf(stderr,
@@ -349,8 +319,8 @@ static void ingest_paced(void **state)
     assert_true(bytes <= LIMIT + INGEST_BATCH * largest);
     assert_true(committed("mni-ingest", "incident.events") < (long long)events);
     assert_true(
-        metric(port, "mni_pace_waits_total{component=\"ingest\",topic=\"incident.accepted\"}") >=
-        1);
+        promtext_scrape(
+            port, "mni_pace_waits_total{component=\"ingest\",topic=\"incident.accepted\"}") >= 1);
 
     /* mni-assess reads: ingest goes on, every event is forwarded and assessed. */
     start_worker(&assess, mk, "mni-assess", "mni-assess", LIMIT, 0);
@@ -360,10 +330,10 @@ static void ingest_paced(void **state)
     wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
              "'mni-assess' AND topic = 'incident.accepted'",
              NULL, want, &assess);
-    assert_int_equal(db_int("SELECT count(*) FROM cases", NULL), INCIDENTS);
+    assert_int_equal(sqlcheck_int(db.conn, "SELECT count(*) FROM cases", NULL), INCIDENTS);
     stop_worker(&assess);
     stop_worker(&ingest);
-    assert_int_equal(db_int("SELECT count(*) FROM consumer_gaps", NULL), 0);
+    assert_int_equal(sqlcheck_int(db.conn, "SELECT count(*) FROM consumer_gaps", NULL), 0);
     mockkafka_stop(mk);
 }
 

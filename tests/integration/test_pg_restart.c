@@ -41,18 +41,12 @@
 #include "lib/pg/pgx.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
+#include "tests/support/promtext.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/workerproc.h"
 
 #define WAIT_MS 60000
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* Runs scripts/mni-env with one command (the repository is the working directory, as under
  * scripts/run-tests.sh). */
@@ -71,7 +65,7 @@ static void wait_health(const char *who, int port, int status, const char *body_
 {
     char *body = NULL;
     int got = -1;
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
+    for (double t0 = testenv_now_ms(); testenv_now_ms() - t0 < WAIT_MS; usleep(50 * 1000)) {
         free(body);
         got = httpget(port, "/healthz", &body);
         if (got == status && body && !strncmp(body, body_prefix, strlen(body_prefix))) {
@@ -81,18 +75,6 @@ static void wait_health(const char *who, int port, int status, const char *body_
     }
     fail_msg("%s /healthz: wanted %d %s, last %d %s", who, status, body_prefix, got,
              body ? body : "(none)");
-}
-
-static long long metric(int port, const char *series)
-{
-    char *body = NULL;
-    assert_int_equal(httpget(port, "/metrics", &body), 200);
-    char key[256];
-    snprintf(key, sizeof key, "\n%s ", series);
-    const char *at = strstr(body, key);
-    long long v = at ? atoll(at + strlen(key)) : -1;
-    free(body);
-    return v;
 }
 
 static void start(workerproc *w, const char *program, const testenv_db *db, mockkafka *mk, int port)
@@ -145,16 +127,16 @@ static void idle_workers_reconnect(void **state)
         wait_health(workers[i].program, workers[i].port, 503, "database unreachable");
         snprintf(series, sizeof series, "mni_ticks_failed_total{component=\"%s\"}",
                  workers[i].component);
-        assert_true(metric(workers[i].port, series) > 0);
+        assert_true(promtext_scrape(workers[i].port, series) > 0);
         snprintf(series, sizeof series, "mni_database_up{component=\"%s\"}", workers[i].component);
-        assert_int_equal(metric(workers[i].port, series), 0);
+        assert_int_equal(promtext_scrape(workers[i].port, series), 0);
     }
     mni_env("pg-start");
     for (int i = 0; i < N; i++) {
         char series[128];
         wait_health(workers[i].program, workers[i].port, 200, "ok");
         snprintf(series, sizeof series, "mni_database_up{component=\"%s\"}", workers[i].component);
-        assert_int_equal(metric(workers[i].port, series), 1);
+        assert_int_equal(promtext_scrape(workers[i].port, series), 1);
         assert_true(workerproc_log_count(&workers[i].w, "\"msg\":\"reconnected to PostgreSQL\"") >=
                     1);
         assert_true(workerproc_log_count(&workers[i].w, "\"msg\":\"tick succeeded again\"") >= 1);
@@ -183,15 +165,6 @@ static void idle_workers_reconnect(void **state)
     testenv_db_drop(&db);
 }
 
-/* Waits until w's log has a line with needle. */
-static void wait_log(const workerproc *w, const char *needle)
-{
-    for (double t0 = now_ms(); now_ms() - t0 < WAIT_MS; usleep(50 * 1000))
-        if (workerproc_log_count(w, needle) > 0) return;
-    workerproc_dump_log(w);
-    fail_msg("%s: no log line with %s", w->log_path, needle);
-}
-
 /* A worker (re)started while PostgreSQL is down (found by tests/integration/test_faults.c: a
  * worker killed and restarted during a PostgreSQL restart exited 1 with "cannot start") waits
  * for it with backoff and starts once it is back. */
@@ -209,7 +182,7 @@ static void worker_started_while_database_down(void **state)
     workerproc w;
     mni_env("pg-stop");
     start(&w, "mni-ingest", &db, mk, port);
-    wait_log(&w, "\"msg\":\"cannot connect to PostgreSQL; retrying\"");
+    workerproc_wait_log(&w, "\"msg\":\"cannot connect to PostgreSQL; retrying\"", WAIT_MS);
     assert_int_equal(workerproc_log_count(&w, "\"msg\":\"cannot start\""), 0);
     mni_env("pg-start");
     wait_health("mni-ingest", port, 200, "ok");
@@ -247,12 +220,13 @@ static void rebalance_while_database_down(void **state)
     for (int i = 0; i < 2; i++)
         start(&w[i], "mni-ingest", &db, mk, ports[i]);
     for (int i = 0; i < 2; i++)
-        wait_log(&w[i], "\"msg\":\"partition assigned\"");
+        workerproc_wait_log(&w[i], "\"msg\":\"partition assigned\"", WAIT_MS);
     mni_env("pg-stop");
     workerproc_signal(&w[1], SIGTERM);
     assert_int_equal(workerproc_wait(&w[1], WAIT_MS), 0);
-    wait_log(&w[0], "\"msg\":\"cannot load consumer offsets; retrying\",\"error\"");
-    wait_log(&w[0], "\"attempt\":6,");
+    workerproc_wait_log(&w[0], "\"msg\":\"cannot load consumer offsets; retrying\",\"error\"",
+                        WAIT_MS);
+    workerproc_wait_log(&w[0], "\"attempt\":6,", WAIT_MS);
     mni_env("pg-start");
     wait_health("mni-ingest", ports[0], 200, "ok");
     assert_int_equal(workerproc_log_count(&w[0], "\"msg\":\"consumer failed\""), 0);

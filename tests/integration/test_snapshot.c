@@ -51,18 +51,13 @@ static const run_topics LATE = {"late.accepted", "late.assessments", "late.tasks
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"early.accepted", 3},   {"early.assessments", 3}, {"early.tasks", 3},
         {"early.tickets", 3},    {"early.dlq", 1},         {"late.accepted", 3},
         {"late.assessments", 3}, {"late.tasks", 3},        {"late.tickets", 3},
         {"late.dlq", 1},
     };
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
+    if (mockkafka_setup(&kafka, topics, sizeof topics / sizeof topics[0]) != 0) return -1;
     const char *b = mockkafka_bootstraps(kafka);
     return topicio_produce_jsonl(b, EARLY.accepted, SCENARIO_1) == 8 &&
                    topicio_produce_jsonl(b, LATE.accepted, SCENARIO_1) == 8 &&

@@ -64,19 +64,13 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    char err[512];
     static const mockkafka_topic topics[] = {
         {"wh1.tasks", 2},   {"wh1.tickets", 2}, {"wh1.dlq", 1},     {"wh2.tasks", 2},
         {"wh2.tickets", 2}, {"wh2.dlq", 1},     {"wh3.tasks", 2},   {"wh3.tickets", 2},
         {"wh3.dlq", 1},     {"wh4.tasks", 2},   {"wh4.tickets", 2}, {"wh4.dlq", 1},
         {"wh5.tasks", 2},   {"wh5.tickets", 2}, {"wh5.dlq", 1},
     };
-    kafka = mockkafka_start(1, topics, sizeof topics / sizeof topics[0], err, sizeof err);
-    if (!kafka) {
-        fprintf(stderr, "mock kafka: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return mockkafka_setup(&kafka, topics, sizeof topics / sizeof topics[0]);
 }
 
 static int group_teardown(void **state)

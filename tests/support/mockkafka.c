@@ -90,6 +90,14 @@ rd_kafka_mock_cluster_t *mockkafka_cluster(mockkafka *m)
     return m->mcluster;
 }
 
+int mockkafka_setup(mockkafka **out, const mockkafka_topic *topics, size_t ntopics)
+{
+    char err[512];
+    *out = mockkafka_start(1, topics, ntopics, err, sizeof err);
+    if (!*out) fprintf(stderr, "mock kafka: %s\n", err);
+    return *out ? 0 : -1;
+}
+
 void mockkafka_stop(mockkafka *m)
 {
     if (!m) return;

@@ -38,6 +38,10 @@ typedef struct mockkafka_topic {
 mockkafka *mockkafka_start(int brokers, const mockkafka_topic *topics, size_t ntopics, char *err,
                            size_t errlen);
 
+/* For a cmocka group or case setup: *out a cluster of one broker with topics (mockkafka_start).
+ * 0, or -1 with the reason on stderr (the setup then fails, and cmocka says so). */
+int mockkafka_setup(mockkafka **out, const mockkafka_topic *topics, size_t ntopics);
+
 /* "127.0.0.1:port,..." for bootstrap.servers; owned by m. */
 const char *mockkafka_bootstraps(const mockkafka *m);
 

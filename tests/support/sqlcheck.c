@@ -31,3 +31,11 @@ void sqlcheck_equal(PGconn *pg, const char *sql, const char *param, const char *
         fail_msg("%s [%s]\n  want: %s\n  got:  %s", sql, param ? param : "", want, got);
     free(got);
 }
+
+long long sqlcheck_int(PGconn *pg, const char *sql, const char *param)
+{
+    char *text = sqlcheck_text(pg, sql, param);
+    long long v = atoll(text);
+    free(text);
+    return v;
+}

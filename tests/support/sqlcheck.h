@@ -10,6 +10,8 @@
 /* The first column of the first row as text ("" when no row or NULL), malloc'd. param (may be
  * NULL) is $1. */
 char *sqlcheck_text(PGconn *pg, const char *sql, const char *param);
+/* sqlcheck_text(...) read as an integer (0 when no row or NULL). */
+long long sqlcheck_int(PGconn *pg, const char *sql, const char *param);
 /* Fails the test unless sqlcheck_text(...) equals want, showing both. */
 void sqlcheck_equal(PGconn *pg, const char *sql, const char *param, const char *want);
 

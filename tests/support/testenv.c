@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/pg/migrate.h"
@@ -254,4 +255,11 @@ void testenv_db_drop(testenv_db *db)
         usleep(100 * 1000);
     }
     fail_msg("testenv: cannot drop test database %s: %s", name, err);
+}
+
+double testenv_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }

@@ -67,4 +67,7 @@ testenv_db *testenv_db_from_state(void **state);
  * zeroed or already dropped db. */
 void testenv_db_drop(testenv_db *db);
 
+/* Monotonic milliseconds, for a test's deadlines and waits. */
+double testenv_now_ms(void);
+
 #endif

@@ -22,6 +22,7 @@
 #include "lib/pg/pgx.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/testdata.h"
+#include "tests/support/testenv.h"
 
 static int log_seq;
 
@@ -217,4 +218,13 @@ int workerproc_run_until_idle(const char *program, const char *conninfo, const c
     int count = needle ? workerproc_log_count(&w, needle) : 0;
     unlink(w.log_path);
     return count;
+}
+
+void workerproc_wait_log(const workerproc *w, const char *needle, int timeout_ms)
+{
+    for (double t0 = testenv_now_ms(); workerproc_log_count(w, needle) == 0; usleep(50 * 1000))
+        if (testenv_now_ms() - t0 > timeout_ms) {
+            workerproc_dump_log(w);
+            fail_msg("%s: no line with %s", w->log_path, needle);
+        }
 }

@@ -54,5 +54,8 @@ int workerproc_run_until_idle(const char *program, const char *conninfo, const c
                               int timeout_ms, const char *needle);
 /* Counts lines of its log containing needle. */
 int workerproc_log_count(const workerproc *w, const char *needle);
+/* Waits up to timeout_ms until a line of its log holds needle; else fails the current cmocka
+ * test, with the log shown. */
+void workerproc_wait_log(const workerproc *w, const char *needle, int timeout_ms);
 
 #endif

@@ -11,7 +11,9 @@
  *     (every listed one at least as severe as every unlisted one, ties by client id), in the
  *     verdict's order, with verdict_json cut to the same clients and saying so; the same clients
  *     whatever the order of the verdict's clients;
- *   - a bad client id is refused, never passed off as an abridged record.
+ *   - a bad client id is refused, never passed off as an abridged record;
+ *   - an own-role report (no client verdicts) whose data sets' counts alone exceed the limit:
+ *     abridged by leaving the counts out (verdict_json_write_listed), headline exact.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,26 +30,7 @@
 #include "lib/model/assessment_record.h"
 #include "lib/model/records.h"
 #include "lib/model/verdict_json.h"
-
-static schema_set *S;
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
+#include "tests/support/testschemas.h"
 
 static const char *const ids[] = {"MN-2-1", "MN-2-4", "MN15-P", "APPI-7-1", "APPI-43-2"};
 
@@ -134,11 +117,12 @@ static void make_and_decode(const sample *s, wire_buf *out, assessment_record_in
                             mni_arena *arena, records_case_assessment *a)
 {
     char err[512];
-    if (assessment_record_make(S, s->f.incident_id, 7, 1777600000123LL, &s->f, &s->v, out, info,
-                               err, sizeof err) != 0)
+    if (assessment_record_make(testschemas, s->f.incident_id, 7, 1777600000123LL, &s->f, &s->v, out,
+                               info, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_true(out->len <= WIRE_MAX_MESSAGE);
-    if (records_case_assessment_decode(S, out->data, out->len, arena, a, err, sizeof err) != 0)
+    if (records_case_assessment_decode(testschemas, out->data, out->len, arena, a, err,
+                                       sizeof err) != 0)
         fail_msg("%s", err);
 }
 
@@ -191,8 +175,8 @@ static bool whole_fits(size_t n)
     wire_buf out;
     wire_buf_init(&out);
     char err[512];
-    int rc = assessment_record_listed(S, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v, NULL,
-                                      &out, err, sizeof err);
+    int rc = assessment_record_listed(testschemas, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v,
+                                      NULL, &out, err, sizeof err);
     wire_buf_free(&out);
     release(&s);
     return rc == 0;
@@ -356,11 +340,74 @@ static void test_bad_client_refused(void **state)
     wire_buf out;
     wire_buf_init(&out);
     char err[512] = "";
-    assert_int_equal(assessment_record_make(S, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v,
-                                            &out, NULL, err, sizeof err),
+    assert_int_equal(assessment_record_make(testschemas, s.f.incident_id, 7, 1777600000123LL, &s.f,
+                                            &s.v, &out, NULL, err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "clients[4321].client_id"));
     wire_buf_free(&out);
+    release(&s);
+}
+
+/* An own-role report has no client verdicts; its data sets only add their counts to
+ * headcount.clients and .clients_known. 20,000 data sets with long ids: the counts alone are
+ * larger than a message, so the record leaves them out and says so. */
+static void test_own_report_counts_dropped(void **state)
+{
+    (void)state;
+    const size_t n = 20000;
+    sample s;
+    make(&s, 0);
+    rules_client *sets = calloc(n, sizeof *sets);
+    assert_non_null(sets);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(sets[i].client_id, sizeof sets[i].client_id,
+                 "data-set-%07zu-payroll-and-withholding-records", i);
+        sets[i].persons = (int64_t)pick(i, 1, 5000);
+        sets[i].persons_max = i % 2 ? RULES_ABSENT : sets[i].persons + 7;
+    }
+    s.f.role = RULES_ROLE_OWN;
+    s.f.clients = sets;
+    s.f.n_clients = n;
+    buf text;
+    buf_init(&text, BUF_NO_LIMIT);
+    assert_int_equal(verdict_json_write(&s.f, &s.v, append, &text), 0);
+    assert_true(text.len > WIRE_MAX_MESSAGE); /* the whole verdict cannot be sent */
+    buf_free(&text);
+
+    mni_arena arena;
+    arena_init(&arena);
+    wire_buf out;
+    wire_buf_init(&out);
+    assessment_record_info info;
+    records_case_assessment a;
+    make_and_decode(&s, &out, &info, &arena, &a);
+    assert_true(info.abridged);
+    assert_int_equal(info.clients_total, 0);
+    assert_int_equal(info.clients_listed, 0);
+    assert_true(a.abridged);
+    assert_int_equal(a.n_clients, 0);
+    assert_headline(&s, &a);
+    assert_non_null(a.full_verdict);
+    assert_non_null(strstr(a.full_verdict, "case_verdict('INC-BIG-0', 7)"));
+
+    json_error_t jerr;
+    json_t *doc = json_loads(a.verdict_json, 0, &jerr);
+    assert_non_null(doc);
+    json_t *hc = json_object_get(doc, "headcount");
+    assert_int_equal(json_integer_value(json_object_get(hc, "total")), 123456789);
+    assert_int_equal(json_integer_value(json_object_get(hc, "known")), 100000000);
+    assert_int_equal(json_object_size(json_object_get(hc, "clients")), 0);
+    assert_int_equal(json_object_size(json_object_get(hc, "clients_known")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "clients")), 0);
+    json_t *note = json_object_get(doc, "abridged");
+    assert_int_equal(json_integer_value(json_object_get(note, "clients_total")), 0);
+    assert_int_equal(json_integer_value(json_object_get(note, "clients_listed")), 0);
+    assert_string_equal(json_string_value(json_object_get(note, "full_verdict")), a.full_verdict);
+    json_decref(doc);
+
+    arena_free(&arena);
+    wire_buf_free(&out);
+    free(sets);
     release(&s);
 }
 
@@ -371,6 +418,8 @@ int main(void)
         cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_200000_clients),
         cmocka_unit_test(test_bad_client_refused),
+        cmocka_unit_test(test_own_report_counts_dropped),
     };
-    return cmocka_run_group_tests_name("assessment_record", tests, setup, teardown);
+    return cmocka_run_group_tests_name("assessment_record", tests, testschemas_setup,
+                                       testschemas_teardown);
 }

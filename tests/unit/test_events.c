@@ -28,34 +28,15 @@
 #include "lib/serdes/avro_codec.h"
 #include "lib/serdes/schema_set.h"
 #include "tests/support/testdata.h"
+#include "tests/support/testschemas.h"
 
 /* Person tokens for the samples: 64 lowercase hex digits, never a run of 12 decimal digits. */
 #define TOK1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define TOK2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 #define TOK3 "a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8"
 
-static schema_set *S;
-
 /* The current IncidentEvent id (schemas/ids.tsv): 2 was version 2, now frozen under history/. */
 #define CURRENT_EVENT_ID 6
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
 
 /* ---- samples ---- */
 
@@ -328,11 +309,11 @@ static void assert_events_equal(const mni_event *a, const mni_event *b)
 static void test_schema_set(void **state)
 {
     (void)state;
-    const schema_def *v1 = schema_set_by_id(S, 1), *v2 = schema_set_by_id(S, 2),
-                     *v3 = schema_set_by_id(S, CURRENT_EVENT_ID);
+    const schema_def *v1 = schema_set_by_id(testschemas, 1), *v2 = schema_set_by_id(testschemas, 2),
+                     *v3 = schema_set_by_id(testschemas, CURRENT_EVENT_ID);
     char dir[4096], err[512];
 
-    assert_int_equal(schema_set_count(S), 7);
+    assert_int_equal(schema_set_count(testschemas), 7);
     assert_non_null(v1);
     assert_non_null(v2);
     assert_non_null(v3);
@@ -346,15 +327,15 @@ static void test_schema_set(void **state)
     assert_true(v3->current);
     assert_ptr_equal(v3->reader, v3);
     assert_string_equal(v3->subject, "jp.mni.IncidentEvent");
-    assert_ptr_equal(schema_set_current(S, EVENTS_SCHEMA_INCIDENT_EVENT), v3);
-    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 7);
-    assert_string_equal(schema_set_by_id(S, 3)->file, "history/CaseAssessment.v1.avsc");
-    assert_false(schema_set_by_id(S, 3)->current);
-    assert_ptr_equal(schema_set_by_id(S, 3)->reader, schema_set_by_id(S, 7));
-    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_NOTIFY_TASK)->id, 4);
-    assert_int_equal(schema_set_current(S, EVENTS_SCHEMA_TICKET)->id, 5);
-    assert_null(schema_set_by_id(S, 8));
-    assert_null(schema_set_current(S, "jp.mni.Nope"));
+    assert_ptr_equal(schema_set_current(testschemas, EVENTS_SCHEMA_INCIDENT_EVENT), v3);
+    assert_int_equal(schema_set_current(testschemas, EVENTS_SCHEMA_CASE_ASSESSMENT)->id, 7);
+    assert_string_equal(schema_set_by_id(testschemas, 3)->file, "history/CaseAssessment.v1.avsc");
+    assert_false(schema_set_by_id(testschemas, 3)->current);
+    assert_ptr_equal(schema_set_by_id(testschemas, 3)->reader, schema_set_by_id(testschemas, 7));
+    assert_int_equal(schema_set_current(testschemas, EVENTS_SCHEMA_NOTIFY_TASK)->id, 4);
+    assert_int_equal(schema_set_current(testschemas, EVENTS_SCHEMA_TICKET)->id, 5);
+    assert_null(schema_set_by_id(testschemas, 8));
+    assert_null(schema_set_current(testschemas, "jp.mni.Nope"));
 
     /* The composed envelope is self-contained: each kind defined once, inline, and the types
      * of version 3 with it. */
@@ -403,7 +384,8 @@ static void test_schema_set_writer(void **state)
     assert_ptr_equal(cur->reader, cur);
     assert_null(schema_set_by_id(w, 2));
     assert_null(schema_set_current(w, EVENTS_SCHEMA_TICKET));
-    char *a = schema_set_text(cur), *b = schema_set_text(schema_set_by_id(S, CURRENT_EVENT_ID));
+    char *a = schema_set_text(cur),
+         *b = schema_set_text(schema_set_by_id(testschemas, CURRENT_EVENT_ID));
     assert_non_null(a);
     assert_non_null(b);
     assert_string_equal(a, b);
@@ -417,7 +399,7 @@ static void test_schema_set_writer(void **state)
     for (int i = 0; i < N_SAMPLES; i++) {
         sample(&ev, i);
         assert_int_equal(mni_event_encode(w, &ev, &x, err, sizeof err), 0);
-        assert_int_equal(mni_event_encode(S, &ev, &y, err, sizeof err), 0);
+        assert_int_equal(mni_event_encode(testschemas, &ev, &y, err, sizeof err), 0);
         assert_int_equal(x.len, y.len);
         assert_memory_equal(x.data, y.data, x.len);
     }
@@ -473,8 +455,8 @@ static void test_schema_fingerprints(void **state)
     testdata_path("events/fingerprints.tsv", path, sizeof path);
     char *pinned = testdata_read(path, &len);
     assert_non_null(pinned);
-    for (size_t i = 0; i < schema_set_count(S); i++) {
-        const schema_def *s = schema_set_at(S, i);
+    for (size_t i = 0; i < schema_set_count(testschemas); i++) {
+        const schema_def *s = schema_set_at(testschemas, i);
         char fp[65], line[128];
         fingerprint(s, fp);
         snprintf(line, sizeof line, "%d\t%s\n", (int)s->id, fp);
@@ -503,16 +485,17 @@ static void test_avro_roundtrip_all_kinds(void **state)
         mni_event in, out;
         sample(&in, i);
         mni_event_init(&out);
-        if (mni_event_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("sample %d: %s", i, err);
+        if (mni_event_encode(testschemas, &in, &buf, err, sizeof err) != 0)
+            fail_msg("sample %d: %s", i, err);
         assert_int_equal(buf.data[0], 0);
         assert_int_equal(buf.data[4], CURRENT_EVENT_ID); /* the current envelope */
-        if (mni_event_decode(S, buf.data, buf.len, &out, err, sizeof err) != 0)
+        if (mni_event_decode(testschemas, buf.data, buf.len, &out, err, sizeof err) != 0)
             fail_msg("sample %d: %s", i, err);
         assert_int_equal(out.schema_id, CURRENT_EVENT_ID);
         assert_events_equal(&in, &out);
         seen[out.type] = 1;
         /* The decoded event encodes to the same bytes. */
-        assert_int_equal(mni_event_encode(S, &out, &again, err, sizeof err), 0);
+        assert_int_equal(mni_event_encode(testschemas, &out, &again, err, sizeof err), 0);
         assert_int_equal(again.len, buf.len);
         assert_memory_equal(again.data, buf.data, buf.len);
         mni_event_free(&out);
@@ -542,8 +525,9 @@ static void test_json_roundtrip_all_kinds(void **state)
             fail_msg("sample %d: %s\n%s", i, err, text);
         assert_events_equal(&in, &out);
         /* JSON -> Avro -> JSON gives the same text. */
-        assert_int_equal(mni_event_encode(S, &out, &buf, err, sizeof err), 0);
-        assert_int_equal(mni_event_decode(S, buf.data, buf.len, &back, err, sizeof err), 0);
+        assert_int_equal(mni_event_encode(testschemas, &out, &buf, err, sizeof err), 0);
+        assert_int_equal(mni_event_decode(testschemas, buf.data, buf.len, &back, err, sizeof err),
+                         0);
         char *text2 = mni_event_to_json_text(&back, err, sizeof err);
         assert_non_null(text2);
         assert_string_equal(text, text2);
@@ -618,7 +602,7 @@ static void test_fixture_events(void **state)
         n++;
         if (mni_event_from_json_text(line, strlen(line), &ev, err, sizeof err) != 0)
             fail_msg("valid.jsonl line %d: %s", n, err);
-        assert_int_equal(mni_event_encode(S, &ev, &buf, err, sizeof err), 0);
+        assert_int_equal(mni_event_encode(testschemas, &ev, &buf, err, sizeof err), 0);
         /* Bytes as spaced hex pairs: no long digit runs for the My Number scan to trip on. */
         char *got = malloc(buf.len * 3 + 1);
         got[0] = '\0';
@@ -629,7 +613,8 @@ static void test_fixture_events(void **state)
                      "line); now:\n%s",
                      n, got);
         free(got);
-        assert_int_equal(mni_event_decode(S, buf.data, buf.len, &back, err, sizeof err), 0);
+        assert_int_equal(mni_event_decode(testschemas, buf.data, buf.len, &back, err, sizeof err),
+                         0);
         assert_events_equal(&ev, &back);
     }
     assert_int_equal(n, 16);
@@ -676,7 +661,7 @@ static void test_history_v2_read_by_current(void **state)
         assert_non_null(line);
         size_t nb = hex_to_bytes(hline, bytes, sizeof bytes);
         assert_int_equal(bytes[4], 2);
-        if (mni_event_decode(S, bytes, nb, &old, err, sizeof err) != 0)
+        if (mni_event_decode(testschemas, bytes, nb, &old, err, sizeof err) != 0)
             fail_msg("valid.v2.hex line %d: %s", n, err);
         assert_int_equal(old.schema_id, 2);
         assert_int_equal(mni_event_from_json_text(line, strlen(line), &ev, err, sizeof err), 0);
@@ -738,7 +723,7 @@ static void set_enum(avro_value_t *rec, const char *name, int idx)
 /* A v1 envelope (schema id 1) with body branch `branch`; *body receives the branch. */
 static void v1_envelope(avro_value_t *rec, const char *id, int branch, avro_value_t *body)
 {
-    const schema_def *v1 = schema_set_by_id(S, 1);
+    const schema_def *v1 = schema_set_by_id(testschemas, 1);
     avro_value_t u;
     assert_int_equal(avro_generic_value_new(v1->iface, rec), 0);
     set_str(rec, "event_id", id);
@@ -754,11 +739,12 @@ static void decode_v1(avro_value_t *rec, mni_event *ev)
     wire_buf buf;
     char err[512];
     wire_buf_init(&buf);
-    if (avro_codec_encode(schema_set_by_id(S, 1), rec, &buf, err, sizeof err) != 0)
+    if (avro_codec_encode(schema_set_by_id(testschemas, 1), rec, &buf, err, sizeof err) != 0)
         fail_msg("%s", err);
     avro_value_decref(rec);
     assert_int_equal(buf.data[4], 1); /* framed with the old id */
-    if (mni_event_decode(S, buf.data, buf.len, ev, err, sizeof err) != 0) fail_msg("%s", err);
+    if (mni_event_decode(testschemas, buf.data, buf.len, ev, err, sizeof err) != 0)
+        fail_msg("%s", err);
     wire_buf_free(&buf);
     assert_int_equal(ev->schema_id, 1);
     assert_string_equal(ev->incident_id, "INC-OLD");
@@ -862,7 +848,7 @@ static void test_newer_writer(void **state)
     (void)state;
     schema_set *set;
     char err[512];
-    json_t *j = json_deep_copy(schema_set_by_id(S, CURRENT_EVENT_ID)->json);
+    json_t *j = json_deep_copy(schema_set_by_id(testschemas, CURRENT_EVENT_ID)->json);
     json_t *reason = find_def(j, "CloseReason");
 
     assert_int_equal(schema_set_load_default(&set, err, sizeof err), 0);
@@ -908,7 +894,7 @@ static void test_newer_writer(void **state)
     assert_string_equal(ev.body.closed.note, "merged into INC-OTHER");
 
     /* The set without id 100 refuses the message. */
-    assert_int_equal(mni_event_decode(S, buf.data, buf.len, &ev, err, sizeof err), -1);
+    assert_int_equal(mni_event_decode(testschemas, buf.data, buf.len, &ev, err, sizeof err), -1);
     assert_string_equal(err, "unknown schema id 100");
 
     /* A writer that cannot be read is refused when added. */
@@ -970,7 +956,7 @@ static void test_registry_mode(void **state)
     assert_events_equal(&ev, &out);
 
     /* The frozen v1 schema, as a registry would return it under its own id. */
-    char *v1 = schema_set_text(schema_set_by_id(S, 1));
+    char *v1 = schema_set_text(schema_set_by_id(testschemas, 1));
     assert_int_equal(schema_set_add(set, 77, "jp.mni.IncidentEvent", v1, err, sizeof err), 0);
     free(v1);
     avro_value_t rec, body;
@@ -996,7 +982,7 @@ static void expect_encode_error(mni_event *ev, const char *reason)
     wire_buf buf;
     char err[512] = "";
     wire_buf_init(&buf);
-    assert_int_equal(mni_event_encode(S, ev, &buf, err, sizeof err), -1);
+    assert_int_equal(mni_event_encode(testschemas, ev, &buf, err, sizeof err), -1);
     if (strstr(err, reason) == NULL) fail_msg("error \"%s\" does not contain \"%s\"", err, reason);
     /* JSON output refuses the same events. */
     assert_null(mni_event_to_json(ev, err, sizeof err));
@@ -1296,14 +1282,14 @@ static void test_decode_reuse(void **state)
         mni_event s;
         sample(&s, i);
         wire_buf_init(&bufs[i]);
-        assert_int_equal(mni_event_encode(S, &s, &bufs[i], err, sizeof err), 0);
+        assert_int_equal(mni_event_encode(testschemas, &s, &bufs[i], err, sizeof err), 0);
         mni_event_free(&s);
     }
     mni_event_init(&ev);
     for (int round = 0; round < 300; round++)
         for (int i = 0; i < N_SAMPLES; i++)
-            assert_int_equal(mni_event_decode(S, bufs[i].data, bufs[i].len, &ev, err, sizeof err),
-                             0);
+            assert_int_equal(
+                mni_event_decode(testschemas, bufs[i].data, bufs[i].len, &ev, err, sizeof err), 0);
     assert_non_null(ev.arena.head);
     mni_event_reset(&ev);
     assert_int_equal(ev.type, MNI_EVENT_NONE);
@@ -1335,13 +1321,13 @@ static void test_large_manifest(void **state)
     ev.body.manifest.n_tokens = FITS;
     wire_buf_init(&buf);
     mni_event_init(&out);
-    if (mni_event_encode(S, &ev, &buf, err, sizeof err) != 0) fail_msg("%s", err);
+    if (mni_event_encode(testschemas, &ev, &buf, err, sizeof err) != 0) fail_msg("%s", err);
     assert_true(buf.len <= WIRE_MAX_MESSAGE);
-    assert_int_equal(mni_event_decode(S, buf.data, buf.len, &out, err, sizeof err), 0);
+    assert_int_equal(mni_event_decode(testschemas, buf.data, buf.len, &out, err, sizeof err), 0);
     assert_int_equal(out.body.manifest.n_tokens, FITS);
     assert_string_equal(out.body.manifest.tokens[FITS - 1], toks[FITS - 1]);
     ev.body.manifest.n_tokens = TOO_MANY;
-    assert_int_equal(mni_event_encode(S, &ev, &buf, err, sizeof err), -1);
+    assert_int_equal(mni_event_encode(testschemas, &ev, &buf, err, sizeof err), -1);
     assert_non_null(strstr(err, "exceeds the 1048576-byte limit"));
     mni_event_free(&ev);
     mni_event_free(&out);
@@ -1410,5 +1396,5 @@ int main(void)
         cmocka_unit_test(test_large_manifest),
         cmocka_unit_test(test_symbols),
     };
-    return cmocka_run_group_tests_name("events", tests, setup, teardown);
+    return cmocka_run_group_tests_name("events", tests, testschemas_setup, testschemas_teardown);
 }

@@ -23,29 +23,10 @@
 #include "lib/model/events_json.h"
 #include "tests/support/eventcheck.h"
 #include "tests/support/testdata.h"
-
-static schema_set *S;
+#include "tests/support/testschemas.h"
 
 #define T1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define T2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
 
 /* Whether the fast path reads msg (so the comparisons are known to exercise it). */
 static bool fast_reads(const uint8_t *msg, size_t len)
@@ -58,7 +39,7 @@ static bool fast_reads(const uint8_t *msg, size_t len)
     mni_event ev;
     mni_event_init(&ev);
     bool yes = wire_decode(msg, len, &id, &payload, &plen, err, sizeof err) == 0 &&
-               (w = schema_set_resolve(S, id, err, sizeof err)) != NULL &&
+               (w = schema_set_resolve(testschemas, id, err, sizeof err)) != NULL &&
                mni_event_decode_manifest_fast(w, payload, plen, &ev) == 0;
     mni_event_free(&ev);
     return yes;
@@ -72,8 +53,8 @@ static bool same(const uint8_t *msg, size_t len)
     char ea[512] = "", eb[512] = "";
     mni_event_init(&a);
     mni_event_init(&b);
-    int ra = mni_event_decode(S, msg, len, &a, ea, sizeof ea);
-    int rb = mni_event_decode_generic(S, msg, len, &b, eb, sizeof eb);
+    int ra = mni_event_decode(testschemas, msg, len, &a, ea, sizeof ea);
+    int rb = mni_event_decode_generic(testschemas, msg, len, &b, eb, sizeof eb);
     if (ra != rb) fail_msg("fast %d (%s), generic %d (%s)", ra, ea, rb, eb);
     if (ra != 0) {
         assert_string_equal(ea, eb);
@@ -93,7 +74,7 @@ static void encode_line(const char *line, wire_buf *out)
     char err[512];
     mni_event_init(&ev);
     if (mni_event_from_json_text(line, strlen(line), &ev, err, sizeof err) != 0 ||
-        mni_event_encode_generic(S, &ev, out, err, sizeof err) != 0)
+        mni_event_encode_generic(testschemas, &ev, out, err, sizeof err) != 0)
         fail_msg("%s: %s", line, err);
     mni_event_free(&ev);
 }
@@ -239,5 +220,6 @@ int main(void)
         cmocka_unit_test(arrays_in_blocks),
         cmocka_unit_test(truncations_and_flips),
     };
-    return cmocka_run_group_tests_name("events_decode_fast", tests, setup, teardown);
+    return cmocka_run_group_tests_name("events_decode_fast", tests, testschemas_setup,
+                                       testschemas_teardown);
 }

@@ -28,30 +28,11 @@
 #include "lib/model/events_fast.h"
 #include "lib/model/events_json.h"
 #include "tests/support/testdata.h"
-
-static schema_set *S;
+#include "tests/support/testschemas.h"
 
 #define T1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define T2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 #define ID63 "C-123456789012345678901234567890123456789012345678901234567890"
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
 
 /* Both encoders on ev with set: the same return, error and bytes. Returns whether the direct
  * writer wrote it (its own bytes then compared too). */
@@ -85,7 +66,7 @@ static bool same_with(const schema_set *set, const mni_event *ev)
 
 static bool same(const mni_event *ev)
 {
-    return same_with(S, ev);
+    return same_with(testschemas, ev);
 }
 
 /* ev from a JSON line (which must parse). */
@@ -285,7 +266,7 @@ static void other_schemas(void **state)
     wire_buf_init(&out);
 
     /* An older version of the record (id 2) is not the schema it writes. */
-    const schema_def *v2 = schema_set_by_id(S, 2);
+    const schema_def *v2 = schema_set_by_id(testschemas, 2);
     assert_non_null(v2);
     assert_int_equal(mni_event_encode_manifest_fast(v2, &ev, &out), -1);
 
@@ -329,5 +310,6 @@ int main(void)
         cmocka_unit_test(other_kinds_fall_back),
         cmocka_unit_test(other_schemas),
     };
-    return cmocka_run_group_tests_name("events_encode_fast", tests, setup, teardown);
+    return cmocka_run_group_tests_name("events_encode_fast", tests, testschemas_setup,
+                                       testschemas_teardown);
 }

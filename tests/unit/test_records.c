@@ -18,26 +18,7 @@
 #include "lib/model/events.h"
 #include "lib/model/records.h"
 #include "lib/serdes/avro_codec.h"
-
-static schema_set *S;
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
+#include "tests/support/testschemas.h"
 
 static const char *const top_rules[] = {"MN-1", "MN-3", "APPI-2"};
 static const char *const a_rules[] = {"MN-1"};
@@ -181,9 +162,11 @@ static void test_assessment_roundtrip(void **state)
 
     wire_buf_init(&buf);
     arena_init(&arena);
-    if (records_case_assessment_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("%s", err);
+    if (records_case_assessment_encode(testschemas, &in, &buf, err, sizeof err) != 0)
+        fail_msg("%s", err);
     assert_int_equal(buf.data[4], 7);
-    if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
+    if (records_case_assessment_decode(testschemas, buf.data, buf.len, &arena, &out, err,
+                                       sizeof err) != 0)
         fail_msg("%s", err);
     assert_assessment(&in, &out);
 
@@ -194,9 +177,10 @@ static void test_assessment_roundtrip(void **state)
     in.rules = NULL;
     in.deadlines.preliminary_target = in.deadlines.preliminary_latest = in.deadlines.final = NULL;
     arena_reset(&arena);
-    assert_int_equal(records_case_assessment_encode(S, &in, &buf, err, sizeof err), 0);
-    assert_int_equal(
-        records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err), 0);
+    assert_int_equal(records_case_assessment_encode(testschemas, &in, &buf, err, sizeof err), 0);
+    assert_int_equal(records_case_assessment_decode(testschemas, buf.data, buf.len, &arena, &out,
+                                                    err, sizeof err),
+                     0);
     assert_assessment(&in, &out);
     arena_free(&arena);
     wire_buf_free(&buf);
@@ -216,8 +200,10 @@ static void test_abridged_roundtrip(void **state)
     char err[512];
     wire_buf_init(&buf);
     arena_init(&arena);
-    if (records_case_assessment_encode(S, &in, &buf, err, sizeof err) != 0) fail_msg("%s", err);
-    if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
+    if (records_case_assessment_encode(testschemas, &in, &buf, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    if (records_case_assessment_decode(testschemas, buf.data, buf.len, &arena, &out, err,
+                                       sizeof err) != 0)
         fail_msg("%s", err);
     assert_true(out.abridged);
     assert_int_equal(out.clients_total, 5000);
@@ -228,11 +214,12 @@ static void test_abridged_roundtrip(void **state)
      * ends with abridged (false), clients_total (branch 1, zig-zag 2 = 0x04), full_verdict
      * (null); 0x04 made 0x00 claims no client. */
     in = sample_assessment();
-    assert_int_equal(records_case_assessment_encode(S, &in, &buf, err, sizeof err), 0);
+    assert_int_equal(records_case_assessment_encode(testschemas, &in, &buf, err, sizeof err), 0);
     assert_memory_equal(buf.data + buf.len - 4, "\x00\x02\x04\x00", 4);
     buf.data[buf.len - 2] = 0x00;
-    assert_int_equal(
-        records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err), -1);
+    assert_int_equal(records_case_assessment_decode(testschemas, buf.data, buf.len, &arena, &out,
+                                                    err, sizeof err),
+                     -1);
     assert_string_equal(err,
                         "clients_total: 0, but the record is not abridged and lists 2 clients");
     arena_free(&arena);
@@ -277,7 +264,7 @@ static void set_day(avro_value_t *rec, const char *name, const char *day)
 static void test_id3_record_read_by_current(void **state)
 {
     (void)state;
-    const schema_def *v1 = schema_set_by_id(S, 3);
+    const schema_def *v1 = schema_set_by_id(testschemas, 3);
     assert_non_null(v1);
     assert_false(v1->current);
     records_case_assessment in = sample_assessment(), out;
@@ -315,7 +302,8 @@ static void test_id3_record_read_by_current(void **state)
 
     mni_arena arena;
     arena_init(&arena);
-    if (records_case_assessment_decode(S, buf.data, buf.len, &arena, &out, err, sizeof err) != 0)
+    if (records_case_assessment_decode(testschemas, buf.data, buf.len, &arena, &out, err,
+                                       sizeof err) != 0)
         fail_msg("%s", err);
     assert_false(out.abridged);
     assert_int_equal(out.clients_total, 2);
@@ -340,25 +328,29 @@ static void test_task_and_ticket_roundtrip(void **state)
         t.kind = (records_task_kind)kind;
         t.client_id = kind % 2 ? NULL : "client-a";
         t.due_at_ms = kind % 3 ? RECORDS_NO_TIME : -1000;
-        assert_int_equal(records_notify_task_encode(S, &t, &buf, err, sizeof err), 0);
+        assert_int_equal(records_notify_task_encode(testschemas, &t, &buf, err, sizeof err), 0);
         assert_int_equal(buf.data[4], 4);
-        if (records_notify_task_decode(S, buf.data, buf.len, &arena, &t2, err, sizeof err) != 0)
+        if (records_notify_task_decode(testschemas, buf.data, buf.len, &arena, &t2, err,
+                                       sizeof err) != 0)
             fail_msg("%s", err);
         assert_task(&t, &t2);
     }
-    assert_int_equal(records_ticket_encode(S, &k, &buf, err, sizeof err), 0);
+    assert_int_equal(records_ticket_encode(testschemas, &k, &buf, err, sizeof err), 0);
     assert_int_equal(buf.data[4], 5);
-    assert_int_equal(records_ticket_decode(S, buf.data, buf.len, &arena, &k2, err, sizeof err), 0);
+    assert_int_equal(
+        records_ticket_decode(testschemas, buf.data, buf.len, &arena, &k2, err, sizeof err), 0);
     assert_ticket(&k, &k2);
     k.client_id = "client-z";
     k.due_at_ms = 0;
-    assert_int_equal(records_ticket_encode(S, &k, &buf, err, sizeof err), 0);
-    assert_int_equal(records_ticket_decode(S, buf.data, buf.len, &arena, &k2, err, sizeof err), 0);
+    assert_int_equal(records_ticket_encode(testschemas, &k, &buf, err, sizeof err), 0);
+    assert_int_equal(
+        records_ticket_decode(testschemas, buf.data, buf.len, &arena, &k2, err, sizeof err), 0);
     assert_ticket(&k, &k2);
 
     /* A ticket is not a task: refused by id before any Avro work. */
-    assert_int_equal(records_notify_task_decode(S, buf.data, buf.len, &arena, &t2, err, sizeof err),
-                     -1);
+    assert_int_equal(
+        records_notify_task_decode(testschemas, buf.data, buf.len, &arena, &t2, err, sizeof err),
+        -1);
     assert_string_equal(err, "schema id 5 is jp.mni.Ticket, not the expected jp.mni.NotifyTask");
     assert_null(t2.task_id);
 
@@ -385,7 +377,8 @@ static void test_checks(void **state)
     do {                                                                                           \
         records_case_assessment a = sample_assessment();                                           \
         mutate;                                                                                    \
-        assert_int_equal(records_case_assessment_encode(S, &a, &buf, err, sizeof err), -1);        \
+        assert_int_equal(records_case_assessment_encode(testschemas, &a, &buf, err, sizeof err),   \
+                         -1);                                                                      \
         if (strstr(err, reason) == NULL) fail_msg("\"%s\" does not contain \"%s\"", err, reason);  \
     } while (0)
     EXPECT_A(a.incident_id = NULL, "incident_id: missing");
@@ -411,24 +404,24 @@ static void test_checks(void **state)
 
     records_notify_task t = sample_task();
     t.kind = (records_task_kind)9;
-    assert_int_equal(records_notify_task_encode(S, &t, &buf, err, sizeof err), -1);
+    assert_int_equal(records_notify_task_encode(testschemas, &t, &buf, err, sizeof err), -1);
     assert_string_equal(err, "kind: unknown value 9");
     t = sample_task();
     t.case_version = 0;
-    assert_int_equal(records_notify_task_encode(S, &t, &buf, err, sizeof err), -1);
+    assert_int_equal(records_notify_task_encode(testschemas, &t, &buf, err, sizeof err), -1);
     assert_string_equal(err, "case_version: 0 is not >= 1");
     t = sample_task();
     t.client_id = "";
-    assert_int_equal(records_notify_task_encode(S, &t, &buf, err, sizeof err), -1);
+    assert_int_equal(records_notify_task_encode(testschemas, &t, &buf, err, sizeof err), -1);
     assert_string_equal(err, "client_id: empty");
 
     records_ticket k = sample_ticket();
     k.summary = NULL;
-    assert_int_equal(records_ticket_encode(S, &k, &buf, err, sizeof err), -1);
+    assert_int_equal(records_ticket_encode(testschemas, &k, &buf, err, sizeof err), -1);
     assert_string_equal(err, "summary: missing");
     k = sample_ticket();
     k.due_at_ms = MNI_EVENT_TIME_MIN - 1;
-    assert_int_equal(records_ticket_encode(S, &k, &buf, err, sizeof err), -1);
+    assert_int_equal(records_ticket_encode(testschemas, &k, &buf, err, sizeof err), -1);
     assert_non_null(strstr(err, "due_at: time"));
     wire_buf_free(&buf);
 }
@@ -451,11 +444,11 @@ static int dec_assessment(const uint8_t *msg, size_t len, mni_arena *arena, char
 {
     records_case_assessment a;
     wire_buf again;
-    int rc = records_case_assessment_decode(S, msg, len, arena, &a, err, errlen);
+    int rc = records_case_assessment_decode(testschemas, msg, len, arena, &a, err, errlen);
     if (rc == 0) {
         /* What decodes is a valid record again. */
         wire_buf_init(&again);
-        assert_int_equal(records_case_assessment_encode(S, &a, &again, err, errlen), 0);
+        assert_int_equal(records_case_assessment_encode(testschemas, &a, &again, err, errlen), 0);
         wire_buf_free(&again);
     } else {
         assert_null(a.incident_id);
@@ -466,13 +459,13 @@ static int dec_assessment(const uint8_t *msg, size_t len, mni_arena *arena, char
 static int dec_task(const uint8_t *msg, size_t len, mni_arena *arena, char *err, size_t errlen)
 {
     records_notify_task t;
-    return records_notify_task_decode(S, msg, len, arena, &t, err, errlen);
+    return records_notify_task_decode(testschemas, msg, len, arena, &t, err, errlen);
 }
 
 static int dec_ticket(const uint8_t *msg, size_t len, mni_arena *arena, char *err, size_t errlen)
 {
     records_ticket t;
-    return records_ticket_decode(S, msg, len, arena, &t, err, errlen);
+    return records_ticket_decode(testschemas, msg, len, arena, &t, err, errlen);
 }
 
 static void test_malformed(void **state)
@@ -489,9 +482,9 @@ static void test_malformed(void **state)
 
     for (int i = 0; i < 3; i++)
         wire_buf_init(&bufs[i]);
-    assert_int_equal(records_case_assessment_encode(S, &a, &bufs[0], err, sizeof err), 0);
-    assert_int_equal(records_notify_task_encode(S, &t, &bufs[1], err, sizeof err), 0);
-    assert_int_equal(records_ticket_encode(S, &k, &bufs[2], err, sizeof err), 0);
+    assert_int_equal(records_case_assessment_encode(testschemas, &a, &bufs[0], err, sizeof err), 0);
+    assert_int_equal(records_notify_task_encode(testschemas, &t, &bufs[1], err, sizeof err), 0);
+    assert_int_equal(records_ticket_encode(testschemas, &k, &bufs[2], err, sizeof err), 0);
     arena_init(&arena);
 
     for (int i = 0; i < 3; i++) {
@@ -549,5 +542,5 @@ int main(void)
         cmocka_unit_test(test_checks),
         cmocka_unit_test(test_malformed),
     };
-    return cmocka_run_group_tests_name("records", tests, setup, teardown);
+    return cmocka_run_group_tests_name("records", tests, testschemas_setup, testschemas_teardown);
 }

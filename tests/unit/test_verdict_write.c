@@ -21,26 +21,7 @@
 #include "lib/model/assessment_record.h"
 #include "lib/model/verdict_json.h"
 #include "lib/runtime/outbox.h"
-
-static schema_set *S;
-
-static int setup(void **state)
-{
-    char err[512];
-    (void)state;
-    if (schema_set_load_default(&S, err, sizeof err) != 0) {
-        fprintf(stderr, "cannot load the schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    schema_set_free(S);
-    return 0;
-}
+#include "tests/support/testschemas.h"
 
 static uint64_t seed = 0x9e3779b97f4a7c15ULL;
 
@@ -173,11 +154,11 @@ static void same_text_and_record(size_t n)
     wire_buf_init(&a);
     wire_buf_init(&b);
     char err[256];
-    int ra =
-        outbox_assessment_record(S, s.f.incident_id, 7, 1777600000123LL, doc, &a, err, sizeof err);
+    int ra = outbox_assessment_record(testschemas, s.f.incident_id, 7, 1777600000123LL, doc, &a,
+                                      err, sizeof err);
     assessment_record_info info;
-    int rb = assessment_record_make(S, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v, &b, &info,
-                                    err, sizeof err);
+    int rb = assessment_record_make(testschemas, s.f.incident_id, 7, 1777600000123LL, &s.f, &s.v,
+                                    &b, &info, err, sizeof err);
     assert_int_equal(ra, rb); /* both refuse the ids that are not printable ASCII (n >= 3) */
     if (ra == 0) {
         assert_false(info.abridged);
@@ -235,5 +216,5 @@ int main(void)
         cmocka_unit_test(test_same_text_large),
         cmocka_unit_test(test_failing_sink),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testschemas_setup, testschemas_teardown);
 }
