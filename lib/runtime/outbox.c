@@ -503,9 +503,10 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         long long newer;
         rc = produce_row(pg, producer, cfg, schemas, pace, res, r, &buf, &newer, why, sizeof why,
                          err, errlen);
-        if (rc == 2) { /* held by pacing: back to the queue */
+        if (rc == 2) { /* held by pacing: back to the queue, not produced */
             json_array_append_new(held, json_string(PQgetvalue(res, r, 0)));
             rc = 0;
+            continue;
         }
         if (rc == 0) json_array_append_new(produced, json_string(PQgetvalue(res, r, 0)));
         if (rc == 1) {
