@@ -442,6 +442,47 @@ static int requeue_held(PGconn *pg, const json_t *held, char *err, size_t errlen
     return rc;
 }
 
+/* The claim's statement. One round trip: the queue rows taken off (oldest first, FOR UPDATE
+ * SKIP LOCKED, so that two relays never take the same row and neither waits; migration 0125),
+ * their outbox rows read by key and never rewritten, which assessments are superseded within
+ * the claim (ranked on narrow rows: sorting the wide ones cost more than the rest of the
+ * claim), and the verdict of each newest one that came without its record (case_verdict,
+ * migration 0009). OUTBOX_CLAIM(take) puts the queue rows to take (their ctids) in front. */
+#define OUTBOX_CLAIM(take)                                                                         \
+    "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY(" take                        \
+    ")) RETURNING created_at, task_id), "                                                          \
+    "ranked AS (SELECT t.created_at, t.task_id, o.topic, o.incident_id, "                          \
+    "(o.payload->>'version')::integer AS version, row_number() OVER (PARTITION BY o.topic, "       \
+    "o.incident_id ORDER BY (o.payload->>'version')::integer DESC) AS rank "                       \
+    "FROM taken t JOIN outbox o ON o.task_id = t.task_id) "                                        \
+    "SELECT r.task_id, r.topic, r.incident_id, o.payload::text, "                                  \
+    "(extract(epoch FROM r.created_at) * 1000)::bigint, o.kind, r.version, o.record, "             \
+    "CASE WHEN r.topic = 'assessments' AND r.rank = 1 AND o.record IS NULL "                       \
+    "AND NOT o.payload ? 'verdict' THEN case_verdict(r.incident_id, r.version)::text END, "        \
+    "r.topic = 'assessments' AND r.rank > 1 "                                                      \
+    "FROM ranked r JOIN outbox o ON o.task_id = r.task_id ORDER BY r.created_at, r.task_id"
+
+/* Every topic may be sent: the oldest $1 rows in the primary key's order. */
+static const char outbox_claim_all[] =
+    OUTBOX_CLAIM("SELECT ctid FROM outbox_queue ORDER BY created_at, task_id LIMIT $1 "
+                 "FOR UPDATE SKIP LOCKED");
+
+/* Some topics wait ($2, outbox_pace.h): their rows stay queued, and are not read either. In the
+ * primary key's order the claim read every held row to find the others, tens of thousands while
+ * mni-notify was behind at full size (a third of PostgreSQL's statement time in W3, migration
+ * 0145). By topic instead (outbox_queue_topic): the topics present, one index probe each (a skip
+ * scan), then the oldest $1 rows of each topic not held, of which the oldest $1. The rows beyond
+ * those stay locked until the claim commits, so another relay skips them meanwhile: they wait
+ * for its next claim at most. */
+static const char outbox_claim_skipping[] = OUTBOX_CLAIM(
+    "WITH RECURSIVE present (topic) AS ((SELECT topic FROM outbox_queue ORDER BY topic LIMIT 1) "
+    "UNION ALL SELECT (SELECT q.topic FROM outbox_queue q WHERE q.topic > p.topic "
+    "ORDER BY q.topic LIMIT 1) FROM present p WHERE p.topic IS NOT NULL) "
+    "SELECT c.ctid FROM present p CROSS JOIN LATERAL (SELECT ctid, created_at, task_id "
+    "FROM outbox_queue q WHERE q.topic = p.topic ORDER BY created_at, task_id LIMIT $1 "
+    "FOR UPDATE SKIP LOCKED) c WHERE p.topic <> ALL ($2::text[]) "
+    "ORDER BY c.created_at, c.task_id LIMIT $1");
+
 /* One claimed batch: claim (off the queue), produce, wait for delivery, mark failed what could
  * not be sent, put back what pacing held (requeue_held), commit. *rows receives how many were
  * claimed. When Kafka refuses a message of the batch for what it is (kq_producer_take_refused: too
@@ -456,33 +497,16 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     char limit[16];
     snprintf(limit, sizeof limit, "%d", batch);
     /* $2: the topics whose readers are behind (outbox_pace.h): their rows stay queued. */
-    const char *p[] = {limit, outbox_pace_closed_list(pace)};
+    const char *closed = outbox_pace_closed_list(pace);
+    const char *p[] = {limit, closed};
+    bool skipping = strcmp(closed, "{}") != 0;
     if (pgx_begin(pg, err, errlen) != 0) return -1;
-    /* One round trip: the queue rows taken off (oldest first, FOR UPDATE SKIP LOCKED, so
-     * that two relays never take the same row and neither waits; migration 0125), their
-     * outbox rows read by key and never rewritten, which assessments are superseded within
-     * the claim (ranked on narrow rows: sorting the wide ones cost more than the rest of the
-     * claim), and the verdict of each newest one that came without its record (case_verdict,
-     * migration 0009). The transaction commits only after Kafka acknowledged every message
-     * and rolls back otherwise, which puts the rows back in the queue. Planned each time: a
-     * plan prepared on an empty queue would keep a sequential scan. */
-    PGresult *res = pgx_query_replanned(
-        pg, "outbox.claim",
-        "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY("
-        "SELECT ctid FROM outbox_queue WHERE topic <> ALL ($2::text[]) "
-        "ORDER BY created_at, task_id LIMIT $1 "
-        "FOR UPDATE SKIP LOCKED)) RETURNING created_at, task_id), "
-        "ranked AS (SELECT t.created_at, t.task_id, o.topic, o.incident_id, "
-        "(o.payload->>'version')::integer AS version, row_number() OVER (PARTITION BY o.topic, "
-        "o.incident_id ORDER BY (o.payload->>'version')::integer DESC) AS rank "
-        "FROM taken t JOIN outbox o ON o.task_id = t.task_id) "
-        "SELECT r.task_id, r.topic, r.incident_id, o.payload::text, "
-        "(extract(epoch FROM r.created_at) * 1000)::bigint, o.kind, r.version, o.record, "
-        "CASE WHEN r.topic = 'assessments' AND r.rank = 1 AND o.record IS NULL "
-        "AND NOT o.payload ? 'verdict' THEN case_verdict(r.incident_id, r.version)::text END, "
-        "r.topic = 'assessments' AND r.rank > 1 "
-        "FROM ranked r JOIN outbox o ON o.task_id = r.task_id ORDER BY r.created_at, r.task_id",
-        2, p, err, errlen);
+    /* The transaction commits only after Kafka acknowledged every message and rolls back
+     * otherwise, which puts the rows back in the queue. Planned each time: a plan prepared on an
+     * empty queue would keep a sequential scan. */
+    PGresult *res = pgx_query_replanned(pg, skipping ? "outbox.claim_skipping" : "outbox.claim",
+                                        skipping ? outbox_claim_skipping : outbox_claim_all,
+                                        skipping ? 2 : 1, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
         return -1;

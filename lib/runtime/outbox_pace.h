@@ -9,8 +9,9 @@
  * most every PACE_GATE_POLL_MS) and opens those whose group has read enough; the claim leaves
  * out the rows of the topics still closed (outbox_pace_closed_list), so they simply stay
  * queued in outbox_queue, durable in PostgreSQL, and the rows of the other topics are not held
- * behind them. Each message is admitted before it is produced (outbox_pace_admit); one that
- * does not fit closes its topic, and it and the claim's later rows of that topic are put back
+ * behind them (nor does the claim read them: it reads the queue by topic, migration 0145).
+ * Each message is admitted before it is produced (outbox_pace_admit); one that does not fit
+ * closes its topic, and it and the claim's later rows of that topic are put back
  * in the queue (with their created_at: the order they leave in is unchanged). No transaction or
  * claim stays open while a topic waits. A topic waits as a whole: the claim cannot tell a row's
  * partition (the producer's partitioner computes it from the key), so a topic waits while any
