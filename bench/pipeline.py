@@ -51,6 +51,9 @@ MAX_SECONDS = float(os.environ.get("MNI_BENCH_MAX_SECONDS", "1800"))
 # 20 ms late, which counts against mni, never for it.
 POLL_SECONDS = 0.02
 STATEMENTS = os.environ.get("MNI_BENCH_STATEMENTS") == "1"
+# Further postgresql.conf lines for the bench cluster (e.g. "shared_buffers = 2GB"), to measure
+# a setting against the default in alternated runs.
+PG_SETTINGS = os.environ.get("MNI_BENCH_PG_SETTINGS", "").replace(";", "\n")
 WORKERS = ("ingest", "assess", "notify")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -82,6 +85,8 @@ class Env:
     def _mni_env(self, *args):
         env = dict(os.environ, MNI_ENV_DIR=self.env_dir, MNI_BIN=self.bin_dir)
         env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on"
+        if PG_SETTINGS:
+            env["MNI_PG_SETTINGS"] += "\n" + PG_SETTINGS
         if STATEMENTS:
             env["MNI_PG_SETTINGS"] += (
                 "\nshared_preload_libraries = 'pg_stat_statements'"
