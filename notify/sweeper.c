@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/buf.h"
+#include "lib/base/errbuf.h"
 #include "lib/base/log.h"
 #include "lib/base/timefmt.h"
 #include "lib/model/task_id.h"
 #include "lib/pg/pgx.h"
-#include "lib/runtime/outbox.h"
+#include "lib/runtime/audit.h"
 #include "notify/notify_store.h"
 
 /* The sweep's "now" in milliseconds: notify.clock, else the server's now(). */
@@ -38,9 +40,9 @@ static int sweep_now(PGconn *pg, const sweeper_config *cfg, long long *now_ms, c
     return 0;
 }
 
-/* Queues one reminder or escalation; *queued = 1 when the row is new. */
-static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const char *as_of,
-                      json_t *audit, int *queued, char *err, size_t errlen)
+/* Appends one reminder or escalation of scan row r to tasks, in queueing order (seq). */
+static int add_task(PGresult *res, int r, const char *kind, const char *as_of, json_t *tasks,
+                    char *err, size_t errlen)
 {
     const char *incident_id = PQgetvalue(res, r, 1);
     const char *client_id = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2);
@@ -51,39 +53,104 @@ static int queue_task(PGconn *pg, PGresult *res, int r, const char *kind, const 
     const char *due = due_at[0] ? due_at : due_date;
     char task_id[33];
     mni_reminder_task_id(incident_id, kind, client_id, deadline_kind, due, task_id);
+    json_t *client = client_id ? json_string(client_id) : json_null();
     json_t *payload = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:s}", "task_id", task_id, "incident_id",
-        incident_id, "kind", kind, "client_id", client_id ? json_string(client_id) : json_null(),
-        "due_date", due_date && !due_at[0] ? json_string(due_date) : json_null(), "due_at",
+        "{s:s, s:s, s:s, s:O, s:o, s:o, s:I, s:s, s:s}", "task_id", task_id, "incident_id",
+        incident_id, "kind", kind, "client_id", client, "due_date",
+        due_date && !due_at[0] ? json_string(due_date) : json_null(), "due_at",
         due_at[0] ? json_string(due_at) : json_null(), "case_version",
         (json_int_t)atoll(PQgetvalue(res, r, 6)), "deadline_kind", deadline_kind, "as_of", as_of);
-    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-    json_decref(payload);
-    if (!text) {
+    json_t *task = payload ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:o, s:s, s:s}", "seq",
+                                       (json_int_t)json_array_size(tasks), "task_id", task_id,
+                                       "incident_id", incident_id, "client_id", client, "kind",
+                                       kind, "payload", payload, "deadline_kind", deadline_kind,
+                                       "due", due)
+                           : NULL;
+    json_decref(client);
+    if (!task || json_array_append_new(tasks, task) != 0) {
         snprintf(err, errlen,
                  "sweeper: deadline %s: cannot build the task (not UTF-8 or out "
                  "of memory)",
                  PQgetvalue(res, r, 0));
         return -1;
     }
-    /* outbox_enqueue stamps created_at with the statement's clock: a reminder queued with its
-     * escalation is relayed first. */
-    bool is_new = false;
-    int rc = outbox_enqueue(pg, task_id, "tasks", incident_id, client_id, kind, text, &is_new, err,
-                            errlen);
-    free(text);
-    if (rc != 0) return -1;
-    *queued = is_new;
-    if (*queued)
-        notify_audit_add(audit, !strcmp(kind, "reminder") ? "reminder_queued" : "escalation_queued",
-                         incident_id, client_id,
-                         json_pack("{s:s, s:s, s:s, s:s}", "task_id", task_id, "deadline_kind",
-                                   deadline_kind, "due", due, "as_of", as_of));
     return 0;
 }
 
+/* Queues the sweep's tasks in one statement (ON CONFLICT DO NOTHING: even a lost stamp cannot
+ * queue a second task) and audits the ones that are new, in one more. created_at follows seq,
+ * so a reminder queued with its escalation is relayed first. */
+static int queue_tasks(PGconn *pg, json_t *tasks, const char *as_of, long *reminders,
+                       long *escalations, char *err, size_t errlen)
+{
+    if (json_array_size(tasks) == 0) return 0;
+    char *text = json_dumps(tasks, JSON_COMPACT);
+    if (!text) {
+        snprintf(err, errlen, "sweeper: cannot serialise %zu tasks (out of memory)",
+                 json_array_size(tasks));
+        return -1;
+    }
+    const char *p[] = {text, as_of};
+    PGresult *res = pgx_query(
+        pg, "sweeper.queue",
+        "WITH src AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(seq integer, "
+        "task_id text, incident_id text, client_id text, kind text, payload jsonb, "
+        "deadline_kind text, due text)), "
+        "added AS (INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, "
+        "created_at) SELECT task_id, 'tasks', incident_id, client_id, kind, payload, "
+        "clock_timestamp() + seq * interval '1 microsecond' FROM src ORDER BY seq "
+        "ON CONFLICT DO NOTHING RETURNING task_id) "
+        "SELECT count(*) FILTER (WHERE s.kind = 'reminder'), "
+        "count(*) FILTER (WHERE s.kind = 'escalation'), "
+        "coalesce(jsonb_agg(jsonb_build_object('action', s.kind || '_queued', "
+        "'incident_id', s.incident_id, 'client_id', s.client_id, 'payload', "
+        "jsonb_build_object('task_id', s.task_id, 'deadline_kind', s.deadline_kind, "
+        "'due', s.due, 'as_of', $2::text)) ORDER BY s.seq), '[]')::text "
+        "FROM src s JOIN added a ON a.task_id = s.task_id",
+        2, p, err, errlen);
+    free(text);
+    if (!res) return -1;
+    long queued_reminders = atol(PQgetvalue(res, 0, 0));
+    long queued_escalations = atol(PQgetvalue(res, 0, 1));
+    *reminders += queued_reminders;
+    *escalations += queued_escalations;
+    int rc = queued_reminders + queued_escalations > 0
+                 ? audit_append(pg, NOTIFY_ACTOR, PQgetvalue(res, 0, 2), NULL, err, errlen)
+                 : 0;
+    PQclear(res);
+    return rc;
+}
+
+/* Stamps every scanned deadline in one statement, so the next pass passes over it. The rows
+ * come as array literals: unnest's row estimate is their length, so the plan probes the
+ * primary key (a jsonb record set is guessed at 100 rows and joined by reading every
+ * deadline). */
+static int stamp_deadlines(PGconn *pg, const char *ids, const char *remind,
+                           const char *escalate, const char *now_utc, char *err, size_t errlen)
+{
+    const char *p[] = {ids, remind, escalate, now_utc};
+    return pgx_exec_params(pg, "sweeper.stamp",
+                           "UPDATE deadlines d SET "
+                           "reminded_at = CASE WHEN s.remind THEN $4::timestamptz "
+                           "ELSE d.reminded_at END, "
+                           "escalated_at = CASE WHEN s.escalate THEN $4::timestamptz "
+                           "ELSE d.escalated_at END, updated_at = now() "
+                           "FROM unnest($1::bigint[], $2::boolean[], $3::boolean[]) "
+                           "AS s(deadline_id, remind, escalate) "
+                           "WHERE d.deadline_id = s.deadline_id",
+                           4, p, NULL, err, errlen);
+}
+
+/* The array literals of the stamps: "{" before the first element, "," before the others. */
+static void add_stamp(buf stamps[3], int r, const char *id, const char *remind,
+                      const char *escalate)
+{
+    const char *values[] = {id, remind, escalate};
+    for (int i = 0; i < 3; i++) buf_printf(&stamps[i], "%s%s", r ? "," : "{", values[i]);
+}
+
 static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, const char *as_of,
-                 json_t *audit, long *reminders, long *escalations, char *err, size_t errlen)
+                 long *reminders, long *escalations, char *err, size_t errlen)
 {
     char hours[24], limit[16];
     snprintf(hours, sizeof hours, "%lld", cfg->remind_before_hours);
@@ -110,33 +177,31 @@ static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, con
         "FOR UPDATE OF d SKIP LOCKED",
         3, p, err, errlen);
     if (!res) return -1;
-    int rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-        int remind = !strcmp(PQgetvalue(res, r, 7), "t");
-        int escalate = !strcmp(PQgetvalue(res, r, 8), "t");
-        int queued = 0;
-        if (remind) {
-            rc = queue_task(pg, res, r, "reminder", as_of, audit, &queued, err, errlen);
-            *reminders += queued;
-        }
-        if (rc == 0 && escalate) {
-            rc = queue_task(pg, res, r, "escalation", as_of, audit, &queued, err, errlen);
-            *escalations += queued;
-        }
-        if (rc == 0) {
-            const char *ps[] = {PQgetvalue(res, r, 0), now_utc, remind ? "t" : "f",
-                                escalate ? "t" : "f"};
-            rc = pgx_exec_params(pg, "sweeper.stamp",
-                                 "UPDATE deadlines SET "
-                                 "reminded_at = CASE WHEN $3::boolean THEN $2::timestamptz "
-                                 "ELSE reminded_at END, "
-                                 "escalated_at = CASE WHEN $4::boolean THEN $2::timestamptz "
-                                 "ELSE escalated_at END, updated_at = now() "
-                                 "WHERE deadline_id = $1",
-                                 4, ps, NULL, err, errlen);
-        }
+    json_t *tasks = json_array();
+    buf stamps[3]; /* deadline ids, remind flags, escalate flags */
+    for (int i = 0; i < 3; i++) buf_init(&stamps[i], BUF_NO_LIMIT);
+    int rc = tasks ? 0 : errbuf_fail(err, errlen, "sweeper: out of memory");
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows && rc == 0; r++) {
+        const char *remind = PQgetvalue(res, r, 7), *escalate = PQgetvalue(res, r, 8);
+        if (!strcmp(remind, "t")) rc = add_task(res, r, "reminder", as_of, tasks, err, errlen);
+        if (rc == 0 && !strcmp(escalate, "t"))
+            rc = add_task(res, r, "escalation", as_of, tasks, err, errlen);
+        add_stamp(stamps, r, PQgetvalue(res, r, 0), remind, escalate);
     }
     PQclear(res);
+    if (rc == 0) rc = queue_tasks(pg, tasks, as_of, reminders, escalations, err, errlen);
+    char *arrays[3];
+    for (int i = 0; i < 3; i++) {
+        buf_puts(&stamps[i], "}");
+        arrays[i] = buf_take(&stamps[i]);
+    }
+    if (rc == 0 && rows > 0)
+        rc = arrays[0] && arrays[1] && arrays[2]
+                 ? stamp_deadlines(pg, arrays[0], arrays[1], arrays[2], now_utc, err, errlen)
+                 : errbuf_fail(err, errlen, "sweeper: out of memory");
+    for (int i = 0; i < 3; i++) free(arrays[i]);
+    json_decref(tasks);
     return rc;
 }
 
@@ -149,19 +214,12 @@ int sweeper_run(PGconn *pg, const sweeper_config *cfg, long *reminders, long *es
     char now_utc[32], as_of[32];
     timefmt_format_utc_ms(now_ms, now_utc);
     timefmt_format_jst_ms(now_ms, as_of);
-    json_t *audit = json_array();
-    if (!audit) {
-        snprintf(err, errlen, "sweeper: out of memory");
-        return -1;
-    }
     int rc = pgx_begin(pg, err, errlen);
-    if (rc == 0) rc = sweep(pg, cfg, now_utc, as_of, audit, reminders, escalations, err, errlen);
-    if (rc == 0) rc = notify_audit_flush(pg, audit, err, errlen);
+    if (rc == 0) rc = sweep(pg, cfg, now_utc, as_of, reminders, escalations, err, errlen);
     if (rc == 0)
         rc = pgx_commit(pg, err, errlen);
     else
         (void)pgx_rollback(pg, NULL, 0); /* best effort: the error that matters is in err */
-    json_decref(audit);
     if (rc != 0)
         *reminders = *escalations = 0;
     else if (*reminders || *escalations)

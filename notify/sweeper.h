@@ -23,7 +23,8 @@
  *               deadline_kind, as_of}
  *            with task_id = the first 32 hex digits of
  *              sha256("incident|kind|client|deadline kind|due")
- *            (ON CONFLICT DO NOTHING: even a lost stamp cannot queue a second task). A deadline
+ *            (ON CONFLICT DO NOTHING: even a lost stamp cannot queue a second task), the
+ *            pass's tasks in one statement and their stamps in another. A deadline
  *            found already overdue and never reminded gets its reminder first, then its
  *            escalation (created_at in that order, which the relay follows).
  *   stamp    reminded_at / escalated_at = now, so the next pass (or a restarted worker)
