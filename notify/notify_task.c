@@ -9,6 +9,7 @@
 
 #include "lib/base/log.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/json_text.h"
 #include "lib/model/task_id.h"
 #include "notify/notify_store.h"
 #include "notify/render/render.h"
@@ -211,7 +212,7 @@ notify_task_outcome notify_task_render(const records_notify_task *t, const json_
         r->n_docs = i + 1;
         if (render_document(r->plans[i].kind, snap, r->task, &r->docs[i], why, whylen) != 0)
             return NOTIFY_TASK_MALFORMED;
-        r->json_texts[i] = json_dumps(r->docs[i].json, JSON_INDENT(2));
+        r->json_texts[i] = json_text_indent2(r->docs[i].json); /* jansson's bytes, faster */
         if (!r->json_texts[i]) {
             snprintf(err, errlen, "task %s: cannot serialise the %s document", t->task_id,
                      render_kind_name(r->plans[i].kind));

@@ -10,7 +10,21 @@
 
 static int is_always_escaped(unsigned char c)
 {
-    return c && strchr("\\`*_[]<>|~", c) != NULL;
+    switch (c) {
+    case '\\':
+    case '`':
+    case '*':
+    case '_':
+    case '[':
+    case ']':
+    case '<':
+    case '>':
+    case '|':
+    case '~':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static int is_alpha(unsigned char c)
@@ -18,22 +32,36 @@ static int is_alpha(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* One line's bytes s[0..n), escaped for inline use; a newline never occurs in it. */
+/* Whether byte c is written as it is, whatever follows it: not a tab, another control
+ * character, '&' or an always-escaped mark. */
+static int is_plain(unsigned char c)
+{
+    return c >= 0x20 && c != 0x7f && c != '&' && !is_always_escaped(c);
+}
+
+/* One line's bytes s[0..n), escaped for inline use; a newline never occurs in it. Runs of
+ * plain bytes go out in one append (byte by byte, this was a tenth of mni-notify's CPU). */
 static void put_line_inline(buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && is_plain((unsigned char)s[run]))
+            run++;
+        if (run > i) buf_putn(b, s + i, run - i);
+        if (run == n) break;
+        unsigned char c = (unsigned char)s[run];
+        i = run + 1;
         if (c == '\t') {
             buf_puts(b, " ");
         } else if (c < 0x20 || c == 0x7f) {
             continue; /* CR and other control characters carry nothing a reader needs */
         } else if (is_always_escaped(c) ||
-                   (c == '&' && i + 1 < n &&
-                    (is_alpha((unsigned char)s[i + 1]) || s[i + 1] == '#'))) {
+                   (c == '&' && i < n && (is_alpha((unsigned char)s[i]) || s[i] == '#'))) {
             char esc[2] = {'\\', (char)c};
             buf_putn(b, esc, 2);
         } else {
-            buf_putn(b, (const char *)&s[i], 1);
+            buf_putn(b, (const char *)&c, 1);
         }
     }
 }

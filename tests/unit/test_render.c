@@ -6,7 +6,8 @@
  *   fixtures (tests/data/render/NNN-*.json)  per scenario: which strings each document must
  *                         and must not hold (Markdown); the scenario's "why" says the rule.
  *   every_kind_renders    each of the seven kinds renders as JSON and Markdown, with the
- *                         English and Japanese disclaimers in both.
+ *                         English and Japanese disclaimers in both; its JSON text
+ *                         (json_text) is jansson's, byte for byte.
  *   ppc_nine_items        preliminary and final drafts have items 1..9 in order under the
  *                         names of RULES.md §4, JSON blocks and Markdown headings alike.
  *   direct_report_clients a direct report lists every affected client with its own headcount
@@ -36,6 +37,7 @@
 #include <cmocka.h>
 
 #include "lib/model/facts_json.h"
+#include "lib/model/json_text.h"
 #include "lib/model/verdict_json.h"
 #include "notify/render/render.h"
 #include "notify/render/render_md.h"
@@ -238,6 +240,13 @@ static void test_every_kind_renders(void **state)
                             VERDICT_DISCLAIMER);
         assert_string_equal(json_string_value(json_object_get(doc.json, "disclaimer_ja")),
                             RENDER_DISCLAIMER_JA);
+        /* The stored JSON text: notify writes it with json_text, byte for byte jansson's. */
+        char *ours = json_text_indent2(doc.json), *theirs = json_dumps(doc.json, JSON_INDENT(2));
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        assert_string_equal(ours, theirs);
+        free(ours);
+        free(theirs);
         assert_true(doc.markdown[0] == '#' && doc.markdown[1] == ' ');
         assert_contains(doc.markdown, "Not legal advice", render_kind_name(rows[i].kind));
         assert_contains(doc.markdown, "法的助言ではありません", render_kind_name(rows[i].kind));
@@ -423,6 +432,8 @@ static void test_md_escape_table(void **state)
         {"x\r\n\ny", "x<br><br>y", "> x\n>\n> y\n"},
         {"tab\there\x01", "tab here", "> tab here\n"},
         {"&amp; & x", "\\&amp; & x", "> \\&amp; & x\n"},
+        {"&#38;&x&", "\\&#38;\\&x&", "> \\&#38;\\&x&\n"},
+        {"del\x7f|end", "del\\|end", "> del\\|end\n"},
         {"> quote\n=== ", "\\> quote<br>=== ", "> \\> quote\\\n> \\===\n"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
