@@ -20,6 +20,7 @@
 #include "lib/model/assessment_record.h"
 #include "lib/model/events.h"
 #include "lib/model/facts_json.h"
+#include "lib/model/json_text.h"
 #include "lib/model/records.h"
 #include "lib/model/task_id.h"
 #include "lib/model/verdict_json.h"
@@ -215,7 +216,7 @@ static int decode_and_dedup(assess_batch *ab, PGconn *pg, const assess_input *in
     }
     int rc = 0;
     if (json_array_size(ids) > 0) {
-        char *text = json_dumps(ids, JSON_COMPACT);
+        char *text = json_text_compact(ids);
         rc = batch_store_seen(pg, text, mark_seen, ab, err, errlen);
         free(text);
     }
@@ -271,7 +272,7 @@ static int load(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
         }
     int rc = 0;
     if (json_array_size(ids) > 0) {
-        char *text = json_dumps(ids, JSON_COMPACT);
+        char *text = json_text_compact(ids);
         rc = batch_store_deadlines(pg, text, add_deadline, ab, err, errlen);
         free(text);
     }
@@ -359,7 +360,7 @@ static const char *fmt_jst(int64_t secs, char out[32])
 
 static void add_json_row(rowset *rs, const char **row, int json_col, json_t *doc)
 {
-    char *text = json_dumps(doc, JSON_COMPACT);
+    char *text = json_text_compact(doc);
     row[json_col] = text;
     rowset_add(rs, row);
     free(text);
@@ -453,7 +454,7 @@ static void emit_obligation(assess_batch *ab, size_t seq, size_t c, int version,
                       client_id ? json_string(client_id) : json_null(), "due_date",
                       due_date ? json_string(due_date) : json_null(), "due_at",
                       due_at ? json_string(due_at) : json_null(), "case_version", version);
-        char *payload_text = json_dumps(payload, JSON_COMPACT);
+        char *payload_text = json_text_compact(payload);
         json_decref(payload);
         char *record = task_record(ab, task_id, cs->incident_id, client_id, now->kind, due_date,
                                    due_at, version, payload_text);
@@ -529,7 +530,7 @@ static void emit_version(assess_batch *ab, size_t seq, size_t c, const rules_ver
     /* The version keeps the facts it was assessed from: notify renders its documents from
      * them, whatever later events change (migration 0075). */
     json_t *facts = facts_document(cs);
-    char *facts_text = json_dumps(facts, JSON_COMPACT);
+    char *facts_text = json_text_compact(facts);
     json_decref(facts);
     const char *vrow[] = {cs->incident_id, vtext, NULL, rules, ev->event_id, facts_text};
     add_json_row(&ab->w.versions, vrow, 2, verdict_json_case(&cs->facts, v));

@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/buf.h"
+#include "lib/base/errbuf.h"
 #include "lib/base/timefmt.h"
 #include "lib/model/facts_json.h"
+#include "lib/model/json_text.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit.h"
 #include "lib/runtime/outbox.h"
@@ -123,7 +126,7 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
     json_t *ids = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(ids, json_string(cases[i].incident_id));
-    char *ids_text = json_dumps(ids, JSON_COMPACT);
+    char *ids_text = json_text_compact(ids);
     json_decref(ids);
     const char *p[] = {ids_text};
     PGresult *res = pgx_query_replanned(
@@ -232,7 +235,7 @@ int batch_store_claim(PGconn *pg, const rowset *rows, void (*fresh)(void *ctx, s
                                              rowset_get(rows, r, 1), rowset_get(rows, r, 2),
                                              rowset_get(rows, r, 3), rowset_get(rows, r, 4),
                                              (json_int_t)r));
-    char *text = json_dumps(arr, JSON_COMPACT);
+    char *text = json_text_compact(arr);
     json_decref(arr);
     const char *p[] = {text};
     PGresult *res = pgx_query(
@@ -314,20 +317,42 @@ static int staged(PGconn *pg, const rowset *rs, const char *table, const char *n
                : 0;
 }
 
+/* A JSON string, or null for NULL. */
+static void put_string_or_null(buf *b, const char *s)
+{
+    if (s)
+        json_text_put_string(b, s, strlen(s));
+    else
+        buf_puts(b, "null");
+}
+
 /* The audit rows in the order staged, chained with one call (audit_log_append, migration
- * 0096); every row's actor is the first row's (mni-assess). */
+ * 0096); every row's actor is the first row's (mni-assess). The array is written as text
+ * around each row's payload, which is JSON text already. */
 static int append_audit(PGconn *pg, const rowset *rs, char *err, size_t errlen)
 {
     if (rs->n_rows == 0) return 0;
-    json_t *rows = json_array();
-    for (size_t r = 0; r < rs->n_rows; r++)
-        json_array_append_new(
-            rows, json_pack("{s:s, s:s?, s:s?, s:o}", "action", rowset_get(rs, r, 1), "incident_id",
-                            rowset_get(rs, r, 2), "client_id", rowset_get(rs, r, 3), "payload",
-                            json_loads(rowset_get(rs, r, 4), 0, NULL)));
-    char *text =
-        rs->failed || json_array_size(rows) != rs->n_rows ? NULL : json_dumps(rows, JSON_COMPACT);
-    json_decref(rows);
+    buf b;
+    buf_init(&b, BUF_NO_LIMIT);
+    buf_putn(&b, "[", 1);
+    for (size_t r = 0; r < rs->n_rows; r++) {
+        const char *payload = rowset_get(rs, r, 4);
+        if (!rowset_get(rs, r, 1) || !payload) {
+            buf_free(&b);
+            return errbuf_fail(err, errlen, "assess.audit: row %zu has no action or payload", r);
+        }
+        buf_puts(&b, r ? ",{\"action\":" : "{\"action\":");
+        put_string_or_null(&b, rowset_get(rs, r, 1));
+        buf_puts(&b, ",\"incident_id\":");
+        put_string_or_null(&b, rowset_get(rs, r, 2));
+        buf_puts(&b, ",\"client_id\":");
+        put_string_or_null(&b, rowset_get(rs, r, 3));
+        buf_puts(&b, ",\"payload\":");
+        buf_puts(&b, payload);
+        buf_putn(&b, "}", 1);
+    }
+    buf_putn(&b, "]", 1);
+    char *text = rs->failed ? (buf_free(&b), NULL) : buf_take(&b);
     if (!text) {
         snprintf(err, errlen, "assess.audit: cannot serialise %zu rows (out of memory)",
                  rs->n_rows);

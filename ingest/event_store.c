@@ -10,6 +10,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/model/events_json.h"
+#include "lib/model/json_text.h"
 #include "lib/model/token.h"
 #include "lib/pg/pgx.h"
 
@@ -49,7 +50,7 @@ static const char EVENT_STORE_CONFLICTS_SQL[] =
 /* Serialises a JSON parameter; NULL with err set when out of memory. */
 static char *event_store_dump(json_t *value, const char *what, char *err, size_t errlen)
 {
-    char *text = json_dumps(value, JSON_COMPACT);
+    char *text = json_text_compact(value);
     if (!text)
         snprintf(err, errlen, "%s: cannot serialise the JSON parameter (out of memory)", what);
     return text;
@@ -149,7 +150,7 @@ static int event_store_put_row(buf *text, const event_store_row *row, char *err,
                             "occurred_at", occurred, "src_topic", row->src_topic, "src_partition",
                             (int)row->src_partition, "src_epoch", (int)row->src_epoch, "src_offset",
                             (json_int_t)row->src_offset, "body", body);
-    char *cols = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *cols = obj ? json_text_compact(obj) : NULL;
     json_decref(obj);
     size_t len = cols ? strlen(cols) : 0;
     if (!cols || len < 2 || cols[len - 1] != '}') {

@@ -10,6 +10,7 @@
 
 #include "lib/base/digest.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/json_text.h"
 #include "lib/pg/pgx.h"
 
 static const char WAITING_COUNT_SQL[] = "SELECT count(*) FROM waiting_events";
@@ -95,7 +96,7 @@ static char *ids_param(const char *const *ids, size_t n, const char *what, char 
             json_decref(arr);
             arr = NULL;
         }
-    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    char *text = arr ? json_text_compact(arr) : NULL;
     json_decref(arr);
     if (!text) snprintf(err, errlen, "%s: out of memory (or an id is not UTF-8)", what);
     return text;
@@ -168,7 +169,7 @@ static json_t *park_row(const waiting_event *e)
 static int park_flush(PGconn *pg, json_t *chunk, char *err, size_t errlen)
 {
     if (json_array_size(chunk) == 0) return 0;
-    char *param = json_dumps(chunk, JSON_COMPACT);
+    char *param = json_text_compact(chunk);
     json_array_clear(chunk);
     if (!param) {
         snprintf(err, errlen, "ingest.waiting_park: out of memory");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/base/strset.h"
+#include "lib/model/json_text.h"
 #include "lib/pg/pgx.h"
 #include "notify/notify_store.h"
 #include "notify/snapshot.h"
@@ -19,7 +20,7 @@ static int load_seen(PGconn *pg, const notify_batch_item *items, size_t n, strse
     json_t *ids = json_array();
     for (size_t i = 0; ids && i < n; i++)
         if (items[i].decoded) json_array_append_new(ids, json_string(items[i].task.task_id));
-    char *param = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+    char *param = ids ? json_text_compact(ids) : NULL;
     json_decref(ids);
     if (!param) {
         snprintf(err, errlen, "notify.batch_seen: out of memory");

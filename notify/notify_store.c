@@ -5,6 +5,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/digest.h"
+#include "lib/model/json_text.h"
 #include "lib/model/task_id.h"
 
 #include <stdio.h>
@@ -65,8 +66,8 @@ static int ticket_texts(const notify_ticket *t, const char *ticket_id, char **bo
                   "task_id", t->task_id, "kind", t->kind, "title", t->title, "summary", t->summary,
                   "due_date", str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
                   "document_ref", t->document_ref, "client_id", str_or_null(t->client_id));
-    *body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    *payload_text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    *body_text = body ? json_text_compact(body) : NULL;
+    *payload_text = payload ? json_text_compact(payload) : NULL;
     json_decref(body);
     json_decref(payload);
     if (*body_text && *payload_text) return 0;
@@ -271,7 +272,7 @@ void notify_audit_add(json_t *rows, const char *action, const char *incident_id,
 int notify_audit_flush(PGconn *pg, json_t *rows, char *err, size_t errlen)
 {
     if (json_array_size(rows) == 0) return 0;
-    char *text = json_dumps(rows, JSON_COMPACT);
+    char *text = json_text_compact(rows);
     if (!text) {
         snprintf(err, errlen, "notify.audit: cannot serialise %zu rows (out of memory)",
                  json_array_size(rows));

@@ -11,6 +11,7 @@
 
 #include "lib/base/strset.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/json_text.h"
 #include "lib/pg/pgx.h"
 
 #define EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
@@ -331,7 +332,7 @@ static char *groups_param(const snap_group *g, size_t n, int read)
                                         read && g[i].cause ? json_string(g[i].cause) : json_null(),
                                         "case_part", g[i].case_part));
     }
-    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    char *text = arr ? json_text_compact(arr) : NULL;
     json_decref(arr);
     return text;
 }
@@ -468,7 +469,7 @@ static int wants_load_verdicts(PGconn *pg, const notify_snapshot_want *w, size_t
         json_decref(arr);
         return 0;
     }
-    char *param = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    char *param = arr ? json_text_compact(arr) : NULL;
     json_decref(arr);
     if (!param) {
         snprintf(err, errlen, "notify.snapshot_batch: out of memory for the verdicts");

@@ -12,6 +12,7 @@
 #include "lib/base/errbuf.h"
 #include "lib/base/log.h"
 #include "lib/base/timefmt.h"
+#include "lib/model/json_text.h"
 #include "lib/model/task_id.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit.h"
@@ -60,12 +61,12 @@ static int add_task(PGresult *res, int r, const char *kind, const char *as_of, j
         due_date && !due_at[0] ? json_string(due_date) : json_null(), "due_at",
         due_at[0] ? json_string(due_at) : json_null(), "case_version",
         (json_int_t)atoll(PQgetvalue(res, r, 6)), "deadline_kind", deadline_kind, "as_of", as_of);
-    json_t *task = payload ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:o, s:s, s:s}", "seq",
-                                       (json_int_t)json_array_size(tasks), "task_id", task_id,
-                                       "incident_id", incident_id, "client_id", client, "kind",
-                                       kind, "payload", payload, "deadline_kind", deadline_kind,
-                                       "due", due)
-                           : NULL;
+    json_t *task = payload
+                       ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:o, s:s, s:s}", "seq",
+                                   (json_int_t)json_array_size(tasks), "task_id", task_id,
+                                   "incident_id", incident_id, "client_id", client, "kind", kind,
+                                   "payload", payload, "deadline_kind", deadline_kind, "due", due)
+                       : NULL;
     json_decref(client);
     if (!task || json_array_append_new(tasks, task) != 0) {
         snprintf(err, errlen,
@@ -84,7 +85,7 @@ static int queue_tasks(PGconn *pg, json_t *tasks, const char *as_of, long *remin
                        long *escalations, char *err, size_t errlen)
 {
     if (json_array_size(tasks) == 0) return 0;
-    char *text = json_dumps(tasks, JSON_COMPACT);
+    char *text = json_text_compact(tasks);
     if (!text) {
         snprintf(err, errlen, "sweeper: cannot serialise %zu tasks (out of memory)",
                  json_array_size(tasks));
@@ -125,8 +126,8 @@ static int queue_tasks(PGconn *pg, json_t *tasks, const char *as_of, long *remin
  * come as array literals: unnest's row estimate is their length, so the plan probes the
  * primary key (a jsonb record set is guessed at 100 rows and joined by reading every
  * deadline). */
-static int stamp_deadlines(PGconn *pg, const char *ids, const char *remind,
-                           const char *escalate, const char *now_utc, char *err, size_t errlen)
+static int stamp_deadlines(PGconn *pg, const char *ids, const char *remind, const char *escalate,
+                           const char *now_utc, char *err, size_t errlen)
 {
     const char *p[] = {ids, remind, escalate, now_utc};
     return pgx_exec_params(pg, "sweeper.stamp",
@@ -146,7 +147,8 @@ static void add_stamp(buf stamps[3], int r, const char *id, const char *remind,
                       const char *escalate)
 {
     const char *values[] = {id, remind, escalate};
-    for (int i = 0; i < 3; i++) buf_printf(&stamps[i], "%s%s", r ? "," : "{", values[i]);
+    for (int i = 0; i < 3; i++)
+        buf_printf(&stamps[i], "%s%s", r ? "," : "{", values[i]);
 }
 
 static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, const char *as_of,
@@ -179,7 +181,8 @@ static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, con
     if (!res) return -1;
     json_t *tasks = json_array();
     buf stamps[3]; /* deadline ids, remind flags, escalate flags */
-    for (int i = 0; i < 3; i++) buf_init(&stamps[i], BUF_NO_LIMIT);
+    for (int i = 0; i < 3; i++)
+        buf_init(&stamps[i], BUF_NO_LIMIT);
     int rc = tasks ? 0 : errbuf_fail(err, errlen, "sweeper: out of memory");
     int rows = PQntuples(res);
     for (int r = 0; r < rows && rc == 0; r++) {
@@ -200,7 +203,8 @@ static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, con
         rc = arrays[0] && arrays[1] && arrays[2]
                  ? stamp_deadlines(pg, arrays[0], arrays[1], arrays[2], now_utc, err, errlen)
                  : errbuf_fail(err, errlen, "sweeper: out of memory");
-    for (int i = 0; i < 3; i++) free(arrays[i]);
+    for (int i = 0; i < 3; i++)
+        free(arrays[i]);
     json_decref(tasks);
     return rc;
 }

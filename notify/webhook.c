@@ -15,6 +15,7 @@
 
 #include "lib/base/digest.h"
 #include "lib/base/log.h"
+#include "lib/model/json_text.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit.h"
 #include "notify/notify_store.h"
@@ -364,7 +365,7 @@ int webhook_run(PGconn *pg, const webhook_config *cfg, webhook_counts *counts, c
         json_array_append_new(rows, attempt_row(&items[i], cfg, counts));
     counts->sent = (long)n;
     items_free(items, n);
-    char *text = json_dumps(rows, JSON_COMPACT);
+    char *text = json_text_compact(rows);
     json_decref(rows);
     if (!text) {
         snprintf(err, errlen, "webhook: out of memory");

@@ -10,21 +10,27 @@
 
 #include "lib/base/buf.h"
 
-#define JSON_TEXT_INDENT 2
+/* Spaces per depth: 2 for JSON_INDENT(2), 0 for JSON_COMPACT (no newline either). */
+typedef struct {
+    buf *b;
+    size_t indent;
+} writer;
 
-/* A newline and depth levels of indentation. */
-static void put_indent(buf *b, size_t depth)
+/* A newline and depth levels of indentation, when indenting. */
+static void put_indent(const writer *w, size_t depth)
 {
     static const char spaces[] = "                                ";
+    if (w->indent == 0) return;
+    buf *b = w->b;
     buf_putn(b, "\n", 1);
-    for (size_t n = depth * JSON_TEXT_INDENT; n > 0;) {
+    for (size_t n = depth * w->indent; n > 0;) {
         size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
         buf_putn(b, spaces, k);
         n -= k;
     }
 }
 
-static void put_string(buf *b, const char *s, size_t n)
+void json_text_put_string(buf *b, const char *s, size_t n)
 {
     buf_putn(b, "\"", 1);
     size_t i = 0;
@@ -66,8 +72,9 @@ static void put_string(buf *b, const char *s, size_t n)
     buf_putn(b, "\"", 1);
 }
 
-static void put_value(buf *b, const json_t *json, size_t depth)
+static void put_value(const writer *w, const json_t *json, size_t depth)
 {
+    buf *b = w->b;
     switch (json_typeof(json)) {
     case JSON_OBJECT: {
         if (json_object_size(json) == 0) {
@@ -81,13 +88,13 @@ static void put_value(buf *b, const json_t *json, size_t depth)
         json_t *value;
         json_object_keylen_foreach((json_t *)json, key, key_len, value)
         {
-            put_indent(b, depth + 1);
-            put_string(b, key, key_len);
-            buf_putn(b, ": ", 2);
-            put_value(b, value, depth + 1);
+            put_indent(w, depth + 1);
+            json_text_put_string(b, key, key_len);
+            buf_putn(b, ": ", w->indent ? 2 : 1);
+            put_value(w, value, depth + 1);
             if (++i < n) buf_putn(b, ",", 1);
         }
-        put_indent(b, depth);
+        put_indent(w, depth);
         buf_putn(b, "}", 1);
         return;
     }
@@ -99,22 +106,22 @@ static void put_value(buf *b, const json_t *json, size_t depth)
         }
         buf_putn(b, "[", 1);
         for (size_t i = 0; i < n; i++) {
-            put_indent(b, depth + 1);
-            put_value(b, json_array_get(json, i), depth + 1);
+            put_indent(w, depth + 1);
+            put_value(w, json_array_get(json, i), depth + 1);
             if (i + 1 < n) buf_putn(b, ",", 1);
         }
-        put_indent(b, depth);
+        put_indent(w, depth);
         buf_putn(b, "]", 1);
         return;
     }
     case JSON_STRING:
-        put_string(b, json_string_value(json), json_string_length(json));
+        json_text_put_string(b, json_string_value(json), json_string_length(json));
         return;
     case JSON_INTEGER:
         buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(json));
         return;
     case JSON_REAL: {
-        /* jansson's own digits (%.17g, made to look like a real): rare in documents. */
+        /* jansson's own digits (%.17g, made to look like a real): rare in our values. */
         char *text = json_dumps(json, JSON_ENCODE_ANY);
         if (text)
             buf_puts(b, text);
@@ -135,11 +142,22 @@ static void put_value(buf *b, const json_t *json, size_t depth)
     }
 }
 
-char *json_text_indent2(const json_t *json)
+static char *text_of(const json_t *json, size_t indent)
 {
     if (!json) return NULL;
     buf b;
     buf_init(&b, BUF_NO_LIMIT);
-    put_value(&b, json, 0);
+    writer w = {&b, indent};
+    put_value(&w, json, 0);
     return buf_take(&b);
+}
+
+char *json_text_indent2(const json_t *json)
+{
+    return text_of(json, 2);
+}
+
+char *json_text_compact(const json_t *json)
+{
+    return text_of(json, 0);
 }

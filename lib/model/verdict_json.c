@@ -10,9 +10,11 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/base/timefmt.h"
+#include "lib/model/json_text.h"
 
 static json_t *day_or_null(int32_t day)
 {
@@ -157,10 +159,14 @@ static int put(const sink *out, const char *text)
     return out->write(text, strlen(text), out->data);
 }
 
-/* A value (or a key, as a JSON string) in the compact form of json_dumps. */
+/* A value (or a key, as a JSON string) in the compact form of json_dumps (json_text: the same
+ * bytes without jansson's per-call loop-check table). */
 static int put_json(const sink *out, const json_t *value)
 {
-    return json_dump_callback(value, out->write, out->data, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = json_text_compact(value);
+    int rc = !text || out->write(text, strlen(text), out->data) != 0 ? -1 : 0;
+    free(text);
+    return rc;
 }
 
 static int put_key(const sink *out, const char *key, bool first)

@@ -1,6 +1,7 @@
 /*
- * test_json_text: json_text_indent2 writes what jansson's json_dumps(JSON_INDENT(2)) writes,
- * byte for byte (the stored documents' bytes and hashes depend on it).
+ * test_json_text: json_text_indent2 and json_text_compact write what jansson's
+ * json_dumps(JSON_INDENT(2)) and json_dumps(JSON_COMPACT) write, byte for byte (the stored
+ * documents' bytes and hashes depend on it).
  *
  *   fixed_cases      empty containers, nesting, every escape, keys with escapes and a NUL,
  *                    integer extremes, reals, literals.
@@ -23,12 +24,15 @@
 static void assert_same_text(json_t *json)
 {
     assert_non_null(json);
-    char *ours = json_text_indent2(json), *theirs = json_dumps(json, JSON_INDENT(2));
-    assert_non_null(ours);
-    assert_non_null(theirs);
-    if (strcmp(ours, theirs) != 0) fail_msg("json_text:\n%s\njansson:\n%s", ours, theirs);
-    free(ours);
-    free(theirs);
+    for (int compact = 0; compact < 2; compact++) {
+        char *ours = compact ? json_text_compact(json) : json_text_indent2(json);
+        char *theirs = json_dumps(json, compact ? JSON_COMPACT : JSON_INDENT(2));
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        if (strcmp(ours, theirs) != 0) fail_msg("json_text:\n%s\njansson:\n%s", ours, theirs);
+        free(ours);
+        free(theirs);
+    }
     json_decref(json);
 }
 
