@@ -76,8 +76,8 @@ int batch_store_seen(PGconn *pg, const char *ids_json, void (*seen)(void *ctx, c
 {
     const char *p[] = {ids_json};
     PGresult *res = pgx_query_replanned(pg, "assess.seen",
-                                        "SELECT event_id FROM case_events WHERE event_id IN "
-                                        "(SELECT jsonb_array_elements_text($1::jsonb))",
+                                        "SELECT event_id FROM case_events WHERE event_id = ANY "
+                                        "(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
                                         1, p, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++)
@@ -136,7 +136,7 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
         "(extract(epoch FROM closed_at) * 1000)::bigint, "
         "(extract(epoch FROM mandatory_since) * 1000)::bigint, distinct_tokens, "
         "coalesce(last_event_id, ''), persons_total, reportable, direct_report "
-        "FROM cases WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+        "FROM cases WHERE incident_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) "
         "ORDER BY incident_id FOR UPDATE",
         1, p, err, errlen);
     int rc = res ? 0 : -1;
@@ -168,8 +168,8 @@ int batch_store_load(PGconn *pg, case_state *cases, size_t n,
                                 "SELECT incident_id, client_id, persons, persons_max, token_count, "
                                 "contract_notice_hours, systems, appi_persons, public_body, "
                                 "local_government, ordinance_sensitive FROM client_exposure WHERE "
-                                "incident_id IN "
-                                "(SELECT jsonb_array_elements_text($1::jsonb)) "
+                                "incident_id = ANY "
+                                "(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) "
                                 "ORDER BY incident_id, client_id COLLATE \"C\"",
                                 1, p, err, errlen);
         rc = res ? 0 : -1;
@@ -211,8 +211,8 @@ int batch_store_deadlines(PGconn *pg, const char *ids_json,
     const char *p[] = {ids_json};
     PGresult *res = pgx_query_replanned(pg, "assess.load_deadlines",
                                         "SELECT incident_id, coalesce(client_id, ''), kind, "
-                                        "met_at IS NOT NULL FROM deadlines WHERE incident_id IN "
-                                        "(SELECT jsonb_array_elements_text($1::jsonb))",
+                                        "met_at IS NOT NULL FROM deadlines WHERE incident_id = ANY "
+                                        "(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
                                         1, p, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++) {

@@ -17,7 +17,7 @@
 static const char EVENT_STORE_LOAD_OPENED_SQL[] =
     "SELECT DISTINCT incident_id FROM event_log "
     "WHERE kind = 'incident_opened' "
-    "AND incident_id IN (SELECT jsonb_array_elements_text($1::jsonb))";
+    "AND incident_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))";
 
 static const char EVENT_STORE_INSERT_SQL[] =
     "INSERT INTO event_log (event_id, incident_id, tenant, client_id, kind, occurred_at, "

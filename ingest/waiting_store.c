@@ -20,7 +20,7 @@ static const char WAITING_LOAD_SQL[] =
     "SELECT event_id, incident_id, kind, "
     "floor(extract(epoch FROM occurred_at) * 1000)::bigint::text, src_epoch::text, "
     "src_partition::text, src_offset::text, payload FROM waiting_events "
-    "WHERE incident_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+    "WHERE incident_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) "
     "ORDER BY incident_id COLLATE \"C\", occurred_at, src_epoch, src_partition, src_offset, "
     "event_id COLLATE \"C\"";
 
@@ -33,8 +33,8 @@ static const char WAITING_PARK_SQL[] =
     "occurred_at timestamptz, src_epoch integer, src_partition integer, src_offset bigint, "
     "payload text) ON CONFLICT (event_id) DO NOTHING";
 
-static const char WAITING_RELEASE_SQL[] =
-    "DELETE FROM waiting_events WHERE event_id IN (SELECT jsonb_array_elements_text($1::jsonb))";
+static const char WAITING_RELEASE_SQL[] = "DELETE FROM waiting_events WHERE event_id = ANY "
+                                          "(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))";
 
 static const char WAITING_SUMMARY_SQL[] =
     "SELECT count(*), coalesce(floor(extract(epoch FROM now() - min(waiting_since))), 0)::bigint, "

@@ -28,8 +28,8 @@ static int load_seen(PGconn *pg, const notify_batch_item *items, size_t n, strse
     }
     const char *p[] = {param};
     PGresult *res = pgx_query(pg, "notify.batch_seen",
-                              "SELECT DISTINCT task_id FROM deliveries WHERE task_id IN "
-                              "(SELECT jsonb_array_elements_text($1::jsonb))",
+                              "SELECT DISTINCT task_id FROM deliveries WHERE task_id = ANY "
+                              "(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
                               1, p, err, errlen);
     free(param);
     if (!res) return -1;

@@ -341,6 +341,12 @@ static char *groups_param(const snap_group *g, size_t n, int read)
     "jsonb_to_recordset($1::jsonb) AS g(n integer, incident_id text, version integer, cause "      \
     "text, case_part boolean)"
 #define AS_OF_GROUP "(e.version_after < g.version OR e.event_id = g.cause)"
+/* The groups' incidents as an array: "t.incident_id = " GROUP_INCIDENTS lets the plan read a
+ * table by its incident index. Joined on jsonb_to_recordset alone (guessed at 100 rows), the
+ * plan hashed it and read all of cases, case_steps, case_filings and case_events at every
+ * batch (tests/integration/test_batch_reads.c). */
+#define GROUP_INCIDENTS                                                                            \
+    "ANY (ARRAY(SELECT x.incident_id FROM jsonb_to_recordset($1::jsonb) AS x(incident_id text)))"
 
 /* The case row and the version of each group (with its stored verdict when case_part), one
  * statement. */
@@ -362,7 +368,7 @@ static int groups_load_versions(PGconn *pg, snap_group *g, size_t n, char *err, 
                            "v ON "
                            "v.incident_id = c.incident_id AND v.version = CASE WHEN g.version > 0 "
                            "THEN g.version "
-                           "ELSE c.version END",
+                           "ELSE c.version END WHERE c.incident_id = " GROUP_INCIDENTS,
         1, p, err, errlen);
     free(param);
     if (!res) return -1;
@@ -403,33 +409,34 @@ static int groups_load_pieces(PGconn *pg, snap_group *g, size_t n, char *err, si
         return -1;
     }
     const char *p[] = {param};
-    PGresult *res =
-        pgx_query(pg, "notify.snapshot_batch_steps",
-                  "SELECT g.n, s.step, " EPOCH_MS(
-                      "s.completed_at") " FROM " GROUPS " JOIN case_steps s ON s.incident_id = "
-                                        "g.incident_id JOIN case_events e ON "
-                                        "e.event_id = s.event_id WHERE " AS_OF_GROUP
-                                        " ORDER BY g.n, s.completed_at, s.step",
-                  1, p, err, errlen);
+    PGresult *res = pgx_query(
+        pg, "notify.snapshot_batch_steps",
+        "SELECT g.n, s.step, " EPOCH_MS(
+            "s.completed_at") " FROM " GROUPS " JOIN case_steps s ON s.incident_id = "
+                              "g.incident_id JOIN case_events e ON "
+                              "e.event_id = s.event_id WHERE s.incident_id = " GROUP_INCIDENTS
+                              " AND " AS_OF_GROUP " ORDER BY g.n, s.completed_at, s.step",
+        1, p, err, errlen);
     for (int r = 0; res && r < PQntuples(res); r++)
         json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].steps, step_value(res, r, 1));
     PQclear(res);
     if (res)
-        res = pgx_query(
-            pg, "notify.snapshot_batch_filings",
-            "SELECT g.n, f.report, f.client_id, " EPOCH_MS(
-                "f.filed_at") ", f.reference FROM " GROUPS
-                              " JOIN case_filings f ON f.incident_id = g.incident_id "
-                              "JOIN case_events e ON e.event_id = f.event_id WHERE " AS_OF_GROUP
-                              " ORDER BY g.n, f.filed_at, f.event_id",
-            1, p, err, errlen);
+        res = pgx_query(pg, "notify.snapshot_batch_filings",
+                        "SELECT g.n, f.report, f.client_id, " EPOCH_MS(
+                            "f.filed_at") ", f.reference FROM " GROUPS
+                                          " JOIN case_filings f ON f.incident_id = g.incident_id "
+                                          "JOIN case_events e ON e.event_id = f.event_id WHERE "
+                                          "f.incident_id = " GROUP_INCIDENTS " AND " AS_OF_GROUP
+                                          " ORDER BY g.n, f.filed_at, f.event_id",
+                        1, p, err, errlen);
     for (int r = 0; res && r < PQntuples(res); r++)
         json_array_append_new(g[atoi(PQgetvalue(res, r, 0))].filings, filing_value(res, r, 1));
     PQclear(res);
     if (res)
         res = pgx_query(pg, "notify.snapshot_batch_texts",
                         "SELECT g.n, e.title, e.description FROM " GROUPS
-                        " JOIN case_events e ON e.incident_id = g.incident_id WHERE e.kind IN "
+                        " JOIN case_events e ON e.incident_id = g.incident_id WHERE e.incident_id "
+                        "= " GROUP_INCIDENTS " AND e.kind IN "
                         "('incident_opened', 'facts_updated') AND (e.title IS NOT NULL OR "
                         "e.description IS NOT NULL) AND " AS_OF_GROUP
                         " ORDER BY g.n, e.kind <> 'incident_opened', e.occurred_at, e.event_id",

@@ -436,7 +436,7 @@ static int requeue_held(PGconn *pg, const json_t *held, char *err, size_t errlen
     int rc = pgx_exec_params(pg, "outbox.requeue_held",
                              "INSERT INTO outbox_queue (created_at, task_id, topic, client_id) "
                              "SELECT created_at, task_id, topic, client_id FROM outbox WHERE "
-                             "task_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                             "task_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
                              1, pm, NULL, err, errlen);
     free(ids);
     return rc;

@@ -70,7 +70,7 @@ struct worker {
     int fenced;           /* the last batch's compare-and-set found its offsets moved */
     metrics *metrics;     /* NULL when metrics.port is 0 */
     relayer *relay;       /* the outbox relay's thread (worker_start_relay), or NULL */
-    char pg_settings[64]; /* pgx_connect_with's settings: pg.synchronous_commit */
+    char pg_settings[64]; /* pgx_connect_with's settings (worker_pg_settings) */
     double next_tick_at;  /* monotonic ms */
     int tick_backoff_ms;  /* 0 while ticks succeed */
     long long metrics_port;
@@ -933,15 +933,22 @@ static int start_spec(worker *w, char *err, size_t errlen)
     }
 }
 
+void worker_pg_settings(const char *synchronous_commit, char *out, size_t outlen)
+{
+    if (synchronous_commit && *synchronous_commit)
+        snprintf(out, outlen, "-c jit=off -c synchronous_commit=%s", synchronous_commit);
+    else
+        snprintf(out, outlen, "-c jit=off");
+}
+
 static int connect_all(worker *w, char *err, size_t errlen)
 {
     const char *conninfo;
     if (config_get_str(w->cfg, "pg.conninfo", &conninfo, err, errlen) != 0) return -1;
     char app[64];
     snprintf(app, sizeof app, "mni-%s", w->spec->component);
-    const char *sync = config_get(w->cfg, "pg.synchronous_commit");
-    if (sync && *sync)
-        snprintf(w->pg_settings, sizeof w->pg_settings, "-c synchronous_commit=%s", sync);
+    worker_pg_settings(config_get(w->cfg, "pg.synchronous_commit"), w->pg_settings,
+                       sizeof w->pg_settings);
     w->pg = connect_pg(conninfo, app, w->pg_settings, err, errlen);
     if (!w->pg) return -1;
     kq_set_log(on_kafka_log);

@@ -43,6 +43,8 @@
  *   connect_with_settings     pgx_connect_with's server settings hold for the session, after
  *                             PQreset too, and win over the connection string's own options,
  *                             which are kept otherwise (pg.synchronous_commit of the workers).
+ *   worker_sessions_settings  a worker's sessions (worker_pg_settings) run with jit off and
+ *                             pg.synchronous_commit, else the server's synchronous_commit.
  *   conninfo_helpers          pgx_conninfo_set rewrites dbname in keyword and URI forms;
  *                             pgx_conninfo_describe leaves the password out.
  */
@@ -61,6 +63,7 @@
 
 #include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/worker.h"
 #include "tests/support/testenv.h"
 
 /* ---- helpers ---- */
@@ -948,6 +951,30 @@ static void connect_with_settings(void **state)
     assert_non_null(strstr(err, "synchronous_commit"));
 }
 
+/* The sessions of a worker: jit off whatever the server's default, synchronous_commit as
+ * pg.synchronous_commit says, else the server's. */
+static void worker_sessions_settings(void **state)
+{
+    testenv_db *db = testenv_db_from_state(state);
+    char err[1024], settings[64];
+    PGconn *c = pgx_connect_with(db->conninfo, "mni test", "", err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    assert_setting(c, "jit", "on"); /* the server's default, which the workers turn off */
+    pgx_close(c);
+    worker_pg_settings("off", settings, sizeof settings);
+    c = pgx_connect_with(db->conninfo, "mni test", settings, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    assert_setting(c, "jit", "off");
+    assert_setting(c, "synchronous_commit", "off");
+    pgx_close(c);
+    worker_pg_settings(NULL, settings, sizeof settings);
+    c = pgx_connect_with(db->conninfo, "mni test", settings, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    assert_setting(c, "jit", "off");
+    assert_setting(c, "synchronous_commit", "on");
+    pgx_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,6 +993,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(copy_binary_roundtrip, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(pipeline_in_order, setup_empty_db, teardown_db),
         cmocka_unit_test_setup_teardown(connect_with_settings, setup_empty_db, teardown_db),
+        cmocka_unit_test_setup_teardown(worker_sessions_settings, setup_empty_db, teardown_db),
         cmocka_unit_test(conninfo_helpers),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);

@@ -1,0 +1,191 @@
+/*
+ * test_batch_reads: a batch's reads cost what the batch holds, not what the tables hold (issue
+ * 6, "cost in proportion to the work"). Each read names the batch's incidents in a JSON
+ * parameter; joined on it as a set (guessed at 100 rows), the plans hashed the parameter and
+ * read the whole table at every batch once the tables had grown: deadlines, client_exposure,
+ * case_steps, case_filings and case_events at full-size W3 (auto_explain). What a read touched
+ * is PostgreSQL's own count (pg_stat_user_tables, flushed when the reading connection ends).
+ *
+ *   reads_use_the_incident_index  5,000 other incidents, each with a case, two clients'
+ *                    exposure, two deadlines, two events, a step and a filing, analyzed; then
+ *                    mni-assess's batch reads (batch_store_load, batch_store_deadlines) and
+ *                    mni-notify's (notify_snapshot_load_many, its steps, filings and texts) for
+ *                    two incidents: what they return is right, and none of those tables was
+ *                    read by a sequential scan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "assess/batch_store.h"
+#include "assess/case_state.h"
+#include "lib/pg/pgx.h"
+#include "notify/snapshot.h"
+#include "tests/support/sqlcheck.h"
+#include "tests/support/testenv.h"
+
+#define OTHERS "5000"
+/* A case's stored facts but its incident id (assess reads them back). */
+#define FACTS                                                                                      \
+    "{\"known_at\": \"2026-06-10T10:00:00+09:00\", \"reporter\": {\"role\": \"contractor\", "      \
+    "\"number_use_entity\": false, \"public_body_system\": false}, \"kinds\": [\"leak\"], "        \
+    "\"certainty\": \"confirmed\", \"improper_purpose\": \"none\", \"systems\": [], "              \
+    "\"unspecified_viewing\": \"none\", \"encrypted_protected\": false, "                          \
+    "\"recovered_unviewed\": false, \"intact_copy\": false, \"clients\": []}"
+#define TABLES                                                                                     \
+    "'cases', 'client_exposure', 'deadlines', 'case_events', 'case_steps', 'case_filings'"
+
+static void sql(PGconn *conn, const char *text)
+{
+    char err[512];
+    if (pgx_exec(conn, "test.sql", text, err, sizeof err) != 0) fail_msg("%s: %s", text, err);
+}
+
+/* Incidents INC-1 .. INC-n with everything the reads read; version 1 of each. */
+static void fill(PGconn *conn, const char *n)
+{
+    char q[2048];
+    snprintf(
+        q, sizeof q,
+        "INSERT INTO cases (incident_id, tenant, opened_at, version, facts) SELECT 'INC-' || i, "
+        "'bpo', '2026-06-10T10:00:00+09:00', 1, jsonb_build_object('incident_id', 'INC-' || i) "
+        "|| '" FACTS "'::jsonb FROM generate_series(1, %s) i;"
+        "INSERT INTO case_versions (incident_id, version, verdict, cause_event_id) SELECT "
+        "'INC-' || i, 1, '{}', 'EV-' || i || '-b' FROM generate_series(1, %s) i;"
+        "INSERT INTO client_exposure (incident_id, client_id, persons) SELECT 'INC-' || i, "
+        "c, 60 FROM generate_series(1, %s) i, unnest(ARRAY['KAISHA-A', 'KAISHA-B']) c;"
+        "INSERT INTO deadlines (incident_id, client_id, kind, due_date) SELECT 'INC-' || i, "
+        "c, 'client_notice', date '2026-07-01' FROM generate_series(1, %s) i, "
+        "unnest(ARRAY['KAISHA-A', 'KAISHA-B']) c;"
+        "INSERT INTO case_events (event_id, incident_id, kind, occurred_at, version_after, "
+        "title) SELECT 'EV-' || i || '-' || k, 'INC-' || i, CASE k WHEN 'a' THEN "
+        "'incident_opened' ELSE 'response_step' END, '2026-06-10T10:00:00+09:00', 0, "
+        "CASE k WHEN 'a' THEN 'title ' || i END FROM generate_series(1, %s) i, "
+        "unnest(ARRAY['a', 'b']) k;"
+        "INSERT INTO case_steps (incident_id, step, completed_at, event_id) SELECT 'INC-' || "
+        "i, 'fact_investigation', '2026-06-11T10:00:00+09:00', 'EV-' || i || '-b' FROM "
+        "generate_series(1, %s) i;"
+        "INSERT INTO case_filings (event_id, incident_id, report, client_id, filed_at) SELECT "
+        "'EV-' || i || '-b', 'INC-' || i, 'client_notice', 'KAISHA-A', "
+        "'2026-06-11T10:00:00+09:00' FROM generate_series(1, %s) i",
+        n, n, n, n, n, n, n);
+    sql(conn, q);
+}
+
+/* Rows read by sequential scans of the tables, summed. */
+static long long seq_read(PGconn *conn)
+{
+    sql(conn, "SELECT pg_stat_clear_snapshot()");
+    return sqlcheck_int(conn,
+                        "SELECT coalesce(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE "
+                        "relname IN (" TABLES ")",
+                        NULL);
+}
+
+/* Index scans of the tables, summed: they grow once the reader's counts are flushed. */
+static long long idx_scans(PGconn *conn)
+{
+    sql(conn, "SELECT pg_stat_clear_snapshot()");
+    return sqlcheck_int(conn,
+                        "SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_tables WHERE relname "
+                        "IN (" TABLES ")",
+                        NULL);
+}
+
+static size_t find_case(void *ctx, const char *incident_id)
+{
+    case_state *cases = ctx;
+    for (size_t i = 0; i < 2; i++)
+        if (!strcmp(cases[i].incident_id, incident_id)) return i;
+    return (size_t)-1;
+}
+
+static void count_deadline(void *ctx, const char *incident_id, const batch_deadline *d)
+{
+    (void)d;
+    if (!strcmp(incident_id, "INC-7") || !strcmp(incident_id, "INC-4242")) (*(int *)ctx)++;
+}
+
+static void reads_use_the_incident_index(void **state)
+{
+    (void)state;
+    char err[512];
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    fill(db.conn, OTHERS);
+    sql(db.conn, "ANALYZE");
+    sql(db.conn, "SELECT pg_stat_force_next_flush()");
+    long long seq0 = seq_read(db.conn), idx0 = idx_scans(db.conn);
+
+    PGconn *reader = pgx_connect(db.conninfo, "test batch reads", err, sizeof err);
+    if (!reader) fail_msg("%s", err);
+    /* mni-assess: the cases with their clients, then their deadlines. */
+    case_state cases[2];
+    case_state_init(&cases[0], "INC-7");
+    case_state_init(&cases[1], "INC-4242");
+    sql(reader, "BEGIN");
+    if (batch_store_load(reader, cases, 2, find_case, cases, err, sizeof err) != 0)
+        fail_msg("batch_store_load: %s", err);
+    sql(reader, "COMMIT");
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(cases[i].exists);
+        assert_int_equal(cases[i].n_clients, 2);
+        case_state_free(&cases[i]);
+    }
+    int deadlines = 0;
+    if (batch_store_deadlines(reader, "[\"INC-7\", \"INC-4242\"]", count_deadline, &deadlines, err,
+                              sizeof err) != 0)
+        fail_msg("batch_store_deadlines: %s", err);
+    assert_int_equal(deadlines, 4);
+    /* mni-notify: two snapshots, with their steps, filings and texts. */
+    notify_snapshot_want wants[2] = {{"INC-7", "KAISHA-A", 1, 0}, {"INC-4242", NULL, 1, 0}};
+    json_t *snaps[2] = {NULL, NULL};
+    int missing[2] = {0, 0};
+    if (notify_snapshot_load_many(reader, wants, 2, snaps, missing, err, sizeof err) != 0)
+        fail_msg("notify_snapshot_load_many: %s", err);
+    for (size_t i = 0; i < 2; i++) {
+        assert_false(missing[i]);
+        assert_non_null(snaps[i]);
+        json_t *steps = json_object_get(snaps[i], "steps");
+        json_t *filings = json_object_get(snaps[i], "filings");
+        if (json_array_size(steps) != 1 || json_array_size(filings) != 1)
+            fail_msg("snapshot %zu: %zu steps, %zu filings (want 1 and 1)", i,
+                     json_array_size(steps), json_array_size(filings));
+        json_decref(snaps[i]);
+    }
+    pgx_close(reader); /* its counts are flushed when it ends */
+
+    long long idx1 = idx0;
+    for (int waited = 0; waited < 10000 && idx1 == idx0; waited += 100) {
+        usleep(100 * 1000);
+        idx1 = idx_scans(db.conn);
+    }
+    assert_true(idx1 > idx0);
+    long long seq1 = seq_read(db.conn);
+    if (seq1 != seq0) {
+        char *which = sqlcheck_text(db.conn,
+                                    "SELECT string_agg(relname || ' ' || seq_tup_read, ', ') FROM "
+                                    "pg_stat_user_tables WHERE relname IN (" TABLES ")",
+                                    NULL);
+        print_message("rows read sequentially since the tables were filled: %s\n", which);
+        free(which);
+    }
+    if (seq1 != seq0)
+        fail_msg("the batch reads read %lld rows by sequential scans of " TABLES " (want 0)",
+                 seq1 - seq0);
+    testenv_db_drop(&db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_use_the_incident_index),
+    };
+    return cmocka_run_group_tests_name("batch reads", tests, NULL, NULL);
+}
