@@ -78,24 +78,16 @@ static void fill(PGconn *conn, const char *n)
     sql(conn, q);
 }
 
-/* Rows read by sequential scans of the tables, summed. */
-static long long seq_read(PGconn *conn)
+/* A column of pg_stat_user_tables summed over the tables: seq_tup_read (rows read by sequential
+ * scans) or idx_scan (index scans: they grow once the reader's counts are flushed). */
+static long long stat_sum(PGconn *conn, const char *column)
 {
+    char q[512];
+    snprintf(q, sizeof q,
+             "SELECT coalesce(sum(%s), 0) FROM pg_stat_user_tables WHERE relname IN (" TABLES ")",
+             column);
     sql(conn, "SELECT pg_stat_clear_snapshot()");
-    return sqlcheck_int(conn,
-                        "SELECT coalesce(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE "
-                        "relname IN (" TABLES ")",
-                        NULL);
-}
-
-/* Index scans of the tables, summed: they grow once the reader's counts are flushed. */
-static long long idx_scans(PGconn *conn)
-{
-    sql(conn, "SELECT pg_stat_clear_snapshot()");
-    return sqlcheck_int(conn,
-                        "SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_tables WHERE relname "
-                        "IN (" TABLES ")",
-                        NULL);
+    return sqlcheck_int(conn, q, NULL);
 }
 
 static size_t find_case(void *ctx, const char *incident_id)
@@ -121,7 +113,7 @@ static void reads_use_the_incident_index(void **state)
     fill(db.conn, OTHERS);
     sql(db.conn, "ANALYZE");
     sql(db.conn, "SELECT pg_stat_force_next_flush()");
-    long long seq0 = seq_read(db.conn), idx0 = idx_scans(db.conn);
+    long long seq0 = stat_sum(db.conn, "seq_tup_read"), idx0 = stat_sum(db.conn, "idx_scan");
 
     PGconn *reader = pgx_connect(db.conninfo, "test batch reads", err, sizeof err);
     if (!reader) fail_msg("%s", err);
@@ -164,10 +156,10 @@ static void reads_use_the_incident_index(void **state)
     long long idx1 = idx0;
     for (int waited = 0; waited < 10000 && idx1 == idx0; waited += 100) {
         usleep(100 * 1000);
-        idx1 = idx_scans(db.conn);
+        idx1 = stat_sum(db.conn, "idx_scan");
     }
     assert_true(idx1 > idx0);
-    long long seq1 = seq_read(db.conn);
+    long long seq1 = stat_sum(db.conn, "seq_tup_read");
     if (seq1 != seq0) {
         char *which = sqlcheck_text(db.conn,
                                     "SELECT string_agg(relname || ' ' || seq_tup_read, ', ') FROM "
