@@ -7,8 +7,8 @@
  * writes verdicts, facts and audit rows as compact JSON for PostgreSQL. jansson's dump checks
  * every container for a reference loop (a formatted pointer in a hash table, allocated and
  * freed per container) and appends token by token: in a W3 profile it took a fifth of
- * mni-notify's CPU and over a quarter of mni-assess's. The values we build are trees by construction, so the
- * check buys nothing here.
+ * mni-notify's CPU and over a quarter of mni-assess's. The values we build are trees by
+ * construction, so the check buys nothing here.
  *
  * The format (jansson 2.14, flags JSON_INDENT(2) or JSON_COMPACT alone): objects in insertion
  * order; indented, "key": value, members and elements each on a line of their own indented two
