@@ -64,7 +64,8 @@ typedef struct {
 int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen);
 /* Marks published every open ticket whose outbox row a relay has sent (this worker's or
  * another's) and appends a ticket_published audit row for each, in ticket id order;
- * *published receives how many. */
+ * *published receives how many. Inside the caller's transaction, whose plans it sets for the
+ * rest of it (no bitmap scans). */
 int notify_store_tickets_published(PGconn *pg, long long *published, char *err, size_t errlen);
 
 /* A batch's deliveries, tickets and the tickets' outbox rows, written together, in the order

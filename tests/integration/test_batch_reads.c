@@ -12,6 +12,14 @@
  *                    mni-notify's (notify_snapshot_load_many, its steps, filings and texts) for
  *                    two incidents: what they return is right, and none of those tables was
  *                    read by a sequential scan.
+ *   ticket_poll_skips_published  mni-notify's tick marks published the tickets whose outbox
+ *                    row has left the queue (notify_store_tickets_published). 20,000 tickets
+ *                    published leave 20,000 entries in the partial index tickets_open until
+ *                    vacuum; a bitmap scan fetched every one at every tick (98 ms a poll in a
+ *                    full-size W3 for 500 open tickets). Now, with 200,000 other outbox rows and
+ *                    statistics taken with 2% of the tickets open, the poll after the one that
+ *                    passes them reads fewer than 100 entries and no row by a sequential scan
+ *                    (the old poll read all 20,011 tickets here by a sequential scan).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +34,7 @@
 #include "assess/batch_store.h"
 #include "assess/case_state.h"
 #include "lib/pg/pgx.h"
+#include "notify/notify_store.h"
 #include "notify/snapshot.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
@@ -174,10 +183,106 @@ static void reads_use_the_incident_index(void **state)
     testenv_db_drop(&db);
 }
 
+/* Tickets T-<from> .. T-<to>, open, their outbox rows queued and then taken off the queue as a
+ * relay does once Kafka has them. */
+static void relayed_tickets(PGconn *conn, int from, int to)
+{
+    char q[1024];
+    snprintf(q, sizeof q,
+             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload) SELECT 'T-' || i, "
+             "'tickets', 'INC-T', 'client_notice', '{}' FROM generate_series(%d, %d) i;"
+             "INSERT INTO tickets (ticket_id, task_id, incident_id, kind, title) SELECT 'T-' || "
+             "i, 'task-' || i, 'INC-T', 'client_notice', 'ticket' FROM generate_series(%d, %d) i;"
+             "DELETE FROM outbox_queue WHERE topic = 'tickets'",
+             from, to, from, to);
+    sql(conn, q);
+}
+
+/* One tick's poll on a connection of its own (its counts are flushed when it ends). */
+static long long poll_published(const char *conninfo)
+{
+    char err[512];
+    long long published = -1;
+    PGconn *c = pgx_connect(conninfo, "test ticket poll", err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    if (pgx_begin(c, err, sizeof err) != 0 ||
+        notify_store_tickets_published(c, &published, err, sizeof err) != 0 ||
+        pgx_commit(c, err, sizeof err) != 0)
+        fail_msg("notify_store_tickets_published: %s", err);
+    pgx_close(c);
+    return published;
+}
+
+/* What PostgreSQL counted for tickets, as flushed so far: rows updated, rows read by sequential
+ * scans, entries of tickets_open read. */
+typedef struct {
+    long long updated, seq_read, open_entries;
+} ticket_counts;
+
+static ticket_counts tickets_counted(PGconn *conn)
+{
+    ticket_counts c;
+    sql(conn, "SELECT pg_stat_clear_snapshot()");
+    char *text =
+        sqlcheck_text(conn,
+                      "SELECT t.n_tup_upd || ' ' || t.seq_tup_read || ' ' || "
+                      "i.idx_tup_read FROM pg_stat_user_tables t JOIN pg_stat_user_indexes "
+                      "i ON i.relid = t.relid WHERE t.relname = 'tickets' AND "
+                      "i.indexrelname = 'tickets_open'",
+                      NULL);
+    assert_int_equal(sscanf(text, "%lld %lld %lld", &c.updated, &c.seq_read, &c.open_entries), 3);
+    free(text);
+    return c;
+}
+
+/* The counts once the polls' updates (`updated` in all) are flushed. */
+static ticket_counts tickets_counted_after(PGconn *conn, long long updated)
+{
+    ticket_counts c = tickets_counted(conn);
+    for (int waited = 0; c.updated < updated && waited < 10000; waited += 100) {
+        usleep(100 * 1000);
+        c = tickets_counted(conn);
+    }
+    assert_int_equal(c.updated, updated);
+    return c;
+}
+
+static void ticket_poll_skips_published(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    sql(db.conn, "ALTER TABLE tickets SET (autovacuum_enabled = off)"); /* entries stay */
+    /* The outbox holds far more than tickets, as it does in a running pipeline. */
+    sql(db.conn, "INSERT INTO outbox (task_id, topic, incident_id, kind, payload) SELECT 'A-' || "
+                 "i, 'assessments', 'INC-' || i, 'case_assessment', '{}' FROM "
+                 "generate_series(1, 200000) i; DELETE FROM outbox_queue; ANALYZE outbox");
+    relayed_tickets(db.conn, 1, 19600);
+    assert_int_equal(poll_published(db.conninfo), 19600);
+    /* Statistics taken with 2% of the tickets open, as a busy notify's table has them. */
+    relayed_tickets(db.conn, 19601, 20000);
+    sql(db.conn, "ANALYZE tickets");
+    assert_int_equal(poll_published(db.conninfo), 400); /* passes the 19,600 entries */
+    relayed_tickets(db.conn, 20001, 20010);
+    assert_int_equal(poll_published(db.conninfo), 10);
+    ticket_counts before = tickets_counted_after(db.conn, 20010);
+    relayed_tickets(db.conn, 20011, 20011);
+    assert_int_equal(poll_published(db.conninfo), 1);
+    ticket_counts after = tickets_counted_after(db.conn, 20011);
+    long long seq = after.seq_read - before.seq_read;
+    long long entries = after.open_entries - before.open_entries;
+    if (seq != 0 || entries >= 100)
+        fail_msg("a poll with one open ticket read %lld rows of tickets by sequential scans and "
+                 "%lld entries of tickets_open (want 0 and < 100)",
+                 seq, entries);
+    testenv_db_drop(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_use_the_incident_index),
+        cmocka_unit_test(ticket_poll_skips_published),
     };
     return cmocka_run_group_tests_name("batch reads", tests, NULL, NULL);
 }
