@@ -3,8 +3,9 @@
  * 6, "cost in proportion to the work"). Each read names the batch's incidents in a JSON
  * parameter; joined on it as a set (guessed at 100 rows), the plans hashed the parameter and
  * read the whole table at every batch once the tables had grown: deadlines, client_exposure,
- * case_steps, case_filings and case_events at full-size W3 (auto_explain). What a read touched
- * is PostgreSQL's own count (pg_stat_user_tables, flushed when the reading connection ends).
+ * cases, case_steps, case_filings and case_events at full-size W3 (auto_explain). What a read
+ * touched is PostgreSQL's own count (pg_stat_user_tables, flushed when the reading connection
+ * ends).
  *
  *   reads_use_the_incident_index  5,000 other incidents, each with a case, two clients'
  *                    exposure, two deadlines, two events, a step and a filing, analyzed; then
