@@ -501,6 +501,15 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     const char *p[] = {limit, closed};
     bool skipping = strcmp(closed, "{}") != 0;
     if (pgx_begin(pg, err, errlen) != 0) return -1;
+    /* Taking a topic's oldest rows, a bitmap scan of outbox_queue_topic fetches every entry the
+     * queue's deletions left until vacuum, at every claim, and sorts them all; a plain index
+     * scan in the index's order stops at $1 rows and marks the dead entries as it passes (as
+     * the ticket poll, notify_store.c). For this transaction only. */
+    if (skipping &&
+        pgx_exec(pg, "outbox.claim_plan", "SET LOCAL enable_bitmapscan = off", err, errlen) != 0) {
+        pgx_rollback(pg, NULL, 0);
+        return -1;
+    }
     /* The transaction commits only after Kafka acknowledged every message and rolls back
      * otherwise, which puts the rows back in the queue. Planned each time: a plan prepared on an
      * empty queue would keep a sequential scan. */
