@@ -32,6 +32,7 @@
 #include "lib/serdes/avro_codec.h"
 #include "lib/serdes/schema_set.h"
 #include "tests/support/testdata.h"
+#include "tests/support/testrand.h"
 
 #define TOK1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define TOK2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -164,10 +165,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return testrand_next(&rng_state);
 }
 
 static void test_random_mutations(void **state)

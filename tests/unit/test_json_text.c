@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "lib/model/json_text.h"
+#include "tests/support/testrand.h"
 
 static void assert_same_text(json_t *json)
 {
@@ -62,10 +63,7 @@ static uint64_t rng = 0x6d6e692d6a736f6eULL;
 
 static unsigned next(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrand_below(&rng, n);
 }
 
 static json_t *random_string(void)

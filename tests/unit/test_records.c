@@ -18,6 +18,7 @@
 #include "lib/model/events.h"
 #include "lib/model/records.h"
 #include "lib/serdes/avro_codec.h"
+#include "tests/support/testrand.h"
 #include "tests/support/testschemas.h"
 
 static const char *const top_rules[] = {"MN-1", "MN-3", "APPI-2"};
@@ -430,10 +431,7 @@ static uint64_t rng_state = 0x853c49e6748fea9bULL;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return testrand_next(&rng_state);
 }
 
 typedef int (*decode_fn)(const uint8_t *msg, size_t len, mni_arena *arena, char *err,

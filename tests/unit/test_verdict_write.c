@@ -21,16 +21,14 @@
 #include "lib/model/assessment_record.h"
 #include "lib/model/verdict_json.h"
 #include "lib/runtime/outbox.h"
+#include "tests/support/testrand.h"
 #include "tests/support/testschemas.h"
 
 static uint64_t seed = 0x9e3779b97f4a7c15ULL;
 
 static unsigned next(unsigned n)
 {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return (unsigned)(seed % n);
+    return testrand_below(&seed, n);
 }
 
 static const char *const ids[] = {"MN-2-1", "MN-2-4", "MN15-P", "APPI-7-1", "APPI-43-2"};
