@@ -394,19 +394,19 @@ static char *task_record(assess_batch *ab, const char *task_id, const char *inci
                          const char *client_id, rules_obligation_kind kind, const char *due_date,
                          const char *due_at, int version, const char *payload_text)
 {
-    records_notify_task t = {
+    outbox_task t = {
         .task_id = task_id,
         .incident_id = incident_id,
         .client_id = client_id,
-        .due_at_ms = outbox_due_ms(due_date, due_at),
+        .kind = rules_obligation_kind_name(kind),
+        .due_date = due_date,
+        .due_at = due_at,
         .case_version = version,
-        .created_at_ms = ab->now_ms,
+        .created_ms = ab->now_ms,
         .payload_json = payload_text,
     };
     char why[256];
-    if (records_task_kind_parse(rules_obligation_kind_name(kind), &t.kind) != 0 ||
-        records_notify_task_encode(ab->schemas, &t, &ab->record, why, sizeof why) != 0)
-        return NULL;
+    if (outbox_task_encode(ab->schemas, &t, &ab->record, why, sizeof why) != 0) return NULL;
     return record_text(ab);
 }
 

@@ -158,6 +158,7 @@ static int notify_start(worker *w, void *arg, char *err, size_t errlen)
     if (notify_read_config(worker_config(w), ctx, err, errlen) != 0 ||
         schema_source_open(worker_config(w), &ctx->schemas, &ctx->registry, err, errlen) != 0)
         return -1;
+    ctx->sweep.schemas = ctx->schemas;
     if (!ctx->pace && outbox_pace_open(worker_config(w), kq_producer_handle(worker_producer(w)),
                                        worker_metrics(w), &ctx->pace, err, errlen) != 0)
         return -1;
@@ -230,8 +231,9 @@ static int notify_one_by_one(worker *w, notify_ctx *ctx, rd_kafka_message_t **ms
         notify_batch_item *it = &items[i];
         notify_task_outcome out = NOTIFY_TASK_MALFORMED;
         if (it->decoded)
-            out = notify_task_handle(pg, &it->task, it->payload, ctx->webhook.url != NULL,
-                                     ctx->audit, it->why, sizeof it->why, err, errlen);
+            out = notify_task_handle(pg, ctx->schemas, &it->task, it->payload,
+                                     ctx->webhook.url != NULL, ctx->audit, it->why, sizeof it->why,
+                                     err, errlen);
         if (notify_outcome(w, msgs[i], out, it->why, counts, err, errlen) != 0) return -1;
     }
     return 0;
@@ -252,8 +254,8 @@ static int notify_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
     for (size_t i = 0; i < n; i++)
         notify_decode(ctx, worker_batch_arena(w), msgs[i], &items[i]);
     int rc = pgx_exec(pg, "notify.savepoint", "SAVEPOINT notify_batch", err, errlen);
-    if (rc == 0 &&
-        notify_batch_handle(pg, items, n, ctx->webhook.url != NULL, ctx->audit, err, errlen) != 0) {
+    if (rc == 0 && notify_batch_handle(pg, ctx->schemas, items, n, ctx->webhook.url != NULL,
+                                       ctx->audit, err, errlen) != 0) {
         /* Set-wise failed in PostgreSQL: task by task, where a bad task costs only itself. */
         log_warn("batch falls back to one task at a time", LOG_UINT("messages", n),
                  LOG_STR("error", err), LOG_END);

@@ -78,8 +78,8 @@ static int stage_task(notify_store_batch *b, const notify_batch_item *it, const 
     return rc;
 }
 
-int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webhook, json_t *audit,
-                        char *err, size_t errlen)
+int notify_batch_handle(PGconn *pg, const schema_set *schemas, notify_batch_item *items, size_t n,
+                        int webhook, json_t *audit, char *err, size_t errlen)
 {
     strset seen;
     strset_init(&seen);
@@ -147,7 +147,7 @@ int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webh
     /* 4. deliveries of every task, then the tickets, then the audit rows in task order. */
     notify_store_batch b;
     int staging = 0;
-    if (rc == 0) rc = notify_store_batch_begin(pg, &b, err, errlen);
+    if (rc == 0) rc = notify_store_batch_begin(pg, schemas, &b, err, errlen);
     staging = rc == 0;
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n && rc == 0; i++)

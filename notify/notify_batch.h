@@ -41,7 +41,7 @@ typedef struct {
 /* Sets items[i].outcome (and why) for every decoded item: DONE, DUPLICATE, MALFORMED or
  * UNKNOWN_CASE, never FAILED. audit receives the audit rows. 0, or -1 with err: nothing of
  * the batch may be kept (roll back to before the call) and audit may hold partial rows. */
-int notify_batch_handle(PGconn *pg, notify_batch_item *items, size_t n, int webhook, json_t *audit,
-                        char *err, size_t errlen);
+int notify_batch_handle(PGconn *pg, const schema_set *schemas, notify_batch_item *items, size_t n,
+                        int webhook, json_t *audit, char *err, size_t errlen);
 
 #endif

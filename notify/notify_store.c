@@ -6,6 +6,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/digest.h"
 #include "lib/model/json_text.h"
+#include "lib/model/records.h"
 #include "lib/model/task_id.h"
 
 #include <stdio.h>
@@ -53,9 +54,45 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-/* The ticket's body (tickets.body) and its outbox payload, as JSON texts (malloc'd). */
-static int ticket_texts(const notify_ticket *t, const char *ticket_id, char **body_text,
-                        char **payload_text, char *err, size_t errlen)
+/* What a ticket stores: its body (tickets.body) and its outbox row's payload, as JSON texts,
+ * and the row's record, the Kafka message ready to send, as bytea text (all malloc'd). */
+typedef struct {
+    char *body, *payload, *record;
+} ticket_texts;
+
+static void ticket_texts_free(ticket_texts *x)
+{
+    free(x->body);
+    free(x->payload);
+    free(x->record);
+}
+
+/* The ticket's message (the relay sends it as it is, not encoded again from the payload). */
+static char *ticket_record(const schema_set *schemas, const notify_ticket *t, const char *ticket_id,
+                           char *err, size_t errlen)
+{
+    records_ticket rec = {
+        .ticket_id = ticket_id,
+        .task_id = t->task_id,
+        .incident_id = t->incident_id,
+        .client_id = t->client_id,
+        .kind = t->kind,
+        .title = t->title,
+        .summary = t->summary,
+        .due_at_ms = outbox_due_ms(t->due_date, t->due_at),
+        .document_ref = t->document_ref,
+    };
+    wire_buf record;
+    wire_buf_init(&record);
+    char *hex = records_ticket_encode(schemas, &rec, &record, err, errlen) == 0
+                    ? outbox_record_hex(&record)
+                    : NULL;
+    wire_buf_free(&record);
+    return hex;
+}
+
+static int ticket_texts_make(const schema_set *schemas, const notify_ticket *t,
+                             const char *ticket_id, ticket_texts *x, char *err, size_t errlen)
 {
     json_t *body = json_pack("{s:s, s:o, s:o, s:s, s:O, s:I}", "summary", t->summary, "due_date",
                              str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
@@ -66,28 +103,32 @@ static int ticket_texts(const notify_ticket *t, const char *ticket_id, char **bo
                   "task_id", t->task_id, "kind", t->kind, "title", t->title, "summary", t->summary,
                   "due_date", str_or_null(t->due_date), "due_at", str_or_null(t->due_at),
                   "document_ref", t->document_ref, "client_id", str_or_null(t->client_id));
-    *body_text = body ? json_text_compact(body) : NULL;
-    *payload_text = payload ? json_text_compact(payload) : NULL;
+    x->body = body ? json_text_compact(body) : NULL;
+    x->payload = payload ? json_text_compact(payload) : NULL;
     json_decref(body);
     json_decref(payload);
-    if (*body_text && *payload_text) return 0;
-    free(*body_text);
-    free(*payload_text);
-    *body_text = *payload_text = NULL;
-    snprintf(err, errlen,
-             "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out of memory)",
-             t->task_id);
+    if (!x->body || !x->payload) {
+        snprintf(err, errlen,
+                 "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out of memory)",
+                 t->task_id);
+        x->record = NULL;
+    } else {
+        x->record = ticket_record(schemas, t, ticket_id, err, errlen);
+    }
+    if (x->record) return 0;
+    ticket_texts_free(x);
     return -1;
 }
 
-int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen)
+int notify_store_ticket(PGconn *pg, const schema_set *schemas, const notify_ticket *t, char *err,
+                        size_t errlen)
 {
     char ticket_id[64];
-    char *body_text = NULL, *payload_text = NULL;
+    ticket_texts x;
     mni_ticket_id(t->task_id, ticket_id);
-    if (ticket_texts(t, ticket_id, &body_text, &payload_text, err, errlen) != 0) return -1;
+    if (ticket_texts_make(schemas, t, ticket_id, &x, err, errlen) != 0) return -1;
     const char *pt[] = {ticket_id, t->task_id, t->incident_id, t->client_id,
-                        t->kind,   t->title,   body_text,      t->webhook ? "true" : "false"};
+                        t->kind,   t->title,   x.body,         t->webhook ? "true" : "false"};
     int rc = pgx_exec_params(pg, "notify.ticket",
                              "INSERT INTO tickets (ticket_id, task_id, incident_id, client_id, "
                              "kind, title, body, webhook_state, webhook_next_at) VALUES ($1, $2, "
@@ -96,9 +137,8 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
                              8, pt, NULL, err, errlen);
     if (rc == 0)
         rc = outbox_enqueue(pg, ticket_id, "tickets", t->incident_id, t->client_id, t->kind,
-                            payload_text, NULL, err, errlen);
-    free(body_text);
-    free(payload_text);
+                            x.payload, x.record, NULL, err, errlen);
+    ticket_texts_free(&x);
     return rc;
 }
 
@@ -111,15 +151,19 @@ int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t er
  * its task_id column is the outbox row's id, the ticket id (outbox_enqueue_staged_ordered reads
  * it as it is); the task the ticket is for is source_task_id. (The deliveries were staged too
  * until h/w2cpu: each document was then sent, compressed and written twice.) */
-int notify_store_batch_begin(PGconn *pg, notify_store_batch *b, char *err, size_t errlen)
+int notify_store_batch_begin(PGconn *pg, const schema_set *schemas, notify_store_batch *b,
+                             char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
     b->pg = pg;
+    b->schemas = schemas;
+    /* TRUNCATE, not DELETE: a temporary table is never vacuumed, so deleted rows would stay
+     * in its heap for every later batch to read past. */
     return pgx_exec(pg, "notify.batch_staging",
                     "CREATE TEMP TABLE IF NOT EXISTS notify_tickets (seq integer, task_id text, "
                     "topic text, incident_id text, client_id text, kind text, payload text, "
-                    "source_task_id text, title text, body text, webhook boolean);"
-                    "DELETE FROM notify_tickets",
+                    "record bytea, source_task_id text, title text, body text, webhook boolean);"
+                    "TRUNCATE notify_tickets",
                     err, errlen);
 }
 
@@ -204,14 +248,15 @@ int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, cha
                               size_t errlen)
 {
     char ticket_id[64];
-    char *body_text = NULL, *payload_text = NULL;
+    ticket_texts x;
     mni_ticket_id(t->task_id, ticket_id);
-    if (ticket_texts(t, ticket_id, &body_text, &payload_text, err, errlen) != 0) return -1;
+    if (ticket_texts_make(b->schemas, t, ticket_id, &x, err, errlen) != 0) return -1;
     int rc = 0;
     if (!b->copying)
         rc = pgx_copy_begin(&b->copy, b->pg, "notify.batch_copy",
                             "COPY notify_tickets (seq, task_id, topic, incident_id, client_id, "
-                            "kind, payload, source_task_id, title, body, webhook) FROM STDIN",
+                            "kind, payload, record, source_task_id, title, body, webhook) FROM "
+                            "STDIN",
                             err, errlen);
     if (rc == 0) {
         b->copying = 1;
@@ -221,15 +266,15 @@ int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, cha
         pgx_copy_field(&b->copy, t->incident_id);
         pgx_copy_field(&b->copy, t->client_id);
         pgx_copy_field(&b->copy, t->kind);
-        pgx_copy_field(&b->copy, payload_text);
+        pgx_copy_field(&b->copy, x.payload);
+        pgx_copy_field(&b->copy, x.record);
         pgx_copy_field(&b->copy, t->task_id);
         pgx_copy_field(&b->copy, t->title);
-        pgx_copy_field(&b->copy, body_text);
+        pgx_copy_field(&b->copy, x.body);
         pgx_copy_field(&b->copy, t->webhook ? "t" : "f");
         rc = pgx_copy_end_row(&b->copy);
     }
-    free(body_text);
-    free(payload_text);
+    ticket_texts_free(&x);
     return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "lib/pg/pgx.h"
+#include "lib/serdes/schema_set.h"
 
 #define NOTIFY_ACTOR "mni-notify"
 
@@ -60,8 +61,10 @@ typedef struct {
     int webhook; /* non-zero: also to be POSTed (webhook.h): stored pending, due at once */
 } notify_ticket;
 
-/* Inserts the ticket and its outbox row (topic 'tickets'). */
-int notify_store_ticket(PGconn *pg, const notify_ticket *t, char *err, size_t errlen);
+/* Inserts the ticket and its outbox row (topic 'tickets'), the row with its Kafka message
+ * (encoded with schemas) ready to send. */
+int notify_store_ticket(PGconn *pg, const schema_set *schemas, const notify_ticket *t, char *err,
+                        size_t errlen);
 /* Marks published every open ticket whose outbox row a relay has sent (this worker's or
  * another's) and appends a ticket_published audit row for each, in ticket id order;
  * *published receives how many. Inside the caller's transaction, whose plans it sets for the
@@ -75,11 +78,13 @@ int notify_store_tickets_published(PGconn *pg, long long *published, char *err, 
  * travels and is compressed once; `deliveries` has FORCE row-level security, so no COPY into
  * it); the strings of each notify_delivery and its sha256_hex must stay valid until
  * notify_store_batch_end. Tickets: staged with COPY (temporary table notify_tickets), then
- * one INSERT .. SELECT each for tickets and their outbox rows. Give every delivery before the
+ * one INSERT .. SELECT each for tickets and their outbox rows (each row with its message, as
+ * notify_store_ticket writes it). Give every delivery before the
  * first ticket. *conflict = 1 when some delivery was stored already (another member handled a
  * task meanwhile): the caller rolls back and goes per task. */
 typedef struct {
     PGconn *pg;
+    const schema_set *schemas; /* to encode the tickets' messages */
     pgx_copy copy;
     int copying; /* the tickets' COPY is open */
     notify_delivery *deliveries;
@@ -88,7 +93,8 @@ typedef struct {
     int n_tickets;
 } notify_store_batch;
 
-int notify_store_batch_begin(PGconn *pg, notify_store_batch *b, char *err, size_t errlen);
+int notify_store_batch_begin(PGconn *pg, const schema_set *schemas, notify_store_batch *b,
+                             char *err, size_t errlen);
 int notify_store_batch_delivery(notify_store_batch *b, const notify_delivery *d,
                                 char sha256_hex[65], char *err, size_t errlen);
 int notify_store_batch_ticket(notify_store_batch *b, const notify_ticket *t, char *err,

@@ -137,9 +137,9 @@ void notify_task_log_done(const records_notify_task *t, const notify_rendered *r
 /* The per-task path's writes, one statement per row: each document in its two formats (a
  * row found already stored means another member handled the task meanwhile: duplicate),
  * then the ticket unless its text was refused. Audit rows only for what this task wrote. */
-static notify_task_outcome notify_task_store(PGconn *pg, const records_notify_task *t,
-                                             const notify_rendered *r, int webhook, json_t *audit,
-                                             char *err, size_t errlen)
+static notify_task_outcome notify_task_store(PGconn *pg, const schema_set *schemas,
+                                             const records_notify_task *t, const notify_rendered *r,
+                                             int webhook, json_t *audit, char *err, size_t errlen)
 {
     size_t audit_mark = json_array_size(audit);
     notify_task_outcome out = NOTIFY_TASK_DONE;
@@ -164,7 +164,7 @@ static notify_task_outcome notify_task_store(PGconn *pg, const records_notify_ta
         char ref[160];
         notify_ticket tk;
         notify_task_ticket(t, r, channels, webhook, ref, &tk);
-        if (notify_store_ticket(pg, &tk, err, errlen) != 0)
+        if (notify_store_ticket(pg, schemas, &tk, err, errlen) != 0)
             out = NOTIFY_TASK_FAILED;
         else
             notify_task_audit_ticket(audit, t);
@@ -227,9 +227,10 @@ notify_task_outcome notify_task_render(const records_notify_task *t, const json_
     return NOTIFY_TASK_DONE;
 }
 
-notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
-                                       const json_t *payload, int webhook, json_t *audit, char *why,
-                                       size_t whylen, char *err, size_t errlen)
+notify_task_outcome notify_task_handle(PGconn *pg, const schema_set *schemas,
+                                       const records_notify_task *t, const json_t *payload,
+                                       int webhook, json_t *audit, char *why, size_t whylen,
+                                       char *err, size_t errlen)
 {
     int seen = 0, missing = 0;
     if (notify_store_task_seen(pg, t->task_id, &seen, err, errlen) != 0) return NOTIFY_TASK_FAILED;
@@ -249,7 +250,8 @@ notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *t,
     notify_rendered r;
     notify_task_outcome out = notify_task_render(t, payload, snap, &r, why, whylen, err, errlen);
     json_decref(snap);
-    if (out == NOTIFY_TASK_DONE) out = notify_task_store(pg, t, &r, webhook, audit, err, errlen);
+    if (out == NOTIFY_TASK_DONE)
+        out = notify_task_store(pg, schemas, t, &r, webhook, audit, err, errlen);
     if (out == NOTIFY_TASK_DONE && r.ticket_refused) out = NOTIFY_TASK_MALFORMED;
     notify_rendered_free(&r);
     return out;

@@ -72,13 +72,15 @@ typedef struct {
                          * dead-lettered malformed, as the per-task path always did */
 } notify_rendered;
 
-/* payload is the task's payload_json, parsed (an object). audit collects the audit rows.
+/* payload is the task's payload_json, parsed (an object); schemas encode the ticket's message.
+ * audit collects the audit rows.
  * webhook: the ticket is also to be POSTed (notify/webhook.h). The per-task path: each read
  * and each write is a statement of its own (notify_batch.h does a batch's tasks together and
  * falls back to this one). */
-notify_task_outcome notify_task_handle(PGconn *pg, const records_notify_task *task,
-                                       const json_t *payload, int webhook, json_t *audit, char *why,
-                                       size_t whylen, char *err, size_t errlen);
+notify_task_outcome notify_task_handle(PGconn *pg, const schema_set *schemas,
+                                       const records_notify_task *task, const json_t *payload,
+                                       int webhook, json_t *audit, char *why, size_t whylen,
+                                       char *err, size_t errlen);
 
 /* Renders a task's documents and ticket text from its snapshot (pure: no I/O). DONE (r filled;
  * release it with notify_rendered_free, whatever the outcome), MALFORMED (why), FAILED (err). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/base/buf.h"
 #include "lib/base/errbuf.h"
@@ -16,6 +17,7 @@
 #include "lib/model/task_id.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit.h"
+#include "lib/runtime/outbox.h"
 #include "notify/notify_store.h"
 
 /* The sweep's "now" in milliseconds: notify.clock, else the server's now(). */
@@ -41,41 +43,68 @@ static int sweep_now(PGconn *pg, const sweeper_config *cfg, long long *now_ms, c
     return 0;
 }
 
-/* Appends one reminder or escalation of scan row r to tasks, in queueing order (seq). */
-static int add_task(PGresult *res, int r, const char *kind, const char *as_of, json_t *tasks,
-                    char *err, size_t errlen)
+/* The task's message, ready to send, as bytea text (malloc'd; NULL with err): the relay sends
+ * it as it is, as it does assess's tasks. */
+static char *task_record(const schema_set *schemas, const outbox_task *t, char *err, size_t errlen)
 {
-    const char *incident_id = PQgetvalue(res, r, 1);
-    const char *client_id = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2);
+    wire_buf record;
+    wire_buf_init(&record);
+    char *hex = NULL;
+    if (outbox_task_encode(schemas, t, &record, err, errlen) == 0 &&
+        !(hex = outbox_record_hex(&record)))
+        snprintf(err, errlen, "sweeper: task %s: out of memory", t->task_id);
+    wire_buf_free(&record);
+    return hex;
+}
+
+/* Appends one reminder or escalation of scan row r to tasks, in queueing order (seq), with its
+ * message (created at created_ms). */
+static int add_task(const sweeper_config *cfg, PGresult *res, int r, const char *kind,
+                    const char *as_of, long long created_ms, json_t *tasks, char *err,
+                    size_t errlen)
+{
     const char *deadline_kind = PQgetvalue(res, r, 3);
-    const char *due_date = PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4);
-    char due_at[32] = "";
+    char due_at[32] = "", task_id[33];
     if (!PQgetisnull(res, r, 5)) timefmt_format_jst_ms(atoll(PQgetvalue(res, r, 5)), due_at);
-    const char *due = due_at[0] ? due_at : due_date;
-    char task_id[33];
-    mni_reminder_task_id(incident_id, kind, client_id, deadline_kind, due, task_id);
-    json_t *client = client_id ? json_string(client_id) : json_null();
-    json_t *payload = json_pack(
-        "{s:s, s:s, s:s, s:O, s:o, s:o, s:I, s:s, s:s}", "task_id", task_id, "incident_id",
-        incident_id, "kind", kind, "client_id", client, "due_date",
-        due_date && !due_at[0] ? json_string(due_date) : json_null(), "due_at",
-        due_at[0] ? json_string(due_at) : json_null(), "case_version",
-        (json_int_t)atoll(PQgetvalue(res, r, 6)), "deadline_kind", deadline_kind, "as_of", as_of);
-    json_t *task = payload
-                       ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:o, s:s, s:s}", "seq",
-                                   (json_int_t)json_array_size(tasks), "task_id", task_id,
-                                   "incident_id", incident_id, "client_id", client, "kind", kind,
-                                   "payload", payload, "deadline_kind", deadline_kind, "due", due)
-                       : NULL;
+    outbox_task t = {
+        .task_id = task_id,
+        .incident_id = PQgetvalue(res, r, 1),
+        .client_id = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2),
+        .kind = kind,
+        .due_date = due_at[0] || PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4),
+        .due_at = due_at[0] ? due_at : NULL,
+        .case_version = atoll(PQgetvalue(res, r, 6)),
+        .created_ms = created_ms,
+    };
+    const char *due = t.due_at ? t.due_at : t.due_date;
+    mni_reminder_task_id(t.incident_id, kind, t.client_id, deadline_kind, due, task_id);
+    json_t *client = t.client_id ? json_string(t.client_id) : json_null();
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:O, s:o, s:o, s:I, s:s, s:s}", "task_id", task_id,
+                  "incident_id", t.incident_id, "kind", kind, "client_id", client, "due_date",
+                  t.due_date ? json_string(t.due_date) : json_null(), "due_at",
+                  t.due_at ? json_string(t.due_at) : json_null(), "case_version",
+                  (json_int_t)t.case_version, "deadline_kind", deadline_kind, "as_of", as_of);
+    char *payload_text = payload ? json_text_compact(payload) : NULL;
+    t.payload_json = payload_text;
+    char *record = payload_text ? task_record(cfg->schemas, &t, err, errlen) : NULL;
+    json_t *task =
+        record ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:o, s:s, s:s, s:s}", "seq",
+                           (json_int_t)json_array_size(tasks), "task_id", task_id, "incident_id",
+                           t.incident_id, "client_id", client, "kind", kind, "payload", payload,
+                           "deadline_kind", deadline_kind, "due", due, "record", record)
+               : NULL;
     json_decref(client);
-    if (!task || json_array_append_new(tasks, task) != 0) {
+    if (!record) json_decref(payload); /* json_pack took it otherwise */
+    free(payload_text);
+    free(record);
+    if (!payload_text || (record && !task) || (task && json_array_append_new(tasks, task) != 0)) {
         snprintf(err, errlen,
-                 "sweeper: deadline %s: cannot build the task (not UTF-8 or out "
-                 "of memory)",
+                 "sweeper: deadline %s: cannot build the task (not UTF-8 or out of memory)",
                  PQgetvalue(res, r, 0));
         return -1;
     }
-    return 0;
+    return record ? 0 : -1;
 }
 
 /* Queues the sweep's tasks in one statement (ON CONFLICT DO NOTHING: even a lost stamp cannot
@@ -96,10 +125,10 @@ static int queue_tasks(PGconn *pg, json_t *tasks, const char *as_of, long *remin
         pg, "sweeper.queue",
         "WITH src AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(seq integer, "
         "task_id text, incident_id text, client_id text, kind text, payload jsonb, "
-        "deadline_kind text, due text)), "
+        "deadline_kind text, due text, record bytea)), "
         "added AS (INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, "
-        "created_at) SELECT task_id, 'tasks', incident_id, client_id, kind, payload, "
-        "clock_timestamp() + seq * interval '1 microsecond' FROM src ORDER BY seq "
+        "record, created_at) SELECT task_id, 'tasks', incident_id, client_id, kind, payload, "
+        "record, clock_timestamp() + seq * interval '1 microsecond' FROM src ORDER BY seq "
         "ON CONFLICT DO NOTHING RETURNING task_id) "
         "SELECT count(*) FILTER (WHERE s.kind = 'reminder'), "
         "count(*) FILTER (WHERE s.kind = 'escalation'), "
@@ -154,6 +183,11 @@ static void add_stamp(buf stamps[3], int r, const char *id, const char *remind,
 static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, const char *as_of,
                  long *reminders, long *escalations, char *err, size_t errlen)
 {
+    /* The messages' created_at: the wall clock, as the relay's row clock would be (not
+     * notify.clock, which moves only the deadlines' "now"). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long created_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     char hours[24], limit[16];
     snprintf(hours, sizeof hours, "%lld", cfg->remind_before_hours);
     snprintf(limit, sizeof limit, "%d", cfg->batch);
@@ -187,9 +221,10 @@ static int sweep(PGconn *pg, const sweeper_config *cfg, const char *now_utc, con
     int rows = PQntuples(res);
     for (int r = 0; r < rows && rc == 0; r++) {
         const char *remind = PQgetvalue(res, r, 7), *escalate = PQgetvalue(res, r, 8);
-        if (!strcmp(remind, "t")) rc = add_task(res, r, "reminder", as_of, tasks, err, errlen);
+        if (!strcmp(remind, "t"))
+            rc = add_task(cfg, res, r, "reminder", as_of, created_ms, tasks, err, errlen);
         if (rc == 0 && !strcmp(escalate, "t"))
-            rc = add_task(res, r, "escalation", as_of, tasks, err, errlen);
+            rc = add_task(cfg, res, r, "escalation", as_of, created_ms, tasks, err, errlen);
         add_stamp(stamps, r, PQgetvalue(res, r, 0), remind, escalate);
     }
     PQclear(res);

@@ -40,10 +40,13 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "lib/serdes/schema_set.h"
+
 typedef struct {
     long long remind_before_hours; /* notify.remind_before_hours */
     const char *clock;             /* notify.clock, or NULL for the server's now() */
     int batch;                     /* deadlines per pass at most */
+    const schema_set *schemas;     /* to encode the tasks' messages */
 } sweeper_config;
 
 /* One pass in its own transaction; *reminders and *escalations count what it queued. */

@@ -97,7 +97,7 @@ static int publish(PGconn *pg, const char *seq, const char *hash_hex, const char
         return -1;
     }
     int rc = outbox_enqueue(pg, task_id, AUDIT_ANCHOR_TOPIC, key, NULL, "audit_anchor", text, NULL,
-                            err, errlen);
+                            NULL, err, errlen);
     free(text);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/digest.h"
 #include "lib/base/errbuf.h"
 #include "lib/base/log.h"
 #include "lib/base/timefmt.h"
@@ -35,24 +36,40 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+int outbox_task_encode(const schema_set *schemas, const outbox_task *task, wire_buf *out, char *err,
+                       size_t errlen)
+{
+    records_notify_task t = {
+        .task_id = task->task_id,
+        .incident_id = task->incident_id,
+        .client_id = task->client_id,
+        .due_at_ms = outbox_due_ms(task->due_date, task->due_at),
+        .case_version = task->case_version,
+        .created_at_ms = task->created_ms,
+        .payload_json = task->payload_json,
+    };
+    if (records_task_kind_parse(task->kind, &t.kind) != 0)
+        return errbuf_fail(err, errlen, "outbox %s: payload.kind: unknown task kind %s",
+                           task->task_id, task->kind ? task->kind : "(none)");
+    return records_notify_task_encode(schemas, &t, out, err, errlen);
+}
+
 static int encode_task(const schema_set *schemas, const char *task_id, const char *incident_id,
                        long long created_ms, const json_t *payload, const char *payload_text,
                        wire_buf *out, char *err, size_t errlen)
 {
-    records_notify_task t = {
+    outbox_task t = {
         .task_id = task_id,
         .incident_id = incident_id,
         .client_id = jstr(payload, "client_id"),
-        .due_at_ms = outbox_due_ms(jstr(payload, "due_date"), jstr(payload, "due_at")),
+        .kind = jstr(payload, "kind"),
+        .due_date = jstr(payload, "due_date"),
+        .due_at = jstr(payload, "due_at"),
         .case_version = json_integer_value(json_object_get(payload, "case_version")),
-        .created_at_ms = created_ms,
+        .created_ms = created_ms,
         .payload_json = payload_text,
     };
-    if (records_task_kind_parse(jstr(payload, "kind"), &t.kind) != 0) {
-        snprintf(err, errlen, "outbox %s: payload.kind: unknown task kind", task_id);
-        return -1;
-    }
-    return records_notify_task_encode(schemas, &t, out, err, errlen);
+    return outbox_task_encode(schemas, &t, out, err, errlen);
 }
 
 /* The length of jsonb text (PostgreSQL writes ", " and ": ") once the space after each comma
@@ -588,18 +605,27 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
 }
 
 int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
-                   const char *client_id, const char *kind, const char *payload_json, bool *queued,
-                   char *err, size_t errlen)
+                   const char *client_id, const char *kind, const char *payload_json,
+                   const char *record_hex, bool *queued, char *err, size_t errlen)
 {
-    const char *p[] = {task_id, topic, incident_id, client_id, kind, payload_json};
+    const char *p[] = {task_id, topic, incident_id, client_id, kind, payload_json, record_hex};
     long long rows = 0;
     int rc = pgx_exec_params(pg, "outbox.enqueue",
                              "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, "
-                             "payload, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, "
-                             "clock_timestamp()) ON CONFLICT DO NOTHING",
-                             6, p, &rows, err, errlen);
+                             "payload, record, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, "
+                             "$7::bytea, clock_timestamp()) ON CONFLICT DO NOTHING",
+                             7, p, &rows, err, errlen);
     if (queued) *queued = rc == 0 && rows == 1;
     return rc;
+}
+
+char *outbox_record_hex(const wire_buf *record)
+{
+    char *hex = malloc(2 * record->len + 3);
+    if (!hex) return NULL;
+    memcpy(hex, "\\x", 2);
+    digest_hex(record->data, record->len, hex + 2);
+    return hex;
 }
 
 /* Whether a staging table's name may be written into SQL as it is. */
@@ -631,9 +657,9 @@ int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *e
     /* clock_timestamp() is volatile, so it is computed after the sort, row by row in seq
      * order; adding seq microseconds keeps two rows of the same microsecond apart. */
     snprintf(sql, sizeof sql,
-             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, "
+             "INSERT INTO outbox (task_id, topic, incident_id, client_id, kind, payload, record, "
              "created_at) SELECT task_id, topic, incident_id, client_id, kind, payload::jsonb, "
-             "clock_timestamp() + seq * interval '1 microsecond' FROM %s ORDER BY seq "
+             "record, clock_timestamp() + seq * interval '1 microsecond' FROM %s ORDER BY seq "
              "ON CONFLICT DO NOTHING",
              staging_table);
     return pgx_exec(pg, "outbox.enqueue_staged_ordered", sql, err, errlen);

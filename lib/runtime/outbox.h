@@ -61,15 +61,34 @@
  * created_at is the statement's clock, so rows queued one after the other in a transaction are
  * relayed in that order (a reminder before its escalation). */
 int outbox_enqueue(PGconn *pg, const char *task_id, const char *topic, const char *incident_id,
-                   const char *client_id, const char *kind, const char *payload_json, bool *queued,
-                   char *err, size_t errlen);
+                   const char *client_id, const char *kind, const char *payload_json,
+                   const char *record_hex, bool *queued, char *err, size_t errlen);
+/* A notify task as its outbox row holds it. */
+typedef struct {
+    const char *task_id, *incident_id;
+    const char *client_id;         /* or NULL */
+    const char *kind;              /* a task kind name */
+    const char *due_date, *due_at; /* either may be NULL (outbox_due_ms) */
+    long long case_version;
+    long long created_ms; /* the message's created_at */
+    const char *payload_json;
+} outbox_task;
+
+/* The task's NotifyTask message into out: what the relay sends for a tasks row. 0, or -1
+ * (err; an unknown kind names it). */
+int outbox_task_encode(const schema_set *schemas, const outbox_task *task, wire_buf *out, char *err,
+                       size_t errlen);
+/* record as bytea text ("\\x" and hex; malloc'd, NULL when out of memory): a row's message
+ * ready to send, for outbox_enqueue's record_hex (NULL there: the relay encodes the row from
+ * its payload). */
+char *outbox_record_hex(const wire_buf *record);
 
 /* Queues every row of a staging table the caller filled in this transaction (columns task_id,
  * topic, incident_id, client_id, kind, payload, record: a batch's tasks with their Avro
  * bytes), idempotently like outbox_enqueue. `staging_table` is a plain SQL identifier. */
 int outbox_enqueue_staged(PGconn *pg, const char *staging_table, char *err, size_t errlen);
 /* Queues every row of a staging table (columns seq, task_id, topic, incident_id, client_id,
- * kind, payload as JSON text; no record) in seq order, each row's created_at later than the
+ * kind, payload as JSON text, record) in seq order, each row's created_at later than the
  * one before, as outbox_enqueue called once per row in that order would: the relay sends them
  * in that order. Idempotent like outbox_enqueue. */
 int outbox_enqueue_staged_ordered(PGconn *pg, const char *staging_table, char *err, size_t errlen);

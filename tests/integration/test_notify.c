@@ -14,7 +14,8 @@
  *                    (JSON and Markdown; persons' notice and publication for the principal
  *                    notice), digests that match, one ticket per task on the tickets topic and
  *                    in PostgreSQL (published), audit rows with ids and digests only, the chain
- *                    intact. Producing the same five tasks again adds nothing.
+ *                    intact. Producing the same five tasks again adds nothing. Each ticket's
+ *                    outbox row holds its message, saying what its payload says.
  *   dead_letters     an undecodable message and a task whose payload is not JSON go to the
  *                    dead-letter topic with reason malformed, a task of an unknown incident
  *                    with reason unknown_incident, each with its origin; the task after them is
@@ -27,13 +28,15 @@
  *                    nothing. Task ids are sha256("incident|kind|client|deadline kind|due");
  *                    the reminders and escalations come back as documents and tickets (those of
  *                    the preliminary report naming its latest day, from the version's verdict);
- *                    a closed case's deadline is never swept.
+ *                    a closed case's deadline is never swept. The reminders, escalations and
+ *                    tickets are queued with their messages, which say what their payloads say.
  *
  *   batch_cut_does_not_matter  one stream of tasks (client notices of two incidents, PPC drafts,
  *                    principal notices, a repeated task, an unknown incident, two malformed
  *                    tasks) handled with batch.size 1 and 500 into two databases: deliveries,
- *                    tickets, ticket outbox rows and audit rows the same row for row, the same
- *                    dead letters (notify_batch.h against one task per batch).
+ *                    tickets, ticket outbox rows (and their messages) and audit rows the same
+ *                    row for row, the same dead letters (notify_batch.h against one task per
+ *                    batch).
  *
  * Each case has topics of its own (topic.* through MNI_TOPIC_*), so one case's messages never
  * reach another's worker. notify.* keys are set through a config file (MNI_CONFIG): worker.h
@@ -381,6 +384,83 @@ static int replay_outbox_tasks(PGconn *pg, const char *topic)
     return n;
 }
 
+/* A JSON field of a row's payload as C text (NULL when null or absent). */
+static const char *payload_str(const json_t *payload, const char *key)
+{
+    return json_string_value(json_object_get(payload, key));
+}
+
+/* Whether two strings, either NULL, are the same. */
+static int same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Every outbox row mni-notify wrote (its tickets, the sweeper's reminders and escalations)
+ * carries its message ready to send, and the message says what the row's payload says (the
+ * relay used to encode it from the payload; now it sends the record as it is). How many rows
+ * were checked. */
+static size_t assert_notify_rows_carry_records(PGconn *pg)
+{
+    char err[512];
+    PGresult *res = pgx_query(pg, "test.records",
+                              "SELECT task_id, topic, incident_id, client_id, kind, payload::text, "
+                              "record FROM outbox WHERE topic = 'tickets' OR (topic = 'tasks' "
+                              "AND kind IN ('reminder', 'escalation')) ORDER BY task_id",
+                              0, NULL, err, sizeof err);
+    if (!res) fail_msg("%s", err);
+    mni_arena arena;
+    arena_init(&arena);
+    size_t rows = (size_t)PQntuples(res);
+    for (size_t r = 0; r < rows; r++) {
+        const char *task_id = PQgetvalue(res, (int)r, 0), *topic = PQgetvalue(res, (int)r, 1);
+        const char *client = PQgetisnull(res, (int)r, 3) ? NULL : PQgetvalue(res, (int)r, 3);
+        json_t *payload = json_loads(PQgetvalue(res, (int)r, 5), 0, NULL);
+        assert_non_null(payload);
+        if (PQgetisnull(res, (int)r, 6)) fail_msg("outbox row %s has no record", task_id);
+        size_t n = 0;
+        unsigned char *bytes =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(res, (int)r, 6), &n);
+        assert_non_null(bytes);
+        arena_reset(&arena);
+        long long due_ms =
+            outbox_due_ms(payload_str(payload, "due_date"), payload_str(payload, "due_at"));
+        if (!strcmp(topic, "tickets")) {
+            records_ticket t;
+            if (records_ticket_decode(schemas, bytes, n, &arena, &t, err, sizeof err) != 0)
+                fail_msg("ticket %s: %s", task_id, err);
+            assert_string_equal(t.ticket_id, task_id);
+            assert_string_equal(t.task_id, payload_str(payload, "task_id"));
+            assert_string_equal(t.kind, payload_str(payload, "kind"));
+            assert_string_equal(t.title, payload_str(payload, "title"));
+            assert_string_equal(t.summary, payload_str(payload, "summary"));
+            assert_string_equal(t.document_ref, payload_str(payload, "document_ref"));
+            assert_true(same_text(t.client_id, client));
+            assert_string_equal(t.incident_id, PQgetvalue(res, (int)r, 2));
+            assert_true(t.due_at_ms == due_ms);
+        } else {
+            records_notify_task t;
+            if (records_notify_task_decode(schemas, bytes, n, &arena, &t, err, sizeof err) != 0)
+                fail_msg("task %s: %s", task_id, err);
+            assert_string_equal(t.task_id, task_id);
+            assert_string_equal(records_task_kind_name(t.kind), PQgetvalue(res, (int)r, 4));
+            assert_true(same_text(t.client_id, client));
+            assert_string_equal(t.incident_id, PQgetvalue(res, (int)r, 2));
+            assert_true(t.due_at_ms == due_ms);
+            assert_int_equal(t.case_version,
+                             json_integer_value(json_object_get(payload, "case_version")));
+            json_t *carried = json_loads(t.payload_json, 0, NULL);
+            assert_true(json_equal(carried, payload));
+            json_decref(carried);
+        }
+        PQfreemem(bytes);
+        json_decref(payload);
+    }
+    arena_free(&arena);
+    PQclear(res);
+    return rows;
+}
+
 /* The tickets on topic: their task ids, sorted, comma-separated (malloc'd). */
 static char *ticket_task_ids(const char *topic, size_t expect)
 {
@@ -516,6 +596,7 @@ static void test_tasks_render_and_ticket(void **state)
     char *got = ticket_task_ids(T1.tickets, 5);
     assert_string_equal(got, want);
     free(got);
+    assert_int_equal(assert_notify_rows_carry_records(pg), 5);
 
     sqlcheck_equal(pg,
                    "SELECT count(*) FILTER (WHERE action = 'document_rendered') || '/' || "
@@ -773,6 +854,8 @@ static void test_sweeper_once(void **state)
                    "SELECT count(*) FILTER (WHERE action = 'reminder_queued') || '/' || count(*) "
                    "FILTER (WHERE action = 'escalation_queued') FROM audit_log",
                    NULL, "4/4");
+    /* 8 reminders and escalations, their 8 tickets. */
+    assert_int_equal(assert_notify_rows_carry_records(pg), 16);
     assert_audit_intact(pg);
     json_decref(verdict);
 }
@@ -812,7 +895,8 @@ static char *notify_state(PGconn *pg)
         "(SELECT string_agg(concat_ws('|', ticket_id, task_id, incident_id, client_id, kind, "
         "title, body::text, status, webhook_state), E'\\n' ORDER BY ticket_id) FROM tickets), "
         "(SELECT string_agg(concat_ws('|', task_id, topic, incident_id, client_id, kind, "
-        "payload::text, failed_at IS NULL AND NOT EXISTS (SELECT FROM outbox_queue q "
+        "payload::text, encode(record, 'hex'), failed_at IS NULL AND NOT EXISTS (SELECT FROM "
+        "outbox_queue q "
         "WHERE q.task_id = o.task_id)), E'\\n' ORDER BY task_id) FROM outbox o "
         "WHERE topic = 'tickets'), "
         "(SELECT string_agg(concat_ws('|', actor, action, incident_id, client_id, payload::text), "
@@ -881,6 +965,8 @@ static void test_batch_cut_does_not_matter(void **state)
     assert_string_equal(a, b);
     free(a);
     free(b);
+    assert_int_equal(assert_notify_rows_carry_records(one.conn), 12);
+    assert_int_equal(assert_notify_rows_carry_records(many.conn), 12);
     /* The stream did what it was written to do (so that equality means something): 2 x 6
      * tasks (client notices to A, B and Z, the PPC drafts, the principal notice) with their
      * documents (the principal notice has two), the unknown incident's task and the two
