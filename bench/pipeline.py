@@ -27,7 +27,10 @@ time, and a late one is measured from the schedule, not from when it was sent).
 
 Memory. A sampler thread reads VmRSS of each worker from /proc every 0.25 s and VmHWM (the
 kernel's peak) at the end; flatness compares the largest RSS of the first minute with that of
-the last minute (thirds of the run when it is shorter than three minutes).
+the last minute (thirds of the run when it is shorter than three minutes). A run shorter than
+MIN_JUDGED_S is not judged: its first third ends before the workers' first full batches (a
+quick W3's mni-notify read 50 MB in its first 2 s and 72 MB after, flat at 73-75 MB for the
+whole of every full-size run), so "growing" there says nothing about a leak.
 """
 
 import fcntl
@@ -570,6 +573,7 @@ class MemorySampler(threading.Thread):
     """RSS of named processes over time (see the module comment)."""
 
     PERIOD = 0.25
+    MIN_JUDGED_S = 30.0
 
     def __init__(self, pids):
         super().__init__(daemon=True)
@@ -587,7 +591,8 @@ class MemorySampler(threading.Thread):
             self.halt.wait(self.PERIOD)
 
     def finish(self):
-        """{name: {peak_mb, first_mb, last_mb, flat}}; call while the processes still run."""
+        """{name: {peak_mb, first_mb, last_mb, flat}}; call while the processes still run.
+        flat is None when the run was too short to judge (MIN_JUDGED_S)."""
         self.halt.set()
         self.join()
         t1 = time.time()
@@ -605,7 +610,10 @@ class MemorySampler(threading.Thread):
                 "last_mb": last / 1024,
                 "window_s": window,
                 # Flat: the last window's largest RSS within 25% (or 8 MiB) of the first's.
-                "flat": last <= max(first * 1.25, first + 8192),
+                "flat": (last <= max(first * 1.25, first + 8192))
+                if span >= self.MIN_JUDGED_S
+                else None,
+                "span_s": span,
             }
         return out
 
