@@ -60,6 +60,7 @@
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
+#include "tests/support/testrand.h"
 #include "tests/support/testschemas.h"
 #include "tests/support/topicio.h"
 #include "tests/support/workerproc.h"
@@ -344,9 +345,7 @@ static char *manifest_json(const char *event_id, const char *incident, size_t n)
         json[len++] = t ? ',' : ' ';
         json[len++] = '"';
         for (int i = 0; i < 64; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            testrand_next(&x);
             json[len++] = hex[x >> 60];
         }
         json[len++] = '"';

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "lib/base/fieldpath.h"
+#include "tests/support/testrand.h"
 
 /* The formatted reference: what fieldpath_field and fieldpath_index wrote with snprintf. */
 typedef struct {
@@ -70,9 +71,7 @@ static void paths_match_the_reference_when_cut(void **state)
         reference_path r = {"", 0};
         fieldpath_init(&p);
         for (int step = 0; step < 40; step++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            testrand_next(&x);
             if (x % 5 == 0 && step > 0) {
                 size_t to = (size_t)(x >> 20) % (p.n + 1);
                 fieldpath_pop(&p, to);

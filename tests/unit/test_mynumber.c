@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "rules/mynumber.h"
+#include "tests/support/testrand.h"
 
 /* Writes a valid My Number for the eleven digits of `seed` into out (13 bytes). */
 static void make_valid(const char *seed, char out[13])
@@ -229,9 +230,7 @@ static void test_random_tokens_are_not_refused(void **state)
     for (int t = 0; t < 200000; t++) {
         char token[65];
         for (int i = 0; i < 64; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            testrand_next(&x);
             token[i] = hex[x >> 60];
         }
         token[64] = '\0';
@@ -296,9 +295,7 @@ static void test_token_scan_matches_the_reference(void **state)
             char token[65];
             size_t len = t % 7 == 0 ? (size_t)(t / 7 % 20) : 64; /* short ones too */
             for (size_t i = 0; i < len; i++) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                testrand_next(&x);
                 token[i] = alphabets[a][(x >> 33) % n];
             }
             if (t % 3 == 0 && len >= 12) memcpy(token + (x >> 40) % (len - 11), valid, 12);
