@@ -37,6 +37,10 @@
  *                    tickets, ticket outbox rows (and their messages) and audit rows the same
  *                    row for row, the same dead letters (notify_batch.h against one task per
  *                    batch).
+ *   one_task_path_matches_batch  one client notice handled by the per-task path (where
+ *                    mni-notify falls back when a batch fails in PostgreSQL) and by the
+ *                    set-based path, in two databases: the same rows, the ticket's outbox row
+ *                    with its message in both.
  *
  * Each case has topics of its own (topic.* through MNI_TOPIC_*), so one case's messages never
  * reach another's worker. notify.* keys are set through a config file (MNI_CONFIG): worker.h
@@ -64,6 +68,9 @@
 #include "lib/pg/pgx.h"
 #include "lib/runtime/outbox.h"
 #include "lib/serdes/schema_set.h"
+#include "notify/notify_batch.h"
+#include "notify/notify_store.h"
+#include "notify/notify_task.h"
 #include "rules/rules.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/sqlcheck.h"
@@ -993,6 +1000,72 @@ static void test_batch_cut_does_not_matter(void **state)
     testenv_db_drop(&many);
 }
 
+/* Handles one task of incident's seeded case by the per-task path (one_at_a_time) or the
+ * set-based one, in a transaction of its own, with the audit rows appended as mni-notify
+ * appends them. */
+static void handle_directly(PGconn *pg, const records_notify_task *t, json_t *payload,
+                            int one_at_a_time)
+{
+    char err[1024], why[512];
+    json_t *audit = json_array();
+    exec_ok(pg, "BEGIN", 0, NULL);
+    if (one_at_a_time) {
+        notify_task_outcome out =
+            notify_task_handle(pg, schemas, t, payload, 0, audit, why, sizeof why, err, sizeof err);
+        if (out != NOTIFY_TASK_DONE) fail_msg("per task: outcome %d: %s %s", out, why, err);
+    } else {
+        notify_batch_item item = {.decoded = 1, .task = *t, .payload = payload};
+        if (notify_batch_handle(pg, schemas, &item, 1, 0, audit, err, sizeof err) != 0)
+            fail_msg("batch: %s", err);
+        if (item.outcome != NOTIFY_TASK_DONE)
+            fail_msg("batch: outcome %d: %s", item.outcome, item.why);
+    }
+    if (notify_audit_flush(pg, audit, err, sizeof err) != 0) fail_msg("audit: %s", err);
+    exec_ok(pg, "COMMIT", 0, NULL);
+    json_decref(audit);
+}
+
+/* The per-task path, where mni-notify goes when a batch fails in PostgreSQL, writes what the
+ * set-based path writes for the same task: deliveries, ticket, the ticket's outbox row with
+ * its message, audit rows. */
+static void test_one_task_path_matches_batch(void **state)
+{
+    (void)state;
+    testenv_db per_task, batched;
+    testenv_db_create(&per_task, 1);
+    testenv_db_create(&batched, 1);
+    json_t *verdict = seed_case(per_task.conn, "INC-N5", 0);
+    json_decref(seed_case(batched.conn, "INC-N5", 0));
+    const char *due = jstr(json_array_get(json_object_get(verdict, "clients"), 0), "notice_due");
+    assert_non_null(due);
+    int at = strchr(due, 'T') != NULL;
+    json_t *payload =
+        json_pack("{s:s?, s:s?}", "due_date", at ? NULL : due, "due_at", at ? due : NULL);
+    char *text = json_dumps(payload, JSON_COMPACT);
+    records_notify_task t = {.task_id = "one-path-A",
+                             .incident_id = "INC-N5",
+                             .client_id = "A",
+                             .kind = RECORDS_TASK_CLIENT_NOTICE,
+                             .due_at_ms = outbox_due_ms(at ? NULL : due, at ? due : NULL),
+                             .case_version = 1,
+                             .created_at_ms = 1781053200000LL,
+                             .payload_json = text};
+    handle_directly(per_task.conn, &t, payload, 1);
+    handle_directly(batched.conn, &t, payload, 0);
+    char *a = notify_state(per_task.conn), *b = notify_state(batched.conn);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    sqlcheck_equal(per_task.conn, "SELECT count(*) FROM deliveries", NULL, "2");
+    assert_int_equal(assert_notify_rows_carry_records(per_task.conn), 1);
+    assert_int_equal(assert_notify_rows_carry_records(batched.conn), 1);
+    free(text);
+    json_decref(payload);
+    json_decref(verdict);
+    testenv_db_drop(&per_task);
+    testenv_db_drop(&batched);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1000,6 +1073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_letters, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_sweeper_once, db_setup, db_teardown),
         cmocka_unit_test(test_batch_cut_does_not_matter),
+        cmocka_unit_test(test_one_task_path_matches_batch),
     };
     return cmocka_run_group_tests_name("notify", tests, group_setup, group_teardown);
 }
