@@ -6,8 +6,11 @@
  * the rows not yet published. The relay, in a transaction of its own, takes the oldest queue
  * rows off the queue with FOR UPDATE SKIP LOCKED (so two relays never send the same row at
  * once and neither waits for the other) and reads their outbox rows by key in the same
- * statement (an outbox row is written once and never rewritten), encodes each as the record of
- * its topic, produces them keyed by incident id with the task id in the header `mni.task_id`,
+ * statement (an outbox row is written once and never rewritten), takes each row's message as
+ * its writer encoded it (outbox.record: assess's tasks and assessments, notify's tickets and
+ * the sweeper's reminders and escalations) or, for a row without one (the audit anchors, rows
+ * queued by older versions), encodes it from the payload as the record of its topic, produces
+ * them keyed by incident id with the task id in the header `mni.task_id`,
  * waits for every delivery report, and only then commits (a row it did not send is put back
  * first). A crash or a failed delivery before the commit rolls the claim back: the rows are
  * queued again, to be sent again; consumers de-duplicate by task id. Rows are never selected
