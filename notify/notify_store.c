@@ -5,6 +5,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/digest.h"
+#include "lib/base/log.h"
 #include "lib/model/json_text.h"
 #include "lib/model/records.h"
 #include "lib/model/task_id.h"
@@ -55,7 +56,8 @@ static json_t *str_or_null(const char *s)
 }
 
 /* What a ticket stores: its body (tickets.body) and its outbox row's payload, as JSON texts,
- * and the row's record, the Kafka message ready to send, as bytea text (all malloc'd). */
+ * and the row's record, the Kafka message ready to send, as bytea text (or NULL: see
+ * ticket_record), all malloc'd. */
 typedef struct {
     char *body, *payload, *record;
 } ticket_texts;
@@ -67,9 +69,10 @@ static void ticket_texts_free(ticket_texts *x)
     free(x->record);
 }
 
-/* The ticket's message (the relay sends it as it is, not encoded again from the payload). */
-static char *ticket_record(const schema_set *schemas, const notify_ticket *t, const char *ticket_id,
-                           char *err, size_t errlen)
+/* The ticket's message (the relay sends it as it is, not encoded again from the payload); NULL
+ * when it cannot be encoded: the relay then encodes it from the payload, or marks the row
+ * failed saying why, as for any row (a ticket never stops the batch). */
+static char *ticket_record(const schema_set *schemas, const notify_ticket *t, const char *ticket_id)
 {
     records_ticket rec = {
         .ticket_id = ticket_id,
@@ -84,10 +87,14 @@ static char *ticket_record(const schema_set *schemas, const notify_ticket *t, co
     };
     wire_buf record;
     wire_buf_init(&record);
-    char *hex = records_ticket_encode(schemas, &rec, &record, err, errlen) == 0
+    char why[256] = "out of memory";
+    char *hex = records_ticket_encode(schemas, &rec, &record, why, sizeof why) == 0
                     ? outbox_record_hex(&record)
                     : NULL;
     wire_buf_free(&record);
+    if (!hex)
+        log_warn("ticket record not encodable; the relay will try from the payload",
+                 LOG_STR("ticket_id", ticket_id), LOG_STR("error", why), LOG_END);
     return hex;
 }
 
@@ -105,18 +112,14 @@ static int ticket_texts_make(const schema_set *schemas, const notify_ticket *t,
                   "document_ref", t->document_ref, "client_id", str_or_null(t->client_id));
     x->body = body ? json_text_compact(body) : NULL;
     x->payload = payload ? json_text_compact(payload) : NULL;
+    x->record = x->body && x->payload ? ticket_record(schemas, t, ticket_id) : NULL;
     json_decref(body);
     json_decref(payload);
-    if (!x->body || !x->payload) {
-        snprintf(err, errlen,
-                 "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out of memory)",
-                 t->task_id);
-        x->record = NULL;
-    } else {
-        x->record = ticket_record(schemas, t, ticket_id, err, errlen);
-    }
-    if (x->record) return 0;
+    if (x->body && x->payload) return 0;
     ticket_texts_free(x);
+    snprintf(err, errlen,
+             "notify.ticket %s: cannot build the ticket JSON (not UTF-8 or out of memory)",
+             t->task_id);
     return -1;
 }
 

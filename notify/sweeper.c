@@ -43,17 +43,21 @@ static int sweep_now(PGconn *pg, const sweeper_config *cfg, long long *now_ms, c
     return 0;
 }
 
-/* The task's message, ready to send, as bytea text (malloc'd; NULL with err): the relay sends
- * it as it is, as it does assess's tasks. */
-static char *task_record(const schema_set *schemas, const outbox_task *t, char *err, size_t errlen)
+/* The task's message, ready to send, as bytea text (malloc'd): the relay sends it as it is, as
+ * it does assess's tasks. NULL when it cannot be encoded: the relay then encodes it from the
+ * payload, or marks the row failed saying why (a task never stops the sweep). */
+static char *task_record(const schema_set *schemas, const outbox_task *t)
 {
     wire_buf record;
     wire_buf_init(&record);
-    char *hex = NULL;
-    if (outbox_task_encode(schemas, t, &record, err, errlen) == 0 &&
-        !(hex = outbox_record_hex(&record)))
-        snprintf(err, errlen, "sweeper: task %s: out of memory", t->task_id);
+    char why[256] = "out of memory";
+    char *hex = outbox_task_encode(schemas, t, &record, why, sizeof why) == 0
+                    ? outbox_record_hex(&record)
+                    : NULL;
     wire_buf_free(&record);
+    if (!hex)
+        log_warn("reminder record not encodable; the relay will try from the payload",
+                 LOG_STR("task_id", t->task_id), LOG_STR("error", why), LOG_END);
     return hex;
 }
 
@@ -87,24 +91,24 @@ static int add_task(const sweeper_config *cfg, PGresult *res, int r, const char 
                   (json_int_t)t.case_version, "deadline_kind", deadline_kind, "as_of", as_of);
     char *payload_text = payload ? json_text_compact(payload) : NULL;
     t.payload_json = payload_text;
-    char *record = payload_text ? task_record(cfg->schemas, &t, err, errlen) : NULL;
-    json_t *task =
-        record ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:o, s:s, s:s, s:s}", "seq",
-                           (json_int_t)json_array_size(tasks), "task_id", task_id, "incident_id",
-                           t.incident_id, "client_id", client, "kind", kind, "payload", payload,
-                           "deadline_kind", deadline_kind, "due", due, "record", record)
-               : NULL;
+    char *record = payload_text ? task_record(cfg->schemas, &t) : NULL;
+    json_t *task = payload_text ? json_pack("{s:I, s:s, s:s, s:O, s:s, s:O, s:s, s:s, s:s?}", "seq",
+                                            (json_int_t)json_array_size(tasks), "task_id", task_id,
+                                            "incident_id", t.incident_id, "client_id", client,
+                                            "kind", kind, "payload", payload, "deadline_kind",
+                                            deadline_kind, "due", due, "record", record)
+                                : NULL;
     json_decref(client);
-    if (!record) json_decref(payload); /* json_pack took it otherwise */
+    json_decref(payload);
     free(payload_text);
     free(record);
-    if (!payload_text || (record && !task) || (task && json_array_append_new(tasks, task) != 0)) {
+    if (!task || json_array_append_new(tasks, task) != 0) {
         snprintf(err, errlen,
                  "sweeper: deadline %s: cannot build the task (not UTF-8 or out of memory)",
                  PQgetvalue(res, r, 0));
         return -1;
     }
-    return record ? 0 : -1;
+    return 0;
 }
 
 /* Queues the sweep's tasks in one statement (ON CONFLICT DO NOTHING: even a lost stamp cannot
