@@ -20,6 +20,17 @@ on, so that consecutive batches touch many cases and each case several times. Ev
 w3-BBBB-KKKKKK-E (block, incident, event). For W3's delay phase, w3_runs writes the same events
 in smaller files of whole incidents.
 
+Dates. Every event is dated from T0, one day before the run (to the minute): W2's incident
+and its manifests in T0's first hour and a half, W3's incidents two a second from T0 (100,000
+in under 14 hours), each incident's six events over its next five minutes. So the incidents are
+those of a worst day that has just happened, and the deadlines they create are a fresh
+incident's whatever the date of the run: some client notices come within the sweeper's 24-hour
+reminder window, none is overdue. Until stop 20 the dates were fixed (from 2026-11-18): by
+2026-12-01 every W3 incident was 4 to 12 days old, and the sweeper queued an overdue reminder
+and escalation for nearly every deadline (246,898 tasks in a full-size W3, more for every day
+the bench is run later). MNI_BENCH_T0 (e.g. 2026-11-18T10:00:00+09:00) fixes T0 again, to
+measure with that load.
+
 Chunk files hold about 1 MiB of JSON for W2 and one block (1,500 events) for W3; the harness
 paces them (pipeline.py). Every chunk records its events, records and JSON bytes; JSON is a
 little larger than the Avro that travels, so windows counted in JSON bytes are conservative.
@@ -33,7 +44,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 JST = timezone(timedelta(hours=9))
-T0 = datetime(2026, 11, 18, 10, 0, 0, tzinfo=JST)
+
+
+def start_of_timeline():
+    """T0 (see the module comment): MNI_BENCH_T0 (ISO 8601 with its offset) if set, else one
+    day before this run, to the minute."""
+    fixed = os.environ.get("MNI_BENCH_T0")
+    if fixed:
+        return datetime.fromisoformat(fixed)
+    return (datetime.now(JST) - timedelta(days=1)).replace(second=0, microsecond=0)
+
+
+T0 = start_of_timeline()
 TENANT = "bpo-bench"
 MANIFEST_TOKENS = 1000
 W2_CHUNK_BYTES = 1 << 20
@@ -186,7 +208,7 @@ def w3_incident_events(chunk, k):
     """The six events of incident k (in chunk `chunk`), in their order."""
     inc = "BENCH-W3-%06d" % k
     eid = "w3-%04d-%06d-" % (chunk, k)
-    t = 86400 + k * 7
+    t = k // 2  # two incidents a second: 100,000 in under 14 hours
     a, b = 10 + k % 60, 5 + (k * 7) % 80  # a + b > 100 for 30% of the incidents
     count_a = {"client_id": "C-A", "persons": a}
     if k % 3 == 0:
