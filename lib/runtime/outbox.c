@@ -500,6 +500,15 @@ static const char outbox_claim_skipping[] = OUTBOX_CLAIM(
     "FOR UPDATE SKIP LOCKED) c WHERE p.topic <> ALL ($2::text[]) "
     "ORDER BY c.created_at, c.task_id LIMIT $1");
 
+/* The same, each open topic ($2) read from its floor on ($3: epoch seconds; outbox_pace_cursor),
+ * not from the start of its dead index entries. */
+static const char outbox_claim_cursor[] =
+    OUTBOX_CLAIM("SELECT c.ctid FROM unnest($2::text[], $3::float8[]) AS t(topic, floor) "
+                 "CROSS JOIN LATERAL (SELECT ctid, created_at, task_id FROM outbox_queue q "
+                 "WHERE q.topic = t.topic AND q.created_at >= to_timestamp(t.floor) "
+                 "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED) c "
+                 "ORDER BY c.created_at, c.task_id LIMIT $1");
+
 /* One claimed batch: claim (off the queue), produce, wait for delivery, mark failed what could
  * not be sent, put back what pacing held (requeue_held), commit. *rows receives how many were
  * claimed. When Kafka refuses a message of the batch for what it is (kq_producer_take_refused: too
@@ -515,26 +524,47 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     snprintf(limit, sizeof limit, "%d", batch);
     /* $2: the topics whose readers are behind (outbox_pace.h): their rows stay queued. */
     const char *closed = outbox_pace_closed_list(pace);
-    const char *p[] = {limit, closed};
     bool skipping = strcmp(closed, "{}") != 0;
+    const char *open = NULL, *floors = NULL;
+    bool cursor = skipping && outbox_pace_cursor(pace, &open, &floors);
+    const char *p[] = {limit, cursor ? open : closed, floors};
     if (pgx_begin(pg, err, errlen) != 0) return -1;
     /* Taking a topic's oldest rows, a bitmap scan of outbox_queue_topic fetches every entry the
      * queue's deletions left until vacuum, at every claim, and sorts them all; a plain index
      * scan in the index's order stops at $1 rows and marks the dead entries as it passes (as
-     * the ticket poll, notify_store.c). For this transaction only. */
-    if (skipping &&
-        pgx_exec(pg, "outbox.claim_plan", "SET LOCAL enable_bitmapscan = off", err, errlen) != 0) {
-        pgx_rollback(pg, NULL, 0);
-        return -1;
+     * the ticket poll, notify_store.c). For this transaction only. With it, the database's
+     * clock, for the cursor's floors. */
+    long long db_now_ms = 0;
+    if (skipping) {
+        PGresult *plan = pgx_query(pg, "outbox.claim_plan",
+                                   "SELECT set_config('enable_bitmapscan', 'off', true), "
+                                   "(extract(epoch FROM statement_timestamp()) * 1000)::bigint",
+                                   0, NULL, err, errlen);
+        if (!plan) {
+            pgx_rollback(pg, NULL, 0);
+            outbox_pace_forget(pace);
+            return -1;
+        }
+        db_now_ms = atoll(PQgetvalue(plan, 0, 1));
+        PQclear(plan);
     }
     /* The transaction commits only after Kafka acknowledged every message and rolls back
      * otherwise, which puts the rows back in the queue. Planned each time: a plan prepared on an
      * empty queue would keep a sequential scan. */
-    PGresult *res = pgx_query_replanned(pg, skipping ? "outbox.claim_skipping" : "outbox.claim",
-                                        skipping ? outbox_claim_skipping : outbox_claim_all,
-                                        skipping ? 2 : 1, p, err, errlen);
+    PGresult *res = pgx_query_replanned(pg,
+                                        cursor     ? "outbox.claim_cursor"
+                                        : skipping ? "outbox.claim_skipping"
+                                                   : "outbox.claim",
+                                        cursor     ? outbox_claim_cursor
+                                        : skipping ? outbox_claim_skipping
+                                                   : outbox_claim_all,
+                                        cursor     ? 3
+                                        : skipping ? 2
+                                                   : 1,
+                                        p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
+        outbox_pace_forget(pace);
         return -1;
     }
     *rows = PQntuples(res);
@@ -584,6 +614,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     }
     wire_buf_free(&buf);
     free(aside);
+    if (rc == 0 && skipping)
+        outbox_pace_claimed(pace, !cursor, db_now_ms, res, 1, 4, *rows == batch);
     PQclear(res);
     if (rc == 0) rc = mark_failed(pg, failed, err, errlen);
     if (rc == 0) rc = requeue_held(pg, held, err, errlen);
@@ -591,6 +623,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         rc = pgx_commit(pg, err, errlen);
     else
         pgx_rollback(pg, NULL, 0);
+    if (rc != 0) outbox_pace_forget(pace); /* the rows are back under the floors */
     if (rc == 0) {
         *relayed += (long)json_array_size(sent);
         *failures += (long)json_array_size(failed);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/runtime/pace_gate.h"
 
@@ -16,6 +17,12 @@ static const char *const outbox_pace_topics[] = {"tasks", "assessments", "ticket
 struct outbox_pace {
     pace_gate *gates[OUTBOX_PACE_TOPICS]; /* NULL: that topic is not paced */
     char closed[128];
+    /* The cursor (outbox_pace_cursor): where the claims read each open topic from. */
+    int floors_valid;                       /* 0: the next claim reads from the start */
+    long long floor_ms[OUTBOX_PACE_TOPICS]; /* per topic: read from this created_at on */
+    long long full_at;           /* CLOCK_MONOTONIC ms of the last claim from the start */
+    char floors_closed[128];     /* the closed list the floors were kept under */
+    char open[128], floors[256]; /* the cursor claim's parameters */
 };
 
 int outbox_pace_open(const config *cfg, rd_kafka_t *rk, metrics *m, outbox_pace **out, char *err,
@@ -103,4 +110,71 @@ int outbox_pace_waiting(const outbox_pace *op)
     for (size_t i = 0; op && i < OUTBOX_PACE_TOPICS; i++)
         if (pace_gate_closed(op->gates[i])) return 1;
     return 0;
+}
+
+/* ---- the cursor: where the claims read each topic from while a topic waits ---- */
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors)
+{
+    if (!op || !op->floors_valid || strcmp(op->floors_closed, outbox_pace_closed_list(op)) != 0 ||
+        monotonic_ms() - op->full_at >= OUTBOX_PACE_FULL_MS)
+        return 0;
+    size_t no = 0, nf = 0;
+    op->open[no++] = '{';
+    op->floors[nf++] = '{';
+    for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++) {
+        if (pace_gate_closed(op->gates[i])) continue;
+        int first = op->open[no - 1] == '{';
+        no += (size_t)snprintf(op->open + no, sizeof op->open - no, "%s%s", first ? "" : ",",
+                               outbox_pace_topics[i]);
+        nf += (size_t)snprintf(op->floors + nf, sizeof op->floors - nf, "%s%lld.%03lld",
+                               first ? "" : ",", op->floor_ms[i] / 1000, op->floor_ms[i] % 1000);
+    }
+    snprintf(op->open + no, sizeof op->open - no, "}");
+    snprintf(op->floors + nf, sizeof op->floors - nf, "}");
+    *open = op->open;
+    *floors = op->floors;
+    return 1;
+}
+
+void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresult *res,
+                         int topic_col, int created_ms_col, int cut)
+{
+    if (!op) return;
+    long long oldest[OUTBOX_PACE_TOPICS];
+    for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++)
+        oldest[i] = -1;
+    for (int r = 0; r < PQntuples(res); r++)
+        for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++)
+            if (!strcmp(PQgetvalue(res, r, topic_col), outbox_pace_topics[i])) {
+                long long at = atoll(PQgetvalue(res, r, created_ms_col));
+                if (oldest[i] < 0 || at < oldest[i]) oldest[i] = at;
+            }
+    if (!full && !op->floors_valid) return;
+    for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++) {
+        if (pace_gate_closed(op->gates[i])) continue;
+        long long floor = op->floor_ms[i];
+        if (oldest[i] >= 0)
+            floor = oldest[i] - OUTBOX_PACE_MARGIN_MS; /* nothing older was there to take */
+        else if (!cut && db_now_ms - OUTBOX_PACE_MARGIN_MS > floor)
+            floor = db_now_ms - OUTBOX_PACE_MARGIN_MS; /* none at all */
+        op->floor_ms[i] = floor < 0 ? 0 : floor;
+    }
+    if (full) {
+        op->full_at = monotonic_ms();
+        snprintf(op->floors_closed, sizeof op->floors_closed, "%s", outbox_pace_closed_list(op));
+        op->floors_valid = 1;
+    }
+}
+
+void outbox_pace_forget(outbox_pace *op)
+{
+    if (op) op->floors_valid = 0;
 }

@@ -60,4 +60,29 @@ void outbox_pace_uncount(outbox_pace *op, const char *logical, const char *key, 
 /* 1 while a topic is closed. */
 int outbox_pace_waiting(const outbox_pace *op);
 
+/* The cursor. While a topic waits, each claim reads the other topics' oldest queue rows; every
+ * row relayed since the last vacuum leaves a dead entry before them in outbox_queue_topic, and a
+ * claim from the start of a topic walks them all (a full-size W3: 3,700 to 3,900 index pages, 8
+ * to 10 ms a claim, bench/README.md). So the relay remembers, per open topic, a floor: the
+ * oldest created_at its last claim took, or the database's clock when it found none, less
+ * OUTBOX_PACE_MARGIN_MS; the next claims read each topic from its floor on. A row under its
+ * floor that was not taken is one whose transaction committed more than the margin after its
+ * created_at, one another relay's claim held and then put back, or one pacing put back: every
+ * OUTBOX_PACE_FULL_MS, and whenever the closed topics change or a claim rolled back, the claim
+ * reads from the start again (as before: topics present by a skip scan), so such a row waits
+ * that long at most and none is left behind. Unknown topics, too, are seen by those claims. */
+#define OUTBOX_PACE_MARGIN_MS 5000
+#define OUTBOX_PACE_FULL_MS 1000
+/* 1 with the open topics (a text[] literal) and their floors (epoch seconds, a float8[]
+ * literal, in the same order) when the next claim may read from the floors; 0 when it must
+ * read from the start. */
+int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors);
+/* After a claim (commit pending): full when it read from the start; db_now_ms the database's
+ * clock before it; res its rows, with each row's logical topic and created_at (ms) in the
+ * columns given; cut when it took its whole batch (a topic without rows may have had some). */
+void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresult *res,
+                         int topic_col, int created_ms_col, int cut);
+/* After a claim rolled back: the next one reads from the start. */
+void outbox_pace_forget(outbox_pace *op);
+
 #endif

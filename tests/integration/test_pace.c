@@ -22,6 +22,10 @@
  *                   rows of outbox_queue in all (pg_stat_user_tables and _indexes; a claim in
  *                   primary-key order read every held row, migration 0145); the held rows
  *                   stay queued (the limit's worth at most went before the topic closed).
+ *   late_row_relayed  while tasks wait, the relay reads the other topics from its floors
+ *                   (outbox_pace_cursor); a ticket committed with a created_at an hour old,
+ *                   under every floor (a writer's transaction that long), is still relayed
+ *                   (a claim from the start comes every OUTBOX_PACE_FULL_MS).
  *   ingest_paced    mni-ingest with the same limit and no mni-assess: the bytes on
  *                   incident.accepted stay within the limit plus one batch (batch.size 5),
  *                   the rest of the input waits in incident.events; then mni-assess starts:
@@ -391,6 +395,64 @@ static void held_rows_unread(void **state)
     mockkafka_stop(mk);
 }
 
+/* Queues a ticket row named id whose created_at is `age` before now (an outbox row's insert
+ * queues it: migration 0125). */
+static void queue_ticket(const char *id, const char *incident, const char *age)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
+             "VALUES ('%s', 'tickets', '%s', 'ticket', '{}', now() - interval '%s', "
+             "'\\x00000001'::bytea)",
+             id, incident, age);
+    exec_sql(sql);
+}
+
+static void wait_relayed(const char *id, workerproc *w)
+{
+    wait_sql("SELECT count(*) FROM outbox_queue WHERE task_id = $1", id, "0", w);
+}
+
+static void late_row_relayed(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster();
+    workerproc assess;
+    size_t events = produce_input(mk, "incident.accepted");
+    char want[32];
+    snprintf(want, sizeof want, "%zu", events);
+    start_worker(&assess, mk, "mni-assess", "mni-assess", LIMIT, 0);
+    wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
+             "'mni-assess' AND topic = 'incident.accepted'",
+             NULL, want, &assess);
+    workerproc_wait_log(&assess, "pacing: waiting for the consumer group", WAIT_MS);
+    char *incident = sqlcheck_text(db.conn, "SELECT min(incident_id) FROM cases", NULL);
+    /* Tasks wait (nobody reads notify.tasks); the relay claims the other topics from its
+     * floors. A fresh ticket goes, then a few more, so that the floors have moved past the
+     * hour before. */
+    char id[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "fresh-%d", i);
+        queue_ticket(id, incident, "0 seconds");
+        wait_relayed(id, &assess);
+    }
+    /* A row that commits now with a created_at an hour old (a writer's transaction that long):
+     * under every floor, yet relayed (a claim from the start comes every second). */
+    queue_ticket("late", incident, "1 hour");
+    wait_relayed("late", &assess);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM outbox o WHERE task_id = 'late' AND "
+                                  "failed_at IS NULL",
+                                  NULL),
+                     1);
+    /* The tasks still wait. */
+    assert_true(
+        sqlcheck_int(db.conn, "SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL) > 0);
+    free(incident);
+    stop_worker(&assess);
+    mockkafka_stop(mk);
+}
+
 static void ingest_paced(void **state)
 {
     (void)state;
@@ -436,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(relay_paced, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(relay_unpaced, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(held_rows_unread, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(late_row_relayed, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(ingest_paced, case_setup, case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
