@@ -342,20 +342,27 @@ static long long queue_rows_read(void)
         NULL);
 }
 
+/* mni-assess (pace.limit.bytes LIMIT, no mni-notify) has assessed the whole input and its
+ * relay waits for the tasks' readers. Metrics off: the outbox gauge counts the whole queue,
+ * and would be counted in queue_rows_read. */
+static void assess_until_tasks_wait(mockkafka *mk, workerproc *assess)
+{
+    size_t events = produce_input(mk, "incident.accepted");
+    char want[32];
+    snprintf(want, sizeof want, "%zu", events);
+    start_worker(assess, mk, "mni-assess", "mni-assess", LIMIT, 0);
+    wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
+             "'mni-assess' AND topic = 'incident.accepted'",
+             NULL, want, assess);
+    workerproc_wait_log(assess, "pacing: waiting for the consumer group", WAIT_MS);
+}
+
 static void held_rows_unread(void **state)
 {
     (void)state;
     mockkafka *mk = start_cluster();
     workerproc assess;
-    size_t events = produce_input(mk, "incident.accepted");
-    char want[32];
-    snprintf(want, sizeof want, "%zu", events);
-    /* Metrics off: the outbox gauge counts the whole queue, and would be counted here. */
-    start_worker(&assess, mk, "mni-assess", "mni-assess", LIMIT, 0);
-    wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
-             "'mni-assess' AND topic = 'incident.accepted'",
-             NULL, want, &assess);
-    workerproc_wait_log(&assess, "pacing: waiting for the consumer group", WAIT_MS);
+    assess_until_tasks_wait(mk, &assess);
     wait_sql("SELECT count(*) FROM outbox_queue WHERE topic <> 'tasks'", NULL, "0", &assess);
     stop_worker(&assess);
 
@@ -418,14 +425,7 @@ static void late_row_relayed(void **state)
     (void)state;
     mockkafka *mk = start_cluster();
     workerproc assess;
-    size_t events = produce_input(mk, "incident.accepted");
-    char want[32];
-    snprintf(want, sizeof want, "%zu", events);
-    start_worker(&assess, mk, "mni-assess", "mni-assess", LIMIT, 0);
-    wait_sql("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = "
-             "'mni-assess' AND topic = 'incident.accepted'",
-             NULL, want, &assess);
-    workerproc_wait_log(&assess, "pacing: waiting for the consumer group", WAIT_MS);
+    assess_until_tasks_wait(mk, &assess);
     char *incident = sqlcheck_text(db.conn, "SELECT min(incident_id) FROM cases", NULL);
     /* Tasks wait (nobody reads notify.tasks); the relay claims the other topics from its
      * floors. A fresh ticket goes, then a few more, so that the floors have moved past the
