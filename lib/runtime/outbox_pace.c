@@ -160,7 +160,7 @@ void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresul
     if (!full && !op->floors_valid) return;
     for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++) {
         if (pace_gate_closed(op->gates[i])) continue;
-        long long floor = op->floor_ms[i];
+        long long floor = full ? 0 : op->floor_ms[i]; /* after a claim from the start, none kept */
         if (oldest[i] >= 0)
             floor = oldest[i] - OUTBOX_PACE_MARGIN_MS; /* nothing older was there to take */
         else if (!cut && db_now_ms - OUTBOX_PACE_MARGIN_MS > floor)
