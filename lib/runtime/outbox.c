@@ -551,17 +551,15 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     /* The transaction commits only after Kafka acknowledged every message and rolls back
      * otherwise, which puts the rows back in the queue. Planned each time: a plan prepared on an
      * empty queue would keep a sequential scan. */
-    PGresult *res = pgx_query_replanned(pg,
-                                        cursor     ? "outbox.claim_cursor"
-                                        : skipping ? "outbox.claim_skipping"
-                                                   : "outbox.claim",
-                                        cursor     ? outbox_claim_cursor
-                                        : skipping ? outbox_claim_skipping
-                                                   : outbox_claim_all,
-                                        cursor     ? 3
-                                        : skipping ? 2
-                                                   : 1,
-                                        p, err, errlen);
+    static const struct {
+        const char *name, *sql;
+        int nparams;
+    } claims[] = {{"outbox.claim", outbox_claim_all, 1},
+                  {"outbox.claim_skipping", outbox_claim_skipping, 2},
+                  {"outbox.claim_cursor", outbox_claim_cursor, 3}};
+    int k = cursor ? 2 : skipping ? 1 : 0;
+    PGresult *res =
+        pgx_query_replanned(pg, claims[k].name, claims[k].sql, claims[k].nparams, p, err, errlen);
     if (!res) {
         pgx_rollback(pg, NULL, 0);
         outbox_pace_forget(pace);
