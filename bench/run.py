@@ -66,6 +66,13 @@ pipeline.MAX_SECONDS = float(
 W2_FEED = os.environ.get("MNI_BENCH_W2_FEED", "stream")
 if W2_FEED not in ("stream", "runs"):
     raise SystemExit("MNI_BENCH_W2_FEED: stream or runs, not %r" % W2_FEED)
+# W2's `mni produce` and workers pace themselves (cli/produce_pace.h, pace.limit.bytes), as a
+# user runs them, so the harness's window does not hold W2's mni feed back: the window let
+# nothing more be produced while assess merged a batch, and both processes then slept through
+# the whole hop to the next one (a sixth of the run). MNI_BENCH_W2_WINDOW=1 puts it back, for
+# comparison. The Python baseline and W3's delay phase (--no-pace) keep it: nothing else
+# guards them.
+W2_WINDOW = os.environ.get("MNI_BENCH_W2_WINDOW") == "1"
 # W2 at 1,000 clients once more with the workers' pg.synchronous_commit = on, for the ratio.
 SYNC_COMPARE = os.environ.get("MNI_BENCH_SYNC_COMPARE") == "1"
 
@@ -343,7 +350,7 @@ def w2_warm_up(ctx, wl, penv, prog, alive, options, feed):
         ctx["bin"],
         penv,
         wl.chunks,
-        pipeline.WINDOW_BYTES // wl.max_event_bytes,
+        w2_window(wl),
         None,
         alive,
         options,
@@ -387,7 +394,7 @@ def run_w2_pipeline(ctx, wl):
             wl,
             penv,
             lambda: prog() - base,
-            pipeline.WINDOW_BYTES // wl.max_event_bytes,
+            w2_window(wl),
             alive,
             max_running=2,
             stream=stream,
@@ -430,17 +437,26 @@ def run_w2_pipeline(ctx, wl):
     }
 
 
+def w2_window(wl):
+    """The harness's window for W2's mni feed, in manifests: none unless MNI_BENCH_W2_WINDOW."""
+    return pipeline.WINDOW_BYTES // wl.max_event_bytes if W2_WINDOW else sys.maxsize
+
+
 def say_feed(res, wl):
-    window = pipeline.WINDOW_BYTES // wl.max_event_bytes
+    window = (
+        "window %d manifests" % w2_window(wl)
+        if W2_WINDOW
+        else "no window: mni produce and the workers pace themselves"
+    )
     if W2_FEED == "runs":
-        return "    mni produce: %d runs, median %.0f ms each; window %d manifests" % (
+        return "    mni produce: %d runs, median %.0f ms each; %s" % (
             len(res.launches),
             res.produce_seconds() * 1e3,
             window,
         )
     return (
         "    mni produce: one steady `mni produce --follow -`, %d chunks written, median write "
-        "%.0f ms; window %d manifests" % (len(res.launches), res.produce_seconds() * 1e3, window)
+        "%.0f ms; %s" % (len(res.launches), res.produce_seconds() * 1e3, window)
     )
 
 

@@ -54,6 +54,13 @@ int pace_gate_open(const config *cfg, const char *logical, rd_kafka_t *rk, metri
     return 0;
 }
 
+long long pace_batch_bytes(long long batch_bytes, long long pace_limit)
+{
+    long long half = pace_limit / 2;
+    if (pace_limit <= 0 || batch_bytes <= half) return batch_bytes;
+    return half > 0 ? half : 1;
+}
+
 void pace_gate_free(pace_gate *g)
 {
     if (!g) return;

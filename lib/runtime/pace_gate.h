@@ -76,4 +76,13 @@ int pace_gate_room(pace_gate *g, PGconn *pg, char *err, size_t errlen);
 int pace_gate_closed(const pace_gate *g);
 const char *pace_gate_logical(const pace_gate *g);
 
+/* The bytes one batch of a paced input may hold: batch_bytes, or half of pace_limit when
+ * pacing is on (pace_limit > 0) and that is less. Whoever feeds the input (mni produce,
+ * mni-ingest's gate) stops at pace_limit unconsumed bytes, counted from the committed offsets:
+ * a batch that took all of them left nothing to forward until it committed, and the worker
+ * then waited for the whole hop before its next batch (W2: a sixth of the run, both processes
+ * asleep). At half, the next half arrives while this batch is written. At least 1: one message
+ * of any size still makes a batch. */
+long long pace_batch_bytes(long long batch_bytes, long long pace_limit);
+
 #endif

@@ -19,6 +19,7 @@
 #include "lib/runtime/logcheck.h"
 #include "lib/runtime/metrics.h"
 #include "lib/runtime/offsets.h"
+#include "lib/runtime/pace_gate.h"
 #include "lib/runtime/relayer.h"
 
 #define WORKER_MAX_PROPS 64
@@ -857,6 +858,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         return -1;
     }
     char group[128];
+    long long pace_limit = 0;
     snprintf(group, sizeof group, "mni-%s", w->spec->component);
     for (size_t i = 0; w->spec->defaults && w->spec->defaults[i][0]; i++)
         if (config_set_default(w->cfg, w->spec->defaults[i][0], w->spec->defaults[i][1], err,
@@ -874,12 +876,14 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.bytes", 1024, 1LL << 31, &w->batch_bytes, err, errlen) != 0 ||
+        config_get_int(w->cfg, "pace.limit.bytes", 0, 1LL << 40, &pace_limit, err, errlen) != 0 ||
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
                        err, errlen) != 0 ||
         config_get_int(w->cfg, "metrics.port", 0, 65535, &w->metrics_port, err, errlen) != 0 ||
         config_get_int(w->cfg, "metrics.gauges_ms", 100, 3600000, &w->gauges_ms, err, errlen) != 0)
         return -1;
+    w->batch_bytes = pace_batch_bytes(w->batch_bytes, pace_limit);
     const char *reset = config_get(w->cfg, "kafka.auto.offset.reset");
     if (reset && strcmp(reset, "error") != 0) {
         snprintf(err, errlen,
@@ -1266,7 +1270,7 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx)
         rc = 1;
     } else {
         log_info("started", LOG_STR("group", w.group), LOG_STR("topic", w.topic),
-                 LOG_INT("batch_size", w.batch_size),
+                 LOG_INT("batch_size", w.batch_size), LOG_INT("batch_bytes", w.batch_bytes),
                  LOG_STR("synchronous_commit", config_get(w.cfg, "pg.synchronous_commit")),
                  LOG_END);
         metrics_set_database(w.metrics, 1);

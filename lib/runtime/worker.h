@@ -55,7 +55,8 @@
  * consumer (leaving the group) and flushes the producer.
  * Configuration it reads: group.id (default mni-<component>), batch.size, batch.ms (a batch
  * ends once nothing more is queued for it; batch.ms caps its wait for more: kq_consume_batch),
- * batch.bytes, tick.ms (default 1000), metrics.port and metrics.bind (metrics.h: /metrics,
+ * batch.bytes (at most half of pace.limit.bytes while pacing is on: pace_batch_bytes), tick.ms
+ * (default 1000), metrics.port and metrics.bind (metrics.h: /metrics,
  * /healthz, /readyz, /livez),
  * metrics.gauges_ms (default 15000: how often the tick reads the PostgreSQL gauges), the input
  * topic key, pg.conninfo, pg.synchronous_commit (default off, sent with every connection: a
