@@ -217,8 +217,9 @@ static long long poll_published(const char *conninfo)
 /* One tick's poll in a transaction of its own on conn, and what it read of tickets: rows by
  * sequential scans and entries of tickets_open, the transaction's own counts
  * (pg_stat_get_xact_tuples_returned), so that nothing waits for another session's statistics
- * to be flushed (a table's and its index's counts are flushed one after the other: under load
- * a reader saw the first without the second). Returns the tickets it marked published. */
+ * to be flushed: waiting for the table's count of updates, a loaded run once counted the 411
+ * index entries of the poll before as this one's (the table's and the index's counts are
+ * separate entries). Returns the tickets it marked published. */
 static long long poll_reading(PGconn *conn, long long *seq_read, long long *open_entries)
 {
     char err[512];
