@@ -69,6 +69,7 @@
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
 #include "lib/runtime/config.h"
+#include "lib/runtime/pace_gate.h"
 #include "lib/runtime/schema_source.h"
 #include "lib/serdes/wire.h"
 #include "rules/mynumber.h"
@@ -352,8 +353,7 @@ static int produce_pace_config(produce_opts *o, const config *cfg, char *err, si
 {
     long long limit = 0;
     if (o->no_pace || o->pace_limit_given) return 0;
-    if (config_get_int(cfg, "pace.limit.bytes", 0, (long long)1 << 40, &limit, err, errlen) != 0)
-        return -1;
+    if (pace_limit_bytes(cfg, &limit, err, errlen) != 0) return -1;
     if (limit == 0)
         o->no_pace = 1;
     else

@@ -32,8 +32,7 @@ int pace_gate_open(const config *cfg, const char *logical, rd_kafka_t *rk, metri
     char key[64];
     long long limit = 0;
     *out = NULL;
-    if (config_get_int(cfg, "pace.limit.bytes", 0, (long long)1 << 40, &limit, err, errlen) != 0)
-        return -1;
+    if (pace_limit_bytes(cfg, &limit, err, errlen) != 0) return -1;
     snprintf(key, sizeof key, "pace.group.%s", logical);
     const char *group = config_get(cfg, key);
     snprintf(key, sizeof key, "topic.%s", logical);
@@ -52,6 +51,11 @@ int pace_gate_open(const config *cfg, const char *logical, rd_kafka_t *rk, metri
     g->metrics = m;
     *out = g;
     return 0;
+}
+
+int pace_limit_bytes(const config *cfg, long long *limit, char *err, size_t errlen)
+{
+    return config_get_int(cfg, "pace.limit.bytes", 0, (long long)1 << 40, limit, err, errlen);
 }
 
 long long pace_batch_bytes(long long batch_bytes, long long pace_limit)

@@ -76,6 +76,11 @@ int pace_gate_room(pace_gate *g, PGconn *pg, char *err, size_t errlen);
 int pace_gate_closed(const pace_gate *g);
 const char *pace_gate_logical(const pace_gate *g);
 
+/* The configuration's pace.limit.bytes (0: pacing off), the one reading of the key that the
+ * gates, the workers' batches and `mni produce` share. 0, or -1 with err when it does not
+ * parse. */
+int pace_limit_bytes(const config *cfg, long long *limit, char *err, size_t errlen);
+
 /* The bytes one batch of a paced input may hold: batch_bytes, or half of pace_limit when
  * pacing is on (pace_limit > 0) and that is less. Whoever feeds the input (mni produce,
  * mni-ingest's gate) stops at pace_limit unconsumed bytes, counted from the committed offsets:

@@ -876,7 +876,7 @@ static int setup(worker *w, int argc, char **argv, char *err, size_t errlen, int
         config_get_int(w->cfg, "batch.size", 1, 100000, &w->batch_size, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.ms", 1, 600000, &w->batch_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "batch.bytes", 1024, 1LL << 31, &w->batch_bytes, err, errlen) != 0 ||
-        config_get_int(w->cfg, "pace.limit.bytes", 0, 1LL << 40, &pace_limit, err, errlen) != 0 ||
+        pace_limit_bytes(w->cfg, &pace_limit, err, errlen) != 0 ||
         config_get_int(w->cfg, "tick.ms", 10, 3600000, &w->tick_ms, err, errlen) != 0 ||
         config_get_int(w->cfg, "test.pause_before_commit_ms", 0, 600000, &w->pause_before_commit_ms,
                        err, errlen) != 0 ||
