@@ -8,7 +8,9 @@
 #                     that host=127.0.0.1 does not match it
 #       data/ sock/ postgres.log port
 #     starts the cluster on 127.0.0.1 and a free port (in DIR/port), TLS on, pg_hba allowing
-#     only hostssl (trust, as the role postgres); prints the port.
+#     only hostssl (trust, as the role postgres); prints the port. The ports tried lie below
+#     Linux's ephemeral range (32768-60999), where no outgoing connection holds one as its local
+#     port unseen; a port that still cannot be bound is skipped for the next.
 #   tests/support/pg-tls.sh down DIR   stops it (DIR is left for the caller to remove).
 # As root the cluster runs as the postgres user (as scripts/mni-env does).
 set -euo pipefail
@@ -33,9 +35,11 @@ printf 'subjectAltName = DNS:localhost\n' >server.ext
 quiet openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
   -extfile server.ext -out server.pem
 
-port=56432
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-echo "$port" >port
+port=26432
+next_free_port() {
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+}
+next_free_port
 mkdir -p data sock
 chmod 700 data sock
 chmod 600 server.key
@@ -43,7 +47,6 @@ if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$dir"; fi
 as_pg "$bindir/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C --auth-local=trust \
   --no-instructions --no-sync >initdb.log 2>&1 || { cat initdb.log >&2; exit 1; }
 cat >>data/postgresql.conf <<CONF
-port = $port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir/sock'
 ssl = on
@@ -57,6 +60,20 @@ local     all all              trust
 hostssl   all all 127.0.0.1/32 trust
 hostnossl all all 0.0.0.0/0    reject
 HBA
-as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
-  { tail -n 20 postgres.log >&2; exit 1; }
+# The last "port =" line in postgresql.conf wins: a port found taken at bind time (connect saw
+# nobody listening, yet a socket holds it) is replaced by the next free one, ten times at most.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  echo "port = $port" >>data/postgresql.conf
+  rm -f postgres.log
+  if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null 2>&1; then
+    echo "$port" >port
+    break
+  fi
+  if [ "$attempt" -eq 10 ] || ! grep -q "could not bind" postgres.log; then
+    tail -n 20 postgres.log >&2
+    exit 1
+  fi
+  port=$((port + 1))
+  next_free_port
+done
 echo "$port"
