@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "lib/base/monoclock.h"
 
 #define DLQ_MAX_PROPS 64
 #define DLQ_MAX_PARTITIONS 1024
@@ -19,13 +20,6 @@ size_t dlq_kafka_props(const config *cfg, kq_prop *props, size_t cap)
     while (config_iter_next(&it) && n < cap)
         props[n++] = (kq_prop){it.name, it.value};
     return n;
-}
-
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err,
@@ -100,13 +94,13 @@ int dlq_read(dlq_reader *r, const config *cfg, const char *topic, int timeout_ms
         snprintf(err, errlen, "%s: out of memory for %zu messages", topic, expected);
         return -1;
     }
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = monoclock_ms() + timeout_ms;
     for (;;) {
         int done = 1;
         for (int p = 0; p < parts; p++)
             done &= next[p] >= end[p];
         if (done) break;
-        if (mono_ms() > deadline) {
+        if (monoclock_ms() > deadline) {
             snprintf(err, errlen, "%s: read %zu of %zu messages within %d ms", topic, r->n,
                      expected, timeout_ms);
             return -1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli_pg.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/pace_meter.h"
 
@@ -82,7 +83,7 @@ static int pace_measure(produce_pace *p, char *err, size_t errlen)
         return -1;
     }
     if (first || pace_meter_position_sum(p->meter) > before)
-        p->last_progress_ms = pace_meter_now_ms();
+        p->last_progress_ms = monoclock_ms_exact();
     return 0;
 }
 
@@ -97,7 +98,7 @@ int produce_pace_admit(produce_pace *p, const void *key, size_t keylen, size_t b
     while ((full = pace_meter_full(m, target, bytes)) >= 0) {
         if (started == 0) {
             /* The timeout counts from the start of this wait or the group's last progress. */
-            started = pace_meter_now_ms();
+            started = monoclock_ms_exact();
             if (p->last_progress_ms < started) p->last_progress_ms = started;
             p->waits++;
         }
@@ -112,7 +113,7 @@ int produce_pace_admit(produce_pace *p, const void *key, size_t keylen, size_t b
                     (double)pace_meter_pending(m, full) / 1048576.0,
                     (double)p->o.limit_bytes / 1048576.0);
         }
-        if (pace_meter_now_ms() - p->last_progress_ms > p->o.timeout_s * 1e3) {
+        if (monoclock_ms_exact() - p->last_progress_ms > p->o.timeout_s * 1e3) {
             snprintf(err, errlen,
                      "pacing: consumer group %s has read nothing of %s for %d s (is mni-ingest "
                      "running against this broker and database?); %.1f MiB wait on partition %d",
@@ -122,7 +123,7 @@ int produce_pace_admit(produce_pace *p, const void *key, size_t keylen, size_t b
         }
         usleep(PACE_POLL_MS * 1000);
     }
-    if (started > 0) p->waited_ms += pace_meter_now_ms() - started;
+    if (started > 0) p->waited_ms += monoclock_ms_exact() - started;
     pace_meter_count(m, target, bytes);
     return 0;
 }

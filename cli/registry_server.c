@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/base/buf.h"
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx.h"
 #include "lib/serdes/registry_client.h"
 
@@ -458,7 +458,6 @@ static enum MHD_Result rs_handle(void *cls, struct MHD_Connection *c, const char
     registry_server *s = cls;
     rs_upload *up = *con_cls;
     rs_reply r = {0};
-    struct timespec t0, t1;
     enum MHD_Result ok;
     (void)version;
 
@@ -478,7 +477,7 @@ static enum MHD_Result rs_handle(void *cls, struct MHD_Connection *c, const char
         *data_size = 0;
         return MHD_YES;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = monoclock_ms_exact();
     rs_route(s, method, url, up, &r);
     if (r.status == MHD_HTTP_INTERNAL_SERVER_ERROR && s->pg != NULL &&
         PQstatus(s->pg) != CONNECTION_OK) {
@@ -491,12 +490,8 @@ static enum MHD_Result rs_handle(void *cls, struct MHD_Connection *c, const char
     }
     ok = rs_send(c, &r);
     json_decref(r.json);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     log_info("request", LOG_STR("method", method), LOG_STR("path", url),
-             LOG_UINT("status", r.status),
-             LOG_F64("ms", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-                               (double)(t1.tv_nsec - t0.tv_nsec) / 1e6),
-             LOG_END);
+             LOG_UINT("status", r.status), LOG_F64("ms", monoclock_ms_exact() - t0), LOG_END);
     return ok;
 }
 

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/case_report.h"
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx.h"
 #include "notify/render/render_html.h"
 
@@ -217,8 +217,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     *upload_size = 0;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = monoclock_ms_exact();
     enum MHD_Result ok;
     unsigned status;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -236,8 +235,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         status = MHD_HTTP_NOT_FOUND;
         ok = send_message(c, status, "404 Not Found", "try / for the list of cases");
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double ms = monoclock_ms_exact() - t0;
     log_info("request", LOG_STR("method", method), LOG_STR("path", url), LOG_UINT("status", status),
              LOG_F64("ms", ms), LOG_END);
     return ok;

@@ -83,7 +83,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -91,6 +90,7 @@
 #include "ingest/validate.h"
 #include "ingest/waiting_store.h"
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/base/strset.h"
 #include "lib/kafka/kq.h"
 #include "lib/model/events.h"
@@ -588,9 +588,7 @@ static void report_overdue(void *arg, const char *event_id, const char *incident
 static int ingest_tick(worker *w, void *arg, char *err, size_t errlen)
 {
     ingest_ctx *ctx = arg;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now_ms = monoclock_ms();
     if (ctx->last_summary_ms != 0 && now_ms - ctx->last_summary_ms < 1000) return 0;
     waiting_summary sum;
     if (waiting_store_overdue(worker_pg(w), ctx->warn_after_s, 100, report_overdue, ctx, err,

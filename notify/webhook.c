@@ -15,6 +15,7 @@
 
 #include "lib/base/digest.h"
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/model/json_text.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit.h"
@@ -102,10 +103,12 @@ typedef struct {
     char error[256];
 } webhook_item;
 
-static long long clock_ms(clockid_t id)
+/* The wall clock: when the delivery was tried, as a person reads it (its duration is
+ * monoclock's). */
+static long long wall_clock_ms(void)
 {
     struct timespec t;
-    clock_gettime(id, &t);
+    clock_gettime(CLOCK_REALTIME, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
@@ -203,7 +206,7 @@ static void item_done(webhook_item *it, CURLcode rc)
     curl_easy_getinfo(it->easy, CURLINFO_RESPONSE_CODE, &code);
     /* Measured here rather than with CURLINFO_TOTAL_TIME, which a transfer that timed out
      * while connecting leaves at 0. */
-    it->latency_ms = clock_ms(CLOCK_MONOTONIC) - it->started_mono;
+    it->latency_ms = monoclock_ms() - it->started_mono;
     if (rc != CURLE_OK) {
         it->http_status = 0;
         snprintf(it->error, sizeof it->error, "%s", curl_easy_strerror(rc));
@@ -224,8 +227,8 @@ static int send_all(webhook_item *items, size_t n, const webhook_config *cfg, ch
     }
     size_t added = 0;
     for (size_t i = 0; i < n; i++) {
-        items[i].started_ms = clock_ms(CLOCK_REALTIME);
-        items[i].started_mono = clock_ms(CLOCK_MONOTONIC);
+        items[i].started_ms = wall_clock_ms();
+        items[i].started_mono = monoclock_ms();
         if (!header_safe(items[i].ticket_id)) {
             snprintf(items[i].error, sizeof items[i].error,
                      "ticket_id: holds a control character, cannot be a header value");

@@ -47,6 +47,7 @@
  * such a batch ends at max_ms, as every batch did before.
  */
 #include "lib/base/errbuf.h"
+#include "lib/base/monoclock.h"
 #include "lib/kafka/kq.h"
 
 #include <inttypes.h>
@@ -54,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* How long kq_seek waits for librdkafka to apply a seek. */
 #define KQ_SEEK_TIMEOUT_MS 10000
@@ -292,14 +292,6 @@ int kq_subscribe(kq_consumer *c, const char *const *topics, size_t ntopics, char
     return 0;
 }
 
-static int64_t kq_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void kq_messages_destroy(rd_kafka_message_t **msgs, size_t n)
 {
     size_t i;
@@ -374,7 +366,7 @@ static int kq_more_arriving(kq_consumer *c)
 int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_message_t **out,
                      size_t *n, char *err, size_t errlen)
 {
-    int64_t deadline = kq_now_ms() + (max_ms > 0 ? max_ms : 0);
+    int64_t deadline = monoclock_ms() + (max_ms > 0 ? max_ms : 0);
     unsigned long revocations = c->revocations;
     int more = 0; /* the last poll found nothing queued, and more is on its way */
     char fatal[512];
@@ -383,7 +375,7 @@ int kq_consume_batch(kq_consumer *c, size_t max_msgs, int max_ms, rd_kafka_messa
     *n = 0;
     c->nreading = 0;
     while (*n < max_msgs && !c->failed && (c->batch_bytes == 0 || bytes < c->batch_bytes)) {
-        int64_t left = deadline - kq_now_ms();
+        int64_t left = deadline - monoclock_ms();
         /* See the head comment: wait for the first message, or for more on its way. */
         int wait_ms = (*n == 0 || more) && left > 0 ? (int)left : 0;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait_ms);
@@ -520,8 +512,7 @@ int kq_pause(kq_consumer *c, const char *topic, int32_t partition, char *err, si
     return 0;
 }
 
-int kq_resume(kq_consumer *c, const rd_kafka_topic_partition_list_t *list, char *err,
-              size_t errlen)
+int kq_resume(kq_consumer *c, const rd_kafka_topic_partition_list_t *list, char *err, size_t errlen)
 {
     rd_kafka_topic_partition_list_t *wake = rd_kafka_topic_partition_list_copy(list);
     rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, wake);
@@ -531,7 +522,8 @@ int kq_resume(kq_consumer *c, const rd_kafka_topic_partition_list_t *list, char 
         errbuf_fail(err, errlen, "resuming %d partitions: %s", list->cnt, rd_kafka_err2str(e));
         return -1;
     }
-    for (int i = 0; i < wake->cnt; i++) wake->elems[i].offset = RD_KAFKA_OFFSET_END;
+    for (int i = 0; i < wake->cnt; i++)
+        wake->elems[i].offset = RD_KAFKA_OFFSET_END;
     /* Only the wakeup matters, not the answer: the request wakes each leader's thread, whose
      * answer wakes it again after the resume has been served; the call does not wait for it. */
     (void)rd_kafka_offsets_for_times(c->rk, wake, KQ_WAKE_TIMEOUT_MS);

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/base/digest.h"
 #include "lib/base/errbuf.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx_int.h"
 
 /* The key of the session advisory lock that serializes migration runners: "mni-migr". */
@@ -290,13 +290,6 @@ static bool pgx_applied_matches(const pgx_applied *a, const pgx_migration *m)
     return !strcmp(a->name, m->file) && !strcmp(a->sha256, m->sha256);
 }
 
-static double pgx_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int pgx_migrate_locked(PGconn *conn, const pgx_migration_list *list, pgx_migrate_cb cb,
                               void *cb_arg, int *applied, char *err, size_t errlen)
 {
@@ -329,7 +322,7 @@ static int pgx_migrate_locked(PGconn *conn, const pgx_migration_list *list, pgx_
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
         const pgx_migration *m = &list->v[i];
         if (pgx_applied_find(done, ndone, m->version)) continue;
-        double t0 = pgx_now_ms();
+        double t0 = monoclock_ms_exact();
         const char *params[] = {m->version, m->file, m->sha256};
         if (pgx_begin(conn, err, errlen) != 0 || pgx_migration_run(conn, m, err, errlen) != 0 ||
             pgx_exec_params(conn, "migrate.record",
@@ -343,7 +336,7 @@ static int pgx_migrate_locked(PGconn *conn, const pgx_migration_list *list, pgx_
             break;
         }
         if (applied) (*applied)++;
-        if (cb) cb(cb_arg, m->version, m->file, pgx_now_ms() - t0);
+        if (cb) cb(cb_arg, m->version, m->file, monoclock_ms_exact() - t0);
     }
     free(done);
     return rc;

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/base/monoclock.h"
 #include "lib/runtime/pace_gate.h"
 
 /* The logical topics the outbox relays (outbox.h). */
@@ -20,9 +20,9 @@ struct outbox_pace {
     /* The cursor (outbox_pace_cursor): where the claims read each open topic from. */
     int floors_valid;                       /* 0: the next claim reads from the start */
     long long floor_ms[OUTBOX_PACE_TOPICS]; /* per topic: read from this created_at on */
-    long long full_at;           /* CLOCK_MONOTONIC ms of the last claim from the start */
-    char floors_closed[128];     /* the closed list the floors were kept under */
-    char open[128], floors[256]; /* the cursor claim's parameters */
+    long long full_at;                      /* monoclock_ms of the last claim from the start */
+    char floors_closed[128];                /* the closed list the floors were kept under */
+    char open[128], floors[256];            /* the cursor claim's parameters */
 };
 
 int outbox_pace_open(const config *cfg, rd_kafka_t *rk, metrics *m, outbox_pace **out, char *err,
@@ -114,17 +114,10 @@ int outbox_pace_waiting(const outbox_pace *op)
 
 /* ---- the cursor: where the claims read each topic from while a topic waits ---- */
 
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors)
 {
     if (!op || !op->floors_valid || strcmp(op->floors_closed, outbox_pace_closed_list(op)) != 0 ||
-        monotonic_ms() - op->full_at >= OUTBOX_PACE_FULL_MS)
+        monoclock_ms() - op->full_at >= OUTBOX_PACE_FULL_MS)
         return 0;
     size_t no = 0, nf = 0;
     op->open[no++] = '{';
@@ -168,7 +161,7 @@ void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresul
         op->floor_ms[i] = floor < 0 ? 0 : floor;
     }
     if (full) {
-        op->full_at = monotonic_ms();
+        op->full_at = monoclock_ms();
         snprintf(op->floors_closed, sizeof op->floors_closed, "%s", outbox_pace_closed_list(op));
         op->floors_valid = 1;
     }

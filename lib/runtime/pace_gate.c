@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/runtime/pace_meter.h"
 
 #define PACE_GATE_SAY_EVERY_MS 60000.0
@@ -101,7 +102,7 @@ static pace_meter *gate_meter(pace_gate *g, char *err, size_t errlen)
 /* Measures when the last measure is PACE_GATE_POLL_MS old; 1 when it did, 0 not, -1 failed. */
 static int measure_due(pace_gate *g, PGconn *pg, char *err, size_t errlen)
 {
-    if (pace_meter_now_ms() - pace_meter_measured_at(g->meter) < PACE_GATE_POLL_MS) return 0;
+    if (monoclock_ms_exact() - pace_meter_measured_at(g->meter) < PACE_GATE_POLL_MS) return 0;
     return pace_meter_measure(g->meter, pg, err, errlen) == 0 ? 1 : -1;
 }
 
@@ -112,7 +113,7 @@ static void gate_close(pace_gate *g, int32_t partition, size_t bytes)
         for (int32_t i = 0; i < pace_meter_partitions(g->meter); i++)
             g->need[i] = -1;
         g->closed = 1;
-        g->closed_at = pace_meter_now_ms();
+        g->closed_at = monoclock_ms_exact();
         g->waits++;
         g->waits_unsaid++;
         metrics_count(g->metrics, METRICS_PACE_WAITS, g->topic, 1);
@@ -140,7 +141,7 @@ static void gate_try_open(pace_gate *g)
     }
     g->closed = 0;
     log_debug("pacing: the consumer group has read enough; going on", LOG_STR("topic", g->topic),
-              LOG_STR("group", g->group), LOG_F64("waited_ms", pace_meter_now_ms() - g->closed_at),
+              LOG_STR("group", g->group), LOG_F64("waited_ms", monoclock_ms_exact() - g->closed_at),
               LOG_END);
 }
 

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx.h"
 
 #define PACE_METER_WATERMARK_MS 10000
@@ -37,13 +37,6 @@ struct pace_meter {
     int64_t position_sum;
     double measured_at;
 };
-
-double pace_meter_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 pace_meter *pace_meter_new(rd_kafka_t *rk, const char *topic, const char *group,
                            int64_t limit_bytes, char *err, size_t errlen)
@@ -232,7 +225,7 @@ int pace_meter_measure(pace_meter *m, PGconn *pg, char *err, size_t errlen)
     }
     free(next);
     m->position_sum = position_sum;
-    m->measured_at = pace_meter_now_ms();
+    m->measured_at = monoclock_ms_exact();
     return 0;
 }
 

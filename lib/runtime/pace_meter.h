@@ -78,7 +78,4 @@ int64_t pace_meter_limit(const pace_meter *m);
 const char *pace_meter_topic(const pace_meter *m);
 const char *pace_meter_group(const pace_meter *m);
 
-/* Monotonic milliseconds (for the callers' "at most every 50 ms"). */
-double pace_meter_now_ms(void);
-
 #endif

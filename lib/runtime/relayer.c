@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/outbox.h"
 #include "lib/runtime/outbox_pace.h"
@@ -39,13 +40,6 @@ struct relayer {
     int backoff_ms;
     char last_err[512];
 };
-
-static double relayer_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* One pass, outside the mutex: reconnects when the connection broke, then relays everything
  * unpublished. 0, or -1 with err. */
@@ -77,7 +71,7 @@ static void *relayer_main(void *arg)
     for (;;) {
         int measure_only = 0;
         while (!r->stop) {
-            double now = relayer_now_ms();
+            double now = monoclock_ms_exact();
             double due = r->failing  ? retry_at
                          : r->kicked ? now
                                      : last_pass + (double)r->spec.tick_ms;
@@ -107,13 +101,13 @@ static void *relayer_main(void *arg)
         char err[512] = "";
         if (measure_only) {
             int opened = outbox_pace_refresh(r->pace, r->pg, err, sizeof err);
-            last_measure = relayer_now_ms();
+            last_measure = monoclock_ms_exact();
             pthread_mutex_lock(&r->lock);
             if (opened == 0) continue; /* still waiting; nothing to relay for it */
             pthread_mutex_unlock(&r->lock);
         }
         int rc = relayer_pass(r, err, sizeof err);
-        last_pass = last_measure = relayer_now_ms();
+        last_pass = last_measure = monoclock_ms_exact();
         if (rc != 0 && PQstatus(r->pg) == CONNECTION_OK &&
             PQtransactionStatus(r->pg) != PQTRANS_IDLE)
             pgx_rollback(r->pg, NULL, 0);

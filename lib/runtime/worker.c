@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/base/arena.h"
 #include "lib/base/log.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/pgx.h"
 #include "lib/runtime/audit_anchor.h"
 #include "lib/runtime/dlq.h"
@@ -171,13 +171,6 @@ int worker_stopping(const worker *w)
 {
     (void)w;
     return worker_signal != 0;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static worker_offset *offset_slot(worker *w, int32_t partition)
@@ -478,8 +471,8 @@ static void handle_resets(worker *w)
     char err[512];
     for (size_t i = 0; i < w->n_offsets; i++) {
         worker_offset *o = &w->offsets[i];
-        if (!o->reset_pending || o->held || now_ms() < o->retry_at) continue;
-        o->retry_at = now_ms() + WORKER_BACKOFF_MAX_MS; /* when it fails below */
+        if (!o->reset_pending || o->held || monoclock_ms_exact() < o->retry_at) continue;
+        o->retry_at = monoclock_ms_exact() + WORKER_BACKOFF_MAX_MS; /* when it fails below */
         int64_t lo = 0, hi = 0, position = o->position >= 0 ? o->position : o->expected;
         /* Refused while re-reading the message before the stored offset: that one was read. */
         if (o->verify >= 0) position = o->verify + 1;
@@ -1079,10 +1072,10 @@ static void run_tick(worker *w, int idle)
         pgx_rollback(w->pg, ignored, sizeof ignored);
     }
     /* Read even when the tick failed: a relay that cannot deliver is when the backlog counts. */
-    if (w->metrics && w->spec->gauges && now_ms() >= w->next_gauges_at &&
+    if (w->metrics && w->spec->gauges && monoclock_ms_exact() >= w->next_gauges_at &&
         PQstatus(w->pg) == CONNECTION_OK && PQtransactionStatus(w->pg) == PQTRANS_IDLE) {
         char why[512];
-        w->next_gauges_at = now_ms() + (double)w->gauges_ms;
+        w->next_gauges_at = monoclock_ms_exact() + (double)w->gauges_ms;
         if (read_gauges(w, why, sizeof why) != 0)
             log_warn("cannot read the PostgreSQL gauges; will retry", LOG_STR("error", why),
                      LOG_END);
@@ -1092,13 +1085,13 @@ static void run_tick(worker *w, int idle)
     if (ok) {
         if (w->tick_backoff_ms) log_info("tick succeeded again", LOG_END);
         w->tick_backoff_ms = 0;
-        w->next_tick_at = now_ms() + (double)w->tick_ms;
+        w->next_tick_at = monoclock_ms_exact() + (double)w->tick_ms;
         return;
     }
     w->tick_backoff_ms = w->tick_backoff_ms == 0                          ? 100
                          : w->tick_backoff_ms * 2 > WORKER_BACKOFF_MAX_MS ? WORKER_BACKOFF_MAX_MS
                                                                           : w->tick_backoff_ms * 2;
-    w->next_tick_at = now_ms() + w->tick_backoff_ms;
+    w->next_tick_at = monoclock_ms_exact() + w->tick_backoff_ms;
     log_warn("tick failed; will retry", LOG_STR("error", err),
              LOG_BOOL("database_up", PQstatus(w->pg) == CONNECTION_OK),
              LOG_INT("retry_in_ms", w->tick_backoff_ms), LOG_END);
@@ -1162,11 +1155,11 @@ static int loop(worker *w)
     if (!msgs) return 1;
     char err[1024];
     int backoff_ms = 100, rc = 0;
-    double last_input = now_ms();
+    double last_input = monoclock_ms_exact();
     while (!worker_signal) {
         size_t n = 0;
         metrics_alive(w->metrics);
-        if (!input_open(w)) last_input = now_ms(); /* waiting downstream is not idle */
+        if (!input_open(w)) last_input = monoclock_ms_exact(); /* waiting downstream is not idle */
         if (kq_consume_batch(w->consumer, (size_t)w->batch_size, (int)w->batch_ms, msgs, &n, err,
                              sizeof err) != 0) {
             log_error("consumer failed", LOG_STR("error", err), LOG_END);
@@ -1174,11 +1167,11 @@ static int loop(worker *w)
             break;
         }
         if (n > 0 || !w->assigned) {
-            last_input = now_ms();
+            last_input = monoclock_ms_exact();
         }
         n = screen_batch(w, msgs, n);
         if (n > 0) {
-            double t0 = now_ms();
+            double t0 = monoclock_ms_exact();
             metrics_add(w->metrics, METRICS_MESSAGES, n);
             int failed = run_batch(w, msgs, n, err, sizeof err) != 0;
             size_t done = 0;
@@ -1189,8 +1182,9 @@ static int loop(worker *w)
                 failed = done < n;
             }
             metrics_batch_done(w->metrics, !failed);
-            metrics_batch_seconds(w->metrics, (now_ms() - t0) / 1e3);
-            last_input = now_ms(); /* idle counts from the batch's end: a long batch is work */
+            metrics_batch_seconds(w->metrics, (monoclock_ms_exact() - t0) / 1e3);
+            last_input =
+                monoclock_ms_exact(); /* idle counts from the batch's end: a long batch is work */
             if (failed) {
                 char seek_err[256];
                 log_warn("batch rolled back; reading it again", LOG_STR("error", err),
@@ -1213,17 +1207,18 @@ static int loop(worker *w)
             backoff_ms = 100;
             metrics_set_database(w->metrics, 1);
             metrics_set_kafka(w->metrics, 1); /* it delivered and flushed */
-            log_debug("batch committed", LOG_UINT("messages", n), LOG_F64("ms", now_ms() - t0),
-                      LOG_END);
+            log_debug("batch committed", LOG_UINT("messages", n),
+                      LOG_F64("ms", monoclock_ms_exact() - t0), LOG_END);
             kq_messages_destroy(msgs, n);
             relayer_kick(w->relay); /* the batch's outbox rows leave beside the next batch */
             handle_resets(w);
             run_tick(w, 0);
         } else {
             handle_resets(w);
-            if (now_ms() >= w->next_tick_at) run_tick(w, 1);
+            if (monoclock_ms_exact() >= w->next_tick_at) run_tick(w, 1);
         }
-        if (w->exit_when_idle_ms > 0 && now_ms() - last_input >= (double)w->exit_when_idle_ms) {
+        if (w->exit_when_idle_ms > 0 &&
+            monoclock_ms_exact() - last_input >= (double)w->exit_when_idle_ms) {
             log_info("idle; stopping", LOG_INT("idle_ms", w->exit_when_idle_ms), LOG_END);
             break;
         }

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/base/buf.h"
 #include "lib/base/errbuf.h"
+#include "lib/base/monoclock.h"
 
 #define RC_MISS_SLOTS 32
 #define RC_URL_MAX 1024
@@ -332,18 +332,11 @@ int registry_client_schema_by_id(registry_client *c, int32_t id, char **schema_t
     return rc;
 }
 
-static long long rc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The set's fetcher: GET the id, add it to the set; failures remembered a while. */
 static int rc_fetch(void *ctx, int32_t id, char *err, size_t errlen)
 {
     registry_client *c = ctx;
-    long long now = rc_now_ms();
+    long long now = monoclock_ms();
     char *text = NULL, why[512];
     rc_miss *m;
 

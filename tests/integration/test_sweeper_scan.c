@@ -99,14 +99,18 @@ static void sweep_reads_only_what_is_due(void **state)
                    "SELECT string_agg(client_id, ',' ORDER BY client_id) FROM outbox WHERE topic = "
                    "'tasks' AND kind = 'reminder'",
                    NULL, "D1,D2");
-    /* The worker's connection is closed: its counts are flushed. Wait for them to show. */
-    long long seq0 = 0, idx0 = 0, seq1 = 0, idx1 = 0;
+    /* The worker's connection is closed: its counts are flushed as it ends, the table's and the
+     * index's one after the other. Wait for the index's to show, then until two readings 100 ms
+     * apart agree: a table count read between the two flushes would hide a sequential scan. */
+    long long seq0 = 0, idx0 = 0, seq1 = 0, idx1 = 0, seq_prev = -1, idx_prev = -1;
     assert_int_equal(sscanf(before, "%lld %lld", &seq0, &idx0), 2);
     for (int waited = 0; waited < 10000; waited += 100) {
         char *after = scan_counts(&db);
         assert_int_equal(sscanf(after, "%lld %lld", &seq1, &idx1), 2);
         free(after);
-        if (idx1 > idx0) break;
+        if (idx1 > idx0 && seq1 == seq_prev && idx1 == idx_prev) break;
+        seq_prev = seq1;
+        idx_prev = idx1;
         usleep(100 * 1000);
     }
     if (seq1 != seq0 || idx1 <= idx0 || idx1 - idx0 >= 50)
