@@ -18,20 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "assess/token_merge.h"
+#include "lib/base/monoclock.h"
 #include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 
 #define BATCH 10000
 
+/* Seconds on the monotonic clock. */
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
+    return monoclock_ms_exact() / 1e3;
 }
 
 static long peak_rss_kb(void)

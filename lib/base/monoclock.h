@@ -1,6 +1,7 @@
 /*
- * monoclock: the one reading of CLOCK_MONOTONIC, for intervals, timeouts and pacing (never for
- * what a person reads: that is the wall clock, timefmt). Immune to the wall clock being stepped.
+ * monoclock: the programs' reading of CLOCK_MONOTONIC, for intervals, timeouts and pacing (never
+ * for what a person reads: that is the wall clock, timefmt). Immune to the wall clock being
+ * stepped.
  */
 #ifndef MNI_MONOCLOCK_H
 #define MNI_MONOCLOCK_H

@@ -1183,8 +1183,8 @@ static int loop(worker *w)
             }
             metrics_batch_done(w->metrics, !failed);
             metrics_batch_seconds(w->metrics, (monoclock_ms_exact() - t0) / 1e3);
-            last_input =
-                monoclock_ms_exact(); /* idle counts from the batch's end: a long batch is work */
+            /* Idle counts from the batch's end: a long batch is work. */
+            last_input = monoclock_ms_exact();
             if (failed) {
                 char seek_err[256];
                 log_warn("batch rolled back; reading it again", LOG_STR("error", err),

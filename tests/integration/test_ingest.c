@@ -71,6 +71,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base/monoclock.h"
 #include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
@@ -186,11 +187,9 @@ static void read_topic(const char *topic, tmsgs *out)
     memset(out, 0, sizeof *out);
     size_t cap = 0;
     int at_end[T_PARTITIONS] = {0}, ends = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = monoclock_ms();
     while (ends < T_PARTITIONS) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000 > READ_TIMEOUT_MS)
+        if (monoclock_ms() - t0 > READ_TIMEOUT_MS)
             fail_msg("%s: partitions not read to their end in %d ms", topic, READ_TIMEOUT_MS);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) continue;
@@ -460,13 +459,6 @@ static int group_teardown(void **state)
 
 #define FOLLOW_WAIT_MS 20000
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* The sum of topic's high watermarks (messages ever written to it). */
 static int64_t topic_high(kq_producer *p, const char *topic)
 {
@@ -484,10 +476,10 @@ static int64_t topic_high(kq_producer *p, const char *topic)
 /* Waits until topic holds n messages (and never more); the producer must still be running. */
 static void wait_topic_holds(kq_producer *p, const char *topic, int64_t n, const runcmd_proc *pr)
 {
-    int64_t deadline = now_ms() + FOLLOW_WAIT_MS, have;
+    int64_t deadline = monoclock_ms() + FOLLOW_WAIT_MS, have;
     while ((have = topic_high(p, topic)) < n) {
         if (waitpid(pr->pid, NULL, WNOHANG) != 0) fail_msg("mni produce exited early");
-        if (now_ms() > deadline)
+        if (monoclock_ms() > deadline)
             fail_msg("%s holds %lld messages, not %lld", topic, (long long)have, (long long)n);
         usleep(10000);
     }
@@ -497,11 +489,11 @@ static void wait_topic_holds(kq_producer *p, const char *topic, int64_t n, const
 /* Waits until the producer's stderr holds needle; returns it (malloc'd). */
 static char *wait_err_holds(const runcmd_proc *pr, const char *needle)
 {
-    int64_t deadline = now_ms() + FOLLOW_WAIT_MS;
+    int64_t deadline = monoclock_ms() + FOLLOW_WAIT_MS;
     for (;;) {
         char *err = runcmd_err_so_far(pr);
         if (err && strstr(err, needle)) return err;
-        if (now_ms() > deadline) fail_msg("no \"%s\" on stderr: %s", needle, err ? err : "");
+        if (monoclock_ms() > deadline) fail_msg("no \"%s\" on stderr: %s", needle, err ? err : "");
         free(err);
         usleep(10000);
     }
@@ -891,12 +883,12 @@ static void replay_new_group(void **state)
 /* Waits up to timeout_ms for event_id's event_log row; returns how long it took, or -1. */
 static int64_t wait_event_logged(const char *event_id, int timeout_ms)
 {
-    int64_t start = now_ms();
+    int64_t start = monoclock_ms();
     while (db_count("SELECT count(*) FROM event_log WHERE event_id = $1", event_id) == 0) {
-        if (now_ms() - start > timeout_ms) return -1;
+        if (monoclock_ms() - start > timeout_ms) return -1;
         usleep(10 * 1000);
     }
-    return now_ms() - start;
+    return monoclock_ms() - start;
 }
 
 /* An incident_opened event of its own incident. */

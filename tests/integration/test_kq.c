@@ -47,9 +47,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/base/monoclock.h"
 #include "lib/kafka/kq.h"
 #include "tests/support/mockkafka.h"
 
@@ -108,14 +108,6 @@ static int group_teardown(void **state)
     (void)state;
     mockkafka_stop(mk);
     return 0;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static kq_producer *new_producer(const kq_prop *extra, size_t nextra)
@@ -321,8 +313,8 @@ static void test_produce_consume(void **state)
         last_seq[i] = -1;
     c = new_consumer("g.data", &cbs);
     subscribe1(c, T_DATA);
-    deadline = now_ms() + 15000;
-    while (total < N_DATA && now_ms() < deadline) {
+    deadline = monoclock_ms() + 15000;
+    while (total < N_DATA && monoclock_ms() < deadline) {
         size_t n, j;
 
         if (kq_consume_batch(c, 64, 500, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
@@ -429,8 +421,8 @@ static void test_delivery_failures(void **state)
     assert_int_equal(kq_producer_flush_checked(q, FLUSH_WAIT_MS, err, sizeof err), -1);
     assert_non_null(strstr(err, "timed out"));
     close_producer(q);
-    int64_t deadline = now_ms() + FLUSH_WAIT_MS;
-    while (atomic_load(&log_lines) == lines && now_ms() < deadline)
+    int64_t deadline = monoclock_ms() + FLUSH_WAIT_MS;
+    while (atomic_load(&log_lines) == lines && monoclock_ms() < deadline)
         usleep(10000);
     assert_true(atomic_load(&log_lines) > lines);
     /* Closing with a message still undeliverable (it would wait 300 s for a broker): -1,
@@ -463,11 +455,11 @@ static void produce_n(const char *topic, int n, int base)
 static size_t consume_upto(kq_consumer *c, size_t want, int timeout_ms, rd_kafka_message_t **out,
                            size_t cap)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = monoclock_ms() + timeout_ms;
     size_t total = 0, n;
     char err[512];
 
-    while (total < want && now_ms() < deadline) {
+    while (total < want && monoclock_ms() < deadline) {
         if (kq_consume_batch(c, cap - total, 200, out + total, &n, err, sizeof err) != 0)
             fail_msg("%s", err);
         total += n;
@@ -535,8 +527,8 @@ static void test_load_offsets_refused(void **state)
     produce_n(T_REFUSE, 3, 0);
     c = new_consumer("g.refuse", &cbs);
     subscribe1(c, T_REFUSE);
-    deadline = now_ms() + 10000;
-    while (rc == 0 && now_ms() < deadline) {
+    deadline = monoclock_ms() + 10000;
+    while (rc == 0 && monoclock_ms() < deadline) {
         rc = kq_consume_batch(c, 8, 200, msgs, &n, err, sizeof err);
         assert_int_equal(n, 0); /* nothing is consumed from unloaded offsets */
     }
@@ -667,7 +659,7 @@ static void test_revocation_in_batch(void **state)
     a = new_consumer_debug("g.rebal", &cbs, "cgrp"); /* revoke_delegated */
     subscribe1(a, T_REBAL);
     total = 0;
-    for (int64_t deadline = now_ms() + 10000; total < REBAL_N && now_ms() < deadline;) {
+    for (int64_t deadline = monoclock_ms() + 10000; total < REBAL_N && monoclock_ms() < deadline;) {
         if (kq_consume_batch(a, 64, 200, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
         assert_int_equal(table_commit(&table, batch, n), 0);
         total += n;
@@ -683,8 +675,8 @@ static void test_revocation_in_batch(void **state)
     b.c = new_consumer("g.rebal", &cbs);
     subscribe1(b.c, T_REBAL);
     assert_int_equal(pthread_create(&tb, NULL, member_b_run, &b), 0);
-    for (int64_t deadline = now_ms() + 30000; !atomic_load(&revoke_delegated);) {
-        if (now_ms() > deadline) fail_msg("member A's revocation never came");
+    for (int64_t deadline = monoclock_ms() + 30000; !atomic_load(&revoke_delegated);) {
+        if (monoclock_ms() > deadline) fail_msg("member A's revocation never came");
         usleep(10 * 1000);
     }
     produce_spread(REBAL_N);
@@ -692,7 +684,7 @@ static void test_revocation_in_batch(void **state)
      * it returns, each offset once; under load the rebalance may take more than one batch to
      * settle, so A reads until it owns its half (a condition, not a time). */
     total = 0;
-    for (int64_t deadline = now_ms() + 60000;;) {
+    for (int64_t deadline = monoclock_ms() + 60000;;) {
         if (kq_consume_batch(a, 4 * REBAL_N, 5000, batch, &n, err, sizeof err) != 0)
             fail_msg("%s", err);
         assert_int_equal(rd_kafka_assignment(kq_consumer_handle(a), &owned),
@@ -706,11 +698,11 @@ static void test_revocation_in_batch(void **state)
         total += n;
         kq_messages_destroy(batch, n);
         if (settled) break;
-        if (now_ms() > deadline) fail_msg("member A never settled on half of the partitions");
+        if (monoclock_ms() > deadline) fail_msg("member A never settled on half of the partitions");
     }
 
     /* Let B finish its share, then stop it. */
-    for (int64_t deadline = now_ms() + 5000; now_ms() < deadline;) {
+    for (int64_t deadline = monoclock_ms() + 5000; monoclock_ms() < deadline;) {
         int64_t done = 0;
 
         pthread_mutex_lock(&table.lock);
@@ -800,8 +792,8 @@ static void *member_b_late_run(void *arg)
     struct member_b_late *late = arg;
     const char *topics[] = {T_MIDREV};
 
-    for (int64_t deadline = now_ms() + 30000; !member_a_took(late->a); usleep(1000)) {
-        if (now_ms() > deadline) {
+    for (int64_t deadline = monoclock_ms() + 30000; !member_a_took(late->a); usleep(1000)) {
+        if (monoclock_ms() > deadline) {
             snprintf(late->b.err, sizeof late->b.err, "member A never took a message");
             late->b.failed = 1;
             return NULL;
@@ -871,7 +863,7 @@ static void test_revocation_while_collecting(void **state)
     /* A reads with batches as long as the backlog, until the rebalance has settled (it owns
      * half of the partitions after a revocation): each batch holds only partitions A owns when
      * it is handed out, and starts at the stored offsets (the commit is not fenced). */
-    for (int64_t deadline = now_ms() + 60000;;) {
+    for (int64_t deadline = monoclock_ms() + 60000;;) {
         if (kq_consume_batch(a, MIDREV_TOTAL, 30000, batch, &n, err, sizeof err) != 0)
             fail_msg("%s", err);
         assert_int_equal(rd_kafka_assignment(kq_consumer_handle(a), &owned),
@@ -886,7 +878,7 @@ static void test_revocation_while_collecting(void **state)
         total += n;
         kq_messages_destroy(batch, n);
         if (settled) break;
-        if (now_ms() > deadline) fail_msg("member A never settled on half of the partitions");
+        if (monoclock_ms() > deadline) fail_msg("member A never settled on half of the partitions");
     }
     /* The point of the case: the revocation came while A's batch held messages, some of them
      * from partitions that went to B. */
@@ -907,7 +899,7 @@ static void test_revocation_while_collecting(void **state)
     rd_kafka_mock_broker_set_rtt(mockkafka_cluster(mk), 1, 0);
 
     /* B reads its share; A keeps serving its heartbeats. */
-    for (int64_t deadline = now_ms() + 30000;;) {
+    for (int64_t deadline = monoclock_ms() + 30000;;) {
         int64_t done = 0;
 
         pthread_mutex_lock(&table.lock);
@@ -915,7 +907,8 @@ static void test_revocation_while_collecting(void **state)
             done += table.next[part];
         pthread_mutex_unlock(&table.lock);
         if (done >= MIDREV_TOTAL) break;
-        if (now_ms() > deadline) fail_msg("%" PRId64 " of %d messages read", done, MIDREV_TOTAL);
+        if (monoclock_ms() > deadline)
+            fail_msg("%" PRId64 " of %d messages read", done, MIDREV_TOTAL);
         if (kq_consume_batch(a, 64, 100, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
         assert_int_equal(table_commit(&table, batch, n), 0);
         total += n;
@@ -1038,8 +1031,8 @@ static void test_batch_bytes(void **state)
     subscribe1(c, T_BYTES);
     rd_kafka_message_t *batch[64];
     size_t total = 0, batches = 0, largest = 0;
-    int64_t deadline = now_ms() + 15000;
-    while (total < 10 && now_ms() < deadline) {
+    int64_t deadline = monoclock_ms() + 15000;
+    while (total < 10 && monoclock_ms() < deadline) {
         size_t n;
         if (kq_consume_batch(c, 64, 2000, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
         if (n == 0) continue;
@@ -1070,15 +1063,15 @@ static void test_batch_ends_when_drained(void **state)
 
     kq_consumer *c = new_consumer("g.drain", NULL);
     subscribe1(c, T_DRAIN);
-    for (int64_t deadline = now_ms() + 15000; n == 0 && now_ms() < deadline;)
+    for (int64_t deadline = monoclock_ms() + 15000; n == 0 && monoclock_ms() < deadline;)
         if (kq_consume_batch(c, 64, LONG_MS, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
     assert_int_equal(n, SETS * PER);
     kq_messages_destroy(batch, n);
 
     produce_n(T_DRAIN, 1, 100);
-    int64_t start = now_ms();
+    int64_t start = monoclock_ms();
     if (kq_consume_batch(c, 64, LONG_MS, batch, &n, err, sizeof err) != 0) fail_msg("%s", err);
-    int64_t took = now_ms() - start;
+    int64_t took = monoclock_ms() - start;
     assert_int_equal(n, 1);
     kq_messages_destroy(batch, n);
     if (took >= LONG_MS / 2)
@@ -1124,8 +1117,8 @@ static void test_prefetch_bounded(void **state)
     kq_messages_destroy(first, 1);
 
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(kq_consumer_handle(c));
-    int64_t deadline = now_ms() + 15000;
-    while (!atomic_load(&prefetch_stopped) && now_ms() < deadline)
+    int64_t deadline = monoclock_ms() + 15000;
+    while (!atomic_load(&prefetch_stopped) && monoclock_ms() < deadline)
         usleep(10 * 1000);
     size_t queued = rd_kafka_queue_length(q);
     rd_kafka_queue_destroy(q);
@@ -1167,14 +1160,15 @@ static void test_resume_fetches_at_once(void **state)
     for (int i = 0; i < CYCLES; i++) {
         atomic_store(&resume_fetcher_idle, 0);
         if (kq_pause(c, T_RESUME, 0, err, sizeof err) != 0) fail_msg("%s", err);
-        for (int64_t d = now_ms() + 5000; !atomic_load(&resume_fetcher_idle) && now_ms() < d;)
+        for (int64_t d = monoclock_ms() + 5000;
+             !atomic_load(&resume_fetcher_idle) && monoclock_ms() < d;)
             usleep(5 * 1000);
         if (!atomic_load(&resume_fetcher_idle)) fail_msg("the fetcher never saw the pause");
         produce_n(T_RESUME, 1, i + 1); /* waits while paused */
-        int64_t start = now_ms();
+        int64_t start = monoclock_ms();
         if (kq_resume(c, list, err, sizeof err) != 0) fail_msg("%s", err);
         assert_int_equal(consume_upto(c, 1, 5000, m, 1), 1);
-        took[i] = now_ms() - start;
+        took[i] = monoclock_ms() - start;
         assert_int_equal(m[0]->offset, i + 1); /* nothing lost or read twice */
         kq_messages_destroy(m, 1);
     }

@@ -12,17 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define BROWSER_TIMEOUT_MS 120000
+#include "lib/base/monoclock.h"
 
-static long long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
+#define BROWSER_TIMEOUT_MS 120000
 
 void browser_artifact_path(const char *name, char *out, size_t outlen)
 {
@@ -110,11 +104,11 @@ static int run(const char *const *args, const char *url, char **out, char *err, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    long long deadline = now_ms() + BROWSER_TIMEOUT_MS;
+    long long deadline = monoclock_ms() + BROWSER_TIMEOUT_MS;
     int timed_out = 0;
     for (;;) {
         struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
-        long long left = deadline - now_ms();
+        long long left = deadline - monoclock_ms();
         if (left <= 0) {
             timed_out = 1;
             break;

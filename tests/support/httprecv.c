@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/base/monoclock.h"
+
 struct httprecv {
     struct MHD_Daemon *daemon;
     int *script;
@@ -26,13 +28,6 @@ typedef struct {
     char *body;
     size_t len;
 } upload;
-
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t n)
 {
@@ -73,7 +68,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     copy_header(c, "Content-Type", q.content_type, sizeof q.content_type);
     q.body = u->body ? u->body : strdup("");
     u->body = NULL;
-    q.at_ms = mono_ms();
+    q.at_ms = monoclock_ms();
 
     pthread_mutex_lock(&r->lock);
     size_t seen = 0;

@@ -9,8 +9,8 @@
 #       data/ sock/ postgres.log port
 #     starts the cluster on 127.0.0.1 and a free port (in DIR/port), TLS on, pg_hba allowing
 #     only hostssl (trust, as the role postgres); prints the port. The ports tried lie below
-#     Linux's ephemeral range (32768-60999), where no outgoing connection holds one as its local
-#     port unseen; a port that still cannot be bound is skipped for the next.
+#     Linux's default ephemeral range (32768-60999), where no outgoing connection holds one as
+#     its local port unseen; a port that still cannot be bound is skipped for the next.
 #   tests/support/pg-tls.sh down DIR   stops it (DIR is left for the caller to remove).
 # As root the cluster runs as the postgres user (as scripts/mni-env does).
 set -euo pipefail
@@ -65,12 +65,14 @@ HBA
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
   echo "port = $port" >>data/postgresql.conf
   rm -f postgres.log
-  if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null 2>&1; then
+  if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+    >/dev/null 2>pg_ctl.err; then
     echo "$port" >port
     break
   fi
-  if [ "$attempt" -eq 10 ] || ! grep -q "could not bind" postgres.log; then
-    tail -n 20 postgres.log >&2
+  if [ "$attempt" -eq 10 ] || ! grep "could not bind" postgres.log >/dev/null 2>&1; then
+    cat pg_ctl.err >&2
+    tail -n 20 postgres.log >&2 || true
     exit 1
   fi
   port=$((port + 1))

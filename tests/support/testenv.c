@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/base/monoclock.h"
 #include "lib/pg/migrate.h"
 #include "lib/pg/pgx.h"
 
@@ -259,7 +259,5 @@ void testenv_db_drop(testenv_db *db)
 
 double testenv_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return monoclock_ms_exact();
 }

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/base/monoclock.h"
 #include "lib/kafka/kq.h"
 #include "lib/model/events.h"
 #include "lib/model/events_json.h"
@@ -80,19 +80,11 @@ static void copy_message(topicio_message *c, const rd_kafka_message_t *m)
         c->headers = rd_kafka_headers_copy(h);
 }
 
-static double elapsed_ms(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 int topicio_read_to_end(const char *bootstrap, const char *topic, int partitions, int timeout_ms,
                         topicio_messages *out)
 {
     char err[512];
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = monoclock_ms_exact();
     memset(out, 0, sizeof *out);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) != 0 ||
@@ -133,7 +125,7 @@ int topicio_read_to_end(const char *bootstrap, const char *topic, int partitions
     if (rc == 0 && open_parts > 0) rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     while (rc == 0 && open_parts > 0) {
-        if (elapsed_ms(&t0) > timeout_ms) {
+        if (monoclock_ms_exact() - t0 > timeout_ms) {
             fprintf(stderr, "topicio: %s: not read to its high watermarks in %d ms\n", topic,
                     timeout_ms);
             rc = -1;
