@@ -45,7 +45,8 @@ static int hold_first_free(int from, int *fd)
 {
     for (int port = from; port < from + 100; port++) {
         if (!refused(port)) continue;
-        int s = socket(AF_INET, SOCK_STREAM, 0);
+        /* Close-on-exec: the scripts' servers must not inherit (and keep) the held port. */
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
         if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0) {
