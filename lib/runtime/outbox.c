@@ -509,6 +509,19 @@ static const char outbox_claim_cursor[] =
                  "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED) c "
                  "ORDER BY c.created_at, c.task_id LIMIT $1");
 
+/* Whether this claim's transaction holds the assessments topic (OUTBOX_COMPACTED_LOCK, the
+ * head comment of outbox.h): 1, 0 when another relay holds it, -1 on error. */
+static int own_compacted(PGconn *pg, char *err, size_t errlen)
+{
+    PGresult *res = pgx_query(pg, "outbox.compacted_lock",
+                              "SELECT pg_try_advisory_xact_lock(" OUTBOX_COMPACTED_LOCK ")", 0,
+                              NULL, err, errlen);
+    if (!res) return -1;
+    int own = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return own;
+}
+
 /* One claimed batch: claim (off the queue), produce, wait for delivery, mark failed what could
  * not be sent, put back what pacing held (requeue_held), commit. *rows receives how many were
  * claimed. When Kafka refuses a message of the batch for what it is (kq_producer_take_refused: too
@@ -524,11 +537,26 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     snprintf(limit, sizeof limit, "%d", batch);
     /* $2: the topics whose readers are behind (outbox_pace.h): their rows stay queued. */
     const char *closed = outbox_pace_closed_list(pace);
+    if (pgx_begin(pg, err, errlen) != 0) return -1;
+    int compacted = own_compacted(pg, err, errlen);
+    if (compacted < 0) {
+        pgx_rollback(pg, NULL, 0);
+        return -1;
+    }
+    /* Without the lock the assessments wait like a paced topic, for this claim only: the pace's
+     * floors are neither used nor updated by it (outbox_pace_claimed would take the topic's
+     * missing rows for none). */
+    char closed_here[128];
+    if (!compacted) {
+        size_t n = strlen(closed) - 1; /* without its closing brace */
+        snprintf(closed_here, sizeof closed_here, "%.*s%sassessments}", (int)n, closed,
+                 n > 1 ? "," : "");
+        closed = closed_here;
+    }
     bool skipping = strcmp(closed, "{}") != 0;
     const char *open = NULL, *floors = NULL;
-    bool cursor = skipping && outbox_pace_cursor(pace, &open, &floors);
+    bool cursor = compacted && skipping && outbox_pace_cursor(pace, &open, &floors);
     const char *p[] = {limit, cursor ? open : closed, floors};
-    if (pgx_begin(pg, err, errlen) != 0) return -1;
     /* Taking a topic's oldest rows, a bitmap scan of outbox_queue_topic fetches every entry the
      * queue's deletions left until vacuum, at every claim, and sorts them all; a plain index
      * scan in the index's order stops at $1 rows and marks the dead entries as it passes (as
@@ -612,7 +640,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     }
     wire_buf_free(&buf);
     free(aside);
-    if (rc == 0 && skipping)
+    if (rc == 0 && skipping && compacted)
         outbox_pace_claimed(pace, !cursor, db_now_ms, res, 1, 4, *rows == batch);
     PQclear(res);
     if (rc == 0) rc = mark_failed(pg, failed, err, errlen);

@@ -18,6 +18,14 @@
  * by a serial high-water mark, because rows commit out of order. A row is published when it
  * is neither queued nor failed (readers: NOT EXISTS in outbox_queue AND failed_at IS NULL).
  *
+ * The compacted topic (assessments) keeps each key's last message, so its rows must reach Kafka
+ * in the order of their versions; two relays claiming side by side would not keep it (one could
+ * deliver a case's older version after the other delivered the newer one, and the topic would
+ * keep the older). One relay at a time claims them: each claim tries the advisory lock
+ * OUTBOX_COMPACTED_LOCK in its transaction (held until its commit, after Kafka acknowledged the
+ * claim); a relay that does not get it leaves the assessments queued for that claim, for the
+ * relay that holds it, and relays the other topics.
+ *
  * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
  * (too large, an invalid record: kq_producer_take_refused), which would fail again on every
  * try, the claimed rows are produced again one at a time, each flush-checked; the row refused
@@ -86,6 +94,10 @@ int outbox_task_encode(const schema_set *schemas, const outbox_task *task, wire_
  * ready to send, for outbox_enqueue's record_hex (NULL there: the relay encodes the row from
  * its payload). */
 char *outbox_record_hex(const wire_buf *record);
+
+/* The key of the transaction-level advisory lock that the relay claiming the assessments topic
+ * holds ("mni-cmpt"; the head comment). */
+#define OUTBOX_COMPACTED_LOCK "x'6d6e692d636d7074'::bigint"
 
 /* Queues every row of a staging table the caller filled in this transaction (columns task_id,
  * topic, incident_id, client_id, kind, payload, record: a batch's tasks with their Avro

@@ -11,6 +11,14 @@
  *                               is empty, `mni case` shows them published, and every outbox
  *                               row is the version it was inserted as (same ctid and xmin: the
  *                               claim read it and did not rewrite it).
+ *   assessments_wait_for_the_lock  while another session holds the assessments topic
+ *                               (OUTBOX_COMPACTED_LOCK), a relay publishes the tasks and leaves
+ *                               the assessments queued; once it is free, they are published,
+ *                               the newest version only.
+ *   two_relays_keep_the_newest_last  two mni-assess relays at once over many versions of many
+ *                               cases: on the compacted topic every case's last message is its
+ *                               newest version (without the lock one relay could deliver an
+ *                               older version after the other delivered the newest).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,12 +31,14 @@
 #include <cmocka.h>
 
 #include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/relayrun.h"
 #include "tests/support/runcmd.h"
 #include "tests/support/sqlcheck.h"
 #include "tests/support/testenv.h"
 #include "tests/support/topicio.h"
+#include "tests/support/workerproc.h"
 
 #define WORKER_TIMEOUT_MS 90000
 
@@ -37,7 +47,8 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    static const mockkafka_topic topics[] = {{"oq.accepted", 1}, {"oq.tasks", 1}, {"oq.dlq", 1}};
+    static const mockkafka_topic topics[] = {
+        {"oq.accepted", 1}, {"oq.tasks", 1}, {"oq.dlq", 1}, {"oq.assessments", 1}};
     return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
@@ -100,8 +111,144 @@ static void queue_follows_the_outbox(void **state)
 }
 
 /* mni-assess's relay on this file's topics (tests/support/relayrun.h). */
-static const char *const relay_env[] = {
-    "MNI_TOPIC_TASKS=oq.tasks", "MNI_TOPIC_ACCEPTED=oq.accepted", "MNI_TOPIC_DLQ=oq.dlq", NULL};
+static const char *const relay_env[] = {"MNI_TOPIC_TASKS=oq.tasks",
+                                        "MNI_TOPIC_ACCEPTED=oq.accepted", "MNI_TOPIC_DLQ=oq.dlq",
+                                        "MNI_TOPIC_ASSESSMENTS=oq.assessments", NULL};
+
+/* Assessment rows of versions 1..versions of cases INC-<prefix>-1..cases, queued a version at a
+ * time (every case's version v before any case's v + 1), each with a small record. */
+static void queue_assessments(testenv_db *db, const char *prefix, int cases, int versions)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "INSERT INTO cases (incident_id, tenant, opened_at) SELECT 'INC-%s-' || c, "
+             "'bpo-test', now() FROM generate_series(1, %d) c",
+             prefix, cases);
+    sql(db, text);
+    snprintf(text, sizeof text,
+             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
+             "SELECT 'A-INC-%s-' || c || '-' || v, 'assessments', 'INC-%s-' || c, 'assessment', "
+             "jsonb_build_object('incident_id', 'INC-%s-' || c, 'version', v), now() - interval "
+             "'1 hour' + (v * %d + c) * interval '1 millisecond', '\\x00000001'::bytea "
+             "FROM generate_series(1, %d) v, generate_series(1, %d) c",
+             prefix, prefix, prefix, cases, versions, cases);
+    sql(db, text);
+}
+
+/* The task id (A-INC-<prefix>-<case>-<version>) of each case's last message on the compacted
+ * topic, as "case:version" in case order, and how many messages there were. */
+static char *last_versions(const topicio_messages *m, int cases, size_t offset)
+{
+    int *last = calloc((size_t)cases + 1, sizeof *last);
+    assert_non_null(last);
+    for (size_t i = offset; i < m->n; i++) {
+        char id[64];
+        topicio_header(&m->msgs[i], "mni.task_id", id, sizeof id);
+        const char *dash = strrchr(id, '-');
+        assert_non_null(dash);
+        int version = atoi(dash + 1);
+        const char *c = dash - 1;
+        while (c > id && *c != '-')
+            c--;
+        int k = atoi(c + 1);
+        assert_true(k >= 1 && k <= cases);
+        last[k] = version;
+    }
+    char *out = calloc((size_t)cases * 16 + 1, 1);
+    assert_non_null(out);
+    for (int k = 1; k <= cases; k++)
+        sprintf(out + strlen(out), "%s%d:%d", k > 1 ? "," : "", k, last[k]);
+    free(last);
+    return out;
+}
+
+static void assessments_wait_for_the_lock(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    queue_rows(&db, "INC-OQ-3", "lock");
+    queue_assessments(&db, "LK", 1, 2);
+    /* Another relay holds the compacted topic: a session of the test's own takes its lock. */
+    char err[512];
+    PGconn *holder = pgx_connect(db.conninfo, "test-lock-holder", err, sizeof err);
+    if (!holder) fail_msg("%s", err);
+    if (pgx_exec(holder, "test.lock", "SELECT pg_advisory_lock(" OUTBOX_COMPACTED_LOCK ")", err,
+                 sizeof err) != 0)
+        fail_msg("%s", err);
+    topicio_messages before;
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &before),
+                     0);
+    relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-lock", relay_env, 3000,
+             WORKER_TIMEOUT_MS, 3, -1, NULL);
+    sqlcheck_equal(db.conn,
+                   "SELECT string_agg(q.task_id, ',' ORDER BY q.task_id) FROM outbox_queue q", NULL,
+                   "A-INC-LK-1-1,A-INC-LK-1-2");
+    topicio_messages m;
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &m),
+                     0);
+    assert_int_equal(m.n, before.n);
+    topicio_messages_free(&m);
+
+    PQfinish(holder); /* the lock goes with the session */
+    relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-lock", relay_env, 3000,
+             WORKER_TIMEOUT_MS, 2, -1, NULL);
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &m),
+                     0);
+    assert_int_equal(m.n, before.n + 1); /* version 1 superseded within the claim */
+    char *last = last_versions(&m, 1, before.n);
+    assert_string_equal(last, "1:2");
+    free(last);
+    topicio_messages_free(&m);
+    topicio_messages_free(&before);
+    testenv_db_drop(&db);
+}
+
+static void two_relays_keep_the_newest_last(void **state)
+{
+    (void)state;
+    enum { CASES = 500, VERSIONS = 2 };
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    queue_assessments(&db, "TWO", CASES, VERSIONS);
+    topicio_messages before;
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &before),
+                     0);
+    const char *argv[] = {"--exit-when-idle", "3000", NULL};
+    workerproc w[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(workerproc_start(&w[i], "mni-assess", db.conninfo,
+                                          mockkafka_bootstraps(kafka), "oq-two", relay_env, argv),
+                         0);
+    for (int i = 0; i < 2; i++) {
+        int rc = workerproc_wait(&w[i], WORKER_TIMEOUT_MS);
+        if (rc != 0) {
+            workerproc_dump_log(&w[i]);
+            fail_msg("mni-assess #%d exited %d", i, rc);
+        }
+        unlink(w[i].log_path);
+    }
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
+    topicio_messages m;
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &m),
+                     0);
+    char *last = last_versions(&m, CASES, before.n);
+    char want[CASES * 16];
+    want[0] = '\0';
+    for (int k = 1; k <= CASES; k++)
+        sprintf(want + strlen(want), "%s%d:%d", k > 1 ? "," : "", k, VERSIONS);
+    assert_string_equal(last, want);
+    free(last);
+    topicio_messages_free(&m);
+    topicio_messages_free(&before);
+    testenv_db_drop(&db);
+}
 
 static void relay_writes_rows_once(void **state)
 {
@@ -153,6 +300,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queue_follows_the_outbox),
         cmocka_unit_test(relay_writes_rows_once),
+        cmocka_unit_test(assessments_wait_for_the_lock),
+        cmocka_unit_test(two_relays_keep_the_newest_last),
     };
     return cmocka_run_group_tests_name("outbox queue", tests, group_setup, group_teardown);
 }
