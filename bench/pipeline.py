@@ -263,14 +263,19 @@ class Process:
             return sum(1 for line in f if pattern in line)
 
 
-def start_workers(env, dbname, bin_dir, log_dir, names=WORKERS):
+def start_workers(env, dbname, bin_dir, log_dir, names=WORKERS, assess_instances=1):
+    """The workers, each under its name; assess_instances > 1 adds mni-assess instances of the
+    same consumer group, named assess-2, assess-3, ..."""
     os.makedirs(log_dir, exist_ok=True)
     penv = env.process_env(dbname)
+    programs = {n: n for n in names}
+    if "assess" in names:
+        programs.update({"assess-%d" % k: "assess" for k in range(2, assess_instances + 1)})
     return {
         n: Process(
-            "mni-" + n, [os.path.join(bin_dir, "mni-" + n)], penv, os.path.join(log_dir, n + ".log")
+            "mni-" + n, [os.path.join(bin_dir, "mni-" + prog)], penv, os.path.join(log_dir, n + ".log")
         )
-        for n in names
+        for n, prog in programs.items()
     }
 
 

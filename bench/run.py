@@ -50,6 +50,10 @@ W2_RECORDS = 5_000_000
 W2_CLIENTS = tuple(int(c) for c in os.environ.get("MNI_BENCH_W2_CLIENTS", "1000,10").split(","))
 W3_INCIDENTS = 100_000
 W3_DELAY_SECONDS = 60  # the delay phase runs at most this long (a tenth in quick mode, >= 10 s)
+# mni-assess instances in W3's consumer group (MNI_BENCH_ASSESS_INSTANCES): one per core of
+# this 2-core machine, as deploy/k8s/assess.yaml runs three replicas. W3's incidents spread over
+# incident.accepted's six partitions; W2's one incident stays on one partition, one instance.
+ASSESS_INSTANCES = int(os.environ.get("MNI_BENCH_ASSESS_INSTANCES", "2"))
 W3_DELAY_LOAD = 0.5  # below 10,000/s, the delay phase offers this share of the measured rate
 W3_RUN_PERIOD = 0.15  # seconds between two runs written into the delay phase's steady producer
 # The Python baseline's cost per record does not depend on the total (bench/README.md): quick
@@ -736,18 +740,48 @@ def delays(commits, res, where):
     )
 
 
+def wait_for_group(procs, alive, settle=2.0, limit=120):
+    """Until every mni-assess instance has partitions and no assignment has changed for
+    `settle` seconds (the group's rebalances are over); returns at once with one instance."""
+    assess = [p for n, p in procs.items() if n.startswith("assess")]
+    if len(assess) < 2:
+        return
+    counts, since, t_end = None, time.time(), time.time() + limit
+    while time.time() < t_end:
+        alive()
+        now = [p.log_lines('"partition assigned"') for p in assess]
+        if now != counts:
+            counts, since = now, time.time()
+        elif min(now) > 0 and time.time() - since >= settle:
+            return
+        time.sleep(0.1)
+    raise pipeline.BenchError("the mni-assess instances did not settle in their group")
+
+
 def run_w3(ctx, data_dir):
     rep, env = ctx["rep"], ctx["env"]
     incidents = scaled(W3_INCIDENTS, workloads.W3_BLOCK, 2 * workloads.W3_BLOCK)
     wl = workloads.w3(os.path.join(data_dir, "w3"), incidents)
     rep.say(
         "\n== W3 lifecycle: %s incidents of 6 events "
-        "(opened, 2 exposure counts, facts update, response step, report filed)" % fmt(incidents)
+        "(opened, 2 exposure counts, facts update, response step, report filed)%s"
+        % (
+            fmt(incidents),
+            "; %d mni-assess instances in one group" % ASSESS_INSTANCES
+            if ASSESS_INSTANCES > 1
+            else "",
+        )
     )
     chunks_a = wl.chunks[: len(wl.chunks) // 2]
     where_a = {e: i for i, c in enumerate(chunks_a) for e in workloads.event_ids(c)}
     conninfo = env.fresh("bench_w3")
-    procs = pipeline.start_workers(env, "bench_w3", ctx["bin"], os.path.join(ctx["logs"], "w3"))
+    procs = pipeline.start_workers(
+        env,
+        "bench_w3",
+        ctx["bin"],
+        os.path.join(ctx["logs"], "w3"),
+        assess_instances=ASSESS_INSTANCES,
+    )
     penv = env.process_env("bench_w3")
 
     def alive():
@@ -760,6 +794,7 @@ def run_w3(ctx, data_dir):
     try:
         pipeline.produce(ctx["bin"], penv, wl.warmup)
         prog.wait_for(1, 120, alive)
+        wait_for_group(procs, alive)
         base = prog()
         pids = {p.name: p.pid for p in procs.values()}
         stmts = pipeline.Statements(env) if pipeline.STATEMENTS else None
