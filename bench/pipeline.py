@@ -273,7 +273,10 @@ def start_workers(env, dbname, bin_dir, log_dir, names=WORKERS, assess_instances
         programs.update({"assess-%d" % k: "assess" for k in range(2, assess_instances + 1)})
     return {
         n: Process(
-            "mni-" + n, [os.path.join(bin_dir, "mni-" + prog)], penv, os.path.join(log_dir, n + ".log")
+            "mni-" + n,
+            [os.path.join(bin_dir, "mni-" + prog)],
+            penv,
+            os.path.join(log_dir, n + ".log"),
         )
         for n, prog in programs.items()
     }

@@ -509,8 +509,8 @@ static const char outbox_claim_cursor[] =
                  "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED) c "
                  "ORDER BY c.created_at, c.task_id LIMIT $1");
 
-/* Whether this claim's transaction holds the assessments topic (OUTBOX_COMPACTED_LOCK, the
- * head comment of outbox.h): 1, 0 when another relay holds it, -1 on error. */
+/* Whether this claim's transaction holds the compacted topics (OUTBOX_COMPACTED_LOCK, the head
+ * comment of outbox.h): 1, 0 when another relay holds them, -1 on error. */
 static int own_compacted(PGconn *pg, char *err, size_t errlen)
 {
     PGresult *res = pgx_query(pg, "outbox.compacted_lock",
@@ -543,13 +543,13 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         pgx_rollback(pg, NULL, 0);
         return -1;
     }
-    /* Without the lock the assessments wait like a paced topic, for this claim only: the pace's
-     * floors are neither used nor updated by it (outbox_pace_claimed would take the topic's
+    /* Without the lock the compacted topics wait like paced ones, for this claim only: the
+     * pace's floors are neither used nor updated by it (outbox_pace_claimed would take their
      * missing rows for none). */
-    char closed_here[128];
+    char closed_here[160];
     if (!compacted) {
         size_t n = strlen(closed) - 1; /* without its closing brace */
-        snprintf(closed_here, sizeof closed_here, "%.*s%sassessments}", (int)n, closed,
+        snprintf(closed_here, sizeof closed_here, "%.*s%sassessments,anchors}", (int)n, closed,
                  n > 1 ? "," : "");
         closed = closed_here;
     }

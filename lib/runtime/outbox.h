@@ -18,13 +18,13 @@
  * by a serial high-water mark, because rows commit out of order. A row is published when it
  * is neither queued nor failed (readers: NOT EXISTS in outbox_queue AND failed_at IS NULL).
  *
- * The compacted topic (assessments) keeps each key's last message, so its rows must reach Kafka
- * in the order of their versions; two relays claiming side by side would not keep it (one could
- * deliver a case's older version after the other delivered the newer one, and the topic would
- * keep the older). One relay at a time claims them: each claim tries the advisory lock
- * OUTBOX_COMPACTED_LOCK in its transaction (held until its commit, after Kafka acknowledged the
- * claim); a relay that does not get it leaves the assessments queued for that claim, for the
- * relay that holds it, and relays the other topics.
+ * The compacted topics (assessments, anchors) keep each key's last message, so their rows must
+ * reach Kafka in the order they were written; two relays claiming side by side would not keep
+ * it (one could deliver a case's older version, or an older audit anchor, after the other
+ * delivered the newer one, and the topic would keep the older). One relay at a time claims
+ * them: each claim tries the advisory lock OUTBOX_COMPACTED_LOCK in its transaction (held until
+ * its commit, after Kafka acknowledged the claim); a relay that does not get it leaves their
+ * rows queued for that claim, for the relay that holds it, and relays the other topics.
  *
  * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
  * (too large, an invalid record: kq_producer_take_refused), which would fail again on every
@@ -95,7 +95,7 @@ int outbox_task_encode(const schema_set *schemas, const outbox_task *task, wire_
  * its payload). */
 char *outbox_record_hex(const wire_buf *record);
 
-/* The key of the transaction-level advisory lock that the relay claiming the assessments topic
+/* The key of the transaction-level advisory lock that the relay claiming the compacted topics
  * holds ("mni-cmpt"; the head comment). */
 #define OUTBOX_COMPACTED_LOCK "x'6d6e692d636d7074'::bigint"
 

@@ -11,10 +11,10 @@
  *                               is empty, `mni case` shows them published, and every outbox
  *                               row is the version it was inserted as (same ctid and xmin: the
  *                               claim read it and did not rewrite it).
- *   assessments_wait_for_the_lock  while another session holds the assessments topic
+ *   compacted_wait_for_the_lock while another session holds the compacted topics
  *                               (OUTBOX_COMPACTED_LOCK), a relay publishes the tasks and leaves
- *                               the assessments queued; once it is free, they are published,
- *                               the newest version only.
+ *                               the assessments and the audit anchor queued; once it is free,
+ *                               they are published, the case's newest version only.
  *   two_relays_keep_the_newest_last  two mni-assess relays at once over many versions of many
  *                               cases: on the compacted topic every case's last message is its
  *                               newest version (without the lock one relay could deliver an
@@ -47,8 +47,11 @@ static mockkafka *kafka;
 static int group_setup(void **state)
 {
     (void)state;
-    static const mockkafka_topic topics[] = {
-        {"oq.accepted", 1}, {"oq.tasks", 1}, {"oq.dlq", 1}, {"oq.assessments", 1}};
+    static const mockkafka_topic topics[] = {{"oq.accepted", 1},
+                                             {"oq.tasks", 1},
+                                             {"oq.dlq", 1},
+                                             {"oq.assessments", 1},
+                                             {"oq.anchors", 1}};
     return mockkafka_setup(&kafka, topics, sizeof topics / sizeof *topics);
 }
 
@@ -111,9 +114,10 @@ static void queue_follows_the_outbox(void **state)
 }
 
 /* mni-assess's relay on this file's topics (tests/support/relayrun.h). */
-static const char *const relay_env[] = {"MNI_TOPIC_TASKS=oq.tasks",
-                                        "MNI_TOPIC_ACCEPTED=oq.accepted", "MNI_TOPIC_DLQ=oq.dlq",
-                                        "MNI_TOPIC_ASSESSMENTS=oq.assessments", NULL};
+static const char *const relay_env[] = {
+    "MNI_TOPIC_TASKS=oq.tasks",     "MNI_TOPIC_ACCEPTED=oq.accepted",
+    "MNI_TOPIC_DLQ=oq.dlq",         "MNI_TOPIC_ASSESSMENTS=oq.assessments",
+    "MNI_TOPIC_ANCHORS=oq.anchors", NULL};
 
 /* Assessment rows of versions 1..versions of cases INC-<prefix>-1..cases, queued a version at a
  * time (every case's version v before any case's v + 1), each with a small record. */
@@ -162,14 +166,28 @@ static char *last_versions(const topicio_messages *m, int cases, size_t offset)
     return out;
 }
 
-static void assessments_wait_for_the_lock(void **state)
+/* The number of messages on topic (one partition). */
+static size_t messages_on(const char *topic)
+{
+    topicio_messages m;
+    assert_int_equal(
+        topicio_read_to_end(mockkafka_bootstraps(kafka), topic, 1, WORKER_TIMEOUT_MS, &m), 0);
+    size_t n = m.n;
+    topicio_messages_free(&m);
+    return n;
+}
+
+static void compacted_wait_for_the_lock(void **state)
 {
     (void)state;
     testenv_db db;
     testenv_db_create(&db, 1);
     queue_rows(&db, "INC-OQ-3", "lock");
     queue_assessments(&db, "LK", 1, 2);
-    /* Another relay holds the compacted topic: a session of the test's own takes its lock. */
+    sql(&db, "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at) VALUES "
+             "('audit-anchor:LK', 'anchors', 'audit_log/test', 'audit_anchor', '{\"seq\": 1}', "
+             "now() - interval '1 hour')");
+    /* Another relay holds the compacted topics: a session of the test's own takes the lock. */
     char err[512];
     PGconn *holder = pgx_connect(db.conninfo, "test-lock-holder", err, sizeof err);
     if (!holder) fail_msg("%s", err);
@@ -180,26 +198,25 @@ static void assessments_wait_for_the_lock(void **state)
     assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
                                          WORKER_TIMEOUT_MS, &before),
                      0);
+    size_t anchors_before = messages_on("oq.anchors");
     relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-lock", relay_env, 3000,
              WORKER_TIMEOUT_MS, 3, -1, NULL);
     sqlcheck_equal(db.conn,
                    "SELECT string_agg(q.task_id, ',' ORDER BY q.task_id) FROM outbox_queue q", NULL,
-                   "A-INC-LK-1-1,A-INC-LK-1-2");
+                   "A-INC-LK-1-1,A-INC-LK-1-2,audit-anchor:LK");
+    assert_int_equal(messages_on("oq.assessments"), before.n);
+    assert_int_equal(messages_on("oq.anchors"), anchors_before);
     topicio_messages m;
-    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
-                                         WORKER_TIMEOUT_MS, &m),
-                     0);
-    assert_int_equal(m.n, before.n);
-    topicio_messages_free(&m);
 
     PQfinish(holder); /* the lock goes with the session */
     relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-lock", relay_env, 3000,
-             WORKER_TIMEOUT_MS, 2, -1, NULL);
+             WORKER_TIMEOUT_MS, 3, -1, NULL);
     sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
     assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
                                          WORKER_TIMEOUT_MS, &m),
                      0);
     assert_int_equal(m.n, before.n + 1); /* version 1 superseded within the claim */
+    assert_int_equal(messages_on("oq.anchors"), anchors_before + 1);
     char *last = last_versions(&m, 1, before.n);
     assert_string_equal(last, "1:2");
     free(last);
@@ -300,7 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queue_follows_the_outbox),
         cmocka_unit_test(relay_writes_rows_once),
-        cmocka_unit_test(assessments_wait_for_the_lock),
+        cmocka_unit_test(compacted_wait_for_the_lock),
         cmocka_unit_test(two_relays_keep_the_newest_last),
     };
     return cmocka_run_group_tests_name("outbox queue", tests, group_setup, group_teardown);
