@@ -741,7 +741,7 @@ def delays(commits, res, where):
 
 
 def wait_for_group(procs, alive, settle=2.0, limit=120):
-    """Until every mni-assess instance has partitions and no assignment has changed for
+    """Until every mni-assess instance has logged an assignment and none has logged another for
     `settle` seconds (the group's rebalances are over); returns at once with one instance."""
     assess = [p for n, p in procs.items() if n.startswith("assess")]
     if len(assess) < 2:

@@ -269,9 +269,10 @@ static int ready_record(PGresult *res, int r, wire_buf *out)
     return ok;
 }
 
-/* An assessments row of which the same claim holds a newer version of the same case (column
- * 9): the topic is compacted by incident, so only the newest is produced (every version stays
- * in case_versions); the older is marked published without being sent. */
+/* A stale assessments row (column 9: the claim holds a newer version of its case, or the case
+ * is at a newer version already, OUTBOX_CLAIM): the topic is compacted by incident, so only the
+ * newest is produced (every version stays in case_versions); the older is marked published
+ * without being sent. */
 static int superseded(PGresult *res, int r)
 {
     return PQgetvalue(res, r, 9)[0] == 't';
@@ -461,22 +462,29 @@ static int requeue_held(PGconn *pg, const json_t *held, char *err, size_t errlen
 
 /* The claim's statement. One round trip: the queue rows taken off (oldest first, FOR UPDATE
  * SKIP LOCKED, so that two relays never take the same row and neither waits; migration 0125),
- * their outbox rows read by key and never rewritten, which assessments are superseded within
- * the claim (ranked on narrow rows: sorting the wide ones cost more than the rest of the
- * claim), and the verdict of each newest one that came without its record (case_verdict,
- * migration 0009). OUTBOX_CLAIM(take) puts the queue rows to take (their ctids) in front. */
+ * their outbox rows read by key and never rewritten, which assessments are stale (ranked on
+ * narrow rows: sorting the wide ones cost more than the rest of the claim), and the verdict of
+ * each newest one that came without its record (case_verdict, migration 0009). An assessment
+ * is stale when the claim holds a newer version of its case, or when its case is at a newer
+ * version already (cases.version: mni-assess writes a version's assessment with it): the rows
+ * of one batch share created_at, and their task ids ("A-<incident>-<version>") sort as text,
+ * version 10 before 9, so a claim's limit could fall between them and send 9 after 10.
+ * OUTBOX_CLAIM(take) puts the queue rows to take (their ctids) in front. */
 #define OUTBOX_CLAIM(take)                                                                         \
     "WITH taken AS (DELETE FROM outbox_queue WHERE ctid = ANY (ARRAY(" take                        \
     ")) RETURNING created_at, task_id), "                                                          \
     "ranked AS (SELECT t.created_at, t.task_id, o.topic, o.incident_id, "                          \
-    "(o.payload->>'version')::integer AS version, row_number() OVER (PARTITION BY o.topic, "       \
-    "o.incident_id ORDER BY (o.payload->>'version')::integer DESC) AS rank "                       \
+    "(o.payload->>'version')::integer AS version, CASE WHEN o.topic = 'assessments' THEN "         \
+    "row_number() OVER (PARTITION BY o.topic, o.incident_id ORDER BY "                             \
+    "(o.payload->>'version')::integer DESC) > 1 OR coalesce((o.payload->>'version')::integer < "   \
+    "(SELECT c.version FROM cases c WHERE c.incident_id = o.incident_id), false) "                 \
+    "ELSE false END AS stale "                                                                     \
     "FROM taken t JOIN outbox o ON o.task_id = t.task_id) "                                        \
     "SELECT r.task_id, r.topic, r.incident_id, o.payload::text, "                                  \
     "(extract(epoch FROM r.created_at) * 1000)::bigint, o.kind, r.version, o.record, "             \
-    "CASE WHEN r.topic = 'assessments' AND r.rank = 1 AND o.record IS NULL "                       \
+    "CASE WHEN r.topic = 'assessments' AND NOT r.stale AND o.record IS NULL "                      \
     "AND NOT o.payload ? 'verdict' THEN case_verdict(r.incident_id, r.version)::text END, "        \
-    "r.topic = 'assessments' AND r.rank > 1 "                                                      \
+    "r.stale "                                                                                     \
     "FROM ranked r JOIN outbox o ON o.task_id = r.task_id ORDER BY r.created_at, r.task_id"
 
 /* Every topic may be sent: the oldest $1 rows in the primary key's order. */

@@ -23,8 +23,13 @@
  * it (one could deliver a case's older version, or an older audit anchor, after the other
  * delivered the newer one, and the topic would keep the older). One relay at a time claims
  * them: each claim tries the advisory lock OUTBOX_COMPACTED_LOCK in its transaction (held until
- * its commit, after Kafka acknowledged the claim); a relay that does not get it leaves their
- * rows queued for that claim, for the relay that holds it, and relays the other topics.
+ * its commit, after Kafka acknowledged the claim); a relay that does not get it relays the
+ * other topics and leaves their rows queued for the next claim that holds it (the holder's
+ * next, or any relay's next pass: a kick after a commit, or a tick). Within one relay, a claim
+ * passes over an assessment whose case is at a newer version already (OUTBOX_CLAIM in
+ * outbox.c). Not covered: a claim rolled back after its flush timed out (a broker unreachable
+ * for longer than OUTBOX_FLUSH_MS) leaves its messages in librdkafka, which may still deliver
+ * them after a later claim's; the case's next version puts the topic right.
  *
  * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
  * (too large, an invalid record: kq_producer_take_refused), which would fail again on every

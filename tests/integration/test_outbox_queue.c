@@ -15,6 +15,10 @@
  *                               (OUTBOX_COMPACTED_LOCK), a relay publishes the tasks and leaves
  *                               the assessments and the audit anchor queued; once it is free,
  *                               they are published, the case's newest version only.
+ *   older_version_not_sent_after     an assessment claimed after its case's newer version (one
+ *                               batch's versions share created_at and "A-...-10" sorts before
+ *                               "A-...-9", so a claim's limit can fall between them) is marked
+ *                               published without being sent: the topic keeps version 10.
  *   two_relays_keep_the_newest_last  two mni-assess relays at once over many versions of many
  *                               cases: on the compacted topic every case's last message is its
  *                               newest version (without the lock one relay could deliver an
@@ -119,15 +123,17 @@ static const char *const relay_env[] = {
     "MNI_TOPIC_DLQ=oq.dlq",         "MNI_TOPIC_ASSESSMENTS=oq.assessments",
     "MNI_TOPIC_ANCHORS=oq.anchors", NULL};
 
-/* Assessment rows of versions 1..versions of cases INC-<prefix>-1..cases, queued a version at a
- * time (every case's version v before any case's v + 1), each with a small record. */
-static void queue_assessments(testenv_db *db, const char *prefix, int cases, int versions)
+/* Cases INC-<prefix>-1..cases at version case_version, and their assessment rows of versions
+ * 1..versions, queued a version at a time (every case's version v before any case's v + 1),
+ * each with a small record. */
+static void queue_assessments(testenv_db *db, const char *prefix, int cases, int versions,
+                              int case_version)
 {
     char text[1024];
     snprintf(text, sizeof text,
-             "INSERT INTO cases (incident_id, tenant, opened_at) SELECT 'INC-%s-' || c, "
-             "'bpo-test', now() FROM generate_series(1, %d) c",
-             prefix, cases);
+             "INSERT INTO cases (incident_id, tenant, opened_at, version) SELECT 'INC-%s-' || c, "
+             "'bpo-test', now(), %d FROM generate_series(1, %d) c",
+             prefix, case_version, cases);
     sql(db, text);
     snprintf(text, sizeof text,
              "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
@@ -183,7 +189,7 @@ static void compacted_wait_for_the_lock(void **state)
     testenv_db db;
     testenv_db_create(&db, 1);
     queue_rows(&db, "INC-OQ-3", "lock");
-    queue_assessments(&db, "LK", 1, 2);
+    queue_assessments(&db, "LK", 1, 2, 2);
     sql(&db, "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at) VALUES "
              "('audit-anchor:LK', 'anchors', 'audit_log/test', 'audit_anchor', '{\"seq\": 1}', "
              "now() - interval '1 hour')");
@@ -225,13 +231,63 @@ static void compacted_wait_for_the_lock(void **state)
     testenv_db_drop(&db);
 }
 
+/* Version v of INC-TIE-1's assessment, created at the instant every version of the test's
+ * batch shares. */
+static void queue_tie_version(testenv_db *db, int v)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
+             "VALUES ('A-INC-TIE-1-%d', 'assessments', 'INC-TIE-1', 'assessment', "
+             "'{\"incident_id\": \"INC-TIE-1\", \"version\": %d}', '2026-12-01 10:00+00', "
+             "'\\x00000001'::bytea)",
+             v, v);
+    sql(db, text);
+}
+
+static void older_version_not_sent_after(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    /* The case is at version 10; version 10's row was claimed (and sent) first. */
+    sql(&db, "INSERT INTO cases (incident_id, tenant, opened_at, version) VALUES "
+             "('INC-TIE-1', 'bpo-test', now(), 10)");
+    queue_tie_version(&db, 10);
+    topicio_messages m;
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &m),
+                     0);
+    size_t before = m.n;
+    topicio_messages_free(&m);
+    relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-tie", relay_env, 3000, WORKER_TIMEOUT_MS,
+             1, -1, NULL);
+    /* Version 9, of the same batch (same created_at), left by the claim's limit. */
+    queue_tie_version(&db, 9);
+    relayrun(db.conninfo, mockkafka_bootstraps(kafka), "oq-tie", relay_env, 3000, WORKER_TIMEOUT_MS,
+             1, -1, NULL);
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
+    assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
+                                         WORKER_TIMEOUT_MS, &m),
+                     0);
+    assert_int_equal(m.n, before + 1);
+    char id[64];
+    topicio_header(&m.msgs[m.n - 1], "mni.task_id", id, sizeof id);
+    assert_string_equal(id, "A-INC-TIE-1-10");
+    topicio_messages_free(&m);
+    testenv_db_drop(&db);
+}
+
 static void two_relays_keep_the_newest_last(void **state)
 {
     (void)state;
     enum { CASES = 500, VERSIONS = 2 };
     testenv_db db;
     testenv_db_create(&db, 1);
-    queue_assessments(&db, "TWO", CASES, VERSIONS);
+    /* The cases stay at version 0, as if every version were committed after the claims began:
+     * the stale check (older_version_not_sent_after) never applies, only the lock keeps the
+     * order. */
+    queue_assessments(&db, "TWO", CASES, VERSIONS, 0);
     topicio_messages before;
     assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.assessments", 1,
                                          WORKER_TIMEOUT_MS, &before),
@@ -318,6 +374,7 @@ int main(void)
         cmocka_unit_test(queue_follows_the_outbox),
         cmocka_unit_test(relay_writes_rows_once),
         cmocka_unit_test(compacted_wait_for_the_lock),
+        cmocka_unit_test(older_version_not_sent_after),
         cmocka_unit_test(two_relays_keep_the_newest_last),
     };
     return cmocka_run_group_tests_name("outbox queue", tests, group_setup, group_teardown);
