@@ -145,8 +145,9 @@ static void queue_assessments(testenv_db *db, const char *prefix, int cases, int
     sql(db, text);
 }
 
-/* The task id (A-INC-<prefix>-<case>-<version>) of each case's last message on the compacted
- * topic, as "case:version" in case order, and how many messages there were. */
+/* Each case's version in its last message on the compacted topic (read from the task ids,
+ * A-INC-<prefix>-<case>-<version>, of the messages from offset on), as "case:version" in case
+ * order. */
 static char *last_versions(const topicio_messages *m, int cases, size_t offset)
 {
     int *last = calloc((size_t)cases + 1, sizeof *last);
