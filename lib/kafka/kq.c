@@ -95,6 +95,12 @@ static const kq_prop kq_producer_defaults[] = {
      * gain nothing and lose nothing: the workers flush whole batches, so there is nothing to
      * coalesce. */
     {"socket.nagle.disable", "true"},
+    /* Every message's fate is known within 25 s of its produce (librdkafka's default is 300 s),
+     * inside the 30 s a worker or a relay waits for a batch's deliveries before it rolls the
+     * batch back: a message it gave up on is then never written later, after a newer one
+     * (kq_producer_settle; lib/runtime/outbox.h). A broker away for longer fails the batch,
+     * which is tried again, as it would be after 300 s. */
+    {"message.timeout.ms", "25000"},
 };
 
 static int kq_conf_set(rd_kafka_conf_t *conf, const kq_prop *p, char *err, size_t errlen)

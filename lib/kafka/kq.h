@@ -132,6 +132,20 @@ int kq_produce_borrowed(kq_producer *p, const char *topic, const void *key, size
  * (consumers de-duplicate by task id). */
 int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t errlen);
 
+/* After a failed check: waits until every message produced so far has its final delivery
+ * report, which librdkafka gives within the producer's message.timeout.ms (a queued message
+ * that times out is never sent: not persisted), so that nothing the caller gives up on is
+ * written to Kafka after it has given up (the outbox relay rolls its claim back next). Waits at
+ * most message.timeout.ms plus KQ_SETTLE_MARGIN_MS; 0 when nothing is outstanding any more, -1
+ * when something still is. Resets the window as a check does. A message already in flight when
+ * it timed out may still have been written (librdkafka's "possibly persisted"), at that moment,
+ * not later. */
+#define KQ_SETTLE_MARGIN_MS 5000
+int kq_producer_settle(kq_producer *p, char *err, size_t errlen);
+
+/* Messages produced whose delivery report has not been served yet. */
+size_t kq_producer_outstanding(const kq_producer *p);
+
 /* Dead-letter flags: parts of the original that must not travel (a raw My Number in them, or
  * too large); the origin headers below are the reference to the original bytes. */
 #define KQ_DLQ_NO_VALUE 1u   /* an empty value */

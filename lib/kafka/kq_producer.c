@@ -27,6 +27,7 @@
 #include "lib/kafka/kq.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ struct kq_producer {
     size_t outstanding;
     size_t delivered;
     size_t failed;
-    int refused; /* kq_producer_take_refused */
+    int refused;            /* kq_producer_take_refused */
+    int message_timeout_ms; /* kq_producer_settle's bound */
     char first_failure[512];
 };
 
@@ -74,6 +76,18 @@ static void kq_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
                  rd_kafka_err2str(m->err));
 }
 
+/* The configured message.timeout.ms (a topic property, read through the default topic
+ * configuration); librdkafka's default when it cannot be read. */
+static int kq_message_timeout_ms(const rd_kafka_conf_t *conf)
+{
+    char val[32];
+    size_t size = sizeof val;
+    if (rd_kafka_conf_get(conf, "message.timeout.ms", val, &size) != RD_KAFKA_CONF_OK)
+        return 300000;
+    long ms = strtol(val, NULL, 10);
+    return ms > 0 && ms <= INT_MAX - KQ_SETTLE_MARGIN_MS ? (int)ms : 300000;
+}
+
 kq_producer *kq_producer_new(const kq_prop *props, size_t nprops, char *err, size_t errlen)
 {
     char errstr[512];
@@ -89,6 +103,7 @@ kq_producer *kq_producer_new(const kq_prop *props, size_t nprops, char *err, siz
         free(p);
         return NULL;
     }
+    p->message_timeout_ms = kq_message_timeout_ms(conf);
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, kq_dr_msg_cb);
     /* rd_kafka_new takes conf on success only. */
@@ -277,6 +292,27 @@ int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t 
     p->failed = 0;
     p->first_failure[0] = '\0';
     return rc;
+}
+
+int kq_producer_settle(kq_producer *p, char *err, size_t errlen)
+{
+    int timeout_ms = p->message_timeout_ms + KQ_SETTLE_MARGIN_MS;
+    rd_kafka_flush(p->rk, timeout_ms);
+    int rc = 0;
+    if (p->outstanding > 0)
+        rc = errbuf_fail(err, errlen,
+                         "settle: %zu deliveries still without a report after %d ms "
+                         "(message.timeout.ms %d)",
+                         p->outstanding, timeout_ms, p->message_timeout_ms);
+    p->delivered = 0;
+    p->failed = 0;
+    p->first_failure[0] = '\0';
+    return rc;
+}
+
+size_t kq_producer_outstanding(const kq_producer *p)
+{
+    return p->outstanding;
 }
 
 int kq_producer_close(kq_producer *p, int timeout_ms, char *err, size_t errlen)

@@ -386,6 +386,20 @@ static int produce_row(PGconn *pg, kq_producer *producer, const config *cfg,
     return rc;
 }
 
+/* Before a claim that produced gives its rows back: waits until librdkafka has given up every
+ * message it has not delivered (kq_producer_settle), so that none of them is written after the
+ * next claim of the same rows, which could be another relay's with a newer version on a
+ * compacted topic. Bounded by message.timeout.ms (25 s by default, within the claim's flush:
+ * usually nothing is left by then). */
+static void settle(kq_producer *producer)
+{
+    char why[256];
+    if (kq_producer_settle(producer, why, sizeof why) != 0)
+        log_error("outbox claim given back with messages still in the producer; they may be "
+                  "written after a later claim's",
+                  LOG_STR("error", why), LOG_END);
+}
+
 /* The fallback after Kafka refused a message of the batch for what it is: each row alone,
  * produced and flush-checked; a row refused for good goes to failed ({task_id, failure}), the
  * others to sent. -1 (err) when a row fails for another reason (the broker down): the whole
@@ -635,8 +649,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         /* Let whatever the failed try still has in flight report first, so that the row by
          * row pass blames each row for its own delivery only. */
         int refused = kq_producer_take_refused(producer);
-        char drain[256];
-        kq_producer_flush_checked(producer, OUTBOX_FLUSH_MS, drain, sizeof drain);
+        settle(producer);
         refused |= kq_producer_take_refused(producer);
         if (refused) {
             log_warn("outbox batch refused by Kafka; relaying it row by row", LOG_STR("error", err),
@@ -655,8 +668,10 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     if (rc == 0) rc = requeue_held(pg, held, err, errlen);
     if (rc == 0)
         rc = pgx_commit(pg, err, errlen);
-    else
+    else {
+        settle(producer); /* none of the claim's messages arrives after a later claim's */
         pgx_rollback(pg, NULL, 0);
+    }
     if (rc != 0) outbox_pace_forget(pace); /* the rows are back under the floors */
     if (rc == 0) {
         *relayed += (long)json_array_size(sent);

@@ -27,9 +27,12 @@
  * other topics and leaves their rows queued for the next claim that holds it (the holder's
  * next, or any relay's next pass: a kick after a commit, or a tick). Within one relay, a claim
  * passes over an assessment whose case is at a newer version already (OUTBOX_CLAIM in
- * outbox.c). Not covered: a claim rolled back after its flush timed out (a broker unreachable
- * for longer than OUTBOX_FLUSH_MS) leaves its messages in librdkafka, which may still deliver
- * them after a later claim's; the case's next version puts the topic right.
+ * outbox.c). A claim rolled back after a failed delivery (a broker unreachable) first waits
+ * until librdkafka has given up every message it did not deliver (kq_producer_settle: within
+ * message.timeout.ms, 25 s by default, inside the claim's 30 s flush), so none of them is
+ * written after a later claim's. Not covered: a message in flight at its timeout, which the
+ * broker may still have written then (librdkafka's "possibly persisted"); the case's next
+ * version puts the topic right.
  *
  * One row only ever costs itself: when Kafka refuses a message of the batch for what it is
  * (too large, an invalid record: kq_producer_take_refused), which would fail again on every

@@ -9,6 +9,8 @@
  *   delivery_failures   a message that cannot be delivered (a broker error injected on
  *                       Produce; every broker down until message.timeout.ms) makes flush_checked
  *                       return -1, and the next window starts clean.
+ *   settle              after a check gave up with messages still queued (no broker), settling
+ *                       returns once each has its final report: none is left to arrive later.
  *   load_offsets_seek   the rebalance callback assigns at the offsets load_offsets supplies (the
  *                       first message is offset 5); kq_seek_batch re-reads a batch; kq_seek moves.
  *   load_offsets_refused  a refused assignment makes kq_consume_batch return -1; close is clean.
@@ -220,6 +222,7 @@ static void test_conf_defaults(void **state)
     conf_value(conf, "enable.idempotence", "true");
     conf_value(conf, "partitioner", "murmur2_random");
     conf_value(conf, "socket.nagle.disable", "true");
+    conf_value(conf, "message.timeout.ms", "25000"); /* within the relays' 30 s flush */
     rd_kafka_conf_destroy(conf);
 }
 
@@ -431,6 +434,30 @@ static void test_delivery_failures(void **state)
         fail_msg("%s", err);
     assert_int_equal(kq_producer_close(p, 300, err, sizeof err), -1);
     assert_non_null(strstr(err, "unconfirmed"));
+    rd_kafka_mock_broker_set_up(mockkafka_cluster(mk), 1);
+}
+
+/* Settling after a failed check: a check that gave up with messages still queued (no broker)
+ * leaves them in the producer, to be written whenever a broker comes back; kq_producer_settle
+ * returns only once each has its final report (here message.timeout.ms, 2 s), so that nothing
+ * is left to arrive later. */
+static void test_settle(void **state)
+{
+    const kq_prop quick[] = {{"message.timeout.ms", "2000"}};
+    char err[512];
+
+    (void)state;
+    rd_kafka_mock_broker_set_down(mockkafka_cluster(mk), 1);
+    kq_producer *p = new_producer(quick, 1);
+    for (int i = 0; i < 3; i++)
+        if (kq_produce(p, T_FAIL, "k", 1, "given up", 8, NULL, 0, err, sizeof err) != 0)
+            fail_msg("%s", err);
+    assert_int_equal(kq_producer_flush_checked(p, 100, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unconfirmed"));
+    assert_int_equal(kq_producer_outstanding(p), 3);
+    assert_int_equal(kq_producer_settle(p, err, sizeof err), 0);
+    assert_int_equal(kq_producer_outstanding(p), 0);
+    assert_int_equal(kq_producer_close(p, 300, err, sizeof err), 0);
     rd_kafka_mock_broker_set_up(mockkafka_cluster(mk), 1);
 }
 
@@ -1193,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_conf_refused),
         cmocka_unit_test(test_produce_consume),
         cmocka_unit_test(test_delivery_failures),
+        cmocka_unit_test(test_settle),
         cmocka_unit_test(test_load_offsets_seek),
         cmocka_unit_test(test_load_offsets_refused),
         cmocka_unit_test(test_revocation_in_batch),

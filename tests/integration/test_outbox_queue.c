@@ -23,6 +23,12 @@
  *                               cases: on the compacted topic every case's last message is its
  *                               newest version (without the lock one relay could deliver an
  *                               older version after the other delivered the newest).
+ *   given_up_claim_leaves_nothing_behind  with the broker down, a claim fails and is rolled
+ *                               back only once the producer has given up every message it
+ *                               produced (message.timeout.ms, 25 s by default): nothing of it
+ *                               is left to be written after the next claim's, which sends each
+ *                               row once when the broker is back. Last: the broker's outage
+ *                               would slow the cases after it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,7 +40,10 @@
 
 #include <cmocka.h>
 
+#include "lib/base/monoclock.h"
+#include "lib/kafka/kq.h"
 #include "lib/pg/pgx.h"
+#include "lib/runtime/config.h"
 #include "lib/runtime/outbox.h"
 #include "tests/support/mockkafka.h"
 #include "tests/support/relayrun.h"
@@ -356,6 +365,64 @@ static void relay_writes_rows_once(void **state)
     testenv_db_drop(&db);
 }
 
+/* The outbox relay in this process, on a producer of its own with kq's defaults (those of
+ * every worker), so that the test can see what the producer still holds. */
+static kq_producer *relay_producer(void)
+{
+    char err[512];
+    const kq_prop props[] = {{"bootstrap.servers", mockkafka_bootstraps(kafka)}};
+    kq_producer *p = kq_producer_new(props, 1, err, sizeof err);
+    if (!p) fail_msg("producer: %s", err);
+    return p;
+}
+
+static void given_up_claim_leaves_nothing_behind(void **state)
+{
+    (void)state;
+    testenv_db db;
+    testenv_db_create(&db, 1);
+    queue_rows(&db, "INC-OQ-3", "gone");
+    char err[512];
+    config *cfg = config_new();
+    assert_non_null(cfg);
+    assert_int_equal(config_set(cfg, "topic.tasks", "oq.tasks", err, sizeof err), 0);
+    size_t before = messages_on("oq.tasks");
+
+    rd_kafka_mock_broker_set_down(mockkafka_cluster(kafka), 1);
+    kq_producer *first = relay_producer();
+    long relayed = 0, failed = 0;
+    int64_t t0 = monoclock_ms();
+    assert_int_equal(
+        outbox_relay(db.conn, first, cfg, NULL, 100, &relayed, &failed, err, sizeof err), -1);
+    print_message("claim given up after %lld ms: %s\n", (long long)(monoclock_ms() - t0), err);
+    /* Rolled back with nothing left in the producer to arrive later: before the change, the
+     * claim gave up after 60 s with its three messages still queued for 300 s. */
+    assert_int_equal(kq_producer_outstanding(first), 0);
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "3");
+
+    rd_kafka_mock_broker_set_up(mockkafka_cluster(kafka), 1);
+    kq_producer *next = relay_producer();
+    if (outbox_relay(db.conn, next, cfg, NULL, 100, &relayed, &failed, err, sizeof err) != 0)
+        fail_msg("relay after the outage: %s", err);
+    assert_int_equal(relayed, 3);
+    sqlcheck_equal(db.conn, "SELECT count(*) FROM outbox_queue", NULL, "0");
+    topicio_messages m;
+    assert_int_equal(
+        topicio_read_to_end(mockkafka_bootstraps(kafka), "oq.tasks", 1, WORKER_TIMEOUT_MS, &m), 0);
+    assert_int_equal(m.n, before + 3);
+    for (size_t i = before; i < m.n; i++) {
+        char id[64], want[32];
+        topicio_header(&m.msgs[i], "mni.task_id", id, sizeof id);
+        snprintf(want, sizeof want, "gone-%zu", i - before + 1);
+        assert_string_equal(id, want);
+    }
+    topicio_messages_free(&m);
+    assert_int_equal(kq_producer_close(first, 1000, err, sizeof err), 0);
+    assert_int_equal(kq_producer_close(next, 10000, err, sizeof err), 0);
+    config_free(cfg);
+    testenv_db_drop(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +431,7 @@ int main(void)
         cmocka_unit_test(compacted_wait_for_the_lock),
         cmocka_unit_test(older_version_not_sent_after),
         cmocka_unit_test(two_relays_keep_the_newest_last),
+        cmocka_unit_test(given_up_claim_leaves_nothing_behind),
     };
     return cmocka_run_group_tests_name("outbox queue", tests, group_setup, group_teardown);
 }
