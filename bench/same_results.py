@@ -80,7 +80,16 @@ def wait(what, cond, timeout=600):
         time.sleep(0.2)
 
 
-def side(name, bin_dir, migrations, chunks, events, work):
+def cpu_seconds(pid):
+    """User and system CPU seconds of a running process (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def side(name, bin_dir, migrations, chunks, events, work, cpu=None):
+    """The stream through one build; its digest lines. cpu, a dict, receives each worker's CPU
+    seconds once the pipeline is idle (bench/worker_cpu.py)."""
     sock_env = dict(os.environ)
     base = sock_env["MNI_PG_CONNINFO"]
     db = f"same_{name}_{os.getpid()}"
@@ -132,6 +141,9 @@ def side(name, bin_dir, migrations, chunks, events, work):
             return time.time() - last[1] > 5
 
         wait("the outbox and mni-notify", idle)
+        if cpu is not None:
+            for w, p in zip(("ingest", "assess", "notify"), procs):
+                cpu["mni-" + w] = cpu_seconds(p.pid)
         lines = digest(cur)
         pg.close()
         return lines

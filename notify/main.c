@@ -33,6 +33,7 @@
  * Logs: ids, kinds, channels and counts; never a document, a title or a description.
  */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,13 @@ int main(int argc, char **argv)
         .gauges = WORKER_GAUGE_OUTBOX | WORKER_GAUGE_DEADLINES,
     };
     notify_ctx ctx = {0};
+    /* No fastbins in glibc's allocator. A batch of renderings frees thousands of small blocks
+     * (jansson's values) and then allocates or frees a large one (a document's text, the
+     * batch's arrays), and each such call first merges every small block freed since
+     * (malloc_consolidate: 30-40% of mni-notify's CPU in W3, perf). Without fastbins a small
+     * block goes back to the thread cache or merges as it is freed (bench/README.md, "The
+     * allocator's fastbins"). mni-ingest and mni-assess showed no gain. */
+    mallopt(M_MXFAST, 0);
     /* Before any thread exists: libcurl's global state (TLS) is set up once per process. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "mni-notify: libcurl cannot be initialised\n");
