@@ -342,9 +342,10 @@ int main(int argc, char **argv)
     /* No fastbins in glibc's allocator. A batch of renderings frees thousands of small blocks
      * (jansson's values) and then allocates or frees a large one (a document's text, the
      * batch's arrays), and each such call first merges every small block freed since
-     * (malloc_consolidate: 30-40% of mni-notify's CPU in W3, perf). Without fastbins a small
-     * block goes back to the thread cache or merges as it is freed (bench/README.md, "The
-     * allocator's fastbins"). mni-ingest and mni-assess showed no gain. */
+     * (malloc_consolidate and its unlink_chunk: 26% of mni-notify's CPU in W3, the allocator
+     * 41%, perf). Without fastbins a small block goes back to the thread cache or merges as it
+     * is freed: 0.74-0.81 of the CPU for the same work (bench/README.md, "The allocator's
+     * fastbins"). mni-ingest and mni-assess showed no gain. */
     mallopt(M_MXFAST, 0);
     /* Before any thread exists: libcurl's global state (TLS) is set up once per process. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
