@@ -77,15 +77,16 @@ static void kq_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
 }
 
 /* The configured message.timeout.ms (a topic property, read through the default topic
- * configuration); librdkafka's default when it cannot be read. */
+ * configuration); librdkafka's own default when it cannot be read. */
 static int kq_message_timeout_ms(const rd_kafka_conf_t *conf)
 {
+    const int librdkafka_default = 300000;
     char val[32];
     size_t size = sizeof val;
     if (rd_kafka_conf_get(conf, "message.timeout.ms", val, &size) != RD_KAFKA_CONF_OK)
-        return 300000;
+        return librdkafka_default;
     long ms = strtol(val, NULL, 10);
-    return ms > 0 && ms <= INT_MAX - KQ_SETTLE_MARGIN_MS ? (int)ms : 300000;
+    return ms > 0 && ms <= INT_MAX - KQ_SETTLE_MARGIN_MS ? (int)ms : librdkafka_default;
 }
 
 kq_producer *kq_producer_new(const kq_prop *props, size_t nprops, char *err, size_t errlen)
@@ -267,6 +268,14 @@ int kq_produce_dlq(kq_producer *p, const char *dlq_topic, const rd_kafka_message
                             RD_KAFKA_MSG_F_COPY, err, errlen);
 }
 
+/* A check's end: the next one covers what is produced from now on (and what is outstanding). */
+static void window_reset(kq_producer *p)
+{
+    p->delivered = 0;
+    p->failed = 0;
+    p->first_failure[0] = '\0';
+}
+
 int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t errlen)
 {
     char fatal[512];
@@ -288,9 +297,7 @@ int kq_producer_flush_checked(kq_producer *p, int timeout_ms, char *err, size_t 
                     p->outstanding, timeout_ms);
         rc = -1;
     }
-    p->delivered = 0;
-    p->failed = 0;
-    p->first_failure[0] = '\0';
+    window_reset(p);
     return rc;
 }
 
@@ -304,9 +311,7 @@ int kq_producer_settle(kq_producer *p, char *err, size_t errlen)
                          "settle: %zu deliveries still without a report after %d ms "
                          "(message.timeout.ms %d)",
                          p->outstanding, timeout_ms, p->message_timeout_ms);
-    p->delivered = 0;
-    p->failed = 0;
-    p->first_failure[0] = '\0';
+    window_reset(p);
     return rc;
 }
 
