@@ -452,12 +452,14 @@ int batch_store_write(PGconn *pg, const batch_writes *w, char *err, size_t errle
                       err, errlen) != 0 ||
           outbox_enqueue_staged(pg, "assess_outbox", err, errlen) != 0 ||
           unstage(pg, "assess_outbox", err, errlen) != 0)) ||
-        /* In the order staged; the head is signed in the same transaction (lib/runtime/audit.h). */
-        append_audit(pg, &w->audit, err, errlen) != 0 ||
         rowset_copy(&w->events, pg, "assess.events",
                     "COPY case_events (event_id, incident_id, kind, occurred_at, version_after, "
                     "title, description) FROM STDIN",
-                    err, errlen) != 0)
+                    err, errlen) != 0 ||
+        /* Last: the chain's lock is held from here to the commit, and every writer of the
+         * chain (both assess instances, notify) waits for it. In the order staged; the head is
+         * signed in the same transaction (lib/runtime/audit.h). */
+        append_audit(pg, &w->audit, err, errlen) != 0)
         return -1;
     return 0;
 }
