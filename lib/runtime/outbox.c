@@ -565,9 +565,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         pgx_rollback(pg, NULL, 0);
         return -1;
     }
-    /* Without the lock the compacted topics wait like paced ones, for this claim only: the
-     * pace's floors are neither used nor updated by it (outbox_pace_claimed would take their
-     * missing rows for none). */
+    /* Without the lock the compacted topics wait like paced ones, for this claim only: their
+     * floors are neither used nor moved by it (outbox_pace_claimed would take their missing
+     * rows for none). */
     char closed_here[160];
     if (!compacted) {
         size_t n = strlen(closed) - 1; /* without its closing brace */
@@ -577,7 +577,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     }
     bool skipping = strcmp(closed, "{}") != 0;
     const char *open = NULL, *floors = NULL;
-    bool cursor = compacted && skipping && outbox_pace_cursor(pace, &open, &floors);
+    bool cursor = skipping && outbox_pace_cursor(pace, compacted, &open, &floors);
     const char *p[] = {limit, cursor ? open : closed, floors};
     /* Taking a topic's oldest rows, a bitmap scan of outbox_queue_topic fetches every entry the
      * queue's deletions left until vacuum, at every claim, and sorts them all; a plain index
@@ -661,8 +661,8 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     }
     wire_buf_free(&buf);
     free(aside);
-    if (rc == 0 && skipping && compacted)
-        outbox_pace_claimed(pace, !cursor, db_now_ms, res, 1, 4, *rows == batch);
+    if (rc == 0 && skipping)
+        outbox_pace_claimed(pace, !cursor, compacted, db_now_ms, res, 1, 4, *rows == batch);
     PQclear(res);
     if (rc == 0) rc = mark_failed(pg, failed, err, errlen);
     if (rc == 0) rc = requeue_held(pg, held, err, errlen);

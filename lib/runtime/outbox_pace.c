@@ -13,6 +13,8 @@
 /* The logical topics the outbox relays (outbox.h). */
 static const char *const outbox_pace_topics[] = {"tasks", "assessments", "tickets", "anchors"};
 #define OUTBOX_PACE_TOPICS (sizeof outbox_pace_topics / sizeof outbox_pace_topics[0])
+/* Which of them are compacted (outbox.h): claimed only by the relay that holds their lock. */
+static const bool outbox_pace_compacted[OUTBOX_PACE_TOPICS] = {false, true, false, true};
 
 struct outbox_pace {
     pace_gate *gates[OUTBOX_PACE_TOPICS]; /* NULL: that topic is not paced */
@@ -24,6 +26,12 @@ struct outbox_pace {
     char floors_closed[128];                /* the closed list the floors were kept under */
     char open[128], floors[256];            /* the cursor claim's parameters */
 };
+
+/* Whether a claim reads topic i: open, and its lock held when it is a compacted one. */
+static bool claim_reads(const outbox_pace *op, size_t i, bool compacted)
+{
+    return !pace_gate_closed(op->gates[i]) && (compacted || !outbox_pace_compacted[i]);
+}
 
 int outbox_pace_open(const config *cfg, rd_kafka_t *rk, metrics *m, outbox_pace **out, char *err,
                      size_t errlen)
@@ -114,7 +122,7 @@ int outbox_pace_waiting(const outbox_pace *op)
 
 /* ---- the cursor: where the claims read each topic from while a topic waits ---- */
 
-int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors)
+int outbox_pace_cursor(outbox_pace *op, bool compacted, const char **open, const char **floors)
 {
     if (!op || !op->floors_valid || strcmp(op->floors_closed, outbox_pace_closed_list(op)) != 0 ||
         monoclock_ms() - op->full_at >= OUTBOX_PACE_FULL_MS)
@@ -123,7 +131,7 @@ int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors)
     op->open[no++] = '{';
     op->floors[nf++] = '{';
     for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++) {
-        if (pace_gate_closed(op->gates[i])) continue;
+        if (!claim_reads(op, i, compacted)) continue;
         int first = op->open[no - 1] == '{';
         no += (size_t)snprintf(op->open + no, sizeof op->open - no, "%s%s", first ? "" : ",",
                                outbox_pace_topics[i]);
@@ -137,8 +145,8 @@ int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors)
     return 1;
 }
 
-void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresult *res,
-                         int topic_col, int created_ms_col, int cut)
+void outbox_pace_claimed(outbox_pace *op, int full, bool compacted, long long db_now_ms,
+                         PGresult *res, int topic_col, int created_ms_col, int cut)
 {
     if (!op) return;
     long long oldest[OUTBOX_PACE_TOPICS];
@@ -152,7 +160,13 @@ void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresul
             }
     if (!full && !op->floors_valid) return;
     for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++) {
-        if (pace_gate_closed(op->gates[i])) continue;
+        if (!claim_reads(op, i, compacted)) {
+            /* Not read: a floor kept from before this full claim is as old as the last one
+             * (OUTBOX_PACE_FULL_MS), so it is dropped; the next claim reads the topic from
+             * its start. A cursor claim leaves it as it was. */
+            if (full && !pace_gate_closed(op->gates[i])) op->floor_ms[i] = 0;
+            continue;
+        }
         long long floor = full ? 0 : op->floor_ms[i]; /* after a claim from the start, none kept */
         if (oldest[i] >= 0)
             floor = oldest[i] - OUTBOX_PACE_MARGIN_MS; /* nothing older was there to take */

@@ -31,6 +31,7 @@
 
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/runtime/config.h"
@@ -75,13 +76,15 @@ int outbox_pace_waiting(const outbox_pace *op);
 #define OUTBOX_PACE_FULL_MS 1000
 /* 1 with the open topics (a text[] literal) and their floors (epoch seconds, a float8[]
  * literal, in the same order) when the next claim may read from the floors; 0 when it must
- * read from the start. */
-int outbox_pace_cursor(outbox_pace *op, const char **open, const char **floors);
-/* After a claim (commit pending): full when it read from the start; db_now_ms the database's
- * clock before it; res its rows, with each row's logical topic and created_at (ms) in the
- * columns given; cut when it took its whole batch (a topic without rows may have had some). */
-void outbox_pace_claimed(outbox_pace *op, int full, long long db_now_ms, PGresult *res,
-                         int topic_col, int created_ms_col, int cut);
+ * read from the start. compacted: the claim holds the compacted topics' lock (outbox.h);
+ * without it they are left out. */
+int outbox_pace_cursor(outbox_pace *op, bool compacted, const char **open, const char **floors);
+/* After a claim (commit pending): full when it read from the start; compacted as above;
+ * db_now_ms the database's clock before it; res its rows, with each row's logical topic and
+ * created_at (ms) in the columns given; cut when it took its whole batch (a topic without rows
+ * may have had some). Only the floors of the topics the claim read move. */
+void outbox_pace_claimed(outbox_pace *op, int full, bool compacted, long long db_now_ms,
+                         PGresult *res, int topic_col, int created_ms_col, int cut);
 /* After a claim rolled back: the next one reads from the start. */
 void outbox_pace_forget(outbox_pace *op);
 

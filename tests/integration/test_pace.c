@@ -26,6 +26,10 @@
  *                   (outbox_pace_cursor); a ticket committed with a created_at an hour old,
  *                   under every floor (a writer's transaction that long), is still relayed
  *                   (a claim from the start comes every OUTBOX_PACE_FULL_MS).
+ *   relayed_without_compacted_lock  the same while another session holds the compacted
+ *                   topics' lock: the relay reads tasks and tickets from their floors without
+ *                   them (outbox_pace_cursor), relays fresh and late tickets, leaves an
+ *                   assessment queued; the lock free, the assessment goes.
  *   ingest_paced    mni-ingest with the same limit and no mni-assess: the bytes on
  *                   incident.accepted stay within the limit plus one batch (batch.size 5),
  *                   the rest of the input waits in incident.events; then mni-assess starts:
@@ -48,6 +52,7 @@
 #include <unistd.h>
 
 #include "lib/pg/pgx.h"
+#include "lib/runtime/outbox.h"
 #include "tests/support/histories.h"
 #include "tests/support/httpget.h"
 #include "tests/support/mockkafka.h"
@@ -453,6 +458,58 @@ static void late_row_relayed(void **state)
     mockkafka_stop(mk);
 }
 
+/* Queues an assessment row of the incident (a record of its own, so that none is made). */
+static void queue_assessment(const char *id, const char *incident)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
+             "VALUES ('%s', 'assessments', '%s', 'assessment', '{}', now(), "
+             "'\\x00000001'::bytea)",
+             id, incident);
+    exec_sql(sql);
+}
+
+static void relayed_without_compacted_lock(void **state)
+{
+    (void)state;
+    mockkafka *mk = start_cluster();
+    workerproc assess;
+    assess_until_tasks_wait(mk, &assess);
+    char *incident = sqlcheck_text(db.conn, "SELECT min(incident_id) FROM cases", NULL);
+    /* Another relay holds the compacted topics (here the test's session): the relay's claims
+     * read tasks and tickets only, from their floors, and leave the assessment queued. */
+    exec_sql("SELECT pg_advisory_lock(" OUTBOX_COMPACTED_LOCK ")");
+    queue_assessment("waits-for-lock", incident);
+    char id[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "fresh-%d", i);
+        queue_ticket(id, incident, "0 seconds");
+        wait_relayed(id, &assess);
+    }
+    queue_ticket("late", incident, "1 hour");
+    wait_relayed("late", &assess);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM outbox_queue WHERE task_id = "
+                                  "'waits-for-lock'",
+                                  NULL),
+                     1);
+    /* The lock free again, the relay claims the assessment (its floor was not moved while it
+     * could not read the topic), sent once. */
+    exec_sql("SELECT pg_advisory_unlock(" OUTBOX_COMPACTED_LOCK ")");
+    wait_relayed("waits-for-lock", &assess);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM outbox WHERE task_id IN "
+                                  "('waits-for-lock', 'late') AND failed_at IS NULL",
+                                  NULL),
+                     2);
+    assert_true(
+        sqlcheck_int(db.conn, "SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL) > 0);
+    free(incident);
+    stop_worker(&assess);
+    mockkafka_stop(mk);
+}
+
 static void ingest_paced(void **state)
 {
     (void)state;
@@ -499,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(relay_unpaced, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(held_rows_unread, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(late_row_relayed, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(relayed_without_compacted_lock, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(ingest_paced, case_setup, case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
