@@ -531,23 +531,15 @@ static const char outbox_claim_cursor[] =
                  "ORDER BY created_at, task_id LIMIT $1 FOR UPDATE SKIP LOCKED) c "
                  "ORDER BY c.created_at, c.task_id LIMIT $1");
 
-/* The claim's first statement. Whether its transaction holds the compacted topics
- * (OUTBOX_COMPACTED_LOCK, the head comment of outbox.h): 1, 0 when another relay holds them, -1
- * on error; *db_now_ms the database's clock, for the cursor's floors. Taking a topic's oldest
- * rows, a bitmap scan of outbox_queue_topic fetches every entry the queue's deletions left
- * until vacuum, at every claim, and sorts them all; a plain index scan in the index's order
- * stops at $1 rows and marks the dead entries as it passes (as the ticket poll,
- * notify_store.c): bitmap scans are off for this transaction. */
-static int claim_start(PGconn *pg, long long *db_now_ms, char *err, size_t errlen)
+/* Whether this claim's transaction holds the compacted topics (OUTBOX_COMPACTED_LOCK, the head
+ * comment of outbox.h): 1, 0 when another relay holds them, -1 on error. */
+static int own_compacted(PGconn *pg, char *err, size_t errlen)
 {
-    PGresult *res = pgx_query(pg, "outbox.claim_start",
-                              "SELECT pg_try_advisory_xact_lock(" OUTBOX_COMPACTED_LOCK "), "
-                              "set_config('enable_bitmapscan', 'off', true), "
-                              "(extract(epoch FROM statement_timestamp()) * 1000)::bigint",
-                              0, NULL, err, errlen);
+    PGresult *res = pgx_query(pg, "outbox.compacted_lock",
+                              "SELECT pg_try_advisory_xact_lock(" OUTBOX_COMPACTED_LOCK ")", 0,
+                              NULL, err, errlen);
     if (!res) return -1;
     int own = PQgetvalue(res, 0, 0)[0] == 't';
-    *db_now_ms = atoll(PQgetvalue(res, 0, 2));
     PQclear(res);
     return own;
 }
@@ -568,11 +560,9 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     /* $2: the topics whose readers are behind (outbox_pace.h): their rows stay queued. */
     const char *closed = outbox_pace_closed_list(pace);
     if (pgx_begin(pg, err, errlen) != 0) return -1;
-    long long db_now_ms = 0;
-    int compacted = claim_start(pg, &db_now_ms, err, errlen);
+    int compacted = own_compacted(pg, err, errlen);
     if (compacted < 0) {
         pgx_rollback(pg, NULL, 0);
-        outbox_pace_forget(pace);
         return -1;
     }
     /* Without the lock the compacted topics wait like paced ones, for this claim only: their
@@ -586,11 +576,28 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
         closed = closed_here;
     }
     bool skipping = strcmp(closed, "{}") != 0;
-    /* From the floors whenever they are fresh, whether a topic waits or not: a claim from the
-     * start walks the dead entries of the primary key as well. */
     const char *open = NULL, *floors = NULL;
-    bool cursor = outbox_pace_cursor(pace, compacted, &open, &floors);
+    bool cursor = skipping && outbox_pace_cursor(pace, compacted, &open, &floors);
     const char *p[] = {limit, cursor ? open : closed, floors};
+    /* Taking a topic's oldest rows, a bitmap scan of outbox_queue_topic fetches every entry the
+     * queue's deletions left until vacuum, at every claim, and sorts them all; a plain index
+     * scan in the index's order stops at $1 rows and marks the dead entries as it passes (as
+     * the ticket poll, notify_store.c). For this transaction only. With it, the database's
+     * clock, for the cursor's floors. */
+    long long db_now_ms = 0;
+    if (skipping) {
+        PGresult *plan = pgx_query(pg, "outbox.claim_plan",
+                                   "SELECT set_config('enable_bitmapscan', 'off', true), "
+                                   "(extract(epoch FROM statement_timestamp()) * 1000)::bigint",
+                                   0, NULL, err, errlen);
+        if (!plan) {
+            pgx_rollback(pg, NULL, 0);
+            outbox_pace_forget(pace);
+            return -1;
+        }
+        db_now_ms = atoll(PQgetvalue(plan, 0, 1));
+        PQclear(plan);
+    }
     /* The transaction commits only after Kafka acknowledged every message and rolls back
      * otherwise, which puts the rows back in the queue. Planned each time: a plan prepared on an
      * empty queue would keep a sequential scan. */
@@ -654,7 +661,7 @@ static int relay_batch(PGconn *pg, kq_producer *producer, const config *cfg,
     }
     wire_buf_free(&buf);
     free(aside);
-    if (rc == 0)
+    if (rc == 0 && skipping)
         outbox_pace_claimed(pace, !cursor, compacted, db_now_ms, res, 1, 4, *rows == batch);
     PQclear(res);
     if (rc == 0) rc = mark_failed(pg, failed, err, errlen);

@@ -5,7 +5,7 @@
  * insert also queues each row in outbox_queue (a trigger, migration 0125), a narrow table of
  * the rows not yet published. The relay, in a transaction of its own, takes the oldest queue
  * rows off the queue with FOR UPDATE SKIP LOCKED (so two relays never send the same row at
- * once and neither waits for the other; from each topic's floor when the relay is paced:
+ * once and neither waits for the other; while a topic waits, from each other topic's floor:
  * outbox_pace.h) and reads their outbox rows by key in the same
  * statement (an outbox row is written once and never rewritten), takes each row's message as
  * its writer encoded it (outbox.record: assess's tasks and assessments, notify's tickets and

@@ -61,22 +61,17 @@ void outbox_pace_uncount(outbox_pace *op, const char *logical, const char *key, 
 /* 1 while a topic is closed. */
 int outbox_pace_waiting(const outbox_pace *op);
 
-/* The cursor. Each claim reads the oldest queue rows of the topics it may send; every row
- * relayed since the last vacuum leaves a dead entry before them in outbox_queue_topic (and in
- * the primary key), and a claim from the start walks them all (a full-size W3: 3,700 to 3,900
- * index pages, 8 to 10 ms a claim, bench/README.md). So the relay remembers, per open topic, a
- * floor: the
+/* The cursor. While a topic waits, each claim reads the other topics' oldest queue rows; every
+ * row relayed since the last vacuum leaves a dead entry before them in outbox_queue_topic, and a
+ * claim from the start of a topic walks them all (a full-size W3: 3,700 to 3,900 index pages, 8
+ * to 10 ms a claim, bench/README.md). So the relay remembers, per open topic, a floor: the
  * oldest created_at its last claim took, or the database's clock when it found none, less
  * OUTBOX_PACE_MARGIN_MS; the next claims read each topic from its floor on. A row under its
  * floor that was not taken is one whose transaction committed more than the margin after its
  * created_at, one another relay's claim held and then put back, or one pacing put back: every
  * OUTBOX_PACE_FULL_MS, and whenever the closed topics change or a claim rolled back, the claim
- * reads from the start again (the primary key's order, or the topics present by a skip scan
- * while some wait), so such a row waits that long at most and none is left behind. Unknown
- * topics, too, are seen by those claims. A relay without the compacted topics' lock (outbox.h)
- * reads the others from their floors and leaves those of the compacted ones as they were (a
- * claim of its from the start drops them: the next one with the lock reads them from the
- * start). Without pacing (NULL) every claim reads from the start. */
+ * reads from the start again (as before: topics present by a skip scan), so such a row waits
+ * that long at most and none is left behind. Unknown topics, too, are seen by those claims. */
 #define OUTBOX_PACE_MARGIN_MS 5000
 #define OUTBOX_PACE_FULL_MS 1000
 /* 1 with the open topics (a text[] literal) and their floors (epoch seconds, a float8[]

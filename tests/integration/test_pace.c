@@ -13,9 +13,7 @@
  *                   other tasks stay queued in the outbox (durable), assessments are not held
  *                   behind them, the wait is logged and counted (mni_pace_waits_total). Then
  *                   mni-notify starts: every task is relayed and handled (a ticket each), no
- *                   gap recorded, no "events lost". Nothing waits then: fresh tickets and one
- *                   committed with a created_at an hour old are relayed (the claims read
- *                   every topic from its floor, outbox_pace_cursor).
+ *                   gap recorded, no "events lost".
  *   relay_unpaced   the same with pace.limit.bytes = 0: every task is on notify.tasks at once,
  *                   more than the limit (what relay_paced prevents; shows it can fail), no wait.
  *   held_rows_unread  while tasks wait, the relay's claims do not read the held rows: with
@@ -248,44 +246,6 @@ static int assess_without_notify(mockkafka *mk, workerproc *assess, long long li
 
 /* ---- cases ------------------------------------------------------------------------------ */
 
-/* Queues a ticket row named id whose created_at is `age` before now (an outbox row's insert
- * queues it: migration 0125). */
-static void queue_ticket(const char *id, const char *incident, const char *age)
-{
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
-             "VALUES ('%s', 'tickets', '%s', 'ticket', '{}', now() - interval '%s', "
-             "'\\x00000001'::bytea)",
-             id, incident, age);
-    exec_sql(sql);
-}
-
-static void wait_relayed(const char *id, workerproc *w)
-{
-    wait_sql("SELECT count(*) FROM outbox_queue WHERE task_id = $1", id, "0", w);
-}
-
-/* Fresh tickets go, so that the floors move past the hour before; then a row that commits
- * now with a created_at an hour old (a writer's transaction that long): under every floor,
- * yet relayed (a claim from the start comes every OUTBOX_PACE_FULL_MS), once. */
-static void fresh_then_late(const char *incident, workerproc *w)
-{
-    char id[32];
-    for (int i = 0; i < 3; i++) {
-        snprintf(id, sizeof id, "fresh-%d", i);
-        queue_ticket(id, incident, "0 seconds");
-        wait_relayed(id, w);
-    }
-    queue_ticket("late", incident, "1 hour");
-    wait_relayed("late", w);
-    assert_int_equal(sqlcheck_int(db.conn,
-                                  "SELECT count(*) FROM outbox o WHERE task_id = 'late' AND "
-                                  "failed_at IS NULL",
-                                  NULL),
-                     1);
-}
-
 static void relay_paced(void **state)
 {
     (void)state;
@@ -342,10 +302,6 @@ static void relay_paced(void **state)
                                   "WHERE o.topic = 'tasks'",
                                   NULL),
                      tasks);
-    /* Nothing waits now: every claim reads each topic from its floor (outbox_pace_cursor). */
-    char *incident = sqlcheck_text(db.conn, "SELECT min(incident_id) FROM cases", NULL);
-    fresh_then_late(incident, &assess);
-    free(incident);
     stop_worker(&notify);
     stop_worker(&assess);
     assert_int_equal(sqlcheck_int(db.conn, "SELECT count(*) FROM consumer_gaps", NULL), 0);
@@ -451,6 +407,24 @@ static void held_rows_unread(void **state)
     mockkafka_stop(mk);
 }
 
+/* Queues a ticket row named id whose created_at is `age` before now (an outbox row's insert
+ * queues it: migration 0125). */
+static void queue_ticket(const char *id, const char *incident, const char *age)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox (task_id, topic, incident_id, kind, payload, created_at, record) "
+             "VALUES ('%s', 'tickets', '%s', 'ticket', '{}', now() - interval '%s', "
+             "'\\x00000001'::bytea)",
+             id, incident, age);
+    exec_sql(sql);
+}
+
+static void wait_relayed(const char *id, workerproc *w)
+{
+    wait_sql("SELECT count(*) FROM outbox_queue WHERE task_id = $1", id, "0", w);
+}
+
 static void late_row_relayed(void **state)
 {
     (void)state;
@@ -459,8 +433,23 @@ static void late_row_relayed(void **state)
     assess_until_tasks_wait(mk, &assess);
     char *incident = sqlcheck_text(db.conn, "SELECT min(incident_id) FROM cases", NULL);
     /* Tasks wait (nobody reads notify.tasks); the relay claims the other topics from its
-     * floors. */
-    fresh_then_late(incident, &assess);
+     * floors. A fresh ticket goes, then a few more, so that the floors have moved past the
+     * hour before. */
+    char id[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "fresh-%d", i);
+        queue_ticket(id, incident, "0 seconds");
+        wait_relayed(id, &assess);
+    }
+    /* A row that commits now with a created_at an hour old (a writer's transaction that long):
+     * under every floor, yet relayed (a claim from the start comes every second). */
+    queue_ticket("late", incident, "1 hour");
+    wait_relayed("late", &assess);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM outbox o WHERE task_id = 'late' AND "
+                                  "failed_at IS NULL",
+                                  NULL),
+                     1);
     /* The tasks still wait. */
     assert_true(
         sqlcheck_int(db.conn, "SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL) > 0);
@@ -492,7 +481,14 @@ static void relayed_without_compacted_lock(void **state)
      * read tasks and tickets only, from their floors, and leave the assessment queued. */
     exec_sql("SELECT pg_advisory_lock(" OUTBOX_COMPACTED_LOCK ")");
     queue_assessment("waits-for-lock", incident);
-    fresh_then_late(incident, &assess);
+    char id[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "fresh-%d", i);
+        queue_ticket(id, incident, "0 seconds");
+        wait_relayed(id, &assess);
+    }
+    queue_ticket("late", incident, "1 hour");
+    wait_relayed("late", &assess);
     assert_int_equal(sqlcheck_int(db.conn,
                                   "SELECT count(*) FROM outbox_queue WHERE task_id = "
                                   "'waits-for-lock'",
