@@ -161,9 +161,9 @@ void outbox_pace_claimed(outbox_pace *op, int full, bool compacted, long long db
     if (!full && !op->floors_valid) return;
     for (size_t i = 0; i < OUTBOX_PACE_TOPICS; i++) {
         if (!claim_reads(op, i, compacted)) {
-            /* Not read: a floor kept from before this full claim is as old as the last one
-             * (OUTBOX_PACE_FULL_MS), so it is dropped; the next claim reads the topic from
-             * its start. A cursor claim leaves it as it was. */
+            /* Not read (no lock for it): a claim from the start renews the floors' trust
+             * (OUTBOX_PACE_FULL_MS) but not this one's, so it is dropped and the next claim
+             * reads the topic from its start. A claim from the floors leaves it as it was. */
             if (full && !pace_gate_closed(op->gates[i])) op->floor_ms[i] = 0;
             continue;
         }

@@ -71,7 +71,10 @@ int outbox_pace_waiting(const outbox_pace *op);
  * created_at, one another relay's claim held and then put back, or one pacing put back: every
  * OUTBOX_PACE_FULL_MS, and whenever the closed topics change or a claim rolled back, the claim
  * reads from the start again (as before: topics present by a skip scan), so such a row waits
- * that long at most and none is left behind. Unknown topics, too, are seen by those claims. */
+ * that long at most and none is left behind. Unknown topics, too, are seen by those claims. A
+ * claim without the compacted topics' lock (outbox.h) reads the other topics from their floors
+ * and leaves the compacted ones' floors as they were; one of its from the start drops them, so
+ * the next claim with the lock reads those topics from the start. */
 #define OUTBOX_PACE_MARGIN_MS 5000
 #define OUTBOX_PACE_FULL_MS 1000
 /* 1 with the open topics (a text[] literal) and their floors (epoch seconds, a float8[]
