@@ -425,6 +425,27 @@ static void wait_relayed(const char *id, workerproc *w)
     wait_sql("SELECT count(*) FROM outbox_queue WHERE task_id = $1", id, "0", w);
 }
 
+/* A fresh ticket goes, then a few more, so that the floors have moved past the hour before;
+ * then a row that commits now with a created_at an hour old (a writer's transaction that
+ * long): under every floor, yet relayed (a claim from the start comes every
+ * OUTBOX_PACE_FULL_MS), not failed. */
+static void fresh_then_late(const char *incident, workerproc *w)
+{
+    char id[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "fresh-%d", i);
+        queue_ticket(id, incident, "0 seconds");
+        wait_relayed(id, w);
+    }
+    queue_ticket("late", incident, "1 hour");
+    wait_relayed("late", w);
+    assert_int_equal(sqlcheck_int(db.conn,
+                                  "SELECT count(*) FROM outbox o WHERE task_id = 'late' AND "
+                                  "failed_at IS NULL",
+                                  NULL),
+                     1);
+}
+
 static void late_row_relayed(void **state)
 {
     (void)state;
@@ -433,23 +454,8 @@ static void late_row_relayed(void **state)
     assess_until_tasks_wait(mk, &assess);
     char *incident = sqlcheck_text(db.conn, "SELECT min(incident_id) FROM cases", NULL);
     /* Tasks wait (nobody reads notify.tasks); the relay claims the other topics from its
-     * floors. A fresh ticket goes, then a few more, so that the floors have moved past the
-     * hour before. */
-    char id[32];
-    for (int i = 0; i < 3; i++) {
-        snprintf(id, sizeof id, "fresh-%d", i);
-        queue_ticket(id, incident, "0 seconds");
-        wait_relayed(id, &assess);
-    }
-    /* A row that commits now with a created_at an hour old (a writer's transaction that long):
-     * under every floor, yet relayed (a claim from the start comes every second). */
-    queue_ticket("late", incident, "1 hour");
-    wait_relayed("late", &assess);
-    assert_int_equal(sqlcheck_int(db.conn,
-                                  "SELECT count(*) FROM outbox o WHERE task_id = 'late' AND "
-                                  "failed_at IS NULL",
-                                  NULL),
-                     1);
+     * floors. */
+    fresh_then_late(incident, &assess);
     /* The tasks still wait. */
     assert_true(
         sqlcheck_int(db.conn, "SELECT count(*) FROM outbox_queue WHERE topic = 'tasks'", NULL) > 0);
@@ -481,14 +487,7 @@ static void relayed_without_compacted_lock(void **state)
      * read tasks and tickets only, from their floors, and leave the assessment queued. */
     exec_sql("SELECT pg_advisory_lock(" OUTBOX_COMPACTED_LOCK ")");
     queue_assessment("waits-for-lock", incident);
-    char id[32];
-    for (int i = 0; i < 3; i++) {
-        snprintf(id, sizeof id, "fresh-%d", i);
-        queue_ticket(id, incident, "0 seconds");
-        wait_relayed(id, &assess);
-    }
-    queue_ticket("late", incident, "1 hour");
-    wait_relayed("late", &assess);
+    fresh_then_late(incident, &assess);
     assert_int_equal(sqlcheck_int(db.conn,
                                   "SELECT count(*) FROM outbox_queue WHERE task_id = "
                                   "'waits-for-lock'",
