@@ -50,7 +50,8 @@ typedef struct {
 
 struct assess_batch {
     const schema_set *schemas;
-    mni_event *evs; /* kept across batches: their arenas keep allocation flat */
+    size_t peer_min; /* tokens new to an incident's set from which a peer merges them */
+    mni_event *evs;  /* kept across batches: their arenas keep allocation flat */
     event_info *info;
     size_t n, cap;
     case_state *cases;
@@ -74,11 +75,12 @@ struct assess_batch {
     mni_arena *scratch;     /* the run's scratch memory: the worker's batch arena */
 };
 
-assess_batch *assess_batch_new(const schema_set *schemas)
+assess_batch *assess_batch_new(const schema_set *schemas, size_t peer_min)
 {
     assess_batch *ab = calloc(1, sizeof *ab);
     if (!ab) return NULL;
     ab->schemas = schemas;
+    ab->peer_min = peer_min;
     rowset_init(&ab->claims, 5);
     batch_writes_init(&ab->w);
     wire_buf_init(&ab->record);
@@ -288,7 +290,7 @@ static void claim_fresh(void *ctx, size_t row)
 
 /* Claims the batch ids of the manifests whose incident will exist when they apply, and merges
  * the tokens of those that are new. */
-static int merge(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
+static int merge(assess_batch *ab, PGconn *pg, PGconn *peer, char *err, size_t errlen)
 {
     ab->n_merge = 0;
     rowset_clear(&ab->claims);
@@ -332,7 +334,7 @@ static int merge(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
             ab->merge[ab->n_merge++] =
                 (token_merge_item){.ev = &ab->evs[i], .case_index = ab->info[i].case_index};
         }
-    return token_merge(pg, ab->merge, ab->n_merge, err, errlen);
+    return token_merge(pg, peer, ab->peer_min, ab->merge, ab->n_merge, err, errlen);
 }
 
 /* ---- the fold ---- */
@@ -772,8 +774,31 @@ static void release_batch(assess_batch *ab)
     }
 }
 
-int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const assess_input *in,
-                     size_t n, char *err, size_t errlen)
+/* The persons a refused manifest added in a peer's transaction: removed (token_merge.h). */
+static int forget_refused(assess_batch *ab, PGconn *pg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ab->n; i++)
+        if (ab->info[i].out == ASSESS_REJECTED && ab->info[i].fresh_manifest &&
+            token_merge_forget(pg, &ab->evs[i], err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+int assess_batch_forget(assess_batch *ab, PGconn *pg, const assess_input *in, char *err,
+                        size_t errlen)
+{
+    mni_event ev;
+    mni_event_init(&ev);
+    char why[256];
+    if (mni_event_decode(ab->schemas, in->data, in->len, &ev, why, sizeof why) != 0)
+        return 0; /* not an event: never merged */
+    int rc = token_merge_forget(pg, &ev, err, errlen);
+    mni_event_free(&ev);
+    return rc;
+}
+
+int assess_batch_run(assess_batch *ab, PGconn *pg, PGconn *peer, mni_arena *scratch,
+                     const assess_input *in, size_t n, char *err, size_t errlen)
 {
     ab->n = 0;
     ab->scratch = scratch;
@@ -797,11 +822,14 @@ int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const ass
         return -1;
     for (;;) {
         if (load(ab, pg, err, errlen) != 0) return -1;
-        if (manifests && merge(ab, pg, err, errlen) != 0) return -1;
+        if (manifests && merge(ab, pg, peer, err, errlen) != 0) return -1;
         if (fold(ab) == 0) break;
-        /* A merged manifest was refused: merge again without it. */
-        if (pgx_exec(pg, "assess.retry", "ROLLBACK TO SAVEPOINT assess_merge", err, errlen) != 0)
+        /* A merged manifest was refused: merge again without it, and without the peer, which
+         * would wait for the deletions of forget_refused (token_merge.h). */
+        if (pgx_exec(pg, "assess.retry", "ROLLBACK TO SAVEPOINT assess_merge", err, errlen) != 0 ||
+            forget_refused(ab, pg, err, errlen) != 0)
             return -1;
+        peer = NULL;
     }
     if (ab->out_of_memory) {
         snprintf(err, errlen, "assess: out of memory for the batch's deadlines");

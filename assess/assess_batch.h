@@ -54,15 +54,22 @@ typedef struct {
 
 typedef struct assess_batch assess_batch;
 
-/* schemas is borrowed. NULL when out of memory. */
-assess_batch *assess_batch_new(const schema_set *schemas);
+/* schemas is borrowed. peer_min: how many tokens new to an incident's set a batch must bring
+ * for a peer session to merge them (token_merge.h); 0: never. NULL when out of memory. */
+assess_batch *assess_batch_new(const schema_set *schemas, size_t peer_min);
 void assess_batch_free(assess_batch *ab);
 
 /* Applies in[0..n) inside the caller's transaction. 0, or -1 when PostgreSQL failed (err):
- * roll the transaction back. Scratch memory comes from `scratch` (the worker's batch arena),
- * which must live until the transaction ends. */
-int assess_batch_run(assess_batch *ab, PGconn *pg, mni_arena *scratch, const assess_input *in,
-                     size_t n, char *err, size_t errlen);
+ * roll the transaction back. peer: a second session for the per-incident token merge, or NULL
+ * (token_merge.h). Scratch memory comes from `scratch` (the worker's batch arena), which must
+ * live until the transaction ends. */
+int assess_batch_run(assess_batch *ab, PGconn *pg, PGconn *peer, mni_arena *scratch,
+                     const assess_input *in, size_t n, char *err, size_t errlen);
+
+/* For a message not applied after a run failed (rolled back to before it, dead-lettered):
+ * removes, in pg's transaction, what a peer merged for it (token_merge_forget). */
+int assess_batch_forget(assess_batch *ab, PGconn *pg, const assess_input *in, char *err,
+                        size_t errlen);
 
 /* The outcome of message i of the last run; *reason (may be NULL) says why it was not applied. */
 assess_outcome assess_batch_outcome(const assess_batch *ab, size_t i, const char **reason);

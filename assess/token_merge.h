@@ -11,16 +11,26 @@
  *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident) into a
  *      session-local staging table, sorted in C in the first merge's order (its sort in
  *      PostgreSQL then only checks it).
- *   3. Two statements, each an INSERT ... ON CONFLICT DO NOTHING RETURNING into one set, whose
- *      rows C credits to the manifest that staged them (found in its sets of step 1): the rows
- *      a manifest brought that neither the stored set nor an earlier manifest of the batch
- *      held. Both go in one pipeline with the staging table's TRUNCATE (lib/pg/pgx.h): the
- *      server runs the second merge while C credits the first one's rows, with no round trip
- *      between them (bench/README.md "Where W2's time goes inside mni-assess").
+ *   3. Two statements, each an INSERT into one set: the per-client one ON CONFLICT DO NOTHING
+ *      RETURNING its new rows, which C credits to the manifest that staged them (found in its
+ *      sets of step 1); the per-incident one returning how many rows each manifest added,
+ *      by incident_persons.added_by (the manifest's event id, hashed: migration 0146). They
+ *      are the rows a manifest brought that neither the stored set nor an earlier manifest of
+ *      the batch held.
+ *   4. With a batch of many tokens new to the incident's set and a peer session, the
+ *      per-incident merge runs there, in a transaction of its own, while the batch's session
+ *      runs the per-client one: on the two cores at once, where one backend ran both (80% of
+ *      W2's statement time). The peer commits first, so its rows may outlive a batch that
+ *      rolls back; applied again, the merge counts a row added by the same manifest as new
+ *      again (ON CONFLICT ... WHERE added_by matches), so the credit stays exact, and a
+ *      manifest that ends up not applied has its rows removed (token_merge_forget).
+ *      Otherwise both run on the batch's session, in one pipeline with the staging table's
+ *      TRUNCATE (lib/pg/pgx.h).
  * A manifest is attributed exactly the tokens that were new at its position in the stream,
  * which is what applying the manifests one by one would have found.
  *
- * Runs inside the caller's transaction (the batch's), like every write of the batch.
+ * Runs inside the caller's transaction (the batch's), like every write of the batch; the peer's
+ * part in its own.
  */
 #ifndef MNI_ASSESS_TOKEN_MERGE_H
 #define MNI_ASSESS_TOKEN_MERGE_H
@@ -41,7 +51,16 @@ typedef struct {
 /* Creates the staging table when missing (a reconnect drops session-local tables). */
 int token_merge_prepare(PGconn *pg, char *err, size_t errlen);
 
-/* Merges items[0..n) in order (their order is the stream's). */
-int token_merge(PGconn *pg, token_merge_item *items, size_t n, char *err, size_t errlen);
+/* Merges items[0..n) in order (their order is the stream's). peer: a second session for the
+ * per-incident merge (NULL: none), used when the batch brings at least peer_min tokens new to
+ * it. The caller must not use a peer after forgetting a manifest in the same transaction (the
+ * peer would wait for that transaction's deletions while it waits for the peer). */
+int token_merge(PGconn *pg, PGconn *peer, size_t peer_min, token_merge_item *items, size_t n,
+                char *err, size_t errlen);
+
+/* Deletes, in pg's transaction, the persons the manifest ev added to its incident's set in a
+ * peer's transaction: for a manifest merged and then not applied after all (refused by the
+ * rule core, or dead-lettered), so that a later manifest counts them as new. */
+int token_merge_forget(PGconn *pg, const mni_event *ev, char *err, size_t errlen);
 
 #endif

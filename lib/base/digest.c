@@ -26,6 +26,19 @@ int digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX_L
     return 0;
 }
 
+int digest_sha256_int64(const void *data, size_t len, int64_t *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    *out = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | md[i];
+    *out = (int64_t)v;
+    return 0;
+}
+
 int digest_sha256_parts_hex(const char *const *parts, size_t nparts, size_t bytes, char *out)
 {
     out[0] = '\0';

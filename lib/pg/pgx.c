@@ -745,7 +745,7 @@ int pgx_copy_begin_binary(pgx_copy *cp, PGconn *conn, const char *name, const ch
     return 0;
 }
 
-static void pgx_put_be(char *out, uint32_t v, int bytes)
+static void pgx_put_be(char *out, uint64_t v, int bytes)
 {
     for (int i = bytes - 1; i >= 0; i--, v >>= 8)
         out[i] = (char)(v & 0xff);
@@ -776,6 +776,13 @@ int pgx_copy_bin_int4(pgx_copy *cp, int32_t value)
     char be[4];
     pgx_put_be(be, (uint32_t)value, 4);
     return pgx_copy_bin_bytes(cp, be, 4);
+}
+
+int pgx_copy_bin_int8(pgx_copy *cp, int64_t value)
+{
+    char be[8];
+    pgx_put_be(be, (uint64_t)value, 8);
+    return pgx_copy_bin_bytes(cp, be, 8);
 }
 
 int pgx_copy_bin_bool(pgx_copy *cp, int value)

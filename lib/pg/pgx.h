@@ -160,6 +160,7 @@ int pgx_copy_begin_binary(pgx_copy *cp, PGconn *conn, const char *name, const ch
 int pgx_copy_bin_row(pgx_copy *cp, int n_fields);
 int pgx_copy_bin_bytes(pgx_copy *cp, const void *data, size_t len); /* bytea, text */
 int pgx_copy_bin_int4(pgx_copy *cp, int32_t value);                 /* integer */
+int pgx_copy_bin_int8(pgx_copy *cp, int64_t value);                 /* bigint */
 int pgx_copy_bin_bool(pgx_copy *cp, int value);                     /* boolean */
 
 /* ---- pipelines (libpq pipeline mode) ----

@@ -99,6 +99,13 @@ PGconn *worker_pg(worker *w)
 {
     return w->pg;
 }
+
+PGconn *worker_pg_connect(worker *w, const char *role, char *err, size_t errlen)
+{
+    char app[64];
+    snprintf(app, sizeof app, "mni-%s-%s", w->spec->component, role);
+    return pgx_connect_with(config_get(w->cfg, "pg.conninfo"), app, w->pg_settings, err, errlen);
+}
 kq_producer *worker_producer(worker *w)
 {
     return w->producer;

@@ -151,6 +151,10 @@ int worker_main(int argc, char **argv, const worker_spec *spec, void *ctx);
 void worker_pg_settings(const char *synchronous_commit, char *out, size_t outlen);
 
 PGconn *worker_pg(worker *w);
+/* One more session with the worker's connection string and settings, its application_name
+ * "mni-<component>-<role>"; NULL with err set when it cannot connect (not retried). The caller
+ * owns it (pgx_close). */
+PGconn *worker_pg_connect(worker *w, const char *role, char *err, size_t errlen);
 kq_producer *worker_producer(worker *w);
 const config *worker_config(worker *w);
 /* The physical topic name of a logical config key ("topic.dlq"). */
