@@ -4,10 +4,12 @@
  * incrementally, compared with a baseline measured in the same run on the same server: plain
  * PostgreSQL merging the same tokens once (COPY into a staging table, then INSERT ... SELECT
  * ON CONFLICT DO NOTHING into one table with a primary key), which is the floor any exact
- * de-duplication pays. Ours merges each token twice (per client and across clients) and keeps
- * the counts. Two clients whose persons overlap by half; batches of 10,000 tokens (a manifest
- * event's size); one transaction per batch as in the worker. Prints tokens/s, the ratio to the
- * baseline, and the process's peak memory before and after (flat: one batch at a time).
+ * de-duplication pays. Ours merges each token twice (per client and across clients, the
+ * latter on a second session at the same time, as mni-assess does for a batch of 4,096 new
+ * persons or more: assess.merge_peer_min) and keeps the counts. Two clients whose persons overlap
+ * by half; batches of 10,000 tokens (a manifest event's size); one transaction per batch as in the
+ * worker. Prints tokens/s, the ratio to the baseline, and the process's peak memory before and
+ * after (flat: one batch at a time).
  *
  * Needs MNI_PG_CONNINFO (scripts/mni-env); makes and drops a database of its own.
  * usage: bench_manifest [TOKENS_PER_CLIENT]   (default 200000)
@@ -99,7 +101,7 @@ static double bench_baseline(PGconn *pg, long n)
 /* What the merges attributed: new persons of the incident, and new tokens of each client. */
 static long long attributed_persons, attributed_client[2];
 
-static double bench_merge(PGconn *pg, long n, long *rss_mid)
+static double bench_merge(PGconn *pg, PGconn *peer, long n, long *rss_mid)
 {
     char err[1024];
     static char toks[BATCH][65];
@@ -116,6 +118,9 @@ static double bench_merge(PGconn *pg, long n, long *rss_mid)
             }
             mni_event ev;
             memset(&ev, 0, sizeof ev);
+            char event_id[48];
+            snprintf(event_id, sizeof event_id, "EV-BENCH-%d-%ld", c, start);
+            ev.event_id = event_id;
             ev.type = MNI_EVENT_EXPOSURE_MANIFEST;
             ev.incident_id = "BENCH";
             ev.body.manifest.client_id = c ? "C-B" : "C-A";
@@ -123,7 +128,7 @@ static double bench_merge(PGconn *pg, long n, long *rss_mid)
             ev.body.manifest.n_tokens = k;
             token_merge_item item = {.ev = &ev, .case_index = 0};
             exec_or_die(pg, "BEGIN");
-            if (token_merge(pg, &item, 1, err, sizeof err) != 0) die("manifest", err);
+            if (token_merge(pg, peer, 1, &item, 1, err, sizeof err) != 0) die("manifest", err);
             attributed_persons += item.new_persons;
             attributed_client[c] += item.new_client;
             exec_or_die(pg, "COMMIT");
@@ -158,7 +163,10 @@ int main(int argc, char **argv)
     double tb = bench_baseline(pg, n);
     printf("  %-44s %8.0f tokens/s\n", "baseline: COPY + one ON CONFLICT merge", tokens / tb);
     long rss_before = peak_rss_kb();
-    double tm = bench_merge(pg, n, &rss_mid);
+    PGconn *peer = pgx_connect(conninfo, "bench-peer", err, sizeof err);
+    if (!peer) die("connect", err);
+    double tm = bench_merge(pg, peer, n, &rss_mid);
+    pgx_close(peer);
     printf("  %-44s %8.0f tokens/s  %.2fx the baseline's time\n",
            "mni: per client + across clients, attributed", tokens / tm, tm / tb);
     printf("  peak memory: %ld KiB after the first batch, %ld KiB after all %ld\n", rss_mid,
