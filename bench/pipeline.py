@@ -3,7 +3,9 @@ producing through `mni produce`, progress, memory and CPU of each process.
 
 Environment. One private scripts/mni-env (its own MNI_ENV_DIR) for the whole run, its
 PostgreSQL created with track_commit_timestamp = on (MNI_PG_SETTINGS), so that the commit time
-of every case_events row is known exactly (W3's delays). Each workload gets a fresh database
+of every case_events row is known exactly (W3's delays), and shared_buffers = 1GB, room for the
+indexes of W2's two person sets (5,000,000 tokens; PostgreSQL's default 128 MB made W2 and its
+floor evict and re-read them: bench/README.md "shared_buffers for W2"). Each workload gets a fresh database
 (created and migrated with `mni db migrate`) and a fresh mock cluster (the broker is stopped and
 `mni-env up` starts a new one), so no workload inherits another's topics, offsets or tables.
 
@@ -87,7 +89,7 @@ class Env:
 
     def _mni_env(self, *args):
         env = dict(os.environ, MNI_ENV_DIR=self.env_dir, MNI_BIN=self.bin_dir)
-        env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on"
+        env["MNI_PG_SETTINGS"] = "track_commit_timestamp = on\nshared_buffers = 1GB"
         if PG_SETTINGS:
             env["MNI_PG_SETTINGS"] += "\n" + PG_SETTINGS
         if STATEMENTS:
