@@ -8,8 +8,8 @@
  *   1. In C, each token is kept only at its first occurrence in the batch per (incident,
  *      client), and flagged when it is also the first per incident (an open-addressing hash
  *      over the token's leading bits: HMAC tokens are uniformly distributed).
- *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident) into a
- *      session-local staging table, sorted in C in the first merge's order (its sort in
+ *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident, added_by)
+ *      into a session-local staging table, sorted in C in the first merge's order (its sort in
  *      PostgreSQL then only checks it).
  *   3. Two statements, each an INSERT into one set: the per-client one ON CONFLICT DO NOTHING
  *      RETURNING its new rows, which C credits to the manifest that staged them (found in its
@@ -53,8 +53,9 @@ int token_merge_prepare(PGconn *pg, char *err, size_t errlen);
 
 /* Merges items[0..n) in order (their order is the stream's). peer: a second session for the
  * per-incident merge (NULL: none), used when the batch brings at least peer_min tokens new to
- * it. The caller must not use a peer after forgetting a manifest in the same transaction (the
- * peer would wait for that transaction's deletions while it waits for the peer). */
+ * it. The caller must not pass a peer once its transaction has written the incident's set (a
+ * merge without the peer, a forget): the peer would wait for those rows while the caller
+ * waits for the peer. */
 int token_merge(PGconn *pg, PGconn *peer, size_t peer_min, token_merge_item *items, size_t n,
                 char *err, size_t errlen);
 

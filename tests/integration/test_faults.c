@@ -97,13 +97,17 @@ static const mockkafka_topic topics[] = {
 };
 #define N_TOPICS (sizeof topics / sizeof topics[0])
 
-/* Both runs: small batches (many commits to interrupt), fast ticks, and a notify clock before
- * every deadline, so that the sweeper's reminders do not depend on when it ran. */
+/* Both runs: small batches (many commits to interrupt), fast ticks, a notify clock before
+ * every deadline, so that the sweeper's reminders do not depend on when it ran, and every
+ * batch's person sets merged on mni-assess's peer session (assess.merge_peer_min 1: the
+ * stream's manifests are small), so that kills and ended sessions land in it too. */
 static const char *const worker_env[] = {"MNI_TICK_MS=200", "MNI_BATCH_SIZE=50",
-                                         "MNI_NOTIFY_CLOCK=2026-01-01T00:00:00+09:00", NULL};
+                                         "MNI_NOTIFY_CLOCK=2026-01-01T00:00:00+09:00",
+                                         "MNI_ASSESS_MERGE_PEER_MIN=1", NULL};
 static const char *const stale_env[] = {"MNI_TICK_MS=200",
                                         "MNI_BATCH_SIZE=50",
                                         "MNI_NOTIFY_CLOCK=2026-01-01T00:00:00+09:00",
+                                        "MNI_ASSESS_MERGE_PEER_MIN=1",
                                         "MNI_TEST_PAUSE_BEFORE_COMMIT_MS=12000",
                                         "MNI_KAFKA_MAX_POLL_INTERVAL_MS=6000",
                                         NULL};
