@@ -16,6 +16,7 @@
  * A batch with many person tokens merges its incidents' person sets on a second session while
  * the batch's session merges the per-client sets (assess.merge_peer_min, token_merge.h).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ typedef struct {
     registry_client *registry; /* NULL without a schema registry */
     PGconn *peer;              /* the token merge's second session (token_merge.h), or NULL */
     size_t peer_min;           /* assess.merge_peer_min */
+    bool peer_failing;         /* the last attempt to open the peer failed */
     assess_batch *batch;
     assess_input *inputs;
     size_t cap_inputs;
@@ -67,9 +69,10 @@ static PGconn *peer_session(worker *w, assess_ctx *ctx)
     pgx_close(ctx->peer);
     char err[512];
     ctx->peer = worker_pg_connect(w, "merge", err, sizeof err);
-    if (!ctx->peer)
+    if (!ctx->peer && !ctx->peer_failing) /* once, not at every batch while it lasts */
         log_warn("cannot open the token merge's second session; merging on one",
                  LOG_STR("error", err), LOG_END);
+    ctx->peer_failing = !ctx->peer;
     return ctx->peer;
 }
 
