@@ -206,72 +206,79 @@ static void produce_incident(const char *topic, int poison)
     histories_free(&s);
 }
 
-/* Dead letters of topic: "event id:reason" of each, sorted, comma-separated. */
-static void assert_dead_letters(const char *topic, const char *want)
+/* The dead letters from topic: the refused manifest's (invalid_facts) and, with poison, the
+ * poisoned one's (processing_failed), once from each of the two runs. */
+static void assert_dead_letters(const char *topic, int poison)
 {
     topicio_messages dlq;
     assert_int_equal(topicio_read_to_end(mockkafka_bootstraps(kafka), "incident.dlq", 1,
                                          WORKER_TIMEOUT_MS, &dlq),
                      0);
-    int n = 0;
+    int refused = 0, failed = 0, other = 0;
     for (size_t i = 0; i < dlq.n; i++) {
         char origin[64], detail[512];
         topicio_header(&dlq.msgs[i], "mni.origin.topic", origin, sizeof origin);
         topicio_header(&dlq.msgs[i], "mni.detail", detail, sizeof detail);
         if (strcmp(origin, topic) != 0) continue;
-        n++;
-        assert_non_null(strstr(want, strstr(detail, "processing_failed") ? "processing_failed"
-                                                                         : "invalid_facts"));
+        if (!strncmp(detail, "invalid_facts", 13))
+            refused++;
+        else if (!strncmp(detail, "processing_failed", 17))
+            failed++;
+        else
+            other++;
     }
     topicio_messages_free(&dlq);
-    /* Each of the two runs (one session, peer) dead-letters the same events. */
-    assert_int_equal(n, 2 * (int)(strchr(want, ',') ? 2 : 1));
+    assert_int_equal(refused, 2);
+    assert_int_equal(failed, poison ? 2 : 0);
+    assert_int_equal(other, 0);
+}
+
+/* A trigger of the test: PostgreSQL refuses client C-POISON's per-client rows (a check
+ * violation: poison, so the batch is applied again event by event). */
+static const char POISON_SQL[] =
+    "CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+    "NEW.client_id = 'C-POISON' THEN RAISE EXCEPTION 'poisoned client' USING ERRCODE = "
+    "'23514'; END IF; RETURN NEW; END $$; "
+    "CREATE TRIGGER test_poison BEFORE INSERT ON exposure_tokens FOR EACH ROW EXECUTE "
+    "FUNCTION test_poison()";
+
+/* produce_incident's stream through one session and through the peer: the same rows, 71
+ * persons, the manifests not applied dead-lettered in both. */
+static void assert_forgets_its_persons(const char *topic, int poison)
+{
+    produce_incident(topic, poison);
+    testenv_db alone, peer;
+    testenv_db_create(&alone, 1);
+    testenv_db_create(&peer, 1);
+    if (poison) {
+        exec_ok(alone.conn, POISON_SQL);
+        exec_ok(peer.conn, POISON_SQL);
+    }
+    char group[64];
+    snprintf(group, sizeof group, "%s-alone", topic);
+    assert_int_equal(run_assess(&alone, topic, group, 500, 0), 0);
+    snprintf(group, sizeof group, "%s-peer", topic);
+    assert_true(run_assess(&peer, topic, group, 500, 1) >= 1);
+    assert_same_state(&alone, &peer);
+    sqlcheck_equal(peer.conn, "SELECT distinct_tokens FROM cases", NULL, "71");
+    assert_counts_match_sets(peer.conn);
+    sqlcheck_equal(peer.conn, "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM case_events",
+                   NULL, "EV-Q-00,EV-Q-01,EV-Q-04");
+    assert_dead_letters(topic, poison);
+    testenv_db_drop(&alone);
+    testenv_db_drop(&peer);
 }
 
 static void test_refused_manifest_forgets_its_persons(void **state)
 {
     (void)state;
-    produce_incident("accepted.refused", 0);
-    testenv_db alone, peer;
-    testenv_db_create(&alone, 1);
-    testenv_db_create(&peer, 1);
-    assert_int_equal(run_assess(&alone, "accepted.refused", "refused-alone", 500, 0), 0);
-    assert_true(run_assess(&peer, "accepted.refused", "refused-peer", 500, 1) >= 1);
-    assert_same_state(&alone, &peer);
-    sqlcheck_equal(peer.conn, "SELECT distinct_tokens FROM cases", NULL, "71");
-    assert_counts_match_sets(peer.conn);
-    sqlcheck_equal(peer.conn, "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM case_events",
-                   NULL, "EV-Q-00,EV-Q-01,EV-Q-04");
-    assert_dead_letters("accepted.refused", "invalid_facts");
-    testenv_db_drop(&alone);
-    testenv_db_drop(&peer);
+    assert_forgets_its_persons("accepted.refused", 0);
 }
 
 static void test_dead_lettered_manifest_forgets_its_persons(void **state)
 {
     (void)state;
-    produce_incident("accepted.poison", 1);
-    testenv_db alone, peer;
-    testenv_db_create(&alone, 1);
-    testenv_db_create(&peer, 1);
-    static const char poison[] =
-        "CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
-        "NEW.client_id = 'C-POISON' THEN RAISE EXCEPTION 'poisoned client' USING ERRCODE = "
-        "'23514'; END IF; RETURN NEW; END $$; "
-        "CREATE TRIGGER test_poison BEFORE INSERT ON exposure_tokens FOR EACH ROW EXECUTE "
-        "FUNCTION test_poison()";
-    exec_ok(alone.conn, poison);
-    exec_ok(peer.conn, poison);
-    assert_int_equal(run_assess(&alone, "accepted.poison", "poison-alone", 500, 0), 0);
-    assert_true(run_assess(&peer, "accepted.poison", "poison-peer", 500, 1) >= 1);
-    assert_same_state(&alone, &peer);
-    sqlcheck_equal(peer.conn, "SELECT distinct_tokens FROM cases", NULL, "71");
-    assert_counts_match_sets(peer.conn);
-    sqlcheck_equal(peer.conn, "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM case_events",
-                   NULL, "EV-Q-00,EV-Q-01,EV-Q-04");
-    assert_dead_letters("accepted.poison", "processing_failed,invalid_facts");
-    testenv_db_drop(&alone);
-    testenv_db_drop(&peer);
+    assert_forgets_its_persons("accepted.poison", 1);
 }
 
 int main(void)
