@@ -509,14 +509,11 @@ int token_merge_forget(PGconn *pg, const mni_event *ev, char *err, size_t errlen
     if (ev->type != MNI_EVENT_EXPOSURE_MANIFEST || m->n_tokens == 0) return 0;
     int64_t by;
     if (added_by_of(ev, &by, err, errlen) != 0) return -1;
-    char *hex = malloc(m->n_tokens * MNI_EVENT_TOKEN_LEN + 1);
+    char *hex = mni_event_manifest_hex(m);
     if (!hex) {
         snprintf(err, errlen, "token merge: out of memory for %zu tokens", m->n_tokens);
         return -1;
     }
-    for (size_t i = 0; i < m->n_tokens; i++)
-        memcpy(hex + i * MNI_EVENT_TOKEN_LEN, m->tokens[i], MNI_EVENT_TOKEN_LEN);
-    hex[m->n_tokens * MNI_EVENT_TOKEN_LEN] = '\0';
     char by_text[24];
     snprintf(by_text, sizeof by_text, "%lld", (long long)by);
     /* By its tokens, the primary key's leading column: the set has no index by incident. */

@@ -90,18 +90,6 @@ int event_store_load_opened(PGconn *pg, const char *const *ids, size_t n, strset
     return rc;
 }
 
-/* A manifest's tokens as one string of hex digits (validated: 64 each), malloc'd; NULL when
- * out of memory. */
-static char *event_store_hex(const mni_event_exposure_manifest *m)
-{
-    char *hex = malloc(m->n_tokens * TOKEN_HEX_LEN + 1);
-    if (!hex) return NULL;
-    for (size_t i = 0; i < m->n_tokens; i++)
-        memcpy(hex + i * TOKEN_HEX_LEN, m->tokens[i], TOKEN_HEX_LEN);
-    hex[m->n_tokens * TOKEN_HEX_LEN] = '\0';
-    return hex;
-}
-
 /* The event as stored (event_store.h): *body the whole event but a manifest's tokens, *tokens
  * those as one string of hex digits (JSON null for other kinds). New references, or -1 with err
  * set. For the replay comparison; the INSERT writes its rows' text itself (event_store_put_row). */
@@ -115,7 +103,7 @@ static int event_store_split(const mni_event *ev, json_t **body, json_t **tokens
         *tokens = json_null();
         return 0;
     }
-    char *hex = event_store_hex(&ev->body.manifest);
+    char *hex = mni_event_manifest_hex(&ev->body.manifest);
     if (hex) *tokens = json_stringn_nocheck(hex, ev->body.manifest.n_tokens * TOKEN_HEX_LEN);
     free(hex);
     if (!*tokens) {

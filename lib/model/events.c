@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/model/events_fast.h"
@@ -121,6 +122,16 @@ int mni_event_sym_parse(mni_event_sym set, const char *name, int *value)
 const char *mni_event_type_record(mni_event_type t)
 {
     return t > MNI_EVENT_NONE && (size_t)t < EV_N(ev_records) ? ev_records[t] : NULL;
+}
+
+char *mni_event_manifest_hex(const mni_event_exposure_manifest *m)
+{
+    char *hex = malloc(m->n_tokens * MNI_EVENT_TOKEN_LEN + 1);
+    if (!hex) return NULL;
+    for (size_t i = 0; i < m->n_tokens; i++)
+        memcpy(hex + i * MNI_EVENT_TOKEN_LEN, m->tokens[i], MNI_EVENT_TOKEN_LEN);
+    hex[m->n_tokens * MNI_EVENT_TOKEN_LEN] = '\0';
+    return hex;
 }
 
 const char *mni_event_client_id(const mni_event *ev)

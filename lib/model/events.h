@@ -274,6 +274,10 @@ const char *mni_event_type_record(mni_event_type t);
 /* The client an event speaks for (a manifest's, a count's, a filing's), NULL for an
  * incident-wide one. */
 const char *mni_event_client_id(const mni_event *ev);
+/* A manifest's tokens as one string of hex digits (MNI_EVENT_TOKEN_LEN each, in order; checked
+ * when decoded), malloc'd; NULL when out of memory. The form event_log.tokens and
+ * incident_persons_forget take them in, decoded by the server. */
+char *mni_event_manifest_hex(const mni_event_exposure_manifest *m);
 
 /* What a text field is, so that the ingest worker can choose how to scan it. */
 typedef enum {
