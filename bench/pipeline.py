@@ -47,7 +47,8 @@ import time
 import psycopg2
 import psycopg2.extensions
 
-WINDOW_BYTES = 4 << 20
+# MNI_BENCH_WINDOW_MIB: the window in MiB, to measure how it bounds a rate (bench/README.md).
+WINDOW_BYTES = int(float(os.environ.get("MNI_BENCH_WINDOW_MIB", "4")) * (1 << 20))
 STALL_SECONDS = float(os.environ.get("MNI_BENCH_STALL_SECONDS", "90"))
 MAX_SECONDS = float(os.environ.get("MNI_BENCH_MAX_SECONDS", "1800"))
 # How often a Feed reads the consumers' progress (and reaps and launches `mni produce` runs).
