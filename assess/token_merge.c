@@ -24,9 +24,9 @@ int token_merge_prepare(PGconn *pg, char *err, size_t errlen)
 #define TOKEN_BYTES (MNI_EVENT_TOKEN_LEN / 2)
 
 /* One token of one manifest of items[item], decoded once into its 32 bytes, which every comparison,
- * hash and sort below uses (as hex text, the tables, the sort and the crediting of returned rows
- * cost ~0.6 CPU-s per 500,000 tokens; bench/README.md). The bytes order as the hex digits do,
- * lower-case hex being order-preserving. */
+ * hash and sort below uses (as hex text, the tables, the sort and the crediting of the rows
+ * then returned cost ~0.6 CPU-s more per 500,000 tokens; bench/README.md). The bytes order as
+ * the hex digits do, lower-case hex being order-preserving. */
 typedef struct {
     uint32_t item;
     unsigned char key[TOKEN_BYTES];
@@ -36,7 +36,7 @@ typedef struct {
  * A slot holds a ref index + 1 (0: empty). */
 typedef struct {
     token_merge_item *items;
-    const int64_t *added_by; /* per item: incident_persons.added_by */
+    const int64_t *added_by; /* per item: the added_by of the rows it adds to either set */
     size_t n_items;
     token_ref *refs;
     uint32_t *by_client, *by_incident;
@@ -187,49 +187,6 @@ static int copy_rows(PGconn *pg, const token_table *t, const staged_row *rows, s
     return pgx_copy_end(&cp, NULL, err, errlen);
 }
 
-/* The case index of an incident id of the batch, through the merge's map (rows come back in
- * token order, so incidents interleave); consecutive rows of one incident skip the lookup. */
-static size_t case_of(const strset *cases, const char *incident_id, const char **last,
-                      size_t *last_case)
-{
-    if (*last && !strcmp(*last, incident_id)) return *last_case;
-    if (!strset_get(cases, incident_id, last_case)) return (size_t)-1;
-    *last = incident_id;
-    return *last_case;
-}
-
-/* Credits each row of the per-client INSERT ... RETURNING incident_id, client_id, token
- * (binary) to the manifest that staged it, found in C's own sets. */
-static int credit_clients(token_table *t, const strset *cases, const PGresult *res,
-                          const char *name, char *err, size_t errlen)
-{
-    const char *last_incident = NULL, *last_client = NULL;
-    size_t last_case = 0;
-    uint64_t client_hash = 0;
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *incident = PQgetvalue(res, r, 0);
-        const char *client = PQgetvalue(res, r, 1);
-        const unsigned char *key = (const unsigned char *)PQgetvalue(res, r, 2);
-        if (PQgetlength(res, r, 2) != TOKEN_BYTES) {
-            snprintf(err, errlen, "%s: a returned token is not 32 bytes", name);
-            return -1;
-        }
-        if (!last_client || strcmp(last_client, client) != 0) {
-            last_client = client;
-            client_hash = strset_hash(client);
-        }
-        size_t slot, c = case_of(cases, incident, &last_incident, &last_case);
-        int64_t ref =
-            c == (size_t)-1 ? -1 : table_find(t, t->by_client, c, client, client_hash, key, &slot);
-        if (ref < 0) {
-            snprintf(err, errlen, "%s: a returned row was not staged by this batch", name);
-            return -1;
-        }
-        t->items[t->refs[ref].item].new_client++;
-    }
-    return 0;
-}
-
 static int64_t get_int8(const PGresult *res, int r, int col)
 {
     const unsigned char *p = (const unsigned char *)PQgetvalue(res, r, col);
@@ -239,10 +196,11 @@ static int64_t get_int8(const PGresult *res, int r, int col)
     return (int64_t)v;
 }
 
-/* Credits the per-incident merge's (added_by, count) rows (binary) to the manifests: added_by
- * is unique within the items merged together (token_merge cuts them so). */
-static int credit_persons(token_table *t, const PGresult *res, const char *name, char *err,
-                          size_t errlen)
+/* Credits a merge's (added_by, count) rows (binary) to the manifests, as tokens new to the
+ * client's set (per_client) or to the incident's: added_by is unique within the items merged
+ * together (token_merge cuts them so). */
+static int credit(token_table *t, const PGresult *res, int per_client, const char *name, char *err,
+                  size_t errlen)
 {
     for (int r = 0; r < PQntuples(res); r++) {
         if (PQgetlength(res, r, 0) != 8 || PQgetlength(res, r, 1) != 8) {
@@ -257,7 +215,8 @@ static int credit_persons(token_table *t, const PGresult *res, const char *name,
             snprintf(err, errlen, "%s: returned rows added by no manifest of this batch", name);
             return -1;
         }
-        t->items[i].new_persons += get_int8(res, r, 1);
+        int64_t *added = per_client ? &t->items[i].new_client : &t->items[i].new_persons;
+        *added += get_int8(res, r, 1);
     }
     return 0;
 }
@@ -270,10 +229,11 @@ static int credit_persons(token_table *t, const PGresult *res, const char *name,
  * DELETE ROWS would truncate it once more at every commit (batch_store_prepare says what that
  * costs). */
 static const char MERGE_CLIENTS_SQL[] =
-    "INSERT INTO exposure_tokens (incident_id, client_id, token) "
-    "SELECT incident_id, client_id, token FROM assess_tokens "
+    "WITH added AS (INSERT INTO exposure_tokens (incident_id, client_id, token, added_by) "
+    "SELECT incident_id, client_id, token, added_by FROM assess_tokens "
     "ORDER BY incident_id, client_id, token "
-    "ON CONFLICT DO NOTHING RETURNING incident_id, client_id, token";
+    "ON CONFLICT DO NOTHING RETURNING added_by) "
+    "SELECT added_by, count(*) FROM added GROUP BY added_by";
 static const char MERGE_PERSONS_SQL[] =
     "WITH added AS (INSERT INTO incident_persons (incident_id, token, added_by) "
     "SELECT incident_id, token, added_by FROM assess_tokens WHERE first_in_incident "
@@ -285,8 +245,8 @@ static const char MERGE_CLEAR_SQL[] = "TRUNCATE assess_tokens";
 
 /* Takes the results of a pipeline of merge statements in order: kinds[i] 'c' per-client, 'p'
  * per-incident, '-' no rows to credit. Ends the pipeline whatever happened. */
-static int take_results(pgx_pipeline *pl, token_table *t, const strset *cases, size_t n,
-                        const char *const *names, const char *kinds, char *err, size_t errlen)
+static int take_results(pgx_pipeline *pl, token_table *t, size_t n, const char *const *names,
+                        const char *kinds, char *err, size_t errlen)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -295,10 +255,7 @@ static int take_results(pgx_pipeline *pl, token_table *t, const strset *cases, s
             rc = -1;
             break;
         }
-        if (kinds[i] == 'c')
-            rc = credit_clients(t, cases, res, names[i], err, errlen);
-        else if (kinds[i] == 'p')
-            rc = credit_persons(t, res, names[i], err, errlen);
+        if (kinds[i] != '-') rc = credit(t, res, kinds[i] == 'c', names[i], err, errlen);
         PQclear(res);
     }
     char end_err[256];
@@ -312,8 +269,8 @@ static int take_results(pgx_pipeline *pl, token_table *t, const strset *cases, s
 /* Both merges on the batch's session, in one pipeline (pgx_pipeline_send): the server goes
  * from one to the next without a round trip, and runs the second while C credits the rows of
  * the first; in order and in the batch's transaction, exactly as one by one. */
-static int merge_alone(PGconn *pg, token_table *t, const strset *cases, staged_row *rows,
-                       size_t n_rows, char *err, size_t errlen)
+static int merge_alone(PGconn *pg, token_table *t, staged_row *rows, size_t n_rows, char *err,
+                       size_t errlen)
 {
     qsort(rows, n_rows, sizeof *rows, staged_cmp);
     static const char *const sqls[] = {MERGE_CLIENTS_SQL, MERGE_PERSONS_SQL, MERGE_CLEAR_SQL};
@@ -326,7 +283,7 @@ static int merge_alone(PGconn *pg, token_table *t, const strset *cases, staged_r
         pgx_pipeline_end(&pl, end_err, sizeof end_err);
         return -1;
     }
-    return take_results(&pl, t, cases, 3, names, "cp-", err, errlen);
+    return take_results(&pl, t, 3, names, "cp-", err, errlen);
 }
 
 /* The per-incident merge on the peer, in a transaction of its own that the pipeline commits,
@@ -350,9 +307,8 @@ static int peer_send(PGconn *peer, pgx_pipeline *pl, const token_table *t, stage
 /* The two merges at once: the per-incident one on the peer, the per-client one on the batch's
  * session (with the staging table's TRUNCATE), then the peer's count. The peer's transaction
  * is ended (committed, or rolled back on failure) whatever happens on the batch's session. */
-static int merge_with_peer(PGconn *pg, PGconn *peer, token_table *t, const strset *cases,
-                           staged_row *rows, size_t n_rows, size_t n_first, char *err,
-                           size_t errlen)
+static int merge_with_peer(PGconn *pg, PGconn *peer, token_table *t, staged_row *rows,
+                           size_t n_rows, size_t n_first, char *err, size_t errlen)
 {
     staged_row *first = malloc((n_first ? n_first : 1) * sizeof *first);
     if (!first) {
@@ -376,7 +332,7 @@ static int merge_with_peer(PGconn *pg, PGconn *peer, token_table *t, const strse
     if (rc == 0) {
         rc = pgx_pipeline_send(&pl, pg, 2, sqls, binary, err, errlen);
         if (rc == 0)
-            rc = take_results(&pl, t, cases, 2, names, "c-", err, errlen);
+            rc = take_results(&pl, t, 2, names, "c-", err, errlen);
         else if (pl.conn) {
             char end_err[256];
             pgx_pipeline_end(&pl, end_err, sizeof end_err);
@@ -386,7 +342,7 @@ static int merge_with_peer(PGconn *pg, PGconn *peer, token_table *t, const strse
     static const char *const peer_names[] = {"merge.peer_persons", "merge.peer_clear",
                                              "merge.peer_commit"};
     char peer_err[512];
-    int peer_rc = take_results(&peer_pl, t, NULL, 3, peer_names, "p--", peer_err, sizeof peer_err);
+    int peer_rc = take_results(&peer_pl, t, 3, peer_names, "p--", peer_err, sizeof peer_err);
     if (peer_rc != 0) {
         char rb_err[256];
         pgx_rollback(peer, rb_err, sizeof rb_err);
@@ -408,8 +364,6 @@ static int merge_items(PGconn *pg, PGconn *peer, size_t peer_min, token_merge_it
     size_t cap = 16;
     while (cap < n_refs * 2)
         cap <<= 1;
-    strset cases; /* incident id -> case index */
-    strset_init(&cases);
     token_table t = {.items = items,
                      .added_by = added_by,
                      .n_items = n,
@@ -423,11 +377,6 @@ static int merge_items(PGconn *pg, PGconn *peer, size_t peer_min, token_merge_it
         snprintf(err, errlen, "token merge: out of memory for %zu tokens", n_refs);
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        if (strset_put(&cases, items[i].ev->incident_id, items[i].case_index, NULL) != 0) {
-            snprintf(err, errlen, "token merge: out of memory for %zu incidents", n);
-            goto done;
-        }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < items[i].ev->body.manifest.n_tokens; j++, k++) {
@@ -438,11 +387,10 @@ static int merge_items(PGconn *pg, PGconn *peer, size_t peer_min, token_merge_it
     size_t n_rows = stage_rows(&t, n_refs, rows, &n_first);
     if (token_merge_prepare(pg, err, errlen) != 0) goto done;
     if (peer && peer_min > 0 && n_first >= peer_min)
-        rc = merge_with_peer(pg, peer, &t, &cases, rows, n_rows, n_first, err, errlen);
+        rc = merge_with_peer(pg, peer, &t, rows, n_rows, n_first, err, errlen);
     else
-        rc = merge_alone(pg, &t, &cases, rows, n_rows, err, errlen);
+        rc = merge_alone(pg, &t, rows, n_rows, err, errlen);
 done:
-    strset_free(&cases);
     free(rows);
     free(t.refs);
     free(t.by_client);

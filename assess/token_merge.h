@@ -11,12 +11,10 @@
  *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident, added_by)
  *      into a session-local staging table, sorted in C in the first merge's order (its sort in
  *      PostgreSQL then only checks it).
- *   3. Two statements, each an INSERT into one set: the per-client one ON CONFLICT DO NOTHING
- *      RETURNING its new rows, which C credits to the manifest that staged them (found in its
- *      sets of step 1); the per-incident one returning how many rows each manifest added,
- *      by incident_persons.added_by (the manifest's event id, hashed: migration 0146). They
- *      are the rows a manifest brought that neither the stored set nor an earlier manifest of
- *      the batch held.
+ *   3. Two statements, each an INSERT into one set returning how many rows each manifest
+ *      added, by the rows' added_by (the manifest's event id, hashed: migrations 0146 and
+ *      0147). They are the rows a manifest brought that neither the stored set nor an earlier
+ *      manifest of the batch held.
  *   4. With a batch of many tokens new to the incident's set and a peer session, the
  *      per-incident merge runs there, in a transaction of its own, while the batch's session
  *      runs the per-client one: on the two cores at once, where one backend ran both (80% of

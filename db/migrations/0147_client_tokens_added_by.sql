@@ -1,0 +1,11 @@
+-- 0147: which manifest added each token to its client's set (issue 6, W2).
+--
+-- mni-assess's per-client merge returned every new (incident, client, token) row, and C looked
+-- each one up again to credit the manifest that staged it: in W2, 5,000,000 rows sent back and
+-- hashed, on the backend that the batch waits for. With the manifest written in the row (the
+-- first 8 bytes of SHA-256 of its event id, as incident_persons.added_by of 0146), the merge
+-- returns one count per manifest instead (assess/token_merge.c). A batch's manifests have
+-- distinct values (token_merge cuts them apart otherwise). The merge runs in the batch's
+-- transaction, so unlike the per-incident set nothing outlives a rollback.
+-- Rows from before this migration (and the bench floor's) have none; nothing reads it back.
+ALTER TABLE exposure_tokens ADD COLUMN added_by bigint;
