@@ -267,8 +267,8 @@ static int take_results(pgx_pipeline *pl, token_table *t, size_t n, const char *
 }
 
 /* Both merges on the batch's session, in one pipeline (pgx_pipeline_send): the server goes
- * from one to the next without a round trip, and runs the second while C credits the rows of
- * the first; in order and in the batch's transaction, exactly as one by one. */
+ * from one to the next without a round trip, and runs the second while C credits the counts
+ * of the first; in order and in the batch's transaction, exactly as one by one. */
 static int merge_alone(PGconn *pg, token_table *t, staged_row *rows, size_t n_rows, char *err,
                        size_t errlen)
 {
@@ -422,7 +422,7 @@ int token_merge(PGconn *pg, PGconn *peer, size_t peer_min, token_merge_item *ite
             return -1;
         }
     }
-    /* The per-incident merge credits by added_by: items are merged in runs whose added_by are
+    /* Both merges credit by added_by: items are merged in runs whose added_by are
      * distinct (two event ids of one batch sharing 64 bits of SHA-256 would be cut apart;
      * merging runs one after another is what merging them at once gives). Such a batch merges
      * without the peer: a later run's peer could wait for rows an earlier run inserted. */
