@@ -15,8 +15,8 @@
 int token_merge_prepare(PGconn *pg, char *err, size_t errlen)
 {
     return pgx_exec(pg, "merge.staging",
-                    "CREATE TEMP TABLE IF NOT EXISTS assess_tokens (seq integer NOT NULL, "
-                    "incident_id text NOT NULL, client_id text NOT NULL, token bytea NOT NULL, "
+                    "CREATE TEMP TABLE IF NOT EXISTS assess_tokens (incident_id text NOT NULL, "
+                    "client_id text NOT NULL, token bytea NOT NULL, "
                     "first_in_incident boolean NOT NULL, added_by bigint NOT NULL)",
                     err, errlen);
 }
@@ -169,15 +169,15 @@ static int copy_rows(PGconn *pg, const token_table *t, const staged_row *rows, s
                      size_t errlen)
 {
     pgx_copy cp;
-    if (pgx_copy_begin_binary(&cp, pg, "merge.copy",
-                              "COPY assess_tokens (seq, incident_id, client_id, token, "
-                              "first_in_incident, added_by) FROM STDIN (FORMAT binary)",
-                              err, errlen) != 0)
+    if (pgx_copy_begin_binary(
+            &cp, pg, "merge.copy",
+            "COPY assess_tokens (incident_id, client_id, token, first_in_incident, "
+            "added_by) FROM STDIN (FORMAT binary)",
+            err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         const staged_row *row = &rows[i];
-        pgx_copy_bin_row(&cp, 6);
-        pgx_copy_bin_int4(&cp, (int32_t)row->item);
+        pgx_copy_bin_row(&cp, 5);
         pgx_copy_bin_bytes(&cp, row->incident, strlen(row->incident));
         pgx_copy_bin_bytes(&cp, row->client, strlen(row->client));
         pgx_copy_bin_bytes(&cp, row->key, TOKEN_BYTES);

@@ -8,7 +8,7 @@
  *   1. In C, each token is kept only at its first occurrence in the batch per (incident,
  *      client), and flagged when it is also the first per incident (an open-addressing hash
  *      over the token's leading bits: HMAC tokens are uniformly distributed).
- *   2. One binary COPY of (seq, incident, client, token bytes, first_in_incident, added_by)
+ *   2. One binary COPY of (incident, client, token bytes, first_in_incident, added_by)
  *      into a session-local staging table, sorted in C in the first merge's order (its sort in
  *      PostgreSQL then only checks it).
  *   3. Two statements, each an INSERT into one set returning how many rows each manifest
