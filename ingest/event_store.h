@@ -1,20 +1,21 @@
 /*
  * event_store: ingest's access to the event_log table (db/migrations/0001_events_cases.sql).
  *
- * Two statements, both inside the worker's batch transaction (worker.h), so the rows commit
- * atomically with the consumer offsets:
+ * Both inside the worker's batch transaction (worker.h), so the rows commit atomically with
+ * the consumer offsets:
  *
  *   event_store_load_opened  which of a batch's incident ids already have an incident_opened
  *                            row (validate.h, test 4). One query per batch.
- *   event_store_insert       the accepted events, idempotently:
- *                              INSERT ... SELECT FROM jsonb_to_recordset($1)
+ *   event_store_insert       the accepted events, idempotently: COPY into the session's
+ *                            staging table ingest_events (CREATE TEMP TABLE IF NOT
+ *                            EXISTS each time: a rollback or a reconnect drops it), then
+ *                              WITH staged AS (DELETE FROM ingest_events RETURNING *)
+ *                              INSERT ... SELECT FROM staged
  *                              ON CONFLICT DO NOTHING RETURNING event_id
- *                            The rows travel as one JSON array parameter (jansson escapes every
- *                            string but a manifest's tokens, validated hex digits written as
- *                            they are; no SQL text is built from data), in chunks of about
- *                            EVENT_STORE_CHUNK_BYTES so that a batch of large manifests does not
- *                            build one enormous statement. The event ids the server returns are
- *                            the rows that are new; a replayed event id returns nothing.
+ *                            (COPY's text escaping carries every string; a manifest's tokens,
+ *                            validated hex digits, go as they are in bytea's "\x" form; no
+ *                            SQL text is built from data). The event ids the server returns
+ *                            are the rows that are new; a replayed event id returns nothing.
  *                            A row can also be refused because its origin (src_topic,
  *                            src_partition, src_epoch, src_offset) already holds another event:
  *                            the partition's log is not the one event_log was read from (a
@@ -58,8 +59,6 @@
 #include "lib/base/strset.h"
 #include "lib/model/events.h"
 
-#define EVENT_STORE_CHUNK_BYTES (8u * 1024 * 1024)
-
 /* One accepted event and where it was read. */
 typedef struct {
     const mni_event *ev;
@@ -67,7 +66,6 @@ typedef struct {
     int32_t src_partition;
     int32_t src_epoch;
     int64_t src_offset;
-    size_t wire_len; /* size of the original message, to size chunks */
 } event_store_row;
 
 /* Adds to known each of ids[0..n) that has an incident_opened row in event_log. */

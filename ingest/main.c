@@ -463,7 +463,6 @@ static int ingest_process(worker *w, void *arg, rd_kafka_message_t **msgs, size_
             .src_partition = msgs[i]->partition,
             .src_epoch = worker_log_epoch(w, msgs[i]->partition),
             .src_offset = msgs[i]->offset,
-            .wire_len = msgs[i]->len,
         };
     }
     event_store_clash clash;
