@@ -40,10 +40,13 @@ static const char EVENT_STORE_INSERT_SQL[] =
     "src_partition, src_epoch, src_offset, body, tokens FROM staged "
     "ON CONFLICT DO NOTHING RETURNING event_id";
 
-/* The DELETE above leaves the staging table's pages behind, and autovacuum never visits a
- * temporary table: every EVENT_STORE_TRUNCATE_EVERY inserts it is truncated instead (a
- * TRUNCATE costs a few milliseconds of file work; assess/batch_store.c does the same). */
+/* The DELETE above leaves the staging table's pages behind (a manifest's tokens in its TOAST
+ * table), and autovacuum never visits a temporary table: after EVENT_STORE_TRUNCATE_EVERY
+ * inserts, or once EVENT_STORE_TRUNCATE_BYTES of rows were staged (batches of large
+ * manifests), it is truncated instead (a TRUNCATE costs a few milliseconds of file work;
+ * assess/batch_store.c does the same). */
 #define EVENT_STORE_TRUNCATE_EVERY 32
+#define EVENT_STORE_TRUNCATE_BYTES ((size_t)64 << 20)
 
 /* The first of the given rows whose origin holds another event (event_store.h). */
 static const char EVENT_STORE_CLASH_SQL[] =
@@ -133,13 +136,18 @@ static int event_store_split(const mni_event *ev, json_t **body, json_t **tokens
 
 /* Makes sure this session has the staging table (created in a batch's transaction, it goes
  * when that batch rolls back, and with the session on a reconnect: so asked every time, as
- * assess does), and empties it now and then (above). */
-static int event_store_stage(PGconn *pg, char *err, size_t errlen)
+ * assess does), and empties it now and then (above) before rows of about `bytes` are staged. */
+static int event_store_stage(PGconn *pg, size_t bytes, char *err, size_t errlen)
 {
     static unsigned inserts;
+    static size_t staged;
     if (pgx_exec(pg, "ingest.stage", EVENT_STORE_STAGE_SQL, err, errlen) != 0) return -1;
-    if (++inserts % EVENT_STORE_TRUNCATE_EVERY == 0)
-        return pgx_exec(pg, "ingest.stage_truncate", "TRUNCATE ingest_events", err, errlen);
+    if (++inserts % EVENT_STORE_TRUNCATE_EVERY == 0 || staged >= EVENT_STORE_TRUNCATE_BYTES) {
+        staged = 0;
+        if (pgx_exec(pg, "ingest.stage_truncate", "TRUNCATE ingest_events", err, errlen) != 0)
+            return -1;
+    }
+    staged += bytes;
     return 0;
 }
 
@@ -313,7 +321,13 @@ int event_store_insert(PGconn *pg, const event_store_row *rows, size_t n, strset
 {
     clash->found = 0;
     if (n == 0) return 0;
-    int rc = event_store_stage(pg, err, errlen);
+    size_t bytes = 0; /* about what the rows take in the staging table: their columns and body
+                         a kilobyte at most, a manifest's tokens 32 bytes each */
+    for (size_t i = 0; i < n; i++)
+        bytes += 1024 + (rows[i].ev->type == MNI_EVENT_EXPOSURE_MANIFEST
+                             ? rows[i].ev->body.manifest.n_tokens * TOKEN_HEX_LEN / 2
+                             : 0);
+    int rc = event_store_stage(pg, bytes, err, errlen);
     if (rc == 0) rc = event_store_put_all(pg, rows, n, inserted, err, errlen);
     if (rc == 0) rc = event_store_find_clash(pg, rows, n, inserted, clash, err, errlen);
     if (rc == 0 && !clash->found)
