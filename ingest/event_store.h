@@ -47,7 +47,9 @@
  * rows with one event id in the same INSERT would leave which source position is stored to
  * the executor.
  *
- * Errors: 0 or -1 with pgx's message (statement name, server message, SQLSTATE) in err.
+ * State: two counters of the staging table's use, for its truncation (one batch connection
+ * per worker process). Errors: 0 or -1 with pgx's message (statement name, server message,
+ * SQLSTATE) in err.
  */
 #ifndef MNI_INGEST_EVENT_STORE_H
 #define MNI_INGEST_EVENT_STORE_H
