@@ -26,7 +26,7 @@ static const char EVENT_STORE_LOAD_OPENED_SQL[] =
 static const char EVENT_STORE_STAGE_SQL[] =
     "CREATE TEMP TABLE IF NOT EXISTS ingest_events (event_id text, incident_id text, "
     "tenant text, client_id text, kind text, occurred_at timestamptz, src_topic text, "
-    "src_partition integer, src_epoch integer, src_offset bigint, body jsonb, tokens bytea)";
+    "src_partition integer, src_epoch integer, src_offset bigint, body jsonb, tokens text)";
 
 static const char EVENT_STORE_COPY_SQL[] =
     "COPY ingest_events (event_id, incident_id, tenant, client_id, kind, occurred_at, "
@@ -37,7 +37,7 @@ static const char EVENT_STORE_INSERT_SQL[] =
     "INSERT INTO event_log (event_id, incident_id, tenant, client_id, kind, occurred_at, "
     "src_topic, src_partition, src_epoch, src_offset, body, tokens) "
     "SELECT event_id, incident_id, tenant, client_id, kind, occurred_at, src_topic, "
-    "src_partition, src_epoch, src_offset, body, tokens FROM staged "
+    "src_partition, src_epoch, src_offset, body, decode(tokens, 'hex') FROM staged "
     "ON CONFLICT DO NOTHING RETURNING event_id";
 
 /* The DELETE above leaves the staging table's pages behind (a manifest's tokens in its TOAST
@@ -151,21 +151,9 @@ static int event_store_stage(PGconn *pg, size_t bytes, char *err, size_t errlen)
     return 0;
 }
 
-/* A manifest's tokens in bytea's text form: "\\x" and the validated hex digits as they are,
- * malloc'd; NULL when out of memory. */
-static char *event_store_tokens_text(const mni_event_exposure_manifest *m)
-{
-    char *text = malloc(2 + m->n_tokens * TOKEN_HEX_LEN + 1);
-    if (!text) return NULL;
-    memcpy(text, "\\x", 2);
-    for (size_t i = 0; i < m->n_tokens; i++)
-        memcpy(text + 2 + i * TOKEN_HEX_LEN, m->tokens[i], TOKEN_HEX_LEN);
-    text[2 + m->n_tokens * TOKEN_HEX_LEN] = '\0';
-    return text;
-}
-
 /* COPYs one row into the staging table: the event's columns, its body as JSON text (the
- * whole event but a manifest's tokens) and a manifest's tokens (NULL for other kinds). 0, or
+ * whole event but a manifest's tokens) and a manifest's tokens as one string of hex digits
+ * (mni_event_manifest_hex; NULL for other kinds), decoded by the INSERT. 0, or
  * -1 with err set; a failed COPY itself is reported by pgx_copy_end. */
 static int event_store_put_row(pgx_copy *cp, const event_store_row *row, char *err, size_t errlen)
 {
@@ -182,7 +170,7 @@ static int event_store_put_row(pgx_copy *cp, const event_store_row *row, char *e
     char *body_text = json_text_compact(body);
     json_decref(body);
     int manifest = ev->type == MNI_EVENT_EXPOSURE_MANIFEST;
-    char *tokens = manifest && body_text ? event_store_tokens_text(&ev->body.manifest) : NULL;
+    char *tokens = manifest && body_text ? mni_event_manifest_hex(&ev->body.manifest) : NULL;
     if (!body_text || (manifest && !tokens)) {
         free(body_text);
         snprintf(err, errlen, "event %s: cannot build its row (out of memory)", ev->event_id);

@@ -13,8 +13,8 @@
  *                              INSERT ... SELECT FROM staged
  *                              ON CONFLICT DO NOTHING RETURNING event_id
  *                            (COPY's text escaping carries every string; a manifest's tokens,
- *                            validated hex digits, go as they are in bytea's "\x" form; no
- *                            SQL text is built from data). The event ids the server returns
+ *                            validated hex digits, go as one string, decoded by the INSERT;
+ *                            no SQL text is built from data). The event ids the server returns
  *                            are the rows that are new; a replayed event id returns nothing.
  *                            A row can also be refused because its origin (src_topic,
  *                            src_partition, src_epoch, src_offset) already holds another event:
